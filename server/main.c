@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c -- clusteripd: flags, configuration, the loop, signals, reload, exit. */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "conf.h"
+#include "dns_server.h"
+#include "docker.h"
+#include "health.h"
+#include "log.h"
+#include "manifest.h"
+#include "metrics.h"
+#include "netif.h"
+#include "proxy.h"
+#include "registry.h"
+#include "runtime.h"
+#include "util.h"
+#include "vip.h"
+#include "watch.h"
+
+enum {
+	OPT_CHECK_CONFIG = 1000,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_CONF_BASE = 2000,	/* + index in the option table */
+};
+
+static struct runtime rt;
+static int saved_argc;
+static char **saved_argv;
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: clusteripd [-c FILE] [--check-config] [options]\n"
+	    "\nKubernetes-style ClusterIP services: authoritative DNS for "
+	    "service names\nand a forwarder on each service's virtual IP.\n\n"
+	    "  -c, --config FILE     read this YAML configuration first\n"
+	    "      --check-config    validate configuration and manifests, "
+	    "print the\n                        effective configuration, exit\n"
+	    "  -h, --help            this text\n"
+	    "  -V, --version         print the version\n\n"
+	    "Every setting of the configuration file is also a flag; the flag "
+	    "wins:\n");
+	for (i = 0; i < conf_option_count(); i++) {
+		const struct conf_option_info *o = conf_option(i);
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s", o->name,
+		    o->is_bool ? "" : o->flag_default ? "[=VALUE]" : " VALUE");
+		fprintf(fp, "  %-30s %s%s\n", left, o->help,
+		    o->is_list ? " (repeatable)" : "");
+	}
+}
+
+/* Builds the long option table from the configuration table. */
+static struct option *
+build_longopts(void)
+{
+	static const struct option fixed[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+	};
+	size_t n = conf_option_count(), i, nf = CIP_ARRAY_LEN(fixed);
+	struct option *lo = xcalloc(n + nf + 1, sizeof(*lo));
+
+	memcpy(lo, fixed, sizeof(fixed));
+	for (i = 0; i < n; i++) {
+		const struct conf_option_info *o = conf_option(i);
+		lo[nf + i].name = o->name;
+		lo[nf + i].has_arg = (o->is_bool || o->flag_default) ?
+		    optional_argument : required_argument;
+		lo[nf + i].val = OPT_CONF_BASE + (int)i;
+	}
+	return lo;
+}
+
+/*
+ * Reads the configuration: defaults, then the file of -c, then the flags
+ * in order. Returns NULL with a message in err. *check is set by
+ * --check-config.
+ */
+static struct cip_conf *
+load_conf(int argc, char **argv, bool *check, char *err, size_t errlen)
+{
+	struct option *lo = build_longopts();
+	struct cip_conf *c = conf_new_defaults();
+	const char *file = NULL;
+	bool *seen_list = xcalloc(conf_option_count(), sizeof(bool));
+	int ch;
+
+	if (c == NULL)
+		fatalx("out of memory");
+	*check = false;
+	/* First pass: -c only, so that flags override the file. */
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1)
+		if (ch == 'c')
+			file = optarg;
+	if (file != NULL && conf_parse_file(c, file, err, errlen) != 0)
+		goto fail;
+	optind = 1;
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1) {
+		const struct conf_option_info *o;
+		const char *val;
+		switch (ch) {
+		case 'c':
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("clusteripd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case OPT_CHECK_CONFIG:
+			*check = true;
+			break;
+		default:
+			if (ch < OPT_CONF_BASE) {
+				usage(stderr);
+				exit(2);
+			}
+			o = conf_option((size_t)(ch - OPT_CONF_BASE));
+			val = optarg ? optarg : o->is_bool ? "true" :
+			    o->flag_default;
+			if (conf_set(c, o->name, val,
+			    !seen_list[ch - OPT_CONF_BASE], err, errlen) != 0)
+				goto fail;
+			seen_list[ch - OPT_CONF_BASE] = true;
+		}
+	}
+	if (optind < argc) {
+		errf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+		goto fail;
+	}
+	if (conf_validate(c, err, errlen) != 0)
+		goto fail;
+	free(lo);
+	free(seen_list);
+	return c;
+fail:
+	free(lo);
+	free(seen_list);
+	conf_free(c);
+	return NULL;
+}
+
+/*
+ * --check-config: loads the manifests into a scratch registry with a
+ * scratch VIP pool, so everything a real load refuses is refused here.
+ * Returns the number of files refused.
+ */
+static int
+check_manifests(const struct cip_conf *c)
+{
+	struct vip_pool *vips;
+	struct registry *reg;
+	struct mwatch *w;
+	char err[1024];
+	int bad;
+
+	if ((vips = vip_pool_new(c->vip_range, NULL, err, sizeof(err))) ==
+	    NULL || (reg = registry_new(vips)) == NULL)
+		fatalx("%s", err);
+	if ((w = mwatch_start(NULL, reg, c->manifests, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("manifests: %s", err);
+		bad = 1;
+	} else
+		bad = mwatch_failed(w);
+	mwatch_stop(w);
+	registry_free(reg);
+	vip_pool_free(vips);
+	return bad;
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[4096], *p;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* SIGHUP: a new configuration beside the old, swapped only when valid. */
+static void
+reload(void)
+{
+	struct cip_conf *nc;
+	bool check;
+	char err[1024];
+
+	log_info("SIGHUP: reloading");
+	if ((nc = load_conf(saved_argc, saved_argv, &check, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("configuration refused, running one kept: %s", err);
+	} else {
+		if (!streq_null(nc->manifests, rt.conf->manifests) ||
+		    strcmp(nc->vip_range, rt.conf->vip_range) != 0 ||
+		    !streq_null(nc->vip_interface, rt.conf->vip_interface))
+			log_warnx("manifests, vip-range and vip-interface "
+			    "changes take effect at restart");
+		log_setlevel((enum log_level)log_parse_level(nc->log_level));
+		registry_set_default_algo(rt.reg,
+		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
+		/*
+		 * Modules read the settings they apply per request from
+		 * rt.conf; listeners stay as bound.
+		 */
+		conf_free(rt.conf);
+		rt.conf = nc;
+	}
+	if (rt.watch != NULL) {
+		int bad = mwatch_rescan(rt.watch);
+		log_info("manifests re-read: %d refused", bad);
+	}
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGHUP:
+		reload();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: shutting down", (int)sig);
+		event_base_loopbreak(rt.base);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct event *ev_hup, *ev_term, *ev_int;
+	char err[1024], state[4096];
+	bool check;
+	int bad;
+
+	log_init("clusteripd", LOG_LEVEL_INFO);
+	saved_argc = argc;
+	saved_argv = argv;
+	if ((rt.conf = load_conf(argc, argv, &check, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "clusteripd: %s\n", err);
+		return 1;
+	}
+	log_setlevel((enum log_level)log_parse_level(rt.conf->log_level));
+	if (check) {
+		bad = rt.conf->manifests ? check_manifests(rt.conf) :
+		    0;
+		conf_print(rt.conf, stdout);
+		conf_free(rt.conf);
+		return bad ? 1 : 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	rt.started = time(NULL);
+	if (mkdir_p(rt.conf->state_dir) != 0)
+		fatal("state-dir %s", rt.conf->state_dir);
+	snprintf(state, sizeof(state), "%s/vips.state", rt.conf->state_dir);
+	if ((rt.vips = vip_pool_new(rt.conf->vip_range, state, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((rt.reg = registry_new(rt.vips)) == NULL)
+		fatalx("out of memory");
+	registry_set_default_algo(rt.reg,
+	    (enum lb_algo)lb_algo_parse(rt.conf->lb_algorithm));
+	if ((rt.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (rt.conf->vip_interface != NULL &&
+	    (rt.netif = netif_open(rt.conf->vip_interface, err,
+	    sizeof(err))) == NULL)
+		fatalx("vip-interface: %s", err);
+
+	if (proxy_init(&rt) != 0 || health_init(&rt) != 0 ||
+	    dns_server_init(&rt) != 0 || api_init(&rt) != 0 ||
+	    docker_init(&rt) != 0)
+		fatalx("startup failed");
+	if (rt.conf->manifests != NULL &&
+	    (rt.watch = mwatch_start(rt.base, rt.reg, rt.conf->manifests, err,
+	    sizeof(err))) == NULL)
+		fatalx("manifests: %s", err);
+
+	ev_hup = evsignal_new(rt.base, SIGHUP, signal_cb, NULL);
+	ev_term = evsignal_new(rt.base, SIGTERM, signal_cb, NULL);
+	ev_int = evsignal_new(rt.base, SIGINT, signal_cb, NULL);
+	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) ||
+	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL))
+		fatalx("signal events");
+	rt.ready = true;
+	log_info("clusteripd %s: startup complete: %zu services, %zu pods, "
+	    "vip-range %s%s%s", PACKAGE_VERSION,
+	    registry_count_services(rt.reg), registry_count_pods(rt.reg),
+	    rt.conf->vip_range, rt.netif ? " on " : "",
+	    rt.netif ? netif_name(rt.netif) : "");
+
+	event_base_dispatch(rt.base);
+
+	rt.ready = false;
+	docker_shutdown();
+	api_shutdown();
+	dns_server_shutdown();
+	health_shutdown();
+	proxy_shutdown();
+	mwatch_stop(rt.watch);
+	netif_close(rt.netif);
+	if (vip_save(rt.vips) != 0)
+		log_warnx("VIP state not saved");
+	registry_free(rt.reg);
+	vip_pool_free(rt.vips);
+	metrics_shutdown();
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(rt.base);
+	conf_free(rt.conf);
+	log_info("clusteripd: stopped");
+	return 0;
+}

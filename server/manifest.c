@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: MIT */
+/* manifest.c -- Service, Pod and Endpoints documents (YAML or JSON) -> objects. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "log.h"
+#include "manifest.h"
+#include "registry.h"
+#include "util.h"
+#include "yamlnode.h"
+
+#define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
+#define ANNOTATION_LB		"clusterip.io/lb-algorithm"
+
+static int parse_doc(struct ynode_ctx *, yaml_node_t *, struct objset *);
+
+/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
+static bool
+dns_label_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* RFC 1123 subdomain: labels joined by dots, at most 253. */
+static bool
+dns_subdomain_ok(const char *s)
+{
+	char buf[254], *lab, *save = NULL;
+
+	if (strlen(s) > 253 || s[0] == '\0')
+		return false;
+	strlcpy(buf, s, sizeof(buf));
+	if (buf[strlen(buf) - 1] == '.' || buf[0] == '.' || strstr(buf, ".."))
+		return false;
+	for (lab = strtok_r(buf, ".", &save); lab;
+	    lab = strtok_r(NULL, ".", &save))
+		if (!dns_label_ok(lab))
+			return false;
+	return true;
+}
+
+static int
+want_ip(struct ynode_ctx *c, yaml_node_t *n, const char *what,
+    struct in_addr *out)
+{
+	const char *s;
+
+	if (ynode_want_str(c, n, what, &s) != 0)
+		return -1;
+	if (inet_pton(AF_INET, s, out) != 1)
+		return ynode_fail(c, n, "%s: \"%s\" is not an IPv4 address",
+		    what, s);
+	return 0;
+}
+
+static int
+want_proto(struct ynode_ctx *c, yaml_node_t *n, enum cip_proto *out)
+{
+	const char *s;
+
+	*out = CIP_PROTO_TCP;
+	if (n == NULL)
+		return 0;
+	if (ynode_want_str(c, n, "protocol", &s) != 0)
+		return -1;
+	if (strcmp(s, "TCP") == 0)
+		*out = CIP_PROTO_TCP;
+	else if (strcmp(s, "UDP") == 0)
+		*out = CIP_PROTO_UDP;
+	else if (strcmp(s, "SCTP") == 0)
+		*out = CIP_PROTO_SCTP;
+	else
+		return ynode_fail(c, n, "protocol: \"%s\" is not TCP, UDP or "
+		    "SCTP", s);
+	return 0;
+}
+
+static int
+parse_string_map(struct ynode_ctx *c, yaml_node_t *m, const char *what,
+    bool check_labels, struct labels *out)
+{
+	yaml_node_pair_t *pair;
+	const char *k, *v;
+
+	if (ynode_is_null(m))
+		return 0;
+	if (ynode_want_map(c, m, what) != 0)
+		return -1;
+	for (pair = m->data.mapping.pairs.start;
+	    pair < m->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
+		if (ynode_want_str(c, kn, what, &k) != 0 ||
+		    ynode_want_str(c, vn, k, &v) != 0)
+			return -1;
+		if (check_labels && !selector_valid_key(k))
+			return ynode_fail(c, kn, "%s: invalid key \"%s\"", what,
+			    k);
+		if (check_labels && !selector_valid_value(v))
+			return ynode_fail(c, vn, "%s: invalid value \"%s\"",
+			    what, v);
+		if (labels_get(out, k) != NULL)
+			return ynode_fail(c, kn, "%s: duplicate key \"%s\"",
+			    what, k);
+		if (labels_set(out, k, v) != 0)
+			return ynode_fail(c, vn, "out of memory");
+	}
+	return 0;
+}
+
+struct meta {
+	const char	*name;
+	const char	*ns;
+	yaml_node_t	*node;
+};
+
+static int
+parse_meta(struct ynode_ctx *c, yaml_node_t *doc, struct meta *m,
+    struct labels *labels, struct labels *annotations, bool label_name)
+{
+	yaml_node_t *md = ynode_get(c, doc, "metadata"), *n;
+
+	m->ns = "default";
+	m->node = md;
+	if (md == NULL)
+		return ynode_fail(c, doc, "metadata: missing");
+	if (ynode_want_map(c, md, "metadata") != 0)
+		return -1;
+	if ((n = ynode_get(c, md, "name")) == NULL)
+		return ynode_fail(c, md, "metadata.name: missing");
+	if (ynode_want_str(c, n, "metadata.name", &m->name) != 0)
+		return -1;
+	if (label_name ? !dns_label_ok(m->name) : !dns_subdomain_ok(m->name))
+		return ynode_fail(c, n, "metadata.name: \"%s\" is not a valid "
+		    "DNS-1123 %s", m->name, label_name ? "label" : "subdomain");
+	if ((n = ynode_get(c, md, "namespace")) != NULL &&
+	    !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "metadata.namespace", &m->ns) != 0)
+			return -1;
+		if (!dns_label_ok(m->ns))
+			return ynode_fail(c, n, "metadata.namespace: \"%s\" is "
+			    "not a valid DNS-1123 label", m->ns);
+	}
+	if (labels && parse_string_map(c, ynode_get(c, md, "labels"),
+	    "metadata.labels", true, labels) != 0)
+		return -1;
+	if (annotations && parse_string_map(c, ynode_get(c, md,
+	    "annotations"), "metadata.annotations", false, annotations) != 0)
+		return -1;
+	return 0;
+}
+
+/* spec.selector: a plain map, or {matchLabels, matchExpressions}. */
+static int
+parse_selector(struct ynode_ctx *c, yaml_node_t *n, struct selector **out)
+{
+	struct labels eq = { 0 };
+	struct selector *sel;
+	yaml_node_t *ml, *me;
+	yaml_node_item_t *it;
+	char why[256];
+	size_t i;
+
+	*out = NULL;
+	if (ynode_is_null(n))
+		return 0;
+	if (ynode_want_map(c, n, "spec.selector") != 0)
+		return -1;
+	if ((sel = selector_new()) == NULL)
+		return ynode_fail(c, n, "out of memory");
+	ml = ynode_get(c, n, "matchLabels");
+	me = ynode_get(c, n, "matchExpressions");
+	if (ml == NULL && me == NULL) {
+		if (parse_string_map(c, n, "spec.selector", true, &eq) != 0)
+			goto fail;
+	} else if (parse_string_map(c, ml, "matchLabels", true, &eq) != 0)
+		goto fail;
+	for (i = 0; i < eq.n; i++) {
+		const char *v = eq.v[i].value;
+		if (selector_add(sel, eq.v[i].key, SELECTOR_OP_EQ, &v, 1, why,
+		    sizeof(why)) != 0) {
+			ynode_fail(c, n, "spec.selector: %s", why);
+			goto fail;
+		}
+	}
+	if (me != NULL && !ynode_is_null(me)) {
+		if (ynode_want_seq(c, me, "matchExpressions") != 0)
+			goto fail;
+		for (it = me->data.sequence.items.start;
+		    it < me->data.sequence.items.top; it++) {
+			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+			yaml_node_t *vals;
+			const char *key, *op, *vv[64];
+			enum selector_op sop;
+			size_t nv = 0;
+			if (ynode_want_map(c, e, "matchExpressions[]") != 0 ||
+			    ynode_want_str(c, ynode_get(c, e, "key"),
+			    "matchExpressions[].key", &key) != 0 ||
+			    ynode_want_str(c, ynode_get(c, e, "operator"),
+			    "matchExpressions[].operator", &op) != 0)
+				goto fail;
+			if (strcmp(op, "In") == 0)
+				sop = SELECTOR_OP_IN;
+			else if (strcmp(op, "NotIn") == 0)
+				sop = SELECTOR_OP_NOTIN;
+			else if (strcmp(op, "Exists") == 0)
+				sop = SELECTOR_OP_EXISTS;
+			else if (strcmp(op, "DoesNotExist") == 0)
+				sop = SELECTOR_OP_NOTEXISTS;
+			else {
+				ynode_fail(c, ynode_get(c, e, "operator"),
+				    "operator: \"%s\" is not In, NotIn, Exists "
+				    "or DoesNotExist", op);
+				goto fail;
+			}
+			vals = ynode_get(c, e, "values");
+			if (vals != NULL && !ynode_is_null(vals)) {
+				yaml_node_item_t *vi;
+				if (ynode_want_seq(c, vals, "values") != 0)
+					goto fail;
+				for (vi = vals->data.sequence.items.start;
+				    vi < vals->data.sequence.items.top; vi++) {
+					if (nv == CIP_ARRAY_LEN(vv)) {
+						ynode_fail(c, vals, "values: "
+						    "more than 64");
+						goto fail;
+					}
+					if (ynode_want_str(c,
+					    yaml_document_get_node(c->doc, *vi),
+					    "values[]", &vv[nv]) != 0)
+						goto fail;
+					nv++;
+				}
+			}
+			if (selector_add(sel, key, sop, vv, nv, why,
+			    sizeof(why)) != 0) {
+				ynode_fail(c, e, "matchExpressions: %s", why);
+				goto fail;
+			}
+		}
+	}
+	labels_clear(&eq);
+	*out = sel;
+	return 0;
+fail:
+	labels_clear(&eq);
+	selector_free(sel);
+	return -1;
+}
+
+static int
+parse_svc_ports(struct ynode_ctx *c, yaml_node_t *n, struct service *s)
+{
+	yaml_node_item_t *it;
+	size_t count;
+
+	if (ynode_is_null(n))
+		return 0;
+	if (ynode_want_seq(c, n, "spec.ports") != 0)
+		return -1;
+	count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	if (count == 0)
+		return 0;
+	if ((s->ports = calloc(count, sizeof(*s->ports))) == NULL)
+		return ynode_fail(c, n, "out of memory");
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *p = yaml_document_get_node(c->doc, *it), *f;
+		struct svc_port *sp = &s->ports[s->nports];
+		const char *str;
+		uint64_t v;
+		size_t j;
+
+		if (ynode_want_map(c, p, "spec.ports[]") != 0)
+			return -1;
+		s->nports++;
+		if ((f = ynode_get(c, p, "name")) != NULL && !ynode_is_null(f)) {
+			if (ynode_want_str(c, f, "ports[].name", &str) != 0)
+				return -1;
+			if (!dns_label_ok(str))
+				return ynode_fail(c, f, "ports[].name: \"%s\" "
+				    "is not a valid DNS-1123 label", str);
+			if ((sp->name = strdup(str)) == NULL)
+				return ynode_fail(c, f, "out of memory");
+		}
+		if ((f = ynode_get(c, p, "port")) == NULL)
+			return ynode_fail(c, p, "ports[].port: missing");
+		if (ynode_want_uint(c, f, "ports[].port", 1, 65535, &v) != 0)
+			return -1;
+		sp->port = (uint16_t)v;
+		if ((f = ynode_get(c, p, "targetPort")) != NULL &&
+		    !ynode_is_null(f)) {
+			if (ynode_is_int(f)) {
+				if (ynode_want_uint(c, f, "ports[].targetPort",
+				    1, 65535, &v) != 0)
+					return -1;
+				sp->target_port = (uint16_t)v;
+			} else {
+				if (ynode_want_str(c, f, "ports[].targetPort",
+				    &str) != 0)
+					return -1;
+				if (strlen(str) > 15 || !dns_label_ok(str))
+					return ynode_fail(c, f, "targetPort: "
+					    "\"%s\" is neither a port number "
+					    "nor a port name", str);
+				if ((sp->target_name = strdup(str)) == NULL)
+					return ynode_fail(c, f, "out of memory");
+			}
+		} else
+			sp->target_port = sp->port;
+		if (want_proto(c, ynode_get(c, p, "protocol"), &sp->proto) != 0)
+			return -1;
+		for (j = 0; j + 1 < s->nports; j++) {
+			if (s->ports[j].port == sp->port &&
+			    s->ports[j].proto == sp->proto)
+				return ynode_fail(c, p, "ports[]: port %u/%s "
+				    "is listed twice", sp->port,
+				    cip_proto_name(sp->proto));
+			if (sp->name && streq_null(s->ports[j].name, sp->name))
+				return ynode_fail(c, p, "ports[]: name \"%s\" "
+				    "is used twice", sp->name);
+		}
+		if (s->nports > 1 && (sp->name == NULL ||
+		    s->ports[0].name == NULL))
+			return ynode_fail(c, p, "ports[]: every port must be "
+			    "named when there are several");
+	}
+	return 0;
+}
+
+static int
+parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+{
+	struct service *s;
+	struct meta m;
+	yaml_node_t *spec, *n;
+	const char *str;
+	uint64_t v;
+	int a;
+
+	if ((s = service_new()) == NULL)
+		return ynode_fail(c, doc, "out of memory");
+	s->line = (uint32_t)doc->start_mark.line + 1;
+	if (parse_meta(c, doc, &m, &s->labels, &s->annotations, true) != 0)
+		goto fail;
+	if (service_set_name(s, m.ns, m.name) != 0) {
+		ynode_fail(c, doc, "out of memory");
+		goto fail;
+	}
+	if ((str = labels_get(&s->annotations, ANNOTATION_LB)) != NULL) {
+		if ((a = lb_algo_parse(str)) < 0) {
+			ynode_fail(c, m.node, "annotation %s: \"%s\" is not "
+			    "random, round-robin or least-connections",
+			    ANNOTATION_LB, str);
+			goto fail;
+		}
+		s->algo = (enum lb_algo)a;
+		s->algo_explicit = true;
+	}
+	spec = ynode_get(c, doc, "spec");
+	if (spec == NULL) {
+		ynode_fail(c, doc, "spec: missing");
+		goto fail;
+	}
+	if (ynode_want_map(c, spec, "spec") != 0)
+		goto fail;
+	if ((n = ynode_get(c, spec, "type")) != NULL && !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "spec.type", &str) != 0)
+			goto fail;
+		if (strcmp(str, "ExternalName") == 0)
+			s->type = SVC_EXTERNALNAME;
+		else if (strcmp(str, "ClusterIP") == 0 ||
+		    strcmp(str, "NodePort") == 0 ||
+		    strcmp(str, "LoadBalancer") == 0) {
+			if (strcmp(str, "ClusterIP") != 0)
+				log_debug("%s:%zu: type %s served as ClusterIP",
+				    c->name, n->start_mark.line + 1, str);
+		} else {
+			ynode_fail(c, n, "spec.type: \"%s\" is not ClusterIP "
+			    "or ExternalName", str);
+			goto fail;
+		}
+	}
+	if (s->type == SVC_EXTERNALNAME) {
+		n = ynode_get(c, spec, "externalName");
+		if (n == NULL) {
+			ynode_fail(c, spec, "spec.externalName: missing for "
+			    "type ExternalName");
+			goto fail;
+		}
+		if (ynode_want_str(c, n, "spec.externalName", &str) != 0)
+			goto fail;
+		if (!dns_subdomain_ok(str)) {
+			ynode_fail(c, n, "spec.externalName: \"%s\" is not a "
+			    "valid DNS name", str);
+			goto fail;
+		}
+		if ((s->external_name = strdup(str)) == NULL)
+			goto nomem;
+	} else if ((n = ynode_get(c, spec, "clusterIP")) != NULL &&
+	    !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "spec.clusterIP", &str) != 0)
+			goto fail;
+		if (strcmp(str, "None") == 0)
+			s->type = SVC_HEADLESS;
+		else if (*str != '\0' && want_ip(c, n, "spec.clusterIP",
+		    &s->requested_vip) != 0)
+			goto fail;
+	}
+	if (parse_selector(c, ynode_get(c, spec, "selector"), &s->selector))
+		goto fail;
+	if (parse_svc_ports(c, ynode_get(c, spec, "ports"), s) != 0)
+		goto fail;
+	if ((n = ynode_get(c, spec, "sessionAffinity")) != NULL &&
+	    !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "spec.sessionAffinity", &str) != 0)
+			goto fail;
+		if (strcmp(str, "ClientIP") == 0)
+			s->affinity = AFFINITY_CLIENTIP;
+		else if (strcmp(str, "None") != 0) {
+			ynode_fail(c, n, "spec.sessionAffinity: \"%s\" is not "
+			    "None or ClientIP", str);
+			goto fail;
+		}
+	}
+	n = ynode_get(c, ynode_get(c, ynode_get(c, spec,
+	    "sessionAffinityConfig"), "clientIP"), "timeoutSeconds");
+	if (n != NULL) {
+		if (ynode_want_uint(c, n, "timeoutSeconds", 1, 86400, &v) != 0)
+			goto fail;
+		s->affinity_timeout_s = (uint32_t)v;
+	}
+	if (objset_add_service(out, s) == 0)
+		return 0;
+nomem:
+	ynode_fail(c, doc, "out of memory");
+fail:
+	service_free(s);
+	return -1;
+}
+
+static int
+parse_probe(struct ynode_ctx *c, yaml_node_t *n, struct probe *pr)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+		uint64_t	 min;
+	} nums[] = {
+		{ "initialDelaySeconds", offsetof(struct probe,
+		    initial_delay_s), 0 },
+		{ "periodSeconds", offsetof(struct probe, period_s), 1 },
+		{ "timeoutSeconds", offsetof(struct probe, timeout_s), 1 },
+		{ "successThreshold", offsetof(struct probe,
+		    success_threshold), 1 },
+		{ "failureThreshold", offsetof(struct probe,
+		    failure_threshold), 1 },
+	};
+	yaml_node_t *h, *port, *f;
+	const char *str;
+	uint64_t v;
+	size_t i;
+
+	if (ynode_want_map(c, n, "readinessProbe") != 0)
+		return -1;
+	if ((h = ynode_get(c, n, "tcpSocket")) != NULL)
+		pr->kind = PROBE_TCP;
+	else if ((h = ynode_get(c, n, "httpGet")) != NULL)
+		pr->kind = PROBE_HTTP;
+	else {
+		log_debug("%s:%zu: readinessProbe without tcpSocket or "
+		    "httpGet ignored", c->name, n->start_mark.line + 1);
+		return 0;
+	}
+	if (ynode_want_map(c, h, pr->kind == PROBE_TCP ? "tcpSocket" :
+	    "httpGet") != 0)
+		return -1;
+	if ((port = ynode_get(c, h, "port")) == NULL)
+		return ynode_fail(c, h, "readinessProbe port: missing");
+	if (ynode_is_int(port)) {
+		if (ynode_want_uint(c, port, "readinessProbe port", 1, 65535,
+		    &v) != 0)
+			return -1;
+		pr->port = (uint16_t)v;
+	} else {
+		if (ynode_want_str(c, port, "readinessProbe port", &str) != 0)
+			return -1;
+		if ((pr->port_name = strdup(str)) == NULL)
+			return ynode_fail(c, port, "out of memory");
+	}
+	if (pr->kind == PROBE_HTTP) {
+		str = "/";
+		if ((f = ynode_get(c, h, "path")) != NULL &&
+		    ynode_want_str(c, f, "httpGet.path", &str) != 0)
+			return -1;
+		if (str[0] != '/' || strpbrk(str, " \r\n") != NULL)
+			return ynode_fail(c, f, "httpGet.path: \"%s\" is not "
+			    "an absolute path", str);
+		if ((pr->path = strdup(str)) == NULL)
+			return ynode_fail(c, h, "out of memory");
+	}
+	for (i = 0; i < CIP_ARRAY_LEN(nums); i++) {
+		if ((f = ynode_get(c, n, nums[i].name)) == NULL)
+			continue;
+		if (ynode_want_uint(c, f, nums[i].name, nums[i].min, 86400,
+		    &v) != 0)
+			return -1;
+		*(uint32_t *)(void *)((char *)pr + nums[i].off) = (uint32_t)v;
+	}
+	return 0;
+}
+
+static int
+parse_container_ports(struct ynode_ctx *c, yaml_node_t *n, struct pod *p)
+{
+	yaml_node_item_t *it;
+	struct pod_port *np;
+	size_t count;
+
+	if (ynode_is_null(n))
+		return 0;
+	if (ynode_want_seq(c, n, "containers[].ports") != 0)
+		return -1;
+	count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	if (count == 0)
+		return 0;
+	if ((np = realloc(p->ports, (p->nports + count) *
+	    sizeof(*np))) == NULL)
+		return ynode_fail(c, n, "out of memory");
+	p->ports = np;
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, *it), *f;
+		struct pod_port *pp = &p->ports[p->nports];
+		const char *str;
+		uint64_t v;
+
+		memset(pp, 0, sizeof(*pp));
+		if (ynode_want_map(c, e, "ports[]") != 0)
+			return -1;
+		p->nports++;
+		if ((f = ynode_get(c, e, "containerPort")) == NULL)
+			return ynode_fail(c, e, "containerPort: missing");
+		if (ynode_want_uint(c, f, "containerPort", 1, 65535, &v) != 0)
+			return -1;
+		pp->port = (uint16_t)v;
+		if ((f = ynode_get(c, e, "name")) != NULL &&
+		    !ynode_is_null(f)) {
+			if (ynode_want_str(c, f, "ports[].name", &str) != 0)
+				return -1;
+			if (strlen(str) > 15 || !dns_label_ok(str))
+				return ynode_fail(c, f, "ports[].name: \"%s\" "
+				    "is not a valid port name", str);
+			if ((pp->name = strdup(str)) == NULL)
+				return ynode_fail(c, f, "out of memory");
+		}
+		if (want_proto(c, ynode_get(c, e, "protocol"), &pp->proto))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_pod(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+{
+	struct pod *p;
+	struct meta m;
+	yaml_node_t *spec, *status, *ctrs, *n;
+	yaml_node_item_t *it;
+	const char *str;
+
+	if ((p = pod_new()) == NULL)
+		return ynode_fail(c, doc, "out of memory");
+	p->line = (uint32_t)doc->start_mark.line + 1;
+	if (parse_meta(c, doc, &m, &p->labels, &p->annotations, false) != 0)
+		goto fail;
+	if (pod_set_name(p, m.ns, m.name) != 0) {
+		ynode_fail(c, doc, "out of memory");
+		goto fail;
+	}
+	spec = ynode_get(c, doc, "spec");
+	if (spec != NULL && !ynode_is_null(spec)) {
+		if (ynode_want_map(c, spec, "spec") != 0)
+			goto fail;
+		ctrs = ynode_get(c, spec, "containers");
+		if (ctrs != NULL && !ynode_is_null(ctrs)) {
+			if (ynode_want_seq(c, ctrs, "spec.containers") != 0)
+				goto fail;
+			for (it = ctrs->data.sequence.items.start;
+			    it < ctrs->data.sequence.items.top; it++) {
+				yaml_node_t *ct = yaml_document_get_node(c->doc,
+				    *it);
+				if (ynode_want_map(c, ct, "containers[]") != 0 ||
+				    parse_container_ports(c, ynode_get(c, ct,
+				    "ports"), p) != 0)
+					goto fail;
+				n = ynode_get(c, ct, "readinessProbe");
+				if (n != NULL && !ynode_is_null(n) &&
+				    p->probe.kind == PROBE_NONE &&
+				    parse_probe(c, n, &p->probe) != 0)
+					goto fail;
+			}
+		}
+	}
+	status = ynode_get(c, doc, "status");
+	if (status == NULL || (n = ynode_get(c, status, "podIP")) == NULL) {
+		ynode_fail(c, status ? status : doc, "status.podIP: missing "
+		    "(a pod needs an address)");
+		goto fail;
+	}
+	if (want_ip(c, n, "status.podIP", &p->ip) != 0)
+		goto fail;
+	n = ynode_get(c, status, "conditions");
+	if (n != NULL && !ynode_is_null(n)) {
+		if (ynode_want_seq(c, n, "status.conditions") != 0)
+			goto fail;
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			yaml_node_t *cond = yaml_document_get_node(c->doc, *it);
+			const char *type, *st;
+			if (ynode_want_map(c, cond, "conditions[]") != 0 ||
+			    ynode_want_str(c, ynode_get(c, cond, "type"),
+			    "conditions[].type", &type) != 0 ||
+			    ynode_want_str(c, ynode_get(c, cond, "status"),
+			    "conditions[].status", &st) != 0)
+				goto fail;
+			if (strcmp(type, "Ready") == 0)
+				p->declared_ready = strcmp(st, "True") == 0 ||
+				    strcmp(st, "true") == 0;
+		}
+	}
+	if (p->probe.kind != PROBE_NONE && p->probe.port == 0) {
+		size_t i;
+		str = p->probe.port_name;
+		for (i = 0; i < p->nports; i++)
+			if (streq_null(p->ports[i].name, str))
+				break;
+		if (i == p->nports) {
+			ynode_fail(c, doc, "readinessProbe port \"%s\" names "
+			    "no containerPort", str);
+			goto fail;
+		}
+	}
+	if (objset_add_pod(out, p) == 0)
+		return 0;
+	ynode_fail(c, doc, "out of memory");
+fail:
+	pod_free(p);
+	return -1;
+}
+
+static int
+parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+{
+	struct meta m;
+	yaml_node_t *subsets;
+	yaml_node_item_t *it, *jt;
+	struct endpoints *e = NULL;
+
+	if (parse_meta(c, doc, &m, NULL, NULL, true) != 0)
+		return -1;
+	subsets = ynode_get(c, doc, "subsets");
+	if (ynode_is_null(subsets))
+		subsets = NULL;
+	if (subsets && ynode_want_seq(c, subsets, "subsets") != 0)
+		return -1;
+	for (it = subsets ? subsets->data.sequence.items.start : NULL;
+	    subsets && it < subsets->data.sequence.items.top; it++) {
+		yaml_node_t *ss = yaml_document_get_node(c->doc, *it);
+		yaml_node_t *addrs, *ports;
+		size_t na, np;
+
+		if (ynode_want_map(c, ss, "subsets[]") != 0)
+			return -1;
+		if ((e = endpoints_new()) == NULL ||
+		    (e->ns = strdup(m.ns)) == NULL ||
+		    (e->name = strdup(m.name)) == NULL)
+			goto nomem;
+		e->line = (uint32_t)ss->start_mark.line + 1;
+		addrs = ynode_get(c, ss, "addresses");
+		ports = ynode_get(c, ss, "ports");
+		if ((addrs && !ynode_is_null(addrs) &&
+		    ynode_want_seq(c, addrs, "addresses") != 0) ||
+		    (ports && !ynode_is_null(ports) &&
+		    ynode_want_seq(c, ports, "ports") != 0))
+			goto fail;
+		na = addrs && addrs->type == YAML_SEQUENCE_NODE ?
+		    (size_t)(addrs->data.sequence.items.top -
+		    addrs->data.sequence.items.start) : 0;
+		np = ports && ports->type == YAML_SEQUENCE_NODE ?
+		    (size_t)(ports->data.sequence.items.top -
+		    ports->data.sequence.items.start) : 0;
+		if ((na && (e->addrs = calloc(na, sizeof(*e->addrs))) == NULL) ||
+		    (np && (e->ports = calloc(np, sizeof(*e->ports))) == NULL))
+			goto nomem;
+		for (jt = na ? addrs->data.sequence.items.start : NULL;
+		    na && jt < addrs->data.sequence.items.top; jt++) {
+			yaml_node_t *a = yaml_document_get_node(c->doc, *jt);
+			if (ynode_want_map(c, a, "addresses[]") != 0 ||
+			    want_ip(c, ynode_get(c, a, "ip"), "addresses[].ip",
+			    &e->addrs[e->naddrs].ip) != 0)
+				goto fail;
+			e->naddrs++;
+		}
+		for (jt = np ? ports->data.sequence.items.start : NULL;
+		    np && jt < ports->data.sequence.items.top; jt++) {
+			yaml_node_t *p = yaml_document_get_node(c->doc, *jt);
+			yaml_node_t *f;
+			struct pod_port *pp = &e->ports[e->nports];
+			const char *str;
+			uint64_t v;
+			if (ynode_want_map(c, p, "ports[]") != 0 ||
+			    ynode_want_uint(c, ynode_get(c, p, "port"),
+			    "ports[].port", 1, 65535, &v) != 0)
+				goto fail;
+			e->nports++;
+			pp->port = (uint16_t)v;
+			if ((f = ynode_get(c, p, "name")) != NULL &&
+			    !ynode_is_null(f)) {
+				if (ynode_want_str(c, f, "ports[].name",
+				    &str) != 0)
+					goto fail;
+				if ((pp->name = strdup(str)) == NULL)
+					goto nomem;
+			}
+			if (want_proto(c, ynode_get(c, p, "protocol"),
+			    &pp->proto) != 0)
+				goto fail;
+		}
+		if (objset_add_endpoints(out, e) != 0)
+			goto nomem;
+		e = NULL;
+	}
+	return 0;
+nomem:
+	ynode_fail(c, doc, "out of memory");
+fail:
+	endpoints_free(e);
+	return -1;
+}
+
+static int
+parse_list(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+{
+	yaml_node_t *items = ynode_get(c, doc, "items");
+	yaml_node_item_t *it;
+
+	if (ynode_is_null(items))
+		return 0;
+	if (ynode_want_seq(c, items, "items") != 0)
+		return -1;
+	for (it = items->data.sequence.items.start;
+	    it < items->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+		if (n != NULL && ynode_get(c, n, "kind") != NULL &&
+		    strcmp(ynode_str(ynode_get(c, n, "kind")) ?
+		    ynode_str(ynode_get(c, n, "kind")) : "", "List") == 0)
+			return ynode_fail(c, n, "a List inside a List");
+		if (parse_doc(c, n, out) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_doc(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+{
+	yaml_node_t *kn, *an;
+	const char *kind, *api;
+
+	if (ynode_is_null(doc))
+		return 0;
+	if (ynode_want_map(c, doc, "document") != 0)
+		return -1;
+	if ((kn = ynode_get(c, doc, "kind")) == NULL)
+		return ynode_fail(c, doc, "kind: missing");
+	if (ynode_want_str(c, kn, "kind", &kind) != 0)
+		return -1;
+	if ((an = ynode_get(c, doc, "apiVersion")) != NULL) {
+		if (ynode_want_str(c, an, "apiVersion", &api) != 0)
+			return -1;
+		if (strcmp(api, "v1") != 0)
+			return ynode_fail(c, an, "apiVersion: \"%s\" is not v1",
+			    api);
+	}
+	if (strcmp(kind, "Service") == 0)
+		return parse_service(c, doc, out);
+	if (strcmp(kind, "Pod") == 0)
+		return parse_pod(c, doc, out);
+	if (strcmp(kind, "Endpoints") == 0)
+		return parse_endpoints(c, doc, out);
+	if (strcmp(kind, "List") == 0 || strcmp(kind, "ServiceList") == 0 ||
+	    strcmp(kind, "PodList") == 0)
+		return parse_list(c, doc, out);
+	return ynode_fail(c, kn, "kind: \"%s\" is not Service, Pod, Endpoints "
+	    "or List", kind);
+}
+
+int
+manifest_parse_buf(const char *buf, size_t len, const char *name,
+    struct objset *out, char *err, size_t errlen)
+{
+	struct objset tmp = { 0 };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct ynode_ctx c = { &doc, name, err, errlen };
+	yaml_node_t *root;
+	size_t i;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		errf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_load(&parser, &doc)) {
+			ynode_parser_error(&parser, name, err, errlen);
+			rc = -1;
+			break;
+		}
+		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		rc = parse_doc(&c, root, &tmp);
+		yaml_document_delete(&doc);
+		if (rc != 0)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	if (rc != 0) {
+		objset_clear(&tmp);
+		return -1;
+	}
+	for (i = 0; rc == 0 && i < tmp.nsvcs; i++)
+		rc = objset_add_service(out, tmp.svcs[i]);
+	for (i = 0; rc == 0 && i < tmp.npods; i++)
+		rc = objset_add_pod(out, tmp.pods[i]);
+	for (i = 0; rc == 0 && i < tmp.neps; i++)
+		rc = objset_add_endpoints(out, tmp.eps[i]);
+	free(tmp.svcs);
+	free(tmp.pods);
+	free(tmp.eps);
+	if (rc != 0) {
+		errf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+manifest_parse_file(const char *path, struct objset *out, char *err,
+    size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	long len;
+	int rc;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) != 0) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	if ((size_t)len > MANIFEST_MAX_FILE) {
+		errf(err, errlen, "%s: larger than %u bytes", path,
+		    MANIFEST_MAX_FILE);
+		fclose(fp);
+		return -1;
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL ||
+	    fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+		errf(err, errlen, "%s: read failed", path);
+		free(buf);
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	rc = manifest_parse_buf(buf, (size_t)len, path, out, err, errlen);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics.h -- counters, gauges and histograms, printed in Prometheus text
+ * format. Callers look a series up once and keep the handle: an update on
+ * the data path is one addition. Names start with "clusterip_".
+ */
+#ifndef CIP_METRICS_H
+#define CIP_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metric_type {
+	METRIC_COUNTER,
+	METRIC_GAUGE,
+	METRIC_HISTOGRAM,
+};
+
+struct metric;
+
+/*
+ * Returns the series family{labels}, creating family (with help and
+ * type) and the series on first use. labels is the Prometheus label
+ * text without braces ('qtype="A",rcode="NOERROR"'), or "" for none;
+ * values must already be escaped (metrics_escape). For histograms,
+ * bounds (ascending, le) are taken from the first call. Returns NULL on
+ * OOM or when family exists with another type. The handle lives until
+ * metrics_forget or metrics_shutdown.
+ */
+struct metric *metrics_get(const char *family, enum metric_type,
+    const char *help, const char *labels, const double *bounds,
+    size_t nbounds);
+/* Accept NULL handles (then do nothing). */
+void	metric_add(struct metric *, uint64_t n);
+void	metric_set(struct metric *, int64_t value);
+void	metric_observe(struct metric *, double value);
+int64_t	metric_value(const struct metric *);
+/* Drops one series (an endpoint that went away). */
+void	metrics_forget(struct metric *);
+/*
+ * Escapes a label value (backslash, quote, newline) into buf. Returns
+ * buf, truncated to len.
+ */
+const char *metrics_escape(const char *value, char *buf, size_t len);
+/*
+ * Writes every family in exposition format 0.0.4. Calls malloc; caller
+ * frees. *lenp gets the length.
+ */
+char	*metrics_render(size_t *lenp);
+/* Frees every series. */
+void	metrics_shutdown(void);
+
+#endif

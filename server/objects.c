@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* objects.c -- services, pods, Endpoints and object sets: construction, comparison, freeing. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "util.h"
+
+const char *
+owner_describe(const struct owner *o, char *buf, size_t len)
+{
+	switch (o->kind) {
+	case OWNER_FILE:
+		snprintf(buf, len, "file %s", o->id ? o->id : "?");
+		break;
+	case OWNER_API:
+		snprintf(buf, len, "the API");
+		break;
+	case OWNER_DOCKER:
+		snprintf(buf, len, "docker container %.12s",
+		    o->id ? o->id : "?");
+		break;
+	case OWNER_ETCD:
+		snprintf(buf, len, "etcd");
+		break;
+	}
+	return buf;
+}
+
+bool
+owner_equal(const struct owner *a, const struct owner *b)
+{
+	return a->kind == b->kind && streq_null(a->id, b->id);
+}
+
+const char *
+cip_proto_name(enum cip_proto p)
+{
+	switch (p) {
+	case CIP_PROTO_UDP:
+		return "UDP";
+	case CIP_PROTO_SCTP:
+		return "SCTP";
+	default:
+		return "TCP";
+	}
+}
+
+static const char *const lb_names[] = {
+	[LB_RANDOM] = "random",
+	[LB_ROUND_ROBIN] = "round-robin",
+	[LB_LEAST_CONN] = "least-connections",
+};
+
+const char *
+lb_algo_name(enum lb_algo a)
+{
+	if ((size_t)a < CIP_ARRAY_LEN(lb_names))
+		return lb_names[a];
+	return "random";
+}
+
+int
+lb_algo_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < CIP_ARRAY_LEN(lb_names); i++)
+		if (strcmp(s, lb_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+pod_ready(const struct pod *p)
+{
+	return p->declared_ready && p->probe_ok;
+}
+
+uint16_t
+pod_target_port(const struct pod *p, const struct svc_port *sp)
+{
+	size_t i;
+
+	if (p->endpoints_of != NULL) {
+		/* Endpoints ports pair with service ports by name. */
+		for (i = 0; i < p->nports; i++)
+			if (streq_null(p->ports[i].name, sp->name))
+				return p->ports[i].port;
+		if (p->nports == 1)
+			return p->ports[0].port;
+		return 0;
+	}
+	if (sp->target_name == NULL)
+		return sp->target_port ? sp->target_port : sp->port;
+	for (i = 0; i < p->nports; i++)
+		if (p->ports[i].name != NULL &&
+		    strcmp(p->ports[i].name, sp->target_name) == 0)
+			return p->ports[i].port;
+	return 0;
+}
+
+static int
+set_names(char **ns, char **name, char **key, const char *n,
+    const char *nm)
+{
+	char *a, *b, *k;
+	size_t klen = strlen(n) + strlen(nm) + 2;
+
+	a = strdup(n);
+	b = strdup(nm);
+	k = malloc(klen);
+	if (a == NULL || b == NULL || k == NULL) {
+		free(a);
+		free(b);
+		free(k);
+		return CIP_E_NOMEM;
+	}
+	snprintf(k, klen, "%s/%s", n, nm);
+	free(*ns);
+	free(*name);
+	free(*key);
+	*ns = a;
+	*name = b;
+	*key = k;
+	return 0;
+}
+
+struct service *
+service_new(void)
+{
+	struct service *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->type = SVC_CLUSTERIP;
+	s->affinity_timeout_s = 10800;
+	s->algo = LB_RANDOM;
+	return s;
+}
+
+int
+service_set_name(struct service *s, const char *ns, const char *name)
+{
+	return set_names(&s->ns, &s->name, &s->key, ns, name);
+}
+
+void
+service_free(struct service *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	free(s->ns);
+	free(s->name);
+	free(s->key);
+	labels_clear(&s->labels);
+	labels_clear(&s->annotations);
+	selector_free(s->selector);
+	free(s->external_name);
+	for (i = 0; i < s->nports; i++) {
+		free(s->ports[i].name);
+		free(s->ports[i].target_name);
+	}
+	free(s->ports);
+	free(s->owner.id);
+	free(s->members);
+	free(s);
+}
+
+static bool
+svc_ports_equal(const struct service *a, const struct service *b)
+{
+	size_t i;
+
+	if (a->nports != b->nports)
+		return false;
+	for (i = 0; i < a->nports; i++) {
+		const struct svc_port *x = &a->ports[i], *y = &b->ports[i];
+		if (!streq_null(x->name, y->name) || x->port != y->port ||
+		    x->target_port != y->target_port ||
+		    !streq_null(x->target_name, y->target_name) ||
+		    x->proto != y->proto)
+			return false;
+	}
+	return true;
+}
+
+bool
+service_spec_equal(const struct service *a, const struct service *b)
+{
+	if ((a->selector == NULL) != (b->selector == NULL))
+		return false;
+	if (a->selector && !selector_equal(a->selector, b->selector))
+		return false;
+	return strcmp(a->key, b->key) == 0 &&
+	    labels_equal(&a->labels, &b->labels) &&
+	    labels_equal(&a->annotations, &b->annotations) &&
+	    a->type == b->type &&
+	    streq_null(a->external_name, b->external_name) &&
+	    a->requested_vip.s_addr == b->requested_vip.s_addr &&
+	    a->affinity == b->affinity &&
+	    a->affinity_timeout_s == b->affinity_timeout_s &&
+	    a->algo_explicit == b->algo_explicit &&
+	    (!a->algo_explicit || a->algo == b->algo) &&
+	    svc_ports_equal(a, b);
+}
+
+struct pod *
+pod_new(void)
+{
+	struct pod *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->declared_ready = true;
+	p->probe_ok = true;
+	p->probe.period_s = 10;
+	p->probe.timeout_s = 1;
+	p->probe.success_threshold = 1;
+	p->probe.failure_threshold = 3;
+	return p;
+}
+
+int
+pod_set_name(struct pod *p, const char *ns, const char *name)
+{
+	return set_names(&p->ns, &p->name, &p->key, ns, name);
+}
+
+void
+pod_free(struct pod *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->ns);
+	free(p->name);
+	free(p->key);
+	labels_clear(&p->labels);
+	labels_clear(&p->annotations);
+	for (i = 0; i < p->nports; i++)
+		free(p->ports[i].name);
+	free(p->ports);
+	free(p->probe.port_name);
+	free(p->probe.path);
+	free(p->endpoints_of);
+	free(p->owner.id);
+	free(p->member_of);
+	free(p);
+}
+
+bool
+probe_equal(const struct probe *a, const struct probe *b)
+{
+	return a->kind == b->kind && a->port == b->port &&
+	    streq_null(a->port_name, b->port_name) &&
+	    streq_null(a->path, b->path) &&
+	    a->initial_delay_s == b->initial_delay_s &&
+	    a->period_s == b->period_s && a->timeout_s == b->timeout_s &&
+	    a->success_threshold == b->success_threshold &&
+	    a->failure_threshold == b->failure_threshold;
+}
+
+bool
+pod_spec_equal(const struct pod *a, const struct pod *b)
+{
+	size_t i;
+
+	if (strcmp(a->key, b->key) != 0 || a->ip.s_addr != b->ip.s_addr ||
+	    a->nports != b->nports || a->declared_ready != b->declared_ready ||
+	    !streq_null(a->endpoints_of, b->endpoints_of) ||
+	    !labels_equal(&a->labels, &b->labels) ||
+	    !labels_equal(&a->annotations, &b->annotations) ||
+	    !probe_equal(&a->probe, &b->probe))
+		return false;
+	for (i = 0; i < a->nports; i++)
+		if (!streq_null(a->ports[i].name, b->ports[i].name) ||
+		    a->ports[i].port != b->ports[i].port ||
+		    a->ports[i].proto != b->ports[i].proto)
+			return false;
+	return true;
+}
+
+struct endpoints *
+endpoints_new(void)
+{
+	return calloc(1, sizeof(struct endpoints));
+}
+
+void
+endpoints_free(struct endpoints *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	free(e->ns);
+	free(e->name);
+	for (i = 0; i < e->naddrs; i++)
+		free(e->addrs[i].hostname);
+	free(e->addrs);
+	for (i = 0; i < e->nports; i++)
+		free(e->ports[i].name);
+	free(e->ports);
+	free(e);
+}
+
+int
+objset_add_service(struct objset *set, struct service *s)
+{
+	return PTR_APPEND(set->svcs, set->nsvcs, set->cap_svcs, s);
+}
+
+int
+objset_add_pod(struct objset *set, struct pod *p)
+{
+	return PTR_APPEND(set->pods, set->npods, set->cap_pods, p);
+}
+
+int
+objset_add_endpoints(struct objset *set, struct endpoints *e)
+{
+	return PTR_APPEND(set->eps, set->neps, set->cap_eps, e);
+}
+
+void
+objset_clear(struct objset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->nsvcs; i++)
+		service_free(set->svcs[i]);
+	for (i = 0; i < set->npods; i++)
+		pod_free(set->pods[i]);
+	for (i = 0; i < set->neps; i++)
+		endpoints_free(set->eps[i]);
+	free(set->svcs);
+	free(set->pods);
+	free(set->eps);
+	memset(set, 0, sizeof(*set));
+}

@@ -1,0 +1,1048 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.c -- services, pods and their memberships; the only owner of that
+ * state. Pods find the services selecting them through a label index, and
+ * services their pods through a pod label index, so a change costs work
+ * proportional to what changed.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hmap.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+#include "vip.h"
+
+/* A growable list of pointers, the value type of the indexes. */
+struct plist {
+	void	**v;
+	size_t	  n;
+	size_t	  cap;
+};
+
+struct subscriber {
+	registry_cb	*cb;
+	void		*arg;
+};
+
+/* What one owner holds, so REPLACE touches only that owner's objects. */
+struct owned {
+	struct hmap	*svcs;	/* key -> service */
+	struct hmap	*pods;	/* key -> pod */
+};
+
+struct registry {
+	struct vip_pool		*vips;
+	enum lb_algo		 default_algo;
+	struct hmap		*svcs;		/* "ns/name" -> service */
+	struct hmap		*pods;		/* "ns/name" -> pod */
+	struct hmap		*by_vip;	/* "a.b.c.d" -> service */
+	struct hmap		*namespaces;	/* ns -> struct plist (count in n) */
+	/* "k=v" -> services whose selector requires k=v (first EQ only). */
+	struct hmap		*svc_index;
+	/* services whose selector has no EQ requirement: checked always. */
+	struct plist		 svc_unindexed;
+	/* "k=v" and "\x01svc-key" (Endpoints pods) -> pods. */
+	struct hmap		*pod_index;
+	struct hmap		*owners;	/* owner string -> struct owned */
+	struct subscriber	*subs;
+	size_t			 nsubs;
+	size_t			 cap_subs;
+};
+
+static void plist_free(void *);
+
+/* --- small helpers ---------------------------------------------------- */
+
+static int
+plist_add(struct plist *l, void *p)
+{
+	return PTR_APPEND(l->v, l->n, l->cap, p);
+}
+
+static void
+plist_remove(struct plist *l, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i] == p) {
+			memmove(&l->v[i], &l->v[i + 1],
+			    (l->n - i - 1) * sizeof(*l->v));
+			l->n--;
+			return;
+		}
+}
+
+static void
+plist_free(void *arg)
+{
+	struct plist *l = arg;
+
+	if (l) {
+		free(l->v);
+		free(l);
+	}
+}
+
+/* Adds p to the list stored under key, creating it. */
+static int
+index_add(struct hmap *idx, const char *key, void *p)
+{
+	struct plist *l = hmap_get(idx, key);
+
+	if (l == NULL) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			return CIP_E_NOMEM;
+		if (hmap_put(idx, key, l, NULL) != 0) {
+			free(l);
+			return CIP_E_NOMEM;
+		}
+	}
+	return plist_add(l, p);
+}
+
+static void
+index_remove(struct hmap *idx, const char *key, const void *p)
+{
+	struct plist *l = hmap_get(idx, key);
+
+	if (l == NULL)
+		return;
+	plist_remove(l, p);
+	if (l->n == 0)
+		plist_free(hmap_del(idx, key));
+}
+
+static char *
+kv_key(const char *k, const char *v)
+{
+	size_t len = strlen(k) + strlen(v) + 2;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s=%s", k, v);
+	return s;
+}
+
+static char *
+ep_key(const char *svc_key)
+{
+	size_t len = strlen(svc_key) + 2;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "\x01%s", svc_key);
+	return s;
+}
+
+static char *
+owner_key(const struct owner *o)
+{
+	static const char *const kinds[] = { "file", "api", "docker", "etcd" };
+	const char *id = o->id ? o->id : "";
+	size_t len = strlen(id) + 10;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s:%s", kinds[o->kind], id);
+	return s;
+}
+
+static void
+publish(struct registry *r, enum registry_event ev,
+    const struct service *s, const struct pod *p)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsubs; i++)
+		r->subs[i].cb(ev, s, p, r->subs[i].arg);
+}
+
+static void
+ns_ref(struct registry *r, const char *ns, int delta)
+{
+	struct plist *l = hmap_get(r->namespaces, ns);
+
+	if (delta > 0) {
+		if (l == NULL) {
+			if ((l = calloc(1, sizeof(*l))) == NULL)
+				return;
+			if (hmap_put(r->namespaces, ns, l, NULL) != 0) {
+				free(l);
+				return;
+			}
+		}
+		l->n++;
+	} else if (l != NULL && --l->n == 0)
+		plist_free(hmap_del(r->namespaces, ns));
+}
+
+static struct owned *
+owned_get(struct registry *r, const struct owner *o, bool create)
+{
+	struct owned *ow;
+	char *k;
+
+	if ((k = owner_key(o)) == NULL)
+		return NULL;
+	ow = hmap_get(r->owners, k);
+	if (ow == NULL && create) {
+		if ((ow = calloc(1, sizeof(*ow))) != NULL) {
+			ow->svcs = hmap_new();
+			ow->pods = hmap_new();
+			if (ow->svcs == NULL || ow->pods == NULL ||
+			    hmap_put(r->owners, k, ow, NULL) != 0) {
+				hmap_free(ow->svcs, NULL);
+				hmap_free(ow->pods, NULL);
+				free(ow);
+				ow = NULL;
+			}
+		}
+	}
+	free(k);
+	return ow;
+}
+
+static void
+owned_free(void *arg)
+{
+	struct owned *ow = arg;
+
+	hmap_free(ow->svcs, NULL);
+	hmap_free(ow->pods, NULL);
+	free(ow);
+}
+
+/* --- life cycle --------------------------------------------------------- */
+
+struct registry *
+registry_new(struct vip_pool *vips)
+{
+	struct registry *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->vips = vips;
+	r->svcs = hmap_new();
+	r->pods = hmap_new();
+	r->by_vip = hmap_new();
+	r->namespaces = hmap_new();
+	r->svc_index = hmap_new();
+	r->pod_index = hmap_new();
+	r->owners = hmap_new();
+	if (!r->svcs || !r->pods || !r->by_vip || !r->namespaces ||
+	    !r->svc_index || !r->pod_index || !r->owners) {
+		registry_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+service_free_cb(void *s)
+{
+	service_free(s);
+}
+
+static void
+pod_free_cb(void *p)
+{
+	pod_free(p);
+}
+
+void
+registry_free(struct registry *r)
+{
+	if (r == NULL)
+		return;
+	hmap_free(r->svcs, service_free_cb);
+	hmap_free(r->pods, pod_free_cb);
+	hmap_free(r->by_vip, NULL);
+	hmap_free(r->namespaces, plist_free);
+	hmap_free(r->svc_index, plist_free);
+	hmap_free(r->pod_index, plist_free);
+	hmap_free(r->owners, owned_free);
+	free(r->svc_unindexed.v);
+	free(r->subs);
+	free(r);
+}
+
+void
+registry_set_default_algo(struct registry *r, enum lb_algo a)
+{
+	r->default_algo = a;
+}
+
+int
+registry_subscribe(struct registry *r, registry_cb *cb, void *arg)
+{
+	struct subscriber s = { cb, arg };
+
+	if (r->nsubs == r->cap_subs) {
+		size_t nc = r->cap_subs ? r->cap_subs * 2 : 4;
+		struct subscriber *ns = realloc(r->subs, nc * sizeof(*ns));
+		if (ns == NULL)
+			return CIP_E_NOMEM;
+		r->subs = ns;
+		r->cap_subs = nc;
+	}
+	r->subs[r->nsubs++] = s;
+	return 0;
+}
+
+void
+registry_unsubscribe(struct registry *r, registry_cb *cb, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsubs; i++)
+		if (r->subs[i].cb == cb && r->subs[i].arg == arg) {
+			memmove(&r->subs[i], &r->subs[i + 1],
+			    (r->nsubs - i - 1) * sizeof(*r->subs));
+			r->nsubs--;
+			return;
+		}
+}
+
+/* --- membership ------------------------------------------------------- */
+
+static void
+member_link(struct service *s, struct pod *p)
+{
+	if (PTR_APPEND(s->members, s->nmembers, s->members_cap, p) != 0)
+		return;
+	if (PTR_APPEND(p->member_of, p->nmember_of, p->member_of_cap,
+	    s) != 0)
+		s->nmembers--;
+}
+
+static bool
+member_unlink(struct service *s, struct pod *p)
+{
+	size_t i;
+	bool found = false;
+
+	for (i = 0; i < s->nmembers; i++)
+		if (s->members[i] == p) {
+			memmove(&s->members[i], &s->members[i + 1],
+			    (s->nmembers - i - 1) * sizeof(*s->members));
+			s->nmembers--;
+			found = true;
+			break;
+		}
+	for (i = 0; i < p->nmember_of; i++)
+		if (p->member_of[i] == s) {
+			memmove(&p->member_of[i], &p->member_of[i + 1],
+			    (p->nmember_of - i - 1) * sizeof(*p->member_of));
+			p->nmember_of--;
+			break;
+		}
+	return found;
+}
+
+static bool
+service_selects(const struct service *s, const struct pod *p)
+{
+	if (strcmp(s->ns, p->ns) != 0 || s->type == SVC_EXTERNALNAME)
+		return false;
+	if (p->endpoints_of != NULL)
+		return s->selector == NULL &&
+		    strcmp(p->endpoints_of, s->key) == 0;
+	return s->selector != NULL && selector_match(s->selector, &p->labels);
+}
+
+/* The index key of a service: its first EQ requirement, or NULL. */
+static char *
+svc_index_key(const struct service *s)
+{
+	size_t i;
+
+	if (s->selector == NULL)
+		return ep_key(s->key);
+	for (i = 0; i < s->selector->nreqs; i++) {
+		const struct selector_req *q = &s->selector->reqs[i];
+		if (q->op == SELECTOR_OP_EQ)
+			return kv_key(q->key, q->values[0]);
+	}
+	return NULL;
+}
+
+static void
+svc_index(struct registry *r, struct service *s, bool add)
+{
+	char *k;
+
+	if (s->type == SVC_EXTERNALNAME)
+		return;
+	if ((k = svc_index_key(s)) == NULL) {
+		if (add)
+			plist_add(&r->svc_unindexed, s);
+		else
+			plist_remove(&r->svc_unindexed, s);
+		return;
+	}
+	if (add)
+		index_add(r->svc_index, k, s);
+	else
+		index_remove(r->svc_index, k, s);
+	free(k);
+}
+
+static void
+pod_index(struct registry *r, struct pod *p, bool add)
+{
+	size_t i;
+	char *k;
+
+	if (p->endpoints_of != NULL) {
+		if ((k = ep_key(p->endpoints_of)) == NULL)
+			return;
+		if (add)
+			index_add(r->pod_index, k, p);
+		else
+			index_remove(r->pod_index, k, p);
+		free(k);
+		return;
+	}
+	for (i = 0; i < p->labels.n; i++) {
+		if ((k = kv_key(p->labels.v[i].key,
+		    p->labels.v[i].value)) == NULL)
+			continue;
+		if (add)
+			index_add(r->pod_index, k, p);
+		else
+			index_remove(r->pod_index, k, p);
+		free(k);
+	}
+}
+
+/* Links a newly inserted service to the pods it selects. */
+static void
+svc_attach_pods(struct registry *r, struct service *s)
+{
+	struct hmap_iter it;
+	struct plist *l;
+	void *v;
+	char *k;
+	size_t i;
+
+	if (s->type == SVC_EXTERNALNAME)
+		return;
+	if ((k = svc_index_key(s)) != NULL) {
+		l = hmap_get(r->pod_index, k);
+		free(k);
+		for (i = 0; l != NULL && i < l->n; i++)
+			if (service_selects(s, l->v[i]))
+				member_link(s, l->v[i]);
+		return;
+	}
+	/* A selector of set requirements only: every pod is a candidate. */
+	hmap_iter_init(&it, r->pods);
+	while (hmap_iter_next(&it, NULL, &v))
+		if (service_selects(s, v))
+			member_link(s, v);
+}
+
+/* Links a newly inserted pod to the services selecting it. */
+static void
+pod_attach_services(struct registry *r, struct pod *p)
+{
+	struct plist *l;
+	size_t i, j;
+	char *k;
+
+	if (p->endpoints_of != NULL) {
+		struct service *s = hmap_get(r->svcs, p->endpoints_of);
+		if (s != NULL && service_selects(s, p))
+			member_link(s, p);
+		return;
+	}
+	for (i = 0; i < p->labels.n; i++) {
+		if ((k = kv_key(p->labels.v[i].key,
+		    p->labels.v[i].value)) == NULL)
+			continue;
+		l = hmap_get(r->svc_index, k);
+		free(k);
+		for (j = 0; l != NULL && j < l->n; j++)
+			if (service_selects(l->v[j], p))
+				member_link(l->v[j], p);
+	}
+	for (j = 0; j < r->svc_unindexed.n; j++)
+		if (service_selects(r->svc_unindexed.v[j], p))
+			member_link(r->svc_unindexed.v[j], p);
+}
+
+/* --- insertion and removal ------------------------------------------- */
+
+static void
+svc_track_vip(struct registry *r, struct service *s, bool add)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (s->vip.s_addr == 0)
+		return;
+	inet4_str(s->vip, a);
+	if (add)
+		hmap_put(r->by_vip, a, s, NULL);
+	else if (hmap_get(r->by_vip, a) == s)
+		hmap_del(r->by_vip, a);
+}
+
+static void
+svc_track_owner(struct registry *r, struct service *s, bool add)
+{
+	struct owned *ow = owned_get(r, &s->owner, add);
+
+	if (ow == NULL)
+		return;
+	if (add)
+		hmap_put(ow->svcs, s->key, s, NULL);
+	else
+		hmap_del(ow->svcs, s->key);
+}
+
+static void
+pod_track_owner(struct registry *r, struct pod *p, bool add)
+{
+	struct owned *ow = owned_get(r, &p->owner, add);
+
+	if (ow == NULL)
+		return;
+	if (add)
+		hmap_put(ow->pods, p->key, p, NULL);
+	else
+		hmap_del(ow->pods, p->key);
+}
+
+/* Unlinks and frees a service, telling subscribers; release its VIP. */
+static void
+svc_remove(struct registry *r, struct service *s, bool release_vip)
+{
+	while (s->nmembers > 0)
+		member_unlink(s, s->members[s->nmembers - 1]);
+	svc_index(r, s, false);
+	svc_track_vip(r, s, false);
+	svc_track_owner(r, s, false);
+	hmap_del(r->svcs, s->key);
+	ns_ref(r, s->ns, -1);
+	if (release_vip && r->vips && s->vip.s_addr != 0)
+		vip_release(r->vips, s->key);
+	publish(r, REG_SVC_REMOVED, s, NULL);
+	service_free(s);
+}
+
+static void
+pod_remove(struct registry *r, struct pod *p)
+{
+	struct service *s;
+
+	while (p->nmember_of > 0) {
+		s = p->member_of[p->nmember_of - 1];
+		member_unlink(s, p);
+		publish(r, REG_ENDPOINTS_CHANGED, s, NULL);
+	}
+	pod_index(r, p, false);
+	pod_track_owner(r, p, false);
+	hmap_del(r->pods, p->key);
+	ns_ref(r, p->ns, -1);
+	publish(r, REG_POD_REMOVED, NULL, p);
+	pod_free(p);
+}
+
+static void
+svc_insert(struct registry *r, struct service *s, struct service *old)
+{
+	size_t i;
+	bool had_members = old && old->nmembers > 0;
+
+	s->created = old ? old->created : time(NULL);
+	if (!s->algo_explicit)
+		s->algo = r->default_algo;
+	if (old != NULL) {
+		while (old->nmembers > 0)
+			member_unlink(old, old->members[old->nmembers - 1]);
+		svc_index(r, old, false);
+		svc_track_vip(r, old, false);
+		svc_track_owner(r, old, false);
+		ns_ref(r, old->ns, -1);
+	}
+	hmap_put(r->svcs, s->key, s, NULL);
+	ns_ref(r, s->ns, 1);
+	svc_index(r, s, true);
+	svc_track_vip(r, s, true);
+	svc_track_owner(r, s, true);
+	svc_attach_pods(r, s);
+	publish(r, old ? REG_SVC_CHANGED : REG_SVC_ADDED, s, NULL);
+	if (s->nmembers > 0 || had_members)
+		publish(r, REG_ENDPOINTS_CHANGED, s, NULL);
+	service_free(old);
+	(void)i;
+}
+
+static void
+pod_insert(struct registry *r, struct pod *p, struct pod *old)
+{
+	struct plist touched = { 0 };
+	size_t i;
+
+	p->created = old ? old->created : time(NULL);
+	if (p->probe.kind != PROBE_NONE)
+		p->probe_ok = old != NULL && probe_equal(&old->probe,
+		    &p->probe) ? old->probe_ok : false;
+	if (old != NULL) {
+		while (old->nmember_of > 0) {
+			struct service *s = old->member_of[old->nmember_of - 1];
+			member_unlink(s, old);
+			plist_add(&touched, s);
+		}
+		pod_index(r, old, false);
+		pod_track_owner(r, old, false);
+		ns_ref(r, old->ns, -1);
+	}
+	hmap_put(r->pods, p->key, p, NULL);
+	ns_ref(r, p->ns, 1);
+	pod_index(r, p, true);
+	pod_track_owner(r, p, true);
+	pod_attach_services(r, p);
+	publish(r, old ? REG_POD_CHANGED : REG_POD_ADDED, NULL, p);
+	for (i = 0; i < p->nmember_of; i++) {
+		plist_remove(&touched, p->member_of[i]);
+		publish(r, REG_ENDPOINTS_CHANGED, p->member_of[i], NULL);
+	}
+	for (i = 0; i < touched.n; i++)
+		publish(r, REG_ENDPOINTS_CHANGED, touched.v[i], NULL);
+	free(touched.v);
+	pod_free(old);
+}
+
+/* --- apply ------------------------------------------------------------ */
+
+/* Turns each Endpoints object into pods named "<name>-a-b-c-d". */
+static int
+expand_endpoints(struct objset *set, char *err, size_t errlen)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < set->neps; i++) {
+		struct endpoints *e = set->eps[i];
+		char key[512], name[300];
+		for (j = 0; j < e->naddrs; j++) {
+			struct pod *p = pod_new();
+			uint32_t a = ntohl(e->addrs[j].ip.s_addr);
+			if (p == NULL)
+				goto nomem;
+			snprintf(name, sizeof(name), "%s-%u-%u-%u-%u", e->name,
+			    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+			snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
+			p->ip = e->addrs[j].ip;
+			p->line = e->line;
+			if (pod_set_name(p, e->ns, name) != 0 ||
+			    (p->endpoints_of = strdup(key)) == NULL ||
+			    (e->nports && (p->ports = calloc(e->nports,
+			    sizeof(*p->ports))) == NULL)) {
+				pod_free(p);
+				goto nomem;
+			}
+			for (k = 0; k < e->nports; k++) {
+				p->ports[k] = e->ports[k];
+				p->ports[k].name = strdup_null(e->ports[k].name);
+				p->nports++;
+			}
+			if (objset_add_pod(set, p) != 0) {
+				pod_free(p);
+				goto nomem;
+			}
+		}
+	}
+	return 0;
+nomem:
+	errf(err, errlen, "out of memory");
+	return CIP_E_NOMEM;
+}
+
+/* Refuses a set naming one object twice or another owner's object. */
+static int
+apply_check_owners(struct registry *r, const struct owner *o,
+    struct objset *set, char *err, size_t errlen)
+{
+	struct hmap *seen;
+	char who[300];
+	size_t i;
+	int rc = 0;
+
+	if ((seen = hmap_new()) == NULL)
+		return CIP_E_NOMEM;
+	for (i = 0; rc == 0 && i < set->nsvcs; i++) {
+		struct service *s = set->svcs[i], *old;
+		char k[600];
+		snprintf(k, sizeof(k), "svc:%s", s->key);
+		if (hmap_get(seen, k) != NULL) {
+			errf(err, errlen, "service %s is defined twice",
+			    s->key);
+			rc = CIP_E_INVAL;
+		} else if (hmap_put(seen, k, s, NULL) != 0)
+			rc = CIP_E_NOMEM;
+		else if ((old = hmap_get(r->svcs, s->key)) != NULL &&
+		    !owner_equal(&old->owner, o)) {
+			errf(err, errlen, "service %s is owned by %s", s->key,
+			    owner_describe(&old->owner, who, sizeof(who)));
+			rc = CIP_E_CONFLICT;
+		}
+	}
+	for (i = 0; rc == 0 && i < set->npods; i++) {
+		struct pod *p = set->pods[i], *old;
+		char k[600];
+		snprintf(k, sizeof(k), "pod:%s", p->key);
+		if (hmap_get(seen, k) != NULL) {
+			errf(err, errlen, "pod %s is defined twice", p->key);
+			rc = CIP_E_INVAL;
+		} else if (hmap_put(seen, k, p, NULL) != 0)
+			rc = CIP_E_NOMEM;
+		else if ((old = hmap_get(r->pods, p->key)) != NULL &&
+		    !owner_equal(&old->owner, o)) {
+			errf(err, errlen, "pod %s is owned by %s", p->key,
+			    owner_describe(&old->owner, who, sizeof(who)));
+			rc = CIP_E_CONFLICT;
+		}
+	}
+	hmap_free(seen, NULL);
+	return rc;
+}
+
+struct vip_undo {
+	char		*key;
+	struct in_addr	 prev;	/* 0: had none in use */
+};
+
+/*
+ * Gives every ClusterIP service of the set its VIP. On failure the
+ * allocations made here are undone.
+ */
+static int
+apply_vips(struct registry *r, struct objset *set, char *err, size_t errlen)
+{
+	struct vip_undo *undo;
+	size_t i, nundo = 0;
+	char e2[256], a[INET_ADDRSTRLEN];
+	int rc = 0;
+
+	if ((undo = calloc(set->nsvcs + 1, sizeof(*undo))) == NULL)
+		return CIP_E_NOMEM;
+	for (i = 0; i < set->nsvcs; i++) {
+		struct service *s = set->svcs[i];
+		struct service *old = hmap_get(r->svcs, s->key);
+		struct in_addr got = { 0 };
+
+		if (s->type != SVC_CLUSTERIP)
+			continue;
+		if (r->vips == NULL) {
+			s->vip = s->requested_vip;
+			continue;
+		}
+		if (old && old->vip.s_addr != 0 &&
+		    (s->requested_vip.s_addr == 0 ||
+		    s->requested_vip.s_addr == old->vip.s_addr)) {
+			s->vip = old->vip;
+			continue;
+		}
+		undo[nundo].key = s->key;
+		undo[nundo].prev = old ? old->vip : got;
+		nundo++;
+		rc = vip_alloc(r->vips, s->key, s->requested_vip, &got, e2,
+		    sizeof(e2));
+		if (rc != 0) {
+			if (s->requested_vip.s_addr)
+				errf(err, errlen, "service %s: clusterIP %s: %s",
+				    s->key, inet4_str(s->requested_vip, a), e2);
+			else
+				errf(err, errlen, "service %s: %s", s->key, e2);
+			nundo--;
+			break;
+		}
+		s->vip = got;
+	}
+	if (rc != 0) {
+		while (nundo > 0) {
+			struct vip_undo *u = &undo[--nundo];
+			struct in_addr dummy;
+			if (u->prev.s_addr != 0)
+				vip_alloc(r->vips, u->key, u->prev, &dummy,
+				    NULL, 0);
+			else
+				vip_release(r->vips, u->key);
+		}
+		for (i = 0; i < set->nsvcs; i++)
+			set->svcs[i]->vip.s_addr = 0;
+	}
+	free(undo);
+	return rc;
+}
+
+static void
+set_owner(struct owner *dst, const struct owner *o)
+{
+	free(dst->id);
+	dst->kind = o->kind;
+	dst->id = strdup_null(o->id);
+}
+
+int
+registry_apply(struct registry *r, const struct owner *o, struct objset *set,
+    enum registry_apply_mode mode, char *err, size_t errlen)
+{
+	struct hmap *keep = NULL;
+	struct owned *ow;
+	struct hmap_iter it;
+	void *v;
+	size_t i;
+	int rc;
+
+	if ((rc = expand_endpoints(set, err, errlen)) != 0)
+		return rc;
+	/* Expanded pods are dropped again if the apply is refused. */
+	if ((rc = apply_check_owners(r, o, set, err, errlen)) != 0)
+		goto refused;
+	if ((rc = apply_vips(r, set, err, errlen)) != 0)
+		goto refused;
+
+	/* Commit: nothing below refuses. */
+	if ((keep = hmap_new()) == NULL) {
+		rc = CIP_E_NOMEM;
+		goto refused;
+	}
+	for (i = 0; i < set->nsvcs; i++)
+		hmap_put(keep, set->svcs[i]->key, set->svcs[i], NULL);
+	if (mode == REGISTRY_REPLACE && (ow = owned_get(r, o, false))) {
+		struct plist gone = { 0 };
+		hmap_iter_init(&it, ow->svcs);
+		while (hmap_iter_next(&it, NULL, &v))
+			if (hmap_get(keep, ((struct service *)v)->key) == NULL)
+				plist_add(&gone, v);
+		for (i = 0; i < gone.n; i++)
+			svc_remove(r, gone.v[i], true);
+		free(gone.v);
+	}
+	hmap_free(keep, NULL);
+	keep = hmap_new();
+	for (i = 0; keep && i < set->npods; i++)
+		hmap_put(keep, set->pods[i]->key, set->pods[i], NULL);
+	if (keep && (ow = owned_get(r, o, false)) != NULL) {
+		struct plist gone = { 0 };
+		hmap_iter_init(&it, ow->pods);
+		while (hmap_iter_next(&it, NULL, &v)) {
+			struct pod *p = v;
+			bool stale_ep = false;
+			size_t j;
+			if (hmap_get(keep, p->key) != NULL)
+				continue;
+			/* A re-applied Endpoints object replaces its pods. */
+			for (j = 0; p->endpoints_of && j < set->neps; j++) {
+				char k[600];
+				snprintf(k, sizeof(k), "%s/%s",
+				    set->eps[j]->ns, set->eps[j]->name);
+				if (strcmp(k, p->endpoints_of) == 0)
+					stale_ep = true;
+			}
+			if (mode == REGISTRY_REPLACE || stale_ep)
+				plist_add(&gone, p);
+		}
+		for (i = 0; i < gone.n; i++)
+			pod_remove(r, gone.v[i]);
+		free(gone.v);
+	}
+	hmap_free(keep, NULL);
+
+	for (i = 0; i < set->nsvcs; i++) {
+		struct service *s = set->svcs[i];
+		struct service *old = hmap_get(r->svcs, s->key);
+		set_owner(&s->owner, o);
+		if (old && service_spec_equal(old, s) &&
+		    old->vip.s_addr == s->vip.s_addr) {
+			service_free(s);
+			continue;
+		}
+		if (old && old->vip.s_addr != s->vip.s_addr &&
+		    old->vip.s_addr != 0 && s->vip.s_addr == 0 && r->vips)
+			vip_release(r->vips, old->key);
+		svc_insert(r, s, old);
+	}
+	for (i = 0; i < set->npods; i++) {
+		struct pod *p = set->pods[i];
+		struct pod *old = hmap_get(r->pods, p->key);
+		set_owner(&p->owner, o);
+		if (old && pod_spec_equal(old, p)) {
+			pod_free(p);
+			continue;
+		}
+		pod_insert(r, p, old);
+	}
+	set->nsvcs = set->npods = 0;
+	objset_clear(set);
+	if (r->vips)
+		vip_save(r->vips);
+	return 0;
+
+refused:
+	return rc;
+}
+
+void
+registry_remove_owner(struct registry *r, const struct owner *o)
+{
+	struct objset empty = { 0 };
+
+	registry_apply(r, o, &empty, REGISTRY_REPLACE, NULL, 0);
+}
+
+int
+registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
+    const char *name, const struct owner *who, char *err, size_t errlen)
+{
+	const struct owner *ow;
+	char key[600], desc[300];
+	struct service *s = NULL;
+	struct pod *p = NULL;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (kind == REGISTRY_SERVICE)
+		s = hmap_get(r->svcs, key);
+	else
+		p = hmap_get(r->pods, key);
+	if (s == NULL && p == NULL) {
+		errf(err, errlen, "%s %s not found",
+		    kind == REGISTRY_SERVICE ? "service" : "pod", key);
+		return CIP_E_NOTFOUND;
+	}
+	ow = s ? &s->owner : &p->owner;
+	if (who != NULL && !owner_equal(ow, who)) {
+		errf(err, errlen, "%s %s is owned by %s",
+		    kind == REGISTRY_SERVICE ? "service" : "pod", key,
+		    owner_describe(ow, desc, sizeof(desc)));
+		return CIP_E_CONFLICT;
+	}
+	if (s != NULL) {
+		svc_remove(r, s, true);
+		if (r->vips)
+			vip_save(r->vips);
+	} else
+		pod_remove(r, p);
+	return 0;
+}
+
+int
+registry_set_probe_result(struct registry *r, const char *pod_key, bool ok)
+{
+	struct pod *p = hmap_get(r->pods, pod_key);
+	size_t i;
+
+	if (p == NULL)
+		return CIP_E_NOTFOUND;
+	if (p->probe_ok == ok)
+		return 0;
+	p->probe_ok = ok;
+	publish(r, REG_POD_CHANGED, NULL, p);
+	for (i = 0; i < p->nmember_of; i++)
+		publish(r, REG_ENDPOINTS_CHANGED, p->member_of[i], NULL);
+	return 0;
+}
+
+/* --- lookups ---------------------------------------------------------- */
+
+struct service *
+registry_find_service(const struct registry *r, const char *ns,
+    const char *name)
+{
+	char key[600];
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	return hmap_get(r->svcs, key);
+}
+
+struct service *
+registry_find_service_key(const struct registry *r, const char *key)
+{
+	return hmap_get(r->svcs, key);
+}
+
+struct service *
+registry_find_service_by_vip(const struct registry *r, struct in_addr vip)
+{
+	char a[INET_ADDRSTRLEN];
+
+	return hmap_get(r->by_vip, inet4_str(vip, a));
+}
+
+struct pod *
+registry_find_pod(const struct registry *r, const char *ns, const char *name)
+{
+	char key[600];
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	return hmap_get(r->pods, key);
+}
+
+struct pod *
+registry_find_pod_key(const struct registry *r, const char *key)
+{
+	return hmap_get(r->pods, key);
+}
+
+bool
+registry_namespace_exists(const struct registry *r, const char *ns)
+{
+	return hmap_get(r->namespaces, ns) != NULL;
+}
+
+size_t
+registry_count_services(const struct registry *r)
+{
+	return hmap_count(r->svcs);
+}
+
+size_t
+registry_count_pods(const struct registry *r)
+{
+	return hmap_count(r->pods);
+}
+
+size_t
+service_ready_count(const struct service *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nmembers; i++)
+		if (pod_ready(s->members[i]))
+			n++;
+	return n;
+}
+
+void
+registry_foreach_service(const struct registry *r,
+    void (*cb)(struct service *, void *), void *arg)
+{
+	struct hmap_iter it;
+	void *v;
+
+	hmap_iter_init(&it, r->svcs);
+	while (hmap_iter_next(&it, NULL, &v))
+		cb(v, arg);
+}
+
+void
+registry_foreach_pod(const struct registry *r,
+    void (*cb)(struct pod *, void *), void *arg)
+{
+	struct hmap_iter it;
+	void *v;
+
+	hmap_iter_init(&it, r->pods);
+	while (hmap_iter_next(&it, NULL, &v))
+		cb(v, arg);
+}

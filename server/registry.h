@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.h -- services, pods and their endpoints: the only owner of that
+ * state. Every change is published to subscribers as a small event.
+ * No libevent calls.
+ */
+#ifndef CIP_REGISTRY_H
+#define CIP_REGISTRY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "selector.h"
+
+struct vip_pool;
+
+enum owner_kind {
+	OWNER_FILE,	/* id = manifest path */
+	OWNER_API,	/* id = NULL */
+	OWNER_DOCKER,	/* id = container id */
+	OWNER_ETCD,	/* id = key prefix or NULL */
+};
+
+struct owner {
+	enum owner_kind	 kind;
+	char		*id;
+};
+
+/* "file conf/demo.yaml", "the API", "docker container 3f2a..", "etcd". */
+const char *owner_describe(const struct owner *, char *buf, size_t len);
+bool	owner_equal(const struct owner *, const struct owner *);
+
+enum cip_proto {
+	CIP_PROTO_TCP,
+	CIP_PROTO_UDP,
+	CIP_PROTO_SCTP,
+};
+/* "TCP", "UDP", "SCTP". */
+const char *cip_proto_name(enum cip_proto);
+
+enum svc_type {
+	SVC_CLUSTERIP,		/* a VIP (allocated or spec.clusterIP) */
+	SVC_HEADLESS,		/* type ClusterIP with clusterIP: None */
+	SVC_EXTERNALNAME,	/* CNAME to external_name */
+};
+
+enum lb_algo {
+	LB_RANDOM,		/* the default */
+	LB_ROUND_ROBIN,
+	LB_LEAST_CONN,
+};
+/* "random", "round-robin", "least-connections"; parse returns -1 if unknown. */
+const char *lb_algo_name(enum lb_algo);
+int	lb_algo_parse(const char *);
+
+enum affinity {
+	AFFINITY_NONE,
+	AFFINITY_CLIENTIP,
+};
+
+struct svc_port {
+	char		*name;		/* NULL when unnamed */
+	uint16_t	 port;
+	uint16_t	 target_port;	/* 0 when given by name */
+	char		*target_name;	/* targetPort by name, else NULL */
+	enum cip_proto	 proto;
+};
+
+struct pod;
+
+struct service {
+	char		*ns;
+	char		*name;
+	char		*key;		/* "ns/name" */
+	struct labels	 labels;
+	struct labels	 annotations;
+	/* NULL: no selector; endpoints then come from an Endpoints object. */
+	struct selector	*selector;
+	enum svc_type	 type;
+	char		*external_name;	/* SVC_EXTERNALNAME */
+	struct in_addr	 requested_vip;	/* spec.clusterIP, 0 when absent */
+	struct in_addr	 vip;		/* set by the registry; 0 if none */
+	struct svc_port	*ports;
+	size_t		 nports;
+	enum affinity	 affinity;
+	uint32_t	 affinity_timeout_s;	/* default 10800 */
+	enum lb_algo	 algo;		/* annotation clusterip.io/lb-algorithm */
+	bool		 algo_explicit;	/* else the registry's default */
+	struct owner	 owner;
+	time_t		 created;	/* wall clock, set by the registry */
+	/* Matching pods, ready or not, maintained by the registry. */
+	struct pod	**members;
+	size_t		 nmembers;
+	size_t		 members_cap;
+	uint32_t	 line;		/* manifest line, for messages */
+};
+
+struct pod_port {
+	char		*name;		/* NULL when unnamed */
+	uint16_t	 port;
+	enum cip_proto	 proto;
+};
+
+enum probe_kind {
+	PROBE_NONE,
+	PROBE_TCP,
+	PROBE_HTTP,
+};
+
+/* A readinessProbe, with Kubernetes' defaults filled in. */
+struct probe {
+	enum probe_kind	 kind;
+	uint16_t	 port;		/* 0 when given by name */
+	char		*port_name;
+	char		*path;		/* PROBE_HTTP; default "/" */
+	uint32_t	 initial_delay_s;	/* 0 */
+	uint32_t	 period_s;		/* 10 */
+	uint32_t	 timeout_s;		/* 1 */
+	uint32_t	 success_threshold;	/* 1 */
+	uint32_t	 failure_threshold;	/* 3 */
+};
+
+struct pod {
+	char		*ns;
+	char		*name;
+	char		*key;		/* "ns/name" */
+	struct labels	 labels;
+	struct labels	 annotations;
+	struct in_addr	 ip;		/* status.podIP */
+	struct pod_port	*ports;
+	size_t		 nports;
+	struct probe	 probe;
+	/* status.conditions Ready (true when absent). */
+	bool		 declared_ready;
+	/*
+	 * Verdict of the health checker: true when there is no probe;
+	 * false until the first success when there is one. Kept across
+	 * updates of the same pod with the same probe.
+	 */
+	bool		 probe_ok;
+	/* Set for pods materialized from an Endpoints object. */
+	char		*endpoints_of;	/* service key, or NULL */
+	struct owner	 owner;
+	time_t		 created;
+	uint32_t	 line;
+	/* Services selecting this pod, maintained by the registry. */
+	struct service	**member_of;
+	size_t		 nmember_of;
+	size_t		 member_of_cap;
+};
+
+/* True when the pod takes new connections: declared ready and probe ok. */
+bool	pod_ready(const struct pod *);
+/*
+ * The pod port that sp targets: targetPort by number, by name through
+ * the pod's named ports (for Endpoints-derived pods, by the service
+ * port's name). Returns 0 when a named port does not resolve.
+ */
+uint16_t pod_target_port(const struct pod *, const struct svc_port *sp);
+
+/*
+ * An Endpoints object (for a service without selector): addresses and
+ * ports; the registry turns each address into a pod named
+ * "<name>-<a-b-c-d>" with endpoints_of set.
+ */
+struct ep_address {
+	struct in_addr	 ip;
+	char		*hostname;	/* may be NULL */
+};
+struct endpoints {
+	char		 *ns;
+	char		 *name;
+	struct ep_address *addrs;
+	size_t		  naddrs;
+	struct pod_port	 *ports;
+	size_t		  nports;
+	uint32_t	  line;
+};
+
+/* A batch of parsed objects, as a manifest or an API request gives them. */
+struct objset {
+	struct service	**svcs;
+	size_t		  nsvcs;
+	struct pod	**pods;
+	size_t		  npods;
+	struct endpoints **eps;
+	size_t		  neps;
+	size_t		  cap_svcs, cap_pods, cap_eps;
+};
+
+/* Appending takes ownership. Returns 0 or CIP_E_NOMEM. */
+int	objset_add_service(struct objset *, struct service *);
+int	objset_add_pod(struct objset *, struct pod *);
+int	objset_add_endpoints(struct objset *, struct endpoints *);
+/* Frees every object still held and the arrays; leaves it empty. */
+void	objset_clear(struct objset *);
+
+/* Constructors fill defaults (namespace "default", probe defaults, ...). */
+struct service *service_new(void);
+struct pod *pod_new(void);
+struct endpoints *endpoints_new(void);
+/* Set ns and name and derive key. Return 0 or CIP_E_NOMEM. */
+int	service_set_name(struct service *, const char *ns, const char *name);
+int	pod_set_name(struct pod *, const char *ns, const char *name);
+void	service_free(struct service *);
+/* True when two objects describe the same thing (owner and times aside). */
+bool	service_spec_equal(const struct service *, const struct service *);
+bool	pod_spec_equal(const struct pod *, const struct pod *);
+bool	probe_equal(const struct probe *, const struct probe *);
+void	pod_free(struct pod *);
+void	endpoints_free(struct endpoints *);
+
+enum registry_event {
+	REG_SVC_ADDED,
+	REG_SVC_CHANGED,	/* spec changed; the struct may be a new one */
+	REG_SVC_REMOVED,	/* svc valid during the callback only */
+	REG_ENDPOINTS_CHANGED,	/* membership or readiness of members */
+	REG_POD_ADDED,
+	REG_POD_CHANGED,
+	REG_POD_REMOVED,	/* pod valid during the callback only */
+};
+
+/*
+ * A subscriber. svc is set for REG_SVC_* and REG_ENDPOINTS_CHANGED, pod
+ * for REG_POD_*. Callbacks run synchronously inside the call that made
+ * the change and must not change the registry.
+ */
+typedef void registry_cb(enum registry_event, const struct service *,
+    const struct pod *, void *arg);
+
+struct registry;
+
+/*
+ * Creates an empty registry that allocates VIPs from vips (not owned;
+ * may be NULL in tests, then ClusterIP services get no VIP).
+ */
+struct registry *registry_new(struct vip_pool *vips);
+/* Frees every object; subscribers are not told. */
+void	registry_free(struct registry *);
+/* The algorithm of services that name none (--lb-algorithm). */
+void	registry_set_default_algo(struct registry *, enum lb_algo);
+int	registry_subscribe(struct registry *, registry_cb *, void *arg);
+void	registry_unsubscribe(struct registry *, registry_cb *, void *arg);
+
+enum registry_apply_mode {
+	/* Objects of owner absent from the set are removed (a file). */
+	REGISTRY_REPLACE,
+	/* Objects are added or updated; nothing else is touched (the API). */
+	REGISTRY_MERGE,
+};
+
+/*
+ * Applies a set of objects for one owner, all or nothing. Refused with a
+ * reason in err (nothing changed) when an object belongs to another
+ * owner (CIP_E_CONFLICT), when a service cannot get its VIP
+ * (CIP_E_INVAL, CIP_E_CONFLICT, CIP_E_EXHAUSTED), or when the set names
+ * one object twice (CIP_E_INVAL). On success the objects move into the
+ * registry (set is left empty), VIPs are saved, and subscribers hear of
+ * every change. An unchanged object is not republished. Returns 0.
+ */
+int	registry_apply(struct registry *, const struct owner *,
+    struct objset *set, enum registry_apply_mode, char *err, size_t errlen);
+/* Removes everything owner owns (a deleted file, a stopped provider). */
+void	registry_remove_owner(struct registry *, const struct owner *);
+
+enum registry_kind {
+	REGISTRY_SERVICE,
+	REGISTRY_POD,
+};
+/*
+ * Deletes one object on behalf of who. CIP_E_NOTFOUND when absent,
+ * CIP_E_CONFLICT (err names the owner) when another owner holds it.
+ */
+int	registry_delete(struct registry *, enum registry_kind, const char *ns,
+    const char *name, const struct owner *who, char *err, size_t errlen);
+
+/*
+ * The health checker's verdict for a pod. Publishes REG_POD_CHANGED and
+ * REG_ENDPOINTS_CHANGED for its services when readiness flips. Returns
+ * CIP_E_NOTFOUND when the pod is gone.
+ */
+int	registry_set_probe_result(struct registry *, const char *pod_key,
+    bool ok);
+
+/* Lookups, O(1). */
+struct service *registry_find_service(const struct registry *,
+    const char *ns, const char *name);
+struct service *registry_find_service_key(const struct registry *,
+    const char *key);
+struct service *registry_find_service_by_vip(const struct registry *,
+    struct in_addr vip);
+struct pod *registry_find_pod(const struct registry *, const char *ns,
+    const char *name);
+struct pod *registry_find_pod_key(const struct registry *, const char *key);
+/* True while any service or pod lives in ns. */
+bool	registry_namespace_exists(const struct registry *, const char *ns);
+size_t	registry_count_services(const struct registry *);
+size_t	registry_count_pods(const struct registry *);
+/* Number of members of svc that are ready. */
+size_t	service_ready_count(const struct service *);
+
+/* Iteration in no particular order; the callback must not change it. */
+void	registry_foreach_service(const struct registry *,
+    void (*cb)(struct service *, void *), void *arg);
+void	registry_foreach_pod(const struct registry *,
+    void (*cb)(struct pod *, void *), void *arg);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h -- what the daemon's modules share: the loop, the effective
+ * configuration, the registry. Owned by main.c.
+ */
+#ifndef CIP_RUNTIME_H
+#define CIP_RUNTIME_H
+
+#include <stdbool.h>
+#include <time.h>
+
+struct event_base;
+struct cip_conf;
+struct registry;
+struct vip_pool;
+struct netif;
+struct mwatch;
+
+struct runtime {
+	struct event_base	*base;
+	struct cip_conf		*conf;	/* swapped on reload */
+	struct registry		*reg;
+	struct vip_pool		*vips;
+	struct netif		*netif;	/* interface mode, else NULL */
+	struct mwatch		*watch;	/* --manifests, else NULL */
+	bool			 ready;	/* manifests loaded, listeners bound */
+	time_t			 started;
+};
+
+#endif

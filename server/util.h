@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* util.h -- error codes, string and address helpers shared by every module. */
+#ifndef CIP_UTIL_H
+#define CIP_UTIL_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Pure modules return 0 or one of these. */
+#define CIP_E_INVAL	(-1)	/* bad input */
+#define CIP_E_NOMEM	(-2)
+#define CIP_E_NOTFOUND	(-3)
+#define CIP_E_CONFLICT	(-4)	/* owned by someone else, address taken */
+#define CIP_E_EXHAUSTED	(-5)	/* no address left in the range */
+#define CIP_E_IO	(-6)
+
+#define CIP_ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+#ifndef MINIMUM
+#define MINIMUM(a, b)	(((a) < (b)) ? (a) : (b))
+#endif
+
+/*
+ * Appends p to the growable array arr of n elements and cap slots;
+ * evaluates to 0 or CIP_E_NOMEM. needs <stdlib.h>.
+ */
+#define PTR_APPEND(arr, n, cap, p) __extension__ ({			\
+	int rc_ = 0;							\
+	if ((n) == (cap)) {						\
+		size_t nc_ = (cap) ? (cap) * 2 : 8;			\
+		__typeof__(arr) na_ = realloc((arr), nc_ * sizeof(*na_)); \
+		if (na_ == NULL)					\
+			rc_ = CIP_E_NOMEM;				\
+		else {							\
+			(arr) = na_;					\
+			(cap) = nc_;					\
+		}							\
+	}								\
+	if (rc_ == 0)							\
+		(arr)[(n)++] = (p);					\
+	rc_;								\
+})
+
+#ifndef HAVE_STRLCPY
+size_t	strlcpy(char *dst, const char *src, size_t size);
+#endif
+
+/* Abort-on-OOM allocators, for startup and configuration only. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+char	*xstrdup(const char *);
+
+/* strdup that accepts NULL (returns NULL). */
+char	*strdup_null(const char *);
+/* Compares two possibly NULL strings; NULL equals NULL only. */
+bool	streq_null(const char *, const char *);
+/* snprintf into err (may be NULL); always NUL-terminates. */
+void	errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Parses "A.B.C.D:PORT", "[V6]:PORT", "A.B.C.D" or "V6" (then port =
+ * default_port) into a sockaddr_storage. Returns 0, or -1 when invalid.
+ */
+int	parse_hostport(const char *text, uint16_t default_port,
+    struct sockaddr_storage *ss, socklen_t *sslen);
+/* Parses "A.B.C.D/N" (IPv4 only). Returns 0 or -1. */
+int	parse_cidr4(const char *text, struct in_addr *net, unsigned *prefix);
+/* Parses a decimal uint64 with no sign and no trailing garbage. */
+int	parse_u64(const char *text, uint64_t *out);
+/*
+ * Parses a duration: "15", "15s", "500ms", "2m", "1h", "1m30s" into
+ * milliseconds. Returns 0 or -1.
+ */
+int	parse_duration_ms(const char *text, uint64_t *ms);
+/* Writes "A.B.C.D" into buf (INET_ADDRSTRLEN). Returns buf. */
+const char *inet4_str(struct in_addr a, char *buf);
+/* Formats a sockaddr as "addr:port" or "[addr]:port". Returns buf. */
+const char *sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* Monotonic clock in milliseconds. */
+uint64_t now_ms(void);
+/* 64-bit FNV-1a. */
+uint64_t hash_fnv1a(const void *data, size_t len);
+
+#endif

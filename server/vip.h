@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* vip.h -- stable virtual IPs from a CIDR, persisted in a state file; pure but for that file. */
+#ifndef CIP_VIP_H
+#define CIP_VIP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vip_pool;
+
+/*
+ * Creates a pool over cidr (IPv4 "A.B.C.D/N", N from 8 to 30). The
+ * network and broadcast addresses are never handed out. state_path is
+ * the file allocations persist in, or NULL for none. When the file
+ * exists it is read; a corrupt or truncated file is reported with
+ * log_warnx and the pool starts empty (rebuilt), never a failure.
+ * Returns NULL with a reason in err on a bad cidr or OOM.
+ */
+struct vip_pool *vip_pool_new(const char *cidr, const char *state_path,
+    char *err, size_t errlen);
+void	vip_pool_free(struct vip_pool *);
+
+/*
+ * Gives the address for key ("namespace/name"). A key that had an
+ * address before (in this process or in the state file) gets it again,
+ * unless requested names another. requested.s_addr == 0 means "any";
+ * otherwise it must lie in the range (usable) and not be held by
+ * another key in use, else CIP_E_INVAL / CIP_E_CONFLICT with a reason.
+ * Without a request the address is derived from a hash of key, probing
+ * deterministically on collision. When every address is in use:
+ * CIP_E_EXHAUSTED. Addresses remembered for released keys are
+ * reclaimed, oldest release first, only when no never-used address is
+ * left. Marks the key in use. Returns 0 and the address in *out.
+ */
+int	vip_alloc(struct vip_pool *, const char *key, struct in_addr requested,
+    struct in_addr *out, char *err, size_t errlen);
+/*
+ * Checks what vip_alloc would do without changing anything; for
+ * validating a whole batch before applying it.
+ */
+int	vip_check(const struct vip_pool *, const char *key,
+    struct in_addr requested, char *err, size_t errlen);
+/*
+ * Marks key no longer in use. Its address stays remembered for it, so a
+ * delete-then-recreate gets the same VIP.
+ */
+void	vip_release(struct vip_pool *, const char *key);
+/* Returns the key holding addr in use, or NULL. */
+const char *vip_owner(const struct vip_pool *, struct in_addr addr);
+/* True when addr lies in the pool's range. */
+bool	vip_in_range(const struct vip_pool *, struct in_addr addr);
+/* The range as given ("127.96.0.0/16"). */
+const char *vip_range(const struct vip_pool *);
+/* Number of keys in use. */
+size_t	vip_count(const struct vip_pool *);
+/*
+ * Writes the state file if anything changed since the last save:
+ * temporary file, fsync, rename, fsync of the directory. Returns 0, or
+ * -1 with errno (reason logged). No-op without a state path.
+ */
+int	vip_save(struct vip_pool *);
+
+#endif

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* yamlnode.c -- typed, position-aware reads from a libyaml document. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+#include "yamlnode.h"
+
+int
+ynode_fail(struct ynode_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n != NULL)
+		errf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name,
+		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
+	else
+		errf(c->err, c->errlen, "%s: %s", c->name, msg);
+	return -1;
+}
+
+yaml_node_t *
+ynode_get(struct ynode_ctx *c, yaml_node_t *m, const char *key)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k;
+
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pair = m->data.mapping.pairs.start;
+	    pair < m->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(c->doc, pair->key);
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(c->doc, pair->value);
+	}
+	return NULL;
+}
+
+bool
+ynode_is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n == NULL)
+		return true;
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = (const char *)n->data.scalar.value;
+	return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+const char *
+ynode_str(const yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return NULL;
+	return (const char *)n->data.scalar.value;
+}
+
+int
+ynode_want_str(struct ynode_ctx *c, yaml_node_t *n, const char *what,
+    const char **out)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE || ynode_is_null(n))
+		return ynode_fail(c, n, "%s: expected a string", what);
+	if (strlen((const char *)n->data.scalar.value) !=
+	    n->data.scalar.length)
+		return ynode_fail(c, n, "%s: NUL byte in string", what);
+	*out = (const char *)n->data.scalar.value;
+	return 0;
+}
+
+bool
+ynode_is_int(const yaml_node_t *n)
+{
+	const char *s = ynode_str(n);
+
+	if (s == NULL || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    *s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int
+ynode_want_uint(struct ynode_ctx *c, yaml_node_t *n, const char *what,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!ynode_is_int(n) || parse_u64(ynode_str(n), &v) != 0)
+		return ynode_fail(c, n, "%s: expected a whole number", what);
+	if (v < min || v > max)
+		return ynode_fail(c, n, "%s: %llu is out of range %llu..%llu",
+		    what, (unsigned long long)v, (unsigned long long)min,
+		    (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+int
+ynode_want_bool(struct ynode_ctx *c, yaml_node_t *n, const char *what,
+    bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	const char *s = ynode_str(n);
+	size_t i;
+
+	if (s != NULL && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		for (i = 0; i < CIP_ARRAY_LEN(yes); i++) {
+			if (strcasecmp(s, yes[i]) == 0) {
+				*out = true;
+				return 0;
+			}
+			if (strcasecmp(s, no[i]) == 0) {
+				*out = false;
+				return 0;
+			}
+		}
+	}
+	return ynode_fail(c, n, "%s: expected true or false", what);
+}
+
+int
+ynode_want_map(struct ynode_ctx *c, yaml_node_t *n, const char *what)
+{
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return ynode_fail(c, n, "%s: expected a mapping", what);
+	return 0;
+}
+
+int
+ynode_want_seq(struct ynode_ctx *c, yaml_node_t *n, const char *what)
+{
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE)
+		return ynode_fail(c, n, "%s: expected a list", what);
+	return 0;
+}
+
+void
+ynode_parser_error(const yaml_parser_t *p, const char *name, char *err,
+    size_t errlen)
+{
+	const yaml_mark_t *m = &p->problem_mark;
+
+	if (p->context != NULL)
+		errf(err, errlen, "%s:%zu:%zu: %s %s", name, m->line + 1,
+		    m->column + 1, p->problem ? p->problem : "syntax error",
+		    p->context);
+	else
+		errf(err, errlen, "%s:%zu:%zu: %s", name, m->line + 1,
+		    m->column + 1, p->problem ? p->problem : "syntax error");
+}

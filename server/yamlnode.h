@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * yamlnode.h -- typed, position-aware reads from a libyaml document, shared
+ * by manifests and the configuration. Every error names name:line:column.
+ */
+#ifndef CIP_YAMLNODE_H
+#define CIP_YAMLNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+struct ynode_ctx {
+	yaml_document_t	*doc;
+	const char	*name;	/* file name for messages */
+	char		*err;
+	size_t		 errlen;
+};
+
+/* Writes "name:line:column: reason" for node into ctx->err; returns -1. */
+int	ynode_fail(struct ynode_ctx *, const yaml_node_t *, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+/* Value of key in mapping node m, or NULL. */
+yaml_node_t *ynode_get(struct ynode_ctx *, yaml_node_t *m, const char *key);
+/* True for a null scalar (~, null, empty plain) or a missing node. */
+bool	ynode_is_null(const yaml_node_t *);
+/* A scalar's text (NUL-terminated by libyaml), or NULL when not a scalar. */
+const char *ynode_str(const yaml_node_t *);
+/* Requires a string scalar; *out points into the document. */
+int	ynode_want_str(struct ynode_ctx *, yaml_node_t *, const char *what,
+    const char **out);
+/* Requires a plain integer scalar within [min, max]. */
+int	ynode_want_uint(struct ynode_ctx *, yaml_node_t *, const char *what,
+    uint64_t min, uint64_t max, uint64_t *out);
+/* Requires true/false (also yes/no/on/off). */
+int	ynode_want_bool(struct ynode_ctx *, yaml_node_t *, const char *what,
+    bool *out);
+/* Requires a mapping / a sequence. */
+int	ynode_want_map(struct ynode_ctx *, yaml_node_t *, const char *what);
+int	ynode_want_seq(struct ynode_ctx *, yaml_node_t *, const char *what);
+/* True when a plain scalar spells an integer. */
+bool	ynode_is_int(const yaml_node_t *);
+/*
+ * Formats a libyaml parser error as "name:line:column: problem (context)".
+ */
+void	ynode_parser_error(const yaml_parser_t *, const char *name, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# core.sh -- the daemon's life cycle on the demo manifests: flags,
+# --check-config, a broken manifest refused with file:line while the rest
+# keeps serving, SIGHUP, SIGTERM with exit 0, VIPs stable across restarts.
+set -u
+. "$top_srcdir/tests/integration/lib.sh"
+
+"$CIPD" --help | grep -q -- "--dns-listen" || fail "--help lists no --dns-listen"
+"$CIPD" --version | grep -Eq "^clusteripd [0-9]" || fail "--version"
+"$CIPD" --no-such-flag 2>/dev/null && fail "unknown flag accepted"
+pass "--help, --version, unknown flags"
+
+M="$TEST_TMP/manifests"
+mkdir -p "$M"
+cp "$top_srcdir"/conf/demo/*.yaml "$M/"
+STATE="$TEST_TMP/state"
+DNS_PORT=$(free_port)
+ARGS=(--manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT"
+	--api-listen none --upstream 127.0.0.1:9 --log-level debug)
+
+# --check-config prints a configuration that reads back, and refuses
+# broken manifests with file:line:column.
+"$CIPD" "${ARGS[@]}" --check-config > "$TEST_TMP/printed.yaml" 2>"$TEST_TMP/check.log" ||
+	fail "--check-config refused the demo: $(cat "$TEST_TMP/check.log")"
+grep -q "^vip-range: \"127.96.0.0/16\"" "$TEST_TMP/printed.yaml" || fail "--check-config output"
+"$CIPD" -c "$TEST_TMP/printed.yaml" --check-config >/dev/null 2>&1 ||
+	fail "printed configuration does not read back"
+printf 'dns-ttl: 5\nbogus: 1\n' > "$TEST_TMP/bad.yaml"
+out=$("$CIPD" -c "$TEST_TMP/bad.yaml" --check-config 2>&1) && fail "bad configuration accepted"
+echo "$out" | grep -q "bad.yaml:2:1: unknown option" || fail "no file:line in: $out"
+mkdir -p "$TEST_TMP/badm"
+printf 'kind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: eighty}]\n' > "$TEST_TMP/badm/x.yaml"
+out=$("$CIPD" --manifests "$TEST_TMP/badm" --state-dir "$STATE" --check-config 2>&1) &&
+	fail "--check-config accepted a broken manifest"
+echo "$out" | grep -q "x.yaml:4:18: ports\[\].port: expected a whole number" ||
+	fail "no file:line:column in: $out"
+"$CIPD" -c "$top_srcdir/conf/clusteripd.yaml" --state-dir "$STATE" --check-config >/dev/null ||
+	fail "conf/clusteripd.yaml does not validate"
+pass "--check-config"
+
+LOG="$TEST_TMP/d1.log"
+start_daemon "$LOG" "${ARGS[@]}"
+grep -q "startup complete: 1 services, 2 pods" "$LOG" || fail "demo not loaded"
+[ -s "$STATE/vips.state" ] || fail "no VIP state file"
+grep -q "default/backend" "$STATE/vips.state" || fail "backend has no VIP in the state file"
+cp "$STATE/vips.state" "$TEST_TMP/vips.first"
+pass "daemon up on the demo manifests"
+
+# A broken file dropped into the watched directory is refused with
+# file:line:column; the demo objects stay.
+printf 'kind: Pod\nmetadata: {name: broken, labels: {name: backend}}\nstatus: {podIP: 999.1.1.1}\n' \
+	> "$M/broken.yaml"
+wait_log "$LOG" "manifest refused.*broken.yaml:3:17: status.podIP"
+# A good new file lands; removing it removes its objects.
+printf 'kind: Pod\nmetadata: {name: backend-3, labels: {name: backend}}\nstatus: {podIP: 127.0.10.3}\n' \
+	> "$M/extra.yaml"
+wait_log "$LOG" "manifest $M/extra.yaml loaded: 1 services, 3 pods"
+rm "$M/extra.yaml"
+wait_log "$LOG" "manifest $M/extra.yaml removed"
+pass "broken manifest refused with file:line, others keep serving; files come and go"
+
+# A file that takes an object another file owns is refused whole.
+printf 'kind: Service\nmetadata: {name: backend}\nspec: {selector: {a: b}}\n---\nkind: Pod\nmetadata: {name: stray}\nstatus: {podIP: 127.0.0.5}\n' \
+	> "$M/steal.yaml"
+wait_log "$LOG" "manifest refused.*service default/backend is owned by file $M/service.yaml"
+rm "$M/steal.yaml" "$M/broken.yaml"
+
+# SIGHUP re-reads configuration and manifests.
+kill -HUP "$DAEMON_PID"
+wait_log "$LOG" "manifests re-read: 0 refused"
+pass "SIGHUP"
+
+stop_daemon
+grep -q "clusteripd: stopped" "$LOG" || fail "no clean stop"
+pass "SIGTERM: exit 0"
+
+# A restart gives the same VIPs.
+LOG2="$TEST_TMP/d2.log"
+start_daemon "$LOG2" "${ARGS[@]}"
+stop_daemon
+cmp -s "$STATE/vips.state" "$TEST_TMP/vips.first" || fail "VIPs changed across a restart"
+# A corrupt state file is reported and rebuilt, never a crash.
+printf 'garbage\x00\xff\n' > "$STATE/vips.state"
+LOG3="$TEST_TMP/d3.log"
+start_daemon "$LOG3" "${ARGS[@]}"
+stop_daemon
+grep -q "default/backend" "$STATE/vips.state" || fail "state file not rebuilt"
+pass "VIPs stable across restarts; corrupt state rebuilt"
+echo "core.sh: all passed"

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+# lib.sh -- shared helpers of the integration tests (sourced, bash).
+# Needs $top_builddir and $top_srcdir (exported by make check).
+
+: "${top_builddir:?run through make check, or export top_builddir}"
+: "${top_srcdir:?run through make check, or export top_srcdir}"
+CIPD="$top_builddir/server/clusteripd"
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cip-test.XXXXXX")
+TEST_PIDS=()
+
+lib_cleanup() {
+	local pid
+	for pid in "${TEST_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${TEST_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf "$TEST_TMP"
+}
+trap lib_cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${DAEMON_LOG:-}" ] && [ -f "$DAEMON_LOG" ]; then
+		echo "--- daemon log (last 30 lines) ---" >&2
+		tail -n 30 "$DAEMON_LOG" >&2
+	fi
+	exit 1
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+# free_port: a port free for both TCP and UDP on 127.0.0.1.
+free_port() {
+	python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    try:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", p))
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", p))
+        t.close(); u.close()
+        print(p)
+        break
+    except OSError:
+        continue
+PY
+}
+
+# wait_log FILE PATTERN [SECONDS]: waits until FILE has a line matching
+# PATTERN (grep -E); fails after SECONDS (default 10).
+wait_log() {
+	local file=$1 pat=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching '$pat' in $file after ${secs}s"
+}
+
+# count_log FILE PATTERN: number of matching lines.
+count_log() {
+	grep -Ec -- "$2" "$1" 2>/dev/null || true
+}
+
+# start_daemon LOG ARGS...: starts clusteripd in the background and waits
+# for its startup line. Sets DAEMON_PID and DAEMON_LOG.
+start_daemon() {
+	DAEMON_LOG=$1
+	shift
+	"$CIPD" "$@" 2>"$DAEMON_LOG" &
+	DAEMON_PID=$!
+	TEST_PIDS+=("$DAEMON_PID")
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q "startup complete" "$DAEMON_LOG" 2>/dev/null && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "clusteripd exited at start"
+		sleep 0.05
+	done
+	fail "clusteripd did not start within 10s"
+}
+
+# stop_daemon: SIGTERM, then the exit status must be 0.
+stop_daemon() {
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	local rc=0
+	wait "$DAEMON_PID" || rc=$?
+	[ "$rc" -eq 0 ] || fail "clusteripd exited with status $rc"
+}

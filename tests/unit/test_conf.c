@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* test_conf.c -- configuration: defaults, file, flags, errors, print round trip. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+static void
+test_defaults(void **state)
+{
+	struct cip_conf *c = conf_new_defaults();
+	char err[256];
+
+	assert_non_null(c);
+	assert_string_equal(c->vip_range, "127.96.0.0/16");
+	assert_string_equal(c->api_listen, "127.0.0.1:9901");
+	assert_string_equal(c->cluster_domain, "cluster.local");
+	assert_int_equal(c->dns_ttl_s, 5);
+	assert_int_equal(c->dns_listen.n, 1);
+	assert_int_equal(c->upstream.n, 0);
+	assert_null(c->vip_interface);
+	assert_int_equal(c->api_max_body, 1048576);
+	assert_int_equal(c->dns_tcp_idle_timeout_ms, 10000);
+	assert_int_equal(conf_validate(c, err, sizeof(err)), 0);
+	conf_free(c);
+}
+
+static void
+test_file_then_flags(void **state)
+{
+	const char *y = "dns-listen: [127.0.0.2:53, \"[::1]:53\"]\n"
+	    "dns-ttl: 30\nupstream-timeout: 500ms\napi-insecure: yes\n"
+	    "vip-interface: eth0\n";
+	struct cip_conf *c = conf_new_defaults();
+	char err[256];
+
+	assert_int_equal(conf_parse_buf(c, y, strlen(y), "c.yaml", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->dns_listen.n, 2);
+	assert_string_equal(c->dns_listen.v[1], "[::1]:53");
+	assert_int_equal(c->dns_ttl_s, 30);
+	assert_int_equal(c->upstream_timeout_ms, 500);
+	assert_true(c->api_insecure);
+	assert_string_equal(c->vip_interface, "eth0");
+	/* The first flag of a list replaces the file's list. */
+	assert_int_equal(conf_set(c, "dns-listen", "127.0.0.3:5300", true,
+	    err, sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "dns-listen", "127.0.0.4:5300", false,
+	    err, sizeof(err)), 0);
+	assert_int_equal(c->dns_listen.n, 2);
+	assert_string_equal(c->dns_listen.v[0], "127.0.0.3:5300");
+	assert_int_equal(conf_set(c, "dns-ttl", "abc", true, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "dns-ttl"));
+	assert_int_equal(conf_set(c, "nope", "1", true, err, sizeof(err)), -1);
+	conf_free(c);
+}
+
+static void
+test_errors_have_positions(void **state)
+{
+	static const struct {
+		const char *y, *want;
+	} cases[] = {
+		{ "dns-ttl: 5\nbogus: 1\n", "c.yaml:2:1: unknown option" },
+		{ "dns-ttl: five\n", "c.yaml:1:10: dns-ttl: expected a whole" },
+		{ "dns-ttl: 999999\n", "c.yaml:1:10: dns-ttl: 999999 is out" },
+		{ "api-insecure: maybe\n", "c.yaml:1:15: api-insecure: expected" },
+		{ "dns-listen: [1.2.3.4:99999]\n", "dns-listen: \"1.2.3.4:99999\"" },
+		{ "vip-range: 10.0.0.0/31\n", "vip-range" },
+		{ "lb-algorithm: fastest\n", "lb-algorithm" },
+		{ "- a\n", "c.yaml:1:1: configuration: expected a mapping" },
+		{ "a: [\n", "c.yaml:2:1:" },
+		{ "upstream-timeout: soon\n", "upstream-timeout: \"soon\"" },
+	};
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cip_conf *c = conf_new_defaults();
+		err[0] = '\0';
+		assert_int_equal(conf_parse_buf(c, cases[i].y,
+		    strlen(cases[i].y), "c.yaml", err, sizeof(err)), -1);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("case %zu: got \"%s\"", i, err);
+		conf_free(c);
+	}
+}
+
+/* parse -> print -> parse -> print gives the same text. */
+static void
+test_print_round_trip(void **state)
+{
+	const char *y = "dns-listen: [127.0.0.2:53]\nupstream: [127.0.0.9]\n"
+	    "manifests: \"/tmp/a \\\"b\\\"\"\nproxy-idle-timeout: 2m\n";
+	struct cip_conf *a = conf_new_defaults(), *b = conf_new_defaults();
+	char *t1 = NULL, *t2 = NULL, err[256];
+	size_t l1, l2;
+	FILE *fp;
+
+	assert_int_equal(conf_parse_buf(a, y, strlen(y), "c", err,
+	    sizeof(err)), 0);
+	assert_string_equal(a->manifests, "/tmp/a \"b\"");
+	assert_int_equal(a->proxy_idle_timeout_ms, 120000);
+	fp = open_memstream(&t1, &l1);
+	conf_print(a, fp);
+	fclose(fp);
+	if (conf_parse_buf(b, t1, l1, "printed", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	fp = open_memstream(&t2, &l2);
+	conf_print(b, fp);
+	fclose(fp);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	conf_free(a);
+	conf_free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_file_then_flags),
+		cmocka_unit_test(test_errors_have_positions),
+		cmocka_unit_test(test_print_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

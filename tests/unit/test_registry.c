@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* test_registry.c -- registry: memberships, events, owners, indexes, VIPs. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "manifest.h"
+#include "registry.h"
+#include "util.h"
+#include "vip.h"
+
+struct events {
+	int	n[REG_POD_REMOVED + 1];
+	int	total;
+};
+
+static void
+count_cb(enum registry_event ev, const struct service *s,
+    const struct pod *p, void *arg)
+{
+	struct events *e = arg;
+
+	e->n[ev]++;
+	e->total++;
+}
+
+static const struct owner file_a = { OWNER_FILE, (char *)"a.yaml" };
+static const struct owner file_b = { OWNER_FILE, (char *)"b.yaml" };
+static const struct owner api = { OWNER_API, NULL };
+
+/* Parses YAML and applies it; returns registry_apply's result. */
+static int
+apply_yaml(struct registry *r, const struct owner *o,
+    enum registry_apply_mode mode, const char *yaml, char *err)
+{
+	struct objset set = { 0 };
+	int rc;
+
+	assert_int_equal(manifest_parse_buf(yaml, strlen(yaml), "t.yaml",
+	    &set, err, 256), 0);
+	rc = registry_apply(r, o, &set, mode, err, 256);
+	objset_clear(&set);
+	return rc;
+}
+
+#define SVC(name, sel) \
+	"---\nkind: Service\nmetadata: {name: " name "}\n" \
+	"spec: {selector: " sel ", ports: [{port: 5000}]}\n"
+#define POD(name, labels, ip) \
+	"---\nkind: Pod\nmetadata: {name: " name ", labels: " labels "}\n" \
+	"status: {podIP: " ip "}\n"
+
+static void
+test_apply_members_and_events(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct events ev = { 0 };
+	struct service *s;
+	char err[256];
+
+	registry_subscribe(r, count_cb, &ev);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}")
+	    POD("backend-1", "{name: backend}", "127.0.10.1")
+	    POD("backend-2", "{name: backend}", "127.0.10.2")
+	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	s = registry_find_service(r, "default", "backend");
+	assert_non_null(s);
+	assert_int_equal(s->nmembers, 2);
+	assert_int_equal(service_ready_count(s), 2);
+	assert_int_equal(ev.n[REG_SVC_ADDED], 1);
+	assert_int_equal(ev.n[REG_POD_ADDED], 3);
+	assert_int_equal(ev.n[REG_ENDPOINTS_CHANGED], 2);
+	assert_true(registry_namespace_exists(r, "default"));
+	assert_false(registry_namespace_exists(r, "prod"));
+	assert_non_null(registry_find_pod_key(r, "default/other"));
+	assert_int_equal(registry_find_pod(r, "default", "other")->nmember_of,
+	    0);
+
+	/* The same file again changes nothing and says nothing. */
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}")
+	    POD("backend-1", "{name: backend}", "127.0.10.1")
+	    POD("backend-2", "{name: backend}", "127.0.10.2")
+	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	assert_int_equal(ev.total, 0);
+
+	/* A relabelled pod leaves; a dropped pod is removed (REPLACE). */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}")
+	    POD("backend-1", "{name: canary}", "127.0.10.1")
+	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	s = registry_find_service(r, "default", "backend");
+	assert_int_equal(s->nmembers, 0);
+	assert_null(registry_find_pod(r, "default", "backend-2"));
+	assert_int_equal(ev.n[REG_POD_REMOVED], 1);
+	assert_int_equal(ev.n[REG_POD_CHANGED], 1);
+
+	/* Everything of the owner goes. */
+	registry_remove_owner(r, &file_a);
+	assert_int_equal(registry_count_services(r), 0);
+	assert_int_equal(registry_count_pods(r), 0);
+	assert_false(registry_namespace_exists(r, "default"));
+	registry_free(r);
+}
+
+static void
+test_apply_owner_conflict(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}"), err), 0);
+	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
+	    POD("p1", "{name: backend}", "127.0.0.9")
+	    SVC("backend", "{name: x}"), err), CIP_E_CONFLICT);
+	assert_non_null(strstr(err, "owned by file a.yaml"));
+	/* Nothing of the refused set landed. */
+	assert_null(registry_find_pod(r, "default", "p1"));
+	assert_int_equal(registry_find_service(r, "default",
+	    "backend")->nmembers, 0);
+	/* Deletes name the owner too. */
+	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
+	    "backend", &api, err, sizeof(err)), CIP_E_CONFLICT);
+	assert_non_null(strstr(err, "file a.yaml"));
+	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
+	    "nope", &api, err, sizeof(err)), CIP_E_NOTFOUND);
+	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
+	    "backend", &file_a, err, sizeof(err)), 0);
+	assert_int_equal(registry_count_services(r), 0);
+	registry_free(r);
+}
+
+static void
+test_apply_duplicate_refused(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    POD("p", "{a: b}", "127.0.0.1") POD("p", "{a: c}", "127.0.0.2"),
+	    err), CIP_E_INVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(registry_count_pods(r), 0);
+	registry_free(r);
+}
+
+static void
+test_merge_keeps_others(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    POD("p1", "{a: b}", "127.0.0.1"), err), 0);
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    POD("p2", "{a: b}", "127.0.0.2"), err), 0);
+	assert_int_equal(registry_count_pods(r), 2);
+	registry_free(r);
+}
+
+static void
+test_set_based_selector(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct service *s;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    POD("a", "{tier: web, track: stable}", "127.0.0.1")
+	    POD("b", "{tier: web, track: canary}", "127.0.0.2")
+	    POD("c", "{tier: db}", "127.0.0.3")
+	    "---\nkind: Service\nmetadata: {name: web}\nspec:\n"
+	    "  selector:\n    matchExpressions:\n"
+	    "    - {key: tier, operator: In, values: [web, api]}\n"
+	    "    - {key: track, operator: NotIn, values: [canary]}\n"
+	    "  ports: [{port: 80}]\n", err), 0);
+	s = registry_find_service(r, "default", "web");
+	assert_int_equal(s->nmembers, 1);
+	assert_string_equal(s->members[0]->name, "a");
+	/* A pod arriving later is found through the unindexed list. */
+	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
+	    POD("d", "{tier: api}", "127.0.0.4"), err), 0);
+	assert_int_equal(s->nmembers, 2);
+	registry_free(r);
+}
+
+static void
+test_probe_readiness(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct events ev = { 0 };
+	struct service *s;
+	struct pod *p;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}")
+	    "---\nkind: Pod\nmetadata: {name: b1, labels: {name: backend}}\n"
+	    "spec:\n  containers:\n  - ports: [{name: http, containerPort: "
+	    "5000}]\n    readinessProbe: {tcpSocket: {port: http}, "
+	    "periodSeconds: 2}\nstatus: {podIP: 127.0.10.1}\n"
+	    "---\nkind: Pod\nmetadata: {name: b2, labels: {name: backend}}\n"
+	    "status: {podIP: 127.0.10.2, conditions: [{type: Ready, "
+	    "status: \"False\"}]}\n", err), 0);
+	s = registry_find_service(r, "default", "backend");
+	p = registry_find_pod(r, "default", "b1");
+	assert_int_equal(s->nmembers, 2);
+	assert_int_equal(service_ready_count(s), 0);
+	assert_int_equal(p->probe.kind, PROBE_TCP);
+	assert_int_equal(p->probe.period_s, 2);
+	assert_int_equal(p->probe.failure_threshold, 3);
+	registry_subscribe(r, count_cb, &ev);
+	assert_int_equal(registry_set_probe_result(r, "default/b1", true), 0);
+	assert_int_equal(service_ready_count(s), 1);
+	assert_int_equal(ev.n[REG_ENDPOINTS_CHANGED], 1);
+	/* No flip, no event. */
+	assert_int_equal(registry_set_probe_result(r, "default/b1", true), 0);
+	assert_int_equal(ev.total, 2);
+	assert_int_equal(registry_set_probe_result(r, "default/zz", true),
+	    CIP_E_NOTFOUND);
+	/* The verdict survives a re-apply with the same probe. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}")
+	    "---\nkind: Pod\nmetadata: {name: b1, labels: {name: backend, "
+	    "v: \"2\"}}\nspec:\n  containers:\n  - ports: [{name: http, "
+	    "containerPort: 5000}]\n    readinessProbe: {tcpSocket: {port: "
+	    "http}, periodSeconds: 2}\nstatus: {podIP: 127.0.10.1}\n", err), 0);
+	assert_true(pod_ready(registry_find_pod(r, "default", "b1")));
+	assert_int_equal(pod_target_port(registry_find_pod(r, "default",
+	    "b1"), &s->ports[0]), 5000);
+	registry_free(r);
+}
+
+static void
+test_endpoints_object(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct service *s;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: db}\nspec:\n  ports: [{name: pg, "
+	    "port: 5432}]\n---\nkind: Endpoints\nmetadata: {name: db}\n"
+	    "subsets:\n- addresses: [{ip: 127.0.20.1}, {ip: 127.0.20.2}]\n"
+	    "  ports: [{name: pg, port: 15432}]\n", err), 0);
+	s = registry_find_service(r, "default", "db");
+	assert_int_equal(s->nmembers, 2);
+	assert_int_equal(pod_target_port(s->members[0], &s->ports[0]), 15432);
+	/* One address fewer: its pod goes. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: db}\nspec:\n  ports: [{name: pg, "
+	    "port: 5432}]\n---\nkind: Endpoints\nmetadata: {name: db}\n"
+	    "subsets:\n- addresses: [{ip: 127.0.20.2}]\n"
+	    "  ports: [{name: pg, port: 15432}]\n", err), 0);
+	assert_int_equal(s->nmembers, 1);
+	assert_non_null(registry_find_pod(r, "default", "db-127-0-20-2"));
+	registry_free(r);
+}
+
+static void
+test_vips_stable_and_conflicts(void **state)
+{
+	char path[] = "/tmp/test_registry_XXXXXX", err[256];
+	struct vip_pool *pool;
+	struct registry *r;
+	struct in_addr first;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	pool = vip_pool_new("127.96.0.0/24", path, err, sizeof(err));
+	assert_non_null(pool);
+	r = registry_new(pool);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}"), err), 0);
+	first = registry_find_service(r, "default", "backend")->vip;
+	assert_true(vip_in_range(pool, first));
+	assert_ptr_equal(registry_find_service_by_vip(r, first),
+	    registry_find_service(r, "default", "backend"));
+	/* Delete and recreate: the same VIP. */
+	registry_remove_owner(r, &file_a);
+	assert_null(registry_find_service_by_vip(r, first));
+	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}"), err), 0);
+	assert_int_equal(registry_find_service(r, "default",
+	    "backend")->vip.s_addr, first.s_addr);
+	/* An explicit address out of range or taken is refused whole. */
+	assert_int_not_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: x}\nspec: {clusterIP: 10.0.0.1}\n"
+	    POD("px", "{a: b}", "127.0.0.1"), err), 0);
+	assert_non_null(strstr(err, "10.0.0.1"));
+	assert_null(registry_find_pod(r, "default", "px"));
+	registry_free(r);
+	vip_pool_free(pool);
+	/* A restart reads the same allocation back. */
+	pool = vip_pool_new("127.96.0.0/24", path, err, sizeof(err));
+	r = registry_new(pool);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}"), err), 0);
+	assert_int_equal(registry_find_service(r, "default",
+	    "backend")->vip.s_addr, first.s_addr);
+	registry_free(r);
+	vip_pool_free(pool);
+	unlink(path);
+}
+
+/* A change to one of many objects costs events for that object only. */
+static void
+test_scale_change_is_local(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct objset set = { 0 };
+	struct events ev = { 0 };
+	char err[256], name[32];
+	struct pod *p;
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		struct service *s = service_new();
+		const char *v = name;
+		snprintf(name, sizeof(name), "svc-%d", i);
+		service_set_name(s, "default", name);
+		s->selector = selector_new();
+		selector_add(s->selector, "app", SELECTOR_OP_EQ, &v, 1, NULL, 0);
+		objset_add_service(&set, s);
+		p = pod_new();
+		pod_set_name(p, "default", name);
+		labels_set(&p->labels, "app", name);
+		p->ip.s_addr = htonl(0x7f000001 + (uint32_t)i);
+		objset_add_pod(&set, p);
+	}
+	assert_int_equal(registry_apply(r, &file_a, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(registry_count_services(r), 10000);
+	assert_int_equal(registry_find_service(r, "default",
+	    "svc-42")->nmembers, 1);
+	registry_subscribe(r, count_cb, &ev);
+	p = pod_new();
+	pod_set_name(p, "default", "svc-42");
+	labels_set(&p->labels, "app", "svc-43");
+	p->ip.s_addr = htonl(0x7f000001 + 42);
+	objset_add_pod(&set, p);
+	assert_int_equal(registry_apply(r, &file_a, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	/* One pod changed, two services' endpoints changed. */
+	assert_int_equal(ev.n[REG_POD_CHANGED], 1);
+	assert_int_equal(ev.n[REG_ENDPOINTS_CHANGED], 2);
+	assert_int_equal(ev.total, 3);
+	assert_int_equal(registry_find_service(r, "default",
+	    "svc-43")->nmembers, 2);
+	registry_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply_members_and_events),
+		cmocka_unit_test(test_apply_owner_conflict),
+		cmocka_unit_test(test_apply_duplicate_refused),
+		cmocka_unit_test(test_merge_keeps_others),
+		cmocka_unit_test(test_set_based_selector),
+		cmocka_unit_test(test_probe_readiness),
+		cmocka_unit_test(test_endpoints_object),
+		cmocka_unit_test(test_vips_stable_and_conflicts),
+		cmocka_unit_test(test_scale_change_is_local),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
