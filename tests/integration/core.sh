@@ -44,7 +44,9 @@ start_daemon "$LOG" "${ARGS[@]}"
 grep -q "startup complete: 1 services, 2 pods" "$LOG" || fail "demo not loaded"
 [ -s "$STATE/vips.state" ] || fail "no VIP state file"
 grep -q "default/backend" "$STATE/vips.state" || fail "backend has no VIP in the state file"
-cp "$STATE/vips.state" "$TEST_TMP/vips.first"
+vip_of_backend() { awk '$NF == "default/backend" { print $1 }' "$STATE/vips.state"; }
+VIP1=$(vip_of_backend)
+case "$VIP1" in 127.96.*) ;; *) fail "backend VIP '$VIP1' not in 127.96.0.0/16" ;; esac
 pass "daemon up on the demo manifests"
 
 # A broken file dropped into the watched directory is refused with
@@ -79,12 +81,13 @@ pass "SIGTERM: exit 0"
 LOG2="$TEST_TMP/d2.log"
 start_daemon "$LOG2" "${ARGS[@]}"
 stop_daemon
-cmp -s "$STATE/vips.state" "$TEST_TMP/vips.first" || fail "VIPs changed across a restart"
+[ "$(vip_of_backend)" = "$VIP1" ] || fail "VIP changed across a restart: $(vip_of_backend) != $VIP1"
 # A corrupt state file is reported and rebuilt, never a crash.
 printf 'garbage\x00\xff\n' > "$STATE/vips.state"
 LOG3="$TEST_TMP/d3.log"
 start_daemon "$LOG3" "${ARGS[@]}"
 stop_daemon
-grep -q "default/backend" "$STATE/vips.state" || fail "state file not rebuilt"
+grep -q "VIP state rebuilt from scratch" "$LOG3" || fail "corrupt state file not reported"
+[ "$(vip_of_backend)" = "$VIP1" ] || fail "rebuilt state gives another VIP: $(vip_of_backend)"
 pass "VIPs stable across restarts; corrupt state rebuilt"
 echo "core.sh: all passed"

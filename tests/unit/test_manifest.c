@@ -101,10 +101,10 @@ test_errors_name_position(void **state)
 		const char *doc, *want;
 	} cases[] = {
 		{ "kind: Service\nmetadata: {name: a}\nspec:\n  ports:\n"
-		  "  - {port: http}\n", "f.yaml:5:13: ports[].port: expected a "
+		  "  - {port: http}\n", "f.yaml:5:12: ports[].port: expected a "
 		  "whole number" },
 		{ "kind: Service\nmetadata: {name: a}\nspec:\n  ports:\n"
-		  "  - {port: 70000}\n", "f.yaml:5:13: ports[].port: 70000 is "
+		  "  - {port: 70000}\n", "f.yaml:5:12: ports[].port: 70000 is "
 		  "out of range" },
 		{ "kind: Service\nmetadata: {}\nspec: {}\n",
 		  "f.yaml:2:11: metadata.name: missing" },
@@ -121,7 +121,7 @@ test_errors_name_position(void **state)
 		{ "kind: Service\nmetadata: {name: a\n",
 		  "f.yaml:3:1: did not find expected" },
 		{ "kind: Service\nmetadata: {name: a}\nspec: {type: NodeBalancer}\n",
-		  "f.yaml:3:15: spec.type: \"NodeBalancer\"" },
+		  "f.yaml:3:14: spec.type: \"NodeBalancer\"" },
 		{ "apiVersion: apps/v1\nkind: Service\n",
 		  "f.yaml:1:13: apiVersion: \"apps/v1\" is not v1" },
 		{ "kind: Service\nmetadata: {name: a, labels: {\"a b\": c}}\n"
