@@ -488,6 +488,11 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		errf(err, errlen, "cluster-domain: must be a domain name");
 		return -1;
 	}
+	if (c->etcd != NULL) {
+		errf(err, errlen, "etcd: the etcd provider is not supported "
+		    "in this version");
+		return -1;
+	}
 	if (c->state_dir == NULL) {
 		errf(err, errlen, "state-dir: must be set");
 		return -1;
