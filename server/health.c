@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * health.c -- readiness probes: one timer per probed pod launches a
+ * non-blocking tcpSocket or httpGet check with its own timeout; the
+ * verdict (probe.c hysteresis) goes to the registry when it flips.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "hmap.h"
+#include "log.h"
+#include "probe.h"
+#include "registry.h"
+#include "runtime.h"
+#include "util.h"
+#include "health.h"
+
+/* Bytes of a reply read before giving up on finding its status line. */
+#define HEALTH_MAX_REPLY	1024
+
+/* One probed pod. */
+struct hcheck {
+	char			*key;		/* pod key, also the map key */
+	struct in_addr		 ip;
+	uint16_t		 port;		/* resolved; 0: named port unknown */
+	struct probe		 spec;		/* deep copy */
+	struct probe_state	 st;
+	enum probe_reason	 last;
+	struct event		*timer;
+	struct bufferevent	*bev;		/* the check in flight */
+};
+
+static struct {
+	struct runtime	*rt;
+	struct hmap	*checks;
+	bool		 subscribed;
+} health;
+
+static void	health_registry_cb(enum registry_event, const struct service *,
+		    const struct pod *, void *);
+static void	health_init_one(struct pod *, void *);
+static void	health_pod_update(const struct pod *);
+static void	health_check_free(void *);
+static void	health_schedule(struct hcheck *, uint32_t);
+static void	health_launch_cb(evutil_socket_t, short, void *);
+static void	health_event_cb(struct bufferevent *, short, void *);
+static void	health_read_cb(struct bufferevent *, void *);
+static void	health_done(struct hcheck *, enum probe_reason);
+
+int
+health_init(struct runtime *rt)
+{
+	memset(&health, 0, sizeof(health));
+	health.rt = rt;
+	if ((health.checks = hmap_new()) == NULL)
+		return -1;
+	if (registry_subscribe(rt->reg, health_registry_cb, NULL) == -1) {
+		health_shutdown();
+		return -1;
+	}
+	health.subscribed = true;
+	registry_foreach_pod(rt->reg, health_init_one, NULL);
+	return 0;
+}
+
+void
+health_shutdown(void)
+{
+	if (health.rt == NULL)
+		return;
+	if (health.subscribed)
+		registry_unsubscribe(health.rt->reg, health_registry_cb, NULL);
+	if (health.checks != NULL)
+		hmap_free(health.checks, health_check_free);
+	memset(&health, 0, sizeof(health));
+}
+
+static void
+health_init_one(struct pod *pod, void *arg)
+{
+	(void)arg;
+	health_pod_update(pod);
+}
+
+static void
+health_registry_cb(enum registry_event ev, const struct service *svc,
+    const struct pod *pod, void *arg)
+{
+	(void)svc;
+	(void)arg;
+	if (pod == NULL)
+		return;
+	switch (ev) {
+	case REG_POD_ADDED:
+	case REG_POD_CHANGED:
+		health_pod_update(pod);
+		break;
+	case REG_POD_REMOVED:
+		health_check_free(hmap_del(health.checks, pod->key));
+		break;
+	default:
+		break;
+	}
+}
+
+static bool
+health_spec_equal(const struct probe *a, const struct probe *b)
+{
+	return a->kind == b->kind && a->port == b->port &&
+	    streq_null(a->port_name, b->port_name) &&
+	    streq_null(a->path, b->path) &&
+	    a->initial_delay_s == b->initial_delay_s &&
+	    a->period_s == b->period_s && a->timeout_s == b->timeout_s &&
+	    a->success_threshold == b->success_threshold &&
+	    a->failure_threshold == b->failure_threshold;
+}
+
+/* Starts, restarts, keeps or stops the probing of pod. */
+static void
+health_pod_update(const struct pod *pod)
+{
+	struct hcheck *c;
+
+	c = hmap_get(health.checks, pod->key);
+	if (pod->probe.kind == PROBE_NONE) {
+		health_check_free(hmap_del(health.checks, pod->key));
+		return;
+	}
+	if (c != NULL && health_spec_equal(&c->spec, &pod->probe) &&
+	    c->ip.s_addr == pod->ip.s_addr && c->port == probe_port(pod)) {
+		/* The same probe: keep counting, follow the registry's view. */
+		if (c->st.ready != pod->probe_ok) {
+			c->st.ready = pod->probe_ok;
+			c->st.successes = c->st.failures = 0;
+		}
+		return;
+	}
+	health_check_free(hmap_del(health.checks, pod->key));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->spec = pod->probe;
+	c->spec.port_name = NULL;
+	c->spec.path = NULL;
+	if ((c->key = strdup(pod->key)) == NULL ||
+	    (pod->probe.port_name != NULL &&
+	    (c->spec.port_name = strdup(pod->probe.port_name)) == NULL) ||
+	    (c->spec.path = strdup(pod->probe.path != NULL ?
+	    pod->probe.path : "/")) == NULL)
+		goto fail;
+	c->ip = pod->ip;
+	c->port = probe_port(pod);
+	c->st.ready = pod->probe_ok;
+	c->timer = evtimer_new(health.rt->base, health_launch_cb, c);
+	if (c->timer == NULL || hmap_put(health.checks, pod->key, c, NULL) == -1)
+		goto fail;
+	health_schedule(c, c->spec.initial_delay_s * 1000);
+	log_debug("health: %s: %s probe on port %u every %us", c->key,
+	    c->spec.kind == PROBE_HTTP ? "http" : "tcp", c->port,
+	    c->spec.period_s);
+	return;
+fail:
+	log_warnx("health: %s: out of memory", pod->key);
+	health_check_free(c);
+}
+
+static void
+health_check_free(void *arg)
+{
+	struct hcheck *c = arg;
+
+	if (c == NULL)
+		return;
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	free(c->spec.port_name);
+	free(c->spec.path);
+	free(c->key);
+	free(c);
+}
+
+static void
+health_schedule(struct hcheck *c, uint32_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+health_launch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hcheck *c = arg;
+	struct sockaddr_in sin;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (c->port == 0) {
+		health_done(c, PROBE_NO_PORT);
+		return;
+	}
+	c->bev = bufferevent_socket_new(health.rt->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		health_done(c, PROBE_ERROR);
+		return;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = c->ip;
+	sin.sin_port = htons(c->port);
+	tv.tv_sec = c->spec.timeout_s > 0 ? c->spec.timeout_s : 1;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setcb(c->bev, health_read_cb, NULL, health_event_cb, c);
+	/*
+	 * A failure inside the call is reported through the (not deferred)
+	 * event callback, which ends the check; nothing more to do here.
+	 */
+	(void)bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin,
+	    sizeof(sin));
+}
+
+static void
+health_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct hcheck *c = arg;
+	char host[INET_ADDRSTRLEN];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->spec.kind == PROBE_TCP) {
+			health_done(c, PROBE_OK);
+			return;
+		}
+		evbuffer_add_printf(bufferevent_get_output(bev),
+		    "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
+		    "User-Agent: clusterip-probe/1.0\r\nAccept: */*\r\n"
+		    "Connection: close\r\n\r\n", c->spec.path,
+		    inet4_str(c->ip, host), c->port);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		health_done(c, PROBE_TIMEOUT);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* The whole reply is in: its status line decides. */
+		health_read_cb(bev, c);
+		if (c->bev != NULL)
+			health_done(c, PROBE_BAD_REPLY);
+		return;
+	}
+	health_done(c, c->spec.kind == PROBE_HTTP &&
+	    (what & BEV_EVENT_READING) ? PROBE_BAD_REPLY : PROBE_REFUSED);
+}
+
+static void
+health_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct hcheck *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = MINIMUM(evbuffer_get_length(in), HEALTH_MAX_REPLY);
+	const char *p;
+	int status;
+
+	if ((p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL)
+		return;
+	status = probe_http_status(p, len);
+	if (status == 0)
+		return;
+	if (status < 0)
+		health_done(c, PROBE_BAD_REPLY);
+	else
+		health_done(c, probe_http_ok(status) ? PROBE_OK :
+		    PROBE_HTTP_STATUS);
+}
+
+/* Ends the check in flight, records its result, schedules the next one. */
+static void
+health_done(struct hcheck *c, enum probe_reason why)
+{
+	bool ok = why == PROBE_OK, flipped;
+	char key[512];
+
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (why != c->last || log_getlevel() >= LOG_LEVEL_DEBUG)
+		log_debug("health: %s: %s", c->key, probe_reason_name(why));
+	c->last = why;
+	health_schedule(c, (c->spec.period_s > 0 ? c->spec.period_s : 1) *
+	    1000);
+	flipped = probe_state_record(&c->st, ok, c->spec.success_threshold,
+	    c->spec.failure_threshold);
+	if (!flipped)
+		return;
+	log_info("health: %s is %s (%s)", c->key,
+	    c->st.ready ? "ready" : "not ready", probe_reason_name(why));
+	/*
+	 * The registry tells subscribers, us included, synchronously; c
+	 * survives since its probe is unchanged, but copy the key anyway.
+	 */
+	strlcpy(key, c->key, sizeof(key));
+	if (registry_set_probe_result(health.rt->reg, key, c->st.ready) != 0)
+		log_debug("health: %s: gone", key);
+}

@@ -1,0 +1,1153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy.c -- VIP:port TCP listeners: accept, pick a ready endpoint, connect
+ * (retrying refused or slow endpoints on others), then copy both ways with
+ * backpressure, passing half-closes and resets on. UDP lives in
+ * proxy_udp.c; both share the service and endpoint state of proxy_int.h.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "hmap.h"
+#include "log.h"
+#include "metrics.h"
+#include "netif.h"
+#include "registry.h"
+#include "runtime.h"
+#include "util.h"
+#include "proxy.h"
+#include "proxy_int.h"
+
+/* Output queued toward one side before reading from the other pauses. */
+#define PROXY_HIGH_WM		(256 * 1024)
+/* A failed endpoint is skipped for this long, doubling up to the cap. */
+#define PROXY_SKIP_MS		2000
+#define PROXY_SKIP_MAX_MS	30000
+/* Accepting pauses this long after EMFILE/ENFILE. */
+#define PROXY_EMFILE_PAUSE_MS	250
+/* Affinity pins are swept this often. */
+#define PROXY_SWEEP_MS		10000
+
+struct proxy_half {
+	struct bufferevent	*bev;
+	bool			 eof;		/* read side ended */
+	bool			 shut;		/* we sent FIN toward it */
+	bool			 paused;	/* reading waits on the peer */
+};
+
+struct proxy_session {
+	TAILQ_ENTRY(proxy_session) entry;	/* in ep->sessions */
+	struct proxy_svc	*ps;
+	struct proxy_ep		*ep;		/* connected or being tried */
+	struct proxy_half	 in;		/* client side */
+	struct proxy_half	 out;		/* endpoint side */
+	struct event		*timer;		/* retry, then idle */
+	struct sockaddr_in	 client;
+	int			 cfd;		/* until in.bev owns it */
+	uint16_t		 port;		/* service port */
+	uint8_t			 attempts;
+	uint8_t			 ntried;
+	bool			 connected;
+	bool			 connecting;	/* inside bufferevent_socket_connect */
+	bool			 connect_failed;
+	bool			 activity;
+	struct proxy_ep		*tried[PROXY_MAX_TRIED];
+};
+
+struct proxy proxy;
+
+static void	proxy_svc_init_one(struct service *, void *);
+static void	proxy_registry_cb(enum registry_event, const struct service *,
+		    const struct pod *, void *);
+static void	proxy_svc_sync(struct proxy_svc *, const struct service *);
+static void	proxy_svc_sync_endpoints(struct proxy_svc *,
+		    const struct service *);
+static void	proxy_svc_gone(struct proxy_svc *);
+static void	proxy_svc_maybe_free(struct proxy_svc *);
+static void	proxy_svc_free(void *);
+static void	proxy_lsn_open(struct proxy_svc *, uint16_t, enum cip_proto);
+static void	proxy_lsn_close(struct proxy_lsn *);
+static void	proxy_accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	proxy_accept_error_cb(struct evconnlistener *, void *);
+static void	proxy_resume_cb(evutil_socket_t, short, void *);
+static void	proxy_sweep_cb(evutil_socket_t, short, void *);
+static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
+static void	proxy_ep_close_all(struct proxy_ep *, bool);
+static void	proxy_session_connect(struct proxy_session *);
+static void	proxy_session_failed(struct proxy_session *, bool);
+static void	proxy_session_free(struct proxy_session *, bool);
+static void	proxy_session_up(struct proxy_session *);
+static void	proxy_timer_cb(evutil_socket_t, short, void *);
+static void	proxy_read_cb(struct bufferevent *, void *);
+static void	proxy_write_cb(struct bufferevent *, void *);
+static void	proxy_event_cb(struct bufferevent *, short, void *);
+static void	proxy_connect_event_cb(struct bufferevent *, short, void *);
+static void	proxy_reset_fd(int);
+static void	proxy_pause_all(bool);
+
+static const struct timeval *
+proxy_tv(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return tv;
+}
+
+uint64_t
+proxy_now_ms(void)
+{
+	struct timeval tv;
+
+	if (event_base_gettimeofday_cached(proxy.rt->base, &tv) == -1)
+		return now_ms();
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Closes fd so that the peer sees a reset, not a FIN. */
+static void
+proxy_reset_fd(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+static void
+proxy_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("proxy: setrlimit NOFILE");
+	}
+}
+
+int
+proxy_init(struct runtime *rt)
+{
+	struct timeval tv;
+
+	memset(&proxy, 0, sizeof(proxy));
+	proxy.rt = rt;
+	LIST_INIT(&proxy.listeners);
+	proxy_raise_nofile();
+	if ((proxy.svcs = hmap_new()) == NULL)
+		return -1;
+	proxy.sweep = event_new(rt->base, -1, EV_PERSIST, proxy_sweep_cb,
+	    NULL);
+	if (proxy.sweep == NULL ||
+	    event_add(proxy.sweep, proxy_tv(&tv, PROXY_SWEEP_MS)) == -1)
+		goto fail;
+	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) == -1)
+		goto fail;
+	proxy.subscribed = true;
+	registry_foreach_service(rt->reg, proxy_svc_init_one, NULL);
+	return 0;
+fail:
+	proxy_shutdown();
+	return -1;
+}
+
+static void
+proxy_svc_init_one(struct service *svc, void *arg)
+{
+	proxy_registry_cb(REG_SVC_ADDED, svc, NULL, arg);
+}
+
+void
+proxy_shutdown(void)
+{
+	struct hmap_iter it;
+	const char *key;
+	void *val;
+
+	if (proxy.rt == NULL)
+		return;
+	if (proxy.subscribed)
+		registry_unsubscribe(proxy.rt->reg, proxy_registry_cb, NULL);
+	proxy.subscribed = false;
+	proxy.shutting_down = true;
+	if (proxy.svcs != NULL) {
+		/* Sessions and flows go with their endpoints. */
+		hmap_iter_init(&it, proxy.svcs);
+		while (hmap_iter_next(&it, &key, &val))
+			proxy_svc_gone(val);
+		hmap_free(proxy.svcs, proxy_svc_free);
+		proxy.svcs = NULL;
+	}
+	if (proxy.sweep != NULL)
+		event_free(proxy.sweep);
+	free(proxy.cands);
+	free(proxy.cand_pods);
+	memset(&proxy, 0, sizeof(proxy));
+}
+
+/* Registry events: services and their endpoints. */
+
+static void
+proxy_registry_cb(enum registry_event ev, const struct service *svc,
+    const struct pod *pod, void *arg)
+{
+	struct proxy_svc *ps;
+
+	(void)pod;
+	(void)arg;
+	if (svc == NULL)
+		return;
+	ps = hmap_get(proxy.svcs, svc->key);
+	switch (ev) {
+	case REG_SVC_ADDED:
+	case REG_SVC_CHANGED:
+		if (ps == NULL && (ps = proxy_svc_new(svc->key)) == NULL) {
+			log_warnx("proxy: %s: out of memory", svc->key);
+			return;
+		}
+		ps->gone = false;
+		proxy_svc_sync(ps, svc);
+		proxy_svc_sync_endpoints(ps, svc);
+		break;
+	case REG_ENDPOINTS_CHANGED:
+		if (ps != NULL)
+			proxy_svc_sync_endpoints(ps, svc);
+		break;
+	case REG_SVC_REMOVED:
+		if (ps != NULL) {
+			proxy_svc_gone(ps);
+			proxy_svc_maybe_free(ps);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+struct proxy_svc *
+proxy_svc_new(const char *key)
+{
+	struct proxy_svc *ps;
+	char esc[512], labels[600];
+
+	if ((ps = calloc(1, sizeof(*ps))) == NULL)
+		return NULL;
+	LIST_INIT(&ps->listeners);
+	if ((ps->key = strdup(key)) == NULL ||
+	    (ps->eps = hmap_new()) == NULL ||
+	    (ps->bal = balancer_new()) == NULL ||
+	    hmap_put(proxy.svcs, key, ps, NULL) == -1) {
+		if (ps->eps != NULL)
+			hmap_free(ps->eps, NULL);
+		balancer_free(ps->bal);
+		free(ps->key);
+		free(ps);
+		return NULL;
+	}
+	metrics_escape(key, esc, sizeof(esc));
+	snprintf(labels, sizeof(labels), "service=\"%s\"", esc);
+	ps->m_retries = metrics_get("clusterip_forward_retries_total",
+	    METRIC_COUNTER, "Connects retried on another endpoint.", labels,
+	    NULL, 0);
+	ps->m_noep = metrics_get("clusterip_forward_no_endpoint_total",
+	    METRIC_COUNTER, "Connections reset for want of a ready endpoint.",
+	    labels, NULL, 0);
+	return ps;
+}
+
+static bool
+proxy_svc_wants(const struct service *svc, uint16_t port, enum cip_proto p)
+{
+	size_t i;
+
+	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
+		return false;
+	for (i = 0; i < svc->nports; i++)
+		if (svc->ports[i].port == port && svc->ports[i].proto == p)
+			return true;
+	return false;
+}
+
+/* Makes the listeners match the service's VIP and ports. */
+static void
+proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
+{
+	struct proxy_lsn *l, *next;
+	char a[INET_ADDRSTRLEN];
+	size_t i;
+
+	if (ps->vip.s_addr != svc->vip.s_addr ||
+	    svc->type != SVC_CLUSTERIP) {
+		while ((l = LIST_FIRST(&ps->listeners)) != NULL)
+			proxy_lsn_close(l);
+		if (ps->vip_added && proxy.rt->netif != NULL &&
+		    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
+			log_warn("proxy: remove %s", inet4_str(ps->vip, a));
+		ps->vip_added = false;
+		ps->vip.s_addr = 0;
+	}
+	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
+		return;
+	ps->vip = svc->vip;
+	if (!ps->vip_added && proxy.rt->netif != NULL) {
+		if (netif_addr_add(proxy.rt->netif, ps->vip) == -1)
+			log_warn("proxy: add %s to %s", inet4_str(ps->vip, a),
+			    netif_name(proxy.rt->netif));
+		else
+			ps->vip_added = true;
+	}
+	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
+		next = LIST_NEXT(l, entry);
+		if (!proxy_svc_wants(svc, l->port, l->proto))
+			proxy_lsn_close(l);
+	}
+	for (i = 0; i < svc->nports; i++) {
+		const struct svc_port *sp = &svc->ports[i];
+
+		if (sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP)
+			continue;
+		LIST_FOREACH(l, &ps->listeners, entry)
+			if (l->port == sp->port && l->proto == sp->proto)
+				break;
+		if (l == NULL)
+			proxy_lsn_open(ps, sp->port, sp->proto);
+	}
+}
+
+struct proxy_ep *
+proxy_ep_get(struct proxy_svc *ps, const char *pod_key)
+{
+	struct proxy_ep *ep;
+	char se[512], ee[512], labels[1200];
+
+	if ((ep = hmap_get(ps->eps, pod_key)) != NULL)
+		return ep;
+	if ((ep = calloc(1, sizeof(*ep))) == NULL)
+		return NULL;
+	TAILQ_INIT(&ep->sessions);
+	LIST_INIT(&ep->flows);
+	ep->ps = ps;
+	if ((ep->key = strdup(pod_key)) == NULL ||
+	    hmap_put(ps->eps, pod_key, ep, NULL) == -1) {
+		free(ep->key);
+		free(ep);
+		return NULL;
+	}
+	metrics_escape(ps->key, se, sizeof(se));
+	metrics_escape(pod_key, ee, sizeof(ee));
+	snprintf(labels, sizeof(labels), "service=\"%s\",endpoint=\"%s\"",
+	    se, ee);
+	ep->m_conns = metrics_get("clusterip_forward_connections_total",
+	    METRIC_COUNTER, "Connections forwarded to an endpoint.", labels,
+	    NULL, 0);
+	ep->m_active = metrics_get("clusterip_forward_connections_active",
+	    METRIC_GAUGE, "Open forwarded connections.", labels, NULL, 0);
+	ep->m_fail = metrics_get("clusterip_forward_connect_failures_total",
+	    METRIC_COUNTER, "Connects to an endpoint that failed.", labels,
+	    NULL, 0);
+	ep->m_ready = metrics_get("clusterip_endpoint_ready", METRIC_GAUGE,
+	    "1 when the endpoint takes new connections.", labels, NULL, 0);
+	snprintf(labels, sizeof(labels),
+	    "service=\"%s\",endpoint=\"%s\",direction=\"to_endpoint\"", se, ee);
+	ep->m_bytes_to_ep = metrics_get("clusterip_forward_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
+	snprintf(labels, sizeof(labels),
+	    "service=\"%s\",endpoint=\"%s\",direction=\"to_client\"", se, ee);
+	ep->m_bytes_to_client = metrics_get("clusterip_forward_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
+	return ep;
+}
+
+static void
+proxy_ep_free(struct proxy_ep *ep)
+{
+	hmap_del(ep->ps->eps, ep->key);
+	if (ep->drain != NULL)
+		event_free(ep->drain);
+	metrics_forget(ep->m_conns);
+	metrics_forget(ep->m_active);
+	metrics_forget(ep->m_fail);
+	metrics_forget(ep->m_ready);
+	metrics_forget(ep->m_bytes_to_ep);
+	metrics_forget(ep->m_bytes_to_client);
+	free(ep->key);
+	free(ep);
+}
+
+/* Frees ep once it is neither a member nor in use; then maybe its service. */
+void
+proxy_ep_release(struct proxy_ep *ep)
+{
+	struct proxy_svc *ps = ep->ps;
+
+	if (ep->member || ep->active > 0)
+		return;
+	proxy_ep_free(ep);
+	proxy_svc_maybe_free(ps);
+}
+
+/* Closes everything ep still serves, then frees it if it may go. */
+static void
+proxy_ep_close_all(struct proxy_ep *ep, bool reset)
+{
+	struct proxy_session *s;
+
+	ep->draining = true;
+	while ((s = TAILQ_FIRST(&ep->sessions)) != NULL)
+		proxy_session_free(s, reset);
+	proxy_udp_drain_ep(ep);
+	ep->draining = false;
+}
+
+/* An endpoint left and the drain timeout passed. */
+static void
+proxy_ep_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_ep *ep = arg;
+
+	(void)fd;
+	(void)what;
+	if (ep->member)
+		return;
+	proxy_ep_close_all(ep, true);
+	proxy_ep_release(ep);
+}
+
+static void
+proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
+{
+	struct hmap_iter it;
+	struct proxy_ep *ep;
+	struct timeval tv;
+	const char *key;
+	void *val;
+	uint64_t drain_ms = proxy.rt->conf->proxy_drain_timeout_ms;
+	size_t i;
+
+	hmap_iter_init(&it, ps->eps);
+	while (hmap_iter_next(&it, &key, &val))
+		((struct proxy_ep *)val)->member = false;
+	for (i = 0; i < svc->nmembers; i++) {
+		if ((ep = proxy_ep_get(ps, svc->members[i]->key)) == NULL)
+			continue;
+		ep->member = true;
+		metric_set(ep->m_ready, pod_ready(svc->members[i]) ? 1 : 0);
+		if (ep->drain != NULL)
+			event_del(ep->drain);
+	}
+	hmap_iter_init(&it, ps->eps);
+	while (hmap_iter_next(&it, &key, &val)) {
+		ep = val;
+		if (ep->member)
+			continue;
+		metric_set(ep->m_ready, 0);
+		if (ep->active == 0) {
+			/* Deleting the current entry is allowed. */
+			proxy_ep_free(ep);
+			continue;
+		}
+		if (drain_ms == 0 || (ep->drain != NULL &&
+		    event_pending(ep->drain, EV_TIMEOUT, NULL)))
+			continue;
+		if (ep->drain == NULL)
+			ep->drain = evtimer_new(proxy.rt->base,
+			    proxy_ep_drain_cb, ep);
+		if (ep->drain != NULL)
+			evtimer_add(ep->drain, proxy_tv(&tv, drain_ms));
+	}
+}
+
+/* The service went: listeners close, endpoints drain. */
+static void
+proxy_svc_gone(struct proxy_svc *ps)
+{
+	struct proxy_lsn *l;
+	struct hmap_iter it;
+	const char *key;
+	void *val;
+	char a[INET_ADDRSTRLEN];
+
+	ps->gone = true;
+	ps->busy = true;
+	while ((l = LIST_FIRST(&ps->listeners)) != NULL)
+		proxy_lsn_close(l);
+	if (ps->vip_added && proxy.rt->netif != NULL &&
+	    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
+		log_warn("proxy: remove %s", inet4_str(ps->vip, a));
+	ps->vip_added = false;
+	ps->vip.s_addr = 0;
+	hmap_iter_init(&it, ps->eps);
+	while (hmap_iter_next(&it, &key, &val)) {
+		struct proxy_ep *ep = val;
+
+		ep->member = false;
+		metric_set(ep->m_ready, 0);
+		if (proxy.shutting_down)
+			proxy_ep_close_all(ep, false);
+		/* Idle ones go now (the current entry may be deleted). */
+		if (ep->active == 0)
+			proxy_ep_free(ep);
+	}
+	ps->busy = false;
+}
+
+static void
+proxy_svc_maybe_free(struct proxy_svc *ps)
+{
+	if (!ps->gone || ps->busy || proxy.shutting_down ||
+	    hmap_count(ps->eps) > 0 ||
+	    ps->refs > 0)
+		return;
+	hmap_del(proxy.svcs, ps->key);
+	proxy_svc_free(ps);
+}
+
+/* Frees a service already gone; its endpoints go too (shutdown). */
+static void
+proxy_svc_free(void *arg)
+{
+	struct proxy_svc *ps = arg;
+	struct hmap_iter it;
+	const char *key;
+	void *val;
+
+	hmap_iter_init(&it, ps->eps);
+	while (hmap_iter_next(&it, &key, &val))
+		proxy_ep_free(val);
+	hmap_free(ps->eps, NULL);
+	balancer_free(ps->bal);
+	metrics_forget(ps->m_retries);
+	metrics_forget(ps->m_noep);
+	free(ps->key);
+	free(ps);
+}
+
+static void
+proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hmap_iter it;
+	const char *key;
+	void *val;
+	uint64_t now = proxy_now_ms();
+	struct service *svc;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	hmap_iter_init(&it, proxy.svcs);
+	while (hmap_iter_next(&it, &key, &val)) {
+		struct proxy_svc *ps = val;
+
+		svc = registry_find_service_key(proxy.rt->reg, key);
+		balancer_expire(ps->bal, svc != NULL &&
+		    svc->affinity == AFFINITY_CLIENTIP ?
+		    (uint64_t)svc->affinity_timeout_s * 1000 : 0, now);
+	}
+}
+
+/* Endpoint choice, shared by TCP and UDP. */
+
+static int
+proxy_cands_reserve(size_t n)
+{
+	struct balancer_cand *c;
+	const struct pod **p;
+
+	if (n <= proxy.ncands_cap)
+		return 0;
+	if ((c = reallocarray(proxy.cands, n, sizeof(*c))) == NULL)
+		return -1;
+	proxy.cands = c;
+	if ((p = reallocarray(proxy.cand_pods, n, sizeof(*p))) == NULL)
+		return -1;
+	proxy.cand_pods = p;
+	proxy.ncands_cap = n;
+	return 0;
+}
+
+int
+proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
+    uint32_t client, struct proxy_ep *const *tried, size_t ntried,
+    struct sockaddr_in *dst, struct proxy_ep **epp)
+{
+	const struct service *svc;
+	const struct svc_port *sp = NULL;
+	struct proxy_ep *ep;
+	uint64_t now = proxy_now_ms(), aff_ms = 0;
+	size_t i, j, n, pass;
+	uint16_t tp;
+	int k;
+
+	if ((svc = registry_find_service_key(proxy.rt->reg, ps->key)) == NULL)
+		return -1;
+	for (i = 0; i < svc->nports; i++)
+		if (svc->ports[i].port == port && svc->ports[i].proto == proto)
+			sp = &svc->ports[i];
+	if (sp == NULL || proxy_cands_reserve(svc->nmembers) == -1)
+		return -1;
+	/* First pass skips passively failed endpoints; the second does not. */
+	for (pass = 0, n = 0; pass < 2 && n == 0; pass++) {
+		for (i = 0; i < svc->nmembers; i++) {
+			const struct pod *pod = svc->members[i];
+
+			if (!pod_ready(pod) || pod_target_port(pod, sp) == 0)
+				continue;
+			if ((ep = hmap_get(ps->eps, pod->key)) == NULL &&
+			    (ep = proxy_ep_get(ps, pod->key)) == NULL)
+				continue;
+			ep->member = true;
+			if (pass == 0 && ep->skip_until_ms > now)
+				continue;
+			for (j = 0; j < ntried; j++)
+				if (tried[j] == ep)
+					break;
+			if (j < ntried)
+				continue;
+			proxy.cands[n].key = pod->key;
+			proxy.cands[n].active = ep->active;
+			proxy.cand_pods[n] = pod;
+			n++;
+		}
+	}
+	if (n == 0)
+		return -1;
+	if (svc->affinity == AFFINITY_CLIENTIP)
+		aff_ms = (uint64_t)svc->affinity_timeout_s * 1000;
+	k = balancer_pick(ps->bal, svc->algo, proxy.cands, n, client, aff_ms,
+	    now, arc4random());
+	if (k < 0)
+		return -1;
+	tp = pod_target_port(proxy.cand_pods[k], sp);
+	memset(dst, 0, sizeof(*dst));
+	dst->sin_family = AF_INET;
+	dst->sin_addr = proxy.cand_pods[k]->ip;
+	dst->sin_port = htons(tp);
+	*epp = hmap_get(ps->eps, proxy.cand_pods[k]->key);
+	return *epp == NULL ? -1 : 0;
+}
+
+/* A connect to ep failed: skip it for a while (passive health). */
+void
+proxy_ep_failed(struct proxy_ep *ep)
+{
+	uint64_t skip = PROXY_SKIP_MS;
+	uint32_t i;
+
+	metric_add(ep->m_fail, 1);
+	for (i = 0; i < ep->fails && skip < PROXY_SKIP_MAX_MS; i++)
+		skip *= 2;
+	ep->fails++;
+	ep->skip_until_ms = proxy_now_ms() + MINIMUM(skip, PROXY_SKIP_MAX_MS);
+}
+
+/* Listeners. */
+
+static int
+proxy_socket(const struct sockaddr_in *sin, int type)
+{
+	int fd, on = 1;
+
+	if ((fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, 4096) == -1)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
+{
+	struct proxy_lsn *l;
+	struct sockaddr_in sin;
+	char a[INET_ADDRSTRLEN];
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = ps->vip;
+	sin.sin_port = htons(port);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto fail;
+	l->ps = ps;
+	l->port = port;
+	l->proto = proto;
+	l->fd = -1;
+	fd = proxy_socket(&sin, proto == CIP_PROTO_UDP ? SOCK_DGRAM :
+	    SOCK_STREAM);
+	if (fd == -1)
+		goto fail;
+	l->fd = fd;
+	if (proto == CIP_PROTO_UDP) {
+		if (proxy_udp_open(l) == -1)
+			goto fail;
+	} else {
+		l->el = evconnlistener_new(proxy.rt->base, proxy_accept_cb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (l->el == NULL)
+			goto fail;
+		evconnlistener_set_error_cb(l->el, proxy_accept_error_cb);
+		l->resume = evtimer_new(proxy.rt->base, proxy_resume_cb, l);
+		if (l->resume == NULL)
+			goto fail;
+		if (proxy.paused)
+			evconnlistener_disable(l->el);
+	}
+	LIST_INSERT_HEAD(&ps->listeners, l, entry);
+	LIST_INSERT_HEAD(&proxy.listeners, l, all);
+	log_info("proxy: %s listening on %s:%u/%s", ps->key,
+	    inet4_str(ps->vip, a), port, cip_proto_name(proto));
+	return;
+fail:
+	log_warn("proxy: %s: listen on %s:%u/%s", ps->key,
+	    inet4_str(ps->vip, a), port, cip_proto_name(proto));
+	if (l != NULL) {
+		if (l->el != NULL)
+			evconnlistener_free(l->el);
+		else if (l->fd != -1 && proto == CIP_PROTO_TCP)
+			close(l->fd);
+		else if (proto == CIP_PROTO_UDP)
+			proxy_udp_close(l);
+		if (l->resume != NULL)
+			event_free(l->resume);
+		free(l);
+	}
+}
+
+static void
+proxy_lsn_close(struct proxy_lsn *l)
+{
+	LIST_REMOVE(l, entry);
+	LIST_REMOVE(l, all);
+	if (l->proto == CIP_PROTO_UDP)
+		proxy_udp_close(l);
+	if (l->el != NULL)
+		evconnlistener_free(l->el);
+	if (l->resume != NULL)
+		event_free(l->resume);
+	free(l);
+}
+
+/* Stops or restarts accepting everywhere (the session cap). */
+static void
+proxy_pause_all(bool pause)
+{
+	struct proxy_lsn *l;
+
+	proxy.paused = pause;
+	LIST_FOREACH(l, &proxy.listeners, all) {
+		if (l->el == NULL)
+			continue;
+		if (pause)
+			evconnlistener_disable(l->el);
+		else if (!evtimer_pending(l->resume, NULL))
+			evconnlistener_enable(l->el);
+	}
+}
+
+static void
+proxy_accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	struct proxy_lsn *l = arg;
+	struct timeval tv;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		log_debug("proxy: accept: %s", strerror(err));
+		return;
+	}
+	/* Out of descriptors: back off instead of spinning on accept. */
+	log_warnx("proxy: accept: %s; pausing %d ms", strerror(err),
+	    PROXY_EMFILE_PAUSE_MS);
+	evconnlistener_disable(el);
+	evtimer_add(l->resume, proxy_tv(&tv, PROXY_EMFILE_PAUSE_MS));
+}
+
+static void
+proxy_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_lsn *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (!proxy.paused)
+		evconnlistener_enable(l->el);
+}
+
+static void
+proxy_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct proxy_lsn *l = arg;
+	struct proxy_session *s;
+	uint64_t max = proxy.rt->conf->proxy_max_sessions;
+
+	(void)el;
+	if (sa->sa_family != AF_INET || (size_t)salen < sizeof(s->client) ||
+	    (max != 0 && proxy.nsessions >= max)) {
+		proxy_reset_fd(fd);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		proxy_reset_fd(fd);
+		return;
+	}
+	memcpy(&s->client, sa, sizeof(s->client));
+	s->ps = l->ps;
+	s->port = l->port;
+	s->cfd = fd;
+	l->ps->refs++;
+	if (++proxy.nsessions >= max && max != 0)
+		proxy_pause_all(true);
+	proxy_session_connect(s);
+}
+
+/* Sessions. */
+
+static void
+proxy_session_connect(struct proxy_session *s)
+{
+	struct sockaddr_in dst;
+	struct proxy_ep *ep;
+	struct timeval tv;
+	const struct cip_conf *conf = proxy.rt->conf;
+
+	if (proxy_pick(s->ps, s->port, CIP_PROTO_TCP, s->client.sin_addr.s_addr,
+	    s->tried, s->ntried, &dst, &ep) == -1) {
+		if (s->attempts == 0)
+			metric_add(s->ps->m_noep, 1);
+		proxy_session_free(s, true);
+		return;
+	}
+	s->attempts++;
+	s->ep = ep;
+	ep->active++;
+	if (s->ntried < PROXY_MAX_TRIED)
+		s->tried[s->ntried++] = ep;
+	s->out.bev = bufferevent_socket_new(proxy.rt->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->out.bev == NULL) {
+		proxy_session_free(s, true);
+		return;
+	}
+	bufferevent_setcb(s->out.bev, NULL, NULL, proxy_connect_event_cb, s);
+	bufferevent_set_timeouts(s->out.bev, NULL,
+	    proxy_tv(&tv, conf->proxy_connect_timeout_ms));
+	/*
+	 * On an immediate failure libevent may run the event callback from
+	 * inside the call: it only records it then, and we act here.
+	 */
+	s->connecting = true;
+	s->connect_failed = false;
+	if (bufferevent_socket_connect(s->out.bev, (struct sockaddr *)&dst,
+	    sizeof(dst)) == -1)
+		s->connect_failed = true;
+	s->connecting = false;
+	if (s->connect_failed)
+		proxy_session_failed(s, true);
+}
+
+static void
+proxy_connect_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_session *s = arg;
+
+	(void)bev;
+	if (s->connecting) {
+		if (!(what & BEV_EVENT_CONNECTED))
+			s->connect_failed = true;
+		else
+			proxy_session_up(s);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		proxy_session_up(s);
+		return;
+	}
+	proxy_session_failed(s, true);
+}
+
+/* The connect to s->ep failed: retry elsewhere, or give up with a reset. */
+static void
+proxy_session_failed(struct proxy_session *s, bool count)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct proxy_ep *ep = s->ep;
+	struct timeval tv;
+	uint64_t delay;
+
+	if (count)
+		proxy_ep_failed(ep);
+	bufferevent_free(s->out.bev);
+	s->out.bev = NULL;
+	s->ep = NULL;
+	ep->active--;
+	proxy_ep_release(ep);
+	if (s->attempts > conf->proxy_connect_retries ||
+	    s->attempts >= PROXY_MAX_TRIED) {
+		proxy_session_free(s, true);
+		return;
+	}
+	metric_add(s->ps->m_retries, 1);
+	/* Back-off: at once, then 10, 20, 40 ... ms, at most 200 ms. */
+	delay = s->attempts <= 1 ? 0 : MINIMUM(10u << (s->attempts - 2), 200u);
+	if (s->timer == NULL &&
+	    (s->timer = evtimer_new(proxy.rt->base, proxy_timer_cb, s)) ==
+	    NULL) {
+		proxy_session_free(s, true);
+		return;
+	}
+	evtimer_add(s->timer, proxy_tv(&tv, delay));
+}
+
+static void
+proxy_session_up(struct proxy_session *s)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct proxy_ep *ep = s->ep;
+	struct timeval tv;
+	int on = 1;
+
+	ep->fails = 0;
+	ep->skip_until_ms = 0;
+	s->connected = true;
+	bufferevent_set_timeouts(s->out.bev, NULL, NULL);
+	(void)setsockopt(bufferevent_getfd(s->out.bev), IPPROTO_TCP,
+	    TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(s->cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	s->in.bev = bufferevent_socket_new(proxy.rt->base, s->cfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->in.bev == NULL) {
+		proxy_session_free(s, true);
+		return;
+	}
+	s->cfd = -1;
+	TAILQ_INSERT_TAIL(&ep->sessions, s, entry);
+	metric_add(ep->m_conns, 1);
+	metric_set(ep->m_active, ++ep->nconn);
+	bufferevent_setcb(s->in.bev, proxy_read_cb, proxy_write_cb,
+	    proxy_event_cb, s);
+	bufferevent_setcb(s->out.bev, proxy_read_cb, proxy_write_cb,
+	    proxy_event_cb, s);
+	bufferevent_enable(s->in.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->out.bev, EV_READ | EV_WRITE);
+	if (conf->proxy_idle_timeout_ms != 0) {
+		if (s->timer == NULL)
+			s->timer = event_new(proxy.rt->base, -1, 0,
+			    proxy_timer_cb, s);
+		if (s->timer != NULL) {
+			if (proxy.idle_ms != conf->proxy_idle_timeout_ms) {
+				proxy.idle_ms = conf->proxy_idle_timeout_ms;
+				proxy.idle_tv = event_base_init_common_timeout(
+				    proxy.rt->base, proxy_tv(&tv,
+				    proxy.idle_ms));
+			}
+			event_assign(s->timer, proxy.rt->base, -1, EV_PERSIST,
+			    proxy_timer_cb, s);
+			event_add(s->timer, proxy.idle_tv);
+		}
+	}
+	if (log_getlevel() >= LOG_LEVEL_DEBUG) {
+		char a[64];
+
+		log_debug("proxy: %s: %s -> %s", s->ps->key,
+		    sockaddr_str((struct sockaddr *)&s->client, a, sizeof(a)),
+		    ep->key);
+	}
+}
+
+static void
+proxy_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->connected) {
+		proxy_session_connect(s);
+		return;
+	}
+	if (s->activity) {
+		s->activity = false;
+		return;
+	}
+	proxy_session_free(s, false);
+}
+
+/*
+ * Frees the session. reset: the client (and the endpoint) get a reset
+ * rather than a FIN.
+ */
+static void
+proxy_session_free(struct proxy_session *s, bool reset)
+{
+	struct proxy_ep *ep = s->ep;
+	struct proxy_svc *ps = s->ps;
+	uint64_t max = proxy.rt->conf->proxy_max_sessions;
+
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->cfd != -1) {
+		if (reset)
+			proxy_reset_fd(s->cfd);
+		else
+			close(s->cfd);
+	}
+	if (reset) {
+		struct linger lg = { 1, 0 };
+
+		if (s->in.bev != NULL)
+			(void)setsockopt(bufferevent_getfd(s->in.bev),
+			    SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (s->out.bev != NULL)
+			(void)setsockopt(bufferevent_getfd(s->out.bev),
+			    SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	if (s->in.bev != NULL)
+		bufferevent_free(s->in.bev);
+	if (s->out.bev != NULL)
+		bufferevent_free(s->out.bev);
+	if (ep != NULL) {
+		if (s->connected) {
+			TAILQ_REMOVE(&ep->sessions, s, entry);
+			metric_set(ep->m_active, --ep->nconn);
+		}
+		ep->active--;
+	}
+	free(s);
+	proxy.nsessions--;
+	ps->refs--;
+	if (proxy.paused && (max == 0 || proxy.nsessions < max))
+		proxy_pause_all(false);
+	if (ep != NULL && !ep->draining)
+		proxy_ep_release(ep);
+	else
+		proxy_svc_maybe_free(ps);
+}
+
+/* The data path: le-proxy's pattern with half-close and reset. */
+
+static void
+proxy_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct proxy_half *src, *dst;
+	struct evbuffer *in, *out;
+	size_t len;
+
+	if (bev == s->in.bev) {
+		src = &s->in;
+		dst = &s->out;
+	} else {
+		src = &s->out;
+		dst = &s->in;
+	}
+	in = bufferevent_get_input(bev);
+	out = bufferevent_get_output(dst->bev);
+	len = evbuffer_get_length(in);
+	metric_add(src == &s->in ? s->ep->m_bytes_to_ep :
+	    s->ep->m_bytes_to_client, len);
+	s->activity = true;
+	evbuffer_add_buffer(out, in);
+	if (evbuffer_get_length(out) >= PROXY_HIGH_WM) {
+		src->paused = true;
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setwatermark(dst->bev, EV_WRITE, PROXY_HIGH_WM / 2,
+		    0);
+	}
+}
+
+/* Sends FIN toward h; frees the session once both ways are done. */
+static bool
+proxy_half_shut(struct proxy_session *s, struct proxy_half *h)
+{
+	if (!h->shut) {
+		h->shut = true;
+		(void)shutdown(bufferevent_getfd(h->bev), SHUT_WR);
+	}
+	if (s->in.shut && s->out.shut) {
+		proxy_session_free(s, false);
+		return true;
+	}
+	return false;
+}
+
+static void
+proxy_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct proxy_half *dst, *src;
+
+	if (bev == s->in.bev) {
+		dst = &s->in;
+		src = &s->out;
+	} else {
+		dst = &s->out;
+		src = &s->in;
+	}
+	s->activity = true;
+	if (src->paused) {
+		src->paused = false;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		bufferevent_enable(src->bev, EV_READ);
+	}
+	if (src->eof && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		(void)proxy_half_shut(s, dst);
+}
+
+static void
+proxy_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct proxy_half *src, *dst;
+
+	if (bev == s->in.bev) {
+		src = &s->in;
+		dst = &s->out;
+	} else {
+		src = &s->out;
+		dst = &s->in;
+	}
+	if (what & BEV_EVENT_EOF) {
+		src->eof = true;
+		/* Anything read with the EOF is still to be moved. */
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+			proxy_read_cb(bev, s);
+			src->paused = false;
+		}
+		if (evbuffer_get_length(bufferevent_get_output(dst->bev)) == 0)
+			(void)proxy_half_shut(s, dst);
+		else
+			bufferevent_setwatermark(dst->bev, EV_WRITE, 0, 0);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		/* A reset (or worse) on one side is a reset on the other. */
+		proxy_session_free(s, true);
+		return;
+	}
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_int.h -- state shared by the forwarder's TCP (proxy.c) and UDP
+ * (proxy_udp.c) halves: services with listeners, endpoints with their
+ * load and passive health. Not for other modules.
+ */
+#ifndef CIP_PROXY_INT_H
+#define CIP_PROXY_INT_H
+
+#include <sys/queue.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "balancer.h"
+#include "registry.h"
+
+struct event;
+struct evconnlistener;
+struct hmap;
+struct metric;
+struct runtime;
+struct proxy_session;
+struct proxy_flow;
+
+/* Endpoints tried by one connection, at most. */
+#define PROXY_MAX_TRIED	8
+
+/* One endpoint of one service, keyed by pod key in proxy_svc.eps. */
+struct proxy_ep {
+	char			*key;		/* pod key */
+	struct proxy_svc	*ps;
+	uint32_t		 active;	/* sessions (connecting too) + flows */
+	uint32_t		 nconn;		/* connected TCP sessions */
+	uint32_t		 nflows;	/* UDP flows */
+	uint32_t		 fails;		/* connect failures in a row */
+	uint64_t		 skip_until_ms;	/* passive health */
+	bool			 member;	/* still selected by the service */
+	bool			 draining;	/* closing its sessions now */
+	struct event		*drain;		/* proxy_drain_timeout_ms */
+	TAILQ_HEAD(, proxy_session) sessions;	/* connected ones */
+	LIST_HEAD(, proxy_flow)	 flows;
+	struct metric		*m_conns, *m_active, *m_fail, *m_ready;
+	struct metric		*m_bytes_to_ep, *m_bytes_to_client;
+};
+
+/* A VIP:port/proto socket. */
+struct proxy_lsn {
+	LIST_ENTRY(proxy_lsn)	 entry;		/* in ps->listeners */
+	LIST_ENTRY(proxy_lsn)	 all;		/* in proxy.listeners */
+	struct proxy_svc	*ps;
+	uint16_t		 port;
+	enum cip_proto		 proto;
+	int			 fd;
+	struct evconnlistener	*el;		/* TCP */
+	struct event		*resume;	/* TCP: after EMFILE */
+	struct event		*ev;		/* UDP: readable */
+	struct hmap		*flows;		/* UDP: client -> flow */
+};
+
+/* A service as the forwarder sees it, keyed by service key. */
+struct proxy_svc {
+	char			*key;
+	struct in_addr		 vip;		/* listened on; 0 when none */
+	bool			 vip_added;	/* on the interface */
+	bool			 gone;		/* removed from the registry */
+	bool			 busy;		/* being torn down: keep it */
+	uint32_t		 refs;		/* sessions and flows */
+	struct hmap		*eps;
+	struct balancer		*bal;
+	LIST_HEAD(, proxy_lsn)	 listeners;
+	struct metric		*m_retries, *m_noep;
+};
+
+struct proxy {
+	struct runtime		*rt;
+	struct hmap		*svcs;
+	LIST_HEAD(, proxy_lsn)	 listeners;
+	uint64_t		 nsessions;	/* sessions + flows */
+	bool			 paused;	/* at proxy_max_sessions */
+	bool			 subscribed;
+	bool			 shutting_down;
+	struct event		*sweep;
+	uint64_t		 idle_ms;
+	const struct timeval	*idle_tv;	/* common timeout */
+	/* Scratch space for endpoint choice. */
+	struct balancer_cand	*cands;
+	const struct pod	**cand_pods;
+	size_t			 ncands_cap;
+};
+
+extern struct proxy proxy;
+
+/* The loop's cached clock, in milliseconds. */
+uint64_t proxy_now_ms(void);
+/*
+ * Chooses a ready endpoint of ps for a new connection on port/proto from
+ * client (network order), avoiding the ntried endpoints in tried and,
+ * while others exist, those failing passively. Fills dst and *epp.
+ * Returns 0, or -1 when there is none.
+ */
+int	proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
+    uint32_t client, struct proxy_ep *const *tried, size_t ntried,
+    struct sockaddr_in *dst, struct proxy_ep **epp);
+/* Creates (or returns) the endpoint state of pod_key. NULL on OOM. */
+struct proxy_ep *proxy_ep_get(struct proxy_svc *ps, const char *pod_key);
+/* Records a failed connect: the endpoint is skipped for a while. */
+void	proxy_ep_failed(struct proxy_ep *ep);
+/* Frees ep when no longer a member and unused, and then maybe ps. */
+void	proxy_ep_release(struct proxy_ep *ep);
+/* Creates the service's state and files it in proxy.svcs. */
+struct proxy_svc *proxy_svc_new(const char *key);
+
+/* UDP: sets up l (l->fd bound) for reading. 0 or -1. */
+int	proxy_udp_open(struct proxy_lsn *l);
+/* Closes l's flows, event and socket (not l itself). */
+void	proxy_udp_close(struct proxy_lsn *l);
+/* Closes every flow to ep; does not release ep. */
+void	proxy_udp_drain_ep(struct proxy_ep *ep);
+
+#endif

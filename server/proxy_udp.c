@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_udp.c -- UDP on VIP:port: one flow per client address, each with
+ * its own connected socket to the chosen endpoint; replies go out of the
+ * listener socket, so they come from the VIP.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "hmap.h"
+#include "log.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "util.h"
+#include "proxy_int.h"
+
+/* Datagrams handled per readable event, so one socket cannot starve others. */
+#define PROXY_UDP_BURST	64
+
+struct proxy_flow {
+	LIST_ENTRY(proxy_flow)	 entry;		/* in ep->flows */
+	struct proxy_lsn	*lsn;
+	struct proxy_ep		*ep;
+	struct sockaddr_in	 client;
+	char			 key[16];	/* in lsn->flows */
+	int			 fd;		/* connected to the endpoint */
+	struct event		*ev;
+	struct event		*idle;
+	bool			 activity;
+};
+
+static uint8_t	proxy_udp_buf[65536];
+
+static void	proxy_udp_read_cb(evutil_socket_t, short, void *);
+static void	proxy_flow_read_cb(evutil_socket_t, short, void *);
+static void	proxy_flow_idle_cb(evutil_socket_t, short, void *);
+static struct proxy_flow *proxy_flow_new(struct proxy_lsn *,
+		    const struct sockaddr_in *, const char *);
+static void	proxy_flow_free(struct proxy_flow *, bool);
+
+int
+proxy_udp_open(struct proxy_lsn *l)
+{
+	if ((l->flows = hmap_new()) == NULL)
+		return -1;
+	l->ev = event_new(proxy.rt->base, l->fd, EV_READ | EV_PERSIST,
+	    proxy_udp_read_cb, l);
+	if (l->ev == NULL || event_add(l->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+proxy_udp_free_flow_cb(void *arg)
+{
+	proxy_flow_free(arg, false);
+}
+
+void
+proxy_udp_close(struct proxy_lsn *l)
+{
+	if (l->flows != NULL)
+		hmap_free(l->flows, proxy_udp_free_flow_cb);
+	l->flows = NULL;
+	if (l->ev != NULL)
+		event_free(l->ev);
+	l->ev = NULL;
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+}
+
+void
+proxy_udp_drain_ep(struct proxy_ep *ep)
+{
+	struct proxy_flow *f;
+
+	while ((f = LIST_FIRST(&ep->flows)) != NULL)
+		proxy_flow_free(f, true);
+}
+
+static struct proxy_flow *
+proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
+    const char *key)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct proxy_flow *f;
+	struct proxy_ep *ep;
+	struct sockaddr_in dst;
+	struct timeval tv;
+	uint64_t max = conf->proxy_max_sessions;
+
+	if (max != 0 && proxy.nsessions >= max)
+		return NULL;
+	if (proxy_pick(l->ps, l->port, CIP_PROTO_UDP, client->sin_addr.s_addr,
+	    NULL, 0, &dst, &ep) == -1) {
+		metric_add(l->ps->m_noep, 1);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->fd = -1;
+	f->lsn = l;
+	f->client = *client;
+	strlcpy(f->key, key, sizeof(f->key));
+	if ((f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) == -1)
+		goto fail;
+	f->ev = event_new(proxy.rt->base, f->fd, EV_READ | EV_PERSIST,
+	    proxy_flow_read_cb, f);
+	f->idle = event_new(proxy.rt->base, -1, EV_PERSIST, proxy_flow_idle_cb,
+	    f);
+	if (f->ev == NULL || f->idle == NULL || event_add(f->ev, NULL) == -1)
+		goto fail;
+	tv.tv_sec = (time_t)(conf->udp_idle_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(conf->udp_idle_timeout_ms % 1000 * 1000);
+	if (conf->udp_idle_timeout_ms != 0 && event_add(f->idle, &tv) == -1)
+		goto fail;
+	if (hmap_put(l->flows, key, f, NULL) == -1)
+		goto fail;
+	f->ep = ep;
+	ep->active++;
+	ep->nflows++;
+	LIST_INSERT_HEAD(&ep->flows, f, entry);
+	l->ps->refs++;
+	proxy.nsessions++;
+	metric_add(ep->m_conns, 1);
+	return f;
+fail:
+	log_warn("proxy: %s: udp flow", l->ps->key);
+	if (f->ev != NULL)
+		event_free(f->ev);
+	if (f->idle != NULL)
+		event_free(f->idle);
+	if (f->fd != -1)
+		close(f->fd);
+	free(f);
+	return NULL;
+}
+
+/*
+ * Frees a flow. unlink: remove it from the listener's map (not when the
+ * map itself is being freed).
+ */
+static void
+proxy_flow_free(struct proxy_flow *f, bool unlink)
+{
+	struct proxy_ep *ep = f->ep;
+	struct proxy_svc *ps = f->lsn->ps;
+
+	if (unlink)
+		hmap_del(f->lsn->flows, f->key);
+	LIST_REMOVE(f, entry);
+	event_free(f->ev);
+	event_free(f->idle);
+	close(f->fd);
+	free(f);
+	ep->active--;
+	ep->nflows--;
+	ps->refs--;
+	proxy.nsessions--;
+	if (!ep->draining && !proxy.shutting_down)
+		proxy_ep_release(ep);
+}
+
+static void
+proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_lsn *l = arg;
+	struct proxy_flow *f;
+	struct sockaddr_in from;
+	socklen_t fromlen;
+	char key[16];
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < PROXY_UDP_BURST; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, proxy_udp_buf, sizeof(proxy_udp_buf), 0,
+		    (struct sockaddr *)&from, &fromlen);
+		if (n == -1)
+			return;
+		if (from.sin_family != AF_INET)
+			continue;
+		snprintf(key, sizeof(key), "%08x%04x",
+		    (unsigned)from.sin_addr.s_addr, (unsigned)from.sin_port);
+		if ((f = hmap_get(l->flows, key)) == NULL &&
+		    (f = proxy_flow_new(l, &from, key)) == NULL)
+			continue;
+		f->activity = true;
+		if (send(f->fd, proxy_udp_buf, (size_t)n, 0) == n)
+			metric_add(f->ep->m_bytes_to_ep, (uint64_t)n);
+	}
+}
+
+static void
+proxy_flow_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_flow *f = arg;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < PROXY_UDP_BURST; i++) {
+		n = recv(fd, proxy_udp_buf, sizeof(proxy_udp_buf), 0);
+		if (n == -1) {
+			/* ICMP port unreachable: the endpoint is not there. */
+			if (errno == ECONNREFUSED)
+				proxy_ep_failed(f->ep);
+			return;
+		}
+		f->activity = true;
+		if (sendto(f->lsn->fd, proxy_udp_buf, (size_t)n, 0,
+		    (struct sockaddr *)&f->client, sizeof(f->client)) == n)
+			metric_add(f->ep->m_bytes_to_client, (uint64_t)n);
+	}
+}
+
+static void
+proxy_flow_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_flow *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->activity) {
+		f->activity = false;
+		return;
+	}
+	proxy_flow_free(f, true);
+}

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Balancing through the VIP with real curl and real backends: random
+# spreads, round-robin alternates exactly, least-connections fills the
+# emptier endpoint, ClientIP affinity pins each source address.
+. "$top_srcdir/tests/integration/proxy_lib.sh"
+
+P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port)
+VR=$(rand_vip) VRR=$(rand_vip) VLC=$(rand_vip) VAF=$(rand_vip)
+backend http a 127.0.10.11 "$P1"
+backend http b 127.0.10.12 "$P2"
+backend banner a 127.0.10.11 "$B1"
+backend banner b 127.0.10.12 "$B2"
+{
+	svc rnd "$VR" 80 web "" random
+	svc rr "$VRR" 80 web "" round-robin
+	svc lc "$VLC" 7000 held "" least-connections
+	svc aff "$VAF" 80 web "  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}"
+	pod web-a 127.0.10.11 "$P1" web
+	pod web-b 127.0.10.12 "$P2" web
+	pod held-a 127.0.10.11 "$B1" held
+	pod held-b 127.0.10.12 "$B2" held
+} | manifest all.yaml
+start_daemon
+for v in "$VR:80" "$VRR:80" "$VLC:7000" "$VAF:80"; do
+	wait_listen "${v%:*}" "${v#*:}"
+done
+
+# random: 200 new connections, each endpoint at least 30 %.
+out=$(hits "http://$VR/" 200) || fail "random: a request failed"
+na=$(echo "$out" | grep -c '^a$') nb=$(echo "$out" | grep -c '^b$')
+[ $((na + nb)) -eq 200 ] || fail "random: $na + $nb replies, not 200"
+[ "$na" -ge 60 ] && [ "$nb" -ge 60 ] || fail "random: a=$na b=$nb"
+echo "random: a=$na b=$nb"
+
+# round-robin: strictly alternating.
+out=$(hits "http://$VRR/" 20 | tr -d '\n') || fail "round-robin: a request failed"
+case "$out" in
+abababababababababab|babababababababababa) ;;
+*) fail "round-robin order: $out" ;;
+esac
+echo "round-robin: $out"
+
+# least-connections: with held connections, new ones go to the emptier.
+python3 - "$VLC" 7000 <<'PY' || fail "least-connections"
+import socket, sys
+vip, port = sys.argv[1], int(sys.argv[2])
+def conn():
+    s = socket.create_connection((vip, port), 2)
+    s.settimeout(2)
+    name = s.makefile("rb").readline().strip().decode()
+    return s, name
+held = [conn() for _ in range(4)]
+names = sorted(n for _, n in held)
+assert names == ["a", "a", "b", "b"], names
+# Close both of a's: the next two must both go to a.
+for s, n in held:
+    if n == "a":
+        s.close()
+new = [conn() for _ in range(2)]
+assert [n for _, n in new] == ["a", "a"], [n for _, n in new]
+# Now a has 2, b has 2; hold 2 more on b's side by closing a's again.
+for s, n in new:
+    s.close()
+third = [conn() for _ in range(3)]
+got = sorted(n for _, n in third)
+# a at 0 and b at 2: a, a, then a tie -> either.
+assert got[:2] == ["a", "a"], got
+print("least-connections:", names, [n for _, n in new], got)
+PY
+
+# ClientIP affinity: each source address sticks to one endpoint.
+for src in 127.0.0.21 127.0.0.22 127.0.0.23; do
+	out=$(for _ in $(seq 12); do
+		curl -sS --max-time 5 --interface "$src" "http://$VAF/" || echo ERR
+	done | sort | uniq -c)
+	[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "affinity from $src: $out"
+	echo "$out" | grep -q ERR && fail "affinity from $src: errors"
+	echo "affinity $src: $(echo $out)"
+done
+pass

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Bytes through the VIP: 1 GiB arrives intact (same sha256), and UDP
+# datagrams are echoed back from the VIP itself.
+. "$top_srcdir/tests/integration/proxy_lib.sh"
+
+H=$(free_port) U=$(free_port udp)
+VB=$(rand_vip) VU=$(rand_vip)
+backend hash h 127.0.10.15 "$H"
+backend udpecho u 127.0.10.15 "$U"
+{
+	svc bulk "$VB" 9000 bulk
+	svc dgram "$VU" 53 dgram "" "" UDP
+	pod bulk-1 127.0.10.15 "$H" bulk
+	pod dgram-1 127.0.10.15 "$U" dgram "" UDP
+} | manifest all.yaml
+start_daemon --udp-idle-timeout 2s
+wait_listen "$VB" 9000
+
+# UDP: replies come from VIP:53, one flow per client.
+python3 - "$VU" 53 <<'PY' || fail "udp"
+import socket, sys
+vip, port = sys.argv[1], int(sys.argv[2])
+for i in range(2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+    for n in range(3):
+        msg = b"hello %d %d" % (i, n)
+        for _ in range(10):
+            s.sendto(msg, (vip, port))
+            try:
+                d, a = s.recvfrom(2048)
+                break
+            except socket.timeout:
+                continue
+        else:
+            raise SystemExit("no reply")
+        assert d == b"u:" + msg, d
+        assert a == (vip, port), a
+print("udp: echoed from %s:%d" % (vip, port))
+PY
+
+# 1 GiB of random bytes, sent with sendfile, hashed by the backend.
+head -c 1G /dev/urandom > "$T/blob" || fail "cannot write 1 GiB to $T"
+want=$(sha256sum "$T/blob" | cut -d' ' -f1)
+got=$(python3 - "$VB" 9000 "$T/blob" <<'PY'
+import os, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
+s.settimeout(60)
+with open(sys.argv[3], "rb") as f:
+    s.sendfile(f)
+s.shutdown(socket.SHUT_WR)
+print(s.makefile("rb").readline().decode().strip())
+PY
+) || fail "bulk transfer"
+rm -f "$T/blob"
+[ "$got" = "$want 1073741824" ] || fail "bulk: got '$got', want '$want 1073741824'"
+echo "bulk: 1 GiB, sha256 $want"
+pass

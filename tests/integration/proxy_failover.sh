@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Failures through the VIP: a killed endpoint costs no failed request; a
+# held connection outlives its pod's deletion while new ones avoid it; no
+# endpoint means an immediate reset; a client that half-closes still gets
+# the whole response.
+. "$top_srcdir/tests/integration/proxy_lib.sh"
+
+P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port)
+VK=$(rand_vip) VD=$(rand_vip) VN=$(rand_vip) VH=$(rand_vip)
+backend http a 127.0.10.13 "$P1"; PA=$BPID
+backend http b 127.0.10.14 "$P2"
+backend banner a 127.0.10.13 "$B1"
+backend banner b 127.0.10.14 "$B2"
+docs() {
+	svc kill "$VK" 80 web
+	svc drain "$VD" 7000 held "" round-robin
+	svc none "$VN" 80 nothing
+	svc half "$VH" 80 web
+	pod web-a 127.0.10.13 "$P1" web
+	pod web-b 127.0.10.14 "$P2" web
+	pod held-b 127.0.10.14 "$B2" held
+}
+{ docs; pod held-a 127.0.10.13 "$B1" held; } | manifest all.yaml
+start_daemon
+for v in "$VK:80" "$VD:7000" "$VN:80" "$VH:80"; do
+	wait_listen "${v%:*}" "${v#*:}"
+done
+
+# No endpoint: the connection is reset at once, not left to time out.
+python3 - "$VN" 80 <<'PY' || fail "no endpoint"
+import socket, sys, time
+t0 = time.monotonic()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
+s.settimeout(2)
+try:
+    d = s.recv(100)
+    raise SystemExit("no reset: got %r" % d)
+except ConnectionResetError:
+    pass
+dt = (time.monotonic() - t0) * 1000
+assert dt < 100, "reset after %.1f ms" % dt
+print("no endpoint: reset after %.1f ms" % dt)
+PY
+
+# Half-close: request, FIN, then the whole 1 MiB response.
+python3 - "$VH" 80 <<'PY' || fail "half-close"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
+s.settimeout(5)
+s.sendall(b"GET /big HTTP/1.0\r\nHost: x\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+buf = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+head, _, body = buf.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.0 200"), head[:40]
+assert body == bytes(range(256)) * 4096, len(body)
+print("half-close: %d body bytes" % len(body))
+PY
+
+# A killed endpoint: every request still succeeds (retried elsewhere).
+kill "$PA"; wait "$PA" 2>/dev/null
+out=$(hits "http://$VK/" 40) || fail "killed endpoint: a request failed"
+[ "$(echo "$out" | grep -c '^b$')" -eq 40 ] || fail "killed endpoint: $out"
+echo "killed endpoint: 40/40 from b"
+curl -s "http://127.0.0.1:$APIPORT/metrics" > "$T/metrics"
+grep -q '^clusterip_forward_connect_failures_total{service="default/kill",endpoint="default/web-a"} [1-9]' "$T/metrics" ||
+    fail "no connect failure counted: $(grep connect_failures "$T/metrics")"
+
+# Drain: hold a connection to held-a, delete the pod, the connection lives.
+mkfifo "$T/ctl"
+python3 - "$VD" 7000 "$T/ctl" > "$T/drain.out" 2>&1 <<'PY' &
+import socket, sys
+vip, port, ctl = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for _ in range(4):
+    s = socket.create_connection((vip, port), 2)
+    s.settimeout(5)
+    f = s.makefile("rwb")
+    if f.readline().strip() == b"a":
+        break
+    s.close()
+else:
+    raise SystemExit("never reached a")
+print("held", flush=True)
+open(ctl).read()            # wait for the pod's deletion
+f.write(b"ping\n"); f.flush()
+print(f.readline().strip().decode(), flush=True)
+PY
+HP=$!
+PIDS="$PIDS $HP"
+for _ in $(seq 100); do grep -q held "$T/drain.out" && break; sleep 0.05; done
+grep -q held "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
+docs | manifest all.yaml
+# New connections avoid held-a once the change is in.
+ok=0
+for _ in $(seq 100); do
+	n=$(python3 - "$VD" 7000 <<'PY'
+import socket, sys
+names = []
+for _ in range(6):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
+    s.settimeout(2)
+    names.append(s.makefile("rb").readline().strip().decode())
+    s.close()
+print("".join(names))
+PY
+)
+	[ "$n" = bbbbbb ] && { ok=1; break; }
+	sleep 0.05
+done
+[ $ok = 1 ] || fail "drain: new connections still reach held-a: $n"
+echo go > "$T/ctl"
+wait "$HP" || fail "drain: held connection: $(cat "$T/drain.out")"
+grep -q '^a:ping$' "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
+echo "drain: held connection to the deleted pod still answered"
+pass

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+# Shared by the forwarder's integration tests (sourced, bash): a temp dir,
+# free ports, python3 backends, the daemon with a watched manifest
+# directory, and teardown of everything started.
+: "${top_builddir:?}" "${top_srcdir:?}"
+set -u
+
+T=$(mktemp -d /tmp/cip-proxy.XXXXXX)
+PIDS=""
+DPID=""
+NAME=$(basename "$0" .sh)
+
+cleanup() {
+	for p in $PIDS $DPID; do kill "$p" 2>/dev/null; done
+	for p in $PIDS $DPID; do wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	echo "$NAME: FAIL: $*" >&2
+	[ -f "$T/daemon.log" ] && tail -40 "$T/daemon.log" >&2
+	exit 1
+}
+skip() { echo "$NAME: SKIP: $*"; exit 77; }
+pass() { echo "$NAME: PASS"; exit 0; }
+
+# free_port [tcp|udp]: a port nobody uses on loopback.
+free_port() {
+	local p
+	while :; do
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		ss -Hln"$( [ "${1:-tcp}" = udp ] && echo u || echo t)" \
+		    "sport = :$p" | grep -q . || { echo $p; return; }
+	done
+}
+
+# A VIP in the default loopback range, random so parallel runs differ.
+rand_vip() {
+	echo "127.96.$(( $(od -An -N1 -tu1 /dev/urandom) % 200 + 40 )).$(( $(od -An -N1 -tu1 /dev/urandom) % 250 + 2 ))"
+}
+
+command -v python3 > /dev/null || skip "python3 missing"
+command -v curl > /dev/null || skip "curl missing"
+
+# The backends, python3 stdlib only.
+cat > "$T/backend.py" <<'PY'
+import hashlib, os, socket, socketserver, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+mode, name, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+flag = sys.argv[5] if len(sys.argv) > 5 else ""
+BIG = bytes(range(256)) * 4096   # 1 MiB
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        if self.path == "/healthz":
+            code = 200 if os.path.exists(flag) else 503
+            body = b"health\n"
+        elif self.path == "/big":
+            code, body = 200, BIG
+        else:
+            code, body = 200, (name + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+class Banner(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write((name + "\n").encode())
+        for line in self.rfile:
+            self.wfile.write(name.encode() + b":" + line)
+
+class Hash(socketserver.BaseRequestHandler):
+    def handle(self):
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = self.request.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        self.request.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())
+
+class TS(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+if mode == "http":
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer((addr, port), H).serve_forever()
+elif mode == "banner":
+    TS((addr, port), Banner).serve_forever()
+elif mode == "hash":
+    TS((addr, port), Hash).serve_forever()
+elif mode == "udpecho":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    while True:
+        d, a = s.recvfrom(65535)
+        s.sendto(name.encode() + b":" + d, a)
+PY
+
+# backend MODE NAME ADDR PORT [FLAGFILE]: starts one; sets BPID.
+backend() {
+	python3 "$T/backend.py" "$@" > /dev/null 2>&1 &
+	BPID=$!
+	PIDS="$PIDS $BPID"
+	[ "$1" = udpecho ] && { sleep 0.2; return; }
+	wait_tcp "$3" "$4" || fail "backend $2 on $3:$4 did not start"
+}
+
+# wait_tcp ADDR PORT: until something accepts there (5 s at most).
+wait_tcp() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+end = time.time() + 5
+while time.time() < end:
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# manifest FILE: atomically installs stdin as $T/m/FILE (the daemon watches).
+mkdir -p "$T/m" "$T/state"
+manifest() {
+	cat > "$T/.m.tmp" && mv "$T/.m.tmp" "$T/m/$1"
+}
+
+# start_daemon [FLAGS...]: runs clusteripd on the manifests; waits for it.
+start_daemon() {
+	DNSPORT=$(free_port udp)
+	APIPORT=$(free_port tcp)
+	"$top_builddir/server/clusteripd" --manifests "$T/m" \
+	    --state-dir "$T/state" --dns-listen "127.0.0.1:$DNSPORT" \
+	    --api-listen "127.0.0.1:$APIPORT" --upstream 127.0.0.1:9 \
+	    "$@" 2> "$T/daemon.log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		grep -q "startup complete" "$T/daemon.log" && return 0
+		kill -0 $DPID 2>/dev/null || fail "daemon exited"
+		sleep 0.05
+	done
+	fail "daemon did not start"
+}
+
+# wait_listen VIP PORT: until the forwarder listens on VIP:PORT.
+wait_listen() {
+	for _ in $(seq 100); do
+		ss -Hltn "src $1:$2" | grep -q . && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on $1:$2"
+}
+
+# svc NAME VIP PORT SELECTOR [EXTRA]: a Service document on stdout.
+svc() {
+	local ann=""
+	[ -n "${6:-}" ] && ann=", annotations: {clusterip.io/lb-algorithm: $6}"
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $1, namespace: default$ann}
+spec:
+  selector: {app: $4}
+  clusterIP: $2
+  ports:
+  - {name: p, port: $3, targetPort: p, protocol: ${7:-TCP}}
+${5:-}
+---
+Y
+}
+
+# pod NAME IP PORT APP [PROBE]: a Pod document with named port p.
+pod() {
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $4}}
+spec:
+  containers:
+  - ports: [{name: p, containerPort: $3, protocol: ${6:-TCP}}]
+${5:+    readinessProbe: $5}
+status: {podIP: $2}
+---
+Y
+}
+
+# hits URL N: fetches N times, each on a new connection; prints the bodies.
+hits() {
+	local urls="" i
+	for i in $(seq "$2"); do urls="$urls $1"; done
+	# shellcheck disable=SC2086
+	curl -sS --max-time 20 -H 'Connection: close' $urls
+}
