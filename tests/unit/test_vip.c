@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: MIT */
+/* test_vip.c -- stable VIP allocation: hashing, probing, state file. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "log.h"
+#include "util.h"
+#include "vip.h"
+
+struct fixture {
+	char	dir[64];
+	char	path[128];	/* state file */
+};
+
+static const struct in_addr any = { 0 };
+
+static struct in_addr
+ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static const char *
+str(struct in_addr a)
+{
+	static char buf[4][INET_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet4_str(a, buf[i]);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f;
+
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	strlcpy(f->dir, "/tmp/test_vip.XXXXXX", sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/vip.state", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[160];
+
+	unlink(f->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
+	unlink(tmp);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct vip_pool *
+pool(const char *cidr, const char *path)
+{
+	struct vip_pool *p;
+	char err[256] = "";
+
+	p = vip_pool_new(cidr, path, err, sizeof(err));
+	if (p == NULL)
+		fail_msg("vip_pool_new %s: %s", cidr, err);
+	return p;
+}
+
+static struct in_addr
+alloc_ok(struct vip_pool *p, const char *key, struct in_addr req)
+{
+	struct in_addr out;
+	char err[256] = "";
+	int rc;
+
+	out.s_addr = 0;
+	rc = vip_alloc(p, key, req, &out, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("vip_alloc %s: %d %s", key, rc, err);
+	assert_true(vip_in_range(p, out));
+	assert_string_equal(vip_owner(p, out), key);
+	return out;
+}
+
+static void
+alloc_fails(struct vip_pool *p, const char *key, struct in_addr req, int want)
+{
+	struct in_addr out = { 0 };
+	char err[256] = "";
+	int rc;
+
+	assert_int_equal(vip_check(p, key, req, err, sizeof(err)), want);
+	assert_true(err[0] != '\0');
+	err[0] = '\0';
+	rc = vip_alloc(p, key, req, &out, err, sizeof(err));
+	assert_int_equal(rc, want);
+	assert_true(err[0] != '\0');
+}
+
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *fp;
+
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *fp;
+	char *buf;
+	long n;
+
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n > 0);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+test_vip_pool_new_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"10.0.0.0", "10.0.0.0/7", "10.0.0.0/31", "10.0.0.0/32",
+		"10.0.0.1/24", "foo/8", "10.0.0.0/", "10.0.0.0/x", "",
+		"::1/64", "10.0.0.0/24 ",
+	};
+	struct vip_pool *p;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		err[0] = '\0';
+		p = vip_pool_new(bad[i], NULL, err, sizeof(err));
+		if (p != NULL)
+			fail_msg("\"%s\" accepted", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+	assert_null(vip_pool_new(NULL, NULL, err, sizeof(err)));
+	p = pool("10.0.0.0/8", NULL);
+	assert_string_equal(vip_range(p), "10.0.0.0/8");
+	assert_int_equal(vip_count(p), 0);
+	vip_pool_free(p);
+	p = pool("10.0.0.4/30", NULL);
+	vip_pool_free(p);
+	vip_pool_free(NULL);
+}
+
+static void
+test_vip_alloc_stable(void **state)
+{
+	struct vip_pool *a, *b;
+	struct in_addr x, y;
+
+	(void)state;
+	a = pool("127.96.0.0/16", NULL);
+	b = pool("127.96.0.0/16", NULL);
+	x = alloc_ok(a, "default/backend", any);
+	/* Other keys first: the address depends on the key alone. */
+	alloc_ok(b, "default/front", any);
+	alloc_ok(b, "kube-system/dns", any);
+	y = alloc_ok(b, "default/backend", any);
+	assert_int_equal(x.s_addr, y.s_addr);
+	/* Asking again is idempotent. */
+	y = alloc_ok(a, "default/backend", any);
+	assert_int_equal(x.s_addr, y.s_addr);
+	y = alloc_ok(a, "default/backend", x);
+	assert_int_equal(x.s_addr, y.s_addr);
+	assert_int_equal(vip_count(a), 1);
+	assert_int_equal(vip_count(b), 3);
+	assert_int_equal(vip_save(a), 0);	/* no state path: no-op */
+	vip_pool_free(a);
+	vip_pool_free(b);
+}
+
+static void
+test_vip_alloc_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct in_addr got[50], x;
+	struct vip_pool *p;
+	char key[32];
+	int i;
+
+	p = pool("10.250.0.0/24", f->path);
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "ns/svc-%d", i);
+		got[i] = alloc_ok(p, key, any);
+	}
+	x = alloc_ok(p, "ns/explicit", ip("10.250.0.200"));
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(vip_count(p), 0);
+	/* A newcomer first, then the old keys in reverse order. */
+	alloc_ok(p, "ns/newcomer", any);
+	for (i = 49; i >= 0; i--) {
+		snprintf(key, sizeof(key), "ns/svc-%d", i);
+		assert_int_equal(alloc_ok(p, key, any).s_addr, got[i].s_addr);
+	}
+	/* Explicit addresses are remembered as well. */
+	assert_int_equal(alloc_ok(p, "ns/explicit", any).s_addr, x.s_addr);
+	assert_int_equal(vip_count(p), 52);
+	vip_pool_free(p);
+}
+
+static void
+test_vip_release_recreate(void **state)
+{
+	struct in_addr a, b;
+	struct vip_pool *p;
+	char key[32];
+	int i;
+
+	(void)state;
+	p = pool("10.250.0.0/24", NULL);
+	a = alloc_ok(p, "default/a", any);
+	vip_release(p, "default/a");
+	assert_null(vip_owner(p, a));
+	assert_int_equal(vip_count(p), 0);
+	vip_release(p, "default/a");		/* twice: harmless */
+	vip_release(p, "default/unknown");
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "default/k%d", i);
+		b = alloc_ok(p, key, any);
+		assert_int_not_equal(b.s_addr, a.s_addr);
+	}
+	b = alloc_ok(p, "default/a", any);
+	assert_int_equal(a.s_addr, b.s_addr);
+	assert_int_equal(vip_count(p), 101);
+	vip_pool_free(p);
+}
+
+static void
+test_vip_collisions_small(void **state)
+{
+	static const char *const keys[] = {
+		"a/1", "a/2", "a/3", "a/4", "a/5", "a/6",
+	};
+	struct in_addr got[6], x;
+	struct vip_pool *p, *q;
+	uint32_t seen = 0, off;
+	size_t i;
+
+	(void)state;
+	p = pool("10.250.0.8/29", NULL);
+	for (i = 0; i < 6; i++) {
+		got[i] = alloc_ok(p, keys[i], any);
+		off = ntohl(got[i].s_addr) - ntohl(ip("10.250.0.8").s_addr);
+		assert_true(off >= 1 && off <= 6);
+		assert_false(seen & (1u << off));
+		seen |= 1u << off;
+	}
+	assert_int_equal(vip_count(p), 6);
+	alloc_fails(p, "a/7", any, CIP_E_EXHAUSTED);
+	/* Collisions are resolved the same way every time. */
+	q = pool("10.250.0.8/29", NULL);
+	for (i = 0; i < 6; i++) {
+		x = alloc_ok(q, keys[i], any);
+		assert_int_equal(x.s_addr, got[i].s_addr);
+	}
+	vip_pool_free(q);
+	vip_pool_free(p);
+}
+
+static void
+test_vip_never_network_broadcast(void **state)
+{
+	static const char *const ranges[] = {
+		"10.250.0.0/30", "10.250.0.0/29", "10.250.0.0/24",
+	};
+	struct vip_pool *p;
+	struct in_addr x;
+	uint32_t net, bcast, a;
+	char key[32];
+	size_t r;
+	int i, j, n;
+
+	(void)state;
+	for (r = 0; r < CIP_ARRAY_LEN(ranges); r++) {
+		net = ntohl(ip("10.250.0.0").s_addr);
+		n = r == 0 ? 2 : r == 1 ? 6 : 254;
+		bcast = net + (uint32_t)n + 1;
+		/* Many keys, each first in a fresh pool, then all in one. */
+		for (i = 0; i < 300; i++) {
+			p = pool(ranges[r], NULL);
+			snprintf(key, sizeof(key), "ns/s%d", i);
+			a = ntohl(alloc_ok(p, key, any).s_addr);
+			assert_true(a != net && a != bcast);
+			vip_pool_free(p);
+		}
+		p = pool(ranges[r], NULL);
+		for (j = 0; j < n; j++) {
+			snprintf(key, sizeof(key), "ns/s%d", j);
+			a = ntohl(alloc_ok(p, key, any).s_addr);
+			assert_true(a > net && a < bcast);
+		}
+		alloc_fails(p, "ns/one-more", any, CIP_E_EXHAUSTED);
+		x.s_addr = htonl(net);
+		alloc_fails(p, "ns/net", x, CIP_E_INVAL);
+		assert_true(vip_in_range(p, x));
+		assert_null(vip_owner(p, x));
+		x.s_addr = htonl(bcast);
+		alloc_fails(p, "ns/bcast", x, CIP_E_INVAL);
+		vip_pool_free(p);
+	}
+}
+
+static void
+test_vip_explicit(void **state)
+{
+	struct in_addr x, y, z;
+	struct vip_pool *p;
+	char err[256];
+
+	(void)state;
+	p = pool("10.250.0.0/24", NULL);
+	x = alloc_ok(p, "ns/a", ip("10.250.0.10"));
+	assert_string_equal(str(x), "10.250.0.10");
+	/* Out of range. */
+	alloc_fails(p, "ns/b", ip("10.251.0.10"), CIP_E_INVAL);
+	assert_false(vip_in_range(p, ip("10.251.0.10")));
+	/* Held by a key in use. */
+	alloc_fails(p, "ns/b", ip("10.250.0.10"), CIP_E_CONFLICT);
+	assert_string_equal(vip_owner(p, x), "ns/a");
+	/* Held by a released key: taken over, the old key forgets it. */
+	vip_release(p, "ns/a");
+	assert_int_equal(vip_check(p, "ns/b", x, err, sizeof(err)), 0);
+	assert_null(vip_owner(p, x));		/* check changed nothing */
+	y = alloc_ok(p, "ns/b", x);
+	assert_int_equal(y.s_addr, x.s_addr);
+	z = alloc_ok(p, "ns/a", any);
+	assert_int_not_equal(z.s_addr, x.s_addr);
+	/* A key moves to another requested address; the old one is free. */
+	y = alloc_ok(p, "ns/b", ip("10.250.0.20"));
+	assert_string_equal(str(y), "10.250.0.20");
+	assert_null(vip_owner(p, x));
+	assert_int_equal(vip_count(p), 2);
+	alloc_ok(p, "ns/c", x);
+	/* And keeps the moved address without a request. */
+	y = alloc_ok(p, "ns/b", any);
+	assert_string_equal(str(y), "10.250.0.20");
+	/* Bad keys. */
+	alloc_fails(p, "", any, CIP_E_INVAL);
+	alloc_fails(p, "ns/x\ny", any, CIP_E_INVAL);
+	vip_pool_free(p);
+}
+
+static void
+test_vip_exhaustion_reclaim(void **state)
+{
+	struct in_addr a1, a2, x;
+	struct vip_pool *p;
+	char key[16];
+	int i;
+
+	(void)state;
+	p = pool("10.250.0.0/29", NULL);		/* 6 usable */
+	a1 = alloc_ok(p, "k/1", any);
+	a2 = alloc_ok(p, "k/2", any);
+	alloc_ok(p, "k/3", any);
+	vip_release(p, "k/2");
+	vip_release(p, "k/1");
+	/* Never-used addresses go first: 3 left. */
+	for (i = 4; i <= 6; i++) {
+		snprintf(key, sizeof(key), "k/%d", i);
+		x = alloc_ok(p, key, any);
+		assert_int_not_equal(x.s_addr, a1.s_addr);
+		assert_int_not_equal(x.s_addr, a2.s_addr);
+	}
+	/* Then released ones, oldest release first. */
+	x = alloc_ok(p, "k/7", any);
+	assert_int_equal(x.s_addr, a2.s_addr);
+	x = alloc_ok(p, "k/8", any);
+	assert_int_equal(x.s_addr, a1.s_addr);
+	alloc_fails(p, "k/9", any, CIP_E_EXHAUSTED);
+	alloc_fails(p, "k/1", any, CIP_E_EXHAUSTED);
+	assert_int_equal(vip_count(p), 6);
+	vip_release(p, "k/8");
+	x = alloc_ok(p, "k/8", any);
+	assert_int_equal(x.s_addr, a1.s_addr);
+	vip_pool_free(p);
+}
+
+static void
+test_vip_restart_reclaim_order(void **state)
+{
+	struct fixture *f = *state;
+	struct in_addr got[7], x;
+	struct vip_pool *p;
+	char key[16];
+	int i;
+
+	p = pool("10.250.0.0/29", f->path);
+	for (i = 1; i <= 6; i++) {
+		snprintf(key, sizeof(key), "k/%d", i);
+		got[i] = alloc_ok(p, key, any);
+	}
+	vip_release(p, "k/4");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+
+	/*
+	 * After a restart nothing is in use until allocated again; when
+	 * the range is full, what was released before the save goes
+	 * first, then what was in use, oldest allocation first.
+	 */
+	p = pool("10.250.0.0/29", f->path);
+	x = alloc_ok(p, "k/new1", any);
+	assert_int_equal(x.s_addr, got[4].s_addr);
+	x = alloc_ok(p, "k/new2", any);
+	assert_int_equal(x.s_addr, got[1].s_addr);
+	x = alloc_ok(p, "k/3", any);
+	assert_int_equal(x.s_addr, got[3].s_addr);
+	/* k/1 lost its address to k/new2; the next oldest is k/2's. */
+	x = alloc_ok(p, "k/1", any);
+	assert_int_equal(x.s_addr, got[2].s_addr);
+	vip_pool_free(p);
+}
+
+/* Saves a state with remembered and explicit addresses; returns text. */
+static char *
+make_state(const char *path, size_t *len, struct in_addr *explicit_addr)
+{
+	struct vip_pool *p;
+
+	p = pool("10.250.0.0/24", path);
+	alloc_ok(p, "ns/a", any);
+	alloc_ok(p, "ns/b", any);
+	vip_release(p, "ns/b");
+	*explicit_addr = alloc_ok(p, "ns/req", ip("10.250.0.77"));
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	return read_file(path, len);
+}
+
+/* The address "ns/req" gets with no state: hash-derived. */
+static struct in_addr
+fresh_addr(void)
+{
+	struct vip_pool *p;
+	struct in_addr a;
+
+	p = pool("10.250.0.0/24", NULL);
+	a = alloc_ok(p, "ns/req", any);
+	vip_pool_free(p);
+	return a;
+}
+
+/* Loads path; true when the explicit address was remembered. */
+static bool
+remembered(const char *path, struct in_addr explicit_addr)
+{
+	struct vip_pool *p;
+	struct in_addr a;
+
+	p = pool("10.250.0.0/24", path);
+	assert_int_equal(vip_count(p), 0);
+	a = alloc_ok(p, "ns/req", any);
+	vip_pool_free(p);
+	return a.s_addr == explicit_addr.s_addr;
+}
+
+static void
+test_vip_state_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct in_addr x;
+	char *text;
+	size_t len, n;
+
+	log_setlevel(LOG_LEVEL_ERROR);
+	text = make_state(f->path, &len, &x);
+	assert_int_not_equal(fresh_addr().s_addr, x.s_addr);
+	assert_true(remembered(f->path, x));
+	for (n = 0; n < len; n++) {
+		write_file(f->path, text, n);
+		if (remembered(f->path, x))
+			fail_msg("truncation at %zu of %zu accepted", n, len);
+	}
+	write_file(f->path, text, len);
+	assert_true(remembered(f->path, x));
+	free(text);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+static void
+test_vip_state_corrupt(void **state)
+{
+	static const char *const junk[] = {
+		"",
+		"\n",
+		"hello world\n",
+		"clusterip-vip 2\nrange 10.250.0.0/24\nend 0 0000000000000000\n",
+		"clusterip-vip 1\nrange 10.250.0.0/24\n10.250.0.77 U 1 ns/req\n",
+		"end 0 cbf29ce484222325\n",
+		"\x00\x01\x02\xff\xfe",
+	};
+	struct fixture *f = *state;
+	struct in_addr x;
+	char *text, saved;
+	size_t len, i;
+
+	log_setlevel(LOG_LEVEL_ERROR);
+	text = make_state(f->path, &len, &x);
+	for (i = 0; i < CIP_ARRAY_LEN(junk); i++) {
+		write_file(f->path, junk[i], i == CIP_ARRAY_LEN(junk) - 1 ?
+		    5 : strlen(junk[i]));
+		assert_false(remembered(f->path, x));
+	}
+	/* Any one byte changed anywhere is caught. */
+	for (i = 0; i < len; i++) {
+		saved = text[i];
+		text[i] = saved == 'x' ? 'y' : 'x';
+		write_file(f->path, text, len);
+		if (remembered(f->path, x))
+			fail_msg("byte %zu of %zu changed, accepted", i, len);
+		text[i] = saved;
+	}
+	/* A rebuilt pool saves a good file again. */
+	write_file(f->path, "garbage\n", 8);
+	{
+		struct vip_pool *p = pool("10.250.0.0/24", f->path);
+
+		alloc_ok(p, "ns/req", x);
+		assert_int_equal(vip_save(p), 0);
+		vip_pool_free(p);
+	}
+	assert_true(remembered(f->path, x));
+	free(text);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+static void
+test_vip_state_range_change(void **state)
+{
+	struct fixture *f = *state;
+	struct in_addr x;
+	struct vip_pool *p;
+	char *text;
+	size_t len;
+
+	log_setlevel(LOG_LEVEL_ERROR);
+	text = make_state(f->path, &len, &x);
+	free(text);
+	/* A wider range keeps what still fits. */
+	p = pool("10.250.0.0/16", f->path);
+	assert_int_equal(alloc_ok(p, "ns/req", any).s_addr, x.s_addr);
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	/* A disjoint one drops it, and is no failure. */
+	p = pool("10.99.0.0/24", f->path);
+	assert_false(vip_in_range(p, x));
+	alloc_ok(p, "ns/req", any);
+	vip_pool_free(p);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+static void
+test_vip_save_atomic(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct stat st1, st2;
+	char tmp[160], bad[200];
+
+	p = pool("10.250.0.0/24", f->path);
+	alloc_ok(p, "ns/a", any);
+	assert_int_equal(vip_save(p), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(stat(f->path, &st1), 0);
+	/* Nothing changed: not rewritten. */
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* A change: a new file renamed over the old one. */
+	alloc_ok(p, "ns/b", any);
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_not_equal(st1.st_ino, st2.st_ino);
+	vip_pool_free(p);
+
+	/* An unwritable place fails with errno and keeps running. */
+	log_setlevel(LOG_LEVEL_ERROR);
+	snprintf(bad, sizeof(bad), "%s/missing/vip.state", f->dir);
+	p = pool("10.250.0.0/24", bad);
+	alloc_ok(p, "ns/a", any);
+	errno = 0;
+	assert_int_equal(vip_save(p), -1);
+	assert_int_equal(errno, ENOENT);
+	vip_pool_free(p);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+static double
+elapsed_s(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+test_vip_many(void **state)
+{
+	struct fixture *f = *state;
+	struct timespec t0;
+	struct vip_pool *p;
+	struct in_addr *got, x;
+	double t_alloc, t_save, t_load;
+	char key[32];
+	int i, n = 100000;
+
+	got = calloc((size_t)n, sizeof(*got));
+	assert_non_null(got);
+	p = pool("10.0.0.0/15", f->path);		/* 131070 usable */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "ns%d/svc-%d", i % 97, i);
+		if (vip_alloc(p, key, any, &got[i], NULL, 0) != 0)
+			fail_msg("alloc %d failed", i);
+	}
+	t_alloc = elapsed_s(&t0);
+	assert_int_equal(vip_count(p), (size_t)n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vip_save(p), 0);
+	t_save = elapsed_s(&t0);
+	vip_pool_free(p);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = pool("10.0.0.0/15", f->path);
+	t_load = elapsed_s(&t0);
+	for (i = n - 1; i >= 0; i--) {
+		snprintf(key, sizeof(key), "ns%d/svc-%d", i % 97, i);
+		assert_int_equal(vip_alloc(p, key, any, &x, NULL, 0), 0);
+		assert_int_equal(x.s_addr, got[i].s_addr);
+	}
+	vip_pool_free(p);
+	free(got);
+	print_message("100000 keys in a /15: alloc %.3f s, save %.3f s, "
+	    "load %.3f s\n", t_alloc, t_save, t_load);
+	/* Generous bound for sanitizer builds; plain builds take ~0.1 s. */
+	assert_true(t_alloc < 5.0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vip_pool_new_invalid),
+		cmocka_unit_test(test_vip_alloc_stable),
+		cmocka_unit_test_setup_teardown(test_vip_alloc_restart,
+		    setup, teardown),
+		cmocka_unit_test(test_vip_release_recreate),
+		cmocka_unit_test(test_vip_collisions_small),
+		cmocka_unit_test(test_vip_never_network_broadcast),
+		cmocka_unit_test(test_vip_explicit),
+		cmocka_unit_test(test_vip_exhaustion_reclaim),
+		cmocka_unit_test_setup_teardown(test_vip_restart_reclaim_order,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_truncated,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_corrupt,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_range_change,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_save_atomic,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_many,
+		    setup, teardown),
+	};
+
+	log_init("test_vip", LOG_LEVEL_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
