@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/* docker_pod.c -- Docker Engine API JSON -> pods, id lists and event verdicts. */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util.h"
+#include "selector.h"
+#include "registry.h"
+#include "docker_pod.h"
+
+static void	docker_pod_name(const char *, const char *, char *, size_t);
+static int	docker_pod_labels(struct pod *, json_t *);
+static int	docker_pod_ports(struct pod *, json_t *);
+static json_t	*docker_pod_network(json_t *, const char *, const char **);
+static bool	docker_dns_label_valid(const char *);
+
+int
+docker_id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if (i >= DOCKER_ID_MAX || !isxdigit((unsigned char)id[i]) ||
+		    isupper((unsigned char)id[i]))
+			return 0;
+	return i > 0;
+}
+
+static bool
+docker_dns_label_valid(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* "/demo_backend1_1" -> "demo-backend1-1"; the id's first 12 when empty. */
+static void
+docker_pod_name(const char *cname, const char *id, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int c;
+
+	if (cname != NULL) {
+		for (; *cname == '/'; cname++)
+			;
+		for (i = 0; cname[i] != '\0' && n + 1 < len && n < 63; i++) {
+			c = tolower((unsigned char)cname[i]);
+			if (!isalnum(c) && c != '.' && c != '-')
+				c = '-';
+			if (c > 0x7e)
+				c = '-';
+			buf[n++] = (char)c;
+		}
+	}
+	while (n > 0 && (buf[n - 1] == '-' || buf[n - 1] == '.'))
+		n--;
+	buf[n] = '\0';
+	i = strspn(buf, "-.");
+	memmove(buf, buf + i, n - i + 1);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "container-%.12s", id);
+}
+
+static int
+docker_pod_labels(struct pod *p, json_t *labels)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(labels))
+		return 0;
+	json_object_foreach(labels, k, v) {
+		/* Compose's paths and hashes are no label values: skip. */
+		if (!json_is_string(v) || !selector_valid_key(k) ||
+		    !selector_valid_value(json_string_value(v)))
+			continue;
+		if (labels_set(&p->labels, k, json_string_value(v)) != 0)
+			return CIP_E_NOMEM;
+	}
+	return 0;
+}
+
+static int
+docker_pod_ports(struct pod *p, json_t *exposed)
+{
+	const char *k;
+	json_t *v;
+	struct pod_port *pp;
+	unsigned long port;
+	char *ep;
+	size_t n;
+
+	if (!json_is_object(exposed) || (n = json_object_size(exposed)) == 0)
+		return 0;
+	if (n > 1024)
+		n = 1024;
+	if ((p->ports = calloc(n, sizeof(*p->ports))) == NULL)
+		return CIP_E_NOMEM;
+	json_object_foreach(exposed, k, v) {
+		if (p->nports == n)
+			break;
+		port = strtoul(k, &ep, 10);
+		if (ep == k || port == 0 || port > 65535)
+			continue;
+		pp = &p->ports[p->nports];
+		pp->port = (uint16_t)port;
+		if (strcmp(ep, "/udp") == 0)
+			pp->proto = CIP_PROTO_UDP;
+		else if (strcmp(ep, "/sctp") == 0)
+			pp->proto = CIP_PROTO_SCTP;
+		else if (strcmp(ep, "/tcp") == 0 || *ep == '\0')
+			pp->proto = CIP_PROTO_TCP;
+		else
+			continue;
+		p->nports++;
+	}
+	return 0;
+}
+
+/* The network entry giving the pod its address, and its name. */
+static json_t *
+docker_pod_network(json_t *networks, const char *want, const char **name)
+{
+	const char *k, *best = NULL;
+	json_t *v, *found = NULL;
+	size_t klen, wlen;
+
+	if (!json_is_object(networks))
+		return NULL;
+	json_object_foreach(networks, k, v) {
+		if (!json_is_object(v))
+			continue;
+		if (want != NULL) {
+			klen = strlen(k);
+			wlen = strlen(want);
+			if (strcmp(k, want) == 0 || (klen > wlen + 1 &&
+			    k[klen - wlen - 1] == '_' &&
+			    strcmp(k + klen - wlen, want) == 0)) {
+				*name = k;
+				return v;
+			}
+			continue;
+		}
+		if (!json_is_string(json_object_get(v, "IPAddress")) ||
+		    *json_string_value(json_object_get(v, "IPAddress")) == '\0')
+			continue;
+		if (best == NULL || strcmp(k, best) < 0) {
+			best = k;
+			found = v;
+		}
+	}
+	*name = best;
+	return found;
+}
+
+int
+docker_pod_from_inspect(const char *json, size_t len, const char *network,
+    struct pod **out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *state, *config, *health, *net;
+	const char *id, *cname, *ns, *ip, *netname = NULL, *hs;
+	char podname[64];
+	struct pod *p = NULL;
+	int rc = CIP_E_INVAL;
+
+	*out = NULL;
+	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		errf(err, errlen, "bad JSON at line %d: %s", jerr.line,
+		    jerr.text);
+		return CIP_E_INVAL;
+	}
+	if (!json_is_object(root) ||
+	    !json_is_string(json_object_get(root, "Id")) ||
+	    !docker_id_valid(id = json_string_value(json_object_get(root,
+	    "Id")))) {
+		errf(err, errlen, "no container id");
+		goto done;
+	}
+	cname = json_string_value(json_object_get(root, "Name"));
+	state = json_object_get(root, "State");
+	config = json_object_get(root, "Config");
+	if (!json_is_object(state) || !json_is_object(config)) {
+		errf(err, errlen, "container %.12s: no State or Config", id);
+		goto done;
+	}
+	rc = 0;
+	if (!json_is_true(json_object_get(state, "Running")) ||
+	    json_is_true(json_object_get(state, "Restarting"))) {
+		errf(err, errlen, "container %.12s is not running", id);
+		goto done;
+	}
+	net = docker_pod_network(json_object_get(json_object_get(root,
+	    "NetworkSettings"), "Networks"), network, &netname);
+	ip = net != NULL ? json_string_value(json_object_get(net,
+	    "IPAddress")) : NULL;
+	if (ip == NULL || *ip == '\0') {
+		errf(err, errlen, "container %.12s has no address on %s", id,
+		    network != NULL ? network : "any network");
+		goto done;
+	}
+	rc = CIP_E_NOMEM;
+	if ((p = pod_new()) == NULL)
+		goto done;
+	if (inet_pton(AF_INET, ip, &p->ip) != 1) {
+		errf(err, errlen, "container %.12s: bad address \"%s\" on %s",
+		    id, ip, netname);
+		rc = 0;
+		goto done;
+	}
+	ns = json_string_value(json_object_get(json_object_get(config,
+	    "Labels"), DOCKER_LABEL_NAMESPACE));
+	if (ns == NULL || !docker_dns_label_valid(ns))
+		ns = "default";
+	docker_pod_name(cname, id, podname, sizeof(podname));
+	if (pod_set_name(p, ns, podname) != 0 ||
+	    docker_pod_labels(p, json_object_get(config, "Labels")) != 0 ||
+	    docker_pod_ports(p, json_object_get(config, "ExposedPorts")) != 0)
+		goto done;
+	/* No probe of ours: Docker's health check, when any, decides. */
+	p->probe.kind = PROBE_NONE;
+	p->probe_ok = true;
+	p->declared_ready = !json_is_true(json_object_get(state, "Paused"));
+	health = json_object_get(state, "Health");
+	if (json_is_object(health) &&
+	    (hs = json_string_value(json_object_get(health, "Status"))) !=
+	    NULL && strcmp(hs, "none") != 0)
+		p->declared_ready = p->declared_ready &&
+		    strcmp(hs, "healthy") == 0;
+	*out = p;
+	p = NULL;
+	rc = 0;
+done:
+	if (rc == CIP_E_NOMEM)
+		errf(err, errlen, "out of memory");
+	pod_free(p);
+	json_decref(root);
+	return rc;
+}
+
+int
+docker_list_ids(const char *json, size_t len, char ***ids, size_t *nids)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	const char *id;
+	size_t i, n = 0;
+	char **out = NULL;
+
+	*ids = NULL;
+	*nids = 0;
+	if ((root = json_loadb(json, len, 0, &jerr)) == NULL)
+		return CIP_E_INVAL;
+	if (!json_is_array(root)) {
+		json_decref(root);
+		return CIP_E_INVAL;
+	}
+	if (json_array_size(root) > 0 &&
+	    (out = calloc(json_array_size(root), sizeof(*out))) == NULL) {
+		json_decref(root);
+		return CIP_E_NOMEM;
+	}
+	json_array_foreach(root, i, v) {
+		id = json_string_value(json_object_get(v, "Id"));
+		if (id == NULL || !docker_id_valid(id))
+			continue;
+		if ((out[n] = strdup(id)) == NULL) {
+			docker_list_free(out, n);
+			json_decref(root);
+			return CIP_E_NOMEM;
+		}
+		n++;
+	}
+	json_decref(root);
+	*ids = out;
+	*nids = n;
+	return 0;
+}
+
+void
+docker_list_free(char **ids, size_t nids)
+{
+	size_t i;
+
+	for (i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+enum docker_event_kind
+docker_event_parse(const char *json, size_t len, char *id)
+{
+	static const char *const changed[] = {
+		"start", "die", "stop", "kill", "pause", "unpause", "restart",
+		"rename", "update", "oom",
+	};
+	enum docker_event_kind kind = DOCKER_EVENT_IGNORE;
+	json_error_t jerr;
+	json_t *root, *actor;
+	const char *type, *action, *cid = NULL;
+	size_t i;
+
+	id[0] = '\0';
+	if ((root = json_loadb(json, len, 0, &jerr)) == NULL)
+		return DOCKER_EVENT_IGNORE;
+	type = json_string_value(json_object_get(root, "Type"));
+	action = json_string_value(json_object_get(root, "Action"));
+	actor = json_object_get(root, "Actor");
+	if (type == NULL || action == NULL || !json_is_object(actor))
+		goto done;
+	if (strcmp(type, "container") == 0) {
+		cid = json_string_value(json_object_get(actor, "ID"));
+		if (strcmp(action, "destroy") == 0)
+			kind = DOCKER_EVENT_GONE;
+		else if (strncmp(action, "health_status", 13) == 0)
+			kind = DOCKER_EVENT_CHANGED;
+		for (i = 0; i < CIP_ARRAY_LEN(changed); i++)
+			if (strcmp(action, changed[i]) == 0)
+				kind = DOCKER_EVENT_CHANGED;
+	} else if (strcmp(type, "network") == 0 &&
+	    (strcmp(action, "connect") == 0 ||
+	    strcmp(action, "disconnect") == 0)) {
+		cid = json_string_value(json_object_get(json_object_get(actor,
+		    "Attributes"), "container"));
+		kind = DOCKER_EVENT_CHANGED;
+	}
+	if (cid == NULL || !docker_id_valid(cid))
+		kind = DOCKER_EVENT_IGNORE;
+	else
+		strlcpy(id, cid, DOCKER_ID_MAX + 1);
+done:
+	json_decref(root);
+	return kind;
+}

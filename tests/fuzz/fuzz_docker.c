@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_docker.c -- the Docker provider's parsers: Engine API HTTP responses
+ * (fed in pieces) and the JSON of inspect, list and event messages. The
+ * first byte picks the parser; the rest is its input.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "docker_http.h"
+#include "docker_pod.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+fuzz_http(const char *data, size_t len, size_t step)
+{
+	struct docker_http h;
+	enum docker_http_state st = DOCKER_HTTP_STATUS;
+	size_t off, n;
+
+	docker_http_init(&h, 4096);
+	for (off = 0; off < len; off += n) {
+		n = step < len - off ? step : len - off;
+		st = docker_http_feed(&h, data + off, n);
+		if (st == DOCKER_HTTP_ERROR || st == DOCKER_HTTP_DONE)
+			break;
+		/* Consume like the event stream does: line by line. */
+		while (h.bodylen > 0 && memchr(h.body, '\n', h.bodylen))
+			docker_http_consume(&h, (size_t)((char *)memchr(h.body,
+			    '\n', h.bodylen) - h.body) + 1);
+	}
+	if (st != DOCKER_HTTP_ERROR && st != DOCKER_HTTP_DONE)
+		docker_http_eof(&h);
+	if (h.bodylen > h.max_body || (h.state == DOCKER_HTTP_ERROR &&
+	    h.error == NULL))
+		abort();
+	docker_http_clear(&h);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *in = (const char *)data + 1;
+	char err[256], id[DOCKER_ID_MAX + 1];
+	struct pod *p = NULL;
+	char **ids;
+	size_t nids;
+
+	if (size < 1)
+		return 0;
+	switch (data[0] % 4) {
+	case 0:
+		fuzz_http(in, size - 1, size - 1);
+		fuzz_http(in, size - 1, 1);
+		fuzz_http(in, size - 1, 7);
+		break;
+	case 1:
+		if (docker_pod_from_inspect(in, size - 1, NULL, &p, err,
+		    sizeof(err)) == 0 && p != NULL && p->name[0] == '\0')
+			abort();
+		pod_free(p);
+		p = NULL;
+		docker_pod_from_inspect(in, size - 1, "svcnet", &p, err,
+		    sizeof(err));
+		pod_free(p);
+		break;
+	case 2:
+		if (docker_list_ids(in, size - 1, &ids, &nids) == 0)
+			docker_list_free(ids, nids);
+		break;
+	case 3:
+		if (docker_event_parse(in, size - 1, id) !=
+		    DOCKER_EVENT_IGNORE && !docker_id_valid(id))
+			abort();
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_docker.c -- the Docker provider's pure parts: the Engine API HTTP
+ * response parser and the JSON -> pod, id list and event translations,
+ * with the shapes Docker 20.10 sends.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util.h"
+#include "registry.h"
+#include "docker_http.h"
+#include "docker_pod.h"
+
+#define ID1 "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
+#define ID2 "aa2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
+
+/* What docker inspect gives for a compose backend (trimmed). */
+static const char inspect_backend[] =
+    "{\"Id\":\"" ID1 "\",\"Name\":\"/demo_backend1_1\","
+    "\"State\":{\"Status\":\"running\",\"Running\":true,\"Paused\":false,"
+    "\"Restarting\":false,\"Pid\":42%s},"
+    "\"Config\":{\"Hostname\":\"3f2a9c0d1e2b\",\"ExposedPorts\":"
+    "{\"5000/tcp\":{},\"53/udp\":{}},\"Labels\":{\"name\":\"backend\","
+    "\"com.docker.compose.project\":\"demo\","
+    "\"com.docker.compose.project.working_dir\":\"/src/demo/compose\","
+    "\"com.docker.compose.service\":\"backend1\"}},"
+    "\"NetworkSettings\":{\"Networks\":{\"demo_svcnet\":{\"IPAddress\":"
+    "\"172.29.0.3\",\"IPPrefixLen\":24},\"bridge\":{\"IPAddress\":"
+    "\"172.17.0.2\"}}}}";
+
+static char *
+inspect_with(const char *health)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), inspect_backend, health);
+	return buf;
+}
+
+static void
+feed_all(struct docker_http *h, const char *s, size_t step)
+{
+	size_t off, n, len = strlen(s);
+
+	for (off = 0; off < len; off += n) {
+		n = step < len - off ? step : len - off;
+		docker_http_feed(h, s + off, n);
+	}
+}
+
+static void
+test_docker_http_content_length(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n"
+	    "Content-Type: application/json\r\ncontent-length: 7\r\n\r\n"
+	    "[1,2,3]trailing garbage";
+	struct docker_http h;
+	size_t step;
+
+	for (step = 1; step <= sizeof(resp); step++) {
+		docker_http_init(&h, 1024);
+		feed_all(&h, resp, step);
+		assert_int_equal(h.state, DOCKER_HTTP_DONE);
+		assert_int_equal(h.status, 200);
+		assert_int_equal(h.bodylen, 7);
+		assert_memory_equal(h.body, "[1,2,3]", 7);
+		docker_http_clear(&h);
+	}
+}
+
+static void
+test_docker_http_chunked_stream(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "6\r\n{\"a\":1\r\n3;ext=1\r\n}\n{\r\n5\r\n\"b\":2\r\n2\r\n}\n\r\n"
+	    "0\r\nX-Trailer: 1\r\n\r\n";
+	struct docker_http h;
+	size_t step;
+
+	for (step = 1; step <= sizeof(resp); step++) {
+		docker_http_init(&h, 1024);
+		feed_all(&h, resp, step);
+		assert_int_equal(h.state, DOCKER_HTTP_DONE);
+		assert_true(docker_http_headers_done(&h));
+		assert_int_equal(h.bodylen, 16);
+		assert_memory_equal(h.body, "{\"a\":1}\n{\"b\":2}\n", 16);
+		docker_http_consume(&h, 8);
+		assert_int_equal(h.bodylen, 8);
+		assert_memory_equal(h.body, "{\"b\":2}\n", 8);
+		docker_http_clear(&h);
+	}
+}
+
+static void
+test_docker_http_headers_done_early(void **state)
+{
+	struct docker_http h;
+
+	docker_http_init(&h, 1024);
+	docker_http_feed(&h, "HTTP/1.1 200 OK\r\nTransfer-Encoding: ", 36);
+	assert_false(docker_http_headers_done(&h));
+	docker_http_feed(&h, "chunked\r\n\r\n", 11);
+	assert_true(docker_http_headers_done(&h));
+	assert_int_equal(h.state, DOCKER_HTTP_CHUNK_SIZE);
+	assert_int_equal(docker_http_eof(&h), DOCKER_HTTP_ERROR);
+	assert_non_null(h.error);
+	docker_http_clear(&h);
+}
+
+static void
+test_docker_http_until_close(void **state)
+{
+	struct docker_http h;
+
+	docker_http_init(&h, 1024);
+	feed_all(&h, "HTTP/1.0 404 Not Found\nServer: x\n\n{\"message\":"
+	    "\"No such container\"}\n", 5);
+	assert_int_equal(h.state, DOCKER_HTTP_BODY_CLOSE);
+	assert_int_equal(docker_http_eof(&h), DOCKER_HTTP_DONE);
+	assert_int_equal(h.status, 404);
+	assert_int_equal(h.bodylen, 32);
+	docker_http_clear(&h);
+
+	docker_http_init(&h, 1024);
+	feed_all(&h, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n"
+	    "\r\n", 3);
+	assert_int_equal(h.state, DOCKER_HTTP_DONE);
+	assert_int_equal(h.status, 204);
+	docker_http_clear(&h);
+}
+
+static void
+test_docker_http_truncated(void **state)
+{
+	static const char *const resps[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "5\r\nhello\r\n0\r\n\r\n",
+	};
+	struct docker_http h;
+	size_t i, cut, len;
+
+	for (i = 0; i < CIP_ARRAY_LEN(resps); i++) {
+		len = strlen(resps[i]);
+		for (cut = 0; cut < len; cut++) {
+			docker_http_init(&h, 1024);
+			docker_http_feed(&h, resps[i], cut);
+			assert_int_not_equal(h.state, DOCKER_HTTP_DONE);
+			assert_int_equal(docker_http_eof(&h),
+			    DOCKER_HTTP_ERROR);
+			docker_http_clear(&h);
+		}
+	}
+}
+
+static void
+test_docker_http_bad(void **state)
+{
+	static const char *const bad[] = {
+		"HTTP/2 200 OK\r\n",
+		"HTTP/1.1 20 OK\r\n",
+		"HTTP/1.1 999 What\r\n",
+		"SSH-2.0-OpenSSH\r\n",
+		"HTTP/1.1 200 OK\r\nno colon\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "fffffffffffffffff\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "2\r\nabX\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\0b\r\n",
+	};
+	static const size_t lens[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    25 };
+	struct docker_http h;
+	char big[1100];
+	size_t i;
+
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		docker_http_init(&h, 1024);
+		docker_http_feed(&h, bad[i], lens[i] ? lens[i] : strlen(bad[i]));
+		if (h.state == DOCKER_HTTP_BODY_LENGTH) {
+			/* Over max_body. */
+			memset(big, 'x', sizeof(big));
+			docker_http_feed(&h, big, sizeof(big));
+		}
+		assert_int_equal(h.state, DOCKER_HTTP_ERROR);
+		assert_non_null(h.error);
+		docker_http_clear(&h);
+	}
+	/* A line longer than DOCKER_HTTP_MAX_LINE. */
+	docker_http_init(&h, 1024);
+	for (i = 0; i < DOCKER_HTTP_MAX_LINE / sizeof(big) + 1; i++)
+		docker_http_feed(&h, big, sizeof(big));
+	assert_int_equal(h.state, DOCKER_HTTP_ERROR);
+	docker_http_clear(&h);
+}
+
+static void
+test_docker_pod_from_inspect_compose(void **state)
+{
+	const char *js = inspect_with("");
+	char err[256], ip[INET_ADDRSTRLEN];
+	struct pod *p;
+
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), "svcnet", &p,
+	    err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_string_equal(p->ns, "default");
+	assert_string_equal(p->name, "demo-backend1-1");
+	assert_string_equal(inet4_str(p->ip, ip), "172.29.0.3");
+	assert_string_equal(labels_get(&p->labels, "name"), "backend");
+	assert_string_equal(labels_get(&p->labels,
+	    "com.docker.compose.service"), "backend1");
+	/* A path is no label value. */
+	assert_null(labels_get(&p->labels,
+	    "com.docker.compose.project.working_dir"));
+	assert_int_equal(p->nports, 2);
+	assert_true(p->declared_ready);
+	assert_true(pod_ready(p));
+	pod_free(p);
+
+	/* The full network name, and no name: the first by name. */
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js),
+	    "demo_svcnet", &p, err, sizeof(err)), 0);
+	assert_string_equal(inet4_str(p->ip, ip), "172.29.0.3");
+	pod_free(p);
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_string_equal(inet4_str(p->ip, ip), "172.17.0.2");
+	pod_free(p);
+
+	/* Not on that network: not a pod, and says why. */
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), "other", &p,
+	    err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "no address on other"));
+}
+
+static void
+test_docker_pod_from_inspect_health(void **state)
+{
+	const char *js;
+	char err[256];
+	struct pod *p;
+
+	js = inspect_with(",\"Health\":{\"Status\":\"starting\","
+	    "\"FailingStreak\":0,\"Log\":[]}");
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_false(p->declared_ready);
+	assert_false(pod_ready(p));
+	pod_free(p);
+	js = inspect_with(",\"Health\":{\"Status\":\"unhealthy\"}");
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_false(p->declared_ready);
+	pod_free(p);
+	js = inspect_with(",\"Health\":{\"Status\":\"healthy\"}");
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_true(p->declared_ready);
+	pod_free(p);
+}
+
+static void
+test_docker_pod_from_inspect_not_a_pod(void **state)
+{
+	static const char stopped[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/x\","
+	    "\"State\":{\"Running\":false},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{}}}";
+	static const char nons[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/__\","
+	    "\"State\":{\"Running\":true},\"Config\":{\"Labels\":{"
+	    "\"clusterip.io/namespace\":\"shop\"}},"
+	    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":"
+	    "\"10.0.0.9\"}}}}";
+	char err[256];
+	struct pod *p;
+
+	assert_int_equal(docker_pod_from_inspect(stopped, strlen(stopped),
+	    NULL, &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "not running"));
+	/* Namespace from its label; a name of no valid character. */
+	assert_int_equal(docker_pod_from_inspect(nons, strlen(nons), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_string_equal(p->ns, "shop");
+	assert_string_equal(p->name, "container-3f2a9c0d1e2b");
+	pod_free(p);
+}
+
+static void
+test_docker_pod_from_inspect_malformed(void **state)
+{
+	const char *js = inspect_with("");
+	size_t cut, len = strlen(js);
+	char err[256];
+	struct pod *p;
+
+	for (cut = 0; cut < len; cut++) {
+		assert_int_equal(docker_pod_from_inspect(js, cut, NULL, &p, err,
+		    sizeof(err)), CIP_E_INVAL);
+		assert_null(p);
+	}
+	assert_int_equal(docker_pod_from_inspect("[1]", 3, NULL, &p, err,
+	    sizeof(err)), CIP_E_INVAL);
+	assert_int_equal(docker_pod_from_inspect("{\"Id\":\"XYZ\"}", 12, NULL,
+	    &p, err, sizeof(err)), CIP_E_INVAL);
+}
+
+static void
+test_docker_list_ids(void **state)
+{
+	static const char list[] = "[{\"Id\":\"" ID1 "\",\"Names\":[\"/a\"],"
+	    "\"Labels\":{\"name\":\"backend\"}},{\"Id\":\"../../etc\"},"
+	    "{\"Names\":[]},{\"Id\":\"" ID2 "\"}]";
+	char **ids;
+	size_t n;
+
+	assert_int_equal(docker_list_ids(list, strlen(list), &ids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], ID1);
+	assert_string_equal(ids[1], ID2);
+	docker_list_free(ids, n);
+	assert_int_equal(docker_list_ids("[]", 2, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	docker_list_free(ids, n);
+	assert_int_equal(docker_list_ids("{}", 2, &ids, &n), CIP_E_INVAL);
+	assert_int_equal(docker_list_ids("[", 1, &ids, &n), CIP_E_INVAL);
+}
+
+static void
+test_docker_event_parse(void **state)
+{
+	static const char start[] = "{\"status\":\"start\",\"id\":\"" ID1 "\","
+	    "\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\""
+	    ID1 "\",\"Attributes\":{\"image\":\"demo\",\"name\":"
+	    "\"demo_backend1_1\"}},\"scope\":\"local\",\"time\":1}";
+	static const char health[] = "{\"Type\":\"container\",\"Action\":"
+	    "\"health_status: healthy\",\"Actor\":{\"ID\":\"" ID1 "\"}}";
+	static const char destroy[] = "{\"Type\":\"container\",\"Action\":"
+	    "\"destroy\",\"Actor\":{\"ID\":\"" ID1 "\"}}";
+	static const char connect[] = "{\"Type\":\"network\",\"Action\":"
+	    "\"connect\",\"Actor\":{\"ID\":\"99\",\"Attributes\":{"
+	    "\"container\":\"" ID2 "\",\"name\":\"demo_svcnet\"}}}";
+	static const char exec[] = "{\"Type\":\"container\",\"Action\":"
+	    "\"exec_start: sh\",\"Actor\":{\"ID\":\"" ID1 "\"}}";
+	static const char badid[] = "{\"Type\":\"container\",\"Action\":"
+	    "\"start\",\"Actor\":{\"ID\":\"../x\"}}";
+	char id[DOCKER_ID_MAX + 1];
+
+	assert_int_equal(docker_event_parse(start, strlen(start), id),
+	    DOCKER_EVENT_CHANGED);
+	assert_string_equal(id, ID1);
+	assert_int_equal(docker_event_parse(health, strlen(health), id),
+	    DOCKER_EVENT_CHANGED);
+	assert_int_equal(docker_event_parse(destroy, strlen(destroy), id),
+	    DOCKER_EVENT_GONE);
+	assert_int_equal(docker_event_parse(connect, strlen(connect), id),
+	    DOCKER_EVENT_CHANGED);
+	assert_string_equal(id, ID2);
+	assert_int_equal(docker_event_parse(exec, strlen(exec), id),
+	    DOCKER_EVENT_IGNORE);
+	assert_int_equal(docker_event_parse(badid, strlen(badid), id),
+	    DOCKER_EVENT_IGNORE);
+	assert_int_equal(docker_event_parse("{", 1, id), DOCKER_EVENT_IGNORE);
+	assert_int_equal(docker_event_parse("", 0, id), DOCKER_EVENT_IGNORE);
+}
+
+/* The pod lands in the registry and the demo's selector picks it. */
+static void
+test_docker_pod_selected(void **state)
+{
+	const char *js = inspect_with(",\"Health\":{\"Status\":\"healthy\"}");
+	struct owner o = { OWNER_DOCKER, (char *)(uintptr_t)ID1 };
+	struct objset set = { 0 };
+	struct registry *reg;
+	struct service *svc;
+	struct selector *sel;
+	struct pod *p;
+	char err[256];
+
+	assert_non_null(reg = registry_new(NULL));
+	assert_non_null(svc = service_new());
+	assert_int_equal(service_set_name(svc, "default", "backend"), 0);
+	assert_int_equal(selector_parse("name=backend", &sel, err,
+	    sizeof(err)), 0);
+	svc->selector = sel;
+	svc->type = SVC_HEADLESS;
+	assert_int_equal(objset_add_service(&set, svc), 0);
+	assert_int_equal(registry_apply(reg, &(struct owner){ OWNER_API,
+	    NULL }, &set, REGISTRY_MERGE, err, sizeof(err)), 0);
+	objset_clear(&set);
+
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), "svcnet", &p,
+	    err, sizeof(err)), 0);
+	assert_int_equal(objset_add_pod(&set, p), 0);
+	assert_int_equal(registry_apply(reg, &o, &set, REGISTRY_REPLACE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	svc = registry_find_service(reg, "default", "backend");
+	assert_int_equal(svc->nmembers, 1);
+	assert_int_equal(service_ready_count(svc), 1);
+	registry_remove_owner(reg, &o);
+	assert_null(registry_find_pod(reg, "default", "demo-backend1-1"));
+	assert_int_equal(svc->nmembers, 0);
+	registry_free(reg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_docker_http_content_length),
+		cmocka_unit_test(test_docker_http_chunked_stream),
+		cmocka_unit_test(test_docker_http_headers_done_early),
+		cmocka_unit_test(test_docker_http_until_close),
+		cmocka_unit_test(test_docker_http_truncated),
+		cmocka_unit_test(test_docker_http_bad),
+		cmocka_unit_test(test_docker_pod_from_inspect_compose),
+		cmocka_unit_test(test_docker_pod_from_inspect_health),
+		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
+		cmocka_unit_test(test_docker_pod_from_inspect_malformed),
+		cmocka_unit_test(test_docker_list_ids),
+		cmocka_unit_test(test_docker_event_parse),
+		cmocka_unit_test(test_docker_pod_selected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
