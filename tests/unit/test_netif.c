@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_netif.c -- VIP addresses over rtnetlink, in a network namespace of
+ * the test's own (so nothing leaves it): add, remove, idempotence,
+ * cleanup on close, and the gratuitous ARP seen on a veth peer. Needs
+ * root; skipped (77) otherwise.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <arpa/inet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "log.h"
+#include "netif.h"
+#include "util.h"
+
+struct test_arp {
+	struct arphdr	hdr;
+	uint8_t		sha[ETH_ALEN];
+	uint8_t		spa[4];
+	uint8_t		tha[ETH_ALEN];
+	uint8_t		tpa[4];
+} __attribute__((packed));
+
+static struct in_addr
+ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* True when ifname carries addr/32, as getifaddrs sees it. */
+static bool
+has_addr(const char *ifname, const char *addr)
+{
+	struct ifaddrs *ifa, *i;
+	struct sockaddr_in *sin, *mask;
+	struct in_addr want = ip(addr);
+	bool found = false;
+
+	assert_int_equal(getifaddrs(&ifa), 0);
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		sin = (struct sockaddr_in *)i->ifa_addr;
+		mask = (struct sockaddr_in *)i->ifa_netmask;
+		if (sin->sin_addr.s_addr == want.s_addr && mask != NULL &&
+		    mask->sin_addr.s_addr == 0xffffffffu)
+			found = true;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+static struct netif *
+open_ok(const char *ifname)
+{
+	struct netif *n;
+	char err[256] = "";
+
+	if ((n = netif_open(ifname, err, sizeof(err))) == NULL)
+		fail_msg("netif_open %s: %s", ifname, err);
+	return n;
+}
+
+static int
+link_up(const char *ifname)
+{
+	struct ifreq ifr;
+	int s, rc = -1;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return rc;
+}
+
+static void
+test_netif_open_missing(void **state)
+{
+	char err[256];
+
+	(void)state;
+	err[0] = '\0';
+	assert_null(netif_open("cipnosuch0", err, sizeof(err)));
+	assert_non_null(strstr(err, "cipnosuch0"));
+	assert_null(netif_open("", err, sizeof(err)));
+	assert_null(netif_open("a-name-much-too-long-for-linux", err,
+	    sizeof(err)));
+	assert_null(netif_open(NULL, err, sizeof(err)));
+}
+
+static void
+test_netif_open_lo(void **state)
+{
+	struct netif *n;
+
+	(void)state;
+	n = open_ok("lo");
+	assert_string_equal(netif_name(n), "lo");
+	assert_int_equal(netif_index(n), (int)if_nametoindex("lo"));
+	netif_close(n);
+	netif_close(NULL);
+}
+
+static void
+test_netif_add_del(void **state)
+{
+	struct netif *n;
+
+	(void)state;
+	n = open_ok("lo");
+	assert_false(has_addr("lo", "10.250.0.5"));
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.5")), 0);
+	assert_true(has_addr("lo", "10.250.0.5"));
+	/* Present already: success. */
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.5")), 0);
+	assert_int_equal(netif_addr_del(n, ip("10.250.0.5")), 0);
+	assert_false(has_addr("lo", "10.250.0.5"));
+	/* Absent: success. */
+	assert_int_equal(netif_addr_del(n, ip("10.250.0.5")), 0);
+	netif_close(n);
+}
+
+static void
+test_netif_close_removes(void **state)
+{
+	struct netif *n;
+
+	(void)state;
+	n = open_ok("lo");
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.5")), 0);
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.6")), 0);
+	assert_true(has_addr("lo", "10.250.0.5"));
+	assert_true(has_addr("lo", "10.250.0.6"));
+	netif_close(n);
+	assert_false(has_addr("lo", "10.250.0.5"));
+	assert_false(has_addr("lo", "10.250.0.6"));
+}
+
+static void
+test_netif_close_keeps_foreign(void **state)
+{
+	struct netif *a, *b;
+
+	(void)state;
+	a = open_ok("lo");
+	b = open_ok("lo");
+	assert_int_equal(netif_addr_add(a, ip("10.250.0.7")), 0);
+	/* b finds it present: not b's to remove. */
+	assert_int_equal(netif_addr_add(b, ip("10.250.0.7")), 0);
+	netif_close(b);
+	assert_true(has_addr("lo", "10.250.0.7"));
+
+	/* Removed by hand, then someone else's: a leaves it alone. */
+	assert_int_equal(netif_addr_del(a, ip("10.250.0.7")), 0);
+	b = open_ok("lo");
+	assert_int_equal(netif_addr_add(b, ip("10.250.0.7")), 0);
+	netif_close(a);
+	assert_true(has_addr("lo", "10.250.0.7"));
+	netif_close(b);
+	assert_false(has_addr("lo", "10.250.0.7"));
+}
+
+static void
+test_netif_removed_behind_our_back(void **state)
+{
+	struct netif *a, *b;
+
+	(void)state;
+	a = open_ok("lo");
+	b = open_ok("lo");
+	assert_int_equal(netif_addr_add(a, ip("10.250.0.8")), 0);
+	assert_int_equal(netif_addr_del(b, ip("10.250.0.8")), 0);
+	assert_false(has_addr("lo", "10.250.0.8"));
+	/* Already gone: closing is quiet and still succeeds. */
+	netif_close(a);
+	netif_close(b);
+	assert_false(has_addr("lo", "10.250.0.8"));
+}
+
+/*
+ * A veth pair in our namespace: the address goes on cipv0 and the
+ * announcement must reach cipv1 as a broadcast ARP request with
+ * sender = target = the address and cipv0's MAC.
+ */
+static void
+test_netif_garp(void **state)
+{
+	struct test_arp arp;
+	struct sockaddr_ll sll, from;
+	struct ifreq ifr;
+	struct timeval tv = { 2, 0 };
+	struct in_addr vip = ip("10.250.0.9");
+	struct netif *n;
+	socklen_t fromlen;
+	ssize_t r;
+	int s, got = 0;
+
+	(void)state;
+	if (system("ip link add cipv0 type veth peer name cipv1 "
+	    ">/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(link_up("cipv0"), 0);
+	assert_int_equal(link_up("cipv1"), 0);
+
+	s = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ARP));
+	assert_true(s != -1);
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ARP);
+	sll.sll_ifindex = (int)if_nametoindex("cipv1");
+	assert_int_equal(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, "cipv0", sizeof(ifr.ifr_name));
+	assert_int_equal(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+
+	n = open_ok("cipv0");
+	assert_int_equal(netif_addr_add(n, vip), 0);
+	assert_true(has_addr("cipv0", "10.250.0.9"));
+	for (;;) {
+		memset(&from, 0, sizeof(from));
+		fromlen = sizeof(from);
+		r = recvfrom(s, &arp, sizeof(arp), 0, (struct sockaddr *)&from,
+		    &fromlen);
+		if (r == -1)
+			break;		/* timeout */
+		if (r != (ssize_t)sizeof(arp) ||
+		    memcmp(arp.spa, &vip.s_addr, 4) != 0)
+			continue;
+		assert_int_equal(ntohs(arp.hdr.ar_op), ARPOP_REQUEST);
+		assert_int_equal(ntohs(arp.hdr.ar_pro), ETH_P_IP);
+		assert_memory_equal(arp.tpa, &vip.s_addr, 4);
+		assert_memory_equal(arp.sha, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+		assert_int_equal(from.sll_pkttype, PACKET_BROADCAST);
+		got = 1;
+		break;
+	}
+	close(s);
+	netif_close(n);
+	assert_false(has_addr("cipv0", "10.250.0.9"));
+	if (system("ip link del cipv0 >/dev/null 2>&1") != 0)
+		print_message("could not delete cipv0\n");
+	if (!got)
+		fail_msg("no gratuitous ARP for 10.250.0.9 seen on cipv1");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_netif_open_missing),
+		cmocka_unit_test(test_netif_open_lo),
+		cmocka_unit_test(test_netif_add_del),
+		cmocka_unit_test(test_netif_close_removes),
+		cmocka_unit_test(test_netif_close_keeps_foreign),
+		cmocka_unit_test(test_netif_removed_behind_our_back),
+		cmocka_unit_test(test_netif_garp),
+	};
+
+	log_init("test_netif", LOG_LEVEL_INFO);
+	if (geteuid() != 0) {
+		printf("test_netif: needs root for a network namespace, "
+		    "skipped\n");
+		return 77;
+	}
+	/* Our own namespace: the addresses never reach the host's. */
+	if (unshare(CLONE_NEWNET) == -1) {
+		printf("test_netif: unshare(CLONE_NEWNET): %s, skipped\n",
+		    strerror(errno));
+		return 77;
+	}
+	if (link_up("lo") == -1) {
+		printf("test_netif: cannot bring lo up: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
