@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dns_server.c -- UDP and TCP DNS listeners: each query is answered from
+ * the cluster zone, the cache, or forwarded upstream; the rcode policy.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "runtime.h"
+#include "util.h"
+#include "dns_cache.h"
+#include "dns_server.h"
+#include "dns_wire.h"
+#include "dns_zone.h"
+#include "upstream.h"
+
+#define UDP_BATCH		32
+#define UDP_ROUNDS		8	/* batches per readiness, then yield */
+#define UDP_RCVBUF		(4 << 20)
+#define UDP_IN_MAX		4096
+#define TCP_OUT_HIGH		(256 * 1024)	/* stop reading beyond */
+#define TCP_MAX_MSG		65535
+#define NTYPES			13
+#define NRCODES			8
+
+struct dns_listener {
+	struct dns_server	*srv;
+	int			 udp_fd;
+	struct event		*udp_ev;
+	struct evconnlistener	*tcp;
+	struct sockaddr_storage	 addr;
+	bool			 wildcard;	/* needs IP_PKTINFO replies */
+};
+
+struct dns_tcp {
+	TAILQ_ENTRY(dns_tcp)	 entry;
+	struct dns_server	*srv;
+	struct bufferevent	*bev;
+	size_t			 pending;	/* upstream queries */
+	bool			 eof;
+	char			 peer[64];
+};
+
+/* Where a forwarded query's answer goes. */
+struct dns_req {
+	struct dns_server	*srv;
+	struct dns_query	 q;
+	struct dns_listener	*udp;		/* UDP: listener, client */
+	struct sockaddr_storage	 client;
+	socklen_t		 clientlen;
+	struct in_pktinfo	 pi4;
+	struct in6_pktinfo	 pi6;
+	bool			 has_pi;
+	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
+	TAILQ_ENTRY(dns_req)	 entry;
+};
+
+struct dns_server {
+	struct runtime		*rt;
+	struct event_base	*base;
+	struct dns_listener	*ls;
+	size_t			 nls;
+	struct dns_zone		*zone;
+	struct dns_cache	*cache;
+	struct upstream		*up;
+	size_t			 edns;
+	uint64_t		 tcp_idle_ms;
+	size_t			 tcp_max;
+	size_t			 ntcp;
+	bool			 accept_paused;
+	struct event		*accept_ev;	/* re-enable after EMFILE */
+	TAILQ_HEAD(, dns_tcp)	 conns;
+	TAILQ_HEAD(, dns_req)	 reqs;
+	struct metric		*m_q[NTYPES][NRCODES];
+	struct metric		*m_hits, *m_misses, *m_dropped;
+	/* UDP batch buffers, allocated once. */
+	uint8_t			*in;		/* UDP_BATCH * UDP_IN_MAX */
+	uint8_t			*out;		/* UDP_BATCH * outcap */
+	size_t			 outcap;
+	uint8_t			 tcpbuf[TCP_MAX_MSG];
+	uint8_t			 tcpout[TCP_MAX_MSG + 2];
+};
+
+static struct dns_server *server;
+
+static void	dns_count(struct dns_server *, uint16_t, uint16_t);
+static size_t	dns_process(struct dns_server *, const uint8_t *, size_t,
+    uint8_t *, size_t, struct dns_req *, bool);
+static void	dns_udp_cb(evutil_socket_t, short, void *);
+static void	dns_udp_send(struct dns_listener *, const uint8_t *, size_t,
+    const struct sockaddr_storage *, socklen_t, const struct dns_req *);
+static void	dns_upstream_cb(void *, bool, bool, const uint8_t *, size_t);
+static void	dns_req_free(struct dns_req *);
+static void	dns_accept_cb(struct evconnlistener *, evutil_socket_t,
+    struct sockaddr *, int, void *);
+static void	dns_accept_error_cb(struct evconnlistener *, void *);
+static void	dns_accept_resume_cb(evutil_socket_t, short, void *);
+static void	dns_accept_set(struct dns_server *, bool);
+static void	dns_tcp_read_cb(struct bufferevent *, void *);
+static void	dns_tcp_write_cb(struct bufferevent *, void *);
+static void	dns_tcp_event_cb(struct bufferevent *, short, void *);
+static void	dns_tcp_write(struct dns_tcp *, const uint8_t *, size_t);
+static void	dns_tcp_free(struct dns_tcp *);
+static void	dns_tcp_maybe_close(struct dns_tcp *);
+static int	dns_listen(struct dns_server *, struct dns_listener *,
+    const char *);
+
+/* --- metrics ------------------------------------------------------------ */
+
+static int
+dns_type_index(uint16_t t)
+{
+	static const uint16_t types[NTYPES - 1] = { DNS_TYPE_A, DNS_TYPE_NS,
+	    DNS_TYPE_CNAME, DNS_TYPE_SOA, DNS_TYPE_PTR, DNS_TYPE_MX,
+	    DNS_TYPE_TXT, DNS_TYPE_AAAA, DNS_TYPE_SRV, DNS_TYPE_AXFR,
+	    DNS_TYPE_IXFR, DNS_TYPE_ANY };
+	int i;
+
+	for (i = 0; i < NTYPES - 1; i++)
+		if (types[i] == t)
+			return i;
+	return NTYPES - 1;
+}
+
+static int
+dns_rcode_index(uint16_t r)
+{
+	return r <= DNS_RCODE_REFUSED ? r : r == DNS_RCODE_BADVERS ? 6 : 7;
+}
+
+/* One query answered with rcode; series are created on first use. */
+static void
+dns_count(struct dns_server *s, uint16_t qtype, uint16_t rcode)
+{
+	struct metric **m;
+	char labels[64];
+
+	m = &s->m_q[dns_type_index(qtype)][dns_rcode_index(rcode)];
+	if (*m == NULL) {
+		(void)snprintf(labels, sizeof(labels),
+		    "qtype=\"%s\",rcode=\"%s\"", dns_wire_type_name(qtype),
+		    dns_wire_rcode_name(rcode));
+		*m = metrics_get("clusterip_dns_queries_total", METRIC_COUNTER,
+		    "DNS queries answered, by question type and rcode.",
+		    labels, NULL, 0);
+	}
+	metric_add(*m, 1);
+}
+
+/* --- the policy ----------------------------------------------------------- */
+
+/*
+ * Answers one message. Returns the answer length in out (0: nothing to
+ * send now). When the query must be forwarded, the request is built
+ * from proto (which holds the origin) and sent upstream.
+ */
+static size_t
+dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
+    uint8_t *out, size_t outcap, struct dns_req *proto, bool tcp)
+{
+	struct dns_query q;
+	struct dns_req *r;
+	enum dns_parse pr;
+	size_t alen, maxlen;
+	uint16_t rcode;
+
+	pr = dns_wire_parse_query(pkt, len, &q);
+	switch (pr) {
+	case DNS_PARSE_OK:
+		break;
+	case DNS_PARSE_DROP:
+		metric_add(s->m_dropped, 1);
+		return 0;
+	case DNS_PARSE_NOTIMP:
+	case DNS_PARSE_FORMERR:
+	case DNS_PARSE_BADVERS:
+	default:
+		rcode = pr == DNS_PARSE_NOTIMP ? DNS_RCODE_NOTIMP :
+		    pr == DNS_PARSE_BADVERS ? DNS_RCODE_BADVERS :
+		    DNS_RCODE_FORMERR;
+		dns_count(s, q.qtype, rcode);
+		return dns_wire_error(out, outcap, &q, rcode, false, s->edns);
+	}
+	maxlen = tcp ? TCP_MAX_MSG : dns_wire_udp_max(&q, s->edns);
+	if (dns_zone_answer(s->zone, &q, out, outcap, maxlen, &alen,
+	    &rcode) == DNS_ZONE_ANSWERED) {
+		dns_count(s, q.qtype, rcode);
+		return alen;
+	}
+	if (s->cache != NULL) {
+		alen = dns_cache_get(s->cache, &q, out, outcap, maxlen,
+		    now_ms());
+		if (alen > 0) {
+			metric_add(s->m_hits, 1);
+			dns_count(s, q.qtype, dns_wire_rcode(out, alen));
+			return alen;
+		}
+		metric_add(s->m_misses, 1);
+	}
+	if (s->up == NULL || upstream_servers(s->up) == 0) {
+		rcode = DNS_RCODE_REFUSED;
+		goto error;
+	}
+	rcode = DNS_RCODE_SERVFAIL;
+	if (!upstream_can_send(s->up) || (r = malloc(sizeof(*r))) == NULL)
+		goto error;
+	*r = *proto;
+	r->srv = s;
+	r->q = q;
+	if (upstream_send(s->up, pkt, len, tcp, dns_upstream_cb, r) != 0) {
+		free(r);
+		goto error;
+	}
+	TAILQ_INSERT_TAIL(&s->reqs, r, entry);
+	if (r->tcp != NULL)
+		r->tcp->pending++;
+	return 0;
+error:
+	dns_count(s, q.qtype, rcode);
+	return dns_wire_error(out, outcap, &q, rcode, false, s->edns);
+}
+
+static void
+dns_req_free(struct dns_req *r)
+{
+	if (r == NULL)
+		return;
+	TAILQ_REMOVE(&r->srv->reqs, r, entry);
+	if (r->tcp != NULL) {
+		r->tcp->pending--;
+		dns_tcp_maybe_close(r->tcp);
+	}
+	free(r);
+}
+
+static void
+dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
+    size_t len)
+{
+	struct dns_req *r = arg;
+	struct dns_server *s = r->srv;
+	struct dns_msg m;
+	uint8_t *buf = s->tcpout + 2;
+	size_t maxlen, n;
+
+	if (cancelled) {
+		dns_req_free(r);
+		return;
+	}
+	if (r->udp == NULL && r->tcp == NULL) {
+		/* The TCP client went away meanwhile. */
+		dns_req_free(r);
+		return;
+	}
+	maxlen = r->tcp != NULL ? TCP_MAX_MSG : dns_wire_udp_max(&r->q, s->edns);
+	if (!ok || len > TCP_MAX_MSG) {
+		n = dns_wire_error(buf, TCP_MAX_MSG, &r->q, DNS_RCODE_SERVFAIL,
+		    false, s->edns);
+		dns_count(s, r->q.qtype, DNS_RCODE_SERVFAIL);
+	} else {
+		if (s->cache != NULL)
+			(void)dns_cache_put(s->cache, &r->q, ans, len,
+			    now_ms());
+		if (len > maxlen) {
+			/* Larger than the client takes: TC, retry over TCP. */
+			dns_msg_init(&m, buf, TCP_MAX_MSG, &r->q,
+			    dns_wire_rcode(ans, len), DNS_FLAG_RA);
+			m.flags |= DNS_FLAG_TC;
+			n = dns_msg_finish(&m, maxlen, s->edns);
+		} else {
+			memcpy(buf, ans, len);
+			buf[0] = (uint8_t)(r->q.id >> 8);
+			buf[1] = (uint8_t)r->q.id;
+			n = len;
+		}
+		dns_count(s, r->q.qtype, dns_wire_rcode(buf, n));
+	}
+	if (n > 0) {
+		if (r->tcp != NULL)
+			dns_tcp_write(r->tcp, buf, n);
+		else
+			dns_udp_send(r->udp, buf, n, &r->client, r->clientlen,
+			    r);
+	}
+	dns_req_free(r);
+}
+
+/* --- UDP ------------------------------------------------------------------ */
+
+static void
+dns_udp_send(struct dns_listener *l, const uint8_t *buf, size_t len,
+    const struct sockaddr_storage *to, socklen_t tolen,
+    const struct dns_req *pi)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr	c;
+		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cm;
+	struct cmsghdr *c;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	mh.msg_name = (void *)(uintptr_t)to;
+	mh.msg_namelen = tolen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (l->wildcard && pi->has_pi) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		c = (struct cmsghdr *)cm.b;
+		if (to->ss_family == AF_INET) {
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi->pi4));
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi->pi4));
+			memcpy(CMSG_DATA(c), &pi->pi4, sizeof(pi->pi4));
+		} else {
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi->pi6));
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi->pi6));
+			memcpy(CMSG_DATA(c), &pi->pi6, sizeof(pi->pi6));
+		}
+	}
+	if (sendmsg(l->udp_fd, &mh, 0) == -1)
+		log_debug("dns: sendmsg: %s", strerror(errno));
+}
+
+/* Reads the local address a datagram came to (wildcard listeners). */
+static void
+dns_udp_pktinfo(struct msghdr *mh, struct dns_req *r)
+{
+	struct cmsghdr *c;
+
+	r->has_pi = false;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&r->pi4, CMSG_DATA(c), sizeof(r->pi4));
+			r->pi4.ipi_ifindex = 0;
+			r->pi4.ipi_spec_dst = r->pi4.ipi_addr;
+			r->has_pi = true;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&r->pi6, CMSG_DATA(c), sizeof(r->pi6));
+			r->pi6.ipi6_ifindex = 0;
+			r->has_pi = true;
+		}
+	}
+}
+
+static void
+dns_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_listener *l = arg;
+	struct dns_server *s = l->srv;
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	union {
+		struct cmsghdr	c;
+		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cin[UDP_BATCH], cout[UDP_BATCH];
+	struct dns_req proto;
+	struct cmsghdr *c;
+	int i, n, nout, sent, round;
+	size_t alen;
+
+	(void)what;
+	memset(&proto, 0, sizeof(proto));
+	proto.udp = l;
+	for (round = 0; round < UDP_ROUNDS; round++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			iin[i].iov_base = s->in + (size_t)i * UDP_IN_MAX;
+			iin[i].iov_len = UDP_IN_MAX;
+			memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
+			in[i].msg_hdr.msg_name = &from[i];
+			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			in[i].msg_hdr.msg_iov = &iin[i];
+			in[i].msg_hdr.msg_iovlen = 1;
+			if (l->wildcard) {
+				in[i].msg_hdr.msg_control = cin[i].b;
+				in[i].msg_hdr.msg_controllen = sizeof(cin[i]);
+			}
+		}
+		n = recvmmsg(fd, in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("dns: recvmmsg: %s", strerror(errno));
+			return;
+		}
+		nout = 0;
+		for (i = 0; i < n; i++) {
+			uint8_t *ob = s->out + (size_t)nout * s->outcap;
+			size_t len = in[i].msg_len;
+
+			proto.client = from[i];
+			proto.clientlen = in[i].msg_hdr.msg_namelen;
+			if (l->wildcard)
+				dns_udp_pktinfo(&in[i].msg_hdr, &proto);
+			alen = dns_process(s, s->in + (size_t)i * UDP_IN_MAX,
+			    len, ob, s->outcap, &proto, false);
+			if (alen == 0)
+				continue;
+			iout[nout].iov_base = ob;
+			iout[nout].iov_len = alen;
+			memset(&out[nout].msg_hdr, 0, sizeof(out[nout].msg_hdr));
+			out[nout].msg_hdr.msg_name = &from[i];
+			out[nout].msg_hdr.msg_namelen =
+			    in[i].msg_hdr.msg_namelen;
+			out[nout].msg_hdr.msg_iov = &iout[nout];
+			out[nout].msg_hdr.msg_iovlen = 1;
+			if (l->wildcard && proto.has_pi) {
+				memset(&cout[nout], 0, sizeof(cout[nout]));
+				c = &cout[nout].c;
+				out[nout].msg_hdr.msg_control = cout[nout].b;
+				if (from[i].ss_family == AF_INET) {
+					c->cmsg_level = IPPROTO_IP;
+					c->cmsg_type = IP_PKTINFO;
+					c->cmsg_len = CMSG_LEN(sizeof(proto.pi4));
+					memcpy(CMSG_DATA(c), &proto.pi4,
+					    sizeof(proto.pi4));
+					out[nout].msg_hdr.msg_controllen =
+					    CMSG_SPACE(sizeof(proto.pi4));
+				} else {
+					c->cmsg_level = IPPROTO_IPV6;
+					c->cmsg_type = IPV6_PKTINFO;
+					c->cmsg_len = CMSG_LEN(sizeof(proto.pi6));
+					memcpy(CMSG_DATA(c), &proto.pi6,
+					    sizeof(proto.pi6));
+					out[nout].msg_hdr.msg_controllen =
+					    CMSG_SPACE(sizeof(proto.pi6));
+				}
+			}
+			nout++;
+		}
+		for (i = 0; i < nout; i += sent) {
+			sent = sendmmsg(fd, out + i, (unsigned)(nout - i),
+			    MSG_DONTWAIT);
+			if (sent <= 0) {
+				/* A full buffer drops answers, as UDP does. */
+				log_debug("dns: sendmmsg: %s", strerror(errno));
+				break;
+			}
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* --- TCP ------------------------------------------------------------------ */
+
+static void
+dns_accept_set(struct dns_server *s, bool on)
+{
+	size_t i;
+
+	if (s->accept_paused == !on)
+		return;
+	s->accept_paused = !on;
+	for (i = 0; i < s->nls; i++)
+		if (s->ls[i].tcp != NULL) {
+			if (on)
+				evconnlistener_enable(s->ls[i].tcp);
+			else
+				evconnlistener_disable(s->ls[i].tcp);
+		}
+}
+
+static void
+dns_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->ntcp < s->tcp_max)
+		dns_accept_set(s, true);
+}
+
+static void
+dns_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct dns_server *s = arg;
+	struct timeval tv = { 1, 0 };
+
+	(void)lev;
+	log_warn("dns: accept");
+	/* Out of descriptors: pause a second rather than spin. */
+	dns_accept_set(s, false);
+	evtimer_add(s->accept_ev, &tv);
+}
+
+static void
+dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct dns_listener *l = arg;
+	struct dns_server *s = l->srv;
+	struct dns_tcp *t;
+	struct timeval tv;
+
+	(void)lev;
+	(void)salen;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->bev = bufferevent_socket_new(s->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("dns: out of memory for a TCP client");
+		free(t);
+		close(fd);
+		return;
+	}
+	t->srv = s;
+	sockaddr_str(sa, t->peer, sizeof(t->peer));
+	TAILQ_INSERT_TAIL(&s->conns, t, entry);
+	if (++s->ntcp >= s->tcp_max)
+		dns_accept_set(s, false);
+	tv.tv_sec = (time_t)(s->tcp_idle_ms / 1000);
+	tv.tv_usec = (suseconds_t)(s->tcp_idle_ms % 1000) * 1000;
+	bufferevent_set_timeouts(t->bev, &tv, &tv);
+	bufferevent_setcb(t->bev, dns_tcp_read_cb, dns_tcp_write_cb,
+	    dns_tcp_event_cb, t);
+	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+}
+
+static void
+dns_tcp_free(struct dns_tcp *t)
+{
+	struct dns_server *s = t->srv;
+	struct dns_req *r;
+
+	TAILQ_FOREACH(r, &s->reqs, entry)
+		if (r->tcp == t)
+			r->tcp = NULL;
+	TAILQ_REMOVE(&s->conns, t, entry);
+	bufferevent_free(t->bev);
+	free(t);
+	if (--s->ntcp < s->tcp_max && s->accept_ev != NULL &&
+	    !evtimer_pending(s->accept_ev, NULL))
+		dns_accept_set(s, true);
+}
+
+static void
+dns_tcp_maybe_close(struct dns_tcp *t)
+{
+	if (t->eof && t->pending == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(t->bev)) == 0)
+		dns_tcp_free(t);
+}
+
+static void
+dns_tcp_write(struct dns_tcp *t, const uint8_t *buf, size_t len)
+{
+	uint8_t pfx[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct evbuffer *out = bufferevent_get_output(t->bev);
+
+	if (evbuffer_add(out, pfx, 2) != 0 || evbuffer_add(out, buf, len) != 0)
+		log_debug("dns: %s: answer dropped (out of memory)", t->peer);
+	if (evbuffer_get_length(out) > TCP_OUT_HIGH)
+		bufferevent_disable(t->bev, EV_READ);
+}
+
+static void
+dns_tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dns_tcp *t = arg;
+	struct dns_server *s = t->srv;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct dns_req proto;
+	uint8_t pfx[2];
+	size_t mlen, alen;
+
+	memset(&proto, 0, sizeof(proto));
+	proto.tcp = t;
+	while (evbuffer_get_length(in) >= 2) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    TCP_OUT_HIGH) {
+			/* A client that does not read: stop reading it. */
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if (evbuffer_copyout(in, pfx, 2) != 2)
+			return;
+		mlen = (size_t)pfx[0] << 8 | pfx[1];
+		if (mlen < DNS_HDR_LEN) {
+			log_debug("dns: %s: bad TCP length %zu", t->peer, mlen);
+			dns_tcp_free(t);
+			return;
+		}
+		if (evbuffer_get_length(in) < 2 + mlen)
+			return;
+		evbuffer_drain(in, 2);
+		if (evbuffer_remove(in, s->tcpbuf, mlen) != (int)mlen) {
+			dns_tcp_free(t);
+			return;
+		}
+		alen = dns_process(s, s->tcpbuf, mlen, s->tcpout + 2,
+		    TCP_MAX_MSG, &proto, true);
+		if (alen > 0)
+			dns_tcp_write(t, s->tcpout + 2, alen);
+	}
+}
+
+static void
+dns_tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct dns_tcp *t = arg;
+
+	if (t->eof) {
+		dns_tcp_maybe_close(t);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) <= TCP_OUT_HIGH &&
+	    !(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		dns_tcp_read_cb(bev, t);
+	}
+}
+
+static void
+dns_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct dns_tcp *t = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    t->pending > 0) {
+		/* Answers still to come: keep waiting for them. */
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		/* The client is done sending: finish what it asked. */
+		t->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		dns_tcp_maybe_close(t);
+		return;
+	}
+	dns_tcp_free(t);
+}
+
+/* --- listeners ------------------------------------------------------------ */
+
+static int
+dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int fd = -1, on = 1, bufsz = UDP_RCVBUF;
+	char a[128];
+
+	l->srv = s;
+	l->udp_fd = -1;
+	if (parse_hostport(text, 53, &ss, &sslen) != 0) {
+		log_warnx("dns: bad listen address %s", text);
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		l->wildcard = s4->sin_addr.s_addr == htonl(INADDR_ANY);
+		if (l->wildcard && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on,
+		    sizeof(on)) == -1)
+			goto fail;
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		l->wildcard = IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+		if (l->wildcard && setsockopt(fd, IPPROTO_IPV6,
+		    IPV6_RECVPKTINFO, &on, sizeof(on)) == -1)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		goto fail;
+	/* Port 0: TCP takes the port the kernel gave UDP. */
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		goto fail;
+	l->udp_fd = fd;
+	l->addr = ss;
+	if ((l->udp_ev = event_new(s->base, fd, EV_READ | EV_PERSIST,
+	    dns_udp_cb, l)) == NULL || event_add(l->udp_ev, NULL) != 0)
+		goto fail;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
+	    listen(fd, 128) == -1)
+		goto fail;
+	if ((l->tcp = evconnlistener_new(s->base, dns_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL)
+		goto fail;
+	evconnlistener_set_error_cb(l->tcp, dns_accept_error_cb);
+	log_info("dns: listening on %s (udp, tcp)",
+	    sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
+	return 0;
+fail:
+	log_warn("dns: listen on %s", text);
+	if (fd != -1 && fd != l->udp_fd)
+		close(fd);
+	return -1;
+}
+
+int
+dns_server_init(struct runtime *rt)
+{
+	const struct cip_conf *conf = rt->conf;
+	struct dns_server *s;
+	struct dns_zone_conf zc;
+	struct sockaddr_storage *self = NULL;
+	size_t i;
+
+	if (server != NULL)
+		return 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto oom;
+	server = s;
+	s->rt = rt;
+	s->base = rt->base;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->reqs);
+	s->edns = conf->edns_payload < DNS_UDP_MIN ? DNS_UDP_MIN :
+	    conf->edns_payload > 4096 ? 4096 : (size_t)conf->edns_payload;
+	s->outcap = s->edns;
+	s->tcp_idle_ms = conf->dns_tcp_idle_timeout_ms;
+	s->tcp_max = conf->dns_tcp_max_clients > 0 ?
+	    (size_t)conf->dns_tcp_max_clients : 1;
+	if ((s->in = malloc((size_t)UDP_BATCH * UDP_IN_MAX)) == NULL ||
+	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
+	    (s->accept_ev = evtimer_new(s->base, dns_accept_resume_cb,
+	    s)) == NULL)
+		goto oom;
+	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
+	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
+	    NULL, 0);
+	s->m_misses = metrics_get("clusterip_dns_cache_misses_total",
+	    METRIC_COUNTER, "Forwarded names not in the cache.", "", NULL, 0);
+	s->m_dropped = metrics_get("clusterip_dns_dropped_total",
+	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
+	    "", NULL, 0);
+	if (conf->dns_listen.n == 0) {
+		log_warnx("dns: no listen address");
+		goto fail;
+	}
+	if ((s->ls = calloc(conf->dns_listen.n, sizeof(*s->ls))) == NULL ||
+	    (self = calloc(conf->dns_listen.n, sizeof(*self))) == NULL)
+		goto oom;
+	memset(&zc, 0, sizeof(zc));
+	for (i = 0; i < conf->dns_listen.n; i++) {
+		s->nls++;
+		if (dns_listen(s, &s->ls[i], conf->dns_listen.v[i]) != 0)
+			goto fail;
+		self[i] = s->ls[i].addr;
+		if (zc.ns_addr.s_addr == 0 && self[i].ss_family == AF_INET &&
+		    !s->ls[i].wildcard)
+			zc.ns_addr = ((struct sockaddr_in *)&self[i])->sin_addr;
+	}
+	zc.domain = conf->cluster_domain;
+	zc.vip_range = conf->vip_range;
+	zc.ttl_s = (uint32_t)MINIMUM(conf->dns_ttl_s, UINT32_MAX);
+	zc.negative_ttl_s = (uint32_t)MINIMUM(conf->dns_negative_ttl_s,
+	    UINT32_MAX);
+	zc.edns_payload = s->edns;
+	s->up = upstream_new(s->base, conf->upstream.v, conf->upstream.n,
+	    self, conf->dns_listen.n, conf->upstream_timeout_ms,
+	    (size_t)conf->upstream_max_inflight);
+	if (s->up == NULL)
+		log_warnx("dns: no forwarding: names outside %s are refused",
+		    conf->cluster_domain);
+	zc.recursion = s->up != NULL && upstream_servers(s->up) > 0;
+	if ((s->zone = dns_zone_new(rt->reg, &zc)) == NULL) {
+		log_warnx("dns: bad cluster domain %s or VIP range %s",
+		    conf->cluster_domain, conf->vip_range ? conf->vip_range :
+		    "-");
+		goto fail;
+	}
+	if (conf->dns_cache_size > 0 &&
+	    (s->cache = dns_cache_new((size_t)conf->dns_cache_size)) == NULL)
+		goto oom;
+	free(self);
+	return 0;
+oom:
+	log_warnx("dns: out of memory");
+fail:
+	free(self);
+	dns_server_shutdown();
+	return -1;
+}
+
+void
+dns_server_shutdown(void)
+{
+	struct dns_server *s = server;
+	struct dns_tcp *t;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	/* Cancelled queries free their requests. */
+	upstream_free(s->up);
+	s->up = NULL;
+	while ((t = TAILQ_FIRST(&s->conns)) != NULL)
+		dns_tcp_free(t);
+	for (i = 0; i < s->nls; i++) {
+		if (s->ls[i].udp_ev != NULL)
+			event_free(s->ls[i].udp_ev);
+		if (s->ls[i].udp_fd != -1)
+			close(s->ls[i].udp_fd);
+		if (s->ls[i].tcp != NULL)
+			evconnlistener_free(s->ls[i].tcp);
+	}
+	free(s->ls);
+	if (s->accept_ev != NULL)
+		event_free(s->accept_ev);
+	dns_zone_free(s->zone);
+	dns_cache_free(s->cache);
+	free(s->in);
+	free(s->out);
+	free(s);
+	server = NULL;
+}

@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: MIT */
+/* dns_zone.c -- answers for the cluster zone and its reverse zone, from the registry. */
+#include "config.h"
+
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hmap.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+#include "dns_wire.h"
+#include "dns_zone.h"
+
+#define ZONE_MAX_RRS		4096	/* records of one answer (64 KiB / 16) */
+#define ZONE_NAME_MAX		(DNS_MAX_NAME + 1)
+#define ZONE_KEY_MAX		(2 * 64 + 2)
+
+/* Pods holding one address: the PTR index of endpoint addresses. */
+struct ip_pods {
+	char	**keys;
+	size_t	  n;
+	size_t	  cap;
+};
+
+struct dns_zone {
+	struct registry	*reg;
+	char		 domain[ZONE_NAME_MAX];
+	size_t		 ndomain;	/* labels */
+	char		 rev[ZONE_NAME_MAX];	/* "96.127.in-addr.arpa" or "" */
+	size_t		 nrev;
+	uint32_t	 vip_net;	/* host order */
+	uint32_t	 vip_mask;
+	bool		 has_range;
+	uint32_t	 ttl;
+	uint32_t	 negttl;
+	size_t		 edns;
+	struct in_addr	 ns_addr;
+	uint16_t	 flags;		/* AA, RA */
+	uint32_t	 serial;
+	uint64_t	 rng;
+	struct hmap	*ip_pods;	/* "a.b.c.d" -> struct ip_pods */
+	struct hmap	*pod_ip;	/* pod key -> struct in_addr */
+};
+
+/* One query being answered. */
+struct zq {
+	const struct dns_query	*q;
+	char			 text[ZONE_NAME_MAX];
+	const char		*lab[DNS_MAX_LABELS];
+	size_t			 llen[DNS_MAX_LABELS];
+	size_t			 n;
+	struct dns_msg		 m;
+	size_t			 maxlen;
+	uint16_t		 rcode;
+};
+
+static void	zone_event_cb(enum registry_event, const struct service *,
+    const struct pod *, void *);
+static void	zone_index_pod(struct dns_zone *, const struct pod *);
+static void	zone_unindex_pod(struct dns_zone *, const char *);
+static size_t	zone_count_labels(const char *);
+static bool	zq_lab_eq(const struct zq *, size_t, const char *);
+static bool	zq_under(const struct zq *, const char *, size_t);
+static size_t	zq_lab_copy(const struct zq *, size_t, char *, size_t);
+static void	zq_begin(struct dns_zone *, struct zq *, uint8_t *, size_t,
+    uint16_t);
+static size_t	zq_finish(struct dns_zone *, struct zq *);
+static size_t	zq_negative(struct dns_zone *, struct zq *, uint8_t *, size_t,
+    uint16_t, const char *);
+static size_t	zone_ready(struct dns_zone *, const struct service *,
+    struct pod **, size_t);
+static bool	zone_svc_fqdn(const struct dns_zone *, const struct service *,
+    char *, size_t);
+static bool	zone_join(char *, size_t, const char *, const char *);
+static size_t	zone_service(struct dns_zone *, struct zq *, uint8_t *, size_t,
+    const struct service *);
+static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
+static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
+    const struct service *, const struct svc_port *);
+static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
+static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
+    struct in_addr, bool);
+
+struct dns_zone *
+dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
+{
+	struct dns_zone *z;
+	struct in_addr net;
+	unsigned prefix, octets, i;
+	uint32_t n;
+	size_t o;
+	const char *d;
+
+	if (zc->domain == NULL)
+		return NULL;
+	d = zc->domain;
+	if (*d == '.')
+		return NULL;
+	if ((z = calloc(1, sizeof(*z))) == NULL)
+		return NULL;
+	z->reg = reg;
+	for (o = 0; d[o] != '\0' && o < sizeof(z->domain) - 1; o++)
+		z->domain[o] = (char)(d[o] >= 'A' && d[o] <= 'Z' ?
+		    d[o] - 'A' + 'a' : d[o]);
+	while (o > 0 && z->domain[o - 1] == '.')
+		o--;
+	z->domain[o] = '\0';
+	if (o == 0 || (d[o] != '\0' && d[o] != '.'))
+		goto fail;
+	z->ndomain = zone_count_labels(z->domain);
+	if (zc->vip_range != NULL && *zc->vip_range != '\0') {
+		if (parse_cidr4(zc->vip_range, &net, &prefix) != 0 ||
+		    prefix < 8 || prefix > 32)
+			goto fail;
+		z->has_range = true;
+		z->vip_mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+		z->vip_net = ntohl(net.s_addr) & z->vip_mask;
+		/* The reverse zone: the octets the prefix fixes entirely. */
+		octets = prefix / 8;
+		n = z->vip_net;
+		o = 0;
+		for (i = octets; i > 0; i--)
+			o += (size_t)snprintf(z->rev + o, sizeof(z->rev) - o,
+			    "%u.", (n >> (32 - 8 * i)) & 0xff);
+		(void)snprintf(z->rev + o, sizeof(z->rev) - o, "in-addr.arpa");
+		z->nrev = zone_count_labels(z->rev);
+	}
+	z->ttl = zc->ttl_s;
+	z->negttl = zc->negative_ttl_s;
+	z->edns = zc->edns_payload;
+	z->ns_addr = zc->ns_addr;
+	z->flags = DNS_FLAG_AA | (zc->recursion ? DNS_FLAG_RA : 0);
+	z->serial = (uint32_t)time(NULL);
+#ifdef HAVE_ARC4RANDOM_BUF
+	arc4random_buf(&z->rng, sizeof(z->rng));
+#else
+	z->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+#endif
+	z->rng |= 1;
+	if ((z->ip_pods = hmap_new()) == NULL ||
+	    (z->pod_ip = hmap_new()) == NULL)
+		goto fail;
+	if (reg != NULL) {
+		if (registry_subscribe(reg, zone_event_cb, z) != 0)
+			goto fail;
+		registry_foreach_pod(reg,
+		    (void (*)(struct pod *, void *))zone_index_pod, z);
+	}
+	return z;
+fail:
+	hmap_free(z->ip_pods, NULL);
+	hmap_free(z->pod_ip, NULL);
+	free(z);
+	return NULL;
+}
+
+static void
+ip_pods_free(void *p)
+{
+	struct ip_pods *ip = p;
+	size_t i;
+
+	for (i = 0; i < ip->n; i++)
+		free(ip->keys[i]);
+	free(ip->keys);
+	free(ip);
+}
+
+void
+dns_zone_free(struct dns_zone *z)
+{
+	if (z == NULL)
+		return;
+	if (z->reg != NULL)
+		registry_unsubscribe(z->reg, zone_event_cb, z);
+	hmap_free(z->ip_pods, ip_pods_free);
+	hmap_free(z->pod_ip, free);
+	free(z);
+}
+
+uint32_t
+dns_zone_serial(const struct dns_zone *z)
+{
+	return z->serial;
+}
+
+/* --- the endpoint address index ----------------------------------------- */
+
+static void
+zone_event_cb(enum registry_event ev, const struct service *svc,
+    const struct pod *pod, void *arg)
+{
+	struct dns_zone *z = arg;
+
+	(void)svc;
+	z->serial++;
+	if (pod == NULL)
+		return;
+	if (ev == REG_POD_ADDED || ev == REG_POD_CHANGED)
+		zone_index_pod(z, pod);
+	else if (ev == REG_POD_REMOVED)
+		zone_unindex_pod(z, pod->key);
+}
+
+static void
+zone_index_pod(struct dns_zone *z, const struct pod *pod)
+{
+	struct in_addr *old, *ip;
+	struct ip_pods *ipp;
+	char a[INET_ADDRSTRLEN], *key;
+	size_t i;
+
+	old = hmap_get(z->pod_ip, pod->key);
+	if (old != NULL && old->s_addr == pod->ip.s_addr)
+		return;
+	zone_unindex_pod(z, pod->key);
+	if (pod->ip.s_addr == 0)
+		return;
+	if ((ip = malloc(sizeof(*ip))) == NULL)
+		goto oom;
+	*ip = pod->ip;
+	if (hmap_put(z->pod_ip, pod->key, ip, NULL) != 0) {
+		free(ip);
+		goto oom;
+	}
+	inet4_str(pod->ip, a);
+	if ((ipp = hmap_get(z->ip_pods, a)) == NULL) {
+		if ((ipp = calloc(1, sizeof(*ipp))) == NULL)
+			goto oom;
+		if (hmap_put(z->ip_pods, a, ipp, NULL) != 0) {
+			free(ipp);
+			goto oom;
+		}
+	}
+	for (i = 0; i < ipp->n; i++)
+		if (strcmp(ipp->keys[i], pod->key) == 0)
+			return;
+	if ((key = strdup(pod->key)) == NULL)
+		goto oom;
+	if (PTR_APPEND(ipp->keys, ipp->n, ipp->cap, key) != 0) {
+		free(key);
+		goto oom;
+	}
+	return;
+oom:
+	log_warnx("%s: out of memory; PTR of %s may be missing", __func__,
+	    pod->key);
+}
+
+static void
+zone_unindex_pod(struct dns_zone *z, const char *key)
+{
+	struct in_addr *old;
+	struct ip_pods *ipp;
+	char a[INET_ADDRSTRLEN];
+	size_t i;
+
+	if ((old = hmap_del(z->pod_ip, key)) == NULL)
+		return;
+	inet4_str(*old, a);
+	free(old);
+	if ((ipp = hmap_get(z->ip_pods, a)) == NULL)
+		return;
+	for (i = 0; i < ipp->n; i++)
+		if (strcmp(ipp->keys[i], key) == 0) {
+			free(ipp->keys[i]);
+			ipp->keys[i] = ipp->keys[--ipp->n];
+			break;
+		}
+	if (ipp->n == 0)
+		ip_pods_free(hmap_del(z->ip_pods, a));
+}
+
+/* --- names ---------------------------------------------------------------- */
+
+static size_t
+zone_count_labels(const char *s)
+{
+	size_t n = 1;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s == '.')
+			n++;
+	return n;
+}
+
+static bool
+zq_lab_eq(const struct zq *zq, size_t i, const char *s)
+{
+	size_t l = strlen(s);
+
+	return zq->llen[i] == l && memcmp(zq->lab[i], s, l) == 0;
+}
+
+/* True when the name ends in (or is) the nlab labels of apex. */
+static bool
+zq_under(const struct zq *zq, const char *apex, size_t nlab)
+{
+	if (nlab == 0 || zq->n < nlab)
+		return false;
+	return strcmp(zq->lab[zq->n - nlab], apex) == 0;
+}
+
+/* Copies label i as a C string; returns its length, 0 if it does not fit. */
+static size_t
+zq_lab_copy(const struct zq *zq, size_t i, char *buf, size_t len)
+{
+	if (zq->llen[i] + 1 > len)
+		return 0;
+	memcpy(buf, zq->lab[i], zq->llen[i]);
+	buf[zq->llen[i]] = '\0';
+	return zq->llen[i];
+}
+
+/* Writes "S.N.svc.<domain>"; false when it does not fit (never a valid name). */
+static bool
+zone_svc_fqdn(const struct dns_zone *z, const struct service *svc, char *buf,
+    size_t len)
+{
+	const char *parts[4] = { svc->name, svc->ns, "svc", z->domain };
+	size_t i, l, o = 0;
+
+	for (i = 0; i < 4; i++) {
+		l = strlen(parts[i]);
+		if (o + l + 1 > len)
+			return false;
+		memcpy(buf + o, parts[i], l);
+		o += l;
+		buf[o++] = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
+/* Writes "a.b"; false when it does not fit. */
+static bool
+zone_join(char *buf, size_t len, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la + 1 + lb + 1 > len)
+		return false;
+	memcpy(buf, a, la);
+	buf[la] = '.';
+	memcpy(buf + la + 1, b, lb + 1);
+	return true;
+}
+
+/* --- answers -------------------------------------------------------------- */
+
+static void
+zq_begin(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    uint16_t rcode)
+{
+	zq->rcode = rcode;
+	dns_msg_init(&zq->m, buf, cap, zq->q, rcode, z->flags);
+}
+
+static size_t
+zq_finish(struct dns_zone *z, struct zq *zq)
+{
+	return dns_msg_finish(&zq->m, zq->maxlen, z->edns);
+}
+
+/* NXDOMAIN or NODATA (NOERROR) with the apex's SOA in authority. */
+static size_t
+zq_negative(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    uint16_t rcode, const char *apex)
+{
+	zq_begin(z, zq, buf, cap, rcode);
+	dns_msg_section(&zq->m, 1);
+	dns_msg_add_soa(&zq->m, apex, z->negttl, z->serial, z->negttl);
+	return zq_finish(z, zq);
+}
+
+static uint64_t
+zone_rand(struct dns_zone *z)
+{
+	z->rng ^= z->rng >> 12;
+	z->rng ^= z->rng << 25;
+	z->rng ^= z->rng >> 27;
+	return z->rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* Ready members of svc, at most max, in random order. */
+static size_t
+zone_ready(struct dns_zone *z, const struct service *svc, struct pod **out,
+    size_t max)
+{
+	struct pod *t;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < svc->nmembers && n < max; i++)
+		if (pod_ready(svc->members[i]))
+			out[n++] = svc->members[i];
+	for (i = n; i > 1; i--) {
+		j = (size_t)(zone_rand(z) % i);
+		t = out[i - 1];
+		out[i - 1] = out[j];
+		out[j] = t;
+	}
+	return n;
+}
+
+/* The service's own name (or a short form of it) as the question. */
+static size_t
+zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    const struct service *svc)
+{
+	struct pod *pods[ZONE_MAX_RRS];
+	char target[ZONE_NAME_MAX];
+	uint16_t qt = zq->q->qtype;
+	size_t i, n, l;
+
+	switch (svc->type) {
+	case SVC_EXTERNALNAME:
+		if (svc->external_name == NULL ||
+		    (l = strlen(svc->external_name)) == 0 ||
+		    l >= sizeof(target))
+			return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+			    z->domain);
+		memcpy(target, svc->external_name, l + 1);
+		while (l > 0 && target[l - 1] == '.')
+			target[--l] = '\0';
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_CNAME, z->ttl,
+		    target);
+		return zq_finish(z, zq);
+	case SVC_HEADLESS:
+		n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods));
+		if (n == 0)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NXDOMAIN, z->domain);
+		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
+			break;
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		for (i = 0; i < n && !zq->m.err; i++)
+			dns_msg_add_a(&zq->m, NULL, z->ttl, pods[i]->ip);
+		return zq_finish(z, zq);
+	case SVC_CLUSTERIP:
+	default:
+		if ((qt != DNS_TYPE_A && qt != DNS_TYPE_ANY) ||
+		    svc->vip.s_addr == 0)
+			break;
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		dns_msg_add_a(&zq->m, NULL, z->ttl, svc->vip);
+		return zq_finish(z, zq);
+	}
+	return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR, z->domain);
+}
+
+static size_t
+zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    const struct service *svc, const struct svc_port *sp)
+{
+	struct pod *pods[ZONE_MAX_RRS];
+	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
+	uint16_t qt = zq->q->qtype, port;
+	size_t i, n;
+
+	if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
+		    z->domain);
+	if (svc->type == SVC_HEADLESS) {
+		n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods) / 2);
+		if (n == 0)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NXDOMAIN, z->domain);
+		if (qt != DNS_TYPE_SRV && qt != DNS_TYPE_ANY)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NOERROR, z->domain);
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		for (i = 0; i < n && !zq->m.err; i++) {
+			if (!zone_join(target, sizeof(target), pods[i]->name,
+			    fqdn))
+				continue;
+			if ((port = pod_target_port(pods[i], sp)) == 0)
+				port = sp->port;
+			dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, port,
+			    target);
+		}
+		dns_msg_section(&zq->m, 2);
+		for (i = 0; i < n && !zq->m.err; i++) {
+			if (!zone_join(target, sizeof(target), pods[i]->name,
+			    fqdn))
+				continue;
+			dns_msg_add_a(&zq->m, target, z->ttl, pods[i]->ip);
+		}
+		return zq_finish(z, zq);
+	}
+	if (qt != DNS_TYPE_SRV && qt != DNS_TYPE_ANY)
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+	dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, sp->port, fqdn);
+	if (svc->vip.s_addr != 0) {
+		dns_msg_section(&zq->m, 2);
+		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
+	}
+	return zq_finish(z, zq);
+}
+
+/* A name under the cluster domain; r relative labels before it. */
+static size_t
+zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
+{
+	const struct service *svc;
+	const struct pod *pod;
+	const struct svc_port *sp;
+	char key[ZONE_KEY_MAX], ns[64], name[64], fqdn[ZONE_NAME_MAX];
+	size_t r = zq->n - z->ndomain, i, l;
+	uint16_t qt = zq->q->qtype;
+	enum cip_proto proto;
+
+	if (r == 0) {
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		if (qt == DNS_TYPE_SOA || qt == DNS_TYPE_ANY)
+			dns_msg_add_soa(&zq->m, z->domain, z->negttl,
+			    z->serial, z->negttl);
+		else if (qt == DNS_TYPE_NS) {
+			(void)zone_join(fqdn, sizeof(fqdn), "ns.dns",
+			    z->domain);
+			dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_NS, z->ttl,
+			    fqdn);
+			if (z->ns_addr.s_addr != 0) {
+				dns_msg_section(&zq->m, 2);
+				dns_msg_add_a(&zq->m, fqdn, z->ttl, z->ns_addr);
+			}
+		} else
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NOERROR, z->domain);
+		return zq_finish(z, zq);
+	}
+	if (r == 1 && zq_lab_eq(zq, 0, "dns-version")) {
+		if (qt != DNS_TYPE_TXT && qt != DNS_TYPE_ANY)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NOERROR, z->domain);
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		i = dns_msg_rr_begin(&zq->m, NULL, DNS_TYPE_TXT, z->ttl);
+		dns_msg_put_cstring(&zq->m, "1.1.0");
+		dns_msg_rr_end(&zq->m, i);
+		return zq_finish(z, zq);
+	}
+	if ((r == 1 && (zq_lab_eq(zq, 0, "svc") || zq_lab_eq(zq, 0, "dns"))) ||
+	    (r == 2 && zq_lab_eq(zq, 0, "ns") && zq_lab_eq(zq, 1, "dns"))) {
+		if (r == 2 && z->ns_addr.s_addr != 0 &&
+		    (qt == DNS_TYPE_A || qt == DNS_TYPE_ANY)) {
+			zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+			dns_msg_add_a(&zq->m, NULL, z->ttl, z->ns_addr);
+			return zq_finish(z, zq);
+		}
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	}
+	if (r < 2 || r > 5 || !zq_lab_eq(zq, r - 1, "svc"))
+		goto nxdomain;
+	if (zq_lab_copy(zq, r - 2, ns, sizeof(ns)) == 0)
+		goto nxdomain;
+	if (r == 2)
+		return zq_negative(z, zq, buf, cap,
+		    registry_namespace_exists(z->reg, ns) ? DNS_RCODE_NOERROR :
+		    DNS_RCODE_NXDOMAIN, z->domain);
+	/* "N/S" */
+	l = zq->llen[r - 2];
+	if (zq->llen[r - 3] == 0 || l + 1 + zq->llen[r - 3] + 1 > sizeof(key))
+		goto nxdomain;
+	memcpy(key, zq->lab[r - 2], l);
+	key[l] = '/';
+	memcpy(key + l + 1, zq->lab[r - 3], zq->llen[r - 3]);
+	key[l + 1 + zq->llen[r - 3]] = '\0';
+	if ((svc = registry_find_service_key(z->reg, key)) == NULL)
+		goto nxdomain;
+	if (r == 3)
+		return zone_service(z, zq, buf, cap, svc);
+	if (r == 4 && zq->lab[0][0] != '_') {
+		/* pod-name.S.N.svc: a ready member of a headless service */
+		if (svc->type != SVC_HEADLESS ||
+		    zq_lab_copy(zq, 0, name, sizeof(name)) == 0 ||
+		    (pod = registry_find_pod(z->reg, ns, name)) == NULL ||
+		    !pod_ready(pod))
+			goto nxdomain;
+		for (i = 0; i < pod->nmember_of; i++)
+			if (pod->member_of[i] == svc)
+				break;
+		if (i == pod->nmember_of)
+			goto nxdomain;
+		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NOERROR, z->domain);
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		dns_msg_add_a(&zq->m, NULL, z->ttl, pod->ip);
+		return zq_finish(z, zq);
+	}
+	/* _proto.S.N.svc (an empty non-terminal) or _port._proto.S.N.svc */
+	i = r - 4;
+	if (zq_lab_eq(zq, i, "_tcp"))
+		proto = CIP_PROTO_TCP;
+	else if (zq_lab_eq(zq, i, "_udp"))
+		proto = CIP_PROTO_UDP;
+	else if (zq_lab_eq(zq, i, "_sctp"))
+		proto = CIP_PROTO_SCTP;
+	else
+		goto nxdomain;
+	if (svc->type == SVC_EXTERNALNAME)
+		goto nxdomain;
+	for (sp = svc->ports; sp < svc->ports + svc->nports; sp++) {
+		if (sp->name == NULL || sp->proto != proto)
+			continue;
+		if (r == 4)
+			return zq_negative(z, zq, buf, cap,
+			    DNS_RCODE_NOERROR, z->domain);
+		if (zq->llen[0] >= 2 && zq->lab[0][0] == '_' &&
+		    strlen(sp->name) == zq->llen[0] - 1 &&
+		    memcmp(sp->name, zq->lab[0] + 1, zq->llen[0] - 1) == 0)
+			return zone_srv(z, zq, buf, cap, svc, sp);
+	}
+nxdomain:
+	return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN, z->domain);
+}
+
+/* d.c.b.a.in-addr.arpa -> a.b.c.d */
+static bool
+zq_reverse_addr(const struct zq *zq, struct in_addr *a)
+{
+	uint32_t v = 0, o;
+	size_t i, k;
+
+	if (zq->n != 6 || !zq_lab_eq(zq, 4, "in-addr") ||
+	    !zq_lab_eq(zq, 5, "arpa"))
+		return false;
+	for (i = 0; i < 4; i++) {
+		if (zq->llen[i] == 0 || zq->llen[i] > 3 ||
+		    (zq->llen[i] > 1 && zq->lab[i][0] == '0'))
+			return false;
+		for (o = 0, k = 0; k < zq->llen[i]; k++) {
+			if (zq->lab[i][k] < '0' || zq->lab[i][k] > '9')
+				return false;
+			o = o * 10 + (uint32_t)(zq->lab[i][k] - '0');
+		}
+		if (o > 255)
+			return false;
+		v |= o << (8 * i);
+	}
+	a->s_addr = htonl(v);
+	return true;
+}
+
+/*
+ * PTR for a VIP or an endpoint of headless services. Returns 0 when the
+ * address is none of ours (in_rev: NXDOMAIN then, else forward).
+ */
+static size_t
+zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    struct in_addr a, bool in_rev)
+{
+	const struct service *svc;
+	const struct pod *pod;
+	struct ip_pods *ipp;
+	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX], txt[INET_ADDRSTRLEN];
+	uint16_t qt = zq->q->qtype;
+	size_t i, j;
+	bool begun = false;
+
+	if ((svc = registry_find_service_by_vip(z->reg, a)) != NULL) {
+		if (qt != DNS_TYPE_PTR && qt != DNS_TYPE_ANY)
+			return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+			    in_rev ? z->rev : z->domain);
+		if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
+			return 0;
+		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+		dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_PTR, z->ttl, fqdn);
+		return zq_finish(z, zq);
+	}
+	if ((ipp = hmap_get(z->ip_pods, inet4_str(a, txt))) != NULL) {
+		for (i = 0; i < ipp->n; i++) {
+			pod = registry_find_pod_key(z->reg, ipp->keys[i]);
+			if (pod == NULL || !pod_ready(pod))
+				continue;
+			for (j = 0; j < pod->nmember_of; j++) {
+				svc = pod->member_of[j];
+				if (svc->type != SVC_HEADLESS)
+					continue;
+				if (!begun) {
+					if (qt != DNS_TYPE_PTR &&
+					    qt != DNS_TYPE_ANY)
+						return zq_negative(z, zq, buf,
+						    cap, DNS_RCODE_NOERROR,
+						    in_rev ? z->rev :
+						    z->domain);
+					zq_begin(z, zq, buf, cap,
+					    DNS_RCODE_NOERROR);
+					begun = true;
+				}
+				if (!zone_svc_fqdn(z, svc, fqdn,
+				    sizeof(fqdn)) || !zone_join(target,
+				    sizeof(target), pod->name, fqdn))
+					continue;
+				dns_msg_add_name_rr(&zq->m, NULL,
+				    DNS_TYPE_PTR, z->ttl, target);
+			}
+		}
+		if (begun)
+			return zq_finish(z, zq);
+	}
+	if (in_rev)
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
+		    z->rev);
+	return 0;
+}
+
+enum dns_zone_result
+dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
+    size_t cap, size_t maxlen, size_t *lenp, uint16_t *rcodep)
+{
+	struct zq zq;
+	const struct service *svc = NULL;
+	char key[ZONE_KEY_MAX];
+	struct in_addr a;
+	size_t i, o, len, nl, ns;
+	bool in_domain, in_rev, in_ptr;
+	int tl;
+
+	*lenp = 0;
+	*rcodep = DNS_RCODE_NOERROR;
+	switch (q->qtype) {
+	case DNS_TYPE_OPT:
+	case DNS_TYPE_TSIG:
+	case DNS_TYPE_TKEY:
+		*rcodep = DNS_RCODE_FORMERR;
+		*lenp = dns_wire_error(buf, cap, q, DNS_RCODE_FORMERR, false,
+		    z->edns);
+		return DNS_ZONE_ANSWERED;
+	case DNS_TYPE_AXFR:
+	case DNS_TYPE_IXFR:
+	case DNS_TYPE_MAILA:
+	case DNS_TYPE_MAILB:
+		*rcodep = DNS_RCODE_REFUSED;
+		*lenp = dns_wire_error(buf, cap, q, DNS_RCODE_REFUSED, false,
+		    z->edns);
+		return DNS_ZONE_ANSWERED;
+	}
+	zq.q = q;
+	zq.maxlen = maxlen;
+	zq.rcode = DNS_RCODE_NOERROR;
+	if ((tl = dns_wire_qname_text(q, zq.text, sizeof(zq.text))) < 0)
+		return DNS_ZONE_FORWARD;
+	zq.n = 0;
+	for (o = 0; zq.text[o] != '\0' && zq.n < DNS_MAX_LABELS; ) {
+		zq.lab[zq.n] = zq.text + o;
+		for (i = o; zq.text[i] != '\0' && zq.text[i] != '.'; i++)
+			;
+		zq.llen[zq.n++] = i - o;
+		o = zq.text[i] == '.' ? i + 1 : i;
+	}
+	in_domain = zq_under(&zq, z->domain, z->ndomain);
+	in_rev = !in_domain && zq_under(&zq, z->rev, z->nrev);
+	in_ptr = zq_reverse_addr(&zq, &a);
+	if (!in_domain && !in_rev) {
+		if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY)
+			return DNS_ZONE_FORWARD;
+		/* The endpoint addresses of headless services. */
+		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, a, false)) != 0)
+			goto answered;
+		/* Short forms S, S.N, S.N.svc, only for what exists. */
+		if (zq.n == 0 || zq.n > 3 ||
+		    (zq.n == 3 && !zq_lab_eq(&zq, 2, "svc")))
+			return DNS_ZONE_FORWARD;
+		nl = zq.llen[0];
+		if (zq.n == 1) {
+			if (nl == 0 || nl + sizeof("default/") > sizeof(key))
+				return DNS_ZONE_FORWARD;
+			memcpy(key, "default/", 8);
+			memcpy(key + 8, zq.lab[0], nl);
+			key[8 + nl] = '\0';
+		} else {
+			ns = zq.llen[1];
+			if (nl == 0 || ns == 0 || ns + 1 + nl + 1 > sizeof(key))
+				return DNS_ZONE_FORWARD;
+			memcpy(key, zq.lab[1], ns);
+			key[ns] = '/';
+			memcpy(key + ns + 1, zq.lab[0], nl);
+			key[ns + 1 + nl] = '\0';
+		}
+		if ((svc = registry_find_service_key(z->reg, key)) == NULL)
+			return DNS_ZONE_FORWARD;
+		len = zone_service(z, &zq, buf, cap, svc);
+		goto answered;
+	}
+	if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY) {
+		*rcodep = DNS_RCODE_REFUSED;
+		*lenp = dns_wire_error(buf, cap, q, DNS_RCODE_REFUSED, false,
+		    z->edns);
+		return DNS_ZONE_ANSWERED;
+	}
+	if (in_domain)
+		len = zone_cluster(z, &zq, buf, cap);
+	else if (in_ptr)
+		len = zone_ptr(z, &zq, buf, cap, a, true);
+	else if (zq.n == z->nrev) {
+		/* The reverse apex. */
+		zq_begin(z, &zq, buf, cap, DNS_RCODE_NOERROR);
+		if (q->qtype == DNS_TYPE_SOA || q->qtype == DNS_TYPE_ANY) {
+			dns_msg_add_soa(&zq.m, z->rev, z->negttl, z->serial,
+			    z->negttl);
+			len = zq_finish(z, &zq);
+		} else
+			len = zq_negative(z, &zq, buf, cap, DNS_RCODE_NOERROR,
+			    z->rev);
+	} else
+		len = zq_negative(z, &zq, buf, cap, DNS_RCODE_NXDOMAIN, z->rev);
+answered:
+	*lenp = len;
+	*rcodep = zq.rcode;
+	return DNS_ZONE_ANSWERED;
+}

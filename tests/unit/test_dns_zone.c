@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: MIT */
+/* test_dns_zone.c -- every row of the DNS table, answered from a real registry. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+
+#include "registry.h"
+#include "selector.h"
+#include "util.h"
+#include "vip.h"
+#include "dns_wire.h"
+#include "dns_zone.h"
+
+static const struct owner api = { OWNER_API, NULL };
+
+struct fixture {
+	struct vip_pool	*vips;
+	struct registry	*reg;
+	struct dns_zone	*zone;
+};
+
+static struct service *
+mk_svc(const char *ns, const char *name, enum svc_type type, const char *sel,
+    const char *port_name, uint16_t port)
+{
+	struct service *s = service_new();
+	char err[256];
+
+	assert_non_null(s);
+	assert_int_equal(service_set_name(s, ns, name), 0);
+	s->type = type;
+	if (sel != NULL)
+		assert_int_equal(selector_parse(sel, &s->selector, err,
+		    sizeof(err)), 0);
+	if (port != 0) {
+		s->ports = calloc(1, sizeof(*s->ports));
+		s->nports = 1;
+		s->ports[0].name = port_name ? strdup(port_name) : NULL;
+		s->ports[0].port = port;
+		s->ports[0].target_port = port;
+		s->ports[0].proto = CIP_PROTO_TCP;
+	}
+	return s;
+}
+
+static struct pod *
+mk_pod(const char *ns, const char *name, const char *app, const char *ip,
+    bool ready)
+{
+	struct pod *p = pod_new();
+
+	assert_non_null(p);
+	assert_int_equal(pod_set_name(p, ns, name), 0);
+	assert_int_equal(labels_set(&p->labels, "app", app), 0);
+	assert_int_equal(inet_pton(AF_INET, ip, &p->ip), 1);
+	p->declared_ready = ready;
+	return p;
+}
+
+static void
+apply(struct registry *reg, struct objset *set)
+{
+	char err[256];
+
+	err[0] = '\0';
+	if (registry_apply(reg, &api, set, REGISTRY_MERGE, err,
+	    sizeof(err)) != 0)
+		fail_msg("registry_apply: %s", err);
+	objset_clear(set);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dns_zone_conf zc;
+	struct objset set = { 0 };
+	struct service *ext;
+	char err[256];
+
+	f->vips = vip_pool_new("127.96.0.0/16", NULL, err, sizeof(err));
+	assert_non_null(f->vips);
+	f->reg = registry_new(f->vips);
+	memset(&zc, 0, sizeof(zc));
+	zc.domain = "cluster.local";
+	zc.vip_range = "127.96.0.0/16";
+	zc.ttl_s = 5;
+	zc.negative_ttl_s = 30;
+	zc.edns_payload = 1232;
+	zc.recursion = true;
+	inet_pton(AF_INET, "127.0.0.53", &zc.ns_addr);
+	f->zone = dns_zone_new(f->reg, &zc);
+	assert_non_null(f->zone);
+	objset_add_service(&set, mk_svc("default", "backend", SVC_CLUSTERIP,
+	    "app=backend", "http", 5000));
+	objset_add_service(&set, mk_svc("default", "db", SVC_HEADLESS,
+	    "app=db", "pg", 5432));
+	objset_add_service(&set, mk_svc("default", "idle", SVC_HEADLESS,
+	    "app=idle", NULL, 80));
+	ext = mk_svc("default", "ext", SVC_EXTERNALNAME, NULL, NULL, 0);
+	ext->external_name = strdup("www.example.org");
+	objset_add_service(&set, ext);
+	objset_add_service(&set, mk_svc("other", "web", SVC_CLUSTERIP,
+	    "app=web", NULL, 80));
+	objset_add_pod(&set, mk_pod("default", "backend-1", "backend",
+	    "127.0.10.1", true));
+	objset_add_pod(&set, mk_pod("default", "db-0", "db", "127.0.20.1",
+	    true));
+	objset_add_pod(&set, mk_pod("default", "db-1", "db", "127.0.20.2",
+	    true));
+	objset_add_pod(&set, mk_pod("default", "db-2", "db", "127.0.20.3",
+	    false));
+	objset_add_pod(&set, mk_pod("default", "idle-0", "idle", "127.0.30.1",
+	    false));
+	apply(f->reg, &set);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	dns_zone_free(f->zone);
+	registry_free(f->reg);
+	vip_pool_free(f->vips);
+	free(f);
+	return 0;
+}
+
+/*
+ * Asks the zone name/type (edns < 0: no OPT). Returns the answer parsed
+ * by ldns, or NULL when the zone says to forward.
+ */
+static ldns_pkt *
+ask(struct fixture *f, const char *name, ldns_rr_type type, int edns,
+    size_t maxlen)
+{
+	ldns_pkt *p = NULL;
+	uint8_t *wire = NULL, out[65535];
+	size_t len = 0, alen;
+	struct dns_query q;
+	uint16_t rcode;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, type,
+	    LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+	ldns_pkt_set_id(p, 4242);
+	if (edns >= 0)
+		ldns_pkt_set_edns_udp_size(p, (uint16_t)edns);
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	assert_int_equal(dns_wire_parse_query(wire, len, &q), DNS_PARSE_OK);
+	free(wire);
+	if (dns_zone_answer(f->zone, &q, out, sizeof(out), maxlen, &alen,
+	    &rcode) == DNS_ZONE_FORWARD)
+		return NULL;
+	assert_true(alen > 0);
+	assert_int_equal(dns_wire_rcode(out, alen), rcode & 0xf);
+	p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, out, alen), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(p), 4242);
+	assert_true(ldns_pkt_qr(p));
+	return p;
+}
+
+/* The text of record i of a section ("" past the end). Caller frees. */
+static char *
+rr_text(ldns_rr_list *l, size_t i)
+{
+	char *s;
+	size_t n;
+
+	if (i >= ldns_rr_list_rr_count(l))
+		return strdup("");
+	s = ldns_rr2str(ldns_rr_list_rr(l, i));
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	return s;
+}
+
+#define assert_rr(list, i, text) do {					\
+	char *s_ = rr_text((list), (i));				\
+	if (strcasecmp(s_, (text)) != 0)				\
+		fail_msg("record %d: \"%s\", want \"%s\"", (int)(i), s_, \
+		    (text));						\
+	free(s_);							\
+} while (0)
+
+static const char *
+vip_of(struct fixture *f, const char *ns, const char *name, char *buf)
+{
+	struct service *s = registry_find_service(f->reg, ns, name);
+
+	assert_non_null(s);
+	return inet_ntop(AF_INET, &s->vip, buf, INET_ADDRSTRLEN);
+}
+
+static void
+test_zone_clusterip_a(void **state)
+{
+	struct fixture *f = *state;
+	char vip[INET_ADDRSTRLEN], want[256];
+	ldns_pkt *p;
+	const char *names[] = { "backend.default.svc.cluster.local.",
+	    "Backend.Default.SVC.Cluster.Local.", "backend.", "backend.default.",
+	    "backend.default.svc." };
+	size_t i;
+
+	vip_of(f, "default", "backend", vip);
+	for (i = 0; i < CIP_ARRAY_LEN(names); i++) {
+		p = ask(f, names[i], LDNS_RR_TYPE_A, -1, 512);
+		assert_non_null(p);
+		assert_true(ldns_pkt_aa(p));
+		assert_true(ldns_pkt_ra(p));
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		snprintf(want, sizeof(want), "%s\t5\tIN\tA\t%s", names[i], vip);
+		assert_rr(ldns_pkt_answer(p), 0, want);
+		/* the question keeps its case */
+		{
+			char *o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(
+			    ldns_pkt_question(p), 0)));
+
+			assert_string_equal(o, names[i]);
+			free(o);
+		}
+		ldns_pkt_free(p);
+	}
+	/* AAAA: NODATA with the SOA, aa */
+	p = ask(f, "backend.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(
+	    ldns_pkt_authority(p), 0)), LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+	/* short forms of what does not exist are forwarded */
+	assert_null(ask(f, "nosuch.", LDNS_RR_TYPE_A, -1, 512));
+	assert_null(ask(f, "backend.nons.", LDNS_RR_TYPE_A, -1, 512));
+	assert_null(ask(f, "web.", LDNS_RR_TYPE_A, -1, 512));
+	assert_null(ask(f, "www.example.org.", LDNS_RR_TYPE_A, -1, 512));
+	assert_null(ask(f, "a.b.c.d.", LDNS_RR_TYPE_A, -1, 512));
+	/* another namespace, short form S.N */
+	p = ask(f, "web.other.", LDNS_RR_TYPE_A, -1, 512);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void
+test_zone_negative(void **state)
+{
+	struct fixture *f = *state;
+	ldns_pkt *p;
+	const char *nx[] = { "nosuch.default.svc.cluster.local.",
+	    "x.cluster.local.", "backend.nons.svc.cluster.local.",
+	    "nons.svc.cluster.local.", "a.b.c.d.e.f.svc.cluster.local.",
+	    "_x._tcp.backend.default.svc.cluster.local.",
+	    "backend-1.backend.default.svc.cluster.local." };
+	size_t i;
+
+	for (i = 0; i < CIP_ARRAY_LEN(nx); i++) {
+		p = ask(f, nx[i], LDNS_RR_TYPE_A, 1232, 1232);
+		assert_non_null(p);
+		if (ldns_pkt_get_rcode(p) != LDNS_RCODE_NXDOMAIN)
+			fail_msg("%s: not NXDOMAIN", nx[i]);
+		assert_true(ldns_pkt_aa(p));
+		assert_int_equal(ldns_pkt_ancount(p), 0);
+		assert_true(ldns_pkt_edns(p));
+		assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);
+		{
+			char *t = rr_text(ldns_pkt_authority(p), 0);
+
+			assert_non_null(strstr(t, "cluster.local.\t30\tIN\t"
+			    "SOA\tns.dns.cluster.local. "
+			    "hostmaster.cluster.local. "));
+			assert_non_null(strstr(t, " 7200 1800 86400 30"));
+			free(t);
+		}
+		ldns_pkt_free(p);
+	}
+	/* empty non-terminals: NODATA */
+	p = ask(f, "default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_false(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	p = ask(f, "svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	p = ask(f, "_tcp.backend.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	/* transfers refused, meta questions malformed */
+	p = ask(f, "cluster.local.", LDNS_RR_TYPE_AXFR, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	p = ask(f, "example.org.", LDNS_RR_TYPE_IXFR, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	p = ask(f, "cluster.local.", LDNS_RR_TYPE_OPT, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+}
+
+static void
+test_zone_srv(void **state)
+{
+	struct fixture *f = *state;
+	char vip[INET_ADDRSTRLEN], want[256];
+	ldns_pkt *p;
+
+	vip_of(f, "default", "backend", vip);
+	p = ask(f, "_http._tcp.backend.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_SRV, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(ldns_pkt_aa(p));
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "_http._tcp.backend.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 5000 backend.default.svc.cluster.local.");
+	snprintf(want, sizeof(want),
+	    "backend.default.svc.cluster.local.\t5\tIN\tA\t%s", vip);
+	assert_rr(ldns_pkt_additional(p), 0, want);
+	ldns_pkt_free(p);
+	/* the wrong protocol: no such name */
+	p = ask(f, "_http._udp.backend.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_SRV, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	/* headless: one SRV per ready endpoint, their A in additional */
+	p = ask(f, "_pg._tcp.db.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_pkt_arcount(p), 2);
+	{
+		char *a = rr_text(ldns_pkt_answer(p), 0);
+		char *b = rr_text(ldns_pkt_answer(p), 1);
+
+		assert_non_null(strstr(a, "0 100 5432 db-"));
+		assert_true(strcmp(a, b) != 0);
+		free(a);
+		free(b);
+	}
+	ldns_pkt_free(p);
+}
+
+static void
+test_zone_headless(void **state)
+{
+	struct fixture *f = *state;
+	ldns_pkt *p;
+	bool seen[2] = { false, false };
+	char *s;
+	size_t i;
+	int tries;
+
+	for (tries = 0; tries < 50 && !(seen[0] && seen[1]); tries++) {
+		p = ask(f, "db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+		    512);
+		assert_int_equal(ldns_pkt_ancount(p), 2);	/* db-2 not ready */
+		s = rr_text(ldns_pkt_answer(p), 0);
+		/* random order: both come first sometimes */
+		seen[strstr(s, "127.0.20.1") != NULL ? 0 : 1] = true;
+		free(s);
+		for (i = 0; i < 2; i++) {
+			s = rr_text(ldns_pkt_answer(p), i);
+			assert_null(strstr(s, "127.0.20.3"));
+			free(s);
+		}
+		ldns_pkt_free(p);
+	}
+	assert_true(seen[0] && seen[1]);
+	p = ask(f, "db-1.db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "db-1.db.default.svc.cluster.local.\t5\tIN\tA\t127.0.20.2");
+	ldns_pkt_free(p);
+	/* not ready: no name */
+	p = ask(f, "db-2.db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	/* no ready endpoint at all: NXDOMAIN (Kubernetes DNS spec 2.4.1) */
+	p = ask(f, "idle.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	/* PTR of an endpoint */
+	p = ask(f, "2.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_non_null(p);
+	assert_rr(ldns_pkt_answer(p), 0, "2.20.0.127.in-addr.arpa.\t5\tIN\tPTR"
+	    "\tdb-1.db.default.svc.cluster.local.");
+	ldns_pkt_free(p);
+	/* an address that is none of ours, outside the VIP range */
+	assert_null(ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
+	    512));
+}
+
+static void
+test_zone_other_rows(void **state)
+{
+	struct fixture *f = *state;
+	char vip[INET_ADDRSTRLEN], name[64];
+	struct in_addr a;
+	uint32_t v;
+	ldns_pkt *p;
+
+	p = ask(f, "ext.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_rr(ldns_pkt_answer(p), 0, "ext.default.svc.cluster.local.\t5\t"
+	    "IN\tCNAME\twww.example.org.");
+	ldns_pkt_free(p);
+	p = ask(f, "dns-version.cluster.local.", LDNS_RR_TYPE_TXT, -1, 512);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "dns-version.cluster.local.\t5\tIN\tTXT\t\"1.1.0\"");
+	ldns_pkt_free(p);
+	p = ask(f, "cluster.local.", LDNS_RR_TYPE_SOA, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	p = ask(f, "cluster.local.", LDNS_RR_TYPE_NS, -1, 512);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "cluster.local.\t5\tIN\tNS\tns.dns.cluster.local.");
+	assert_rr(ldns_pkt_additional(p), 0,
+	    "ns.dns.cluster.local.\t5\tIN\tA\t127.0.0.53");
+	ldns_pkt_free(p);
+	/* PTR of a VIP */
+	vip_of(f, "default", "backend", vip);
+	inet_pton(AF_INET, vip, &a);
+	v = ntohl(a.s_addr);
+	snprintf(name, sizeof(name), "%u.%u.%u.%u.in-addr.arpa.", v & 0xff,
+	    (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24);
+	p = ask(f, name, LDNS_RR_TYPE_PTR, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(ldns_pkt_aa(p));
+	{
+		char *s = rr_text(ldns_pkt_answer(p), 0);
+
+		assert_non_null(strstr(s,
+		    "PTR\tbackend.default.svc.cluster.local."));
+		free(s);
+	}
+	ldns_pkt_free(p);
+	/* unknown address in the reverse zone: NXDOMAIN + its SOA */
+	p = ask(f, "254.255.96.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	{
+		char *s = rr_text(ldns_pkt_authority(p), 0);
+
+		assert_non_null(strstr(s, "96.127.in-addr.arpa.\t30\tIN\tSOA"));
+		free(s);
+	}
+	ldns_pkt_free(p);
+	p = ask(f, "96.127.in-addr.arpa.", LDNS_RR_TYPE_SOA, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	/* ANY: a minimal answer (RFC 8482) */
+	p = ask(f, "backend.default.svc.cluster.local.", LDNS_RR_TYPE_ANY, -1,
+	    512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p),
+	    0)), LDNS_RR_TYPE_A);
+	ldns_pkt_free(p);
+}
+
+/* A registry change shows in the very next answer. */
+static void
+test_zone_follows_registry(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	char err[256];
+	ldns_pkt *p;
+	uint32_t serial = dns_zone_serial(f->zone);
+
+	objset_add_pod(&set, mk_pod("default", "idle-1", "idle", "127.0.30.2",
+	    true));
+	apply(f->reg, &set);
+	assert_true(dns_zone_serial(f->zone) != serial);
+	p = ask(f, "idle.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "idle.default.svc.cluster.local.\t5\tIN\tA\t127.0.30.2");
+	ldns_pkt_free(p);
+	p = ask(f, "2.30.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	assert_int_equal(registry_delete(f->reg, REGISTRY_POD, "default",
+	    "idle-1", &api, err, sizeof(err)), 0);
+	assert_null(ask(f, "2.30.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
+	    512));
+	assert_int_equal(registry_delete(f->reg, REGISTRY_SERVICE, "default",
+	    "backend", &api, err, sizeof(err)), 0);
+	p = ask(f, "backend.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	/* and its short form is no longer ours */
+	assert_null(ask(f, "backend.", LDNS_RR_TYPE_A, -1, 512));
+}
+
+/* An answer larger than the client takes: TC and nothing else. */
+static void
+test_zone_truncation(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	char name[32], ip[32];
+	ldns_pkt *p;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "db-big-%d", i);
+		snprintf(ip, sizeof(ip), "127.0.21.%d", i + 1);
+		objset_add_pod(&set, mk_pod("default", name, "db", ip, true));
+	}
+	apply(f->reg, &set);
+	p = ask(f, "db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	p = ask(f, "db.default.svc.cluster.local.", LDNS_RR_TYPE_A, 4096, 1232);
+	assert_true(ldns_pkt_tc(p));
+	assert_true(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	p = ask(f, "db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 65535);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 102);
+	ldns_pkt_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_zone_clusterip_a, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_negative, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_srv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_headless, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_other_rows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_follows_registry,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_truncation, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
