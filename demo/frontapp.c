@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
+#include "clusterip/clusterip.h"
 #include "demo_addr.h"
 
 #define FRONT_DEFAULT_LISTEN	"0.0.0.0:8080"
@@ -39,7 +39,7 @@
 
 struct front {
 	struct event_base	*base;
-	struct evdns_base	*dns;		/* --dns, else NULL: glibc */
+	struct cip_resolver	*dns;		/* --dns, else NULL: glibc */
 	const char		*backend;	/* name to resolve */
 	uint16_t		 backend_port;
 	int			 timeout_s;
@@ -70,7 +70,8 @@ static void	front_request_cb(struct evhttp_request *, void *);
 static void	front_resolve(struct front_req *);
 static void	front_resolved(struct front_req *, int, const char *,
 		    struct addrinfo *);
-static void	front_evdns_cb(int, struct evutil_addrinfo *, void *);
+static void	front_cip_cb(int, const struct cip_endpoint *, const char *,
+		    void *);
 static void	*front_lookup_thread(void *);
 static void	front_lookup_done_cb(evutil_socket_t, short, void *);
 static void	front_fetch(struct front_req *);
@@ -91,7 +92,8 @@ usage(void)
 	    "[--verbose]\n"
 	    "  Resolves the backend (default \"" FRONT_DEFAULT_BACKEND
 	    ":5000\") per request with the\n"
-	    "  system resolver, or through the DNS server given by --dns.\n"
+	    "  system resolver, or with libclusterip through the DNS server\n"
+	    "  given by --dns.\n"
 	    "  Default listen address: " FRONT_DEFAULT_LISTEN "\n");
 	exit(2);
 }
@@ -149,18 +151,15 @@ static void
 front_resolve(struct front_req *freq)
 {
 	struct front *fr = freq->fr;
-	struct evutil_addrinfo hints;
 	struct front_lookup *lk;
 	pthread_attr_t attr;
 	pthread_t tid;
 
 	if (fr->dns != NULL) {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_INET;
-		hints.ai_socktype = SOCK_STREAM;
-		/* The callback may run at once (e.g. a numeric name). */
-		evdns_getaddrinfo(fr->dns, fr->backend, NULL, &hints,
-		    front_evdns_cb, freq);
+		if (cip_resolve(fr->dns, fr->backend, NULL, front_cip_cb,
+		    freq) == -1)
+			front_reply_502(freq, "cannot resolve %s: bad name",
+			    fr->backend);
 		return;
 	}
 	if ((lk = calloc(1, sizeof(*lk))) == NULL ||
@@ -227,19 +226,31 @@ front_lookup_done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-front_evdns_cb(int result, struct evutil_addrinfo *res, void *arg)
+front_cip_cb(int status, const struct cip_endpoint *ep, const char *reason,
+    void *arg)
 {
 	struct front_req *freq = arg;
+	struct addrinfo ai;
+	struct sockaddr_in sin;
 
-	if (result == EVUTIL_EAI_CANCEL) {
+	if (status == CIP_ECANCELLED) {
 		/* The loop is going away: no reply can be sent. */
 		front_req_free(freq);
 		return;
 	}
-	front_resolved(freq, result,
-	    result != 0 ? evutil_gai_strerror(result) : NULL, res);
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
+	if (status != CIP_OK) {
+		front_resolved(freq, status, reason != NULL ? reason :
+		    "failed", NULL);
+		return;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = ep->addr;
+	memset(&ai, 0, sizeof(ai));
+	ai.ai_family = AF_INET;
+	ai.ai_addr = (struct sockaddr *)&sin;
+	ai.ai_addrlen = sizeof(sin);
+	front_resolved(freq, 0, NULL, &ai);
 }
 
 static void
@@ -384,32 +395,15 @@ front_signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 front_setup_dns(struct front *fr, const char *server)
 {
-	static const char *const search[] = {
-		"default.svc.cluster.local", "svc.cluster.local",
-		"cluster.local",
-	};
-	char host[INET6_ADDRSTRLEN], ns[INET6_ADDRSTRLEN + 10];
-	uint16_t port;
-	size_t i;
+	char err[256];
 
-	if (demo_split_hostport(server, 53, host, sizeof(host), &port) == -1) {
-		fprintf(stderr, "frontapp: bad DNS server \"%s\"\n", server);
+	/* Pod-like: the cluster search list, ndots 5. */
+	if ((fr->dns = cip_resolver_new(fr->base, server, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "frontapp: DNS server \"%s\": %s\n", server,
+		    err);
 		return -1;
 	}
-	if ((fr->dns = evdns_base_new(fr->base, 0)) == NULL)
-		return -1;
-	snprintf(ns, sizeof(ns), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
-	    host, port);
-	if (evdns_base_nameserver_ip_add(fr->dns, ns) != 0) {
-		fprintf(stderr, "frontapp: bad DNS server \"%s\"\n", server);
-		return -1;
-	}
-	/* As a pod's resolv.conf: the cluster search list, ndots:5. */
-	for (i = 0; i < sizeof(search) / sizeof(search[0]); i++)
-		evdns_base_search_add(fr->dns, search[i]);
-	evdns_base_search_ndots_set(fr->dns, 5);
-	evdns_base_set_option(fr->dns, "timeout:", "2");
-	evdns_base_set_option(fr->dns, "attempts:", "2");
 	return 0;
 }
 
@@ -527,9 +521,8 @@ main(int argc, char **argv)
 	event_free(sigterm);
 	rc = 0;
 done:
-	/* Pending lookups end with EVUTIL_EAI_CANCEL and free themselves. */
-	if (fr.dns != NULL)
-		evdns_base_free(fr.dns, 1);
+	/* Pending lookups end with CIP_ECANCELLED and free themselves. */
+	cip_resolver_free(fr.dns);
 	evhttp_free(http);
 	if (fr.resolved_ev != NULL)
 		event_free(fr.resolved_ev);
