@@ -726,14 +726,20 @@ sel_quote(char *buf, size_t size, const struct sel_token *t)
 		strlcpy(buf, "end of input", size);
 		return;
 	}
-	for (i = 0; i < t->len && n + 5 < size && i < 40; i++) {
+	if (size < 8) {
+		strlcpy(buf, "?", size);
+		return;
+	}
+	buf[n++] = '\'';
+	for (i = 0; i < t->len && n + 6 < size && i < 40; i++) {
 		unsigned char c = (unsigned char)t->start[i];
 		buf[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
 	}
-	if (i < t->len && n + 4 < size) {
+	if (i < t->len) {
 		memcpy(buf + n, "...", 3);
 		n += 3;
 	}
+	buf[n++] = '\'';
 	buf[n] = '\0';
 }
 
@@ -772,7 +778,7 @@ sel_parse_values(struct sel_lexer *lx, char ***valuesp, size_t *nvaluesp,
 			if (!selector_valid_value(v)) {
 				sel_quote(q, sizeof(q), &t);
 				errf(err, errlen, "column %zu: invalid label "
-				    "value \"%s\": want at most 63 characters "
+				    "value %s: want at most 63 characters "
 				    "[A-Za-z0-9_.-] that start and end "
 				    "alphanumeric", t.col, q);
 				free(v);
@@ -791,7 +797,7 @@ sel_parse_values(struct sel_lexer *lx, char ***valuesp, size_t *nvaluesp,
 			break;
 		if (t.type != SEL_TOK_COMMA) {
 			sel_quote(q, sizeof(q), &t);
-			errf(err, errlen, "column %zu: found '%s', expected "
+			errf(err, errlen, "column %zu: found %s, expected "
 			    "%s',' or ')'", t.col, q, got ? "" : "a value, ");
 			goto fail;
 		}
@@ -840,7 +846,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 		}
 		if (t.type != SEL_TOK_IDENT) {
 			sel_quote(q, sizeof(q), &t);
-			errf(err, errlen, "column %zu: found '%s', expected "
+			errf(err, errlen, "column %zu: found %s, expected "
 			    "%slabel key", t.col, q,
 			    op == SELECTOR_OP_EXISTS ? "'!' or " : "");
 			goto fail;
@@ -850,7 +856,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 			goto oom;
 		if (!selector_valid_key(key)) {
 			sel_quote(q, sizeof(q), &kt);
-			errf(err, errlen, "column %zu: invalid label key \"%s\": "
+			errf(err, errlen, "column %zu: invalid label key %s: "
 			    "want an optional DNS subdomain prefix and '/', "
 			    "then a name of at most 63 characters "
 			    "[A-Za-z0-9_.-] that starts and ends alphanumeric",
@@ -880,7 +886,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 				} else {
 					sel_quote(q, sizeof(q), &t);
 					errf(err, errlen, "column %zu: found "
-					    "'%s', expected a value", t.col, q);
+					    "%s, expected a value", t.col, q);
 					goto fail;
 				}
 				if ((values = calloc(1, sizeof(char *))) ==
@@ -893,7 +899,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 				if (!selector_valid_value(v)) {
 					sel_quote(q, sizeof(q), &t);
 					errf(err, errlen, "column %zu: invalid "
-					    "label value \"%s\": want at most "
+					    "label value %s: want at most "
 					    "63 characters [A-Za-z0-9_.-] that "
 					    "start and end alphanumeric",
 					    t.col, q);
@@ -911,7 +917,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 				else {
 					sel_quote(q, sizeof(q), &t);
 					errf(err, errlen, "column %zu: found "
-					    "'%s', expected an operator (=, "
+					    "%s, expected an operator (=, "
 					    "==, !=, in, notin), ',' or end "
 					    "of input", t.col, q);
 					goto fail;
@@ -920,7 +926,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 				if (t.type != SEL_TOK_LPAREN) {
 					sel_quote(q, sizeof(q), &t);
 					errf(err, errlen, "column %zu: found "
-					    "'%s', expected '('", t.col, q);
+					    "%s, expected '('", t.col, q);
 					goto fail;
 				}
 				if ((rc = sel_parse_values(&lx, &values,
@@ -935,7 +941,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 				goto fail;
 			default:
 				sel_quote(q, sizeof(q), &t);
-				errf(err, errlen, "column %zu: found '%s', "
+				errf(err, errlen, "column %zu: found %s, "
 				    "expected an operator (=, ==, !=, in, "
 				    "notin), ',' or end of input", t.col, q);
 				goto fail;
@@ -943,7 +949,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 		}
 		if (t.type != SEL_TOK_END && t.type != SEL_TOK_COMMA) {
 			sel_quote(q, sizeof(q), &t);
-			errf(err, errlen, "column %zu: found '%s', expected ',' "
+			errf(err, errlen, "column %zu: found %s, expected ',' "
 			    "or end of input", t.col, q);
 			goto fail;
 		}
@@ -960,7 +966,7 @@ selector_parse(const char *text, struct selector **out, char *err,
 		sel_lex(&lx, &t);
 		if (t.type != SEL_TOK_IDENT && t.type != SEL_TOK_NOT) {
 			sel_quote(q, sizeof(q), &t);
-			errf(err, errlen, "column %zu: found '%s', expected "
+			errf(err, errlen, "column %zu: found %s, expected "
 			    "'!' or label key after ','", t.col, q);
 			goto fail;
 		}
