@@ -334,8 +334,9 @@ vip_alloc(struct vip_pool *p, const char *key, struct in_addr requested,
     struct in_addr *out, char *err, size_t errlen)
 {
 	struct vip_plan plan;
-	struct vip_entry *e, *old = NULL;
+	struct vip_entry *e, *old;
 	char buf[INET_ADDRSTRLEN], oldbuf[INET_ADDRSTRLEN] = "";
+	void *oldv = NULL;
 	int rc;
 
 	if ((rc = vip_plan(p, key, requested, &plan, err, errlen)) != 0)
@@ -362,7 +363,7 @@ vip_alloc(struct vip_pool *p, const char *key, struct in_addr requested,
 	 * no allocation.
 	 */
 	if (hmap_put(p->by_addr, vip_addr_key(plan.addr, buf), e,
-	    (void **)&old) != 0) {
+	    &oldv) != 0) {
 		if (plan.mine == NULL) {
 			hmap_del(p->by_key, key);
 			p->nentries--;
@@ -371,6 +372,7 @@ vip_alloc(struct vip_pool *p, const char *key, struct in_addr requested,
 		}
 		goto oom;
 	}
+	old = oldv;
 	if (old != NULL && old != e) {
 		log_debug("%s: %s reclaimed from released %s", __func__, buf,
 		    old->key);
@@ -622,6 +624,7 @@ vip_load(struct vip_pool *p)
 	struct vip_entry **v = NULL;
 	struct hmap_iter it;
 	struct stat st;
+	void *val;
 	char *buf = NULL, err[128];
 	size_t lineno = 0, n = 0, i;
 	ssize_t r;
@@ -667,8 +670,8 @@ vip_load(struct vip_pool *p)
 	}
 	n = 0;
 	hmap_iter_init(&it, p->by_key);
-	while (hmap_iter_next(&it, NULL, (void **)&v[n]))
-		n++;
+	while (hmap_iter_next(&it, NULL, &val))
+		v[n++] = val;
 	qsort(v, n, sizeof(*v), vip_seq_cmp);
 	for (i = 0; i < n; i++) {
 		v[i]->in_use = false;
@@ -776,6 +779,7 @@ vip_save(struct vip_pool *p)
 	struct vip_buf b = { NULL, 0, 0, false };
 	struct vip_entry **v = NULL;
 	struct hmap_iter it;
+	void *val;
 	char *tmp = NULL, abuf[INET_ADDRSTRLEN];
 	size_t n = 0, i, tmplen;
 	int fd = -1, saved, rc = -1;
@@ -786,8 +790,8 @@ vip_save(struct vip_pool *p)
 	    (v = calloc(p->nentries, sizeof(*v))) == NULL)
 		goto fail;
 	hmap_iter_init(&it, p->by_key);
-	while (v != NULL && hmap_iter_next(&it, NULL, (void **)&v[n]))
-		n++;
+	while (v != NULL && hmap_iter_next(&it, NULL, &val))
+		v[n++] = val;
 	if (n > 0)
 		qsort(v, n, sizeof(*v), vip_addr_cmp);
 	vip_buf_printf(&b, "%s\nrange %s\n", VIP_STATE_MAGIC, p->range);
