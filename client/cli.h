@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h -- the clusterip command line: argument parsing (cli_opts.c) and
+ * kubectl-like output (cli_format.c). No network here: pure functions
+ * over JSON documents, so that tests need no server.
+ */
+#ifndef CIP_CLI_H
+#define CIP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* Flags; each command accepts a subset (a mask of CLI_F_*). */
+enum cli_flag {
+	CLI_F_SERVER,		/* --server URL */
+	CLI_F_TOKEN_FILE,	/* --token-file FILE */
+	CLI_F_NAMESPACE,	/* -n, --namespace NS */
+	CLI_F_ALL_NS,		/* -A, --all-namespaces */
+	CLI_F_OUTPUT,		/* -o, --output wide|json|yaml */
+	CLI_F_SHOW_LABELS,	/* --show-labels */
+	CLI_F_SELECTOR,		/* -l, --selector SELECTOR */
+	CLI_F_FILE,		/* -f, --filename FILE|- */
+	CLI_F_LABEL,		/* --label k=v (repeatable) */
+	CLI_F_IP,		/* --ip A.B.C.D */
+	CLI_F_PORT,		/* --port [name=]P[/PROTO] (repeatable) */
+	CLI_F_TTL,		/* --ttl DURATION */
+	CLI_F_KEEPALIVE,	/* --keepalive */
+	CLI_F_SRV,		/* --srv PORTNAME */
+	CLI_F_DNS,		/* --dns ADDR[:PORT] */
+	CLI_F_HELP,		/* -h, --help */
+	CLI_F_COUNT
+};
+#define CLI_FLAG(f)	(1u << (f))
+#define CLI_MAX_POS	4
+#define CLI_MAX_MULTI	32
+
+struct cli_opts {
+	const char	*server;
+	const char	*token_file;
+	const char	*ns;		/* NULL: "default" */
+	bool		 all_ns;
+	const char	*output;	/* NULL, "wide", "json", "yaml" */
+	bool		 show_labels;
+	const char	*selector;
+	const char	*file;
+	const char	*labels[CLI_MAX_MULTI];
+	size_t		 nlabels;
+	const char	*ip;
+	const char	*ports[CLI_MAX_MULTI];
+	size_t		 nports;
+	const char	*ttl;
+	bool		 keepalive;
+	const char	*srv;
+	const char	*dns;
+	bool		 help;
+	const char	*pos[CLI_MAX_POS];	/* positional arguments */
+	size_t		 npos;
+};
+
+/*
+ * Parses argv[0..argc) (the arguments after the command name) into o,
+ * accepting only the flags in mask. Flags and positional arguments may
+ * be mixed; "--" ends flags; "--flag=value" and "-n value" both work.
+ * Returns 0, or -1 with a reason in err.
+ */
+int	cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
+    char *err, size_t errlen);
+
+/* kubectl's AGE: "5s", "3m20s", "2d4h", "<invalid>"... into buf. */
+const char *cli_age(time_t now, time_t then, char *buf, size_t len);
+/* Parses "2026-01-02T03:04:05Z". Returns 0 on failure. */
+time_t	cli_parse_time(const char *);
+
+/* A table printed with columns aligned like kubectl's (padding 3). */
+struct cli_table {
+	size_t	  ncols;
+	size_t	  nrows;	/* including the header */
+	char	**cells;	/* nrows * ncols, owned */
+	size_t	  cap;
+};
+/* Starts a table with its header row. Returns 0 or -1. */
+int	cli_table_init(struct cli_table *, size_t ncols,
+    const char *const *header);
+/* Appends a row of ncols cells (copied). Returns 0 or -1. */
+int	cli_table_add(struct cli_table *, const char *const *cells);
+void	cli_table_print(const struct cli_table *, FILE *);
+void	cli_table_free(struct cli_table *);
+
+/* What "get" shows; flags from the command line. */
+struct cli_view {
+	bool	wide;
+	bool	all_ns;
+	bool	show_labels;
+	time_t	now;
+};
+
+/*
+ * Print a list ("items" of a ServiceList, PodList or EndpointsList) as
+ * kubectl's table. Returns the number of rows printed.
+ */
+size_t	cli_print_services(json_t *items, const struct cli_view *, FILE *);
+size_t	cli_print_pods(json_t *items, const struct cli_view *, FILE *);
+size_t	cli_print_endpoints(json_t *items, const struct cli_view *, FILE *);
+/*
+ * kubectl's formatEndpoints: "ip:port,..." of ready addresses whose port
+ * name is port_name (NULL: every port), at most 3 then " + N more...",
+ * "<none>" when empty. Calls malloc; caller frees.
+ */
+char	*cli_format_endpoints(json_t *endpoints, const char *port_name);
+/* `kubectl describe svc` of a Service and its Endpoints document. */
+void	cli_describe_service(json_t *svc, json_t *endpoints, FILE *);
+/* A JSON document as YAML (kubectl -o yaml). Returns 0 or -1. */
+int	cli_print_yaml(json_t *, FILE *);
+
+#endif

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clusterip.c -- the command-line client: one table of commands, each an
+ * API request (or a DNS lookup) whose reply is printed like kubectl.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "clusterip/clusterip.h"
+#include "util.h"
+#include "cli.h"
+
+#define CLI_DEFAULT_SERVER	"http://127.0.0.1:9901"
+#define CLI_MAX_INPUT		(64u * 1024 * 1024)
+
+struct cli_ctx {
+	struct cip_client	*client;
+	const char		*ns;
+};
+
+struct cli_cmd {
+	const char	*name;
+	int		(*run)(struct cli_ctx *, struct cli_opts *);
+	unsigned	 flags;
+	const char	*usage;
+	const char	*help;
+	bool		 needs_server;
+};
+
+static int	cmd_get(struct cli_ctx *, struct cli_opts *);
+static int	cmd_describe(struct cli_ctx *, struct cli_opts *);
+static int	cmd_apply(struct cli_ctx *, struct cli_opts *);
+static int	cmd_delete(struct cli_ctx *, struct cli_opts *);
+static int	cmd_register(struct cli_ctx *, struct cli_opts *);
+static int	cmd_resolve(struct cli_ctx *, struct cli_opts *);
+static int	cli_fail(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#define F_CONN	(CLI_FLAG(CLI_F_SERVER) | CLI_FLAG(CLI_F_TOKEN_FILE) | \
+	CLI_FLAG(CLI_F_HELP))
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "get", cmd_get, F_CONN | CLI_FLAG(CLI_F_NAMESPACE) |
+	    CLI_FLAG(CLI_F_ALL_NS) | CLI_FLAG(CLI_F_OUTPUT) |
+	    CLI_FLAG(CLI_F_SHOW_LABELS) | CLI_FLAG(CLI_F_SELECTOR),
+	    "get svc|pods|endpoints [NAME] [-n NS | -A] [-o wide|json|yaml] "
+	    "[--show-labels] [-l SELECTOR]",
+	    "List services, pods or endpoints (one namespace, default "
+	    "\"default\";\n-A for all), as a table or as JSON/YAML.", true },
+	{ "describe", cmd_describe, F_CONN | CLI_FLAG(CLI_F_NAMESPACE),
+	    "describe svc NAME [-n NS]",
+	    "Show a service like kubectl describe: ports, target ports and "
+	    "ready endpoints.", true },
+	{ "apply", cmd_apply, F_CONN | CLI_FLAG(CLI_F_FILE),
+	    "apply -f FILE|-",
+	    "Create or update the Services, Pods and Endpoints of a YAML or "
+	    "JSON file\n(several documents allowed; all or nothing). The API "
+	    "then owns them.", true },
+	{ "delete", cmd_delete, F_CONN | CLI_FLAG(CLI_F_NAMESPACE),
+	    "delete svc|pod NAME [-n NS]",
+	    "Delete an object the API owns (objects from files or Docker are "
+	    "refused).", true },
+	{ "register", cmd_register, F_CONN | CLI_FLAG(CLI_F_NAMESPACE) |
+	    CLI_FLAG(CLI_F_LABEL) | CLI_FLAG(CLI_F_IP) | CLI_FLAG(CLI_F_PORT) |
+	    CLI_FLAG(CLI_F_TTL) | CLI_FLAG(CLI_F_KEEPALIVE),
+	    "register NAME --ip A.B.C.D [--label k=v]... [--port [name=]P[/UDP]]"
+	    "... [--ttl 15s] [--keepalive] [-n NS]",
+	    "Register a pod with a TTL lease. With --keepalive, stay in the "
+	    "foreground,\nrenew the lease every TTL/3 and deregister on "
+	    "SIGTERM or SIGINT.", true },
+	{ "resolve", cmd_resolve, CLI_FLAG(CLI_F_HELP) | CLI_FLAG(CLI_F_SRV) |
+	    CLI_FLAG(CLI_F_DNS),
+	    "resolve NAME [--srv PORTNAME] [--dns ADDR[:PORT]]",
+	    "Resolve a service to its virtual IP (and with --srv, its port) "
+	    "through DNS;\n--dns names the daemon's DNS address (default: "
+	    "/etc/resolv.conf).", false },
+};
+
+static volatile sig_atomic_t cli_stop;
+
+static int
+cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void
+cli_usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: clusterip COMMAND [flags]\n\ncommands:\n");
+	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
+		fprintf(fp, "  %s\n", cli_cmds[i].usage);
+	fprintf(fp, "\nflags of every API command:\n"
+	    "  --server URL        daemon API (default $CLUSTERIP_SERVER, "
+	    "else %s)\n"
+	    "  --token-file FILE   bearer token (default $CLUSTERIP_TOKEN)\n"
+	    "  -h, --help          help of a command\n", CLI_DEFAULT_SERVER);
+}
+
+static void
+cli_cmd_help(const struct cli_cmd *c)
+{
+	printf("usage: clusterip %s\n\n%s\n", c->usage, c->help);
+	if (c->needs_server)
+		printf("\n  --server URL        daemon API (default "
+		    "$CLUSTERIP_SERVER, else %s)\n"
+		    "  --token-file FILE   bearer token (default "
+		    "$CLUSTERIP_TOKEN)\n", CLI_DEFAULT_SERVER);
+}
+
+/* Reads a whole file ("-": stdin). Calls malloc; caller frees. */
+static char *
+cli_read_file(const char *path, size_t *lenp)
+{
+	FILE *fp;
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0, n;
+
+	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > CLI_MAX_INPUT + 4096 + 1 ||
+			    (nb = realloc(buf, cap)) == NULL) {
+				errno = EFBIG;
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, 4096, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp))
+		goto fail;
+	if (fp != stdin)
+		fclose(fp);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	if (fp != stdin)
+		fclose(fp);
+	free(buf);
+	return NULL;
+}
+
+static char *
+cli_read_token(const char *path)
+{
+	char *buf, *p, *end;
+	size_t len;
+
+	if ((buf = cli_read_file(path, &len)) == NULL)
+		return NULL;
+	p = buf + strspn(buf, " \t\r\n");
+	end = p + strcspn(p, "\r\n");
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	memmove(buf, p, strlen(p) + 1);
+	return buf;
+}
+
+/*
+ * One API call: on a 2xx reply with a JSON body, *out gets it. Anything
+ * else prints one line and returns the HTTP status (or -1 when no
+ * reply came).
+ */
+static int
+cli_call(struct cli_ctx *ctx, const char *method, const char *path,
+    const char *ctype, const void *body, size_t len, json_t **out)
+{
+	struct cip_reply r;
+	json_error_t jerr;
+	json_t *doc;
+	char err[512];
+	int status;
+
+	*out = NULL;
+	if (cip_client_request(ctx->client, method, path, ctype, body, len, &r,
+	    err, sizeof(err)) != 0) {
+		cli_fail("%s", err);
+		return -1;
+	}
+	status = r.status;
+	doc = json_loadb(r.body, r.len, 0, &jerr);
+	if (status < 200 || status > 299) {
+		if (json_string_value(json_object_get(doc, "error")) != NULL)
+			cli_fail("%s (HTTP %d)", json_string_value(
+			    json_object_get(doc, "error")), status);
+		else
+			cli_fail("the server answered HTTP %d", status);
+		json_decref(doc);
+		cip_reply_clear(&r);
+		return status;
+	}
+	cip_reply_clear(&r);
+	if (doc == NULL) {
+		cli_fail("the server sent bad JSON: %s", jerr.text);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
+static const char *
+cli_resource(const char *arg)
+{
+	if (arg == NULL)
+		return NULL;
+	if (strcmp(arg, "svc") == 0 || strcmp(arg, "service") == 0 ||
+	    strcmp(arg, "services") == 0)
+		return "services";
+	if (strcmp(arg, "po") == 0 || strcmp(arg, "pod") == 0 ||
+	    strcmp(arg, "pods") == 0)
+		return "pods";
+	if (strcmp(arg, "ep") == 0 || strcmp(arg, "endpoints") == 0)
+		return "endpoints";
+	return NULL;
+}
+
+static int
+cli_print_doc(json_t *doc, const char *output)
+{
+	if (strcmp(output, "yaml") == 0)
+		return cli_print_yaml(doc, stdout) == 0 ? 0 :
+		    cli_fail("cannot write YAML");
+	if (json_dumpf(doc, stdout, JSON_INDENT(4)) != 0)
+		return cli_fail("cannot write JSON");
+	putchar('\n');
+	return 0;
+}
+
+static int
+cmd_get(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	const char *res = cli_resource(o->pos[0]);
+	struct cli_view view;
+	json_t *doc, *items;
+	char path[1024], *sel = NULL;
+	size_t rows;
+	int rc;
+
+	if (res == NULL || o->npos > 2)
+		return cli_fail("usage: clusterip get svc|pods|endpoints [NAME]");
+	if (o->npos == 2 && o->all_ns)
+		return cli_fail("a NAME cannot be combined with -A");
+	if (o->npos == 2)
+		snprintf(path, sizeof(path), "/v1/%s/%s/%s", res, ctx->ns,
+		    o->pos[1]);
+	else {
+		if (o->selector != NULL &&
+		    (sel = evhttp_uriencode(o->selector, -1, 0)) == NULL)
+			return cli_fail("out of memory");
+		snprintf(path, sizeof(path), "/v1/%s%s%s%s%s", res,
+		    o->all_ns ? "" : "/", o->all_ns ? "" : ctx->ns,
+		    sel ? "?labelSelector=" : "", sel ? sel : "");
+		free(sel);
+	}
+	if ((rc = cli_call(ctx, "GET", path, NULL, NULL, 0, &doc)) != 0)
+		return 1;
+	if (o->output != NULL && strcmp(o->output, "wide") != 0) {
+		rc = cli_print_doc(doc, o->output);
+		json_decref(doc);
+		return rc;
+	}
+	memset(&view, 0, sizeof(view));
+	view.wide = o->output != NULL;
+	view.all_ns = o->all_ns;
+	view.show_labels = o->show_labels;
+	view.now = time(NULL);
+	if (o->npos == 2) {
+		items = json_array();
+		json_array_append(items, doc);
+	} else
+		items = json_incref(json_object_get(doc, "items"));
+	if (json_array_size(items) == 0) {
+		if (o->all_ns)
+			fprintf(stderr, "No resources found\n");
+		else
+			fprintf(stderr, "No resources found in %s namespace.\n",
+			    ctx->ns);
+		rows = 0;
+	} else if (strcmp(res, "services") == 0)
+		rows = cli_print_services(items, &view, stdout);
+	else if (strcmp(res, "pods") == 0)
+		rows = cli_print_pods(items, &view, stdout);
+	else
+		rows = cli_print_endpoints(items, &view, stdout);
+	(void)rows;
+	json_decref(items);
+	json_decref(doc);
+	return 0;
+}
+
+static int
+cmd_describe(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	const char *res = cli_resource(o->pos[0]);
+	json_t *svc, *ep;
+	char path[1024];
+
+	if (res == NULL || strcmp(res, "services") != 0 || o->npos != 2)
+		return cli_fail("usage: clusterip describe svc NAME [-n NS]");
+	snprintf(path, sizeof(path), "/v1/services/%s/%s", ctx->ns, o->pos[1]);
+	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &svc) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "/v1/endpoints/%s/%s", ctx->ns,
+	    o->pos[1]);
+	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &ep) != 0) {
+		json_decref(svc);
+		return 1;
+	}
+	cli_describe_service(svc, ep, stdout);
+	json_decref(svc);
+	json_decref(ep);
+	return 0;
+}
+
+static int
+cmd_apply(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	json_t *doc, *it;
+	char *body, *name, path[1024];
+	const char *kind;
+	size_t len, i;
+
+	if (o->file == NULL || o->npos != 0)
+		return cli_fail("usage: clusterip apply -f FILE|-");
+	if ((body = cli_read_file(o->file, &len)) == NULL)
+		return cli_fail("cannot read %s: %s", o->file, strerror(errno));
+	name = evhttp_uriencode(strcmp(o->file, "-") == 0 ? "stdin" : o->file,
+	    -1, 0);
+	snprintf(path, sizeof(path), "/v1/apply?filename=%s",
+	    name ? name : "request");
+	free(name);
+	if (cli_call(ctx, "POST", path, "application/yaml", body, len,
+	    &doc) != 0) {
+		free(body);
+		return 1;
+	}
+	free(body);
+	json_array_foreach(json_object_get(doc, "items"), i, it) {
+		kind = json_string_value(json_object_get(it, "kind"));
+		printf("%s/%s %s\n", kind == NULL ? "object" :
+		    strcmp(kind, "Service") == 0 ? "service" :
+		    strcmp(kind, "Pod") == 0 ? "pod" : "endpoints",
+		    json_string_value(json_object_get(it, "name")),
+		    json_string_value(json_object_get(it, "action")));
+	}
+	json_decref(doc);
+	return 0;
+}
+
+static int
+cmd_delete(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	const char *res = cli_resource(o->pos[0]);
+	json_t *doc;
+	char path[1024];
+
+	if (res == NULL || strcmp(res, "endpoints") == 0 || o->npos != 2)
+		return cli_fail("usage: clusterip delete svc|pod NAME [-n NS]");
+	snprintf(path, sizeof(path), "/v1/%s/%s/%s", res, ctx->ns, o->pos[1]);
+	if (cli_call(ctx, "DELETE", path, NULL, NULL, 0, &doc) != 0)
+		return 1;
+	printf("%s \"%s\" deleted\n", strcmp(res, "pods") == 0 ? "pod" :
+	    "service", o->pos[1]);
+	json_decref(doc);
+	return 0;
+}
+
+/* "[name=]port[/PROTO]" into a registration port object. */
+static json_t *
+cli_port(const char *spec, char *err, size_t errlen)
+{
+	char buf[128], *name = NULL, *num, *proto;
+	uint64_t port;
+	json_t *p;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--port: too long");
+		return NULL;
+	}
+	strlcpy(buf, spec, sizeof(buf));
+	num = buf;
+	if ((proto = strchr(buf, '=')) != NULL) {
+		*proto = '\0';
+		name = buf;
+		num = proto + 1;
+	}
+	if ((proto = strchr(num, '/')) != NULL)
+		*proto++ = '\0';
+	if (parse_u64(num, &port) != 0 || port < 1 || port > 65535) {
+		snprintf(err, errlen, "--port: \"%s\" is not [name=]PORT[/TCP|"
+		    "/UDP]", spec);
+		return NULL;
+	}
+	p = json_pack("{s:I}", "port", (json_int_t)port);
+	if (name != NULL && *name != '\0')
+		json_object_set_new(p, "name", json_string(name));
+	if (proto != NULL)
+		json_object_set_new(p, "protocol", json_string(proto));
+	return p;
+}
+
+static void
+cli_stop_cb(int sig)
+{
+	cli_stop = sig;
+}
+
+static int
+cli_keepalive(struct cli_ctx *ctx, const char *path, const char *body,
+    uint64_t ttl_ms)
+{
+	struct sigaction sa;
+	struct timespec ts;
+	char hb[1100];
+	uint64_t every_ms;
+	json_t *doc;
+	int st;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_stop_cb;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	every_ms = ttl_ms / 3 ? ttl_ms / 3 : 1;
+	snprintf(hb, sizeof(hb), "%s/heartbeat", path);
+	while (!cli_stop) {
+		ts.tv_sec = (time_t)(every_ms / 1000);
+		ts.tv_nsec = (long)(every_ms % 1000) * 1000000L;
+		/* A signal ends the sleep early. */
+		if (nanosleep(&ts, NULL) == -1 && cli_stop)
+			break;
+		if (cli_stop)
+			break;
+		st = cli_call(ctx, "POST", hb, "application/json", "{}", 2,
+		    &doc);
+		json_decref(doc);
+		if (st == 404) {
+			/* Expired meanwhile (or the daemon restarted). */
+			st = cli_call(ctx, "PUT", path, "application/json",
+			    body, strlen(body), &doc);
+			json_decref(doc);
+			if (st == 0)
+				fprintf(stderr, "clusterip: lease renewed by "
+				    "registering again\n");
+		}
+	}
+	st = cli_call(ctx, "DELETE", path, NULL, NULL, 0, &doc);
+	json_decref(doc);
+	if (st == 0)
+		printf("pod deregistered\n");
+	return st == 0 || st == 404 ? 0 : 1;
+}
+
+static int
+cmd_register(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	json_t *doc, *labels, *ports, *p;
+	char path[1024], err[256], *body, key[256];
+	const char *eq;
+	uint64_t ttl_ms = 15000;
+	size_t i;
+	int rc;
+
+	if (o->npos != 1 || o->ip == NULL)
+		return cli_fail("usage: clusterip register NAME --ip A.B.C.D "
+		    "[--label k=v] [--port name=P] [--ttl 15s] [--keepalive]");
+	if (o->ttl != NULL && (parse_duration_ms(o->ttl, &ttl_ms) != 0 ||
+	    ttl_ms < 1000 || ttl_ms > 86400000ull))
+		return cli_fail("--ttl: \"%s\" is not a duration of 1s to 24h",
+		    o->ttl);
+	labels = json_object();
+	for (i = 0; i < o->nlabels; i++) {
+		eq = strchr(o->labels[i], '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - o->labels[i]),
+		    o->labels[i]);
+		json_object_set_new(labels, key, json_string(eq + 1));
+	}
+	ports = json_array();
+	for (i = 0; i < o->nports; i++) {
+		if ((p = cli_port(o->ports[i], err, sizeof(err))) == NULL) {
+			json_decref(labels);
+			json_decref(ports);
+			return cli_fail("%s", err);
+		}
+		json_array_append_new(ports, p);
+	}
+	doc = json_pack("{s:o,s:s,s:o,s:I}", "labels", labels, "ip", o->ip,
+	    "ports", ports, "ttlSeconds", (json_int_t)((ttl_ms + 999) / 1000));
+	body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (body == NULL)
+		return cli_fail("out of memory");
+	snprintf(path, sizeof(path), "/v1/pods/%s/%s", ctx->ns, o->pos[0]);
+	if (cli_call(ctx, "PUT", path, "application/json", body, strlen(body),
+	    &doc) != 0) {
+		free(body);
+		return 1;
+	}
+	json_decref(doc);
+	printf("pod/%s registered (ttl %llus)\n", o->pos[0],
+	    (unsigned long long)((ttl_ms + 999) / 1000));
+	fflush(stdout);
+	rc = 0;
+	if (o->keepalive)
+		rc = cli_keepalive(ctx, path, body, ttl_ms);
+	free(body);
+	return rc;
+}
+
+static int
+cmd_resolve(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	struct cip_endpoint ep;
+	char err[256], addr[INET_ADDRSTRLEN];
+	int st;
+
+	if (o->npos != 1)
+		return cli_fail("usage: clusterip resolve NAME [--srv PORTNAME] "
+		    "[--dns ADDR[:PORT]]");
+	st = cip_resolve_blocking(o->dns, o->pos[0], o->srv, &ep, err,
+	    sizeof(err));
+	if (st != CIP_OK && o->srv != NULL)
+		return cli_fail("cannot resolve port %s of %s: %s", o->srv,
+		    o->pos[0], err);
+	if (st != CIP_OK)
+		return cli_fail("cannot resolve %s: %s", o->pos[0], err);
+	inet_ntop(AF_INET, &ep.addr, addr, sizeof(addr));
+	if (ep.port != 0)
+		printf("%s %s:%u\n", ep.name, addr, (unsigned)ep.port);
+	else
+		printf("%s %s\n", ep.name, addr);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_cmd *cmd = NULL;
+	struct cli_opts o;
+	struct cli_ctx ctx;
+	const char *server;
+	char err[512], *token = NULL;
+	size_t i;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		cli_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("clusterip %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
+		if (strcmp(argv[1], cli_cmds[i].name) == 0)
+			cmd = &cli_cmds[i];
+	if (cmd == NULL) {
+		cli_fail("unknown command \"%s\" (see clusterip --help)",
+		    argv[1]);
+		return 2;
+	}
+	memset(&o, 0, sizeof(o));
+	if (cli_parse(argc - 2, argv + 2, cmd->flags, &o, err,
+	    sizeof(err)) != 0) {
+		cli_fail("%s (see clusterip %s --help)", err, cmd->name);
+		return 2;
+	}
+	if (o.help) {
+		cli_cmd_help(cmd);
+		return 0;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ns = o.ns != NULL ? o.ns : "default";
+	if (cmd->needs_server) {
+		server = o.server ? o.server : getenv("CLUSTERIP_SERVER");
+		if (server == NULL || *server == '\0')
+			server = CLI_DEFAULT_SERVER;
+		if (o.token_file != NULL) {
+			if ((token = cli_read_token(o.token_file)) == NULL)
+				return cli_fail("cannot read token file %s: %s",
+				    o.token_file, strerror(errno));
+		} else if (getenv("CLUSTERIP_TOKEN") != NULL &&
+		    *getenv("CLUSTERIP_TOKEN") != '\0' &&
+		    (token = strdup(getenv("CLUSTERIP_TOKEN"))) == NULL)
+			return cli_fail("out of memory");
+		ctx.client = cip_client_new(server, token, err, sizeof(err));
+		free(token);
+		if (ctx.client == NULL)
+			return cli_fail("%s", err);
+	}
+	rc = cmd->run(&ctx, &o);
+	cip_client_free(ctx.client);
+	return rc;
+}

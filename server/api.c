@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c -- the HTTP/JSON control API: listeners, limits, authentication,
+ * dispatch to one handler per route, health, readiness and metrics.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "util.h"
+#include "log.h"
+#include "conf.h"
+#include "hmap.h"
+#include "metrics.h"
+#include "registry.h"
+#include "runtime.h"
+#include "api.h"
+#include "api_internal.h"
+
+#define API_DEFAULT_PORT	9901
+#define API_MAX_HEADERS_SIZE	16384
+#define API_TOKEN_MAX		4096
+
+static struct api *api_server;
+
+static int	api_read_token(const char *, char **);
+static int	api_bind_tcp(struct api *, const char *, bool *);
+static int	api_bind_unix(struct api *, const char *);
+static void	api_request_cb(struct evhttp_request *, void *);
+static void	api_count(int);
+static void	api_metrics(struct api *, struct evhttp_request *);
+
+void
+api_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *buf;
+	const char *reason;
+	char *text = NULL;
+
+	api_count(code);
+	buf = evbuffer_new();
+	if (body != NULL)
+		text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(body);
+	if (buf == NULL || text == NULL) {
+		evbuffer_free(buf);
+		free(text);
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(buf, text, strlen(text));
+	evbuffer_add(buf, "\n", 1);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	switch (code) {
+	case 200: reason = "OK"; break;
+	case 201: reason = "Created"; break;
+	case 400: reason = "Bad Request"; break;
+	case 401: reason = "Unauthorized"; break;
+	case 404: reason = "Not Found"; break;
+	case 405: reason = "Method Not Allowed"; break;
+	case 409: reason = "Conflict"; break;
+	case 413: reason = "Payload Too Large"; break;
+	case 415: reason = "Unsupported Media Type"; break;
+	case 503: reason = "Service Unavailable"; break;
+	default: reason = code >= 500 ? "Internal Server Error" : "Error";
+	}
+	evhttp_send_reply(req, code, reason, buf);
+	evbuffer_free(buf);
+}
+
+void
+api_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("api: %s: %d %s", evhttp_request_get_uri(req), code, msg);
+	api_reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+char *
+api_request_body(struct evhttp_request *req, size_t *lenp)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct cip_conf *conf = api_server->rt->conf;
+	size_t len = evbuffer_get_length(in);
+	char *body;
+
+	/* evhttp caps bodies already; this covers a changed limit. */
+	if (conf->api_max_body > 0 && len > conf->api_max_body) {
+		api_reply_error(req, 413, "body of %zu bytes exceeds the limit "
+		    "of %llu", len, (unsigned long long)conf->api_max_body);
+		return NULL;
+	}
+	if ((body = malloc(len + 1)) == NULL) {
+		api_reply_error(req, 500, "out of memory");
+		return NULL;
+	}
+	if (evbuffer_remove(in, body, len) != (int)len) {
+		free(body);
+		api_reply_error(req, 500, "cannot read the body");
+		return NULL;
+	}
+	body[len] = '\0';
+	*lenp = len;
+	return body;
+}
+
+static void
+api_count(int code)
+{
+	char labels[32];
+
+	snprintf(labels, sizeof(labels), "code=\"%d\"", code);
+	metric_add(metrics_get("clusterip_api_requests_total", METRIC_COUNTER,
+	    "Control API requests by status code.", labels, NULL, 0), 1);
+}
+
+static void
+api_metrics(struct api *api, struct evhttp_request *req)
+{
+	struct evbuffer *buf;
+	char *text;
+	size_t len;
+
+	metric_set(metrics_get("clusterip_build_info", METRIC_GAUGE,
+	    "Build information of clusteripd.", "version=\"" PACKAGE_VERSION
+	    "\"", NULL, 0), 1);
+	metric_set(metrics_get("clusterip_services", METRIC_GAUGE,
+	    "Services in the registry.", "", NULL, 0),
+	    (int64_t)registry_count_services(api->rt->reg));
+	metric_set(metrics_get("clusterip_pods", METRIC_GAUGE,
+	    "Pods (endpoints) in the registry.", "", NULL, 0),
+	    (int64_t)registry_count_pods(api->rt->reg));
+	metric_set(metrics_get("clusterip_api_leases", METRIC_GAUGE,
+	    "Pods registered through the API with a TTL lease.", "", NULL, 0),
+	    (int64_t)hmap_count(api->leases));
+	api_count(200);
+	if ((text = metrics_render(&len)) == NULL ||
+	    (buf = evbuffer_new()) == NULL) {
+		free(text);
+		api_reply_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(buf, text, len);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+static unsigned
+api_method_bit(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return API_M_GET;
+	case EVHTTP_REQ_HEAD: return API_M_HEAD;
+	case EVHTTP_REQ_POST: return API_M_POST;
+	case EVHTTP_REQ_PUT: return API_M_PUT;
+	case EVHTTP_REQ_DELETE: return API_M_DELETE;
+	default: return 0;
+	}
+}
+
+static void
+api_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct api *api = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct api_route route;
+	const char *path;
+	char allow[64];
+
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || *path == '\0')
+		path = "/";
+	api_route_match(path, &route);
+	if (route.id != API_R_HEALTHZ &&
+	    !api_auth_ok(evhttp_find_header(hdrs, "Authorization"),
+	    api->token)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"clusterip\"");
+		api_reply_error(req, 401, "missing or wrong bearer token");
+		return;
+	}
+	if (route.id == API_R_NONE) {
+		api_reply_error(req, 404, "no such route: %s", path);
+		return;
+	}
+	if ((route.methods & api_method_bit(cmd)) == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", api_route_allow(route.methods, allow,
+		    sizeof(allow)));
+		api_reply_error(req, 405, "method not allowed on %s", path);
+		return;
+	}
+	if (route.bad != NULL) {
+		api_reply_error(req, 400, "%s in %s", route.bad, path);
+		return;
+	}
+	switch (route.id) {
+	case API_R_HEALTHZ:
+		api_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		break;
+	case API_R_READYZ:
+		if (api->rt->ready)
+			api_reply_json(req, 200, json_pack("{s:s}", "status",
+			    "ready"));
+		else
+			api_reply_json(req, 503, json_pack("{s:s}", "status",
+			    "starting"));
+		break;
+	case API_R_METRICS:
+		api_metrics(api, req);
+		break;
+	case API_R_APPLY:
+		api_objects_apply(api, req);
+		break;
+	case API_R_SERVICES:
+	case API_R_PODS:
+	case API_R_ENDPOINTS_LIST:
+		api_objects_list(api, req, &route);
+		break;
+	case API_R_SERVICE:
+	case API_R_POD:
+	case API_R_ENDPOINTS:
+		if (cmd == EVHTTP_REQ_DELETE)
+			api_objects_delete(api, req, &route);
+		else if (cmd == EVHTTP_REQ_PUT)
+			api_lease_register(api, req, &route);
+		else
+			api_objects_get(api, req, &route);
+		break;
+	case API_R_HEARTBEAT:
+		api_lease_heartbeat(api, req, &route);
+		break;
+	case API_R_NONE:
+		break;
+	}
+}
+
+/* Reads the token file: the first line, surrounding blanks removed. */
+static int
+api_read_token(const char *path, char **out)
+{
+	char buf[API_TOKEN_MAX + 2], *p, *end;
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_warn("api: token file %s", path);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if (n > API_TOKEN_MAX) {
+		log_warnx("api: token file %s: longer than %d bytes", path,
+		    API_TOKEN_MAX);
+		return -1;
+	}
+	p = buf + strspn(buf, " \t\r\n");
+	end = p + strcspn(p, "\r\n");
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	if (*p == '\0') {
+		log_warnx("api: token file %s is empty", path);
+		return -1;
+	}
+	if ((*out = strdup(p)) == NULL)
+		return -1;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static int
+api_bind_tcp(struct api *api, const char *listen, bool *loopback)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char host[INET6_ADDRSTRLEN];
+	uint16_t port;
+
+	if (parse_hostport(listen, API_DEFAULT_PORT, &ss, &sslen) != 0) {
+		log_warnx("api: bad listen address %s", listen);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		*loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	if (!*loopback && api->token == NULL &&
+	    !api->rt->conf->api_insecure) {
+		log_warnx("api: refusing to listen on non-loopback %s without "
+		    "api-token-file (set api-insecure to allow)", listen);
+		return -1;
+	}
+	if (evhttp_bind_socket(api->http, host, port) != 0) {
+		log_warn("api: cannot listen on %s", listen);
+		return -1;
+	}
+	log_info("api: listening on http://%s", listen);
+	return 0;
+}
+
+static int
+api_bind_unix(struct api *api, const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("api: socket path too long: %s", path);
+		return -1;
+	}
+	/* A stale socket from an earlier run is replaced, nothing else. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("api: %s exists and is not a socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		log_warn("api: socket");
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 64) == -1) {
+		log_warn("api: cannot listen on %s", path);
+		close(fd);
+		return -1;
+	}
+	api->unix_listener = evconnlistener_new(api->rt->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (api->unix_listener == NULL) {
+		log_warnx("api: cannot watch %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (evhttp_bind_listener(api->http, api->unix_listener) == NULL) {
+		log_warnx("api: cannot serve %s", path);
+		evconnlistener_free(api->unix_listener);
+		api->unix_listener = NULL;
+		unlink(path);
+		return -1;
+	}
+	if ((api->unix_path = strdup(path)) == NULL) {
+		log_warnx("api: out of memory");
+		return -1;
+	}
+	log_info("api: listening on unix:%s", path);
+	return 0;
+}
+
+int
+api_init(struct runtime *rt)
+{
+	const struct cip_conf *conf = rt->conf;
+	struct api *api;
+	struct timeval tv;
+	bool loopback = true, tcp, sock;
+
+	tcp = conf->api_listen != NULL && conf->api_listen[0] != '\0' &&
+	    strcmp(conf->api_listen, "none") != 0;
+	sock = conf->api_socket != NULL && conf->api_socket[0] != '\0';
+	if (!tcp && !sock) {
+		log_info("api: disabled");
+		return 0;
+	}
+	if (api_server != NULL) {
+		log_warnx("api: already running");
+		return -1;
+	}
+	if ((api = calloc(1, sizeof(*api))) == NULL) {
+		log_warn("api");
+		return -1;
+	}
+	api_server = api;
+	api->rt = rt;
+	api->owner.kind = OWNER_API;
+	api->owner.id = NULL;
+	if (conf->api_token_file != NULL && conf->api_token_file[0] != '\0' &&
+	    api_read_token(conf->api_token_file, &api->token) != 0)
+		goto fail;
+	if ((api->http = evhttp_new(rt->base)) == NULL) {
+		log_warnx("api: cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_gencb(api->http, api_request_cb, api);
+	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(api->http, conf->api_max_body > 0 ?
+	    (ev_ssize_t)conf->api_max_body : -1);
+	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS_SIZE);
+	/* Read what a client still sends after a 413 so it sees the reply. */
+	evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	if (conf->api_timeout_ms > 0) {
+		tv.tv_sec = (time_t)(conf->api_timeout_ms / 1000);
+		tv.tv_usec = (suseconds_t)(conf->api_timeout_ms % 1000) * 1000;
+		evhttp_set_timeout_tv(api->http, &tv);
+	}
+	if (api_lease_init(api) != 0)
+		goto fail;
+	if (tcp && api_bind_tcp(api, conf->api_listen, &loopback) != 0)
+		goto fail;
+	if (sock && api_bind_unix(api, conf->api_socket) != 0)
+		goto fail;
+	if (api_store_load(api) != 0)
+		goto fail;
+	return 0;
+fail:
+	api_shutdown();
+	return -1;
+}
+
+void
+api_shutdown(void)
+{
+	struct api *api = api_server;
+
+	if (api == NULL)
+		return;
+	api_server = NULL;
+	api_lease_shutdown(api);
+	/* evhttp_free frees the listeners bound to it. */
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	else if (api->unix_listener != NULL)
+		evconnlistener_free(api->unix_listener);
+	if (api->unix_path != NULL)
+		unlink(api->unix_path);
+	free(api->unix_path);
+	free(api->state_path);
+	if (api->token != NULL) {
+		explicit_bzero(api->token, strlen(api->token));
+		free(api->token);
+	}
+	free(api);
+}

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# api.sh -- the control API against the real daemon with curl: tokens,
+# routes, methods, apply (all or nothing, created/configured/unchanged),
+# ownership (409), bad bodies (400 with file:line, 413), TTL leases,
+# slow clients, the unix socket, /metrics through a strict parser, and
+# API objects surviving a restart.
+set -u
+. "$top_srcdir/tests/integration/lib.sh"
+
+command -v curl >/dev/null || { echo "curl missing"; exit 77; }
+
+M="$TEST_TMP/manifests"
+mkdir -p "$M"
+cp "$top_srcdir"/conf/demo/*.yaml "$M/"
+STATE="$TEST_TMP/state"
+TOKEN="$TEST_TMP/token"
+echo "t0ken-$RANDOM-$RANDOM" > "$TOKEN"
+API_PORT=$(free_port)
+DNS_PORT=$(free_port)
+SOCK="$TEST_TMP/api.sock"
+API="http://127.0.0.1:$API_PORT"
+ARGS=(--manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT"
+	--api-listen "127.0.0.1:$API_PORT" --api-socket "$SOCK"
+	--api-token-file "$TOKEN" --api-timeout 2s --upstream 127.0.0.1:9
+	--log-level debug)
+AUTH="Authorization: Bearer $(cat "$TOKEN")"
+
+# req METHOD PATH [curl args...]: prints the body, sets CODE.
+req() {
+	local method=$1 path=$2
+	shift 2
+	CODE=$(curl -s -o "$TEST_TMP/body" -w '%{http_code}' -X "$method" \
+		-H "$AUTH" "$@" "$API$path") || CODE=000
+	BODY=$(cat "$TEST_TMP/body")
+}
+expect() {
+	[ "$CODE" = "$1" ] || fail "$2: HTTP $CODE, want $1: $BODY"
+}
+json() {	# json EXPR: evaluates a python expression over the body as d
+	python3 -c "import json,sys; d=json.load(open('$TEST_TMP/body')); print($1)"
+}
+services_now() {
+	req GET /v1/services
+	json "','.join(sorted(i['metadata']['namespace']+'/'+i['metadata']['name'] for i in d['items']))"
+}
+
+# Refused at start: a non-loopback address without a token. The address
+# is a documentation one: nothing is ever bound there.
+out=$("$CIPD" --manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT" \
+	--api-listen 192.0.2.1:9901 --upstream 127.0.0.1:9 2>&1) &&
+	fail "started on a non-loopback API address without a token"
+echo "$out" | grep -q "refusing to listen on non-loopback" || fail "no reason given: $out"
+pass "non-loopback API without a token refused"
+
+start_daemon "$TEST_TMP/d.log" "${ARGS[@]}"
+
+# Tokens: /healthz needs none, everything else does.
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
+[ "$CODE" = 200 ] || fail "/healthz without token: $CODE"
+for p in /readyz /metrics /v1/services /v1/nope; do
+	CODE=$(curl -s -o "$TEST_TMP/body" -w '%{http_code}' "$API$p")
+	[ "$CODE" = 401 ] || fail "$p without token: $CODE"
+	grep -q '"error"' "$TEST_TMP/body" || fail "$p: 401 without JSON error"
+	CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$API$p")
+	[ "$CODE" = 401 ] || fail "$p with a wrong token: $CODE"
+done
+req GET /readyz
+expect 200 "/readyz"
+pass "bearer token on every route but /healthz"
+
+# Routes and methods.
+req GET /v1/nope; expect 404 "unknown route"
+[ "$(json "d['error']")" = "no such route: /v1/nope" ] || fail "404 body: $BODY"
+req GET /; expect 404 "/"
+req POST /v1/services; expect 405 "POST /v1/services"
+req DELETE /v1/endpoints/default/backend; expect 405 "DELETE endpoints"
+req PATCH /v1/services/default/backend; expect 405 "PATCH"
+req GET /v1/apply; expect 405 "GET /v1/apply"
+req GET /v1/services/Default/backend; expect 400 "bad namespace"
+req GET /v1/services/default/nothere; expect 404 "missing service"
+req GET /v1/pods/default/nothere; expect 404 "missing pod"
+pass "404, 405 and 400 with JSON reasons"
+
+# Lists and single objects.
+req GET /v1/services; expect 200 "services"
+[ "$(json "d['kind']")" = ServiceList ] || fail "kind: $BODY"
+[ "$(services_now)" = "default/backend" ] || fail "services: $BODY"
+req GET /v1/services/default/backend; expect 200 "backend"
+VIP=$(json "d['spec']['clusterIP']")
+case "$VIP" in 127.96.*) ;; *) fail "VIP $VIP";; esac
+[ "$(json "d['metadata']['owner']")" = "file $M/service.yaml" ] || fail "owner: $BODY"
+req GET /v1/pods; expect 200 "pods"
+[ "$(json "len(d['items'])")" = 2 ] || fail "pods: $BODY"
+req GET "/v1/pods?labelSelector=name%3Dbackend"; expect 200 "selector"
+[ "$(json "len(d['items'])")" = 2 ] || fail "selector name=backend: $BODY"
+req GET "/v1/pods?labelSelector=name%21%3Dbackend"; expect 200 "selector"
+[ "$(json "len(d['items'])")" = 0 ] || fail "selector name!=backend: $BODY"
+req GET "/v1/pods?labelSelector=%28%28"; expect 400 "bad selector"
+req GET /v1/pods/other; expect 200 "pods of a namespace"
+[ "$(json "len(d['items'])")" = 0 ] || fail "namespace filter: $BODY"
+req GET /v1/endpoints/default/backend; expect 200 "endpoints"
+[ "$(json "d['kind']")" = Endpoints ] || fail "endpoints: $BODY"
+# Not ready yet (nothing listens on the backends): notReadyAddresses.
+[ "$(json "sorted(a['ip'] for s in d['subsets'] for a in s.get('notReadyAddresses', []))")" = "['127.0.10.1', '127.0.10.2']" ] ||
+	fail "notReadyAddresses: $BODY"
+pass "GET lists, objects, selectors, endpoints"
+
+# Bad bodies: refused with a reason, nothing changes, the daemon lives.
+printf 'kind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: eighty}]\n' > "$TEST_TMP/bad.yaml"
+req POST "/v1/apply?filename=bad.yaml" --data-binary @"$TEST_TMP/bad.yaml"
+expect 400 "wrong type"
+echo "$BODY" | grep -q 'bad.yaml:4:18: ports\[\].port' || fail "no file:line: $BODY"
+printf 'kind: Service\nmetadata: {name: x\n  - : ]\n' > "$TEST_TMP/broken.yaml"
+req POST /v1/apply --data-binary @"$TEST_TMP/broken.yaml"
+expect 400 "broken YAML"
+echo "$BODY" | grep -Eq '"request:[0-9]+:[0-9]+: ' || fail "no request:line: $BODY"
+req POST /v1/apply --data-binary '{"kind": "Service", "metadata": {"name": "x"}, "spec": {"ports": [{"port": "eighty"}]}}'
+expect 400 "wrong type in JSON"
+echo "$BODY" | grep -q 'request:1:.*ports\[\].port' || fail "JSON type error: $BODY"
+req POST /v1/apply --data-binary ''
+expect 400 "empty apply"
+head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' > "$TEST_TMP/big"
+req POST /v1/apply --data-binary @"$TEST_TMP/big"
+expect 413 "10 MiB body"
+req PUT /v1/pods/default/big -H "Expect:" --data-binary @"$TEST_TMP/big"
+expect 413 "10 MiB registration"
+req PUT /v1/pods/default/p1 --data-binary '{"ip": "1.2.3.4", "ttlSeconds": "x"}'
+expect 400 "registration with a wrong type"
+req PUT /v1/pods/default/p1 --data-binary 'not json'
+expect 400 "registration not JSON"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
+[ "$CODE" = 200 ] || fail "daemon not alive after bad bodies"
+[ "$(services_now)" = "default/backend" ] || fail "state changed: $BODY"
+pass "bad YAML, wrong types, 10 MiB bodies: 400/413, state unchanged"
+
+# Apply: created, unchanged, configured; all or nothing.
+cat > "$TEST_TMP/web.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: web, labels: {app: web}}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080, targetPort: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec: {containers: [{ports: [{containerPort: 80}]}]}
+status: {podIP: 127.0.11.1}
+EOF
+req POST /v1/apply --data-binary @"$TEST_TMP/web.yaml"; expect 200 "apply"
+[ "$(json "' '.join(i['kind']+'/'+i['name']+':'+i['action'] for i in d['items'])")" = \
+	"Service/web:created Pod/web-1:created" ] || fail "apply result: $BODY"
+req POST /v1/apply --data-binary @"$TEST_TMP/web.yaml"; expect 200 "re-apply"
+[ "$(json "' '.join(i['action'] for i in d['items'])")" = "unchanged unchanged" ] ||
+	fail "re-apply result: $BODY"
+sed 's/127.0.11.1/127.0.11.2/' "$TEST_TMP/web.yaml" > "$TEST_TMP/web2.yaml"
+req POST /v1/apply --data-binary @"$TEST_TMP/web2.yaml"; expect 200 "apply change"
+[ "$(json "' '.join(i['action'] for i in d['items'])")" = "unchanged configured" ] ||
+	fail "changed apply result: $BODY"
+# The second document takes a pod the demo file owns: nothing applies.
+cat > "$TEST_TMP/mixed.yaml" <<'EOF'
+kind: Service
+metadata: {name: newsvc}
+spec: {selector: {app: x}, ports: [{port: 1}]}
+---
+kind: Pod
+metadata: {name: backend-1, labels: {name: backend}}
+status: {podIP: 127.0.10.9}
+EOF
+req POST /v1/apply --data-binary @"$TEST_TMP/mixed.yaml"
+expect 409 "apply over a file's pod"
+echo "$BODY" | grep -q "owned by file" || fail "409 names no owner: $BODY"
+[ "$(services_now)" = "default/backend,default/web" ] || fail "partial apply: $BODY"
+pass "apply: created/unchanged/configured, all or nothing, 409 with the owner"
+
+# Delete: 404 when absent, 409 for another owner's object, 200 for ours.
+req DELETE /v1/services/default/backend; expect 409 "delete a file's service"
+echo "$BODY" | grep -q "owned by file $M/service.yaml" || fail "409 body: $BODY"
+req DELETE /v1/pods/default/backend-2; expect 409 "delete a file's pod"
+req DELETE /v1/services/default/nothere; expect 404 "delete missing"
+req DELETE /v1/pods/default/web-1; expect 200 "delete API pod"
+req DELETE /v1/pods/default/web-1; expect 404 "delete twice"
+req POST /v1/apply --data-binary @"$TEST_TMP/web.yaml"; expect 200 "apply again"
+pass "delete: 404, 409 naming the owner, 200"
+
+# Leases: register with 2s, renew, then let it run out (polled, bounded).
+req PUT /v1/pods/default/lease-1 --data-binary \
+	'{"labels":{"app":"web"},"ip":"127.0.11.5","ports":[{"name":"http","port":80}],"ttlSeconds":2}'
+expect 201 "register"
+req GET /v1/pods/default/lease-1; expect 200 "registered pod"
+[ "$(json "d['metadata']['leased']")" = True ] || fail "not leased: $BODY"
+req GET /v1/endpoints/default/web; expect 200 "web endpoints"
+json "[a['ip'] for s in d['subsets'] for a in s.get('addresses', [])]" | grep -q 127.0.11.5 ||
+	fail "leased pod not an endpoint of web: $BODY"
+req PUT /v1/pods/default/lease-1 --data-binary '{"ip":"127.0.11.5","ttlSeconds":2,"labels":{"app":"web"}}'
+expect 200 "register again"
+sleep 1
+req POST /v1/pods/default/lease-1/heartbeat; expect 200 "heartbeat"
+req POST /v1/pods/default/web-1/heartbeat; expect 404 "heartbeat of an unleased pod"
+req PUT /v1/pods/default/backend-1 --data-binary '{"ip":"127.0.10.1"}'
+expect 409 "register over a file's pod"
+gone=0
+for ((i = 0; i < 100; i++)); do
+	req GET /v1/pods/default/lease-1
+	[ "$CODE" = 404 ] && { gone=1; break; }
+	sleep 0.1
+done
+[ "$gone" = 1 ] || fail "lease did not expire within 10s"
+req POST /v1/pods/default/lease-1/heartbeat; expect 404 "heartbeat after expiry"
+grep -q "lease of pod default/lease-1 expired" "$TEST_TMP/d.log" || fail "no expiry log line"
+pass "TTL lease: 201, renew, expiry removes the pod, 404 after"
+
+# A slow client is cut off after --api-timeout (2s).
+python3 - "$API_PORT" <<'PY' || fail "slow client not timed out"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /v1/services HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(5)
+t = time.time()
+try:
+    data = s.recv(4096)
+except socket.timeout:
+    sys.exit(1)
+sys.exit(0 if time.time() - t < 4 else 1)
+PY
+# Huge headers are refused, the daemon lives.
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' 'b')" "$API/readyz")
+[ "$CODE" = 400 ] || [ "$CODE" = 431 ] || [ "$CODE" = 413 ] || [ "$CODE" = 000 ] ||
+	fail "oversized headers: HTTP $CODE"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
+[ "$CODE" = 200 ] || fail "daemon not alive after a slow client and huge headers"
+pass "slow client timed out, oversized headers refused"
+
+# The unix socket serves the same API, with the same token.
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://x/healthz)
+[ "$CODE" = 200 ] || fail "unix socket /healthz: $CODE"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://x/v1/services)
+[ "$CODE" = 401 ] || fail "unix socket without token: $CODE"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" --unix-socket "$SOCK" http://x/v1/services)
+[ "$CODE" = 200 ] || fail "unix socket with token: $CODE"
+pass "unix socket"
+
+# /metrics: strict exposition-format check, our gauges present.
+req GET /metrics; expect 200 "/metrics"
+ct=$(curl -s -o /dev/null -w '%{content_type}' -H "$AUTH" "$API/metrics")
+case "$ct" in "text/plain; version=0.0.4"*) ;; *) fail "metrics content type: $ct";; esac
+if command -v promtool >/dev/null; then
+	promtool check metrics < "$TEST_TMP/body" || fail "promtool check metrics"
+else
+	python3 "$top_srcdir/tests/integration/promcheck.py" < "$TEST_TMP/body" ||
+		fail "exposition format"
+fi
+python3 "$top_srcdir/tests/integration/promcheck.py" < "$TEST_TMP/body" || fail "exposition format"
+grep -q '^clusterip_build_info{version="[0-9.]*"} 1$' "$TEST_TMP/body" || fail "no build info"
+grep -q '^clusterip_services 2$' "$TEST_TMP/body" || fail "clusterip_services: $(grep services "$TEST_TMP/body")"
+grep -q '^clusterip_pods 3$' "$TEST_TMP/body" || fail "clusterip_pods: $(grep pods "$TEST_TMP/body")"
+grep -q '^clusterip_api_requests_total{code="401"} [1-9]' "$TEST_TMP/body" || fail "no 401 count"
+pass "/metrics parses strictly"
+
+# API objects survive a restart; the state file is a v1 List.
+req PUT /v1/pods/default/lease-2 --data-binary '{"ip":"127.0.11.6","ttlSeconds":60}'
+expect 201 "register lease-2"
+python3 -c "import json; d=json.load(open('$STATE/api-objects.json')); assert d['kind']=='List', d" ||
+	fail "state file"
+grep -q lease-2 "$STATE/api-objects.json" && fail "a leased pod was persisted"
+stop_daemon
+start_daemon "$TEST_TMP/d2.log" "${ARGS[@]}"
+grep -q "api: restored" "$TEST_TMP/d2.log" || fail "no restore line"
+[ "$(services_now)" = "default/backend,default/web" ] || fail "after restart: $BODY"
+req GET /v1/pods/default/web-1; expect 200 "web-1 after restart"
+[ "$(json "d['metadata']['owner']")" = "the API" ] || fail "owner after restart: $BODY"
+req GET /v1/pods/default/lease-2; expect 404 "leased pod after restart"
+req DELETE /v1/services/default/web; expect 200 "delete web"
+stop_daemon
+start_daemon "$TEST_TMP/d3.log" "${ARGS[@]}"
+[ "$(services_now)" = "default/backend" ] || fail "deleted service came back: $BODY"
+stop_daemon
+[ -S "$SOCK" ] && fail "unix socket left behind"
+pass "API objects persist across restarts, leases do not"
+exit 0

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cli.sh -- the clusterip command against the real daemon: every command
+# and output format, describe compared line by line with the contract,
+# apply/delete with ownership, register with a TTL that runs out and with
+# --keepalive, resolve through the daemon's DNS, clear one-line failures.
+set -u
+. "$top_srcdir/tests/integration/lib.sh"
+
+C="$top_builddir/client/clusterip"
+M="$TEST_TMP/manifests"
+mkdir -p "$M"
+# The demo's Service, and its two pods without probes: ready at once.
+cp "$top_srcdir/conf/demo/service.yaml" "$M/"
+sed '/readinessProbe/d' "$top_srcdir/conf/demo/pods.yaml" > "$M/pods.yaml"
+STATE="$TEST_TMP/state"
+TOKEN_FILE="$TEST_TMP/token"
+echo "cli-$RANDOM$RANDOM" > "$TOKEN_FILE"
+API_PORT=$(free_port)
+DNS_PORT=$(free_port)
+start_daemon "$TEST_TMP/d.log" --manifests "$M" --state-dir "$STATE" \
+	--dns-listen "127.0.0.1:$DNS_PORT" --api-listen "127.0.0.1:$API_PORT" \
+	--api-token-file "$TOKEN_FILE" --upstream 127.0.0.1:9 --log-level debug
+export CLUSTERIP_SERVER="http://127.0.0.1:$API_PORT"
+CLUSTERIP_TOKEN=$(cat "$TOKEN_FILE")
+export CLUSTERIP_TOKEN
+OUT="$TEST_TMP/out"
+ERR="$TEST_TMP/err"
+
+# run ARGS...: runs the CLI, stdout in $OUT, stderr in $ERR, sets RC.
+run() {
+	RC=0
+	"$C" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+ok() {
+	run "$@"
+	[ "$RC" = 0 ] || fail "clusterip $*: exit $RC: $(cat "$ERR")"
+}
+# bad ARGS...: must fail with exactly one line on stderr.
+bad() {
+	run "$@"
+	[ "$RC" != 0 ] || fail "clusterip $* succeeded: $(cat "$OUT")"
+	[ "$(wc -l < "$ERR")" = 1 ] || fail "clusterip $*: not one line: $(cat "$ERR")"
+}
+# aligned FILE: every column of every row starts where its header does.
+aligned() {
+	python3 - "$1" <<'PY' || fail "columns not aligned: $(cat "$1")"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+starts = [m.start() for m in re.finditer(r"(?:(?<=^)|(?<=   ))\S", lines[0])]
+for l in lines[1:]:
+    for s in starts[1:]:
+        if len(l) <= s or l[s] == " " or l[s - 1] != " ":
+            sys.exit(1)
+PY
+}
+
+# Help, usage errors, unknown commands.
+ok --help
+grep -q "register NAME" "$OUT" || fail "--help lists no register"
+for cmd in get describe apply delete register resolve; do
+	ok "$cmd" --help
+	grep -q "^usage: clusterip $cmd" "$OUT" || fail "$cmd --help: $(cat "$OUT")"
+done
+bad frobnicate
+[ "$RC" = 2 ] || fail "unknown command: exit $RC"
+bad get svc --bogus
+bad get nodes
+bad get svc -o xml
+bad delete endpoints backend
+pass "--help of each command, usage errors in one line"
+
+# Connection and token failures: one clear line, non-zero.
+CLUSTERIP_TOKEN= bad get svc
+grep -q "bearer token (HTTP 401)" "$ERR" || fail "no 401 message: $(cat "$ERR")"
+CLUSTERIP_TOKEN= ok get svc --token-file "$TOKEN_FILE"
+bad get svc --server "http://127.0.0.1:$(free_port)"
+grep -q "cannot reach" "$ERR" || fail "unreachable server: $(cat "$ERR")"
+bad get svc --server "ftp://x"
+pass "token from env or --token-file, failures in one line"
+
+# get svc: kubectl's columns, aligned.
+ok get svc
+VIP=$(awk 'NR == 2 { print $3 }' "$OUT")
+case "$VIP" in 127.96.*) ;; *) fail "no VIP in: $(cat "$OUT")";; esac
+head -1 "$OUT" | grep -Eq '^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE$' ||
+	fail "svc header: $(cat "$OUT")"
+sed -n 2p "$OUT" | grep -Eq "^backend +ClusterIP +$VIP +<none> +5000/TCP +[0-9]+s$" ||
+	fail "svc row: $(cat "$OUT")"
+aligned "$OUT"
+ok get svc -o wide
+sed -n 2p "$OUT" | grep -Eq "5000/TCP +[0-9]+s +name=backend$" || fail "svc wide: $(cat "$OUT")"
+ok get services backend
+[ "$(wc -l < "$OUT")" = 2 ] || fail "get svc NAME: $(cat "$OUT")"
+bad get svc nothere
+grep -q "not found (HTTP 404)" "$ERR" || fail "missing svc: $(cat "$ERR")"
+ok get svc -A
+head -1 "$OUT" | grep -q "^NAMESPACE " || fail "-A: $(cat "$OUT")"
+sed -n 2p "$OUT" | grep -q "^default  *backend " || fail "-A row: $(cat "$OUT")"
+ok get svc -n other
+[ ! -s "$OUT" ] || fail "other namespace not empty: $(cat "$OUT")"
+grep -q "No resources found in other namespace." "$ERR" || fail "empty list message"
+pass "get svc (table, wide, NAME, -A, -n)"
+
+# get pods: READY, wide IP, labels, selectors.
+ok get pods
+head -1 "$OUT" | grep -Eq '^NAME +READY +STATUS +RESTARTS +AGE$' || fail "pods header: $(cat "$OUT")"
+sed -n 2p "$OUT" | grep -Eq '^backend-1 +1/1 +Running +0 +[0-9]+s$' || fail "pods row: $(cat "$OUT")"
+aligned "$OUT"
+ok get pods -o wide --show-labels
+head -1 "$OUT" | grep -Eq 'AGE +IP +NODE +NOMINATED NODE +READINESS GATES +LABELS$' ||
+	fail "pods wide header: $(cat "$OUT")"
+sed -n 3p "$OUT" | grep -Eq '^backend-2 .* 127\.0\.10\.2 .* name=backend$' ||
+	fail "pods wide row: $(cat "$OUT")"
+ok get pods -l name=backend
+[ "$(wc -l < "$OUT")" = 3 ] || fail "-l name=backend: $(cat "$OUT")"
+ok get pods -l 'name in (other)'
+[ ! -s "$OUT" ] || fail "-l name in (other): $(cat "$OUT")"
+bad get pods -l 'name in (('
+grep -q "labelSelector" "$ERR" || fail "bad selector: $(cat "$ERR")"
+pass "get pods (table, wide, --show-labels, -l)"
+
+# get endpoints.
+ok get endpoints
+sed -n 2p "$OUT" | grep -Eq '^backend +127\.0\.10\.1:5000,127\.0\.10\.2:5000 +[0-9]+s$' ||
+	fail "endpoints: $(cat "$OUT")"
+aligned "$OUT"
+ok get ep -o json
+python3 -c "import json; d=json.load(open('$OUT')); assert d['kind']=='EndpointsList'; assert len(d['items'][0]['subsets'][0]['addresses'])==2" ||
+	fail "endpoints json: $(cat "$OUT")"
+pass "get endpoints"
+
+# -o json and -o yaml hold the same document.
+for r in svc pods ep; do
+	ok get $r -o json
+	cp "$OUT" "$TEST_TMP/doc.json"
+	ok get $r -o yaml
+	python3 - "$TEST_TMP/doc.json" "$OUT" <<'PY' || fail "-o yaml differs from -o json for $r"
+import json, sys, yaml
+j = json.load(open(sys.argv[1]))
+y = yaml.safe_load(open(sys.argv[2]))
+sys.exit(0 if j == y else 1)
+PY
+done
+ok get svc backend -o yaml
+grep -q "^kind: Service$" "$OUT" || fail "single object yaml: $(cat "$OUT")"
+pass "-o json and -o yaml"
+
+# describe svc backend: the contract's block, line by line.
+ok describe svc backend
+cat > "$TEST_TMP/want" <<EOF
+Name:              backend
+Namespace:         default
+Labels:            <none>
+Annotations:       <none>
+Selector:          name=backend
+Type:              ClusterIP
+IP Family Policy:  SingleStack
+IP Families:       IPv4
+IP:                $VIP
+IPs:               $VIP
+Port:              <unset>  5000/TCP
+TargetPort:        5000/TCP
+Endpoints:         127.0.10.1:5000,127.0.10.2:5000
+Session Affinity:  None
+Events:            <none>
+EOF
+diff -u "$TEST_TMP/want" "$OUT" || fail "describe svc backend differs from the contract"
+bad describe svc nothere
+bad describe pod backend-1
+pass "describe svc backend matches the contract"
+
+# apply: created, unchanged, configured, from a file and from stdin.
+cat > "$TEST_TMP/web.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080, targetPort: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {app: web}}
+spec: {containers: [{ports: [{containerPort: 80}]}]}
+status: {podIP: 127.0.11.1}
+EOF
+ok apply -f "$TEST_TMP/web.yaml"
+[ "$(cat "$OUT")" = "service/web created
+pod/web-1 created" ] || fail "apply: $(cat "$OUT")"
+ok apply -f - < "$TEST_TMP/web.yaml"
+[ "$(cat "$OUT")" = "service/web unchanged
+pod/web-1 unchanged" ] || fail "apply again: $(cat "$OUT")"
+sed 's/127.0.11.1/127.0.11.3/' "$TEST_TMP/web.yaml" | "$C" apply -f - > "$OUT" || fail "apply stdin"
+grep -q "pod/web-1 configured" "$OUT" || fail "apply change: $(cat "$OUT")"
+printf 'kind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: eighty}]\n' > "$TEST_TMP/bad.yaml"
+bad apply -f "$TEST_TMP/bad.yaml"
+grep -q "$TEST_TMP/bad.yaml:4:18: ports\[\].port" "$ERR" || fail "no file:line: $(cat "$ERR")"
+bad apply -f "$TEST_TMP/missing.yaml"
+bad apply
+ok get svc web
+pass "apply -f FILE and -f -, bad YAML named by file:line"
+
+# delete: ours goes, the demo file's is refused naming the file.
+bad delete svc backend
+grep -q "owned by file $M/service.yaml" "$ERR" || fail "delete backend: $(cat "$ERR")"
+ok delete pod web-1
+[ "$(cat "$OUT")" = 'pod "web-1" deleted' ] || fail "delete pod: $(cat "$OUT")"
+ok delete svc web
+[ "$(cat "$OUT")" = 'service "web" deleted' ] || fail "delete svc: $(cat "$OUT")"
+bad delete svc web
+grep -q "not found" "$ERR" || fail "delete twice: $(cat "$ERR")"
+pass "delete"
+
+# register with a TTL that runs out (polled, bounded).
+ok register web-2 --label app=web --label tier=front --ip 127.0.11.2 --port http=80 --ttl 2s
+grep -q "pod/web-2 registered (ttl 2s)" "$OUT" || fail "register: $(cat "$OUT")"
+ok get pods web-2 --show-labels
+grep -Eq '^web-2 +1/1 +Running .*app=web,tier=front$' "$OUT" || fail "registered pod: $(cat "$OUT")"
+bad register web-2 --ip 127.0.11.2 --ttl soon
+bad register web-2 --ip 300.1.1.1
+grep -q "ip: must be an IPv4 address (HTTP 400)" "$ERR" || fail "bad ip: $(cat "$ERR")"
+bad register web-2 --ip 127.0.11.2 --port http=eighty
+gone=0
+for ((i = 0; i < 100; i++)); do
+	run get pods web-2
+	[ "$RC" != 0 ] && { gone=1; break; }
+	sleep 0.1
+done
+[ "$gone" = 1 ] || fail "web-2 still registered 10s after a 2s TTL"
+pass "register --ttl 2s, expired"
+
+# --keepalive renews past the TTL and deregisters on SIGTERM.
+"$C" register web-3 --label app=web --ip 127.0.11.3 --ttl 2s --keepalive \
+	> "$TEST_TMP/keep.out" 2>&1 &
+KEEP=$!
+TEST_PIDS+=("$KEEP")
+wait_log "$TEST_TMP/keep.out" "registered"
+# Three TTLs later it must still be there.
+sleep 6
+ok get pods web-3
+kill -TERM "$KEEP"
+rc=0
+wait "$KEEP" || rc=$?
+[ "$rc" = 0 ] || fail "keepalive exited $rc: $(cat "$TEST_TMP/keep.out")"
+grep -q "pod deregistered" "$TEST_TMP/keep.out" || fail "no deregistration: $(cat "$TEST_TMP/keep.out")"
+bad get pods web-3
+pass "register --keepalive renews, deregisters on SIGTERM"
+
+# resolve through the daemon's DNS (libclusterip + c-ares).
+ok resolve backend --dns "127.0.0.1:$DNS_PORT"
+[ "$(cat "$OUT")" = "backend.default.svc.cluster.local $VIP" ] || fail "resolve: $(cat "$OUT")"
+printf 'kind: Service\nmetadata: {name: named}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 8080}]\n' |
+	"$C" apply -f - >/dev/null || fail "apply named"
+ok resolve named --srv http --dns "127.0.0.1:$DNS_PORT"
+grep -Eq '^named\.default\.svc\.cluster\.local 127\.96\.[0-9]+\.[0-9]+:8080$' "$OUT" ||
+	fail "resolve --srv: $(cat "$OUT")"
+ok resolve backend.default.svc.cluster.local --dns "127.0.0.1:$DNS_PORT"
+bad resolve nothere --dns "127.0.0.1:$DNS_PORT"
+bad resolve named --srv nope --dns "127.0.0.1:$DNS_PORT"
+pass "resolve A and SRV"
+stop_daemon
+exit 0

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* test_api.c -- the control API's routes, name checks and token compare. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+#include "api_internal.h"
+
+static void
+test_route_match_known(void **state)
+{
+	static const struct {
+		const char		*path;
+		enum api_route_id	 id;
+		const char		*ns;
+		const char		*name;
+		unsigned		 methods;
+	} cases[] = {
+		{ "/healthz", API_R_HEALTHZ, "", "", API_M_GET | API_M_HEAD },
+		{ "/readyz", API_R_READYZ, "", "", API_M_GET | API_M_HEAD },
+		{ "/metrics", API_R_METRICS, "", "", API_M_GET | API_M_HEAD },
+		{ "/v1/apply", API_R_APPLY, "", "", API_M_POST },
+		{ "/v1/services", API_R_SERVICES, "", "",
+		    API_M_GET | API_M_HEAD },
+		{ "/v1/services/", API_R_SERVICES, "", "",
+		    API_M_GET | API_M_HEAD },
+		{ "/v1/services/kube-system", API_R_SERVICES, "kube-system", "",
+		    API_M_GET | API_M_HEAD },
+		{ "/v1/services/default/backend", API_R_SERVICE, "default",
+		    "backend", API_M_GET | API_M_HEAD | API_M_DELETE },
+		{ "/v1/pods", API_R_PODS, "", "", API_M_GET | API_M_HEAD },
+		{ "/v1/pods/default/web.1", API_R_POD, "default", "web.1",
+		    API_M_GET | API_M_HEAD | API_M_PUT | API_M_DELETE },
+		{ "/v1/pods/default/web-1/heartbeat", API_R_HEARTBEAT,
+		    "default", "web-1", API_M_POST },
+		{ "/v1/endpoints", API_R_ENDPOINTS_LIST, "", "",
+		    API_M_GET | API_M_HEAD },
+		{ "/v1/endpoints/default/backend", API_R_ENDPOINTS, "default",
+		    "backend", API_M_GET | API_M_HEAD },
+	};
+	struct api_route r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(cases); i++) {
+		api_route_match(cases[i].path, &r);
+		if (r.id != cases[i].id)
+			fail_msg("%s: route %d, want %d", cases[i].path, r.id,
+			    cases[i].id);
+		assert_null(r.bad);
+		assert_string_equal(r.ns, cases[i].ns);
+		assert_string_equal(r.name, cases[i].name);
+		assert_int_equal(r.methods, cases[i].methods);
+	}
+}
+
+static void
+test_route_match_unknown(void **state)
+{
+	static const char *const paths[] = {
+		"/", "", "/v1", "/v2/services", "/v1/apply/x", "/v1/nodes",
+		"/v1/services/default/backend/heartbeat",
+		"/v1/pods/default/web/renew", "/v1/pods/a/b/heartbeat/x",
+		"/healthz/x", "/v1//services", "/v1/services//backend",
+		"/metricsx", "/V1/services",
+	};
+	struct api_route r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(paths); i++) {
+		api_route_match(paths[i], &r);
+		if (r.id != API_R_NONE)
+			fail_msg("%s matched route %d", paths[i], r.id);
+	}
+}
+
+static void
+test_route_bad_names(void **state)
+{
+	char longname[400];
+	struct api_route r;
+
+	(void)state;
+	api_route_match("/v1/services/Default/backend", &r);
+	assert_int_equal(r.id, API_R_SERVICE);
+	assert_string_equal(r.bad, "invalid namespace");
+	api_route_match("/v1/services/default/back.end", &r);
+	assert_string_equal(r.bad, "invalid name");
+	api_route_match("/v1/pods/default/back%20end", &r);
+	assert_string_equal(r.bad, "invalid name");
+	api_route_match("/v1/pods/default/-x", &r);
+	assert_string_equal(r.bad, "invalid name");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	memcpy(longname, "/v1/pods/default/", 17);
+	api_route_match(longname, &r);
+	assert_int_equal(r.id, API_R_POD);
+	assert_string_equal(r.bad, "invalid name");
+}
+
+static void
+test_valid_names(void **state)
+{
+	(void)state;
+	assert_true(api_valid_label("a"));
+	assert_true(api_valid_label("backend-1"));
+	assert_true(api_valid_label("0abc"));
+	assert_false(api_valid_label(""));
+	assert_false(api_valid_label("-a"));
+	assert_false(api_valid_label("a-"));
+	assert_false(api_valid_label("A"));
+	assert_false(api_valid_label("a_b"));
+	assert_false(api_valid_label("a.b"));
+	assert_true(api_valid_label("a234567890123456789012345678901234567890"
+	    "12345678901234567890123"));
+	assert_false(api_valid_label("a234567890123456789012345678901234567890"
+	    "123456789012345678901234"));
+	assert_true(api_valid_subdomain("a.b-c.d"));
+	assert_false(api_valid_subdomain("a..b"));
+	assert_false(api_valid_subdomain(".a"));
+	assert_false(api_valid_subdomain("a."));
+}
+
+static void
+test_allow_header(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(api_route_allow(API_M_GET | API_M_HEAD |
+	    API_M_DELETE, buf, sizeof(buf)), "GET, HEAD, DELETE");
+	assert_string_equal(api_route_allow(API_M_POST, buf, sizeof(buf)),
+	    "POST");
+	assert_string_equal(api_route_allow(0, buf, sizeof(buf)), "");
+}
+
+static void
+test_auth(void **state)
+{
+	(void)state;
+	assert_true(api_auth_ok(NULL, NULL));
+	assert_true(api_auth_ok("anything", NULL));
+	assert_true(api_auth_ok("Bearer s3cret", "s3cret"));
+	assert_false(api_auth_ok(NULL, "s3cret"));
+	assert_false(api_auth_ok("", "s3cret"));
+	assert_false(api_auth_ok("Bearer ", "s3cret"));
+	assert_false(api_auth_ok("Bearer s3cre", "s3cret"));
+	assert_false(api_auth_ok("Bearer s3cretX", "s3cret"));
+	assert_false(api_auth_ok("Bearer S3cret", "s3cret"));
+	assert_false(api_auth_ok("Basic s3cret", "s3cret"));
+	assert_false(api_auth_ok("bearer s3cret", "s3cret"));
+	/* A NUL-padded token must not match a shorter one. */
+	assert_false(api_auth_ok("Bearer s3cret\xff", "s3cret"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_match_known),
+		cmocka_unit_test(test_route_match_unknown),
+		cmocka_unit_test(test_route_bad_names),
+		cmocka_unit_test(test_valid_names),
+		cmocka_unit_test(test_allow_header),
+		cmocka_unit_test(test_auth),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/* test_cli.c -- clusterip's flags, ages, tables, describe and YAML output. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "util.h"
+#include "cli.h"
+
+#define ALL	(~0u)
+
+static json_t *
+load(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+
+	if (j == NULL)
+		fail_msg("fixture: %s", e.text);
+	return j;
+}
+
+static void
+test_age_kubectl(void **state)
+{
+	static const struct {
+		long long	 secs;
+		const char	*want;
+	} cases[] = {
+		{ 0, "0s" }, { 5, "5s" }, { 119, "119s" }, { 120, "2m" },
+		{ 200, "3m20s" }, { 540, "9m" }, { 599, "9m59s" },
+		{ 600, "10m" }, { 3599, "59m" }, { 10799, "179m" },
+		{ 10800, "3h" }, { 3 * 3600 + 60, "3h1m" },
+		{ 8 * 3600, "8h" }, { 47 * 3600 + 59, "47h" },
+		{ 48 * 3600, "2d" }, { 52 * 3600, "2d4h" },
+		{ 8 * 86400, "8d" }, { 729 * 86400, "729d" },
+		{ 730 * 86400, "2y" }, { 731 * 86400, "2y1d" },
+		{ 8 * 365 * 86400LL, "8y" }, { -1, "0s" }, { -2, "<invalid>" },
+	};
+	char buf[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(cases); i++) {
+		cli_age(1000000000 + (time_t)cases[i].secs, 1000000000, buf,
+		    sizeof(buf));
+		if (strcmp(buf, cases[i].want) != 0)
+			fail_msg("%lld s: \"%s\", want \"%s\"", cases[i].secs,
+			    buf, cases[i].want);
+	}
+	assert_string_equal(cli_age(100, 0, buf, sizeof(buf)), "<invalid>");
+	assert_int_equal(cli_parse_time("2026-11-26T10:00:00Z"), 1795687200);
+	assert_int_equal(cli_parse_time("2026-11-26T10:00:00"), 0);
+	assert_int_equal(cli_parse_time("junk"), 0);
+	assert_int_equal(cli_parse_time(NULL), 0);
+}
+
+static void
+test_parse_flags(void **state)
+{
+	char *argv[] = { "svc", "-n", "kube-system", "--show-labels", "-owide",
+	    "-l", "app=x,tier!=db", "backend", "--server=http://h:1" };
+	char *argv2[] = { "web-1", "--label", "a=b", "--label=c=d", "--port",
+	    "http=5000", "-p", "53/UDP", "--ttl", "2s", "--keepalive", "--ip",
+	    "127.0.0.5", "-A", "--", "-x" };
+	struct cli_opts o;
+	char err[128];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(cli_parse(CIP_ARRAY_LEN(argv), argv, ALL, &o, err,
+	    sizeof(err)), 0);
+	assert_int_equal(o.npos, 2);
+	assert_string_equal(o.pos[0], "svc");
+	assert_string_equal(o.pos[1], "backend");
+	assert_string_equal(o.ns, "kube-system");
+	assert_true(o.show_labels);
+	assert_string_equal(o.output, "wide");
+	assert_string_equal(o.selector, "app=x,tier!=db");
+	assert_string_equal(o.server, "http://h:1");
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(cli_parse(CIP_ARRAY_LEN(argv2), argv2, ALL, &o, err,
+	    sizeof(err)), 0);
+	assert_int_equal(o.nlabels, 2);
+	assert_string_equal(o.labels[1], "c=d");
+	assert_int_equal(o.nports, 2);
+	assert_string_equal(o.ports[1], "53/UDP");
+	assert_string_equal(o.ttl, "2s");
+	assert_true(o.keepalive);
+	assert_true(o.all_ns);
+	assert_string_equal(o.ip, "127.0.0.5");
+	assert_int_equal(o.npos, 2);
+	assert_string_equal(o.pos[1], "-x");
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const struct {
+		const char	*args[3];
+		int		 argc;
+		unsigned	 mask;
+		const char	*reason;
+	} bad[] = {
+		{ { "--bogus" }, 1, ALL, "unknown flag: --bogus" },
+		{ { "-z" }, 1, ALL, "unknown flag: -z" },
+		{ { "-n" }, 1, ALL, "needs an argument" },
+		{ { "-o", "xml" }, 2, ALL, "not wide, json or yaml" },
+		{ { "--label", "novalue" }, 2, ALL, "KEY=VALUE" },
+		{ { "--keepalive=yes" }, 1, ALL, "takes no argument" },
+		{ { "-Ax" }, 1, ALL, "unknown flag" },
+		{ { "--ttl", "2s" }, 2, CLI_FLAG(CLI_F_NAMESPACE),
+		    "unknown flag: --ttl" },
+		{ { "a", "b", "c" }, 3, ALL, NULL },
+	};
+	char *argv[6];
+	struct cli_opts o;
+	char err[128];
+	size_t i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		memset(&o, 0, sizeof(o));
+		for (k = 0; k < bad[i].argc; k++)
+			argv[k] = (char *)(uintptr_t)bad[i].args[k];
+		if (bad[i].reason == NULL) {
+			/* Three positionals are fine, five are not. */
+			assert_int_equal(cli_parse(bad[i].argc, argv,
+			    bad[i].mask, &o, err, sizeof(err)), 0);
+			argv[3] = "d";
+			argv[4] = "e";
+			memset(&o, 0, sizeof(o));
+			assert_int_equal(cli_parse(5, argv, bad[i].mask, &o,
+			    err, sizeof(err)), -1);
+			continue;
+		}
+		err[0] = '\0';
+		assert_int_equal(cli_parse(bad[i].argc, argv, bad[i].mask, &o,
+		    err, sizeof(err)), -1);
+		if (strstr(err, bad[i].reason) == NULL)
+			fail_msg("\"%s\" lacks \"%s\"", err, bad[i].reason);
+	}
+}
+
+static void
+test_table_alignment(void **state)
+{
+	static const char *hdr[] = { "NAME", "IP", "AGE" };
+	static const char *r1[] = { "backend", "127.0.10.1", "5s" };
+	static const char *r2[] = { "a", "", "2d4h" };
+	struct cli_table t;
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	assert_int_equal(cli_table_init(&t, 3, hdr), 0);
+	assert_int_equal(cli_table_add(&t, r1), 0);
+	assert_int_equal(cli_table_add(&t, r2), 0);
+	cli_table_print(&t, fp);
+	cli_table_free(&t);
+	fclose(fp);
+	/* Width = longest + 3, at least 6; the last column unpadded. */
+	assert_string_equal(buf,
+	    "NAME      IP           AGE\n"
+	    "backend   127.0.10.1   5s\n"
+	    "a                      2d4h\n");
+	free(buf);
+}
+
+static const char svc_json[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+    "\"backend\",\"namespace\":\"default\",\"creationTimestamp\":"
+    "\"2026-11-26T10:00:00Z\",\"owner\":\"the API\"},\"spec\":{\"type\":"
+    "\"ClusterIP\",\"selector\":{\"name\":\"backend\"},\"clusterIP\":"
+    "\"127.96.0.7\",\"clusterIPs\":[\"127.96.0.7\"],\"ports\":[{\"port\":5000,"
+    "\"targetPort\":5000,\"protocol\":\"TCP\"}],\"sessionAffinity\":\"None\","
+    "\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\"}}";
+static const char ep_json[] =
+    "{\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"backend\",\"namespace\":"
+    "\"default\",\"creationTimestamp\":\"2026-11-26T10:00:00Z\"},"
+    "\"subsets\":[{\"addresses\":[{\"ip\":\"127.0.10.1\"},{\"ip\":"
+    "\"127.0.10.2\"}],\"notReadyAddresses\":[{\"ip\":\"127.0.10.9\"}],"
+    "\"ports\":[{\"port\":5000,\"protocol\":\"TCP\"}]}]}";
+
+static void
+test_describe_contract(void **state)
+{
+	json_t *svc = load(svc_json), *ep = load(ep_json);
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	cli_describe_service(svc, ep, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "Name:              backend\n"
+	    "Namespace:         default\n"
+	    "Labels:            <none>\n"
+	    "Annotations:       <none>\n"
+	    "Selector:          name=backend\n"
+	    "Type:              ClusterIP\n"
+	    "IP Family Policy:  SingleStack\n"
+	    "IP Families:       IPv4\n"
+	    "IP:                127.96.0.7\n"
+	    "IPs:               127.96.0.7\n"
+	    "Port:              <unset>  5000/TCP\n"
+	    "TargetPort:        5000/TCP\n"
+	    "Endpoints:         127.0.10.1:5000,127.0.10.2:5000\n"
+	    "Session Affinity:  None\n"
+	    "Events:            <none>\n");
+	free(buf);
+	json_decref(svc);
+	json_decref(ep);
+}
+
+static void
+test_describe_labels_named_ports(void **state)
+{
+	json_t *svc = load("{\"metadata\":{\"name\":\"web\",\"namespace\":"
+	    "\"prod\",\"labels\":{\"tier\":\"front\",\"app\":\"shop\"},"
+	    "\"annotations\":{\"note\":\"a, b\"}},\"spec\":{\"type\":"
+	    "\"ClusterIP\",\"clusterIP\":\"None\",\"clusterIPs\":[\"None\"],"
+	    "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"web\","
+	    "\"protocol\":\"TCP\"}],\"sessionAffinity\":\"ClientIP\"}}");
+	json_t *ep = load("{\"subsets\":[]}");
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	cli_describe_service(svc, ep, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "Name:              web\n"
+	    "Namespace:         prod\n"
+	    "Labels:            app=shop\n"
+	    "                   tier=front\n"
+	    "Annotations:       note=a, b\n"
+	    "Selector:          <none>\n"
+	    "Type:              ClusterIP\n"
+	    "IP Families:       <none>\n"
+	    "IP:                None\n"
+	    "IPs:               None\n"
+	    "Port:              http  80/TCP\n"
+	    "TargetPort:        web/TCP\n"
+	    "Endpoints:         <none>\n"
+	    "Session Affinity:  ClientIP\n"
+	    "Events:            <none>\n");
+	free(buf);
+	json_decref(svc);
+	json_decref(ep);
+}
+
+static void
+test_format_endpoints(void **state)
+{
+	json_t *ep = load("{\"subsets\":[{\"addresses\":[{\"ip\":\"10.0.0.1\"},"
+	    "{\"ip\":\"10.0.0.2\"},{\"ip\":\"10.0.0.3\"},{\"ip\":\"10.0.0.4\"}],"
+	    "\"ports\":[{\"name\":\"http\",\"port\":80},{\"name\":\"dns\","
+	    "\"port\":53}]}]}");
+	char *s;
+
+	(void)state;
+	s = cli_format_endpoints(ep, "dns");
+	assert_string_equal(s, "10.0.0.1:53,10.0.0.2:53,10.0.0.3:53 + 1 "
+	    "more...");
+	free(s);
+	s = cli_format_endpoints(ep, NULL);
+	assert_string_equal(s, "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 5 "
+	    "more...");
+	free(s);
+	s = cli_format_endpoints(ep, "none");
+	assert_string_equal(s, "<none>");
+	free(s);
+	json_decref(ep);
+}
+
+static void
+test_get_tables(void **state)
+{
+	json_t *items = json_pack("[O]", load(svc_json));
+	json_t *pods = load("[{\"metadata\":{\"name\":\"backend-1\","
+	    "\"namespace\":\"default\",\"labels\":{\"name\":\"backend\"},"
+	    "\"creationTimestamp\":\"2026-11-26T10:00:00Z\"},\"status\":{"
+	    "\"phase\":\"Running\",\"podIP\":\"127.0.10.1\",\"conditions\":["
+	    "{\"type\":\"Ready\",\"status\":\"True\"}]}},{\"metadata\":{\"name\":"
+	    "\"b2\",\"namespace\":\"default\",\"creationTimestamp\":"
+	    "\"2026-11-26T09:00:00Z\"},\"status\":{\"podIP\":\"127.0.10.2\","
+	    "\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}]");
+	struct cli_view v = { .now = 1795687200 + 200 };
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	json_decref(json_array_get(items, 0));	/* "O" took a reference */
+	fp = open_memstream(&buf, &len);
+	cli_print_services(items, &v, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "NAME      TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)    AGE\n"
+	    "backend   ClusterIP   127.96.0.7   <none>        5000/TCP   3m20s\n");
+	free(buf);
+	buf = NULL;
+	v.wide = true;
+	v.show_labels = true;
+	v.all_ns = true;
+	fp = open_memstream(&buf, &len);
+	cli_print_pods(pods, &v, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "NAMESPACE   NAME        READY   STATUS    RESTARTS   AGE     IP"
+	    "           NODE     NOMINATED NODE   READINESS GATES   LABELS\n"
+	    "default     backend-1   1/1     Running   0          3m20s   "
+	    "127.0.10.1   <none>   <none>           <none>            "
+	    "name=backend\n"
+	    "default     b2          0/1     Running   0          63m     "
+	    "127.0.10.2   <none>   <none>           <none>            <none>\n");
+	free(buf);
+	json_decref(items);
+	json_decref(pods);
+}
+
+static void
+test_yaml_output(void **state)
+{
+	json_t *doc = load("{\"kind\":\"Service\",\"spec\":{\"ports\":[{"
+	    "\"port\":5000,\"name\":\"5000\"}],\"flag\":\"true\",\"empty\":\"\","
+	    "\"ok\":true,\"none\":null,\"list\":[],\"map\":{},\"colon\":\"a: b\","
+	    "\"ts\":\"2026-11-26T10:00:00Z\",\"ip\":\"127.0.0.1\"}}");
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	assert_int_equal(cli_print_yaml(doc, fp), 0);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "kind: Service\n"
+	    "spec:\n"
+	    "  ports:\n"
+	    "  - port: 5000\n"
+	    "    name: '5000'\n"
+	    "  flag: 'true'\n"
+	    "  empty: ''\n"
+	    "  ok: true\n"
+	    "  none: null\n"
+	    "  list: []\n"
+	    "  map: {}\n"
+	    "  colon: 'a: b'\n"
+	    "  ts: '2026-11-26T10:00:00Z'\n"
+	    "  ip: 127.0.0.1\n");
+	free(buf);
+	json_decref(doc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_age_kubectl),
+		cmocka_unit_test(test_parse_flags),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_table_alignment),
+		cmocka_unit_test(test_describe_contract),
+		cmocka_unit_test(test_describe_labels_named_ports),
+		cmocka_unit_test(test_format_endpoints),
+		cmocka_unit_test(test_get_tables),
+		cmocka_unit_test(test_yaml_output),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
