@@ -64,6 +64,7 @@ static void	zone_event_cb(enum registry_event, const struct service *,
     const struct pod *, void *);
 static void	zone_index_pod(struct dns_zone *, const struct pod *);
 static void	zone_unindex_pod(struct dns_zone *, const char *);
+static void	zone_index_each(struct pod *, void *);
 static size_t	zone_count_labels(const char *);
 static bool	zq_lab_eq(const struct zq *, size_t, const char *);
 static bool	zq_under(const struct zq *, const char *, size_t);
@@ -149,8 +150,7 @@ dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
 	if (reg != NULL) {
 		if (registry_subscribe(reg, zone_event_cb, z) != 0)
 			goto fail;
-		registry_foreach_pod(reg,
-		    (void (*)(struct pod *, void *))zone_index_pod, z);
+		registry_foreach_pod(reg, zone_index_each, z);
 	}
 	return z;
 fail:
@@ -251,6 +251,12 @@ zone_index_pod(struct dns_zone *z, const struct pod *pod)
 oom:
 	log_warnx("%s: out of memory; PTR of %s may be missing", __func__,
 	    pod->key);
+}
+
+static void
+zone_index_each(struct pod *pod, void *arg)
+{
+	zone_index_pod(arg, pod);
 }
 
 static void

@@ -513,6 +513,39 @@ test_zone_follows_registry(void **state)
 	assert_null(ask(f, "backend.", LDNS_RR_TYPE_A, -1, 512));
 }
 
+/* A zone made over a registry that already holds pods indexes them. */
+static void
+test_zone_new_over_filled_registry(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_zone_conf zc;
+	struct dns_zone *old = f->zone;
+	ldns_pkt *p;
+
+	memset(&zc, 0, sizeof(zc));
+	zc.domain = "Cluster.Local.";
+	zc.ttl_s = 7;
+	zc.negative_ttl_s = 30;
+	zc.edns_payload = 1232;
+	f->zone = dns_zone_new(f->reg, &zc);
+	assert_non_null(f->zone);
+	p = ask(f, "1.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_non_null(p);
+	assert_rr(ldns_pkt_answer(p), 0, "1.20.0.127.in-addr.arpa.\t7\tIN\tPTR"
+	    "\tdb-0.db.default.svc.cluster.local.");
+	/* no recursion announced without upstreams */
+	assert_false(ldns_pkt_ra(p));
+	ldns_pkt_free(p);
+	dns_zone_free(f->zone);
+	f->zone = old;
+	/* bad domains and ranges are refused */
+	zc.domain = "";
+	assert_null(dns_zone_new(f->reg, &zc));
+	zc.domain = "cluster.local";
+	zc.vip_range = "10.0.0.0/4";
+	assert_null(dns_zone_new(f->reg, &zc));
+}
+
 /* An answer larger than the client takes: TC and nothing else. */
 static void
 test_zone_truncation(void **state)
@@ -560,6 +593,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_truncation, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_zone_new_over_filled_registry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# dns.sh -- the cluster zone over real UDP and TCP with dig and kdig: every
+# row of the DNS table, and the protocol rules (EDNS, TC, case, rcodes,
+# pipelining, a stalled TCP client, a registry change seen at once).
+. "$top_srcdir/tests/integration/dns_lib.sh"
+
+M="$TEST_TMP/manifests"
+write_manifests "$M"
+API_PORT=$(free_port)
+start_dns "$M" --api-listen "127.0.0.1:$API_PORT" --upstream 127.0.0.1:9 \
+    --dns-ttl 5 --dns-negative-ttl 30
+
+D=cluster.local
+VIP=$(dshort backend.default.svc.$D A)
+echo "$VIP" | grep -Eq '^127\.96\.[0-9]+\.[0-9]+$' || fail "backend VIP: '$VIP'"
+pass "S.N.svc.$D A -> $VIP"
+expect_flag aa backend.default.svc.$D A
+dq backend.default.svc.$D A | grep -Eq "^backend\.default\.svc\.cluster\.local\.[[:space:]]+5[[:space:]]+IN[[:space:]]+A" ||
+    fail "TTL 5"
+for n in backend backend.default backend.default.svc; do
+	[ "$(dshort $n A)" = "$VIP" ] || fail "short form $n"
+	expect_flag aa $n A
+done
+pass "short forms S, S.N, S.N.svc"
+[ "$(dshort web.other A)" = "$(dshort web.other.svc.$D A)" ] || fail "web.other"
+pass "S.N for another namespace"
+
+# SRV with the A in additional
+out=$(dq _http._tcp.backend.default.svc.$D SRV)
+echo "$out" | grep -Eq "SRV[[:space:]]+0 100 5000 backend\.default\.svc\.cluster\.local\." || fail "SRV: $out"
+echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -q "$VIP" || fail "SRV additional: $out"
+pass "SRV _port._proto with A in additional"
+
+# headless: ready endpoints only, pod names, SRV per endpoint, PTR
+out=$(dshort db.default.svc.$D A | sort | tr '\n' ' ')
+[ "$out" = "127.0.20.1 127.0.20.2 " ] || fail "headless A: '$out'"
+[ "$(dshort db-1.db.default.svc.$D A)" = 127.0.20.2 ] || fail "pod name"
+expect_status NXDOMAIN db-2.db.default.svc.$D A
+out=$(dq _pg._tcp.db.default.svc.$D SRV)
+[ "$(echo "$out" | grep -Ec 'SRV[[:space:]]+0 100 5432 db-[01]\.db\.default\.svc\.cluster\.local\.')" = 2 ] ||
+    fail "headless SRV: $out"
+[ "$(echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -c '127.0.20.[12]')" = 2 ] ||
+    fail "headless SRV additional: $out"
+[ "$(dshort "$(reverse_name 127.0.20.1)" PTR)" = db-0.db.default.svc.$D. ] || fail "endpoint PTR"
+expect_status NXDOMAIN idle.default.svc.$D A
+expect_flag aa idle.default.svc.$D A
+pass "headless: A per ready endpoint, pod names, SRV, PTR, none ready -> NXDOMAIN"
+
+[ "$(dshort ext.default.svc.$D A | head -1)" = www.example.org. ] || fail "ExternalName"
+dq ext.default.svc.$D A | grep -Eq "CNAME[[:space:]]+www\.example\.org\." || fail "CNAME"
+pass "ExternalName -> CNAME"
+
+[ "$(dshort "$(reverse_name "$VIP")" PTR)" = backend.default.svc.$D. ] || fail "VIP PTR"
+expect_flag aa "$(reverse_name "$VIP")" PTR
+expect_status NXDOMAIN 254.255.96.127.in-addr.arpa PTR
+dq 254.255.96.127.in-addr.arpa PTR | grep -Eq "^96\.127\.in-addr\.arpa\..*SOA" || fail "reverse SOA"
+pass "PTR of the VIP; unknown reverse name -> NXDOMAIN + SOA"
+
+[ "$(dshort dns-version.$D TXT)" = '"1.1.0"' ] || fail "dns-version"
+dq $D SOA | grep -Eq "^cluster\.local\..*SOA[[:space:]]+ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. [0-9]+ 7200 1800 86400 30" ||
+    fail "apex SOA: $(dq $D SOA)"
+[ "$(dshort $D NS)" = ns.dns.$D. ] || fail "apex NS"
+[ "$(dshort ns.dns.$D A)" = 127.0.0.1 ] || fail "NS address"
+pass "dns-version TXT, apex SOA and NS"
+
+out=$(dq nosuch.default.svc.$D A)
+echo "$out" | grep -q "status: NXDOMAIN" || fail "unknown: $out"
+echo "$out" | grep -Eq "flags: qr aa" || fail "NXDOMAIN without aa"
+echo "$out" | sed -n '/AUTHORITY SECTION/,$p' | grep -Eq "^cluster\.local\.[[:space:]]+30[[:space:]]+IN[[:space:]]+SOA" ||
+    fail "NXDOMAIN SOA: $out"
+out=$(dq backend.default.svc.$D AAAA)
+echo "$out" | grep -q "status: NOERROR" || fail "AAAA: $out"
+echo "$out" | grep -q "ANSWER: 0," || fail "AAAA answer"
+echo "$out" | sed -n '/AUTHORITY SECTION/,$p' | grep -q SOA || fail "NODATA SOA"
+pass "NXDOMAIN and NODATA with SOA and aa"
+
+# ANY: minimal (RFC 8482)
+out=$(dq backend.default.svc.$D ANY)
+echo "$out" | grep -q "ANSWER: 1," || fail "ANY: $out"
+pass "ANY minimal"
+
+# --- protocol ---
+out=$(dq +tcp backend.default.svc.$D A)
+echo "$out" | grep -q "(TCP)" || fail "not over TCP"
+echo "$out" | grep -q "$VIP" || fail "TCP answer"
+out=$(kdig +tcp -p "$DNS_PORT" @127.0.0.1 db.default.svc.$D A)
+echo "$out" | grep -q "127.0.20.1" || fail "kdig TCP: $out"
+pass "TCP (dig, kdig)"
+
+dq +noedns backend.default.svc.$D A | grep -q "OPT PSEUDOSECTION" && fail "OPT without EDNS query"
+dq +edns=0 +bufsize=4096 backend.default.svc.$D A | grep -q "udp: 1232" || fail "EDNS payload"
+out=$(dq +edns=1 +noednsnegotiation backend.default.svc.$D A)
+echo "$out" | grep -q "status: BADVERS" || fail "BADVERS: $out"
+pass "EDNS0: our payload, none without, BADVERS"
+
+out=$(dq +noall +question BaCkEnD.DeFaUlT.sVc.ClUsTeR.lOcAl A)
+echo "$out" | grep -q "BaCkEnD.DeFaUlT.sVc.ClUsTeR.lOcAl" || fail "case: $out"
+pass "question case preserved"
+
+expect_status NOTIMP +opcode=2 backend.default.svc.$D A
+expect_status FORMERR +header-only
+out=$(dq +tcp $D AXFR)
+echo "$out" | grep -q "Transfer failed" || fail "AXFR: $out"
+out=$(kdig +tcp -p "$DNS_PORT" @127.0.0.1 $D AXFR 2>&1)
+echo "$out" | grep -q "REFUSED" || fail "kdig AXFR: $out"
+pass "NOTIMP, FORMERR (no question), AXFR refused"
+
+# TC: a headless service with more endpoints than 512 bytes hold
+{
+	echo "kind: Service"
+	echo "metadata: {name: many}"
+	echo "spec: {clusterIP: None, selector: {app: many}}"
+	for i in $(seq 1 60); do
+		echo "---"
+		echo "kind: Pod"
+		echo "metadata: {name: many-$i, labels: {app: many}}"
+		echo "status: {podIP: 127.0.40.$i}"
+	done
+} >"$M/many.yaml"
+for ((i = 0; i < 100; i++)); do
+	[ "$(dshort +tcp many.default.svc.$D A | wc -l)" = 60 ] && break
+	sleep 0.05
+done
+[ "$i" -lt 100 ] || fail "manifest many.yaml not seen"
+out=$(dq +ignore +noedns many.default.svc.$D A)
+echo "$out" | grep -Eq "^;; flags: qr aa tc" || fail "TC: $out"
+echo "$out" | grep -q "ANSWER: 0," || fail "TC with answers"
+out=$(dq +ignore +bufsize=1232 many.default.svc.$D A)
+echo "$out" | grep -q "flags: qr aa tc" && fail "1232 should hold 60 A: $out"
+[ "$(dshort +noedns many.default.svc.$D A | wc -l)" = 60 ] || fail "retry over TCP"
+pass "TC over UDP beyond the client's size, full answer over TCP"
+
+# A registry change is in the very next answer: the file is watched.
+rm "$M/many.yaml"
+for ((i = 0; i < 100; i++)); do
+	dq many.default.svc.$D A | grep -q "status: NXDOMAIN" && break
+	sleep 0.05
+done
+[ "$i" -lt 100 ] || fail "removed service still answered"
+pass "registry changes followed"
+
+# Raw packets: QR=1 dropped, pipelining, a stalled TCP client.
+python3 - "$DNS_PORT" "$VIP" <<'PY' || fail "raw protocol checks"
+import socket, struct, sys, time
+port, vip = int(sys.argv[1]), sys.argv[2]
+def q(name, qid, qtype=1, flags=0x0100):
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 0) + wire + struct.pack("!HH", qtype, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(0.5)
+u.sendto(q("backend.default.svc.cluster.local", 7, flags=0x8100), ("127.0.0.1", port))
+try:
+    u.recvfrom(4096); print("QR=1 answered"); sys.exit(1)
+except socket.timeout:
+    pass
+u.sendto(b"\x00\x01\x00", ("127.0.0.1", port))
+try:
+    u.recvfrom(4096); print("3-byte packet answered"); sys.exit(1)
+except socket.timeout:
+    pass
+# a stalled TCP client: half a length prefix, then nothing
+stall = socket.create_connection(("127.0.0.1", port))
+stall.sendall(b"\x00")
+t0 = time.time()
+u.sendto(q("backend.default.svc.cluster.local", 8), ("127.0.0.1", port))
+data, _ = u.recvfrom(4096)
+if struct.unpack("!H", data[:2])[0] != 8 or socket.inet_aton(vip) not in data:
+    print("UDP answer wrong"); sys.exit(1)
+if time.time() - t0 > 0.2:
+    print("UDP delayed by a stalled TCP client"); sys.exit(1)
+# pipelining: three queries in one write, three answers on one connection
+t = socket.create_connection(("127.0.0.1", port))
+t.settimeout(2)
+msgs = [q("backend.default.svc.cluster.local", 100 + i) for i in range(3)]
+t.sendall(b"".join(struct.pack("!H", len(m)) + m for m in msgs))
+buf, ids = b"", set()
+while len(ids) < 3:
+    chunk = t.recv(65536)
+    if not chunk: break
+    buf += chunk
+    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+        n = struct.unpack("!H", buf[:2])[0]
+        ids.add(struct.unpack("!H", buf[2:4])[0]); buf = buf[2 + n:]
+if ids != {100, 101, 102}:
+    print("pipelining: got ids", ids); sys.exit(1)
+stall.close(); t.close()
+PY
+pass "QR=1 and runts dropped; stalled TCP client does not delay UDP; TCP pipelining"
+
+# metrics
+out=$(curl -s "http://127.0.0.1:$API_PORT/metrics")
+echo "$out" | grep -Eq '^clusterip_dns_queries_total\{qtype="A",rcode="NOERROR"\} [1-9]' ||
+    fail "metrics: $(echo "$out" | grep dns_)"
+echo "$out" | grep -Eq '^clusterip_dns_queries_total\{qtype="A",rcode="NXDOMAIN"\} [1-9]' || fail "NXDOMAIN metric"
+pass "clusterip_dns_queries_total{qtype,rcode}"
+
+kill -0 "$DAEMON_PID" || fail "daemon died"
+stop_daemon
+pass "clean exit"

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# dns_forward.sh -- names outside the cluster zone go to a real upstream
+# (ldns-testns): relayed answers, TCP for TCP clients, TC passed on, the
+# cache, SERVFAIL on timeout, the in-flight cap, never forwarding to itself.
+. "$top_srcdir/tests/integration/dns_lib.sh"
+
+M="$TEST_TMP/manifests"
+write_manifests "$M"
+start_upstream
+API_PORT=$(free_port)
+start_dns "$M" --api-listen "127.0.0.1:$API_PORT" --upstream "127.0.0.1:$UP_PORT" \
+    --upstream-timeout 600ms
+
+out=$(dq www.example.com A)
+echo "$out" | grep -q "192.0.2.80" || fail "forwarded: $out"
+echo "$out" | grep -q "flags: qr aa" && fail "aa on a forwarded answer"
+pass "forwarded over UDP, answer relayed with the client's ID"
+[ "$(dshort +tcp tcp.example.com A)" = 192.0.2.81 ] || fail "TCP client not forwarded over TCP"
+pass "a TCP client's query goes upstream over TCP"
+[ "$(dshort nosuch A)" = 192.0.2.99 ] || fail "short form of no service not forwarded"
+pass "short names of no service are forwarded"
+out=$(dq +ignore big.example.com TXT)
+echo "$out" | grep -Eq "^;; flags:[a-z ]* tc[ ;]" || fail "TC not passed on: $out"
+[ "$(dshort big.example.com TXT)" = '"full answer over tcp"' ] || fail "TC retry over TCP"
+pass "TC passed on; the retry over TCP gets the full answer"
+out=$(dq nx.example.com A)
+echo "$out" | grep -q "status: NXDOMAIN" || fail "NXDOMAIN relayed: $out"
+
+# The cache: after the upstream is gone, cached names still answer.
+[ "$(dshort cached.example.com A)" = 192.0.2.77 ] || fail "cached name"
+sleep 1.1
+kill "$UP_PID"; wait "$UP_PID" 2>/dev/null
+out=$(dq CACHED.example.com A)
+echo "$out" | grep -q "192.0.2.77" || fail "not from the cache: $out"
+echo "$out" | grep -Eq "^CACHED\.example\.com\.[[:space:]]+29[0-9][[:space:]]" || fail "cached TTL not lowered / case: $out"
+dq nx.example.com A | grep -q "status: NXDOMAIN" || fail "negative answer not cached"
+pass "cache: positive and negative answers, TTL lowered, question case kept"
+
+# Every upstream down: SERVFAIL within the timeout.
+start=$(date +%s%N)
+expect_status SERVFAIL www.example.net A
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 1900 ] || fail "SERVFAIL took ${ms} ms"
+pass "SERVFAIL when every upstream fails (${ms} ms)"
+
+out=$(curl -s "http://127.0.0.1:$API_PORT/metrics")
+echo "$out" | grep -Eq '^clusterip_dns_cache_hits_total [1-9]' || fail "cache hits metric"
+echo "$out" | grep -Eq '^clusterip_upstream_queries_total\{result="ok"\} [1-9]' || fail "upstream ok metric"
+echo "$out" | grep -Eq '^clusterip_upstream_duration_seconds_count [1-9]' || fail "duration histogram"
+pass "upstream and cache metrics"
+stop_daemon
+
+# Never ourselves: an upstream equal to our own address is left out.
+start_dns "$M" --api-listen none --upstream "127.0.0.1:$(free_port)" --upstream-max-inflight 1 \
+    --upstream-timeout 1500ms
+SELF=$DNS_PORT
+stop_daemon
+DNS_PORT=$SELF
+start_daemon "$TEST_TMP/self.log" --dns-listen "127.0.0.1:$DNS_PORT" --state-dir "$TEST_TMP/state" \
+    --manifests "$M" --api-listen none --upstream "127.0.0.1:$DNS_PORT"
+grep -q "not forwarding to 127.0.0.1 port $DNS_PORT" "$TEST_TMP/self.log" || fail "no warning about self"
+expect_status REFUSED www.example.com A
+[ "$(dshort backend A)" != "" ] || fail "cluster names with no upstream"
+pass "an upstream that is ourselves is refused (logged); cluster names still answer"
+stop_daemon
+
+# The in-flight cap: a silent upstream holds the first query; the second
+# gets SERVFAIL at once.
+python3 - "$TEST_TMP/silent.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(20)
+PY
+TEST_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do [ -s "$TEST_TMP/silent.port" ] && break; sleep 0.05; done
+start_dns "$M" --api-listen none --upstream "127.0.0.1:$(cat "$TEST_TMP/silent.port")" \
+    --upstream-max-inflight 1 --upstream-timeout 3s
+python3 - "$DNS_PORT" <<'PY' || fail "in-flight cap"
+import socket, struct, sys, time
+port = int(sys.argv[1])
+def q(name, qid):
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(1)
+u.sendto(q("one.example.com", 1), ("127.0.0.1", port))
+time.sleep(0.1)
+u.sendto(q("two.example.com", 2), ("127.0.0.1", port))
+data, _ = u.recvfrom(4096)
+qid, flags = struct.unpack("!HH", data[:4])
+if qid != 2 or flags & 0xf != 2:
+    print("want SERVFAIL for id 2, got id", qid, "rcode", flags & 0xf); sys.exit(1)
+# the first one times out upstream: SERVFAIL after the timeout (3 s)
+t0 = time.time()
+u.settimeout(5)
+data, _ = u.recvfrom(4096)
+qid, flags = struct.unpack("!HH", data[:4])
+if qid != 1 or flags & 0xf != 2:
+    print("want SERVFAIL for id 1, got id", qid, "rcode", flags & 0xf); sys.exit(1)
+if not 2.0 < time.time() - t0 + 0.1 < 4.0:
+    print("timeout took", time.time() - t0); sys.exit(1)
+PY
+pass "in-flight cap: SERVFAIL beyond it; SERVFAIL after the upstream timeout"
+stop_daemon
