@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * proxy.c -- VIP:port TCP listeners: accept, pick a ready endpoint, connect
- * (retrying refused or slow endpoints on others), then copy both ways with
- * backpressure, passing half-closes and resets on. UDP lives in
- * proxy_udp.c; both share the service and endpoint state of proxy_int.h.
+ * proxy.c -- the forwarder's control side: follows registry events, opens
+ * and closes VIP:port listeners, keeps per-endpoint load, passive health
+ * and metrics, and picks the endpoint of each new connection. The TCP
+ * data path is proxy_tcp.c, UDP flows proxy_udp.c; they share proxy_int.h.
  */
 #include "config.h"
 
@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -35,8 +33,6 @@
 #include "proxy.h"
 #include "proxy_int.h"
 
-/* Output queued toward one side before reading from the other pauses. */
-#define PROXY_HIGH_WM		(256 * 1024)
 /* A failed endpoint is skipped for this long, doubling up to the cap. */
 #define PROXY_SKIP_MS		2000
 #define PROXY_SKIP_MAX_MS	30000
@@ -44,32 +40,6 @@
 #define PROXY_EMFILE_PAUSE_MS	250
 /* Affinity pins are swept this often. */
 #define PROXY_SWEEP_MS		10000
-
-struct proxy_half {
-	struct bufferevent	*bev;
-	bool			 eof;		/* read side ended */
-	bool			 shut;		/* we sent FIN toward it */
-	bool			 paused;	/* reading waits on the peer */
-};
-
-struct proxy_session {
-	TAILQ_ENTRY(proxy_session) entry;	/* in ep->sessions */
-	struct proxy_svc	*ps;
-	struct proxy_ep		*ep;		/* connected or being tried */
-	struct proxy_half	 in;		/* client side */
-	struct proxy_half	 out;		/* endpoint side */
-	struct event		*timer;		/* retry, then idle */
-	struct sockaddr_in	 client;
-	int			 cfd;		/* until in.bev owns it */
-	uint16_t		 port;		/* service port */
-	uint8_t			 attempts;
-	uint8_t			 ntried;
-	bool			 connected;
-	bool			 connecting;	/* inside bufferevent_socket_connect */
-	bool			 connect_failed;
-	bool			 activity;
-	struct proxy_ep		*tried[PROXY_MAX_TRIED];
-};
 
 struct proxy proxy;
 
@@ -84,24 +54,11 @@ static void	proxy_svc_maybe_free(struct proxy_svc *);
 static void	proxy_svc_free(void *);
 static void	proxy_lsn_open(struct proxy_svc *, uint16_t, enum cip_proto);
 static void	proxy_lsn_close(struct proxy_lsn *);
-static void	proxy_accept_cb(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
 static void	proxy_accept_error_cb(struct evconnlistener *, void *);
 static void	proxy_resume_cb(evutil_socket_t, short, void *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
-static void	proxy_session_connect(struct proxy_session *);
-static void	proxy_session_failed(struct proxy_session *, bool);
-static void	proxy_session_free(struct proxy_session *, bool);
-static void	proxy_session_up(struct proxy_session *);
-static void	proxy_timer_cb(evutil_socket_t, short, void *);
-static void	proxy_read_cb(struct bufferevent *, void *);
-static void	proxy_write_cb(struct bufferevent *, void *);
-static void	proxy_event_cb(struct bufferevent *, short, void *);
-static void	proxy_connect_event_cb(struct bufferevent *, short, void *);
-static void	proxy_reset_fd(int);
-static void	proxy_pause_all(bool);
 
 static const struct timeval *
 proxy_tv(struct timeval *tv, uint64_t ms)
@@ -122,7 +79,7 @@ proxy_now_ms(void)
 }
 
 /* Closes fd so that the peer sees a reset, not a FIN. */
-static void
+void
 proxy_reset_fd(int fd)
 {
 	struct linger l = { 1, 0 };
@@ -404,15 +361,12 @@ proxy_ep_release(struct proxy_ep *ep)
 	proxy_svc_maybe_free(ps);
 }
 
-/* Closes everything ep still serves, then frees it if it may go. */
+/* Closes everything ep still serves (it is released by the caller). */
 static void
 proxy_ep_close_all(struct proxy_ep *ep, bool reset)
 {
-	struct proxy_session *s;
-
 	ep->draining = true;
-	while ((s = TAILQ_FIRST(&ep->sessions)) != NULL)
-		proxy_session_free(s, reset);
+	proxy_tcp_close_ep(ep, reset);
 	proxy_udp_drain_ep(ep);
 	ep->draining = false;
 }
@@ -705,7 +659,7 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 		if (proxy_udp_open(l) == -1)
 			goto fail;
 	} else {
-		l->el = evconnlistener_new(proxy.rt->base, proxy_accept_cb, l,
+		l->el = evconnlistener_new(proxy.rt->base, proxy_tcp_accept_cb, l,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (l->el == NULL)
 			goto fail;
@@ -752,7 +706,7 @@ proxy_lsn_close(struct proxy_lsn *l)
 }
 
 /* Stops or restarts accepting everywhere (the session cap). */
-static void
+void
 proxy_pause_all(bool pause)
 {
 	struct proxy_lsn *l;
@@ -796,358 +750,4 @@ proxy_resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!proxy.paused)
 		evconnlistener_enable(l->el);
-}
-
-static void
-proxy_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct proxy_lsn *l = arg;
-	struct proxy_session *s;
-	uint64_t max = proxy.rt->conf->proxy_max_sessions;
-
-	(void)el;
-	if (sa->sa_family != AF_INET || (size_t)salen < sizeof(s->client) ||
-	    (max != 0 && proxy.nsessions >= max)) {
-		proxy_reset_fd(fd);
-		return;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		proxy_reset_fd(fd);
-		return;
-	}
-	memcpy(&s->client, sa, sizeof(s->client));
-	s->ps = l->ps;
-	s->port = l->port;
-	s->cfd = fd;
-	l->ps->refs++;
-	if (++proxy.nsessions >= max && max != 0)
-		proxy_pause_all(true);
-	proxy_session_connect(s);
-}
-
-/* Sessions. */
-
-static void
-proxy_session_connect(struct proxy_session *s)
-{
-	struct sockaddr_in dst;
-	struct proxy_ep *ep;
-	struct timeval tv;
-	const struct cip_conf *conf = proxy.rt->conf;
-
-	if (proxy_pick(s->ps, s->port, CIP_PROTO_TCP, s->client.sin_addr.s_addr,
-	    s->tried, s->ntried, &dst, &ep) == -1) {
-		if (s->attempts == 0)
-			metric_add(s->ps->m_noep, 1);
-		proxy_session_free(s, true);
-		return;
-	}
-	s->attempts++;
-	s->ep = ep;
-	ep->active++;
-	if (s->ntried < PROXY_MAX_TRIED)
-		s->tried[s->ntried++] = ep;
-	s->out.bev = bufferevent_socket_new(proxy.rt->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->out.bev == NULL) {
-		proxy_session_free(s, true);
-		return;
-	}
-	bufferevent_setcb(s->out.bev, NULL, NULL, proxy_connect_event_cb, s);
-	bufferevent_set_timeouts(s->out.bev, NULL,
-	    proxy_tv(&tv, conf->proxy_connect_timeout_ms));
-	/*
-	 * On an immediate failure libevent may run the event callback from
-	 * inside the call: it only records it then, and we act here.
-	 */
-	s->connecting = true;
-	s->connect_failed = false;
-	if (bufferevent_socket_connect(s->out.bev, (struct sockaddr *)&dst,
-	    sizeof(dst)) == -1)
-		s->connect_failed = true;
-	s->connecting = false;
-	if (s->connect_failed)
-		proxy_session_failed(s, true);
-}
-
-static void
-proxy_connect_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct proxy_session *s = arg;
-
-	(void)bev;
-	if (s->connecting) {
-		if (!(what & BEV_EVENT_CONNECTED))
-			s->connect_failed = true;
-		else
-			proxy_session_up(s);
-		return;
-	}
-	if (what & BEV_EVENT_CONNECTED) {
-		proxy_session_up(s);
-		return;
-	}
-	proxy_session_failed(s, true);
-}
-
-/* The connect to s->ep failed: retry elsewhere, or give up with a reset. */
-static void
-proxy_session_failed(struct proxy_session *s, bool count)
-{
-	const struct cip_conf *conf = proxy.rt->conf;
-	struct proxy_ep *ep = s->ep;
-	struct timeval tv;
-	uint64_t delay;
-
-	if (count)
-		proxy_ep_failed(ep);
-	bufferevent_free(s->out.bev);
-	s->out.bev = NULL;
-	s->ep = NULL;
-	ep->active--;
-	proxy_ep_release(ep);
-	if (s->attempts > conf->proxy_connect_retries ||
-	    s->attempts >= PROXY_MAX_TRIED) {
-		proxy_session_free(s, true);
-		return;
-	}
-	metric_add(s->ps->m_retries, 1);
-	/* Back-off: at once, then 10, 20, 40 ... ms, at most 200 ms. */
-	delay = s->attempts <= 1 ? 0 : MINIMUM(10u << (s->attempts - 2), 200u);
-	if (s->timer == NULL &&
-	    (s->timer = evtimer_new(proxy.rt->base, proxy_timer_cb, s)) ==
-	    NULL) {
-		proxy_session_free(s, true);
-		return;
-	}
-	evtimer_add(s->timer, proxy_tv(&tv, delay));
-}
-
-static void
-proxy_session_up(struct proxy_session *s)
-{
-	const struct cip_conf *conf = proxy.rt->conf;
-	struct proxy_ep *ep = s->ep;
-	struct timeval tv;
-	int on = 1;
-
-	ep->fails = 0;
-	ep->skip_until_ms = 0;
-	s->connected = true;
-	bufferevent_set_timeouts(s->out.bev, NULL, NULL);
-	(void)setsockopt(bufferevent_getfd(s->out.bev), IPPROTO_TCP,
-	    TCP_NODELAY, &on, sizeof(on));
-	(void)setsockopt(s->cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	s->in.bev = bufferevent_socket_new(proxy.rt->base, s->cfd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->in.bev == NULL) {
-		proxy_session_free(s, true);
-		return;
-	}
-	s->cfd = -1;
-	TAILQ_INSERT_TAIL(&ep->sessions, s, entry);
-	metric_add(ep->m_conns, 1);
-	metric_set(ep->m_active, ++ep->nconn);
-	bufferevent_setcb(s->in.bev, proxy_read_cb, proxy_write_cb,
-	    proxy_event_cb, s);
-	bufferevent_setcb(s->out.bev, proxy_read_cb, proxy_write_cb,
-	    proxy_event_cb, s);
-	bufferevent_enable(s->in.bev, EV_READ | EV_WRITE);
-	bufferevent_enable(s->out.bev, EV_READ | EV_WRITE);
-	if (conf->proxy_idle_timeout_ms != 0) {
-		if (s->timer == NULL)
-			s->timer = event_new(proxy.rt->base, -1, 0,
-			    proxy_timer_cb, s);
-		if (s->timer != NULL) {
-			if (proxy.idle_ms != conf->proxy_idle_timeout_ms) {
-				proxy.idle_ms = conf->proxy_idle_timeout_ms;
-				proxy.idle_tv = event_base_init_common_timeout(
-				    proxy.rt->base, proxy_tv(&tv,
-				    proxy.idle_ms));
-			}
-			event_assign(s->timer, proxy.rt->base, -1, EV_PERSIST,
-			    proxy_timer_cb, s);
-			event_add(s->timer, proxy.idle_tv);
-		}
-	}
-	if (log_getlevel() >= LOG_LEVEL_DEBUG) {
-		char a[64];
-
-		log_debug("proxy: %s: %s -> %s", s->ps->key,
-		    sockaddr_str((struct sockaddr *)&s->client, a, sizeof(a)),
-		    ep->key);
-	}
-}
-
-static void
-proxy_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy_session *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (!s->connected) {
-		proxy_session_connect(s);
-		return;
-	}
-	if (s->activity) {
-		s->activity = false;
-		return;
-	}
-	proxy_session_free(s, false);
-}
-
-/*
- * Frees the session. reset: the client (and the endpoint) get a reset
- * rather than a FIN.
- */
-static void
-proxy_session_free(struct proxy_session *s, bool reset)
-{
-	struct proxy_ep *ep = s->ep;
-	struct proxy_svc *ps = s->ps;
-	uint64_t max = proxy.rt->conf->proxy_max_sessions;
-
-	if (s->timer != NULL)
-		event_free(s->timer);
-	if (s->cfd != -1) {
-		if (reset)
-			proxy_reset_fd(s->cfd);
-		else
-			close(s->cfd);
-	}
-	if (reset) {
-		struct linger lg = { 1, 0 };
-
-		if (s->in.bev != NULL)
-			(void)setsockopt(bufferevent_getfd(s->in.bev),
-			    SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		if (s->out.bev != NULL)
-			(void)setsockopt(bufferevent_getfd(s->out.bev),
-			    SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	if (s->in.bev != NULL)
-		bufferevent_free(s->in.bev);
-	if (s->out.bev != NULL)
-		bufferevent_free(s->out.bev);
-	if (ep != NULL) {
-		if (s->connected) {
-			TAILQ_REMOVE(&ep->sessions, s, entry);
-			metric_set(ep->m_active, --ep->nconn);
-		}
-		ep->active--;
-	}
-	free(s);
-	proxy.nsessions--;
-	ps->refs--;
-	if (proxy.paused && (max == 0 || proxy.nsessions < max))
-		proxy_pause_all(false);
-	if (ep != NULL && !ep->draining)
-		proxy_ep_release(ep);
-	else
-		proxy_svc_maybe_free(ps);
-}
-
-/* The data path: le-proxy's pattern with half-close and reset. */
-
-static void
-proxy_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct proxy_session *s = arg;
-	struct proxy_half *src, *dst;
-	struct evbuffer *in, *out;
-	size_t len;
-
-	if (bev == s->in.bev) {
-		src = &s->in;
-		dst = &s->out;
-	} else {
-		src = &s->out;
-		dst = &s->in;
-	}
-	in = bufferevent_get_input(bev);
-	out = bufferevent_get_output(dst->bev);
-	len = evbuffer_get_length(in);
-	metric_add(src == &s->in ? s->ep->m_bytes_to_ep :
-	    s->ep->m_bytes_to_client, len);
-	s->activity = true;
-	evbuffer_add_buffer(out, in);
-	if (evbuffer_get_length(out) >= PROXY_HIGH_WM) {
-		src->paused = true;
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_setwatermark(dst->bev, EV_WRITE, PROXY_HIGH_WM / 2,
-		    0);
-	}
-}
-
-/* Sends FIN toward h; frees the session once both ways are done. */
-static bool
-proxy_half_shut(struct proxy_session *s, struct proxy_half *h)
-{
-	if (!h->shut) {
-		h->shut = true;
-		(void)shutdown(bufferevent_getfd(h->bev), SHUT_WR);
-	}
-	if (s->in.shut && s->out.shut) {
-		proxy_session_free(s, false);
-		return true;
-	}
-	return false;
-}
-
-static void
-proxy_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct proxy_session *s = arg;
-	struct proxy_half *dst, *src;
-
-	if (bev == s->in.bev) {
-		dst = &s->in;
-		src = &s->out;
-	} else {
-		dst = &s->out;
-		src = &s->in;
-	}
-	s->activity = true;
-	if (src->paused) {
-		src->paused = false;
-		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(src->bev, EV_READ);
-	}
-	if (src->eof && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		(void)proxy_half_shut(s, dst);
-}
-
-static void
-proxy_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct proxy_session *s = arg;
-	struct proxy_half *src, *dst;
-
-	if (bev == s->in.bev) {
-		src = &s->in;
-		dst = &s->out;
-	} else {
-		src = &s->out;
-		dst = &s->in;
-	}
-	if (what & BEV_EVENT_EOF) {
-		src->eof = true;
-		/* Anything read with the EOF is still to be moved. */
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-			proxy_read_cb(bev, s);
-			src->paused = false;
-		}
-		if (evbuffer_get_length(bufferevent_get_output(dst->bev)) == 0)
-			(void)proxy_half_shut(s, dst);
-		else
-			bufferevent_setwatermark(dst->bev, EV_WRITE, 0, 0);
-		return;
-	}
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		/* A reset (or worse) on one side is a reset on the other. */
-		proxy_session_free(s, true);
-		return;
-	}
 }

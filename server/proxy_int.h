@@ -22,6 +22,7 @@ struct metric;
 struct runtime;
 struct proxy_session;
 struct proxy_flow;
+struct sockaddr;
 
 /* Endpoints tried by one connection, at most. */
 #define PROXY_MAX_TRIED	8
@@ -110,6 +111,17 @@ void	proxy_ep_failed(struct proxy_ep *ep);
 void	proxy_ep_release(struct proxy_ep *ep);
 /* Creates the service's state and files it in proxy.svcs. */
 struct proxy_svc *proxy_svc_new(const char *key);
+
+/* Closes fd so that the peer sees a reset. */
+void	proxy_reset_fd(int fd);
+/* Stops (true) or resumes accepting on every TCP listener. */
+void	proxy_pause_all(bool pause);
+
+/* TCP: the listeners' accept callback (arg is the proxy_lsn). */
+void	proxy_tcp_accept_cb(struct evconnlistener *, int fd,
+    struct sockaddr *, int salen, void *arg);
+/* Closes every connected session to ep; does not release ep. */
+void	proxy_tcp_close_ep(struct proxy_ep *ep, bool reset);
 
 /* UDP: sets up l (l->fd bound) for reading. 0 or -1. */
 int	proxy_udp_open(struct proxy_lsn *l);

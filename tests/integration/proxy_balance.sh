@@ -43,9 +43,18 @@ esac
 echo "round-robin: $out"
 
 # least-connections: with held connections, new ones go to the emptier.
-python3 - "$VLC" 7000 <<'PY' || fail "least-connections"
-import socket, sys
-vip, port = sys.argv[1], int(sys.argv[2])
+python3 - "$VLC" 7000 "http://127.0.0.1:$APIPORT/metrics" <<'PY' || fail "least-connections"
+import socket, sys, time, urllib.request
+vip, port, metrics = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def settle(want):
+    # Closed sessions end when both sides have closed: wait for the gauge.
+    key = 'clusterip_forward_connections_active{service="default/lc",endpoint="default/held-a"} '
+    for _ in range(100):
+        for line in urllib.request.urlopen(metrics).read().decode().splitlines():
+            if line.startswith(key) and int(line.split()[-1]) == want:
+                return
+        time.sleep(0.02)
+    raise SystemExit("held-a never reached %d open connections" % want)
 def conn():
     s = socket.create_connection((vip, port), 2)
     s.settimeout(2)
@@ -58,11 +67,13 @@ assert names == ["a", "a", "b", "b"], names
 for s, n in held:
     if n == "a":
         s.close()
+settle(0)
 new = [conn() for _ in range(2)]
 assert [n for _, n in new] == ["a", "a"], [n for _, n in new]
 # Now a has 2, b has 2; hold 2 more on b's side by closing a's again.
 for s, n in new:
     s.close()
+settle(0)
 third = [conn() for _ in range(3)]
 got = sorted(n for _, n in third)
 # a at 0 and b at 2: a, a, then a tie -> either.

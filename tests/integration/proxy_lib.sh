@@ -8,11 +8,15 @@ set -u
 T=$(mktemp -d /tmp/cip-proxy.XXXXXX)
 PIDS=""
 DPID=""
+# A command prefix (e.g. "ip netns exec NS") for backends and the daemon.
+NSX=""
+EXTRA_CLEANUP=":"
 NAME=$(basename "$0" .sh)
 
 cleanup() {
 	for p in $PIDS $DPID; do kill "$p" 2>/dev/null; done
 	for p in $PIDS $DPID; do wait "$p" 2>/dev/null; done
+	eval "$EXTRA_CLEANUP"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -108,7 +112,7 @@ PY
 
 # backend MODE NAME ADDR PORT [FLAGFILE]: starts one; sets BPID.
 backend() {
-	python3 "$T/backend.py" "$@" > /dev/null 2>&1 &
+	$NSX python3 "$T/backend.py" "$@" > /dev/null 2>&1 &
 	BPID=$!
 	PIDS="$PIDS $BPID"
 	[ "$1" = udpecho ] && { sleep 0.2; return; }
@@ -117,7 +121,7 @@ backend() {
 
 # wait_tcp ADDR PORT: until something accepts there (5 s at most).
 wait_tcp() {
-	python3 - "$1" "$2" <<'PY'
+	$NSX python3 - "$1" "$2" <<'PY'
 import socket, sys, time
 end = time.time() + 5
 while time.time() < end:
@@ -140,7 +144,7 @@ manifest() {
 start_daemon() {
 	DNSPORT=$(free_port udp)
 	APIPORT=$(free_port tcp)
-	"$top_builddir/server/clusteripd" --manifests "$T/m" \
+	$NSX "$top_builddir/server/clusteripd" --manifests "$T/m" \
 	    --state-dir "$T/state" --dns-listen "127.0.0.1:$DNSPORT" \
 	    --api-listen "127.0.0.1:$APIPORT" --upstream 127.0.0.1:9 \
 	    "$@" 2> "$T/daemon.log" &
@@ -156,7 +160,7 @@ start_daemon() {
 # wait_listen VIP PORT: until the forwarder listens on VIP:PORT.
 wait_listen() {
 	for _ in $(seq 100); do
-		ss -Hltn "src $1:$2" | grep -q . && return 0
+		$NSX ss -Hltn "src $1:$2" | grep -q . && return 0
 		sleep 0.05
 	done
 	fail "nothing listens on $1:$2"

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The forwarder against HAProxy and nginx (stream), in the same run: wrk
+# keep-alive, wrk with a new connection per request, and one iperf3
+# stream, each proxy pinned to CPU 0 with the backends and the load
+# generator on CPU 1. Prints per-request/per-connection proxy CPU and
+# ratios to HAProxy.
+#
+#   bench/fwd-bench.sh [--builddir DIR] [--duration 10] [--runs 1]
+#                      [--peers "haproxy nginx"] [--out DIR]
+#
+# Needs wrk, iperf3, nginx-light, libnginx-mod-stream, haproxy (Debian).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+builddir=$here/.. duration=10 runs=1 peers="haproxy nginx" out=/tmp/bench-results/fwd
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
+    --runs) runs=$2; shift 2;; --peers) peers=$2; shift 2;; --out) out=$2; shift 2;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
+    *) echo "unknown arg $1" >&2; exit 2;;
+  esac
+done
+. "$here/fwd-lib.sh"
+daemon=$builddir/server/clusteripd
+[ -x "$daemon" ] || { echo "no $daemon (--builddir)" >&2; exit 2; }
+for t in wrk iperf3 haproxy nginx taskset; do
+  command -v $t > /dev/null || { echo "$t missing (apt-get install wrk iperf3 haproxy nginx-light libnginx-mod-stream)" >&2; exit 2; }
+done
+mkdir -p "$out"; rm -f "$out"/fwd-http.tsv "$out"/fwd-iperf.tsv
+wd=$(mktemp -d /tmp/fwdbench-cip.XXXXXX)
+dpid=""
+cleanup() {
+  [ -n "$dpid" ] && stop_pid "$dpid"
+  "$here/fwd-backends.sh" stop || true
+  for p in $peers; do "$here/fwd-peer.sh" stop "$p" > /dev/null 2>&1 || true; done
+  rm -rf "$wd"
+}
+trap cleanup EXIT
+
+VIP=127.96.255.80
+mkdir -p "$wd/m" "$wd/state"
+cat > "$wd/m/bench.yaml" <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: web, annotations: {clusterip.io/lb-algorithm: round-robin}}
+spec:
+  selector: {bench: web}
+  clusterIP: $VIP
+  ports: [{name: http, port: 18080, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: iperf}
+spec:
+  selector: {bench: iperf}
+  clusterIP: 127.96.255.81
+  ports: [{port: 15200, targetPort: 15201}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {bench: web}}
+spec: {containers: [{ports: [{name: http, containerPort: 18081}]}]}
+status: {podIP: 127.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, labels: {bench: web}}
+spec: {containers: [{ports: [{name: http, containerPort: 18082}]}]}
+status: {podIP: 127.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: iperf-1, labels: {bench: iperf}}
+spec: {containers: [{ports: [{containerPort: 15201}]}]}
+status: {podIP: 127.0.0.1}
+Y
+
+"$here/fwd-backends.sh" start --cpus 1
+bpid=$(cat /tmp/fwdbench/backends/nginx-master.pid)
+common=(--duration "$duration" --runs "$runs" --client-cpus 1)
+
+run_one() {  # label pid http-target iperf-target iperf-pid
+  local m
+  for m in keepalive close; do
+    "$here/fwd-http.sh" --target "$3" --mode $m "${common[@]}" --proxy-pid "$2" \
+      --backend-pid "$bpid" --label "$1" --out "$out/fwd-http.tsv"
+  done
+  "$here/fwd-iperf.sh" --target "$4" "${common[@]}" --proxy-pid "$5" \
+    --label "$1" --out "$out/fwd-iperf.tsv"
+}
+
+echo "=== clusteripd"
+taskset -c 0 "$daemon" --manifests "$wd/m" --state-dir "$wd/state" \
+  --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none --upstream 127.0.0.1:9 \
+  --log-level warn 2> "$wd/daemon.log" &
+dpid=$!
+for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
+run_one clusteripd "$dpid" "$VIP:18080" 127.96.255.81:15200 "$dpid"
+stop_pid "$dpid"; dpid=""
+
+for p in $peers; do
+  echo "=== $p"
+  pid=$("$here/fwd-peer.sh" start "$p" --threads 1 --cpus 0)
+  ipid=$pid; [ -f "/tmp/fwdbench/$p/iperf.pid" ] && ipid=$(cat "/tmp/fwdbench/$p/iperf.pid")
+  run_one "$p" "$pid" 127.0.0.1:18080 127.0.0.1:15200 "$ipid"
+  "$here/fwd-peer.sh" stop "$p"
+done
+
+echo
+echo "=== summary (medians; proxy CPU per request = proxy CPU share / req/s)"
+awk -F'\t' 'NR > 1 && $1 != "label" {
+    k = $1 "\t" $2; n[k]++; rq[k, n[k]] = $4; cpu[k, n[k]] = $12
+    if (!(k in seen)) { seen[k] = 1; order[++no] = k }
+  }
+  function med(a, k, c,   i, j, t, v) {
+    for (i = 1; i <= c; i++) v[i] = a[k, i]
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+  }
+  END {
+    for (i = 1; i <= no; i++) {
+      k = order[i]; r = med(rq, k, n[k]); c = med(cpu, k, n[k])
+      us[k] = r > 0 ? c / 100 * 1e6 / r : 0; req[k] = r
+      split(k, f, "\t"); if (f[1] == "haproxy") { hus[f[2]] = us[k]; hrq[f[2]] = req[k] }
+    }
+    printf "%-12s %-10s %10s %8s %10s %12s %12s\n", "proxy", "mode", "req/s", "cpu%", "us/req", "cpu vs hap", "req/s vs hap"
+    for (i = 1; i <= no; i++) {
+      k = order[i]; split(k, f, "\t"); m = f[2]
+      printf "%-12s %-10s %10.0f %8.0f %10.2f %12s %12s\n", f[1], m, req[k], med(cpu, k, n[k]), us[k],
+        (m in hus && hus[m] > 0) ? sprintf("%.2fx", us[k] / hus[m]) : "-",
+        (m in hrq && hrq[m] > 0) ? sprintf("%.2fx", req[k] / hrq[m]) : "-"
+    }
+  }' "$out/fwd-http.tsv"
+echo
+awk -F'\t' 'NR > 1 && $1 != "label" { printf "%-12s iperf3 %6.1f Gbit/s  proxy cpu %s%%\n", $1, $3, $5 }' "$out/fwd-iperf.tsv"

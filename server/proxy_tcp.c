@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_tcp.c -- the TCP data path: accept, connect to the chosen
+ * endpoint (retrying refused or slow ones on others), then copy both ways.
+ * Each read is written on at once from one shared buffer; only what the
+ * peer cannot take yet is queued (an evbuffer), and reading from the
+ * source stops until it drains: backpressure without buffer copies or
+ * event changes in the steady state. Half-closes and resets pass through.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "util.h"
+#include "proxy_int.h"
+
+/* One read; reads per readable event while they fill it. */
+#define PROXY_BUF		(64 * 1024)
+#define PROXY_READS_PER_EVENT	4
+
+struct proxy_session;
+
+struct proxy_half {
+	struct proxy_session	*s;
+	struct proxy_half	*peer;
+	int			 fd;
+	struct event		 rev;		/* readable, persistent */
+	struct event		 wev;		/* writable: only while queued */
+	struct evbuffer		*queue;		/* bytes the fd did not take */
+	bool			 eof;		/* its read side ended */
+	bool			 shut;		/* we sent it a FIN */
+	bool			 to_ep;		/* reads go to the endpoint */
+};
+
+struct proxy_session {
+	TAILQ_ENTRY(proxy_session) entry;	/* in ep->sessions */
+	struct proxy_svc	*ps;
+	struct proxy_ep		*ep;		/* connected or being tried */
+	struct proxy_half	 in;		/* client side */
+	struct proxy_half	 out;		/* endpoint side */
+	struct event		 timer;		/* retry, then idle */
+	struct sockaddr_in	 client;
+	uint16_t		 port;		/* service port */
+	uint8_t			 attempts;
+	uint8_t			 ntried;
+	bool			 connected;
+	bool			 timer_set;	/* timer assigned */
+	bool			 activity;
+	struct proxy_ep		*tried[PROXY_MAX_TRIED];
+};
+
+static uint8_t	proxy_buf[PROXY_BUF];
+
+static void	proxy_session_connect(struct proxy_session *);
+static void	proxy_session_failed(struct proxy_session *);
+static void	proxy_session_up(struct proxy_session *);
+static void	proxy_session_free(struct proxy_session *, bool);
+static void	proxy_connect_cb(evutil_socket_t, short, void *);
+static void	proxy_timer_cb(evutil_socket_t, short, void *);
+static void	proxy_read_cb(evutil_socket_t, short, void *);
+static void	proxy_write_cb(evutil_socket_t, short, void *);
+static bool	proxy_half_shut(struct proxy_half *);
+
+static const struct timeval *
+proxy_tcp_tv(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return tv;
+}
+
+void
+proxy_tcp_accept_cb(struct evconnlistener *el, int fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct proxy_lsn *l = arg;
+	struct proxy_session *s;
+	uint64_t max = proxy.rt->conf->proxy_max_sessions;
+
+	(void)el;
+	if (sa->sa_family != AF_INET || (size_t)salen < sizeof(s->client) ||
+	    (max != 0 && proxy.nsessions >= max)) {
+		proxy_reset_fd(fd);
+		return;
+	}
+	/* The one allocation of a connection, with its events inside. */
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		proxy_reset_fd(fd);
+		return;
+	}
+	memcpy(&s->client, sa, sizeof(s->client));
+	s->port = l->port;
+	s->ps = l->ps;
+	s->in.s = s->out.s = s;
+	s->in.peer = &s->out;
+	s->out.peer = &s->in;
+	s->in.to_ep = true;
+	s->in.fd = fd;
+	s->out.fd = -1;
+	l->ps->refs++;
+	if (++proxy.nsessions >= max && max != 0)
+		proxy_pause_all(true);
+	proxy_session_connect(s);
+}
+
+static void
+proxy_session_connect(struct proxy_session *s)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct sockaddr_in dst;
+	struct proxy_ep *ep;
+	struct timeval tv;
+	int fd;
+
+	if (proxy_pick(s->ps, s->port, CIP_PROTO_TCP, s->client.sin_addr.s_addr,
+	    s->tried, s->ntried, &dst, &ep) == -1) {
+		if (s->attempts == 0)
+			metric_add(s->ps->m_noep, 1);
+		proxy_session_free(s, true);
+		return;
+	}
+	s->attempts++;
+	s->ep = ep;
+	ep->active++;
+	if (s->ntried < PROXY_MAX_TRIED)
+		s->tried[s->ntried++] = ep;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		/* Out of descriptors is not the endpoint's fault. */
+		s->ep = NULL;
+		ep->active--;
+		proxy_ep_release(ep);
+		proxy_session_free(s, true);
+		return;
+	}
+	s->out.fd = fd;
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0) {
+		proxy_session_up(s);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		proxy_session_failed(s);
+		return;
+	}
+	event_assign(&s->out.wev, proxy.rt->base, fd, EV_WRITE,
+	    proxy_connect_cb, s);
+	event_add(&s->out.wev, proxy_tcp_tv(&tv, conf->proxy_connect_timeout_ms));
+}
+
+static void
+proxy_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_session *s = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if ((what & EV_TIMEOUT) ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
+	    err != 0) {
+		proxy_session_failed(s);
+		return;
+	}
+	proxy_session_up(s);
+}
+
+/* The connect to s->ep failed: retry elsewhere, or give up with a reset. */
+static void
+proxy_session_failed(struct proxy_session *s)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct proxy_ep *ep = s->ep;
+	struct timeval tv;
+	uint64_t delay;
+
+	proxy_ep_failed(ep);
+	close(s->out.fd);
+	s->out.fd = -1;
+	s->ep = NULL;
+	ep->active--;
+	proxy_ep_release(ep);
+	if (s->attempts > conf->proxy_connect_retries ||
+	    s->attempts >= PROXY_MAX_TRIED) {
+		proxy_session_free(s, true);
+		return;
+	}
+	metric_add(s->ps->m_retries, 1);
+	/* Back-off: at once, then 10, 20, 40 ... ms, at most 200 ms. */
+	delay = s->attempts <= 1 ? 0 : MINIMUM(10u << (s->attempts - 2), 200u);
+	evtimer_assign(&s->timer, proxy.rt->base, proxy_timer_cb, s);
+	s->timer_set = true;
+	evtimer_add(&s->timer, proxy_tcp_tv(&tv, delay));
+}
+
+static void
+proxy_session_up(struct proxy_session *s)
+{
+	const struct cip_conf *conf = proxy.rt->conf;
+	struct proxy_ep *ep = s->ep;
+	struct event_base *base = proxy.rt->base;
+	struct timeval tv;
+	int on = 1;
+
+	ep->fails = 0;
+	ep->skip_until_ms = 0;
+	s->connected = true;
+	(void)setsockopt(s->out.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(s->in.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	TAILQ_INSERT_TAIL(&ep->sessions, s, entry);
+	metric_add(ep->m_conns, 1);
+	metric_set(ep->m_active, ++ep->nconn);
+	event_assign(&s->in.rev, base, s->in.fd, EV_READ | EV_PERSIST,
+	    proxy_read_cb, &s->in);
+	event_assign(&s->in.wev, base, s->in.fd, EV_WRITE | EV_PERSIST,
+	    proxy_write_cb, &s->in);
+	event_assign(&s->out.rev, base, s->out.fd, EV_READ | EV_PERSIST,
+	    proxy_read_cb, &s->out);
+	event_assign(&s->out.wev, base, s->out.fd, EV_WRITE | EV_PERSIST,
+	    proxy_write_cb, &s->out);
+	event_add(&s->in.rev, NULL);
+	event_add(&s->out.rev, NULL);
+	if (conf->proxy_idle_timeout_ms != 0) {
+		if (proxy.idle_ms != conf->proxy_idle_timeout_ms) {
+			proxy.idle_ms = conf->proxy_idle_timeout_ms;
+			proxy.idle_tv = event_base_init_common_timeout(base,
+			    proxy_tcp_tv(&tv, proxy.idle_ms));
+		}
+		event_assign(&s->timer, base, -1, EV_PERSIST, proxy_timer_cb,
+		    s);
+		s->timer_set = true;
+		event_add(&s->timer, proxy.idle_tv);
+	}
+	if (log_getlevel() >= LOG_LEVEL_DEBUG) {
+		char a[64];
+
+		log_debug("proxy: %s: %s -> %s", s->ps->key,
+		    sockaddr_str((struct sockaddr *)&s->client, a, sizeof(a)),
+		    ep->key);
+	}
+}
+
+static void
+proxy_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->connected) {
+		proxy_session_connect(s);
+		return;
+	}
+	if (s->activity) {
+		s->activity = false;
+		return;
+	}
+	proxy_session_free(s, false);
+}
+
+static void
+proxy_half_close(struct proxy_half *h, bool reset)
+{
+	if (h->fd == -1)
+		return;
+	if (event_initialized(&h->rev))
+		event_del(&h->rev);
+	if (event_initialized(&h->wev))
+		event_del(&h->wev);
+	if (h->queue != NULL)
+		evbuffer_free(h->queue);
+	if (reset)
+		proxy_reset_fd(h->fd);
+	else
+		close(h->fd);
+}
+
+/*
+ * Frees the session. reset: both sides get a reset rather than a FIN.
+ */
+static void
+proxy_session_free(struct proxy_session *s, bool reset)
+{
+	struct proxy_ep *ep = s->ep;
+	struct proxy_svc *ps = s->ps;
+	uint64_t max = proxy.rt->conf->proxy_max_sessions;
+
+	if (s->timer_set)
+		event_del(&s->timer);
+	if (!s->connected && s->out.fd != -1)
+		event_del(&s->out.wev);
+	proxy_half_close(&s->in, reset);
+	proxy_half_close(&s->out, reset);
+	if (ep != NULL) {
+		if (s->connected) {
+			TAILQ_REMOVE(&ep->sessions, s, entry);
+			metric_set(ep->m_active, --ep->nconn);
+		}
+		ep->active--;
+	}
+	free(s);
+	proxy.nsessions--;
+	ps->refs--;
+	if (proxy.paused && (max == 0 || proxy.nsessions < max))
+		proxy_pause_all(false);
+	if (ep != NULL && !ep->draining)
+		proxy_ep_release(ep);
+}
+
+void
+proxy_tcp_close_ep(struct proxy_ep *ep, bool reset)
+{
+	struct proxy_session *s;
+
+	while ((s = TAILQ_FIRST(&ep->sessions)) != NULL)
+		proxy_session_free(s, reset);
+}
+
+/* Sends FIN toward h; frees the session once both ways are done. */
+static bool
+proxy_half_shut(struct proxy_half *h)
+{
+	struct proxy_session *s = h->s;
+
+	/* The last FIN needs no shutdown(): close() sends it. */
+	if (!h->shut && !h->peer->shut) {
+		h->shut = true;
+		(void)shutdown(h->fd, SHUT_WR);
+		return false;
+	}
+	h->shut = true;
+	if (s->in.shut && s->out.shut) {
+		proxy_session_free(s, false);
+		return true;
+	}
+	return false;
+}
+
+static void
+proxy_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *src = arg, *dst = src->peer;
+	struct proxy_session *s = src->s;
+	ssize_t n, w;
+	int i;
+
+	(void)what;
+	for (i = 0; i < PROXY_READS_PER_EVENT; i++) {
+		n = recv(fd, proxy_buf, sizeof(proxy_buf), 0);
+		if (n > 0) {
+			s->activity = true;
+			metric_add(src->to_ep ? s->ep->m_bytes_to_ep :
+			    s->ep->m_bytes_to_client, (uint64_t)n);
+			w = send(dst->fd, proxy_buf, (size_t)n, MSG_NOSIGNAL);
+			if (w == n) {
+				if ((size_t)n < sizeof(proxy_buf))
+					return;
+				continue;
+			}
+			if (w == -1 && errno != EAGAIN && errno != EINTR)
+				goto reset;
+			if (w < 0)
+				w = 0;
+			/* Queue the rest; read no more until it is out. */
+			if (dst->queue == NULL &&
+			    (dst->queue = evbuffer_new()) == NULL)
+				goto reset;
+			if (evbuffer_add(dst->queue, proxy_buf + w,
+			    (size_t)(n - w)) == -1)
+				goto reset;
+			event_del(&src->rev);
+			event_add(&dst->wev, NULL);
+			return;
+		}
+		if (n == 0) {
+			src->eof = true;
+			event_del(&src->rev);
+			if (dst->queue == NULL ||
+			    evbuffer_get_length(dst->queue) == 0)
+				(void)proxy_half_shut(dst);
+			return;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		goto reset;
+	}
+	return;
+reset:
+	/* A reset (or worse) on one side is a reset on the other. */
+	proxy_session_free(s, true);
+}
+
+static void
+proxy_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_half *dst = arg, *src = dst->peer;
+
+	(void)what;
+	if (evbuffer_write(dst->queue, fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		proxy_session_free(dst->s, true);
+		return;
+	}
+	dst->s->activity = true;
+	if (evbuffer_get_length(dst->queue) > 0)
+		return;
+	event_del(&dst->wev);
+	if (src->eof)
+		(void)proxy_half_shut(dst);
+	else
+		event_add(&src->rev, NULL);
+}
