@@ -174,8 +174,12 @@ cli_sorted_keys(json_t *map, size_t *np)
 	*np = 0;
 	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL)
 		return NULL;
-	json_object_foreach(map, k, v)
+	json_object_foreach(map, k, v) {
+		if (i == n)
+			break;
 		keys[i++] = k;
+	}
+	n = i;
 	/* Insertion sort: label sets are small. */
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
@@ -294,8 +298,10 @@ cli_print_services(json_t *items, const struct cli_view *v, FILE *fp)
 	json_t *svc, *s;
 	size_t i;
 
-	if (cli_init_table(&t, v, cols, v->wide ? 7 : 6) != 0)
+	if (cli_init_table(&t, v, cols, v->wide ? 7 : 6) != 0) {
+		cli_table_free(&t);
 		return 0;
+	}
 	json_array_foreach(items, i, svc) {
 		type = cli_str(svc, "spec.type");
 		cip = cli_str(svc, "spec.clusterIP");
@@ -335,8 +341,10 @@ cli_print_pods(json_t *items, const struct cli_view *v, FILE *fp)
 	size_t i, j, n = v->wide ? 9 : 5;
 	bool ready;
 
-	if (cli_init_table(&t, v, cols, n) != 0)
+	if (cli_init_table(&t, v, cols, n) != 0) {
+		cli_table_free(&t);
 		return 0;
+	}
 	json_array_foreach(items, i, pod) {
 		ready = false;
 		json_array_foreach(json_object_get(json_object_get(pod,
@@ -432,8 +440,10 @@ cli_print_endpoints(json_t *items, const struct cli_view *v, FILE *fp)
 	json_t *ep;
 	size_t i;
 
-	if (cli_init_table(&t, v, cols, 3) != 0)
+	if (cli_init_table(&t, v, cols, 3) != 0) {
+		cli_table_free(&t);
 		return 0;
+	}
 	json_array_foreach(items, i, ep) {
 		cells[0] = cli_str(ep, "metadata.name");
 		cells[1] = eps = cli_format_endpoints(ep, NULL);

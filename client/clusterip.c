@@ -283,7 +283,7 @@ cmd_get(struct cli_ctx *ctx, struct cli_opts *o)
 		    sel ? "?labelSelector=" : "", sel ? sel : "");
 		free(sel);
 	}
-	if ((rc = cli_call(ctx, "GET", path, NULL, NULL, 0, &doc)) != 0)
+	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &doc) != 0)
 		return 1;
 	if (o->output != NULL && strcmp(o->output, "wide") != 0) {
 		rc = cli_print_doc(doc, o->output);
