@@ -31,9 +31,10 @@ done
 python3 - "$VN" 80 <<'PY' || fail "no endpoint"
 import socket, sys, time
 t0 = time.monotonic()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
-s.settimeout(2)
 try:
+    # The reset may even beat connect() back to the caller.
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
+    s.settimeout(2)
     d = s.recv(100)
     raise SystemExit("no reset: got %r" % d)
 except ConnectionResetError:
