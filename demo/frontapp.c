@@ -475,12 +475,14 @@ main(int argc, char **argv)
 	    &port) == -1) {
 		fprintf(stderr, "frontapp: bad listen address \"%s\"\n",
 		    listen_at);
+		free(backend);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((fr.base = event_base_new()) == NULL ||
 	    (http = evhttp_new(fr.base)) == NULL) {
 		fprintf(stderr, "frontapp: cannot create the event loop\n");
+		free(backend);
 		return 1;
 	}
 	if (dns != NULL) {

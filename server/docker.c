@@ -101,7 +101,7 @@ static void	docker_list_done(struct docker *, struct docker_req *);
 static void	docker_inspect_done(struct docker *, struct docker_req *);
 static void	docker_enqueue(struct docker *, const char *, bool);
 static void	docker_next(struct docker *);
-static void	docker_forget(struct docker *, const char *);
+static void	docker_forget(struct docker *, const char *, const char *);
 static void	docker_todo_clear(struct docker *);
 
 static struct docker_req *
@@ -370,7 +370,7 @@ docker_list_done(struct docker *d, struct docker_req *r)
 				stale[nstale++] = strdup(id);
 		for (i = 0; i < nstale; i++) {
 			if (stale[i] != NULL)
-				docker_forget(d, stale[i]);
+				docker_forget(d, stale[i], " (not listed)");
 			free(stale[i]);
 		}
 		free(stale);
@@ -380,15 +380,15 @@ done:
 	docker_list_free(ids, nids);
 }
 
-/* Removes the pod of container id, if any. */
+/* Removes the pod of container id, if any; why is said after "gone". */
 static void
-docker_forget(struct docker *d, const char *id)
+docker_forget(struct docker *d, const char *id, const char *why)
 {
 	struct owner o = { OWNER_DOCKER, (char *)(uintptr_t)id };
 
 	if (hmap_del(d->known, id) == NULL)
 		return;
-	log_info("docker: container %.12s gone", id);
+	log_info("docker: container %.12s gone%s", id, why);
 	registry_remove_owner(d->rt->reg, &o);
 }
 
@@ -403,7 +403,7 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 	int rc;
 
 	if (r->http.status == 404) {
-		docker_forget(d, r->id);
+		docker_forget(d, r->id, " (no such container)");
 		return;
 	}
 	if (r->http.status != 200) {
@@ -419,7 +419,7 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 	}
 	if (p == NULL) {
 		log_debug("docker: %s", err);
-		docker_forget(d, r->id);
+		docker_forget(d, r->id, "");
 		return;
 	}
 	inet4_str(p->ip, ip);
@@ -484,7 +484,7 @@ docker_next(struct docker *d)
 			d->todo_tail = NULL;
 		hmap_del(d->queued, t->id);
 		if (t->gone)
-			docker_forget(d, t->id);
+			docker_forget(d, t->id, " (destroyed)");
 		else {
 			snprintf(path, sizeof(path), "/containers/%s/json",
 			    t->id);

@@ -274,8 +274,7 @@ docker_list_ids(const char *json, size_t len, char ***ids, size_t *nids)
 		json_decref(root);
 		return CIP_E_INVAL;
 	}
-	if (json_array_size(root) > 0 &&
-	    (out = calloc(json_array_size(root), sizeof(*out))) == NULL) {
+	if ((out = calloc(json_array_size(root) + 1, sizeof(*out))) == NULL) {
 		json_decref(root);
 		return CIP_E_NOMEM;
 	}

@@ -20,9 +20,8 @@ skip() {
 	exit 77
 }
 [ "$(id -u)" = 0 ] || skip "needs root to run dockerd"
-D=/usr/bin/docker
-for t in $D /usr/sbin/dockerd /usr/bin/docker-compose /usr/sbin/debootstrap \
-    iptables-save iptables-restore curl; do
+for t in /usr/bin/docker /usr/sbin/dockerd /usr/bin/docker-compose /usr/sbin/debootstrap \
+    iptables-save iptables-restore flock curl; do
 	command -v "$t" > /dev/null ||
 	    skip "$t is missing (apt-get install docker.io docker-compose debootstrap curl)"
 done
@@ -32,40 +31,19 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/compose-test.XXXXXX")
 CACHE=${CLUSTERIP_CACHE:-/var/cache/clusterip-test}
 MIRROR=${CLUSTERIP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=clusterip-bookworm:offline
-export DOCKER_HOST=unix:///var/run/docker.sock DOCKER_SOCKET=/var/run/docker.sock
+. "$top_srcdir/tests/integration/demo-dockerd.sh"
+export DOCKER_SOCKET=/var/run/docker.sock
 export CLUSTERIP_BASE_IMAGE=$BASE COMPOSE_PROJECT_NAME=$P
-DOCKERD_PID= OWN_DOCKERD=0 UP=0 IMPORTED=0
-FWD0=$(cat /proc/sys/net/ipv4/ip_forward)
-LIBDOCKER_EXISTED=0 RUNCONTAINERD_EXISTED=0
-[ -e /var/lib/docker ] && LIBDOCKER_EXISTED=1
-[ -e /run/containerd ] && RUNCONTAINERD_EXISTED=1
+UP=0 IMPORTED=0
 compose() { (cd "$top_srcdir/demo/compose" && docker-compose -p "$P" "$@"); }
 
 cleanup() {
 	set +e
 	if [ "$UP" = 1 ]; then
-		compose logs --no-color clusterip > "$W/clusterip.log" 2>&1
 		compose down -t 1 --rmi all -v > /dev/null 2>&1
 	fi
 	[ "$IMPORTED" = 1 ] && $D rmi -f "$BASE" > /dev/null 2>&1
-	if [ "$OWN_DOCKERD" = 1 ]; then
-		kill "$DOCKERD_PID" 2>/dev/null
-		for i in $(seq 100); do
-			kill -0 "$DOCKERD_PID" 2>/dev/null || break
-			sleep 0.2
-		done
-		ip link del docker0 2>/dev/null
-		for t in filter nat; do
-			iptables -t $t -F
-			iptables -t $t -X
-		done
-		iptables -P FORWARD ACCEPT
-		iptables-restore < "$W/iptables.before"
-		echo "$FWD0" > /proc/sys/net/ipv4/ip_forward
-		[ "$LIBDOCKER_EXISTED" = 0 ] && rm -rf /var/lib/docker
-		[ "$RUNCONTAINERD_EXISTED" = 0 ] && rm -rf /run/containerd
-		rm -rf /var/run/docker
-	fi
+	dockerd_stop
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -76,22 +54,8 @@ fail() {
 	exit 1
 }
 
-# A dockerd of our own unless one already answers.
-if ! $D info > /dev/null 2>&1; then
-	iptables-save > "$W/iptables.before" || skip "iptables-save failed"
-	OWN_DOCKERD=1
-	/usr/sbin/dockerd > "$W/dockerd.log" 2>&1 &
-	DOCKERD_PID=$!
-	for i in $(seq 100); do
-		$D info > /dev/null 2>&1 && break
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
-		sleep 0.3
-	done
-	if ! $D info > /dev/null 2>&1; then
-		tail -n 15 "$W/dockerd.log" >&2
-		skip "dockerd cannot start here"
-	fi
-fi
+dockerd_lock || fail "another Docker test holds the engine"
+dockerd_start || skip "dockerd cannot start here"
 $D info --format 'engine {{.ServerVersion}}, storage {{.Driver}}'
 
 # The offline base image: bookworm with the build and runtime packages.
@@ -112,6 +76,7 @@ if ! $D image inspect "$BASE" > /dev/null 2>&1; then
 	IMPORTED=1
 	$D import "$tarball" "$BASE" > /dev/null || fail "docker import"
 fi
+echo "base image $BASE ready (${SECONDS}s)"
 
 # Free ports: none taken on the host.
 port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
@@ -133,6 +98,7 @@ until curl -fsS -m 2 "$URL" > "$W/first" 2>&1; do
 	i=$((i + 1))
 done
 cat "$W/first"
+echo "the front app answers (${SECONDS}s)"
 
 vip=$($D exec "${P}_frontapp_1" getent ahostsv4 backend | awk 'NR == 1 { print $1 }')
 case $vip in
@@ -171,4 +137,4 @@ grep -q "docker: container .* is pod default/${P}-backend1-1" "$W/clusterip.log"
     grep -q "docker: container .* gone" "$W/clusterip.log" ||
     { cat "$W/clusterip.log" >&2; fail "the daemon did not follow the containers"; }
 $D exec "${P}_clusterip_1" clusterip describe svc backend 2>&1 || true
-echo "compose.sh: PASS"
+echo "compose.sh: PASS (${SECONDS}s)"
