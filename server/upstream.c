@@ -179,7 +179,7 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 	struct ares_addr_port_node *list = NULL, *nodes = NULL, *p, **tail;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	size_t i, kept = 0, total = 0;
+	size_t i, kept = 0;
 	int rc, mask;
 	char a[INET6_ADDRSTRLEN];
 
@@ -234,7 +234,6 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 	}
 	/* Never ourselves: a query would loop until it timed out. */
 	for (tail = &list; (p = *tail) != NULL; ) {
-		total++;
 		if (p->udp_port == 0)
 			p->udp_port = p->tcp_port = 53;
 		if (up_is_self(p, self, nself)) {
@@ -262,7 +261,6 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 	u->nservers = kept;
 	if ((c->timer = evtimer_new(u->base, up_timer_cb, c)) == NULL)
 		return -1;
-	(void)total;
 	return 0;
 }
 

@@ -139,6 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the same bytes, QR set, as an upstream's answer to q */
 		memcpy(out, data, size);
 		out[2] |= 0x80;
+		dns_cache_flush(cache);
 		(void)dns_cache_put(cache, &q, out, size, 0);
 		len = dns_cache_get(cache, &q, out, sizeof(out), 65535, 1000);
 		if (len != 0 && len != size)

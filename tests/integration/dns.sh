@@ -8,8 +8,12 @@
 M="$TEST_TMP/manifests"
 write_manifests "$M"
 API_PORT=$(free_port)
+V6=()
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	V6=(--dns-listen "[::1]:0")
+fi
 start_dns "$M" --api-listen "127.0.0.1:$API_PORT" --upstream 127.0.0.1:9 \
-    --dns-ttl 5 --dns-negative-ttl 30
+    --dns-ttl 5 --dns-negative-ttl 30 "${V6[@]}"
 
 D=cluster.local
 VIP=$(dshort backend.default.svc.$D A)
@@ -87,6 +91,14 @@ echo "$out" | grep -q "$VIP" || fail "TCP answer"
 out=$(kdig +tcp -p "$DNS_PORT" @127.0.0.1 db.default.svc.$D A)
 echo "$out" | grep -q "127.0.20.1" || fail "kdig TCP: $out"
 pass "TCP (dig, kdig)"
+if [ ${#V6[@]} -gt 0 ]; then
+	# port 0: the kernel's choice, as logged
+	P6=$(sed -n 's/.*dns: listening on \[::1\]:\([0-9]*\) .*/\1/p' "$DAEMON_LOG")
+	[ -n "$P6" ] || fail "no IPv6 listener logged"
+	[ "$(dig +short +time=2 +tries=1 -p "$P6" @::1 backend A)" = "$VIP" ] || fail "IPv6 UDP"
+	[ "$(dig +short +tcp +time=2 +tries=1 -p "$P6" @::1 backend A)" = "$VIP" ] || fail "IPv6 TCP"
+	pass "IPv6 listener, UDP and TCP"
+fi
 
 dq +noedns backend.default.svc.$D A | grep -q "OPT PSEUDOSECTION" && fail "OPT without EDNS query"
 dq +edns=0 +bufsize=4096 backend.default.svc.$D A | grep -q "udp: 1232" || fail "EDNS payload"
