@@ -228,11 +228,13 @@ health_launch_cb(evutil_socket_t fd, short what, void *arg)
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setcb(c->bev, health_read_cb, NULL, health_event_cb, c);
 	/*
-	 * A failure inside the call is reported through the (not deferred)
-	 * event callback, which ends the check; nothing more to do here.
+	 * A failure inside the call is mostly reported through the (not
+	 * deferred) event callback, which ends the check and clears c->bev;
+	 * when it was not (no socket), end the check here.
 	 */
-	(void)bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin,
-	    sizeof(sin));
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1 && c->bev != NULL)
+		health_done(c, PROBE_ERROR);
 }
 
 static void

@@ -144,6 +144,7 @@ proxy_shutdown(void)
 	if (proxy.subscribed)
 		registry_unsubscribe(proxy.rt->reg, proxy_registry_cb, NULL);
 	proxy.subscribed = false;
+	proxy_tcp_close_all();
 	proxy.shutting_down = true;
 	if (proxy.svcs != NULL) {
 		/* Sessions and flows go with their endpoints. */
@@ -659,8 +660,9 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 		if (proxy_udp_open(l) == -1)
 			goto fail;
 	} else {
+		/* Backlog 0: already listening (4096), keep it. */
 		l->el = evconnlistener_new(proxy.rt->base, proxy_tcp_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (l->el == NULL)
 			goto fail;
 		evconnlistener_set_error_cb(l->el, proxy_accept_error_cb);

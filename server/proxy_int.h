@@ -120,6 +120,8 @@ void	proxy_pause_all(bool pause);
 /* TCP: the listeners' accept callback (arg is the proxy_lsn). */
 void	proxy_tcp_accept_cb(struct evconnlistener *, int fd,
     struct sockaddr *, int salen, void *arg);
+/* Closes every session (shutdown). */
+void	proxy_tcp_close_all(void);
 /* Closes every connected session to ep; does not release ep. */
 void	proxy_tcp_close_ep(struct proxy_ep *ep, bool reset);
 

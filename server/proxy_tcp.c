@@ -49,6 +49,7 @@ struct proxy_half {
 
 struct proxy_session {
 	TAILQ_ENTRY(proxy_session) entry;	/* in ep->sessions */
+	LIST_ENTRY(proxy_session) all;		/* in proxy_sessions */
 	struct proxy_svc	*ps;
 	struct proxy_ep		*ep;		/* connected or being tried */
 	struct proxy_half	 in;		/* client side */
@@ -65,6 +66,9 @@ struct proxy_session {
 };
 
 static uint8_t	proxy_buf[PROXY_BUF];
+/* Every session, connecting ones too, for shutdown. */
+static LIST_HEAD(, proxy_session) proxy_sessions =
+    LIST_HEAD_INITIALIZER(proxy_sessions);
 
 static void	proxy_session_connect(struct proxy_session *);
 static void	proxy_session_failed(struct proxy_session *);
@@ -112,6 +116,7 @@ proxy_tcp_accept_cb(struct evconnlistener *el, int fd, struct sockaddr *sa,
 	s->in.to_ep = true;
 	s->in.fd = fd;
 	s->out.fd = -1;
+	LIST_INSERT_HEAD(&proxy_sessions, s, all);
 	l->ps->refs++;
 	if (++proxy.nsessions >= max && max != 0)
 		proxy_pause_all(true);
@@ -311,6 +316,7 @@ proxy_session_free(struct proxy_session *s, bool reset)
 		}
 		ep->active--;
 	}
+	LIST_REMOVE(s, all);
 	free(s);
 	proxy.nsessions--;
 	ps->refs--;
@@ -318,6 +324,15 @@ proxy_session_free(struct proxy_session *s, bool reset)
 		proxy_pause_all(false);
 	if (ep != NULL && !ep->draining)
 		proxy_ep_release(ep);
+}
+
+void
+proxy_tcp_close_all(void)
+{
+	struct proxy_session *s;
+
+	while ((s = LIST_FIRST(&proxy_sessions)) != NULL)
+		proxy_session_free(s, false);
 }
 
 void
