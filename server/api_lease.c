@@ -113,12 +113,12 @@ api_lease_register(struct api *api, struct evhttp_request *req,
 {
 	struct api_lease *l = NULL;
 	struct objset set;
-	struct pod *pod = NULL;
+	struct pod *pod = NULL, *old;
 	json_t *doc;
 	char err[1024], *body;
 	uint32_t ttl_s;
 	size_t len;
-	bool created;
+	bool created, persisted;
 	int rc;
 
 	memset(&set, 0, sizeof(set));
@@ -133,8 +133,11 @@ api_lease_register(struct api *api, struct evhttp_request *req,
 		api_reply_error(req, 400, "%s", err);
 		return;
 	}
-	created = registry_find_pod(api->rt->reg, route->ns,
-	    route->name) == NULL;
+	old = registry_find_pod(api->rt->reg, route->ns, route->name);
+	created = old == NULL;
+	/* An applied (persisted) pod turning into a lease leaves the file. */
+	persisted = old != NULL && old->owner.kind == OWNER_API &&
+	    !api_lease_held(api, pod->key);
 	if ((l = hmap_get(api->leases, pod->key)) == NULL) {
 		if ((l = calloc(1, sizeof(*l))) == NULL ||
 		    (l->ns = strdup(route->ns)) == NULL ||
@@ -171,8 +174,7 @@ api_lease_register(struct api *api, struct evhttp_request *req,
 	l->ttl_s = ttl_s;
 	api_lease_arm(l);
 	log_info("api: pod %s registered, lease %us", l->key, ttl_s);
-	/* The pod may have been a persisted object until now. */
-	if (api_store_save(api) != 0)
+	if (persisted && api_store_save(api) != 0)
 		log_warnx("api: state file not updated");
 	doc = objjson_pod(registry_find_pod(api->rt->reg, route->ns,
 	    route->name), OBJJSON_STATE);
