@@ -214,6 +214,9 @@ cli_call(struct cli_ctx *ctx, const char *method, const char *path,
 		if (json_string_value(json_object_get(doc, "error")) != NULL)
 			cli_fail("%s (HTTP %d)", json_string_value(
 			    json_object_get(doc, "error")), status);
+		else if (status == 413)
+			cli_fail("the request is larger than the server accepts "
+			    "(HTTP 413)");
 		else
 			cli_fail("the server answered HTTP %d", status);
 		json_decref(doc);

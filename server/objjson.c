@@ -528,8 +528,13 @@ objjson_endpoints_manifest(const char *ns, const char *name,
 		if (p == NULL || json_array_append_new(ports, p) != 0)
 			rc = -1;
 	}
-	if (addrs == NULL || ports == NULL || rc != 0 ||
-	    objjson_set(doc, "subsets", json_pack("[{s:o,s:o}]", "addresses",
+	if (addrs == NULL || ports == NULL || rc != 0) {
+		json_decref(addrs);
+		json_decref(ports);
+		json_decref(doc);
+		return NULL;
+	}
+	if (objjson_set(doc, "subsets", json_pack("[{s:o,s:o}]", "addresses",
 	    addrs, "ports", ports)) != 0) {
 		json_decref(doc);
 		return NULL;

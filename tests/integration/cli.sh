@@ -197,6 +197,9 @@ printf 'kind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: eighty}]\n' 
 bad apply -f "$TEST_TMP/bad.yaml"
 grep -q "$TEST_TMP/bad.yaml:4:18: ports\[\].port" "$ERR" || fail "no file:line: $(cat "$ERR")"
 bad apply -f "$TEST_TMP/missing.yaml"
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' '#' > "$TEST_TMP/huge.yaml"
+bad apply -f "$TEST_TMP/huge.yaml"
+grep -q "larger than the server accepts (HTTP 413)" "$ERR" || fail "huge apply: $(cat "$ERR")"
 bad apply
 ok get svc web
 pass "apply -f FILE and -f -, bad YAML named by file:line"
