@@ -108,6 +108,8 @@ proxy_init(struct runtime *rt)
 	memset(&proxy, 0, sizeof(proxy));
 	proxy.rt = rt;
 	LIST_INIT(&proxy.listeners);
+	arc4random_buf(&proxy.rng, sizeof(proxy.rng));
+	proxy.rng |= 1;		/* never 0, the one fixed point */
 	proxy_raise_nofile();
 	if ((proxy.svcs = hmap_new()) == NULL)
 		return -1;
@@ -520,6 +522,23 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Endpoint choice, shared by TCP and UDP. */
 
+/*
+ * xorshift64*, seeded from arc4random: glibc's arc4random makes a
+ * getrandom(2) call each time, too much for every connection, and the
+ * choice of an endpoint needs spread, not secrecy.
+ */
+static uint32_t
+proxy_random(void)
+{
+	uint64_t x = proxy.rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	proxy.rng = x;
+	return (uint32_t)((x * 2685821657736338717ULL) >> 32);
+}
+
 static int
 proxy_cands_reserve(size_t n)
 {
@@ -587,7 +606,7 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 	if (svc->affinity == AFFINITY_CLIENTIP)
 		aff_ms = (uint64_t)svc->affinity_timeout_s * 1000;
 	k = balancer_pick(ps->bal, svc->algo, proxy.cands, n, client, aff_ms,
-	    now, arc4random());
+	    now, svc->algo == LB_RANDOM ? proxy_random() : 0);
 	if (k < 0)
 		return -1;
 	tp = pod_target_port(proxy.cand_pods[k], sp);
@@ -625,6 +644,9 @@ proxy_socket(const struct sockaddr_in *sin, int type)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	/* Accepted connections inherit it: one setsockopt less per client. */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
 	    (type == SOCK_STREAM && listen(fd, 4096) == -1)) {
 		close(fd);
@@ -674,7 +696,7 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 	}
 	LIST_INSERT_HEAD(&ps->listeners, l, entry);
 	LIST_INSERT_HEAD(&proxy.listeners, l, all);
-	log_info("proxy: %s listening on %s:%u/%s", ps->key,
+	log_debug("proxy: %s listening on %s:%u/%s", ps->key,
 	    inet4_str(ps->vip, a), port, cip_proto_name(proto));
 	return;
 fail:

@@ -82,6 +82,7 @@ struct proxy {
 	bool			 subscribed;
 	bool			 shutting_down;
 	struct event		*sweep;
+	uint64_t		 rng;		/* proxy_random() state */
 	uint64_t		 idle_ms;
 	const struct timeval	*idle_tv;	/* common timeout */
 	/* Scratch space for endpoint choice. */
