@@ -79,7 +79,7 @@ fi
 echo "base image $BASE ready (${SECONDS}s)"
 
 # Free ports: none taken on the host.
-port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+port=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
 while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done
 export CLUSTERIP_DEMO_PORT=$port
 URL=http://127.0.0.1:$port/

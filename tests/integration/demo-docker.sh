@@ -33,7 +33,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/demo-docker.XXXXXX")
 DPID=
 cleanup() {
 	set +e
-	[ -n "$DPID" ] && kill "$DPID" && wait "$DPID"
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID"
 	# Live-restore keeps containers across a dockerd stop: remove them.
 	[ "$DOCKERD_OWN" = 1 ] && ! $D info > /dev/null 2>&1 && dockerd_start
 	if $D info > /dev/null 2>&1; then
@@ -53,7 +53,7 @@ fail() {
 free_port() {
 	local p
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
 		ss -Hlnut "sport = :$p" | grep -q . || { echo $p; return; }
 	done
 }
@@ -177,5 +177,14 @@ if [ "$DOCKERD_OWN" = 1 ]; then
 	echo "be1 started again: served through the VIP"
 else
 	echo "demo-docker.sh: a dockerd was already running: not restarting it"
+fi
+# SIGTERM: a clean exit, nothing for the sanitizers to report.
+kill "$DPID"
+wait "$DPID"
+rc=$?
+DPID=
+[ "$rc" = 0 ] || fail "clusteripd exited with status $rc"
+if grep -q "Sanitizer\|runtime error" "$W/clusteripd.log"; then
+	fail "clusteripd: $(grep -A12 "Sanitizer\|runtime error" "$W/clusteripd.log")"
 fi
 echo "demo-docker.sh: PASS"

@@ -9,7 +9,7 @@ set -u
 # free_port PROTO: a port nobody listens on (tcp or udp) on 127.0.0.1.
 free_port() {
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
 		ss -Hln"$( [ "$1" = udp ] && echo u || echo t)" "sport = :$p" |
 		    grep -q . || { echo $p; return; }
 	done
