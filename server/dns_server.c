@@ -677,10 +677,10 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 		log_warnx("dns: bad listen address %s", text);
 		return -1;
 	}
+	/* No SO_REUSEADDR on UDP: a second daemon on the port must fail. */
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,

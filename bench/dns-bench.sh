@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# dns-bench.sh -- clusteripd's DNS responder against Knot and NSD, in the same
+# run, with the peer benchmark scripts (dns-qps.sh, dns-mem.sh, dns-peer.sh,
+# copied from the shared benchmark kit). Prints the figures and the ratios
+# clusteripd / peer.
+#
+#   bench/dns-bench.sh [--cipd PATH] [--peers "knot nsd"] [--duration 10]
+#                      [--runs 2] [--port 5300] [--out DIR]
+#
+# Per server: (1) pinned: 1 worker on CPU 0, dnsperf on CPU 1, 1,000 services:
+# qps and server CPU per query; (2) latency at a fixed 20k qps (p50/p99);
+# (3) 100,000 services: start-to-first-answer and PSS (idle, warm).
+# clusteripd reads the same services from generated manifests (its own VIPs
+# instead of 10.96.x.y). The 100,000 services carry no ports: with ports the
+# bundled forwarder would open 100,000 listening sockets (over the fd limit).
+# Needs dnsperf, knot, nsd (bench/dns-install-deps.sh). Takes ~6 minutes
+# with the defaults.
+set -euo pipefail
+B=$(cd "$(dirname "$0")" && pwd)
+. "$B/dns-lib.sh"
+cipd=${CIPD:-} peers="knot nsd" duration=10 runs=2 port=5300 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cipd) cipd=$2; shift 2;; --peers) peers=$2; shift 2;;
+    --duration) duration=$2; shift 2;; --runs) runs=$2; shift 2;;
+    --port) port=$2; shift 2;; --out) out=$2; shift 2;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
+    *) echo "unknown arg $1" >&2; exit 2;;
+  esac
+done
+[ -n "$cipd" ] || cipd=$(command -v clusteripd || echo "$B/../server/clusteripd")
+[ -x "$cipd" ] || { echo "clusteripd not found: --cipd PATH" >&2; exit 2; }
+for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "$t missing: bench/dns-install-deps.sh" >&2; exit 2; }; done
+out=${out:-/tmp/bench-results/dns-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+wd=$(mktemp -d /tmp/dnsbench/cip.XXXXXX)
+cip_pid=""
+trap '[ -n "$cip_pid" ] && stop_pid "$cip_pid"; rm -rf "$wd"' EXIT
+
+for n in 1000 100000; do
+  [ -s /tmp/dnsbench/$n/queries.txt ] || "$B/dns-gen-data.sh" --services $n
+  # services.tsv -> one manifest of Services (svc-N in namespace default)
+  mkdir -p "$wd/m-$n"
+  awk -F'\t' -v ports=$([ $n = 1000 ] && echo 1 || echo 0) '{
+    split($1, a, "."); printf "---\nkind: Service\nmetadata: {name: %s}\n", a[1]
+    if (ports) printf "spec: {ports: [{name: http, port: %s, protocol: TCP}]}\n", $3
+    else printf "spec: {}\n" }' /tmp/dnsbench/$n/services.tsv > "$wd/m-$n/services.yaml"
+done
+
+# start_cip N [CPUS]: clusteripd with N services; sets cip_pid and cip_t (start-to-first-answer, s).
+start_cip() {
+  local n=$1 cpus=${2:-} t0 i
+  local run=("$cipd" --dns-listen 127.0.0.1:$port --api-listen none --state-dir "$wd/state-$n"
+    --manifests "$wd/m-$n" --vip-range 127.64.0.0/10 --upstream 127.0.0.1:9 --log-level warn)
+  [ -n "$cpus" ] && run=(taskset -c "$cpus" "${run[@]}")
+  rm -rf "$wd/state-$n"; mkdir -p "$wd/state-$n"
+  if dig +time=1 +tries=1 -p $port @127.0.0.1 svc-0.default.svc.cluster.local A > /dev/null 2>&1; then
+    echo "something already answers on 127.0.0.1:$port" >&2; exit 1
+  fi
+  t0=$(date +%s.%N)
+  "${run[@]}" 2> "$wd/cip-$n.log" &
+  cip_pid=$!
+  # Someone else answering on the port would be measured instead.
+  sleep 0.2
+  kill -0 $cip_pid 2>/dev/null || { echo "clusteripd exited:" >&2; cat "$wd/cip-$n.log" >&2; exit 1; }
+  for ((i = 0; i < 6000; i++)); do
+    if dig +time=1 +tries=1 -p $port @127.0.0.1 svc-0.default.svc.cluster.local A +short 2>/dev/null |
+        grep -q '^127\.'; then
+      cip_t=$(echo "$(date +%s.%N) - $t0" | bc); return 0
+    fi
+    kill -0 $cip_pid 2>/dev/null || { echo "clusteripd died:" >&2; tail "$wd/cip-$n.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "clusteripd did not answer" >&2; exit 1
+}
+
+q1k=/tmp/dnsbench/1000/queries.txt
+q100k=/tmp/dnsbench/100000/queries.txt
+"$B/dns-qps.sh" --help > /dev/null
+for s in clusterip $peers; do
+  echo "=== $s pinned (1 worker on cpu0, dnsperf on cpu1), 1,000 services"
+  if [ $s = clusterip ]; then
+    start_cip 1000 0; pid=$cip_pid
+  else
+    pid=$("$B/dns-peer.sh" start $s --port $port --threads 1 --cpus 0)
+  fi
+  "$B/dns-qps.sh" --port $port --queries $q1k --duration $duration --runs $runs \
+    --client-cpus 1 --server-pid $pid --label $s-pinned --out "$out/dns-qps.tsv"
+  "$B/dns-qps.sh" --port $port --queries $q1k --duration $duration --runs $runs --rate 20000 --percentiles \
+    --client-cpus 1 --server-pid $pid --label $s-pinned-20k --out "$out/dns-latency.tsv"
+  if [ $s = clusterip ]; then stop_pid $cip_pid; cip_pid=""; else "$B/dns-peer.sh" stop $s; fi
+
+  echo "=== $s, 100,000 services: start-to-first-answer and memory"
+  if [ $s = clusterip ]; then
+    start_cip 100000; pid=$cip_pid; t=$cip_t
+  else
+    t0=$(date +%s.%N)
+    pid=$("$B/dns-peer.sh" start $s --port $port --threads 1 --data /tmp/dnsbench/100000)
+    t=$(echo "$(date +%s.%N) - $t0" | bc)
+  fi
+  echo -e "$s\t$t" | tee -a "$out/dns-startup.tsv"
+  "$B/dns-mem.sh" --pid $pid --port $port --queries $q100k --label $s-100000 | tail -1 | tee -a "$out/dns-mem.tsv"
+  if [ $s = clusterip ]; then stop_pid $cip_pid; cip_pid=""; else "$B/dns-peer.sh" stop $s; fi
+done
+
+# Figures and ratios (medians over runs).
+med() { sort -g | awk '{v[NR] = $1} END {if (!NR) {print 0; exit} print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+fig() {	# fig SERVER -> "usq qps p99 pss_warm_mib startup_s"
+  local s=$1
+  echo "$(awk -F'\t' -v l=$s-pinned '$1 == l && $3 > 0 {print $12 * 10000 / $3}' "$out/dns-qps.tsv" | med)" \
+    "$(awk -F'\t' -v l=$s-pinned '$1 == l {print $3}' "$out/dns-qps.tsv" | med)" \
+    "$(awk -F'\t' -v l=$s-pinned-20k '$1 == l {print $15}' "$out/dns-latency.tsv" | med)" \
+    "$(awk -F'\t' -v l=$s-100000 '$1 == l {printf "%.1f", $6 / 1024}' "$out/dns-mem.tsv")" \
+    "$(awk -F'\t' -v l=$s '$1 == l {print $2}' "$out/dns-startup.tsv")"
+}
+echo
+echo "| server | µs CPU/query (pinned) | qps (pinned) | p99 ms @20k qps | PSS MiB, 100k services (warm) | start-to-first-answer s, 100k |"
+echo "|---|---|---|---|---|---|"
+for s in clusterip $peers; do
+  read -r u q p m t <<< "$(fig $s)"
+  printf "| %s | %.2f | %.0f | %.3f | %s | %.2f |\n" $s $u $q $p $m $t
+done
+read -r cu cq cp cm ct <<< "$(fig clusterip)"
+for s in $peers; do
+  read -r u q p m t <<< "$(fig $s)"
+  awk -v s=$s -v cu=$cu -v cq=$cq -v cp=$cp -v cm=$cm -v ct=$ct -v u=$u -v q=$q -v p=$p -v m=$m -v t=$t 'BEGIN {
+    printf "clusterip / %s: CPU/query %.2fx, qps %.2fx, p99 %.2fx, PSS %.2fx, startup %.2fx\n", s,
+      u ? cu / u : 0, q ? cq / q : 0, p ? cp / p : 0, m ? cm / m : 0, t ? ct / t : 0 }'
+done
+echo "results: $out"
