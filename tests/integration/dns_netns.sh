@@ -30,9 +30,10 @@ M="$TEST_TMP/manifests"
 write_manifests "$M"
 mkdir -p "$TEST_TMP/state"
 # No --upstream: the namespace's resolv.conf names the daemon itself,
-# which it must refuse to forward to.
+# which it must refuse to forward to. The wildcard address (inside our own
+# namespace) also shows answers leave from the address the query came to.
 DAEMON_LOG="$TEST_TMP/daemon.log"
-ip netns exec "$NS" "$CIPD" --dns-listen 127.0.0.1:53 --api-listen none \
+ip netns exec "$NS" "$CIPD" --dns-listen 0.0.0.0:53 --api-listen none \
     --state-dir "$TEST_TMP/state" --manifests "$M" 2>"$DAEMON_LOG" &
 DAEMON_PID=$!	# ip netns exec execs the daemon: the same process
 TEST_PIDS+=("$DAEMON_PID")
@@ -41,6 +42,11 @@ grep -q "not forwarding to 127.0.0.1 port 53" "$TEST_TMP/daemon.log" || fail "fo
 
 VIP=$(ip netns exec "$NS" dig +short +time=1 @127.0.0.1 backend.default.svc.cluster.local A)
 [ -n "$VIP" ] || fail "no VIP"
+# dig rejects an answer from another source address than it asked
+out=$(ip netns exec "$NS" dig +time=1 +tries=1 @127.0.0.2 backend.default.svc.cluster.local A 2>&1)
+echo "$out" | grep -q "$VIP" || fail "wildcard listener, 127.0.0.2: $out"
+echo "$out" | grep -qi "unexpected source" && fail "answer from the wrong address: $out"
+pass "wildcard listener answers from the address asked (IP_PKTINFO)"
 for name in backend backend.default backend.default.svc backend.default.svc.cluster.local; do
 	out=$(ip netns exec "$NS" getent hosts "$name") || fail "getent hosts $name failed"
 	echo "$out" | grep -q "^$VIP[[:space:]].*backend" || fail "getent hosts $name: $out"
