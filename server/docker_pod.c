@@ -177,7 +177,7 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 {
 	json_error_t jerr;
 	json_t *root, *state, *config, *health, *net;
-	const char *id, *cname, *ns, *ip, *netname = NULL, *hs;
+	const char *id, *cname, *ns, *ip, *netname = NULL, *hs, *ignore;
 	char podname[64];
 	struct pod *p = NULL;
 	int rc = CIP_E_INVAL;
@@ -204,6 +204,13 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 		goto done;
 	}
 	rc = 0;
+	ignore = json_string_value(json_object_get(json_object_get(config,
+	    "Labels"), DOCKER_LABEL_IGNORE));
+	if (ignore != NULL && strcmp(ignore, "true") == 0) {
+		errf(err, errlen, "container %.12s is labelled "
+		    DOCKER_LABEL_IGNORE "=true", id);
+		goto done;
+	}
 	if (!json_is_true(json_object_get(state, "Running")) ||
 	    json_is_true(json_object_get(state, "Restarting"))) {
 		errf(err, errlen, "container %.12s is not running", id);

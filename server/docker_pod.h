@@ -16,6 +16,8 @@ struct pod;
 
 /* Label naming the pod's namespace ("default" when absent). */
 #define DOCKER_LABEL_NAMESPACE	"clusterip.io/namespace"
+/* Label "true" keeps a container out of the registry (e.g. clusterip's own). */
+#define DOCKER_LABEL_IGNORE	"clusterip.io/ignore"
 
 /* True when id is 1 to 64 lowercase hex digits. */
 int	docker_id_valid(const char *id);
@@ -32,7 +34,8 @@ int	docker_id_valid(const char *id);
  * container has a health check ("healthy" is ready) and from
  * State.Paused. On success returns 0 with the pod in *out (caller frees
  * with pod_free), or 0 with *out NULL and why in err when the container
- * is not a pod (not running, no address on the network). Malformed JSON:
+ * is not a pod (not running, no address on the network, labelled
+ * clusterip.io/ignore=true). Malformed JSON:
  * CIP_E_INVAL with a reason. CIP_E_NOMEM on OOM.
  */
 int	docker_pod_from_inspect(const char *json, size_t len,

@@ -123,6 +123,12 @@ echo "40 requests: $c1 + $c2 quotes, $bad failed"
 [ "$bad" = 0 ] && [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] && [ $((c1 + c2)) = 40 ] ||
     fail "both quotes expected on every request: $(grep -v '^Hi there' "$W/answers" | head -3)"
 
+# The containers are pods, but for clusterip's own (clusterip.io/ignore).
+$D exec "${P}_clusterip_1" clusterip get pods > "$W/pods" 2>&1 || fail "clusterip get pods: $(cat "$W/pods")"
+cat "$W/pods"
+grep -q "${P}-backend1-1" "$W/pods" && grep -q "${P}-backend2-1" "$W/pods" &&
+    ! grep -q "${P}-clusterip-1" "$W/pods" || fail "unexpected pods"
+
 # One backend stops: every request is still answered, by the other one.
 $D stop -t 1 "${P}_backend1_1" > /dev/null || fail "docker stop"
 bad=$(count 30 "$W/answers")

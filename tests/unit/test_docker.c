@@ -288,6 +288,11 @@ test_docker_pod_from_inspect_not_a_pod(void **state)
 	    "\"clusterip.io/namespace\":\"shop\"}},"
 	    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":"
 	    "\"10.0.0.9\"}}}}";
+	static const char ignored[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/c\","
+	    "\"State\":{\"Running\":true},\"Config\":{\"Labels\":{"
+	    "\"clusterip.io/ignore\":\"true\"}},"
+	    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":"
+	    "\"10.0.0.9\"}}}}";
 	char err[256];
 	struct pod *p;
 
@@ -295,6 +300,10 @@ test_docker_pod_from_inspect_not_a_pod(void **state)
 	    NULL, &p, err, sizeof(err)), 0);
 	assert_null(p);
 	assert_non_null(strstr(err, "not running"));
+	assert_int_equal(docker_pod_from_inspect(ignored, strlen(ignored),
+	    NULL, &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "clusterip.io/ignore=true"));
 	/* Namespace from its label; a name of no valid character. */
 	assert_int_equal(docker_pod_from_inspect(nons, strlen(nons), NULL, &p,
 	    err, sizeof(err)), 0);
