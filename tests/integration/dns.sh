@@ -210,3 +210,37 @@ pass "clusterip_dns_queries_total{qtype,rcode}"
 kill -0 "$DAEMON_PID" || fail "daemon died"
 stop_daemon
 pass "clean exit"
+
+# TCP caps: two idle clients fill --dns-tcp-max-clients 2; a third is not
+# served until the idle timeout closes them.
+start_dns "$M" --api-listen none --upstream 127.0.0.1:9 \
+    --dns-tcp-max-clients 2 --dns-tcp-idle-timeout 700ms
+python3 - "$DNS_PORT" <<'PY' || fail "TCP caps"
+import socket, struct, sys, time
+port = int(sys.argv[1])
+wire = b"".join(bytes([len(l)]) + l.encode() for l in "backend.default.svc.cluster.local".split(".")) + b"\0"
+m = struct.pack("!HHHHHH", 9, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+time.sleep(0.1)
+t0 = time.time()
+c = socket.create_connection(("127.0.0.1", port))   # the kernel's backlog takes it
+c.sendall(struct.pack("!H", len(m)) + m)
+c.settimeout(0.3)
+try:
+    c.recv(2); print("third client served beyond the cap"); sys.exit(1)
+except socket.timeout:
+    pass
+c.settimeout(3)
+data = c.recv(65536)
+took = time.time() - t0
+if len(data) < 14 or struct.unpack("!H", data[2:4])[0] != 9:
+    print("bad answer after the idle clients left"); sys.exit(1)
+if not 0.4 < took < 2.5:
+    print("served after %.2f s, want about the idle timeout" % took); sys.exit(1)
+for s in idle:
+    s.settimeout(1)
+    if s.recv(1) != b"":
+        print("idle client not closed"); sys.exit(1)
+PY
+pass "TCP client cap and idle timeout"
+stop_daemon
