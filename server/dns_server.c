@@ -7,7 +7,6 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/queue.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +52,7 @@ struct dns_listener {
 };
 
 struct dns_tcp {
-	TAILQ_ENTRY(dns_tcp)	 entry;
+	struct dns_tcp		*prev, *next;	/* the server's list */
 	struct dns_server	*srv;
 	struct bufferevent	*bev;
 	size_t			 pending;	/* upstream queries */
@@ -72,7 +71,7 @@ struct dns_req {
 	struct in6_pktinfo	 pi6;
 	bool			 has_pi;
 	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
-	TAILQ_ENTRY(dns_req)	 entry;
+	struct dns_req		*prev, *next;	/* the server's list */
 };
 
 struct dns_server {
@@ -89,8 +88,8 @@ struct dns_server {
 	size_t			 ntcp;
 	bool			 accept_paused;
 	struct event		*accept_ev;	/* re-enable after EMFILE */
-	TAILQ_HEAD(, dns_tcp)	 conns;
-	TAILQ_HEAD(, dns_req)	 reqs;
+	struct dns_tcp		*conns;		/* open TCP connections */
+	struct dns_req		*reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
 	struct metric		*m_hits, *m_misses, *m_dropped;
 	/* UDP batch buffers, allocated once. */
@@ -231,7 +230,10 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 		free(r);
 		goto error;
 	}
-	TAILQ_INSERT_TAIL(&s->reqs, r, entry);
+	r->prev = NULL;
+	if ((r->next = s->reqs) != NULL)
+		r->next->prev = r;
+	s->reqs = r;
 	if (r->tcp != NULL)
 		r->tcp->pending++;
 	return 0;
@@ -245,7 +247,12 @@ dns_req_free(struct dns_req *r)
 {
 	if (r == NULL)
 		return;
-	TAILQ_REMOVE(&r->srv->reqs, r, entry);
+	if (r->srv->reqs == r)
+		r->srv->reqs = r->next;
+	else if (r->prev != NULL)
+		r->prev->next = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
 	if (r->tcp != NULL) {
 		r->tcp->pending--;
 		dns_tcp_maybe_close(r->tcp);
@@ -535,7 +542,10 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	t->srv = s;
 	sockaddr_str(sa, t->peer, sizeof(t->peer));
-	TAILQ_INSERT_TAIL(&s->conns, t, entry);
+	t->prev = NULL;
+	if ((t->next = s->conns) != NULL)
+		t->next->prev = t;
+	s->conns = t;
 	if (++s->ntcp >= s->tcp_max)
 		dns_accept_set(s, false);
 	tv.tv_sec = (time_t)(s->tcp_idle_ms / 1000);
@@ -552,10 +562,15 @@ dns_tcp_free(struct dns_tcp *t)
 	struct dns_server *s = t->srv;
 	struct dns_req *r;
 
-	TAILQ_FOREACH(r, &s->reqs, entry)
+	for (r = s->reqs; r != NULL; r = r->next)
 		if (r->tcp == t)
 			r->tcp = NULL;
-	TAILQ_REMOVE(&s->conns, t, entry);
+	if (s->conns == t)
+		s->conns = t->next;
+	else if (t->prev != NULL)
+		t->prev->next = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
 	bufferevent_free(t->bev);
 	free(t);
 	if (--s->ntcp < s->tcp_max && s->accept_ev != NULL &&
@@ -751,8 +766,6 @@ dns_server_init(struct runtime *rt)
 	server = s;
 	s->rt = rt;
 	s->base = rt->base;
-	TAILQ_INIT(&s->conns);
-	TAILQ_INIT(&s->reqs);
 	s->edns = conf->edns_payload < DNS_UDP_MIN ? DNS_UDP_MIN :
 	    conf->edns_payload > 4096 ? 4096 : (size_t)conf->edns_payload;
 	s->outcap = s->edns;
@@ -825,7 +838,7 @@ void
 dns_server_shutdown(void)
 {
 	struct dns_server *s = server;
-	struct dns_tcp *t;
+	struct dns_tcp *t, *next;
 	size_t i;
 
 	if (s == NULL)
@@ -833,8 +846,10 @@ dns_server_shutdown(void)
 	/* Cancelled queries free their requests. */
 	upstream_free(s->up);
 	s->up = NULL;
-	while ((t = TAILQ_FIRST(&s->conns)) != NULL)
+	for (t = s->conns; t != NULL; t = next) {
+		next = t->next;
 		dns_tcp_free(t);
+	}
 	for (i = 0; i < s->nls; i++) {
 		if (s->ls[i].udp_ev != NULL)
 			event_free(s->ls[i].udp_ev);

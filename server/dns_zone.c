@@ -731,7 +731,6 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	struct in_addr a;
 	size_t i, o, len, nl, ns;
 	bool in_domain, in_rev, in_ptr;
-	int tl;
 
 	*lenp = 0;
 	*rcodep = DNS_RCODE_NOERROR;
@@ -755,7 +754,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	zq.q = q;
 	zq.maxlen = maxlen;
 	zq.rcode = DNS_RCODE_NOERROR;
-	if ((tl = dns_wire_qname_text(q, zq.text, sizeof(zq.text))) < 0)
+	if (dns_wire_qname_text(q, zq.text, sizeof(zq.text)) < 0)
 		return DNS_ZONE_FORWARD;
 	zq.n = 0;
 	for (o = 0; zq.text[o] != '\0' && zq.n < DNS_MAX_LABELS; ) {
