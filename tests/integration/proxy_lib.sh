@@ -157,7 +157,7 @@ manifest() {
 start_daemon() {
 	DNSPORT=$(free_port udp)
 	APIPORT=$(free_port tcp)
-	$NSX "$top_builddir/server/clusteripd" --manifests "$T/m" \
+	$NSX ${DAEMON_WRAP:-} "$top_builddir/server/clusteripd" --manifests "$T/m" \
 	    --state-dir "$T/state" --dns-listen "127.0.0.1:$DNSPORT" \
 	    --api-listen "127.0.0.1:$APIPORT" --upstream 127.0.0.1:9 \
 	    "$@" 2> "$T/daemon.log" &

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Out of descriptors: with a tiny RLIMIT_NOFILE the forwarder runs out of
+# file descriptors under held connections; it must neither spin (accept
+# pauses) nor die, and serves again once connections close.
+. "$top_srcdir/tests/integration/proxy_lib.sh"
+
+command -v prlimit > /dev/null || skip "prlimit (util-linux) missing"
+B=$(free_port)
+V=$(rand_vip)
+backend banner a 127.0.10.21 "$B"
+{ svc held "$V" 7000 held; pod held-a 127.0.10.21 "$B" held; } | manifest all.yaml
+DAEMON_WRAP="prlimit --nofile=64:64 --"
+start_daemon
+wait_listen "$V" 7000
+
+python3 - "$V" 7000 "$DPID" <<'PY' || fail "descriptor exhaustion"
+import os, socket, sys, time
+vip, port, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+hz = os.sysconf("SC_CLK_TCK")
+def cpu():
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / hz
+held, served = [], 0
+for _ in range(80):
+    s = socket.create_connection((vip, port), 2)
+    s.settimeout(0.2)
+    held.append(s)
+for s in held:
+    try:
+        if s.recv(10) == b"a\n":
+            served += 1
+    except (socket.timeout, ConnectionResetError):
+        pass
+assert 0 < served < 80, served
+# Saturated: the daemon must idle, not spin on accept.
+c0, t0 = cpu(), time.monotonic()
+time.sleep(1.0)
+use = (cpu() - c0) / (time.monotonic() - t0)
+assert use < 0.2, "daemon busy at %.0f %% while out of descriptors" % (use * 100)
+for s in held:
+    s.close()
+time.sleep(0.5)
+# Served again.
+for _ in range(50):
+    try:
+        s = socket.create_connection((vip, port), 2)
+        s.settimeout(2)
+        if s.recv(10) == b"a\n":
+            break
+    except OSError:
+        time.sleep(0.1)
+else:
+    raise SystemExit("not serving after the connections closed")
+print("emfile: %d of 80 served at the limit, %.0f %% CPU, serving again" %
+      (served, use * 100))
+PY
+grep -q "pausing" "$T/daemon.log" || echo "note: accept never hit EMFILE (socket() did)"
+pass
