@@ -331,6 +331,11 @@ dns_msg_put_name(struct dns_msg *m, const char *name)
 	const char *s, *dot;
 	size_t nlabels = 0, l, off;
 
+	/* 253 characters make 255 bytes on the wire, the most a name has. */
+	if (strlen(name) > DNS_MAX_NAME - 2) {
+		m->err = true;
+		return;
+	}
 	for (s = name; *s != '\0'; s = dot + 1) {
 		nlabels++;
 		if ((dot = strchr(s, '.')) == NULL)
@@ -441,16 +446,18 @@ dns_msg_add_soa(struct dns_msg *m, const char *apex, uint32_t ttl,
     uint32_t serial, uint32_t minimum)
 {
 	char mname[DNS_MAX_NAME + 16];
-	size_t off;
+	size_t off, l = strlen(apex);
 
 	off = dns_msg_rr_begin(m, apex, DNS_TYPE_SOA, ttl);
-	if (snprintf(mname, sizeof(mname), "ns.dns.%s", apex) >=
-	    (int)sizeof(mname))
+	if (l + sizeof("hostmaster.") > sizeof(mname)) {
 		m->err = true;
+		return;
+	}
+	memcpy(mname, "ns.dns.", 7);
+	memcpy(mname + 7, apex, l + 1);
 	dns_msg_put_name(m, mname);
-	if (snprintf(mname, sizeof(mname), "hostmaster.%s", apex) >=
-	    (int)sizeof(mname))
-		m->err = true;
+	memcpy(mname, "hostmaster.", 11);
+	memcpy(mname + 11, apex, l + 1);
 	dns_msg_put_name(m, mname);
 	dns_msg_put_u32(m, serial);
 	dns_msg_put_u32(m, 7200);	/* refresh */

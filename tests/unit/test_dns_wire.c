@@ -282,6 +282,26 @@ test_msg_truncation(void **state)
 	alen = dns_msg_finish(&m, 65535, 1232);
 	assert_int_equal(alen, len);
 	assert_true(ab[2] & (DNS_FLAG_TC >> 8));
+	/* a name longer than 255 bytes on the wire is never written */
+	{
+		char big[300];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		for (i = 60; i < sizeof(big) - 1; i += 61)
+			big[i] = '.';
+		dns_msg_init(&m, ab, sizeof(ab), &q, DNS_RCODE_NOERROR, 0);
+		dns_msg_add_name_rr(&m, NULL, DNS_TYPE_CNAME, 5, big);
+		assert_true(m.err);
+		big[250] = '\0';
+		dns_msg_init(&m, ab, sizeof(ab), &q, DNS_RCODE_NOERROR, 0);
+		dns_msg_add_name_rr(&m, NULL, DNS_TYPE_CNAME, 5, big);
+		assert_false(m.err);
+		alen = dns_msg_finish(&m, 65535, 1232);
+		p = reparse(ab, alen);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		ldns_pkt_free(p);
+	}
 	/* not even the question fits: nothing */
 	dns_msg_init(&m, ab, 14, &q, DNS_RCODE_NOERROR, 0);
 	assert_int_equal(dns_msg_finish(&m, 65535, 1232), 0);
