@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@ static void	front_reply_502(struct front_req *, const char *, ...)
 static void	front_req_free(struct front_req *);
 static const char *front_http_error(enum evhttp_request_error);
 static void	front_signal_cb(evutil_socket_t, short, void *);
+static int	front_setup_dns(struct front *, const char *);
 static void	usage(void) __attribute__((noreturn));
 
 static void
@@ -497,7 +499,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 			goto done;
 		}
-		/* Only the reading end may block-free; writers block. */
+		/* The loop reads without blocking; lookup threads may block. */
 		fcntl(fr.resolved_fd[1], F_SETFL, 0);
 	}
 	evhttp_set_gencb(http, front_request_cb, &fr);

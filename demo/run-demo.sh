@@ -9,7 +9,8 @@
 #
 # --check N sends N requests to the front app, prints how many each quote
 # got, and exits 0 only when every request was answered and both quotes
-# appeared. Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API.
+# appeared. Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API and
+# DEMO_BACKENDS (two addresses; the pods of conf/demo are moved with them).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,8 @@ case $check in ''|*[!0-9]*) echo "run-demo.sh: --check wants a count" >&2; exit 
 DNS=${DEMO_DNS:-127.0.0.1:5300}
 HTTP=${DEMO_HTTP:-127.0.0.1:8080}
 API=${DEMO_API:-127.0.0.1:9901}
+set -- ${DEMO_BACKENDS:-127.0.10.1 127.0.10.2}
+BE1=$1 BE2=$2
 QUOTE1="Move your honourable arse!"
 QUOTE2="Stop whining and get to work!"
 daemon=$builddir/server/clusteripd
@@ -61,17 +64,27 @@ wait_line() {
 	done
 }
 
-"$daemon" --manifests "$srcdir/conf/demo" --state-dir "$work/state" \
+manifests=$srcdir/conf/demo
+if [ "$BE1 $BE2" != "127.0.10.1 127.0.10.2" ]; then
+	manifests=$work/manifests
+	mkdir "$manifests"
+	cp "$srcdir/conf/demo/service.yaml" "$manifests/"
+	sed -e "s/127\.0\.10\.1\$/$BE1/" -e "s/127\.0\.10\.2\$/$BE2/" \
+	    -e "s/127\.0\.10\.1}/$BE1}/" -e "s/127\.0\.10\.2}/$BE2}/" \
+	    "$srcdir/conf/demo/pods.yaml" > "$manifests/pods.yaml"
+fi
+
+"$daemon" --manifests "$manifests" --state-dir "$work/state" \
     --dns-listen "$DNS" --api-listen "$API" --log-level info \
     2> "$work/clusteripd.log" &
 pids="$pids $!"
 wait_line "$work/clusteripd.log" "startup complete" $! || exit 1
 
-"$builddir/demo/backend" --listen 127.0.10.1:5000 --quote "$QUOTE1" \
+"$builddir/demo/backend" --listen "$BE1:5000" --quote "$QUOTE1" \
     --name backend-1 2> "$work/backend-1.log" &
 pids="$pids $!"
 wait_line "$work/backend-1.log" "backend: listening" $! || exit 1
-"$builddir/demo/backend" --listen 127.0.10.2:5000 --quote "$QUOTE2" \
+"$builddir/demo/backend" --listen "$BE2:5000" --quote "$QUOTE2" \
     --name backend-2 2> "$work/backend-2.log" &
 pids="$pids $!"
 wait_line "$work/backend-2.log" "backend: listening" $! || exit 1
@@ -116,9 +129,9 @@ fi
 cat <<MSG
 
 The seed's demo is running (logs in $work):
-  clusteripd   DNS $DNS, API http://$API, manifests $srcdir/conf/demo
-  backend-1    127.0.10.1:5000  "$QUOTE1"
-  backend-2    127.0.10.2:5000  "$QUOTE2"
+  clusteripd   DNS $DNS, API http://$API, manifests $manifests
+  backend-1    $BE1:5000  "$QUOTE1"
+  backend-2    $BE2:5000  "$QUOTE2"
   frontapp     http://$HTTP/  (resolves "backend" through $DNS)
 
 Try:

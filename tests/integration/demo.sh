@@ -15,12 +15,17 @@ free_port() {
 	done
 }
 
-for a in 127.0.10.1 127.0.10.2; do
-	if ss -Hltn "src $a:5000" | grep -q .; then
-		echo "demo.sh: $a:5000 is taken; the demo's backends need it" >&2
-		exit 1
-	fi
-done
+# The demo's own backend addresses when free, else others of 127/8.
+taken() { ss -Hltn "src $1:5000" | grep -q .; }
+if taken 127.0.10.1 || taken 127.0.10.2; then
+	while :; do
+		n=$(( $(od -An -N1 -tu1 /dev/urandom) % 50 + 200 ))
+		taken 127.0.$n.1 || taken 127.0.$n.2 || break
+	done
+	DEMO_BACKENDS="127.0.$n.1 127.0.$n.2"
+	export DEMO_BACKENDS
+	echo "127.0.10.1:5000 or 127.0.10.2:5000 taken: backends on $DEMO_BACKENDS"
+fi
 dnsport=$(free_port udp)
 DEMO_DNS=127.0.0.1:$dnsport
 DEMO_HTTP=127.0.0.1:$(free_port tcp)
