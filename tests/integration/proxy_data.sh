@@ -40,11 +40,20 @@ for i in range(2):
 print("udp: echoed from %s:%d" % (vip, port))
 PY
 
-# 1 GiB of random bytes, sent with sendfile, hashed by the backend.
-head -c 1G /dev/urandom > "$T/blob" || fail "cannot write 1 GiB to $T"
-want=$(sha256sum "$T/blob" | cut -d' ' -f1)
-got=$(python3 - "$VB" 9000 "$T/blob" <<'PY'
-import os, socket, sys
+# 1 GiB of random bytes, made once and kept for later runs, sent with
+# sendfile and hashed by the backend.
+# The file is named after its sha256, so one rename publishes both.
+dir=${TMPDIR:-/tmp}
+BLOB=$(ls "$dir"/clusterip-proxy-1g-*.bin 2>/dev/null | head -1)
+if [ -z "$BLOB" ] || [ "$(stat -c %s "$BLOB")" != 1073741824 ]; then
+	head -c 1G /dev/urandom > "$T/blob" || fail "cannot write 1 GiB to $T"
+	BLOB=$dir/clusterip-proxy-1g-$(sha256sum "$T/blob" | cut -d' ' -f1).bin
+	mv "$T/blob" "$BLOB" || fail "cannot keep $BLOB"
+fi
+want=${BLOB##*/clusterip-proxy-1g-}
+want=${want%.bin}
+got=$(python3 - "$VB" 9000 "$BLOB" <<'PY'
+import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
 s.settimeout(60)
 with open(sys.argv[3], "rb") as f:
@@ -53,7 +62,6 @@ s.shutdown(socket.SHUT_WR)
 print(s.makefile("rb").readline().decode().strip())
 PY
 ) || fail "bulk transfer"
-rm -f "$T/blob"
 [ "$got" = "$want 1073741824" ] || fail "bulk: got '$got', want '$want 1073741824'"
 echo "bulk: 1 GiB, sha256 $want"
 pass
