@@ -15,19 +15,28 @@
 #define CACHE_MAX_TTL_S		86400
 #define CACHE_KEY_MAX		(DNS_MAX_NAME + 5)
 
+/* TTL offsets found in an answer, before it is stored. */
+struct cache_scan {
+	uint16_t	 ttl_off[CACHE_MAX_TTLS];
+	size_t		 nttl;
+};
+
+/* One answer; data holds the key, then the TTL offsets, then the answer. */
 struct cache_entry {
 	struct cache_entry	*next;		/* hash chain */
 	struct cache_entry	*lru_prev, *lru_next;
 	uint64_t		 hash;
 	uint64_t		 stored_ms;
 	uint64_t		 expires_ms;
-	uint8_t			 key[CACHE_KEY_MAX];
-	size_t			 keylen;
-	uint16_t		 ttl_off[CACHE_MAX_TTLS];
-	size_t			 nttl;
-	size_t			 len;
-	uint8_t			 ans[];
+	uint16_t		 keylen;
+	uint16_t		 nttl;
+	uint16_t		 len;
+	uint8_t			 data[];
 };
+
+#define ENTRY_KEY(e)	((e)->data)
+#define ENTRY_TTLS(e)	((e)->data + (e)->keylen)
+#define ENTRY_ANS(e)	((e)->data + (e)->keylen + 2 * (size_t)(e)->nttl)
 
 struct dns_cache {
 	struct cache_entry	**buckets;
@@ -44,7 +53,7 @@ static void	cache_unlink_lru(struct dns_cache *, struct cache_entry *);
 static void	cache_push_lru(struct dns_cache *, struct cache_entry *);
 static void	cache_remove(struct dns_cache *, struct cache_entry *);
 static int	cache_scan(const struct dns_query *, const uint8_t *, size_t,
-    struct cache_entry *, uint32_t *);
+    struct cache_scan *, uint32_t *);
 
 struct dns_cache *
 dns_cache_new(size_t max_entries)
@@ -114,7 +123,7 @@ cache_find(struct dns_cache *c, const uint8_t *key, size_t keylen,
 	for (pp = &c->buckets[h & (c->nbuckets - 1)]; *pp != NULL;
 	    pp = &(*pp)->next)
 		if ((*pp)->hash == h && (*pp)->keylen == keylen &&
-		    memcmp((*pp)->key, key, keylen) == 0)
+		    memcmp(ENTRY_KEY(*pp), key, keylen) == 0)
 			return pp;
 	return NULL;
 }
@@ -150,7 +159,7 @@ cache_remove(struct dns_cache *c, struct cache_entry *e)
 {
 	struct cache_entry **pp;
 
-	pp = cache_find(c, e->key, e->keylen, e->hash);
+	pp = cache_find(c, ENTRY_KEY(e), e->keylen, e->hash);
 	if (pp != NULL && *pp == e)
 		*pp = e->next;
 	cache_unlink_lru(c, e);
@@ -164,7 +173,7 @@ cache_remove(struct dns_cache *c, struct cache_entry *e)
  */
 static int
 cache_scan(const struct dns_query *q, const uint8_t *ans, size_t len,
-    struct cache_entry *e, uint32_t *ttl)
+    struct cache_scan *sc, uint32_t *ttl)
 {
 	struct dns_cursor w = { ans, len, 0, false };
 	uint16_t flags, qd, counts[3], type, rdlen, rcode;
@@ -190,7 +199,7 @@ cache_scan(const struct dns_query *q, const uint8_t *ans, size_t len,
 	dns_cursor_skip(&w, q->qname_len);
 	if (dns_cursor_u16(&w) != q->qtype || dns_cursor_u16(&w) != q->qclass)
 		return CIP_E_INVAL;
-	e->nttl = 0;
+	sc->nttl = 0;
 	for (s = 0; s < 3; s++) {
 		for (i = 0; i < counts[s]; i++) {
 			dns_cursor_skip_name(&w);
@@ -199,9 +208,9 @@ cache_scan(const struct dns_query *q, const uint8_t *ans, size_t len,
 			if (w.err)
 				return CIP_E_INVAL;
 			if (type != DNS_TYPE_OPT) {
-				if (e->nttl == CACHE_MAX_TTLS)
+				if (sc->nttl == CACHE_MAX_TTLS)
 					return CIP_E_INVAL;
-				e->ttl_off[e->nttl++] = (uint16_t)w.pos;
+				sc->ttl_off[sc->nttl++] = (uint16_t)w.pos;
 			}
 			rttl = dns_cursor_u32(&w);
 			rdlen = dns_cursor_u16(&w);
@@ -241,6 +250,7 @@ dns_cache_put(struct dns_cache *c, const struct dns_query *q,
     const uint8_t *ans, size_t len, uint64_t now_ms)
 {
 	struct cache_entry *e, **pp;
+	struct cache_scan scan;
 	uint8_t key[CACHE_KEY_MAX];
 	size_t keylen;
 	uint64_t h;
@@ -249,25 +259,25 @@ dns_cache_put(struct dns_cache *c, const struct dns_query *q,
 	if (c->max == 0 || len < DNS_HDR_LEN || len > DNS_MAX_MSG ||
 	    q->qname_len == 0)
 		return CIP_E_INVAL;
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
-		return CIP_E_NOMEM;
-	if (cache_scan(q, ans, len, e, &ttl) != 0) {
-		free(e);
+	if (cache_scan(q, ans, len, &scan, &ttl) != 0)
 		return CIP_E_INVAL;
-	}
 	keylen = cache_key(q, key);
+	if ((e = malloc(sizeof(*e) + keylen + 2 * scan.nttl + len)) == NULL)
+		return CIP_E_NOMEM;
 	h = hash_fnv1a(key, keylen);
 	if ((pp = cache_find(c, key, keylen, h)) != NULL)
 		cache_remove(c, *pp);
 	while (c->count >= c->max && c->lru_tail != NULL)
 		cache_remove(c, c->lru_tail);
-	memcpy(e->key, key, keylen);
-	e->keylen = keylen;
+	e->keylen = (uint16_t)keylen;
+	e->nttl = (uint16_t)scan.nttl;
+	e->len = (uint16_t)len;
+	memcpy(ENTRY_KEY(e), key, keylen);
+	memcpy(ENTRY_TTLS(e), scan.ttl_off, 2 * scan.nttl);
+	memcpy(ENTRY_ANS(e), ans, len);
 	e->hash = h;
 	e->stored_ms = now_ms;
 	e->expires_ms = now_ms + (uint64_t)ttl * 1000;
-	e->len = len;
-	memcpy(e->ans, ans, len);
 	e->next = c->buckets[h & (c->nbuckets - 1)];
 	c->buckets[h & (c->nbuckets - 1)] = e;
 	e->lru_prev = e->lru_next = NULL;
@@ -302,7 +312,7 @@ dns_cache_get(struct dns_cache *c, const struct dns_query *q, uint8_t *buf,
 		return 0;
 	cache_unlink_lru(c, e);
 	cache_push_lru(c, e);
-	memcpy(buf, e->ans, e->len);
+	memcpy(buf, ENTRY_ANS(e), e->len);
 	buf[0] = (uint8_t)(q->id >> 8);
 	buf[1] = (uint8_t)q->id;
 	buf[2] = (uint8_t)((buf[2] & ~(DNS_FLAG_RD >> 8)) |
@@ -310,7 +320,10 @@ dns_cache_get(struct dns_cache *c, const struct dns_query *q, uint8_t *buf,
 	memcpy(buf + DNS_HDR_LEN, q->qname, q->qname_len);
 	age = (uint32_t)((now_ms - e->stored_ms) / 1000);
 	for (i = 0; i < e->nttl; i++) {
-		p = buf + e->ttl_off[i];
+		uint16_t off;
+
+		memcpy(&off, ENTRY_TTLS(e) + 2 * i, 2);
+		p = buf + off;
 		ttl = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
 		ttl = ttl > age ? ttl - age : 0;
