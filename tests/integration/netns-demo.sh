@@ -92,6 +92,7 @@ wait_line "$work/clusteripd.log" "startup complete" $!
 
 ip netns exec "$BE1" "$top_builddir/demo/backend" --listen 0.0.0.0:5000 \
     --quote "Move your honourable arse!" 2> "$work/backend1.log" &
+be1pid=$!
 pids="$pids $!"
 wait_line "$work/backend1.log" "backend: listening" $!
 ip netns exec "$BE2" env QUOTE="Stop whining and get to work!" \
@@ -137,4 +138,19 @@ echo "40 requests: $c1 + $c2 quotes, $bad failed"
 [ $((c1 + c2)) -eq 40 ] || fail "40 quotes expected"
 grep -q "frontapp: backend is $vip" "$work/frontapp.log" ||
     fail "the front app did not resolve backend to $vip"
+
+# backend1 stops: the forwarder sends every request to backend2.
+kill "$be1pid"
+wait "$be1pid" 2>/dev/null
+n=0 bad=0
+: > "$work/answers"
+while [ $n -lt 20 ]; do
+	ip netns exec "$FRONT" curl -fsS -m 5 http://10.77.0.3:8080/ \
+	    >> "$work/answers" 2>&1 || bad=$((bad + 1))
+	n=$((n + 1))
+done
+c2=$(grep -c '^Quote of the day: Stop whining and get to work!$' "$work/answers")
+echo "backend1 stopped, 20 requests: $c2 x quote 2, $bad failed"
+[ "$bad" -eq 0 ] && [ "$c2" -eq 20 ] ||
+    fail "after backend1 stopped: $(grep -v '^Hi there' "$work/answers" | head -3)"
 echo "netns-demo.sh: PASS"
