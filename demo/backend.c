@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* backend.c -- the seed's backend: answers every GET with its quote of the day. */
+/* backend.c -- the seed's backend: its quote of the day on every GET. */
 #include "config.h"
 
 #include <sys/types.h>
@@ -95,7 +95,8 @@ main(int argc, char **argv)
 	struct evhttp *http;
 	struct event *sigint, *sigterm;
 
-	while ((ch = getopt_long(argc, argv, "l:q:n:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "l:q:n:h", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			listen_at = optarg;

@@ -40,11 +40,11 @@
 
 struct front {
 	struct event_base	*base;
-	struct cip_resolver	*dns;		/* --dns, else NULL: glibc */
+	struct cip_resolver	*dns;		/* --dns; NULL: glibc */
 	const char		*backend;	/* name to resolve */
 	uint16_t		 backend_port;
 	int			 timeout_s;
-	int			 resolved_fd[2];	/* glibc lookups done */
+	int			 resolved_fd[2]; /* lookups done */
 	struct event		*resolved_ev;
 	bool			 verbose;
 };

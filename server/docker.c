@@ -41,7 +41,7 @@
 #define DOCKER_BACKOFF_MIN_MS	1000
 #define DOCKER_BACKOFF_MAX_MS	30000
 #define DOCKER_REQ_TIMEOUT_S	10
-#define DOCKER_MAX_BODY		(16u << 20)	/* a list or inspect reply */
+#define DOCKER_MAX_BODY		(16u << 20)	/* list or inspect reply */
 #define DOCKER_MAX_EVENT	(1u << 20)	/* one event message */
 
 enum docker_req_kind {
@@ -56,14 +56,14 @@ struct docker_req {
 	struct bufferevent	*bev;
 	struct docker_http	 http;
 	char			 id[DOCKER_ID_MAX + 1];	/* INSPECT */
-	bool			 resynced;	/* EVENTS: listing started */
+	bool			 resynced;	/* EVENTS: list started */
 };
 
 /* A container id waiting to be inspected. */
 struct docker_todo {
 	struct docker_todo	*next;
 	char			 id[DOCKER_ID_MAX + 1];
-	bool			 gone;	/* destroyed: remove, no inspect */
+	bool			 gone;	/* destroyed: no inspect */
 };
 
 struct docker {
@@ -77,7 +77,7 @@ struct docker {
 	struct docker_req	*inspect;	/* the one in flight */
 	struct docker_todo	*todo_head, *todo_tail;
 	struct hmap		*queued;	/* id -> todo, to dedup */
-	struct hmap		*known;		/* id -> (void *)1: owns a pod */
+	struct hmap		*known;		/* ids owning a pod */
 	struct event		*retry_ev;
 	uint64_t		 backoff_ms;
 	bool			 connected;	/* stream healthy */
@@ -363,7 +363,8 @@ docker_list_done(struct docker *d, struct docker_req *r)
 		docker_enqueue(d, ids[i], false);
 	}
 	/* Pods of containers that went away while we were not looking. */
-	if ((stale = calloc(hmap_count(d->known) + 1, sizeof(*stale))) != NULL) {
+	stale = calloc(hmap_count(d->known) + 1, sizeof(*stale));
+	if (stale != NULL) {
 		hmap_iter_init(&it, d->known);
 		while (hmap_iter_next(&it, &id, &v))
 			if (hmap_get(listed, id) == NULL)

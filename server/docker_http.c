@@ -14,7 +14,8 @@ static int	docker_http_line(struct docker_http *, const char *, size_t);
 static int	docker_http_status_line(struct docker_http *, const char *);
 static int	docker_http_header(struct docker_http *, const char *);
 static int	docker_http_end_of_headers(struct docker_http *);
-static int	docker_http_append(struct docker_http *, const char *, size_t);
+static int	docker_http_append(struct docker_http *, const char *,
+		    size_t);
 static void	docker_http_fail(struct docker_http *, const char *);
 
 void

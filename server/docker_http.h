@@ -25,7 +25,7 @@ enum docker_http_state {
 	DOCKER_HTTP_CHUNK_DATA,
 	DOCKER_HTTP_CHUNK_END,		/* the CRLF after chunk data */
 	DOCKER_HTTP_TRAILERS,
-	DOCKER_HTTP_BODY_CLOSE,		/* body until the connection ends */
+	DOCKER_HTTP_BODY_CLOSE,		/* body until the end */
 	DOCKER_HTTP_DONE,
 	DOCKER_HTTP_ERROR,
 };
@@ -34,17 +34,17 @@ struct docker_http {
 	enum docker_http_state	 state;
 	int			 status;	/* 100..599 once known */
 	bool			 chunked;
-	bool			 has_length;	/* Content-Length seen */
-	uint64_t		 remaining;	/* body or chunk bytes left */
+	bool			 has_length;	/* Content-Length */
+	uint64_t		 remaining;	/* bytes left */
 	size_t			 nheaders;
 	char			 line[DOCKER_HTTP_MAX_LINE];
 	size_t			 linelen;
-	size_t			 max_body;	/* body bytes held at most */
+	size_t			 max_body;	/* body held at most */
 	/* Body bytes decoded and not yet consumed; owned, grows. */
 	char			*body;
 	size_t			 bodylen;
 	size_t			 bodycap;
-	const char		*error;		/* why, once DOCKER_HTTP_ERROR */
+	const char		*error;		/* why, once in error */
 };
 
 /*

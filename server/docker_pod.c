@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* docker_pod.c -- Docker Engine API JSON -> pods, id lists and event verdicts. */
+/* docker_pod.c -- Engine API JSON -> pods, id lists and event verdicts. */
 #include "config.h"
 
 #include <sys/types.h>

@@ -192,7 +192,8 @@ test_docker_http_bad(void **state)
 
 	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
 		docker_http_init(&h, 1024);
-		docker_http_feed(&h, bad[i], lens[i] ? lens[i] : strlen(bad[i]));
+		docker_http_feed(&h, bad[i], lens[i] ? lens[i] :
+		    strlen(bad[i]));
 		if (h.state == DOCKER_HTTP_BODY_LENGTH) {
 			/* Over max_body. */
 			memset(big, 'x', sizeof(big));
