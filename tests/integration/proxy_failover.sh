@@ -2,28 +2,32 @@
 # SPDX-License-Identifier: MIT
 # Failures through the VIP: a killed endpoint costs no failed request; a
 # held connection outlives its pod's deletion while new ones avoid it; no
-# endpoint means an immediate reset; a client that half-closes still gets
-# the whole response.
+# endpoint means an immediate reset; an endpoint's reset reaches the
+# client as a reset; a client that half-closes still gets the whole
+# response.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
-P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port)
-VK=$(rand_vip) VD=$(rand_vip) VN=$(rand_vip) VH=$(rand_vip)
+P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port) R=$(free_port)
+VK=$(rand_vip) VD=$(rand_vip) VN=$(rand_vip) VH=$(rand_vip) VR=$(rand_vip)
 backend http a 127.0.10.13 "$P1"; PA=$BPID
 backend http b 127.0.10.14 "$P2"
 backend banner a 127.0.10.13 "$B1"
 backend banner b 127.0.10.14 "$B2"
+backend rst r 127.0.10.14 "$R"
 docs() {
 	svc kill "$VK" 80 web
 	svc drain "$VD" 7000 held "" round-robin
 	svc none "$VN" 80 nothing
 	svc half "$VH" 80 web
+	svc rst "$VR" 80 rst
+	pod rst-1 127.0.10.14 "$R" rst
 	pod web-a 127.0.10.13 "$P1" web
 	pod web-b 127.0.10.14 "$P2" web
 	pod held-b 127.0.10.14 "$B2" held
 }
 { docs; pod held-a 127.0.10.13 "$B1" held; } | manifest all.yaml
 start_daemon
-for v in "$VK:80" "$VD:7000" "$VN:80" "$VH:80"; do
+for v in "$VK:80" "$VD:7000" "$VN:80" "$VH:80" "$VR:80"; do
 	wait_listen "${v%:*}" "${v#*:}"
 done
 
@@ -42,6 +46,19 @@ except ConnectionResetError:
 dt = (time.monotonic() - t0) * 1000
 assert dt < 100, "reset after %.1f ms" % dt
 print("no endpoint: reset after %.1f ms" % dt)
+PY
+
+# The endpoint resets: so does the forwarder, toward the client.
+python3 - "$VR" 80 <<'PY' || fail "reset passed on"
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
+s.settimeout(2)
+s.sendall(b"hello\n")
+try:
+    d = s.recv(100)
+    raise SystemExit("no reset: got %r" % d)
+except ConnectionResetError:
+    print("reset: passed on to the client")
 PY
 
 # Half-close: request, FIN, then the whole 1 MiB response.

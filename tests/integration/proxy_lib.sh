@@ -104,6 +104,13 @@ class Hash(socketserver.BaseRequestHandler):
             n += len(b)
         self.request.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())
 
+class Rst(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.recv(100)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.request.close()      # a reset, with no FIN before it
+
 class TS(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -113,6 +120,8 @@ if mode == "http":
     ThreadingHTTPServer((addr, port), H).serve_forever()
 elif mode == "banner":
     TS((addr, port), Banner).serve_forever()
+elif mode == "rst":
+    TS((addr, port), Rst).serve_forever()
 elif mode == "hash":
     TS((addr, port), Hash).serve_forever()
 elif mode == "udpecho":
