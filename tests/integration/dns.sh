@@ -84,6 +84,29 @@ out=$(dq backend.default.svc.$D ANY)
 echo "$out" | grep -q "ANSWER: 1," || fail "ANY: $out"
 pass "ANY minimal"
 
+# kdig sees the same answers as dig, row by row, over UDP and TCP.
+rows="backend.default.svc.$D/A backend/A backend.default/A backend.default.svc/A
+_http._tcp.backend.default.svc.$D/SRV db.default.svc.$D/A db-0.db.default.svc.$D/A
+_pg._tcp.db.default.svc.$D/SRV ext.default.svc.$D/CNAME $(reverse_name "$VIP")/PTR
+$(reverse_name 127.0.20.2)/PTR dns-version.$D/TXT $D/SOA $D/NS"
+for row in $rows; do
+	name=${row%/*} type=${row#*/}
+	want=$(dshort "$name" "$type" | sort)
+	[ -n "$want" ] || fail "dig: no answer for $name $type"
+	for tr in +notcp +tcp; do
+		got=$(kdig $tr +short +timeout=2 +retry=0 -p "$DNS_PORT" @127.0.0.1 "$name" "$type" | sort)
+		[ "$got" = "$want" ] || fail "kdig $tr $name $type: '$got', dig: '$want'"
+	done
+	out=$(kdig -p "$DNS_PORT" @127.0.0.1 "$name" "$type")
+	echo "$out" | grep -Eq "Flags: qr aa" || fail "kdig $name $type: no aa: $out"
+done
+for row in nosuch.default.svc.$D/A idle.default.svc.$D/A 254.255.96.127.in-addr.arpa/PTR; do
+	out=$(kdig +timeout=2 +retry=0 -p "$DNS_PORT" @127.0.0.1 "${row%/*}" "${row#*/}")
+	echo "$out" | grep -q "status: NXDOMAIN" || fail "kdig ${row}: $out"
+	echo "$out" | grep -Eq "Flags: qr aa" || fail "kdig ${row}: no aa"
+done
+pass "kdig agrees with dig on every table row (UDP and TCP), aa everywhere"
+
 # --- protocol ---
 out=$(dq +tcp backend.default.svc.$D A)
 echo "$out" | grep -q "(TCP)" || fail "not over TCP"
