@@ -120,6 +120,12 @@ if mode == "http":
     ThreadingHTTPServer((addr, port), H).serve_forever()
 elif mode == "banner":
     TS((addr, port), Banner).serve_forever()
+elif mode == "silent":
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(16)
+    threading.Event().wait()   # connections complete, nothing is answered
 elif mode == "rst":
     TS((addr, port), Rst).serve_forever()
 elif mode == "hash":

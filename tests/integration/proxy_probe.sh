@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 # Readiness probes: a tcpSocket probe and an httpGet probe (by port name)
 # take their pod out of the VIP's rotation when they fail and put it back
-# when they pass again.
+# when they pass again; an endpoint that never answers times out; the
+# initial delay holds the first probe back.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
-P1=$(free_port) P2=$(free_port) P3=$(free_port)
-VT=$(rand_vip) VH=$(rand_vip)
+P1=$(free_port) P2=$(free_port) P3=$(free_port) P4=$(free_port)
+VT=$(rand_vip) VH=$(rand_vip) VS=$(rand_vip)
 backend http stable 127.0.10.16 "$P1"
+backend silent mute 127.0.10.17 "$P4"
 {
 	svc tcp "$VT" 80 tcpw "" round-robin
 	svc http "$VH" 80 httpw "" round-robin
@@ -17,10 +19,17 @@ backend http stable 127.0.10.16 "$P1"
 	    "{tcpSocket: {port: $P2}, periodSeconds: 1, failureThreshold: 1}"
 	pod flaky-h 127.0.10.18 "$P3" httpw \
 	    "{httpGet: {path: /healthz, port: p}, periodSeconds: 1, failureThreshold: 2, successThreshold: 2}"
+	svc slow "$VS" 80 slow "" round-robin
+	pod stable-s 127.0.10.16 "$P1" slow
+	pod mute-s 127.0.10.17 "$P4" slow \
+	    "{httpGet: {path: /, port: $P4}, periodSeconds: 1, timeoutSeconds: 1}"
+	pod late-s 127.0.10.16 "$P1" slow \
+	    "{tcpSocket: {port: $P1}, initialDelaySeconds: 2, periodSeconds: 1}"
 } | manifest all.yaml
 start_daemon --log-level debug
 wait_listen "$VT" 80
 wait_listen "$VH" 80
+wait_listen "$VS" 80
 
 # names URL: the distinct bodies of 8 requests, sorted, space-separated.
 names() { hits "$1" 8 | sort -u | tr '\n' ' '; }
@@ -65,4 +74,28 @@ until_names "http://$VH/" "stable "
 grep -q "health: default/flaky-h is not ready (HTTP status)" "$T/daemon.log" ||
     fail "http probe: no reason logged"
 echo "http probe: out"
+# initialDelaySeconds 2: no probe, so not ready, before 2 s.
+for _ in $(seq 100); do
+	grep -q "health: default/late-s is ready" "$T/daemon.log" && break
+	sleep 0.1
+done
+grep -q "health: default/late-s is ready" "$T/daemon.log" ||
+    fail "late-s never became ready"
+# Log times: from "startup complete" to "late-s is ready".
+stamp() { date -d "$(grep -m1 "$1" "$T/daemon.log" | cut -d' ' -f1)" +%s%3N; }
+ms=$(( $(stamp "health: default/late-s is ready") - $(stamp "startup complete") ))
+[ $ms -ge 1900 ] && [ $ms -le 4500 ] ||
+    fail "late-s ready $ms ms after startup; the initial delay is 2 s"
+echo "initial delay: ready $ms ms after startup"
+
+# An endpoint that accepts but never answers: the probe times out.
+for _ in $(seq 50); do
+	grep -q "health: default/mute-s: timeout" "$T/daemon.log" && break
+	sleep 0.1
+done
+grep -q "health: default/mute-s: timeout" "$T/daemon.log" ||
+    fail "no probe timeout for mute-s"
+out=$(hits "http://$VS/" 6 | sort -u | tr '\n' ' ')
+[ "$out" = "stable " ] || fail "mute-s served: $out"
+echo "timeout: mute-s stays out"
 pass
