@@ -17,7 +17,7 @@ start_dns "$M" --api-listen "127.0.0.1:$API_PORT" --upstream 127.0.0.1:9 \
 
 D=cluster.local
 VIP=$(dshort backend.default.svc.$D A)
-echo "$VIP" | grep -Eq '^127\.96\.[0-9]+\.[0-9]+$' || fail "backend VIP: '$VIP'"
+echo "$VIP" | grep -Eq "^127\\.$VIP_NET\\.[0-9]+\\.[0-9]+\$" || fail "backend VIP: '$VIP'"
 pass "S.N.svc.$D A -> $VIP"
 expect_flag aa backend.default.svc.$D A
 dq backend.default.svc.$D A | grep -Eq "^backend\.default\.svc\.cluster\.local\.[[:space:]]+5[[:space:]]+IN[[:space:]]+A" ||
@@ -57,8 +57,8 @@ pass "ExternalName -> CNAME"
 
 [ "$(dshort "$(reverse_name "$VIP")" PTR)" = backend.default.svc.$D. ] || fail "VIP PTR"
 expect_flag aa "$(reverse_name "$VIP")" PTR
-expect_status NXDOMAIN 254.255.96.127.in-addr.arpa PTR
-dq 254.255.96.127.in-addr.arpa PTR | grep -Eq "^96\.127\.in-addr\.arpa\..*SOA" || fail "reverse SOA"
+expect_status NXDOMAIN 254.255.$VIP_NET.127.in-addr.arpa PTR
+dq 254.255.$VIP_NET.127.in-addr.arpa PTR | grep -Eq "^$VIP_NET\\.127\\.in-addr\\.arpa\\..*SOA" || fail "reverse SOA"
 pass "PTR of the VIP; unknown reverse name -> NXDOMAIN + SOA"
 
 [ "$(dshort dns-version.$D TXT)" = '"1.1.0"' ] || fail "dns-version"
@@ -100,7 +100,7 @@ for row in $rows; do
 	out=$(kdig -p "$DNS_PORT" @127.0.0.1 "$name" "$type")
 	echo "$out" | grep -Eq "Flags: qr aa" || fail "kdig $name $type: no aa: $out"
 done
-for row in nosuch.default.svc.$D/A idle.default.svc.$D/A 254.255.96.127.in-addr.arpa/PTR; do
+for row in nosuch.default.svc.$D/A idle.default.svc.$D/A 254.255.$VIP_NET.127.in-addr.arpa/PTR; do
 	out=$(kdig +timeout=2 +retry=0 -p "$DNS_PORT" @127.0.0.1 "${row%/*}" "${row#*/}")
 	echo "$out" | grep -q "status: NXDOMAIN" || fail "kdig ${row}: $out"
 	echo "$out" | grep -Eq "Flags: qr aa" || fail "kdig ${row}: no aa"

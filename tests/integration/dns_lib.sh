@@ -51,6 +51,11 @@ start_upstream() {
 	fail "ldns-testns did not answer"
 }
 
+# VIPs from a /16 of our own (127.VIP_NET.0.0/16), so the forwarder's
+# VIP:port listeners never collide with other tests running in parallel.
+VIP_NET=$((200 + RANDOM % 50))
+VIP_RANGE=127.$VIP_NET.0.0/16
+
 # start_dns MANIFEST_DIR ARGS...: the daemon answering DNS on 127.0.0.1:$DNS_PORT.
 start_dns() {
 	local dir=$1
@@ -58,7 +63,7 @@ start_dns() {
 	DNS_PORT=$(free_port)
 	mkdir -p "$TEST_TMP/state"
 	start_daemon "$TEST_TMP/daemon.log" --dns-listen "127.0.0.1:$DNS_PORT" \
-	    --state-dir "$TEST_TMP/state" --manifests "$dir" "$@"
+	    --state-dir "$TEST_TMP/state" --manifests "$dir" --vip-range "$VIP_RANGE" "$@"
 }
 
 # The manifests of the tests: a ClusterIP service with two pods, a headless

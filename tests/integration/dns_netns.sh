@@ -33,7 +33,7 @@ mkdir -p "$TEST_TMP/state"
 # which it must refuse to forward to. The wildcard address (inside our own
 # namespace) also shows answers leave from the address the query came to.
 DAEMON_LOG="$TEST_TMP/daemon.log"
-ip netns exec "$NS" "$CIPD" --dns-listen 0.0.0.0:53 --api-listen none \
+ip netns exec "$NS" "$CIPD" --dns-listen 0.0.0.0:53 --api-listen none --vip-range "$VIP_RANGE" \
     --state-dir "$TEST_TMP/state" --manifests "$M" 2>"$DAEMON_LOG" &
 DAEMON_PID=$!	# ip netns exec execs the daemon: the same process
 TEST_PIDS+=("$DAEMON_PID")
