@@ -364,76 +364,48 @@ conf_apply_doc(struct cip_conf *c, struct ynode_ctx *y, yaml_node_t *root)
 	return 0;
 }
 
+struct conf_load {
+	struct cip_conf	*conf;
+	int		 ndocs;
+};
+
+static int
+conf_doc_cb(struct ynode_ctx *y, yaml_node_t *root, void *arg)
+{
+	struct conf_load *l = arg;
+
+	if (++l->ndocs > 1)
+		return ynode_fail(y, root, "one document expected");
+	return conf_apply_doc(l->conf, y, root);
+}
+
 int
 conf_parse_buf(struct cip_conf *c, const char *buf, size_t len,
     const char *name, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct ynode_ctx y = { &doc, name, err, errlen };
-	int rc = 0, ndocs = 0;
+	struct conf_load l = { c, 0 };
 
-	if (!yaml_parser_initialize(&parser)) {
-		errf(err, errlen, "%s: out of memory", name);
+	if (ynode_load_each(buf, len, name, conf_doc_cb, &l, err, errlen) != 0)
 		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	for (;;) {
-		yaml_node_t *root;
-		if (!yaml_parser_load(&parser, &doc)) {
-			ynode_parser_error(&parser, name, err, errlen);
-			rc = -1;
-			break;
-		}
-		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
-			yaml_document_delete(&doc);
-			break;
-		}
-		if (++ndocs > 1)
-			rc = ynode_fail(&y, root, "one document expected");
-		else
-			rc = conf_apply_doc(c, &y, root);
-		yaml_document_delete(&doc);
-		if (rc != 0)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	if (rc == 0 && conf_validate(c, err, errlen) != 0) {
+	if (conf_validate(c, err, errlen) != 0) {
 		char why[512];
 		strlcpy(why, err ? err : "", sizeof(why));
 		errf(err, errlen, "%s: %s", name, why);
-		rc = -1;
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 int
 conf_parse_file(struct cip_conf *c, const char *path, char *err,
     size_t errlen)
 {
-	FILE *fp;
-	char *buf;
 	size_t len;
+	char *buf;
 	int rc;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((buf = read_file(path, CONF_MAX_FILE, &len, err, errlen)) == NULL)
 		return -1;
-	}
-	if ((buf = malloc(CONF_MAX_FILE + 1)) == NULL) {
-		fclose(fp);
-		errf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	len = fread(buf, 1, CONF_MAX_FILE + 1, fp);
-	if (ferror(fp) || len > CONF_MAX_FILE) {
-		errf(err, errlen, "%s: %s", path, ferror(fp) ?
-		    "read error" : "larger than 1 MiB");
-		free(buf);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
 	rc = conf_parse_buf(c, buf, len, path, err, errlen);
 	free(buf);
 	return rc;

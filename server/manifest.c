@@ -813,40 +813,22 @@ parse_doc(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	    "or List", kind);
 }
 
+static int
+manifest_doc_cb(struct ynode_ctx *c, yaml_node_t *root, void *arg)
+{
+	return parse_doc(c, root, arg);
+}
+
 int
 manifest_parse_buf(const char *buf, size_t len, const char *name,
     struct objset *out, char *err, size_t errlen)
 {
 	struct objset tmp = { 0 };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct ynode_ctx c = { &doc, name, err, errlen };
-	yaml_node_t *root;
 	size_t i;
 	int rc = 0;
 
-	if (!yaml_parser_initialize(&parser)) {
-		errf(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	for (;;) {
-		if (!yaml_parser_load(&parser, &doc)) {
-			ynode_parser_error(&parser, name, err, errlen);
-			rc = -1;
-			break;
-		}
-		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
-			yaml_document_delete(&doc);
-			break;
-		}
-		rc = parse_doc(&c, root, &tmp);
-		yaml_document_delete(&doc);
-		if (rc != 0)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	if (rc != 0) {
+	if (ynode_load_each(buf, len, name, manifest_doc_cb, &tmp, err,
+	    errlen) != 0) {
 		objset_clear(&tmp);
 		return -1;
 	}
@@ -870,37 +852,14 @@ int
 manifest_parse_file(const char *path, struct objset *out, char *err,
     size_t errlen)
 {
-	FILE *fp;
+	size_t len;
 	char *buf;
-	long len;
 	int rc;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((buf = read_file(path, MANIFEST_MAX_FILE, &len, err,
+	    errlen)) == NULL)
 		return -1;
-	}
-	if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 ||
-	    fseek(fp, 0, SEEK_SET) != 0) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		return -1;
-	}
-	if ((size_t)len > MANIFEST_MAX_FILE) {
-		errf(err, errlen, "%s: larger than %u bytes", path,
-		    MANIFEST_MAX_FILE);
-		fclose(fp);
-		return -1;
-	}
-	if ((buf = malloc((size_t)len + 1)) == NULL ||
-	    fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-		errf(err, errlen, "%s: read failed", path);
-		free(buf);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	rc = manifest_parse_buf(buf, (size_t)len, path, out, err, errlen);
+	rc = manifest_parse_buf(buf, len, path, out, err, errlen);
 	free(buf);
 	return rc;
 }

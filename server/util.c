@@ -257,6 +257,37 @@ sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+char *
+read_file(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t len;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(fp);
+		errf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	len = fread(buf, 1, max + 1, fp);
+	if (ferror(fp) || len > max) {
+		errf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" :
+		    "file too large");
+		free(buf);
+		fclose(fp);
+		return NULL;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
 uint64_t
 now_ms(void)
 {

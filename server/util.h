@@ -79,6 +79,12 @@ int	parse_duration_ms(const char *text, uint64_t *ms);
 const char *inet4_str(struct in_addr a, char *buf);
 /* Formats a sockaddr as "addr:port" or "[addr]:port". Returns buf. */
 const char *sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+/*
+ * Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * Calls malloc; caller frees. Returns NULL with "path: reason" in err.
+ */
+char	*read_file(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
 /* 64-bit FNV-1a. */

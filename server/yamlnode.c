@@ -165,3 +165,37 @@ ynode_parser_error(const yaml_parser_t *p, const char *name, char *err,
 		errf(err, errlen, "%s:%zu:%zu: %s", name, m->line + 1,
 		    m->column + 1, p->problem ? p->problem : "syntax error");
 }
+
+int
+ynode_load_each(const char *buf, size_t len, const char *name,
+    ynode_doc_cb *cb, void *arg, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct ynode_ctx c = { &doc, name, err, errlen };
+	yaml_node_t *root;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		errf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_load(&parser, &doc)) {
+			ynode_parser_error(&parser, name, err, errlen);
+			rc = -1;
+			break;
+		}
+		if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		rc = cb(&c, root, arg) != 0 ? -1 : 0;
+		yaml_document_delete(&doc);
+		if (rc != 0)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}

@@ -42,6 +42,15 @@ int	ynode_want_seq(struct ynode_ctx *, yaml_node_t *, const char *what);
 /* True when a plain scalar spells an integer. */
 bool	ynode_is_int(const yaml_node_t *);
 /*
+ * Loads each document of buf in turn and calls cb with its root node
+ * (NULL for an empty document is skipped). Stops at the first syntax
+ * error ("name:line:column: problem") or at the first non-zero cb.
+ * Returns 0 or -1.
+ */
+typedef int ynode_doc_cb(struct ynode_ctx *, yaml_node_t *root, void *arg);
+int	ynode_load_each(const char *buf, size_t len, const char *name,
+    ynode_doc_cb *cb, void *arg, char *err, size_t errlen);
+/*
  * Formats a libyaml parser error as "name:line:column: problem (context)".
  */
 void	ynode_parser_error(const yaml_parser_t *, const char *name, char *err,

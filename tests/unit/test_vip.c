@@ -129,24 +129,11 @@ write_file(const char *path, const char *data, size_t len)
 }
 
 static char *
-read_file(const char *path, size_t *len)
+slurp(const char *path, size_t *len)
 {
-	FILE *fp;
-	char *buf;
-	long n;
+	char *buf = read_file(path, 1 << 30, len, NULL, 0);
 
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n > 0);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
 	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	*len = (size_t)n;
 	return buf;
 }
 
@@ -466,7 +453,7 @@ make_state(const char *path, size_t *len, struct in_addr *explicit_addr)
 	*explicit_addr = alloc_ok(p, "ns/req", ip("10.250.0.77"));
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
-	return read_file(path, len);
+	return slurp(path, len);
 }
 
 /* The address "ns/req" gets with no state: hash-derived. */
