@@ -38,7 +38,8 @@ dockerd_start() {
 		DOCKERD_MOUNTS0=$(dockerd_mounts)
 		DOCKERD_OWN=1
 	fi
-	/usr/sbin/dockerd ${DOCKERD_FLAGS:-} >> "$W/dockerd.log" 2>&1 &
+	# Without the lock descriptor: what dockerd spawns must not hold it.
+	/usr/sbin/dockerd ${DOCKERD_FLAGS:-} >> "$W/dockerd.log" 2>&1 9>&- &
 	DOCKERD_PID=$!
 	for i in $(seq 100); do
 		$D info > /dev/null 2>&1 && return 0
