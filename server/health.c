@@ -213,6 +213,11 @@ health_launch_cb(evutil_socket_t fd, short what, void *arg)
 		health_done(c, PROBE_NO_PORT);
 		return;
 	}
+	/* No address: connecting to 0.0.0.0 would probe this host. */
+	if (c->ip.s_addr == 0) {
+		health_done(c, PROBE_ERROR);
+		return;
+	}
 	c->bev = bufferevent_socket_new(health.rt->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {

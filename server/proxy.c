@@ -582,7 +582,9 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 		for (i = 0; i < svc->nmembers; i++) {
 			const struct pod *pod = svc->members[i];
 
-			if (!pod_ready(pod) || pod_target_port(pod, sp) == 0)
+			/* No address yet (status.podIP absent): not routable. */
+			if (!pod_ready(pod) || pod->ip.s_addr == 0 ||
+			    pod_target_port(pod, sp) == 0)
 				continue;
 			if ((ep = hmap_get(ps->eps, pod->key)) == NULL &&
 			    (ep = proxy_ep_get(ps, pod->key)) == NULL)

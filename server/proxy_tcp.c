@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
@@ -32,6 +33,12 @@
 /* One read; reads per readable event while they fill it. */
 #define PROXY_BUF		(64 * 1024)
 #define PROXY_READS_PER_EVENT	4
+/*
+ * A direction whose reads fill the buffer this many times in a row is
+ * bulk: it moves on to splice(2) through a pipe, without copies.
+ */
+#define PROXY_SPLICE_AFTER	4
+#define PROXY_PIPE_SIZE		(256 * 1024)
 
 struct proxy_session;
 
@@ -42,6 +49,9 @@ struct proxy_half {
 	struct event		 rev;		/* readable, persistent */
 	struct event		 wev;		/* writable: only while queued */
 	struct evbuffer		*queue;		/* bytes the fd did not take */
+	int			 pipe[2];	/* splice: toward fd, or -1 */
+	size_t			 piped;		/* bytes in the pipe */
+	uint8_t			 full_reads;	/* of the peer, in a row */
 	bool			 eof;		/* its read side ended */
 	bool			 shut;		/* we sent it a FIN */
 	bool			 to_ep;		/* reads go to the endpoint */
@@ -129,6 +139,7 @@ proxy_tcp_accept_cb(struct evconnlistener *el, int fd, struct sockaddr *sa,
 	s->in.to_ep = true;
 	s->in.fd = fd;
 	s->out.fd = -1;
+	s->in.pipe[0] = s->in.pipe[1] = s->out.pipe[0] = s->out.pipe[1] = -1;
 	LIST_INSERT_HEAD(&proxy_sessions, s, all);
 	l->ps->refs++;
 	if (++proxy.nsessions >= max && max != 0)
@@ -313,6 +324,10 @@ proxy_half_close(struct proxy_half *h, bool reset)
 		event_del(&h->wev);
 	if (h->queue != NULL)
 		evbuffer_free(h->queue);
+	if (h->pipe[0] != -1) {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+	}
 	if (reset)
 		proxy_reset_fd(h->fd);
 	else
@@ -390,6 +405,68 @@ proxy_half_shut(struct proxy_half *h)
 	return false;
 }
 
+/* True while bytes wait to be written to h. */
+static bool
+proxy_half_pending(const struct proxy_half *h)
+{
+	return h->piped > 0 ||
+	    (h->queue != NULL && evbuffer_get_length(h->queue) > 0);
+}
+
+/* Moves dst to splice(2); stays with copies when no pipe can be had. */
+static void
+proxy_half_splice(struct proxy_half *dst)
+{
+	if (pipe2(dst->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		dst->pipe[0] = dst->pipe[1] = -1;
+		return;
+	}
+	(void)fcntl(dst->pipe[1], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+}
+
+/* The bulk path: socket -> pipe -> socket. Returns -1 to reset. */
+static int
+proxy_splice_read(struct proxy_half *src, struct proxy_half *dst)
+{
+	struct proxy_session *s = src->s;
+	ssize_t n, w;
+	int i;
+
+	for (i = 0; i < PROXY_READS_PER_EVENT; i++) {
+		n = splice(src->fd, NULL, dst->pipe[1], NULL, PROXY_PIPE_SIZE,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			s->activity = true;
+			metric_add(src->to_ep ? s->ep->m_bytes_to_ep :
+			    s->ep->m_bytes_to_client, (uint64_t)n);
+			dst->piped += (size_t)n;
+			w = splice(dst->pipe[0], NULL, dst->fd, NULL, dst->piped,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (w == -1 && errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (w > 0)
+				dst->piped -= (size_t)w;
+			if (dst->piped > 0) {
+				event_del(&src->rev);
+				event_add(&dst->wev, NULL);
+				return 0;
+			}
+			continue;
+		}
+		if (n == 0) {
+			src->eof = true;
+			event_del(&src->rev);
+			if (!proxy_half_pending(dst))
+				(void)proxy_half_shut(dst);
+			return 0;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -399,16 +476,29 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	(void)what;
+	if (dst->pipe[0] != -1) {
+		if (proxy_splice_read(src, dst) == -1)
+			goto reset;
+		return;
+	}
 	for (i = 0; i < PROXY_READS_PER_EVENT; i++) {
 		n = recv(fd, proxy_buf, sizeof(proxy_buf), 0);
 		if (n > 0) {
 			s->activity = true;
 			metric_add(src->to_ep ? s->ep->m_bytes_to_ep :
 			    s->ep->m_bytes_to_client, (uint64_t)n);
+			if ((size_t)n < sizeof(proxy_buf))
+				dst->full_reads = 0;
+			else if (dst->full_reads < UINT8_MAX)
+				dst->full_reads++;
 			w = send(dst->fd, proxy_buf, (size_t)n, MSG_NOSIGNAL);
 			if (w == n) {
 				if ((size_t)n < sizeof(proxy_buf))
 					return;
+				if (dst->full_reads >= PROXY_SPLICE_AFTER) {
+					proxy_half_splice(dst);
+					return;
+				}
 				continue;
 			}
 			if (w == -1 && errno != EAGAIN && errno != EINTR)
@@ -429,8 +519,7 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == 0) {
 			src->eof = true;
 			event_del(&src->rev);
-			if (dst->queue == NULL ||
-			    evbuffer_get_length(dst->queue) == 0)
+			if (!proxy_half_pending(dst))
 				(void)proxy_half_shut(dst);
 			return;
 		}
@@ -448,19 +537,33 @@ static void
 proxy_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_half *dst = arg, *src = dst->peer;
+	ssize_t w;
 
 	(void)what;
-	if (evbuffer_write(dst->queue, fd) == -1 && errno != EAGAIN &&
-	    errno != EINTR) {
-		proxy_session_free(dst->s, true);
-		return;
+	if (dst->queue != NULL && evbuffer_get_length(dst->queue) > 0) {
+		if (evbuffer_write(dst->queue, fd) == -1 && errno != EAGAIN &&
+		    errno != EINTR)
+			goto reset;
+	} else if (dst->piped > 0) {
+		w = splice(dst->pipe[0], NULL, fd, NULL, dst->piped,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			goto reset;
+		if (w > 0)
+			dst->piped -= (size_t)w;
 	}
 	dst->s->activity = true;
-	if (evbuffer_get_length(dst->queue) > 0)
+	if (proxy_half_pending(dst))
 		return;
+	/* A queue drained: bulk goes on through the pipe from now on. */
+	if (dst->full_reads >= PROXY_SPLICE_AFTER && dst->pipe[0] == -1)
+		proxy_half_splice(dst);
 	event_del(&dst->wev);
 	if (src->eof)
 		(void)proxy_half_shut(dst);
 	else
 		event_add(&src->rev, NULL);
+	return;
+reset:
+	proxy_session_free(dst->s, true);
 }
