@@ -53,6 +53,7 @@ struct front {
 struct front_req {
 	struct front		*fr;
 	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;	/* to the backend */
 	char			 addr[INET6_ADDRSTRLEN];
 	enum evhttp_request_error be_error;
 	bool			 be_failed;
@@ -78,6 +79,7 @@ static void	front_lookup_done_cb(evutil_socket_t, short, void *);
 static void	front_fetch(struct front_req *);
 static void	front_fetch_done_cb(struct evhttp_request *, void *);
 static void	front_fetch_error_cb(enum evhttp_request_error, void *);
+static void	front_evcon_free_cb(evutil_socket_t, short, void *);
 static void	front_reply_502(struct front_req *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	front_req_free(struct front_req *);
@@ -103,6 +105,11 @@ usage(void)
 static void
 front_req_free(struct front_req *freq)
 {
+	static const struct timeval now = { 0, 0 };
+
+	if (freq->evcon != NULL && event_base_once(freq->fr->base, -1,
+	    EV_TIMEOUT, front_evcon_free_cb, freq->evcon, &now) == -1)
+		fprintf(stderr, "frontapp: cannot free a connection\n");
 	free(freq);
 }
 
@@ -310,8 +317,17 @@ front_fetch(struct front_req *freq)
 		    freq->addr, fr->backend_port);
 		return;
 	}
-	/* The connection goes away once this request is done. */
-	evhttp_connection_free_on_completion(evcon);
+	freq->evcon = evcon;
+}
+
+/*
+ * Frees a backend connection from the loop, outside its own callbacks
+ * (libevent 2.1's free-on-completion misses failed connects).
+ */
+static void
+front_evcon_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	evhttp_connection_free(arg);
 }
 
 static void
