@@ -8,8 +8,9 @@
 #   run-demo.sh [--check N] [--builddir DIR]
 #
 # --check N sends N requests to the front app, prints how many each quote
-# got, and exits 0 only when every request was answered and both quotes
-# appeared. Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API and
+# got, and exits 0 only when every request was answered, both quotes
+# appeared, and dig and `clusterip describe svc backend` show the VIP.
+# Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API and
 # DEMO_BACKENDS (two addresses; the pods of conf/demo are moved with them).
 set -u
 
@@ -35,7 +36,7 @@ QUOTE1="Move your honourable arse!"
 QUOTE2="Stop whining and get to work!"
 daemon=$builddir/server/clusteripd
 client=$builddir/client/clusterip
-for p in "$daemon" "$builddir/demo/backend" "$builddir/demo/frontapp"; do
+for p in "$daemon" "$client" "$builddir/demo/backend" "$builddir/demo/frontapp"; do
 	[ -x "$p" ] || { echo "run-demo.sh: $p is not built (run make)" >&2; exit 1; }
 done
 
@@ -123,6 +124,20 @@ if [ "$check" -gt 0 ]; then
 		for f in "$work"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done
 		exit 1
 	fi
+	# What the demo invites to try works too.
+	vip=$(dig +short @"$dnshost" -p "$dnsport" backend.default.svc.cluster.local A)
+	echo "dig backend.default.svc.cluster.local: $vip"
+	case $vip in
+	127.96.*) ;;
+	*) echo "run-demo.sh: no VIP from dig" >&2; exit 1 ;;
+	esac
+	"$client" describe svc backend --server "http://$API" > "$work/describe" 2>&1
+	cat "$work/describe"
+	grep -q "^IP: *$vip\$" "$work/describe" &&
+	    grep -q "^Endpoints: *$BE1:5000,$BE2:5000\$" "$work/describe" || {
+		echo "run-demo.sh: describe svc backend does not show the VIP and both endpoints" >&2
+		exit 1
+	}
 	exit 0
 fi
 
@@ -137,7 +152,7 @@ The seed's demo is running (logs in $work):
 Try:
   curl http://$HTTP
   dig @$dnshost -p $dnsport backend.default.svc.cluster.local
-  $client --server http://$API describe svc backend
+  $client describe svc backend --server http://$API
   kill $(echo $pids | cut -d' ' -f2)    # stop backend-1: every request still answered
 
 Ctrl-C stops everything.
