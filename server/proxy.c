@@ -256,8 +256,10 @@ proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
 
 	if (ps->vip.s_addr != svc->vip.s_addr ||
 	    svc->type != SVC_CLUSTERIP) {
-		while ((l = LIST_FIRST(&ps->listeners)) != NULL)
+		for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
+			next = LIST_NEXT(l, entry);
 			proxy_lsn_close(l);
+		}
 		if (ps->vip_added && proxy.rt->netif != NULL &&
 		    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
 			log_warn("proxy: remove %s", inet4_str(ps->vip, a));
@@ -436,7 +438,7 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 static void
 proxy_svc_gone(struct proxy_svc *ps)
 {
-	struct proxy_lsn *l;
+	struct proxy_lsn *l, *next;
 	struct hmap_iter it;
 	const char *key;
 	void *val;
@@ -444,8 +446,10 @@ proxy_svc_gone(struct proxy_svc *ps)
 
 	ps->gone = true;
 	ps->busy = true;
-	while ((l = LIST_FIRST(&ps->listeners)) != NULL)
+	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
+		next = LIST_NEXT(l, entry);
 		proxy_lsn_close(l);
+	}
 	if (ps->vip_added && proxy.rt->netif != NULL &&
 	    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
 		log_warn("proxy: remove %s", inet4_str(ps->vip, a));

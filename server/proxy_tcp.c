@@ -370,19 +370,23 @@ proxy_session_free(struct proxy_session *s, bool reset)
 void
 proxy_tcp_close_all(void)
 {
-	struct proxy_session *s;
+	struct proxy_session *s, *next;
 
-	while ((s = LIST_FIRST(&proxy_sessions)) != NULL)
+	for (s = LIST_FIRST(&proxy_sessions); s != NULL; s = next) {
+		next = LIST_NEXT(s, all);
 		proxy_session_free(s, false);
+	}
 }
 
 void
 proxy_tcp_close_ep(struct proxy_ep *ep, bool reset)
 {
-	struct proxy_session *s;
+	struct proxy_session *s, *next;
 
-	while ((s = TAILQ_FIRST(&ep->sessions)) != NULL)
+	for (s = TAILQ_FIRST(&ep->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
 		proxy_session_free(s, reset);
+	}
 }
 
 /* Sends FIN toward h; frees the session once both ways are done. */

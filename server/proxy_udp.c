@@ -84,10 +84,12 @@ proxy_udp_close(struct proxy_lsn *l)
 void
 proxy_udp_drain_ep(struct proxy_ep *ep)
 {
-	struct proxy_flow *f;
+	struct proxy_flow *f, *next;
 
-	while ((f = LIST_FIRST(&ep->flows)) != NULL)
+	for (f = LIST_FIRST(&ep->flows); f != NULL; f = next) {
+		next = LIST_NEXT(f, entry);
 		proxy_flow_free(f, true);
+	}
 }
 
 static struct proxy_flow *
@@ -187,13 +189,14 @@ proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	(void)what;
+	memset(&from, 0, sizeof(from));
 	for (i = 0; i < PROXY_UDP_BURST; i++) {
 		fromlen = sizeof(from);
 		n = recvfrom(fd, proxy_udp_buf, sizeof(proxy_udp_buf), 0,
 		    (struct sockaddr *)&from, &fromlen);
 		if (n == -1)
 			return;
-		if (from.sin_family != AF_INET)
+		if (fromlen < sizeof(from) || from.sin_family != AF_INET)
 			continue;
 		snprintf(key, sizeof(key), "%08x%04x",
 		    (unsigned)from.sin_addr.s_addr, (unsigned)from.sin_port);
