@@ -295,18 +295,17 @@ dns_msg_put_bytes(struct dns_msg *m, const void *p, size_t n)
 }
 
 /*
- * Compares name text s (lowercase, n labels) with the question name's
- * last n labels, case-insensitively. Returns the offset of the match in
- * the message, or 0.
+ * Compares name text s (lowercase, n labels) with q's last n labels,
+ * case-insensitively. Returns the offset of the match in the question
+ * name plus one, or 0.
  */
 static size_t
-msg_qname_suffix(const struct dns_msg *m, const char *s, size_t n)
+qname_suffix(const struct dns_query *q, const char *s, size_t n)
 {
-	const struct dns_query *q = m->q;
 	size_t j, p, k;
 	uint8_t l;
 
-	if (q == NULL || q->question_end == 0 || n == 0 || n > q->nlabels)
+	if (q == NULL || q->qname_len == 0 || n == 0 || n > q->nlabels)
 		return 0;
 	j = q->nlabels - n;
 	p = q->label_off[j];
@@ -318,11 +317,30 @@ msg_qname_suffix(const struct dns_msg *m, const char *s, size_t n)
 		s += l;
 		p += l + 1;
 		if (q->qname[p] == 0)
-			return *s == '\0' ? DNS_HDR_LEN + q->label_off[j] : 0;
+			return *s == '\0' ? (size_t)q->label_off[j] + 1 : 0;
 		if (*s++ != '.')
 			return 0;
 	}
 	return 0;
+}
+
+bool
+dns_wire_qname_under(const struct dns_query *q, const char *apex,
+    size_t nlabels)
+{
+	return qname_suffix(q, apex, nlabels) != 0;
+}
+
+/* The offset in the message of the question name's matching suffix, or 0. */
+static size_t
+msg_qname_suffix(const struct dns_msg *m, const char *s, size_t n)
+{
+	size_t off;
+
+	if (m->q == NULL || m->q->question_end == 0 ||
+	    (off = qname_suffix(m->q, s, n)) == 0)
+		return 0;
+	return DNS_HDR_LEN + off - 1;
 }
 
 void

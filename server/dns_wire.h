@@ -131,6 +131,14 @@ size_t	dns_wire_udp_max(const struct dns_query *q, size_t edns_payload);
 int	dns_wire_qname_text(const struct dns_query *q, char *buf, size_t len);
 
 /*
+ * True when the question name ends in (or is) the nlabels labels of the
+ * dotted lowercase text apex, compared byte-wise and case-insensitively
+ * on the wire (works for names whose labels hold dots).
+ */
+bool	dns_wire_qname_under(const struct dns_query *q, const char *apex,
+    size_t nlabels);
+
+/*
  * An answer under construction in a caller's buffer. Writes are
  * checked: a write that does not fit sets err and changes nothing
  * more (sticky). Names are compressed against the question name.

@@ -754,8 +754,20 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	zq.q = q;
 	zq.maxlen = maxlen;
 	zq.rcode = DNS_RCODE_NOERROR;
-	if (dns_wire_qname_text(q, zq.text, sizeof(zq.text)) < 0)
+	if (dns_wire_qname_text(q, zq.text, sizeof(zq.text)) < 0) {
+		/* A label with a dot: no name of ours, but never leak it. */
+		if (dns_wire_qname_under(q, z->domain, z->ndomain)) {
+			len = zq_negative(z, &zq, buf, cap, DNS_RCODE_NXDOMAIN,
+			    z->domain);
+			goto answered;
+		}
+		if (z->nrev > 0 && dns_wire_qname_under(q, z->rev, z->nrev)) {
+			len = zq_negative(z, &zq, buf, cap, DNS_RCODE_NXDOMAIN,
+			    z->rev);
+			goto answered;
+		}
 		return DNS_ZONE_FORWARD;
+	}
 	zq.n = 0;
 	for (o = 0; zq.text[o] != '\0' && zq.n < DNS_MAX_LABELS; ) {
 		zq.lab[zq.n] = zq.text + o;

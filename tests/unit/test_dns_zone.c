@@ -304,6 +304,13 @@ test_zone_negative(void **state)
 	    -1, 512);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	ldns_pkt_free(p);
+	/* a label holding a dot under the domain: ours, NXDOMAIN */
+	p = ask(f, "a\\.b.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	assert_null(ask(f, "a\\.b.example.org.", LDNS_RR_TYPE_A, -1, 512));
 	/* transfers refused, meta questions malformed */
 	p = ask(f, "cluster.local.", LDNS_RR_TYPE_AXFR, -1, 512);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
