@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The Docker provider against a real dockerd: clusteripd on the host with
 # --docker follows busybox httpd containers labelled name=<unique> on the
-# default bridge network. Pods appear once Docker's health check passes,
+# default bridge network. Pods turn ready once Docker's health check passes,
 # the VIP serves both containers' pages, a stopped container stops taking
-# requests and a removed one loses its pod. Then dockerd itself stops and
+# requests, one leaving the network loses its pod until it is connected
+# again, and a removed one loses its pod. Then dockerd itself stops and
 # comes back (when this test started it): the daemon reconnects, lists
 # again and drops the pods of containers that died meanwhile, and picks
 # them up again when they restart. Skipped (77) only when dockerd cannot
@@ -143,6 +144,14 @@ until_ok 10 sh -c "! curl -fsS http://127.0.0.1:$api/v1/pods | grep -q '\"$P-be1
 set -- $(quotes 20)
 echo "be1 stopped, 20 requests: $1 x quote one, $2 x quote two, $3 failed"
 [ "$1" = 0 ] && [ "$2" = 20 ] && [ "$3" = 0 ] || fail "only be2 expected"
+
+# Off the network, no pod; back on it, the pod returns (network events).
+$D network disconnect bridge "$P-be2" || fail "docker network disconnect"
+until_ok 10 sh -c "! curl -fsS http://127.0.0.1:$api/v1/pods | grep -q '\"$P-be2\"'" ||
+    fail "pod be2 still there after leaving the network"
+$D network connect bridge "$P-be2" || fail "docker network connect"
+until_ok 10 has_pod be2 || fail "pod be2 not back on the network"
+echo "be2 left the network and came back: its pod followed"
 
 $D rm -f "$P-be2" > /dev/null || fail "docker rm"
 until_ok 10 sh -c "! curl -fsS http://127.0.0.1:$api/v1/pods | grep -q '\"$P-be2\"'" ||
