@@ -3,7 +3,8 @@
 # The Docker provider against a real dockerd: clusteripd on the host with
 # --docker follows busybox httpd containers labelled name=<unique> on the
 # default bridge network. Pods turn ready once Docker's health check passes,
-# the VIP serves both containers' pages, a stopped container stops taking
+# the VIP serves both containers' pages (never the page of a third whose
+# health check fails), a stopped container stops taking
 # requests, one leaving the network loses its pod until it is connected
 # again, and a removed one loses its pod. Then dockerd itself stops and
 # comes back (when this test started it): the daemon reconnects, lists
@@ -38,7 +39,7 @@ cleanup() {
 	# Live-restore keeps containers across a dockerd stop: remove them.
 	[ "$DOCKERD_OWN" = 1 ] && ! $D info > /dev/null 2>&1 && dockerd_start
 	if $D info > /dev/null 2>&1; then
-		$D rm -f "$P-be1" "$P-be2" > /dev/null 2>&1
+		$D rm -f "$P-be1" "$P-be2" "$P-be3" > /dev/null 2>&1
 		$D rmi -f "$IMG" > /dev/null 2>&1
 	fi
 	dockerd_stop
@@ -130,13 +131,24 @@ both_ready() { [ "$(quotes 10 | awk '$1 > 0 && $2 > 0 && $3 == 0')" ]; }
 
 run "$P-be1" "quote one"
 run "$P-be2" "quote two"
-until_ok 15 has_pod be1 && until_ok 15 has_pod be2 || fail "no pods for the containers"
+# be3's health check never passes: a pod, but never an endpoint taking
+# connections.
+$D run -d --name "$P-be3" --label "name=$P" --label "clusterip.io/namespace=ddtest" \
+    --health-cmd "false" --health-interval 1s --health-retries 1 \
+    "$IMG" sh -c "echo 'quote three' > /www/index.html && exec httpd -f -p 8080 -h /www" \
+    > /dev/null || fail "docker run be3"
+until_ok 15 has_pod be1 && until_ok 15 has_pod be2 && until_ok 15 has_pod be3 ||
+    fail "no pods for the containers"
 # Labels come from inspect, not from events (whose "name" is the container's).
 pods | grep -q "\"name\": *\"$P\"" || fail "pod labels: $(pods)"
 until_ok 20 both_ready || fail "the VIP never served both: $(quotes 10)"
+until_ok 10 sh -c "$D inspect -f '{{.State.Health.Status}}' $P-be3 | grep -qx unhealthy" ||
+    fail "be3 should be unhealthy"
 set -- $(quotes 30)
 echo "30 requests: $1 x quote one, $2 x quote two, $3 failed"
 [ "$3" = 0 ] && [ "$1" -gt 0 ] && [ "$2" -gt 0 ] || fail "both expected"
+[ $(($1 + $2)) = 30 ] || fail "the unhealthy be3 took requests"
+$D rm -f "$P-be3" > /dev/null
 
 $D stop -t 1 "$P-be1" > /dev/null || fail "docker stop"
 until_ok 10 sh -c "! curl -fsS http://127.0.0.1:$api/v1/pods | grep -q '\"$P-be1\"'" ||
