@@ -10,8 +10,8 @@
 # --check N sends N requests to the front app, prints how many each quote
 # got, and exits 0 only when every request was answered, both quotes
 # appeared, and dig and `clusterip describe svc backend` show the VIP.
-# Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API and
-# DEMO_BACKENDS (two addresses; the pods of conf/demo are moved with them).
+# Addresses can be moved with DEMO_DNS, DEMO_HTTP, DEMO_API, DEMO_VIP_RANGE
+# and DEMO_BACKENDS (two addresses; the pods of conf/demo move with them).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +30,7 @@ case $check in ''|*[!0-9]*) echo "run-demo.sh: --check wants a count" >&2; exit 
 DNS=${DEMO_DNS:-127.0.0.1:5300}
 HTTP=${DEMO_HTTP:-127.0.0.1:8080}
 API=${DEMO_API:-127.0.0.1:9901}
+VIPS=${DEMO_VIP_RANGE:-127.96.0.0/16}
 set -- ${DEMO_BACKENDS:-127.0.10.1 127.0.10.2}
 BE1=$1 BE2=$2
 QUOTE1="Move your honourable arse!"
@@ -76,7 +77,8 @@ if [ "$BE1 $BE2" != "127.0.10.1 127.0.10.2" ]; then
 fi
 
 "$daemon" --manifests "$manifests" --state-dir "$work/state" \
-    --dns-listen "$DNS" --api-listen "$API" --log-level info \
+    --dns-listen "$DNS" --api-listen "$API" --vip-range "$VIPS" \
+    --log-level info \
     2> "$work/clusteripd.log" &
 pids="$pids $!"
 wait_line "$work/clusteripd.log" "startup complete" $! || exit 1
@@ -128,7 +130,7 @@ if [ "$check" -gt 0 ]; then
 	vip=$(dig +short @"$dnshost" -p "$dnsport" backend.default.svc.cluster.local A)
 	echo "dig backend.default.svc.cluster.local: $vip"
 	case $vip in
-	127.96.*) ;;
+	127.*) ;;
 	*) echo "run-demo.sh: no VIP from dig" >&2; exit 1 ;;
 	esac
 	"$client" describe svc backend --server "http://$API" > "$work/describe" 2>&1

@@ -26,6 +26,10 @@ if taken 127.0.10.1 || taken 127.0.10.2; then
 	export DEMO_BACKENDS
 	echo "127.0.10.1:5000 or 127.0.10.2:5000 taken: backends on $DEMO_BACKENDS"
 fi
+# A VIP range of its own: the demo's VIP in the default range is derived
+# from default/backend, and other tests run the same manifests.
+DEMO_VIP_RANGE=127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 150 )).$(( $(od -An -N1 -tu1 /dev/urandom) )).0/24
+export DEMO_VIP_RANGE
 dnsport=$(free_port udp)
 DEMO_DNS=127.0.0.1:$dnsport
 DEMO_HTTP=127.0.0.1:$(free_port tcp)
