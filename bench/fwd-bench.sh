@@ -133,4 +133,19 @@ awk -F'\t' 'NR > 1 && $1 != "label" {
     }
   }' "$out/fwd-http.tsv"
 echo
-awk -F'\t' 'NR > 1 && $1 != "label" { printf "%-12s iperf3 %6.1f Gbit/s  proxy cpu %s%%\n", $1, $3, $5 }' "$out/fwd-iperf.tsv"
+awk -F'\t' 'NR > 1 && $1 != "label" {
+    n[$1]++; g[$1, n[$1]] = $3; c[$1, n[$1]] = $5
+    if (!($1 in seen)) { seen[$1] = 1; order[++no] = $1 }
+  }
+  function med(a, k, cnt,   i, j, t, v) {
+    for (i = 1; i <= cnt; i++) v[i] = a[k, i]
+    for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return (cnt % 2) ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
+  }
+  END {
+    printf "%-12s %12s %8s %14s\n", "proxy", "iperf3 Gb/s", "cpu%", "cpu% per Gb/s"
+    for (i = 1; i <= no; i++) {
+      k = order[i]; gb = med(g, k, n[k]); cp = med(c, k, n[k])
+      printf "%-12s %12.1f %8.0f %14.1f\n", k, gb, cp, (gb > 0 ? cp / gb : 0)
+    }
+  }' "$out/fwd-iperf.tsv"
