@@ -92,4 +92,22 @@ docs | manifest all.yaml
 wait "$HP" || fail "drain timeout: $(cat "$T/drain.out")"
 grep -q "closed after" "$T/drain.out" || fail "drain timeout: $(cat "$T/drain.out")"
 echo "drain timeout: $(tail -1 "$T/drain.out")"
+
+# SIGTERM with a connection open: the daemon still exits 0 (pass checks),
+# its sessions closed and freed.
+python3 - "$V" 7000 > "$T/open.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
+s.settimeout(5)
+assert s.recv(10) == b"a\n"
+print("open", flush=True)
+try:
+    print("closed:", s.recv(10), flush=True)
+except ConnectionResetError:
+    print("closed: reset", flush=True)
+PY
+OP=$!
+PIDS="$PIDS $OP"
+for _ in $(seq 100); do grep -q open "$T/open.out" && break; sleep 0.05; done
+grep -q open "$T/open.out" || fail "open connection: $(cat "$T/open.out")"
 pass
