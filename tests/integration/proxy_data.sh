@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Bytes through the VIP: 1 GiB arrives intact (same sha256), and UDP
-# datagrams are echoed back from the VIP itself.
+# datagrams are echoed back from the VIP itself, one flow per client
+# until it idles out.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 H=$(free_port) U=$(free_port udp)
@@ -14,7 +15,7 @@ backend udpecho u 127.0.10.15 "$U"
 	pod bulk-1 127.0.10.15 "$H" bulk
 	pod dgram-1 127.0.10.15 "$U" dgram "" UDP
 } | manifest all.yaml
-start_daemon --udp-idle-timeout 2s
+start_daemon --udp-idle-timeout 300ms
 wait_listen "$VB" 9000
 
 # UDP: replies come from VIP:53, one flow per client.
@@ -37,7 +38,25 @@ for i in range(2):
             raise SystemExit("no reply")
         assert d == b"u:" + msg, d
         assert a == (vip, port), a
-print("udp: echoed from %s:%d" % (vip, port))
+# One flow: the same endpoint socket while busy, a new one after idling.
+import time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+def flow_port():
+    for _ in range(10):
+        s.sendto(b"port?", (vip, port))
+        try:
+            return s.recvfrom(100)[0]
+        except socket.timeout:
+            continue
+    raise SystemExit("no reply")
+p1 = flow_port()
+for _ in range(5):
+    time.sleep(0.1)
+    assert flow_port() == p1
+time.sleep(1.0)
+assert flow_port() != p1, "flow outlived its idle timeout"
+print("udp: echoed from %s:%d; flows idle out" % (vip, port))
 PY
 
 # 1 GiB of random bytes, made once and kept for later runs, sent with

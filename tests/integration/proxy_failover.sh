@@ -4,7 +4,7 @@
 # held connection outlives its pod's deletion while new ones avoid it; no
 # endpoint means an immediate reset; an endpoint's reset reaches the
 # client as a reset; a client that half-closes still gets the whole
-# response.
+# response. Listeners and metrics follow the manifests.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port) R=$(free_port)
@@ -17,8 +17,8 @@ backend rst r 127.0.10.14 "$R"
 docs() {
 	svc kill "$VK" 80 web
 	svc drain "$VD" 7000 held "" round-robin
-	svc none "$VN" 80 nothing
-	svc half "$VH" 80 web
+	[ "${NONE:-}" = no ] || svc none "$VN" 80 nothing
+	svc half "$VH" "${HPORT:-80}" web
 	svc rst "$VR" 80 rst
 	pod rst-1 127.0.10.14 "$R" rst
 	pod web-a 127.0.10.13 "$P1" web
@@ -135,4 +135,27 @@ echo go > "$T/ctl"
 wait "$HP" || fail "drain: held connection: $(cat "$T/drain.out")"
 grep -q '^a:ping$' "$T/drain.out" || fail "drain: $(cat "$T/drain.out")"
 echo "drain: held connection to the deleted pod still answered"
+
+# The drained endpoint's series go once its last connection has.
+key='endpoint="default/held-a"'
+for _ in $(seq 100); do
+	curl -s "http://127.0.0.1:$APIPORT/metrics" | grep -q "$key" || break
+	sleep 0.05
+done
+curl -s "http://127.0.0.1:$APIPORT/metrics" | grep -q "$key" &&
+    fail "metrics of the deleted pod remain"
+echo "metrics: the deleted endpoint's series are gone"
+
+# A port changes and a Service goes: their listeners follow.
+HPORT=81 NONE=no docs | manifest all.yaml
+wait_listen "$VH" 81
+gone=0
+for _ in $(seq 100); do
+	ss -Hltn "src $VH:80" | grep -q . || ss -Hltn "src $VN:80" | grep -q . ||
+	    { gone=1; break; }
+	sleep 0.05
+done
+[ $gone = 1 ] || fail "old listeners remain: $(ss -Hltn | grep -e "$VH" -e "$VN")"
+[ "$(curl -sS --max-time 5 "http://$VH:81/")" = b ] || fail "no answer on the new port"
+echo "listeners: port 80 -> 81 moved, removed service closed"
 pass

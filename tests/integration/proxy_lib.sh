@@ -135,7 +135,10 @@ elif mode == "udpecho":
     s.bind((addr, port))
     while True:
         d, a = s.recvfrom(65535)
-        s.sendto(name.encode() + b":" + d, a)
+        if d.startswith(b"port?"):
+            s.sendto(b"%d" % a[1], a)    # which flow socket sent it
+        else:
+            s.sendto(name.encode() + b":" + d, a)
 PY
 
 # backend MODE NAME ADDR PORT [FLAGFILE]: starts one; sets BPID.

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Interface mode inside network namespaces: a bridge joins the daemon's
 # namespace and a client's; the daemon adds the VIP to its interface
-# (--vip-interface), the client reaches it by ARP and gets a reply; on
-# SIGTERM the VIP is removed. Needs root (else skipped).
+# (--vip-interface), the client reaches it by ARP and gets a reply; a
+# Service that goes takes its VIP with it, and on SIGTERM every VIP is
+# removed. Needs root (else skipped).
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -25,24 +26,37 @@ done
 ip -n "$ND" addr add 10.231.0.1/24 dev eth0
 ip -n "$NC" addr add 10.231.0.2/24 dev eth0
 
-VIP=10.231.0.200
+VIP=10.231.0.200 VIP2=10.231.0.201
 NSX="ip netns exec $ND"
 PA=$(free_port)
 backend http a 127.0.10.1 "$PA"
 {
 	svc web "$VIP" 80 web
+	svc web2 "$VIP2" 80 web
 	pod web-a 127.0.10.1 "$PA" web
 } | manifest all.yaml
 start_daemon --vip-interface eth0 --vip-range 10.231.0.128/25
 wait_listen "$VIP" 80
-ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP/32" ||
-    fail "VIP not on eth0: $(ip -n "$ND" -4 addr show dev eth0)"
+wait_listen "$VIP2" 80
+for v in "$VIP" "$VIP2"; do
+	ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $v/32" ||
+	    fail "VIP $v not on eth0: $(ip -n "$ND" -4 addr show dev eth0)"
+done
 
 out=$(ip netns exec "$NC" curl -sS --max-time 5 "http://$VIP/") ||
     fail "client could not reach the VIP"
 [ "$out" = a ] || fail "client got '$out'"
 ip -n "$NC" neigh show "$VIP" | grep -q lladdr || fail "no ARP entry for the VIP"
 echo "netns: client reached $VIP by ARP: $out"
+
+{ svc web "$VIP" 80 web; pod web-a 127.0.10.1 "$PA" web; } | manifest all.yaml
+for _ in $(seq 100); do
+	ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP2/" || break
+	sleep 0.05
+done
+ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP2/" &&
+    fail "VIP of the deleted service still on eth0"
+echo "netns: the deleted service's VIP left eth0"
 
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exit status $?"
