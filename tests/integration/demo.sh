@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The seed's demo on loopback, as `make demo` runs it: the front app asks
-# the daemon's DNS for "backend" and fetches the quote through the VIP;
-# over many requests both backends' quotes must appear and none may fail.
+# The seed's demo on loopback as `make demo` runs it, moved to addresses
+# and a VIP range of its own so that it runs beside other tests: the
+# front app asks the daemon's DNS for "backend" and fetches the quote
+# through the VIP; over many requests both backends' quotes must appear
+# and none may fail; dig and `clusterip describe svc backend` agree.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 
@@ -15,17 +17,15 @@ free_port() {
 	done
 }
 
-# The demo's own backend addresses when free, else others of 127/8.
+# Backends on addresses of their own (conf/demo's pods move with them):
+# other tests use 127.0.10.1 and 127.0.10.2 and expect them idle.
 taken() { ss -Hltn "src $1:5000" | grep -q .; }
-if taken 127.0.10.1 || taken 127.0.10.2; then
-	while :; do
-		n=$(( $(od -An -N1 -tu1 /dev/urandom) % 50 + 200 ))
-		taken 127.0.$n.1 || taken 127.0.$n.2 || break
-	done
-	DEMO_BACKENDS="127.0.$n.1 127.0.$n.2"
-	export DEMO_BACKENDS
-	echo "127.0.10.1:5000 or 127.0.10.2:5000 taken: backends on $DEMO_BACKENDS"
-fi
+while :; do
+	n=$(( $(od -An -N1 -tu1 /dev/urandom) % 50 + 200 ))
+	taken 127.0.$n.1 || taken 127.0.$n.2 || break
+done
+DEMO_BACKENDS="127.0.$n.1 127.0.$n.2"
+export DEMO_BACKENDS
 # A VIP range of its own: the demo's VIP in the default range is derived
 # from default/backend, and other tests run the same manifests.
 DEMO_VIP_RANGE=127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 150 )).$(( $(od -An -N1 -tu1 /dev/urandom) )).0/24
