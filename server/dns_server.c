@@ -684,6 +684,7 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	int fd = -1, on = 1, bufsz = UDP_RCVBUF;
+	const char *what = "udp";
 	char a[128];
 
 	l->srv = s;
@@ -726,6 +727,7 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 	if ((l->udp_ev = event_new(s->base, fd, EV_READ | EV_PERSIST,
 	    dns_udp_cb, l)) == NULL || event_add(l->udp_ev, NULL) != 0)
 		goto fail;
+	what = "tcp";
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
@@ -744,7 +746,7 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 	    sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
 	return 0;
 fail:
-	log_warn("dns: listen on %s", text);
+	log_warn("dns: listen on %s (%s)", text, what);
 	if (fd != -1 && fd != l->udp_fd)
 		close(fd);
 	return -1;
