@@ -1,4 +1,4 @@
-# Helpers for bench/fwd-*.sh (source it; not run directly).
+# Shell functions for bench/fwd-*.sh (source it; not run directly).
 # shellcheck shell=bash
 
 # tree_pids PID...: the PIDs and all their descendants (multi-process servers: nsd, nginx, socat).

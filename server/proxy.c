@@ -149,7 +149,7 @@ proxy_shutdown(void)
 	proxy_tcp_close_all();
 	proxy.shutting_down = true;
 	if (proxy.svcs != NULL) {
-		/* Sessions and flows go with their endpoints. */
+		/* Connections and flows go with their endpoints. */
 		hmap_iter_init(&it, proxy.svcs);
 		while (hmap_iter_next(&it, &key, &val))
 			proxy_svc_gone(val);
@@ -735,7 +735,7 @@ proxy_lsn_close(struct proxy_lsn *l)
 	free(l);
 }
 
-/* Stops or restarts accepting everywhere (the session cap). */
+/* Stops or restarts accepting everywhere (the connection cap). */
 void
 proxy_pause_all(bool pause)
 {

@@ -31,13 +31,13 @@ struct sockaddr;
 struct proxy_ep {
 	char			*key;		/* pod key */
 	struct proxy_svc	*ps;
-	uint32_t		 active;	/* sessions (connecting too) + flows */
-	uint32_t		 nconn;		/* connected TCP sessions */
+	uint32_t		 active;	/* connections (connecting too) + flows */
+	uint32_t		 nconn;		/* connected TCP connections */
 	uint32_t		 nflows;	/* UDP flows */
 	uint32_t		 fails;		/* connect failures in a row */
 	uint64_t		 skip_until_ms;	/* passive health */
 	bool			 member;	/* still selected by the service */
-	bool			 draining;	/* closing its sessions now */
+	bool			 draining;	/* closing its connections now */
 	struct event		*drain;		/* proxy_drain_timeout_ms */
 	TAILQ_HEAD(, proxy_session) sessions;	/* connected ones */
 	LIST_HEAD(, proxy_flow)	 flows;
@@ -66,7 +66,7 @@ struct proxy_svc {
 	bool			 vip_added;	/* on the interface */
 	bool			 gone;		/* removed from the registry */
 	bool			 busy;		/* being torn down: keep it */
-	uint32_t		 refs;		/* sessions and flows */
+	uint32_t		 refs;		/* connections and flows */
 	struct hmap		*eps;
 	struct balancer		*bal;
 	LIST_HEAD(, proxy_lsn)	 listeners;
@@ -77,7 +77,7 @@ struct proxy {
 	struct runtime		*rt;
 	struct hmap		*svcs;
 	LIST_HEAD(, proxy_lsn)	 listeners;
-	uint64_t		 nsessions;	/* sessions + flows */
+	uint64_t		 nsessions;	/* connections + flows */
 	bool			 paused;	/* at proxy_max_sessions */
 	bool			 subscribed;
 	bool			 shutting_down;
@@ -121,9 +121,9 @@ void	proxy_pause_all(bool pause);
 /* TCP: the listeners' accept callback (arg is the proxy_lsn). */
 void	proxy_tcp_accept_cb(struct evconnlistener *, int fd,
     struct sockaddr *, int salen, void *arg);
-/* Closes every session (shutdown). */
+/* Closes every connection (shutdown). */
 void	proxy_tcp_close_all(void);
-/* Closes every connected session to ep; does not release ep. */
+/* Closes every established connection to ep; does not release ep. */
 void	proxy_tcp_close_ep(struct proxy_ep *ep, bool reset);
 
 /* UDP: sets up l (l->fd bound) for reading. 0 or -1. */

@@ -76,7 +76,7 @@ struct proxy_session {
 };
 
 static uint8_t	proxy_buf[PROXY_BUF];
-/* Every session, connecting ones too, for shutdown. */
+/* Every connection, connecting ones too, for shutdown. */
 static LIST_HEAD(, proxy_session) proxy_sessions =
     LIST_HEAD_INITIALIZER(proxy_sessions);
 
@@ -335,7 +335,7 @@ proxy_half_close(struct proxy_half *h, bool reset)
 }
 
 /*
- * Frees the session. reset: both sides get a reset rather than a FIN.
+ * Frees the connection. reset: both sides get a reset rather than a FIN.
  */
 static void
 proxy_session_free(struct proxy_session *s, bool reset)
@@ -389,7 +389,7 @@ proxy_tcp_close_ep(struct proxy_ep *ep, bool reset)
 	}
 }
 
-/* Sends FIN toward h; frees the session once both ways are done. */
+/* Sends FIN toward h; frees the connection once both ways are done. */
 static bool
 proxy_half_shut(struct proxy_half *h)
 {

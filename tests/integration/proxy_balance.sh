@@ -47,7 +47,7 @@ python3 - "$VLC" 7000 "http://127.0.0.1:$APIPORT/metrics" <<'PY' || fail "least-
 import socket, sys, time, urllib.request
 vip, port, metrics = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def settle(want):
-    # Closed sessions end when both sides have closed: wait for the gauge.
+    # A connection ends when both sides have closed: wait for the gauge.
     key = 'clusterip_forward_connections_active{service="default/lc",endpoint="default/held-a"} '
     for _ in range(100):
         for line in urllib.request.urlopen(metrics).read().decode().splitlines():

@@ -3,7 +3,7 @@
 # The forwarder's limits: an idle connection is closed after
 # --proxy-idle-timeout while a busy one lives on; at --proxy-max-sessions
 # accepting pauses (the next client waits, it is not refused) and resumes
-# when a session ends; --proxy-drain-timeout closes what a removed pod
+# when a connection ends; --proxy-drain-timeout closes what a removed pod
 # still holds.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
@@ -47,7 +47,7 @@ assert 0.35 <= dt <= 1.5, dt
 print("idle: closed after %.2f s" % dt)
 PY
 
-python3 - "$V" 7000 <<'PY' || fail "max sessions"
+python3 - "$V" 7000 <<'PY' || fail "connection cap"
 import socket, sys, time
 vip, port = sys.argv[1], int(sys.argv[2])
 held = []
@@ -67,7 +67,7 @@ except socket.timeout:
 held[0].close()
 w.settimeout(2)
 assert w.recv(10) == b"a\n"
-print("max sessions: the fourth waited, then was served")
+print("max connections: the fourth waited, then was served")
 PY
 
 # Drain timeout: a held connection to a deleted pod is closed after 300 ms.
@@ -94,7 +94,7 @@ grep -q "closed after" "$T/drain.out" || fail "drain timeout: $(cat "$T/drain.ou
 echo "drain timeout: $(tail -1 "$T/drain.out")"
 
 # SIGTERM with a connection open: the daemon still exits 0 (pass checks),
-# its sessions closed and freed.
+# its connections closed and freed.
 python3 - "$V" 7000 > "$T/open.out" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 2)
