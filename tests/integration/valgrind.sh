@@ -120,15 +120,17 @@ until_ok() {
 	return 1
 }
 
-# --- The backends: the demo's pods on their addresses, python3 stdlib.
-# When another program holds an address, the same pods on other ones.
+# --- The backends: the demo's pods (conf/demo), python3 stdlib, moved to
+# addresses of their own (127.1.N.1, 127.1.N.2): other tests use the
+# demo's 127.0.10.1 and 127.0.10.2 and expect nothing to listen there.
 echo backend-1 > "$WWW/1/index.html"
 echo backend-2 > "$WWW/2/index.html"
 serves() {	# serves ADDR TEXT: our backend answers on ADDR:5000
 	[ "$(curl -s -m 2 "http://$1:5000/")" = "$2" ]
 }
-B1=127.0.10.1 B2=127.0.10.2
 for ((try = 0; ; try++)); do
+	n=$(( $(od -An -N1 -tu1 /dev/urandom) % 250 ))
+	B1=127.1.$n.1 B2=127.1.$n.2
 	python3 -m http.server 5000 --bind "$B1" --directory "$WWW/1" \
 	    >"$TEST_TMP/b1.log" 2>&1 &
 	BPID1=$!
@@ -144,8 +146,6 @@ for ((try = 0; ; try++)); do
 	kill "$BPID1" "$BPID2" 2>/dev/null
 	wait "$BPID1" "$BPID2" 2>/dev/null
 	[ "$try" -lt 5 ] || fail "no address for the backends: $(tail -1 "$TEST_TMP/b1.log")"
-	n=$(( $(od -An -N1 -tu1 /dev/urandom) % 50 + 200 ))
-	B1=127.0.$n.1 B2=127.0.$n.2
 done
 sed -e "s/127\.0\.10\.1/$B1/" -e "s/127\.0\.10\.2/$B2/" \
 	"$top_srcdir/conf/demo/pods.yaml" > "$M/pods.yaml"
@@ -184,9 +184,10 @@ AUTH="Authorization: Bearer $(cat "$TOKEN_FILE")"
 DAEMON_LOG="$TEST_TMP/daemon.log"
 DVG="$VGD/daemon.log"
 : > "$DAEMON_LOG"
-# VIPs from a range of this run's own, so that other daemons' VIPs on the
-# default range (127.96.0.0/16) never collide with ours.
-VIP_RANGE="127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 160 )).0.0/16"
+# VIPs from a range of this run's own, apart from the default range
+# (127.96.0.0/16) and those of the other tests (127.150-249.x.x), so that
+# no other daemon's VIP is ever ours.
+VIP_RANGE="127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 100 )).0.0/16"
 SOCK="$TEST_TMP/api.sock"
 # The shipped configuration file (a copy), every setting that matters overridden;
 # Docker through a socket nobody serves: the provider keeps retrying.
@@ -491,7 +492,7 @@ cat >> "$M/pods.yaml" <<EOF
 apiVersion: v1
 kind: Pod
 metadata: {name: backend-3, labels: {name: backend}}
-status: {podIP: 127.0.10.3}
+status: {podIP: 127.1.$n.3}
 EOF
 until_ok 15 sh -c "[ \$(grep -c 'manifest $M/pods.yaml loaded' '$DAEMON_LOG') -ge 2 ]" ||
 	fail "changed pods.yaml not reloaded"
