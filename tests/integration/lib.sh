@@ -33,22 +33,32 @@ pass() {
 	echo "ok: $*"
 }
 
-# free_port: a port free for both TCP and UDP on 127.0.0.1.
+# free_port: a port free for both TCP and UDP on 127.0.0.1, below the
+# ephemeral range (so no client socket takes it meanwhile), and never one
+# this script was given before.
 free_port() {
-	python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 60000)
+	python3 - "$TEST_TMP/ports" <<'PY'
+import random, socket, sys
+used = set()
+try:
+    used = set(open(sys.argv[1]).read().split())
+except OSError:
+    pass
+for _ in range(500):
+    p = random.randint(10000, 32000)
+    if str(p) in used:
+        continue
     try:
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", p))
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.bind(("127.0.0.1", p))
         t.close(); u.close()
-        print(p)
-        break
     except OSError:
         continue
+    open(sys.argv[1], "a").write("%d\n" % p)
+    print(p)
+    break
 PY
 }
 
