@@ -12,7 +12,10 @@ command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 
 M="$TEST_TMP/manifests"
 mkdir -p "$M"
-cp "$top_srcdir"/conf/demo/*.yaml "$M/"
+# The demo's pods on addresses of their own, where nothing listens, so
+# their probes fail whatever other tests run beside this one.
+sed 's/127\.0\.10\./127.0.31./' "$top_srcdir/conf/demo/pods.yaml" > "$M/pods.yaml"
+cp "$top_srcdir/conf/demo/service.yaml" "$M/"
 STATE="$TEST_TMP/state"
 TOKEN="$TEST_TMP/token"
 echo "t0ken-$RANDOM-$RANDOM" > "$TOKEN"
@@ -102,7 +105,7 @@ req GET /v1/pods/other; expect 200 "pods of a namespace"
 req GET /v1/endpoints/default/backend; expect 200 "endpoints"
 [ "$(json "d['kind']")" = Endpoints ] || fail "endpoints: $BODY"
 # Not ready yet (nothing listens on the backends): notReadyAddresses.
-[ "$(json "sorted(a['ip'] for s in d['subsets'] for a in s.get('notReadyAddresses', []))")" = "['127.0.10.1', '127.0.10.2']" ] ||
+[ "$(json "sorted(a['ip'] for s in d['subsets'] for a in s.get('notReadyAddresses', []))")" = "['127.0.31.1', '127.0.31.2']" ] ||
 	fail "notReadyAddresses: $BODY"
 pass "GET lists, objects, selectors, endpoints"
 
