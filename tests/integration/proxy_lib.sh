@@ -43,13 +43,13 @@ pass() {
 	exit 0
 }
 
-# free_port [tcp|udp]: a port nobody uses on loopback.
+# free_port [tcp|udp|both]: a port nobody uses on loopback.
 free_port() {
-	local p
+	local p f
+	case "${1:-tcp}" in udp) f=u;; both) f=tu;; *) f=t;; esac
 	while :; do
 		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
-		ss -Hln"$( [ "${1:-tcp}" = udp ] && echo u || echo t)" \
-		    "sport = :$p" | grep -q . || { echo $p; return; }
+		ss -Hlan"$f" "sport = :$p" | grep -q . || { echo $p; return; }
 	done
 }
 
@@ -173,7 +173,7 @@ manifest() {
 
 # start_daemon [FLAGS...]: runs clusteripd on the manifests; waits for it.
 start_daemon() {
-	DNSPORT=$(free_port udp)
+	DNSPORT=$(free_port both)
 	APIPORT=$(free_port tcp)
 	$NSX ${DAEMON_WRAP:-} "$top_builddir/server/clusteripd" --manifests "$T/m" \
 	    --state-dir "$T/state" --dns-listen "127.0.0.1:$DNSPORT" \
