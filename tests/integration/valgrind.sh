@@ -43,12 +43,15 @@ VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible
 [ -f "$top_srcdir/tests/valgrind.supp" ] &&
 	VG+=("--suppressions=$top_srcdir/tests/valgrind.supp")
 
+# The first lines of valgrind's records of a memory error, and of a lost block.
+VG_ERROR='^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|Source and destination|Argument|Process terminating)'
+VG_LOST='^==[0-9]+== .*(definitely|indirectly|possibly) lost in loss record'
+
 # vg_report LOG: valgrind's records of errors and lost blocks in LOG.
 vg_report() {
 	local rec
 	echo "--- valgrind: $1 ---" >&2
-	rec=$(grep -E -A30 '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|Source and destination|Argument|Process terminating|.*(definitely|indirectly|possibly) lost in loss record)' \
-	    "$1" | head -n 200)
+	rec=$(grep -E -A30 -e "$VG_ERROR" -e "$VG_LOST" "$1" | head -n 200)
 	echo "$rec" >&2
 	case "$rec" in
 	*"ERROR SUMMARY"*) ;;
@@ -79,8 +82,7 @@ lib_fail() {
 	exit 1
 }
 fail() {
-	if [ -n "${DVG:-}" ] && [ -f "$DVG" ] &&
-	    grep -Eq '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|Process terminating)' "$DVG"; then
+	if [ -n "${DVG:-}" ] && [ -f "$DVG" ] && grep -Eq -e "$VG_ERROR" "$DVG"; then
 		vg_report "$DVG"
 	fi
 	lib_fail "$@"
@@ -189,8 +191,8 @@ DVG="$VGD/daemon.log"
 # no other daemon's VIP is ever ours.
 VIP_RANGE="127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 100 )).0.0/16"
 SOCK="$TEST_TMP/api.sock"
-# The shipped configuration file (a copy), every setting that matters overridden;
-# Docker through a socket nobody serves: the provider keeps retrying.
+# A copy of the shipped configuration file, every setting that matters
+# overridden; Docker through a socket nobody serves: the provider retries.
 CONF="$TEST_TMP/clusteripd.yaml"
 cp "$top_srcdir/conf/clusteripd.yaml" "$CONF"
 ARGS=(-c "$CONF" --manifests "$M"
@@ -198,7 +200,8 @@ ARGS=(-c "$CONF" --manifests "$M"
 	--api-listen "127.0.0.1:$API_PORT" --api-socket "$SOCK"
 	--api-token-file "$TOKEN_FILE" --upstream "127.0.0.1:$UP_PORT"
 	--upstream-timeout 1s --api-timeout 3s --vip-range "$VIP_RANGE"
-	--dns-cache-size 2 --dns-tcp-max-clients 4 --upstream-max-inflight 4	--docker="$TEST_TMP/docker.sock" --log-level debug)
+	--dns-cache-size 2 --dns-tcp-max-clients 4 --upstream-max-inflight 4
+	--docker="$TEST_TMP/docker.sock" --log-level debug)
 
 # --check-config under valgrind: a good set, then a broken manifest.
 RC=0
