@@ -678,4 +678,41 @@ fi
 grep -q "clusteripd: stopped" "$DAEMON_LOG" || fail "no clean stop in the daemon log"
 grep -E 'total heap usage|in use at exit' "$DVG" | sed 's/^==[0-9]*== */valgrind: /'
 pass "clusteripd: SIGTERM, exit 0, no memory errors, nothing lost"
+
+# --- Upstreams read from resolv.conf, one of them this server itself
+# (dropped): in network and mount namespaces of its own, as root only.
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 ||
+    ! command -v nsenter >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 ||
+    ! unshare --net --mount true 2>/dev/null; then
+	echo "$NAME: not root or no unshare: upstreams from resolv.conf not checked"
+	exit 0
+fi
+printf 'nameserver 127.0.0.1\nnameserver 127.0.0.2\n' > "$TEST_TMP/resolv.conf"
+DAEMON_LOG="$TEST_TMP/ns-daemon.log"
+DVG="$VGD/ns-daemon.log"
+: > "$DAEMON_LOG"
+unshare --net --mount sh -c 'ip link set lo up &&
+	mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
+	"$TEST_TMP/resolv.conf" "${VG[@]}" --log-file="$DVG" "$CIPD" \
+	--dns-listen 127.0.0.1:53 --api-listen none --manifests "$M" \
+	--state-dir "$TEST_TMP/ns-state" --upstream-timeout 500ms \
+	--log-level debug 2>"$DAEMON_LOG" &
+DAEMON_PID=$!
+TEST_PIDS+=("$DAEMON_PID")
+wait_log "$DAEMON_LOG" "startup complete" 30
+grep -q "not forwarding to 127.0.0.1 port 53: that is this server" "$DAEMON_LOG" ||
+	fail "the server itself not dropped from the upstreams"
+nsdig() { nsenter --net="/proc/$DAEMON_PID/ns/net" dig +time=3 +tries=1 @127.0.0.1 "$@" 2>&1; }
+nsdig +short backend A | grep -q . || fail "no answer in the namespace"
+nsdig www.example.com A | grep -q "status: SERVFAIL" || fail "forwarded to a dead upstream: not SERVFAIL"
+kill -TERM "$DAEMON_PID"
+rc=0
+wait "$DAEMON_PID" || rc=$?
+DAEMON_PID=
+if [ "$rc" != 0 ] || ! vg_clean "$DVG"; then
+	vg_report "$DVG"
+	[ "$rc" = 99 ] && lib_fail "clusteripd, upstreams from resolv.conf: valgrind found memory errors or leaks (records above)"
+	lib_fail "clusteripd, upstreams from resolv.conf: exit status $rc"
+fi
+pass "upstreams from resolv.conf, the server itself dropped: no errors, nothing lost"
 exit 0
