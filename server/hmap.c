@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* hmap.c -- string-keyed hash map, separate chaining, doubled at load 1. */
+/*
+ * hmap.c -- string-keyed hash map, separate chaining, doubled at load 1.
+ * One allocation per entry (the key lives inside it); the bucket array is
+ * allocated at the first insertion, so an empty map costs one small block.
+ */
 #include "config.h"
 
 #include <stdlib.h>
@@ -10,32 +14,33 @@
 
 struct hmap_entry {
 	struct hmap_entry	*next;
-	uint64_t		 hash;
 	void			*val;
+	uint32_t		 hash;
 	char			 key[];
 };
 
 struct hmap {
 	struct hmap_entry	**buckets;
-	size_t			  nbuckets;	/* power of two */
+	size_t			  nbuckets;	/* 2^k, or 0 */
 	size_t			  count;
 };
 
 #define HMAP_MIN_BUCKETS	16
 
+/*
+ * FNV-1a with its 64 bits folded and mixed, so that the low bits that
+ * pick a bucket depend on every byte of keys differing only at the end.
+ */
+static uint32_t
+hmap_hash(const char *key, size_t len)
+{
+	return ptab_hash_u64(hash_fnv1a(key, len));
+}
+
 struct hmap *
 hmap_new(void)
 {
-	struct hmap *m;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return NULL;
-	m->nbuckets = HMAP_MIN_BUCKETS;
-	if ((m->buckets = calloc(m->nbuckets, sizeof(*m->buckets))) == NULL) {
-		free(m);
-		return NULL;
-	}
-	return m;
+	return calloc(1, sizeof(struct hmap));
 }
 
 void
@@ -58,8 +63,9 @@ hmap_free(struct hmap *m, void (*free_val)(void *))
 	free(m);
 }
 
+/* The link pointing at key's entry (NULL there when absent). */
 static struct hmap_entry **
-hmap_slot(const struct hmap *m, const char *key, uint64_t hash)
+hmap_slot(const struct hmap *m, const char *key, uint32_t hash)
 {
 	struct hmap_entry **pp;
 
@@ -73,20 +79,23 @@ hmap_slot(const struct hmap *m, const char *key, uint64_t hash)
 void *
 hmap_get(const struct hmap *m, const char *key)
 {
-	uint64_t h = hash_fnv1a(key, strlen(key));
-	struct hmap_entry *e = *hmap_slot(m, key, h);
+	struct hmap_entry *e;
 
+	if (m->count == 0)
+		return NULL;
+	e = *hmap_slot(m, key, hmap_hash(key, strlen(key)));
 	return e ? e->val : NULL;
 }
 
-static void
+/* Doubles the buckets; returns -1 only when there are none yet. */
+static int
 hmap_grow(struct hmap *m)
 {
 	struct hmap_entry **nb, *e, *next;
-	size_t i, n = m->nbuckets * 2;
+	size_t i, n = m->nbuckets ? m->nbuckets * 2 : HMAP_MIN_BUCKETS;
 
 	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return;		/* longer chains, still correct */
+		return m->nbuckets ? 0 : -1;	/* longer chains, correct */
 	for (i = 0; i < m->nbuckets; i++) {
 		for (e = m->buckets[i]; e != NULL; e = next) {
 			next = e->next;
@@ -97,15 +106,19 @@ hmap_grow(struct hmap *m)
 	free(m->buckets);
 	m->buckets = nb;
 	m->nbuckets = n;
+	return 0;
 }
 
 int
 hmap_put(struct hmap *m, const char *key, void *val, void **old)
 {
 	size_t klen = strlen(key);
-	uint64_t h = hash_fnv1a(key, klen);
-	struct hmap_entry **pp = hmap_slot(m, key, h), *e;
+	uint32_t h = hmap_hash(key, klen);
+	struct hmap_entry **pp, *e;
 
+	if (m->nbuckets == 0 && hmap_grow(m) != 0)
+		return -1;
+	pp = hmap_slot(m, key, h);
 	if (*pp != NULL) {
 		if (old)
 			*old = (*pp)->val;
@@ -122,17 +135,19 @@ hmap_put(struct hmap *m, const char *key, void *val, void **old)
 	e->next = NULL;
 	*pp = e;
 	if (++m->count > m->nbuckets)
-		hmap_grow(m);
+		(void)hmap_grow(m);
 	return 0;
 }
 
 void *
 hmap_del(struct hmap *m, const char *key)
 {
-	uint64_t h = hash_fnv1a(key, strlen(key));
-	struct hmap_entry **pp = hmap_slot(m, key, h), *e;
+	struct hmap_entry **pp, *e;
 	void *val;
 
+	if (m->count == 0)
+		return NULL;
+	pp = hmap_slot(m, key, hmap_hash(key, strlen(key)));
 	if ((e = *pp) == NULL)
 		return NULL;
 	*pp = e->next;
@@ -172,4 +187,122 @@ hmap_iter_next(struct hmap_iter *it, const char **key, void **val)
 	if (val)
 		*val = e->val;
 	return true;
+}
+
+/* --- ptab ------------------------------------------------------------ */
+
+uint32_t
+ptab_hash_u64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+uint32_t
+ptab_hash_str(const char *s)
+{
+	return hmap_hash(s, strlen(s));
+}
+
+void
+ptab_init(struct ptab *t, uint32_t (*hash)(const void *))
+{
+	t->slots = NULL;
+	t->cap = t->count = 0;
+	t->hash = hash;
+}
+
+void
+ptab_clear(struct ptab *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->cap = t->count = 0;
+}
+
+static void
+ptab_place(void **slots, size_t cap, uint32_t h, void *obj)
+{
+	size_t i = h & (cap - 1);
+
+	while (slots[i] != NULL)
+		i = (i + 1) & (cap - 1);
+	slots[i] = obj;
+}
+
+int
+ptab_add(struct ptab *t, void *obj)
+{
+	void **ns;
+	size_t i, ncap;
+
+	if ((t->count + 1) * 4 > t->cap * 3) {
+		ncap = t->cap ? t->cap * 2 : 16;
+		if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
+			return -1;
+		for (i = 0; i < t->cap; i++)
+			if (t->slots[i] != NULL)
+				ptab_place(ns, ncap, t->hash(t->slots[i]),
+				    t->slots[i]);
+		free(t->slots);
+		t->slots = ns;
+		t->cap = ncap;
+	}
+	ptab_place(t->slots, t->cap, t->hash(obj), obj);
+	t->count++;
+	return 0;
+}
+
+void *
+ptab_find(const struct ptab *t, uint32_t h, ptab_match_fn *match,
+    const void *key)
+{
+	size_t i;
+
+	if (t->count == 0)
+		return NULL;
+	for (i = h & (t->cap - 1); t->slots[i] != NULL;
+	    i = (i + 1) & (t->cap - 1))
+		if (match(t->slots[i], key))
+			return t->slots[i];
+	return NULL;
+}
+
+bool
+ptab_remove(struct ptab *t, const void *obj)
+{
+	size_t i, j, home, mask = t->cap - 1;
+
+	if (t->count == 0)
+		return false;
+	for (i = t->hash(obj) & mask; t->slots[i] != obj; i = (i + 1) & mask)
+		if (t->slots[i] == NULL)
+			return false;
+	/* Backward shift: pull later members of the run into the hole. */
+	for (j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
+		home = t->hash(t->slots[j]) & mask;
+		/* Movable when home is not cyclically within (i, j]. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	t->slots[i] = NULL;
+	t->count--;
+	return true;
+}
+
+void *
+ptab_next(const struct ptab *t, size_t *pos)
+{
+	while (*pos < t->cap) {
+		void *o = t->slots[(*pos)++];
+		if (o != NULL)
+			return o;
+	}
+	return NULL;
 }

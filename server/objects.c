@@ -103,29 +103,27 @@ pod_target_port(const struct pod *p, const struct svc_port *sp)
 	return 0;
 }
 
+/*
+ * The key "ns/name", the namespace and the name share one block that
+ * *key owns: "ns/name\0ns\0" with *name pointing after the slash.
+ */
 static int
 set_names(char **ns, char **name, char **key, const char *n,
     const char *nm)
 {
-	char *a, *b, *k;
-	size_t klen = strlen(n) + strlen(nm) + 2;
+	size_t nlen = strlen(n), mlen = strlen(nm);
+	char *k;
 
-	a = strdup(n);
-	b = strdup(nm);
-	k = malloc(klen);
-	if (a == NULL || b == NULL || k == NULL) {
-		free(a);
-		free(b);
-		free(k);
+	if ((k = malloc(2 * nlen + mlen + 3)) == NULL)
 		return CIP_E_NOMEM;
-	}
-	snprintf(k, klen, "%s/%s", n, nm);
-	free(*ns);
-	free(*name);
+	memcpy(k, n, nlen);
+	k[nlen] = '/';
+	memcpy(k + nlen + 1, nm, mlen + 1);
+	memcpy(k + nlen + mlen + 2, n, nlen + 1);
 	free(*key);
-	*ns = a;
-	*name = b;
 	*key = k;
+	*name = k + nlen + 1;
+	*ns = k + nlen + mlen + 2;
 	return 0;
 }
 
@@ -155,9 +153,7 @@ service_free(struct service *s)
 
 	if (s == NULL)
 		return;
-	free(s->ns);
-	free(s->name);
-	free(s->key);
+	free(s->key);	/* holds ns and name too */
 	labels_clear(&s->labels);
 	labels_clear(&s->annotations);
 	selector_free(s->selector);
@@ -167,7 +163,7 @@ service_free(struct service *s)
 		free(s->ports[i].target_name);
 	}
 	free(s->ports);
-	free(s->owner.id);
+	/* owner.id belongs to the registry. */
 	free(s->members);
 	free(s);
 }
@@ -239,9 +235,7 @@ pod_free(struct pod *p)
 
 	if (p == NULL)
 		return;
-	free(p->ns);
-	free(p->name);
-	free(p->key);
+	free(p->key);	/* holds ns and name too */
 	labels_clear(&p->labels);
 	labels_clear(&p->annotations);
 	for (i = 0; i < p->nports; i++)
@@ -250,7 +244,7 @@ pod_free(struct pod *p)
 	free(p->probe.port_name);
 	free(p->probe.path);
 	free(p->endpoints_of);
-	free(p->owner.id);
+	/* owner.id belongs to the registry. */
 	free(p->member_of);
 	free(p);
 }

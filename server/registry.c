@@ -33,16 +33,19 @@ struct subscriber {
 
 /* What one owner holds, so REPLACE touches only that owner's objects. */
 struct owned {
-	struct hmap	*svcs;	/* key -> service */
-	struct hmap	*pods;	/* key -> pod */
+	struct ptab	 svcs;	/* services, by address */
+	struct ptab	 pods;	/* pods, by address */
+	/* The owner's id, which the owner.id of its objects point at. */
+	char		*id;
+	enum owner_kind	 kind;
 };
 
 struct registry {
 	struct vip_pool		*vips;
 	enum lb_algo		 default_algo;
-	struct hmap		*svcs;		/* "ns/name" -> service */
-	struct hmap		*pods;		/* "ns/name" -> pod */
-	struct hmap		*by_vip;	/* "a.b.c.d" -> service */
+	struct ptab		 svcs;		/* by key "ns/name" */
+	struct ptab		 pods;		/* by key "ns/name" */
+	struct ptab		 by_vip;	/* services by vip */
 	struct hmap		*namespaces;	/* ns -> struct plist (count in n) */
 	/* "k=v" -> services whose selector requires k=v (first EQ only). */
 	struct hmap		*svc_index;
@@ -51,12 +54,70 @@ struct registry {
 	/* "k=v" and "\x01svc-key" (Endpoints pods) -> pods. */
 	struct hmap		*pod_index;
 	struct hmap		*owners;	/* owner string -> struct owned */
+	struct owned		*owned_last;	/* last looked up */
 	struct subscriber	*subs;
 	size_t			 nsubs;
 	size_t			 cap_subs;
 };
 
 static void plist_free(void *);
+
+/* --- the tables of objects, keyed by what the objects hold ---------- */
+
+static uint32_t
+svc_hash(const void *o)
+{
+	return ptab_hash_str(((const struct service *)o)->key);
+}
+
+static bool
+svc_match(const void *o, const void *key)
+{
+	return strcmp(((const struct service *)o)->key, key) == 0;
+}
+
+static uint32_t
+pod_hash(const void *o)
+{
+	return ptab_hash_str(((const struct pod *)o)->key);
+}
+
+static bool
+pod_match(const void *o, const void *key)
+{
+	return strcmp(((const struct pod *)o)->key, key) == 0;
+}
+
+static uint32_t
+vip_hash(const void *o)
+{
+	return ptab_hash_u64(((const struct service *)o)->vip.s_addr);
+}
+
+static bool
+vip_match(const void *o, const void *key)
+{
+	return ((const struct service *)o)->vip.s_addr ==
+	    ((const struct in_addr *)key)->s_addr;
+}
+
+static uint32_t
+ptr_hash(const void *o)
+{
+	return ptab_hash_u64((uintptr_t)o);
+}
+
+static struct service *
+svc_get(const struct registry *r, const char *key)
+{
+	return ptab_find(&r->svcs, ptab_hash_str(key), svc_match, key);
+}
+
+static struct pod *
+pod_get(const struct registry *r, const char *key)
+{
+	return ptab_find(&r->pods, ptab_hash_str(key), pod_match, key);
+}
 
 /* --- small helpers ---------------------------------------------------- */
 
@@ -190,23 +251,30 @@ owned_get(struct registry *r, const struct owner *o, bool create)
 	struct owned *ow;
 	char *k;
 
+	/* Entries live as long as the registry: the last one is cached. */
+	if ((ow = r->owned_last) != NULL && ow->kind == o->kind &&
+	    streq_null(ow->id, o->id))
+		return ow;
 	if ((k = owner_key(o)) == NULL)
 		return NULL;
 	ow = hmap_get(r->owners, k);
 	if (ow == NULL && create) {
 		if ((ow = calloc(1, sizeof(*ow))) != NULL) {
-			ow->svcs = hmap_new();
-			ow->pods = hmap_new();
-			if (ow->svcs == NULL || ow->pods == NULL ||
+			ptab_init(&ow->svcs, ptr_hash);
+			ptab_init(&ow->pods, ptr_hash);
+			ow->kind = o->kind;
+			if ((o->id != NULL &&
+			    (ow->id = strdup(o->id)) == NULL) ||
 			    hmap_put(r->owners, k, ow, NULL) != 0) {
-				hmap_free(ow->svcs, NULL);
-				hmap_free(ow->pods, NULL);
+				free(ow->id);
 				free(ow);
 				ow = NULL;
 			}
 		}
 	}
 	free(k);
+	if (ow != NULL)
+		r->owned_last = ow;
 	return ow;
 }
 
@@ -215,8 +283,9 @@ owned_free(void *arg)
 {
 	struct owned *ow = arg;
 
-	hmap_free(ow->svcs, NULL);
-	hmap_free(ow->pods, NULL);
+	ptab_clear(&ow->svcs);
+	ptab_clear(&ow->pods);
+	free(ow->id);
 	free(ow);
 }
 
@@ -230,14 +299,14 @@ registry_new(struct vip_pool *vips)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->vips = vips;
-	r->svcs = hmap_new();
-	r->pods = hmap_new();
-	r->by_vip = hmap_new();
+	ptab_init(&r->svcs, svc_hash);
+	ptab_init(&r->pods, pod_hash);
+	ptab_init(&r->by_vip, vip_hash);
 	r->namespaces = hmap_new();
 	r->svc_index = hmap_new();
 	r->pod_index = hmap_new();
 	r->owners = hmap_new();
-	if (!r->svcs || !r->pods || !r->by_vip || !r->namespaces ||
+	if (!r->namespaces ||
 	    !r->svc_index || !r->pod_index || !r->owners) {
 		registry_free(r);
 		return NULL;
@@ -245,26 +314,22 @@ registry_new(struct vip_pool *vips)
 	return r;
 }
 
-static void
-service_free_cb(void *s)
-{
-	service_free(s);
-}
-
-static void
-pod_free_cb(void *p)
-{
-	pod_free(p);
-}
-
 void
 registry_free(struct registry *r)
 {
+	struct service *s;
+	struct pod *p;
+	size_t pos;
+
 	if (r == NULL)
 		return;
-	hmap_free(r->svcs, service_free_cb);
-	hmap_free(r->pods, pod_free_cb);
-	hmap_free(r->by_vip, NULL);
+	for (pos = 0; (s = ptab_next(&r->svcs, &pos)) != NULL; )
+		service_free(s);
+	for (pos = 0; (p = ptab_next(&r->pods, &pos)) != NULL; )
+		pod_free(p);
+	ptab_clear(&r->svcs);
+	ptab_clear(&r->pods);
+	ptab_clear(&r->by_vip);
 	hmap_free(r->namespaces, plist_free);
 	hmap_free(r->svc_index, plist_free);
 	hmap_free(r->pod_index, plist_free);
@@ -379,7 +444,11 @@ svc_index(struct registry *r, struct service *s, bool add)
 {
 	char *k;
 
-	if (s->type == SVC_EXTERNALNAME)
+	/*
+	 * Pods of a service without selector come from its Endpoints and
+	 * name it (endpoints_of): they find it in svcs, not in the index.
+	 */
+	if (s->type == SVC_EXTERNALNAME || s->selector == NULL)
 		return;
 	if ((k = svc_index_key(s)) == NULL) {
 		if (add)
@@ -427,13 +496,12 @@ pod_index(struct registry *r, struct pod *p, bool add)
 static void
 svc_attach_pods(struct registry *r, struct service *s)
 {
-	struct hmap_iter it;
 	struct plist *l;
-	void *v;
+	struct pod *p;
 	char *k;
-	size_t i;
+	size_t i, pos;
 
-	if (s->type == SVC_EXTERNALNAME)
+	if (s->type == SVC_EXTERNALNAME || r->pods.count == 0)
 		return;
 	if ((k = svc_index_key(s)) != NULL) {
 		l = hmap_get(r->pod_index, k);
@@ -444,10 +512,9 @@ svc_attach_pods(struct registry *r, struct service *s)
 		return;
 	}
 	/* A selector of set requirements only: every pod is a candidate. */
-	hmap_iter_init(&it, r->pods);
-	while (hmap_iter_next(&it, NULL, &v))
-		if (service_selects(s, v))
-			member_link(s, v);
+	for (pos = 0; (p = ptab_next(&r->pods, &pos)) != NULL; )
+		if (service_selects(s, p))
+			member_link(s, p);
 }
 
 /* Links a newly inserted pod to the services selecting it. */
@@ -459,7 +526,7 @@ pod_attach_services(struct registry *r, struct pod *p)
 	char *k;
 
 	if (p->endpoints_of != NULL) {
-		struct service *s = hmap_get(r->svcs, p->endpoints_of);
+		struct service *s = svc_get(r, p->endpoints_of);
 		if (s != NULL && service_selects(s, p))
 			member_link(s, p);
 		return;
@@ -484,15 +551,21 @@ pod_attach_services(struct registry *r, struct pod *p)
 static void
 svc_track_vip(struct registry *r, struct service *s, bool add)
 {
-	char a[INET_ADDRSTRLEN];
+	struct service *prev;
 
 	if (s->vip.s_addr == 0)
 		return;
-	inet4_str(s->vip, a);
-	if (add)
-		hmap_put(r->by_vip, a, s, NULL);
-	else if (hmap_get(r->by_vip, a) == s)
-		hmap_del(r->by_vip, a);
+	if (!add) {
+		ptab_remove(&r->by_vip, s);
+		return;
+	}
+	/* The last service given an address holds it. */
+	prev = ptab_find(&r->by_vip, vip_hash(s), vip_match, &s->vip);
+	if (prev == s)
+		return;
+	if (prev != NULL)
+		ptab_remove(&r->by_vip, prev);
+	(void)ptab_add(&r->by_vip, s);
 }
 
 static void
@@ -503,9 +576,9 @@ svc_track_owner(struct registry *r, struct service *s, bool add)
 	if (ow == NULL)
 		return;
 	if (add)
-		hmap_put(ow->svcs, s->key, s, NULL);
+		(void)ptab_add(&ow->svcs, s);
 	else
-		hmap_del(ow->svcs, s->key);
+		ptab_remove(&ow->svcs, s);
 }
 
 static void
@@ -516,9 +589,9 @@ pod_track_owner(struct registry *r, struct pod *p, bool add)
 	if (ow == NULL)
 		return;
 	if (add)
-		hmap_put(ow->pods, p->key, p, NULL);
+		(void)ptab_add(&ow->pods, p);
 	else
-		hmap_del(ow->pods, p->key);
+		ptab_remove(&ow->pods, p);
 }
 
 /* Unlinks and frees a service, telling subscribers; release its VIP. */
@@ -530,7 +603,7 @@ svc_remove(struct registry *r, struct service *s, bool release_vip)
 	svc_index(r, s, false);
 	svc_track_vip(r, s, false);
 	svc_track_owner(r, s, false);
-	hmap_del(r->svcs, s->key);
+	ptab_remove(&r->svcs, s);
 	ns_ref(r, s->ns, -1);
 	if (release_vip && r->vips && s->vip.s_addr != 0)
 		vip_release(r->vips, s->key);
@@ -550,7 +623,7 @@ pod_remove(struct registry *r, struct pod *p)
 	}
 	pod_index(r, p, false);
 	pod_track_owner(r, p, false);
-	hmap_del(r->pods, p->key);
+	ptab_remove(&r->pods, p);
 	ns_ref(r, p->ns, -1);
 	publish(r, REG_POD_REMOVED, NULL, p);
 	pod_free(p);
@@ -572,8 +645,9 @@ svc_insert(struct registry *r, struct service *s, struct service *old)
 		svc_track_vip(r, old, false);
 		svc_track_owner(r, old, false);
 		ns_ref(r, old->ns, -1);
+		ptab_remove(&r->svcs, old);
 	}
-	hmap_put(r->svcs, s->key, s, NULL);
+	(void)ptab_add(&r->svcs, s);
 	ns_ref(r, s->ns, 1);
 	svc_index(r, s, true);
 	svc_track_vip(r, s, true);
@@ -605,8 +679,9 @@ pod_insert(struct registry *r, struct pod *p, struct pod *old)
 		pod_index(r, old, false);
 		pod_track_owner(r, old, false);
 		ns_ref(r, old->ns, -1);
+		ptab_remove(&r->pods, old);
 	}
-	hmap_put(r->pods, p->key, p, NULL);
+	(void)ptab_add(&r->pods, p);
 	ns_ref(r, p->ns, 1);
 	pod_index(r, p, true);
 	pod_track_owner(r, p, true);
@@ -667,53 +742,54 @@ nomem:
 	return CIP_E_NOMEM;
 }
 
-/* Refuses a set naming one object twice or another owner's object. */
+/*
+ * Refuses a set naming one object twice or another owner's object.
+ * Leaves the set's services and pods indexed by key in ks and kp.
+ */
 static int
 apply_check_owners(struct registry *r, const struct owner *o,
-    struct objset *set, char *err, size_t errlen)
+    struct objset *set, struct ptab *ks, struct ptab *kp, char *err,
+    size_t errlen)
 {
-	struct hmap *seen;
 	char who[300];
 	size_t i;
-	int rc = 0;
 
-	if ((seen = hmap_new()) == NULL)
-		return CIP_E_NOMEM;
-	for (i = 0; rc == 0 && i < set->nsvcs; i++) {
+	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i], *old;
-		char k[600];
-		snprintf(k, sizeof(k), "svc:%s", s->key);
-		if (hmap_get(seen, k) != NULL) {
+		if (ptab_find(ks, svc_hash(s), svc_match, s->key) != NULL) {
 			errf(err, errlen, "service %s is defined twice",
 			    s->key);
-			rc = CIP_E_INVAL;
-		} else if (hmap_put(seen, k, s, NULL) != 0)
-			rc = CIP_E_NOMEM;
-		else if ((old = hmap_get(r->svcs, s->key)) != NULL &&
+			return CIP_E_INVAL;
+		}
+		if (ptab_add(ks, s) != 0) {
+			errf(err, errlen, "out of memory");
+			return CIP_E_NOMEM;
+		}
+		if ((old = svc_get(r, s->key)) != NULL &&
 		    !owner_equal(&old->owner, o)) {
 			errf(err, errlen, "service %s is owned by %s", s->key,
 			    owner_describe(&old->owner, who, sizeof(who)));
-			rc = CIP_E_CONFLICT;
+			return CIP_E_CONFLICT;
 		}
 	}
-	for (i = 0; rc == 0 && i < set->npods; i++) {
+	for (i = 0; i < set->npods; i++) {
 		struct pod *p = set->pods[i], *old;
-		char k[600];
-		snprintf(k, sizeof(k), "pod:%s", p->key);
-		if (hmap_get(seen, k) != NULL) {
+		if (ptab_find(kp, pod_hash(p), pod_match, p->key) != NULL) {
 			errf(err, errlen, "pod %s is defined twice", p->key);
-			rc = CIP_E_INVAL;
-		} else if (hmap_put(seen, k, p, NULL) != 0)
-			rc = CIP_E_NOMEM;
-		else if ((old = hmap_get(r->pods, p->key)) != NULL &&
+			return CIP_E_INVAL;
+		}
+		if (ptab_add(kp, p) != 0) {
+			errf(err, errlen, "out of memory");
+			return CIP_E_NOMEM;
+		}
+		if ((old = pod_get(r, p->key)) != NULL &&
 		    !owner_equal(&old->owner, o)) {
 			errf(err, errlen, "pod %s is owned by %s", p->key,
 			    owner_describe(&old->owner, who, sizeof(who)));
-			rc = CIP_E_CONFLICT;
+			return CIP_E_CONFLICT;
 		}
 	}
-	hmap_free(seen, NULL);
-	return rc;
+	return 0;
 }
 
 struct vip_undo {
@@ -737,7 +813,7 @@ apply_vips(struct registry *r, struct objset *set, char *err, size_t errlen)
 		return CIP_E_NOMEM;
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		struct service *old = hmap_get(r->svcs, s->key);
+		struct service *old = svc_get(r, s->key);
 		struct in_addr got = { 0 };
 
 		if (s->type != SVC_CLUSTERIP)
@@ -785,62 +861,63 @@ apply_vips(struct registry *r, struct objset *set, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Objects share their owner's id string, kept by the owner's entry for
+ * the registry's lifetime (service_free and pod_free leave it alone).
+ */
 static void
-set_owner(struct owner *dst, const struct owner *o)
+set_owner(struct owner *dst, const struct owned *ow, const struct owner *o)
 {
-	free(dst->id);
 	dst->kind = o->kind;
-	dst->id = strdup_null(o->id);
+	dst->id = ow->id;
 }
 
 int
 registry_apply(struct registry *r, const struct owner *o, struct objset *set,
     enum registry_apply_mode mode, char *err, size_t errlen)
 {
-	struct hmap *keep = NULL;
-	struct owned *ow;
-	struct hmap_iter it;
+	struct ptab ks, kp;	/* the set's services and pods by key */
+	struct owned *ow, *own;
+	size_t pos;
 	void *v;
 	size_t i;
 	int rc;
 
+	ptab_init(&ks, svc_hash);
+	ptab_init(&kp, pod_hash);
 	if ((rc = expand_endpoints(set, err, errlen)) != 0)
 		return rc;
 	/* Expanded pods are dropped again if the apply is refused. */
-	if ((rc = apply_check_owners(r, o, set, err, errlen)) != 0)
+	if ((rc = apply_check_owners(r, o, set, &ks, &kp, err, errlen)) != 0)
 		goto refused;
+	if ((own = owned_get(r, o, true)) == NULL) {
+		errf(err, errlen, "out of memory");
+		rc = CIP_E_NOMEM;
+		goto refused;
+	}
 	if ((rc = apply_vips(r, set, err, errlen)) != 0)
 		goto refused;
 
 	/* Commit: nothing below refuses. */
-	if ((keep = hmap_new()) == NULL) {
-		rc = CIP_E_NOMEM;
-		goto refused;
-	}
-	for (i = 0; i < set->nsvcs; i++)
-		hmap_put(keep, set->svcs[i]->key, set->svcs[i], NULL);
-	if (mode == REGISTRY_REPLACE && (ow = owned_get(r, o, false))) {
+	ow = own;
+	if (mode == REGISTRY_REPLACE) {
 		struct plist gone = { 0 };
-		hmap_iter_init(&it, ow->svcs);
-		while (hmap_iter_next(&it, NULL, &v))
-			if (hmap_get(keep, ((struct service *)v)->key) == NULL)
+		for (pos = 0; (v = ptab_next(&ow->svcs, &pos)) != NULL; )
+			if (ptab_find(&ks, svc_hash(v), svc_match,
+			    ((struct service *)v)->key) == NULL)
 				plist_add(&gone, v);
 		for (i = 0; i < gone.n; i++)
 			svc_remove(r, gone.v[i], true);
 		free(gone.v);
 	}
-	hmap_free(keep, NULL);
-	keep = hmap_new();
-	for (i = 0; keep && i < set->npods; i++)
-		hmap_put(keep, set->pods[i]->key, set->pods[i], NULL);
-	if (keep && (ow = owned_get(r, o, false)) != NULL) {
+	{
 		struct plist gone = { 0 };
-		hmap_iter_init(&it, ow->pods);
-		while (hmap_iter_next(&it, NULL, &v)) {
+		for (pos = 0; (v = ptab_next(&ow->pods, &pos)) != NULL; ) {
 			struct pod *p = v;
 			bool stale_ep = false;
 			size_t j;
-			if (hmap_get(keep, p->key) != NULL)
+			if (ptab_find(&kp, pod_hash(p), pod_match,
+			    p->key) != NULL)
 				continue;
 			/* A re-applied Endpoints object replaces its pods. */
 			for (j = 0; p->endpoints_of && j < set->neps; j++) {
@@ -857,12 +934,13 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 			pod_remove(r, gone.v[i]);
 		free(gone.v);
 	}
-	hmap_free(keep, NULL);
+	ptab_clear(&ks);
+	ptab_clear(&kp);
 
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		struct service *old = hmap_get(r->svcs, s->key);
-		set_owner(&s->owner, o);
+		struct service *old = svc_get(r, s->key);
+		set_owner(&s->owner, own, o);
 		if (old && service_spec_equal(old, s) &&
 		    old->vip.s_addr == s->vip.s_addr) {
 			service_free(s);
@@ -875,8 +953,8 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	}
 	for (i = 0; i < set->npods; i++) {
 		struct pod *p = set->pods[i];
-		struct pod *old = hmap_get(r->pods, p->key);
-		set_owner(&p->owner, o);
+		struct pod *old = pod_get(r, p->key);
+		set_owner(&p->owner, own, o);
 		if (old && pod_spec_equal(old, p)) {
 			pod_free(p);
 			continue;
@@ -890,6 +968,8 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	return 0;
 
 refused:
+	ptab_clear(&ks);
+	ptab_clear(&kp);
 	return rc;
 }
 
@@ -912,9 +992,9 @@ registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	if (kind == REGISTRY_SERVICE)
-		s = hmap_get(r->svcs, key);
+		s = svc_get(r, key);
 	else
-		p = hmap_get(r->pods, key);
+		p = pod_get(r, key);
 	if (s == NULL && p == NULL) {
 		errf(err, errlen, "%s %s not found",
 		    kind == REGISTRY_SERVICE ? "service" : "pod", key);
@@ -939,7 +1019,7 @@ registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
 int
 registry_set_probe_result(struct registry *r, const char *pod_key, bool ok)
 {
-	struct pod *p = hmap_get(r->pods, pod_key);
+	struct pod *p = pod_get(r, pod_key);
 	size_t i;
 
 	if (p == NULL)
@@ -962,21 +1042,20 @@ registry_find_service(const struct registry *r, const char *ns,
 	char key[600];
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	return hmap_get(r->svcs, key);
+	return svc_get(r, key);
 }
 
 struct service *
 registry_find_service_key(const struct registry *r, const char *key)
 {
-	return hmap_get(r->svcs, key);
+	return svc_get(r, key);
 }
 
 struct service *
 registry_find_service_by_vip(const struct registry *r, struct in_addr vip)
 {
-	char a[INET_ADDRSTRLEN];
-
-	return hmap_get(r->by_vip, inet4_str(vip, a));
+	return ptab_find(&r->by_vip, ptab_hash_u64(vip.s_addr), vip_match,
+	    &vip);
 }
 
 struct pod *
@@ -985,13 +1064,13 @@ registry_find_pod(const struct registry *r, const char *ns, const char *name)
 	char key[600];
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	return hmap_get(r->pods, key);
+	return pod_get(r, key);
 }
 
 struct pod *
 registry_find_pod_key(const struct registry *r, const char *key)
 {
-	return hmap_get(r->pods, key);
+	return pod_get(r, key);
 }
 
 bool
@@ -1003,13 +1082,13 @@ registry_namespace_exists(const struct registry *r, const char *ns)
 size_t
 registry_count_services(const struct registry *r)
 {
-	return hmap_count(r->svcs);
+	return r->svcs.count;
 }
 
 size_t
 registry_count_pods(const struct registry *r)
 {
-	return hmap_count(r->pods);
+	return r->pods.count;
 }
 
 size_t
@@ -1027,22 +1106,20 @@ void
 registry_foreach_service(const struct registry *r,
     void (*cb)(struct service *, void *), void *arg)
 {
-	struct hmap_iter it;
-	void *v;
+	struct service *s;
+	size_t pos;
 
-	hmap_iter_init(&it, r->svcs);
-	while (hmap_iter_next(&it, NULL, &v))
-		cb(v, arg);
+	for (pos = 0; (s = ptab_next(&r->svcs, &pos)) != NULL; )
+		cb(s, arg);
 }
 
 void
 registry_foreach_pod(const struct registry *r,
     void (*cb)(struct pod *, void *), void *arg)
 {
-	struct hmap_iter it;
-	void *v;
+	struct pod *p;
+	size_t pos;
 
-	hmap_iter_init(&it, r->pods);
-	while (hmap_iter_next(&it, NULL, &v))
-		cb(v, arg);
+	for (pos = 0; (p = ptab_next(&r->pods, &pos)) != NULL; )
+		cb(p, arg);
 }

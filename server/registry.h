@@ -26,6 +26,10 @@ enum owner_kind {
 
 struct owner {
 	enum owner_kind	 kind;
+	/*
+	 * In an object of the registry: the registry's copy, shared by all
+	 * objects of that owner and never freed with them.
+	 */
 	char		*id;
 };
 
@@ -72,7 +76,7 @@ struct svc_port {
 struct pod;
 
 struct service {
-	char		*ns;
+	char		*ns;		/* in key's block */
 	char		*name;
 	char		*key;		/* "ns/name" */
 	struct labels	 labels;
@@ -124,7 +128,7 @@ struct probe {
 };
 
 struct pod {
-	char		*ns;
+	char		*ns;		/* in key's block */
 	char		*name;
 	char		*key;		/* "ns/name" */
 	struct labels	 labels;

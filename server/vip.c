@@ -38,13 +38,14 @@
 #define VIP_PREFIX_MIN		8
 #define VIP_PREFIX_MAX		30
 
+/* One block per entry, the key inside it; indexed by key and address. */
 struct vip_entry {
-	char			*key;
+	TAILQ_ENTRY(vip_entry)	 rel;	/* on released when !in_use */
+	uint64_t		 seq;	/* when allocated or released */
 	uint32_t		 addr;		/* host order */
 	bool			 in_use;
 	bool			 saved_in_use;	/* while loading the state */
-	uint64_t		 seq;		/* when allocated or released */
-	TAILQ_ENTRY(vip_entry)	 rel;		/* on released when !in_use */
+	char			 key[];
 };
 
 TAILQ_HEAD(vip_entries, vip_entry);
@@ -55,8 +56,8 @@ struct vip_pool {
 	uint32_t		 net;		/* host order */
 	unsigned		 prefix;
 	uint32_t		 usable;	/* net+1 .. net+usable */
-	struct hmap		*by_key;	/* key -> entry */
-	struct hmap		*by_addr;	/* "A.B.C.D" -> entry */
+	struct ptab		 by_key;	/* entries by key */
+	struct ptab		 by_addr;	/* entries by addr */
 	struct vip_entries	 released;	/* oldest release first */
 	size_t			 nentries;
 	size_t			 nused;
@@ -79,6 +80,8 @@ struct vip_buf {
 };
 
 static const char *vip_addr_key(uint32_t, char *);
+static struct vip_entry *vip_entry_new(const char *, uint32_t);
+static struct vip_entry *vip_find_key(const struct vip_pool *, const char *);
 static struct vip_entry *vip_find_addr(const struct vip_pool *, uint32_t);
 static bool	vip_usable(const struct vip_pool *, uint32_t);
 static uint64_t	vip_mix(uint64_t);
@@ -110,12 +113,55 @@ vip_addr_key(uint32_t addr, char *buf)
 	return inet4_str(in, buf);
 }
 
+static uint32_t
+vip_key_hash(const void *e)
+{
+	return ptab_hash_str(((const struct vip_entry *)e)->key);
+}
+
+static bool
+vip_key_match(const void *e, const void *key)
+{
+	return strcmp(((const struct vip_entry *)e)->key, key) == 0;
+}
+
+static uint32_t
+vip_addr_hash(const void *e)
+{
+	return ptab_hash_u64(((const struct vip_entry *)e)->addr);
+}
+
+static bool
+vip_addr_match(const void *e, const void *addr)
+{
+	return ((const struct vip_entry *)e)->addr ==
+	    *(const uint32_t *)addr;
+}
+
+static struct vip_entry *
+vip_entry_new(const char *key, uint32_t addr)
+{
+	size_t klen = strlen(key);
+	struct vip_entry *e;
+
+	if ((e = calloc(1, sizeof(*e) + klen + 1)) == NULL)
+		return NULL;
+	memcpy(e->key, key, klen + 1);
+	e->addr = addr;
+	return e;
+}
+
+static struct vip_entry *
+vip_find_key(const struct vip_pool *p, const char *key)
+{
+	return ptab_find(&p->by_key, ptab_hash_str(key), vip_key_match, key);
+}
+
 static struct vip_entry *
 vip_find_addr(const struct vip_pool *p, uint32_t addr)
 {
-	char buf[INET_ADDRSTRLEN];
-
-	return hmap_get(p->by_addr, vip_addr_key(addr, buf));
+	return ptab_find(&p->by_addr, ptab_hash_u64(addr), vip_addr_match,
+	    &addr);
 }
 
 /* Inside the range and neither the network nor the broadcast address. */
@@ -188,7 +234,7 @@ vip_plan(const struct vip_pool *p, const char *key, struct in_addr requested,
 		errf(err, errlen, "invalid key for an address");
 		return CIP_E_INVAL;
 	}
-	plan->mine = hmap_get(p->by_key, key);
+	plan->mine = vip_find_key(p, key);
 	if (requested.s_addr != 0) {
 		a = ntohl(requested.s_addr);
 		if (!vip_usable(p, a)) {
@@ -225,23 +271,15 @@ vip_plan(const struct vip_pool *p, const char *key, struct in_addr requested,
 static void
 vip_entry_free(void *arg)
 {
-	struct vip_entry *e = arg;
-
-	if (e == NULL)
-		return;
-	free(e->key);
-	free(e);
+	free(arg);
 }
 
 /* Drops an entry from every index and frees it. */
 static void
 vip_forget(struct vip_pool *p, struct vip_entry *e)
 {
-	char buf[INET_ADDRSTRLEN];
-
-	if (hmap_get(p->by_addr, vip_addr_key(e->addr, buf)) == e)
-		hmap_del(p->by_addr, buf);
-	hmap_del(p->by_key, e->key);
+	ptab_remove(&p->by_addr, e);
+	ptab_remove(&p->by_key, e);
 	if (!e->in_use)
 		TAILQ_REMOVE(&p->released, e, rel);
 	else
@@ -250,15 +288,19 @@ vip_forget(struct vip_pool *p, struct vip_entry *e)
 	vip_entry_free(e);
 }
 
+/* Forgets every entry. */
 static void
 vip_clear(struct vip_pool *p)
 {
-	struct hmap_iter it;
-	void *val;
+	struct vip_entry *e;
+	size_t pos;
 
-	hmap_iter_init(&it, p->by_key);
-	while (hmap_iter_next(&it, NULL, &val))
-		vip_forget(p, val);
+	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; )
+		vip_entry_free(e);
+	ptab_clear(&p->by_key);
+	ptab_clear(&p->by_addr);
+	TAILQ_INIT(&p->released);
+	p->nentries = p->nused = 0;
 }
 
 struct vip_pool *
@@ -288,14 +330,14 @@ vip_pool_new(const char *cidr, const char *state_path, char *err,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto oom;
 	TAILQ_INIT(&p->released);
+	ptab_init(&p->by_key, vip_key_hash);
+	ptab_init(&p->by_addr, vip_addr_hash);
 	p->net = ntohl(net.s_addr);
 	p->prefix = prefix;
 	p->usable = ~mask - 1;
 	if ((p->range = strdup(cidr)) == NULL ||
 	    (state_path != NULL &&
-	    (p->state_path = strdup(state_path)) == NULL) ||
-	    (p->by_key = hmap_new()) == NULL ||
-	    (p->by_addr = hmap_new()) == NULL)
+	    (p->state_path = strdup(state_path)) == NULL))
 		goto oom;
 	if (p->state_path != NULL)
 		vip_load(p);
@@ -311,10 +353,7 @@ vip_pool_free(struct vip_pool *p)
 {
 	if (p == NULL)
 		return;
-	if (p->by_addr != NULL)
-		hmap_free(p->by_addr, NULL);
-	if (p->by_key != NULL)
-		hmap_free(p->by_key, vip_entry_free);
+	vip_clear(p);
 	free(p->range);
 	free(p->state_path);
 	free(p);
@@ -335,59 +374,50 @@ vip_alloc(struct vip_pool *p, const char *key, struct in_addr requested,
 {
 	struct vip_plan plan;
 	struct vip_entry *e, *old;
-	char buf[INET_ADDRSTRLEN], oldbuf[INET_ADDRSTRLEN] = "";
-	void *oldv = NULL;
+	char buf[INET_ADDRSTRLEN];
 	int rc;
 
 	if ((rc = vip_plan(p, key, requested, &plan, err, errlen)) != 0)
 		return rc;
 	e = plan.mine;
+	old = vip_find_addr(p, plan.addr);
 	if (e == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    (e->key = strdup(key)) == NULL ||
-		    hmap_put(p->by_key, key, e, NULL) != 0) {
+		/* The only step that allocates, before anything changes. */
+		if ((e = vip_entry_new(key, plan.addr)) == NULL)
+			goto oom;
+		if (ptab_add(&p->by_key, e) != 0) {
 			vip_entry_free(e);
 			goto oom;
 		}
-		e->addr = plan.addr;
+		if (old == NULL && ptab_add(&p->by_addr, e) != 0) {
+			ptab_remove(&p->by_key, e);
+			vip_entry_free(e);
+			goto oom;
+		}
 		e->in_use = true;
 		e->seq = ++p->seq;
 		p->nentries++;
 		p->nused++;
 		p->dirty = true;
-	} else if (e->addr != plan.addr)
-		vip_addr_key(e->addr, oldbuf);
-	/*
-	 * Point the address at the entry; a previous holder (a released
-	 * key, or this key's own entry) is replaced in place, which needs
-	 * no allocation.
-	 */
-	if (hmap_put(p->by_addr, vip_addr_key(plan.addr, buf), e,
-	    &oldv) != 0) {
-		if (plan.mine == NULL) {
-			hmap_del(p->by_key, key);
-			p->nentries--;
-			p->nused--;
-			vip_entry_free(e);
-		}
-		goto oom;
-	}
-	old = oldv;
+	} else if (old != e)
+		/* The key moves to a requested address. */
+		ptab_remove(&p->by_addr, e);
 	if (old != NULL && old != e) {
-		log_debug("%s: %s reclaimed from released %s", __func__, buf,
-		    old->key);
-		hmap_del(p->by_key, old->key);
-		TAILQ_REMOVE(&p->released, old, rel);
-		p->nentries--;
-		vip_entry_free(old);
+		/* A released key held the address: it is forgotten. */
+		log_debug("%s: %s reclaimed from released %s", __func__,
+		    vip_addr_key(plan.addr, buf), old->key);
+		vip_forget(p, old);
 		p->dirty = true;
 	}
-	if (e->addr != plan.addr) {
-		/* The key moves to a requested address; the old one is free. */
-		if (hmap_get(p->by_addr, oldbuf) == e)
-			hmap_del(p->by_addr, oldbuf);
+	if (old != e && (old != NULL || plan.mine != NULL)) {
+		/*
+		 * e takes the place of what was removed above, so the
+		 * table does not grow and this cannot fail.
+		 */
+		if (e->addr != plan.addr)
+			p->dirty = true;
 		e->addr = plan.addr;
-		p->dirty = true;
+		(void)ptab_add(&p->by_addr, e);
 	}
 	if (!e->in_use) {
 		TAILQ_REMOVE(&p->released, e, rel);
@@ -408,7 +438,7 @@ vip_release(struct vip_pool *p, const char *key)
 {
 	struct vip_entry *e;
 
-	if (key == NULL || (e = hmap_get(p->by_key, key)) == NULL ||
+	if (key == NULL || (e = vip_find_key(p, key)) == NULL ||
 	    !e->in_use)
 		return;
 	e->in_use = false;
@@ -471,7 +501,7 @@ vip_load_entry(struct vip_pool *p, char *line, char *err, size_t errlen,
 {
 	struct vip_entry *e;
 	struct in_addr in;
-	char *f[3], *key, *sp, buf[INET_ADDRSTRLEN];
+	char *f[3], *key, *sp;
 	uint64_t seq;
 	size_t i;
 
@@ -501,7 +531,7 @@ vip_load_entry(struct vip_pool *p, char *line, char *err, size_t errlen,
 		errf(err, errlen, "bad key");
 		return CIP_E_INVAL;
 	}
-	if (hmap_get(p->by_key, key) != NULL ||
+	if (vip_find_key(p, key) != NULL ||
 	    vip_find_addr(p, ntohl(in.s_addr)) != NULL) {
 		errf(err, errlen, "duplicate key or address");
 		return CIP_E_INVAL;
@@ -511,18 +541,16 @@ vip_load_entry(struct vip_pool *p, char *line, char *err, size_t errlen,
 		(*dropped)++;
 		return 0;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->key = strdup(key)) == NULL)
+	if ((e = vip_entry_new(key, ntohl(in.s_addr))) == NULL)
 		goto oom;
 	/* In use until vip_load has ordered them, then all released. */
-	e->addr = ntohl(in.s_addr);
 	e->in_use = true;
 	e->saved_in_use = f[1][0] == 'U';
 	e->seq = seq;
-	if (hmap_put(p->by_key, key, e, NULL) != 0)
+	if (ptab_add(&p->by_key, e) != 0)
 		goto oom;
-	if (hmap_put(p->by_addr, vip_addr_key(e->addr, buf), e, NULL) != 0) {
-		hmap_del(p->by_key, key);
+	if (ptab_add(&p->by_addr, e) != 0) {
+		ptab_remove(&p->by_key, e);
 		goto oom;
 	}
 	p->nentries++;
@@ -621,12 +649,10 @@ vip_load_buf(struct vip_pool *p, char *buf, size_t len, size_t *lineno,
 static void
 vip_load(struct vip_pool *p)
 {
-	struct vip_entry **v = NULL;
-	struct hmap_iter it;
+	struct vip_entry **v = NULL, *e;
 	struct stat st;
-	void *val;
 	char *buf = NULL, err[128];
-	size_t lineno = 0, n = 0, i;
+	size_t lineno = 0, n = 0, i, pos;
 	ssize_t r;
 	int fd;
 
@@ -669,9 +695,8 @@ vip_load(struct vip_pool *p)
 		goto done;
 	}
 	n = 0;
-	hmap_iter_init(&it, p->by_key);
-	while (hmap_iter_next(&it, NULL, &val))
-		v[n++] = val;
+	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; )
+		v[n++] = e;
 	qsort(v, n, sizeof(*v), vip_seq_cmp);
 	for (i = 0; i < n; i++) {
 		v[i]->in_use = false;
@@ -777,11 +802,9 @@ int
 vip_save(struct vip_pool *p)
 {
 	struct vip_buf b = { NULL, 0, 0, false };
-	struct vip_entry **v = NULL;
-	struct hmap_iter it;
-	void *val;
+	struct vip_entry **v = NULL, *e;
 	char *tmp = NULL, abuf[INET_ADDRSTRLEN];
-	size_t n = 0, i, tmplen;
+	size_t n = 0, i, tmplen, pos;
 	int fd = -1, saved, rc = -1;
 
 	if (p->state_path == NULL || !p->dirty)
@@ -789,9 +812,8 @@ vip_save(struct vip_pool *p)
 	if (p->nentries > 0 &&
 	    (v = calloc(p->nentries, sizeof(*v))) == NULL)
 		goto fail;
-	hmap_iter_init(&it, p->by_key);
-	while (v != NULL && hmap_iter_next(&it, NULL, &val))
-		v[n++] = val;
+	for (pos = 0; v != NULL && (e = ptab_next(&p->by_key, &pos)) != NULL; )
+		v[n++] = e;
 	if (n > 0)
 		qsort(v, n, sizeof(*v), vip_addr_cmp);
 	vip_buf_printf(&b, "%s\nrange %s\n", VIP_STATE_MAGIC, p->range);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "hmap.h"
 #include "manifest.h"
 #include "registry.h"
 #include "util.h"
@@ -363,6 +364,186 @@ test_scale_change_is_local(void **state)
 	registry_free(r);
 }
 
+/* --- the tables under the registry ----------------------------------- */
+
+struct item {
+	unsigned	id;
+	bool		in;
+};
+
+/* A poor hash on purpose: long runs of collisions that wrap around. */
+static uint32_t
+item_hash(const void *o)
+{
+	return ((const struct item *)o)->id % 7 * 5;
+}
+
+static bool
+item_match(const void *o, const void *key)
+{
+	return ((const struct item *)o)->id == *(const unsigned *)key;
+}
+
+static void
+test_ptab_against_reference(void **state)
+{
+	static struct item items[600];
+	struct ptab t;
+	unsigned id, i, step, expect = 0, seen;
+	size_t pos;
+	struct item *it;
+
+	(void)state;
+	ptab_init(&t, item_hash);
+	assert_null(ptab_find(&t, 0, item_match, &expect));
+	assert_false(ptab_remove(&t, &items[0]));
+	for (i = 0; i < 600; i++)
+		items[i].id = i;
+	/* Adds and removes in a scrambled order, checking every member. */
+	for (step = 0; step < 5000; step++) {
+		id = (step * 7919u + step / 3) % 600;
+		if (items[id].in) {
+			assert_true(ptab_remove(&t, &items[id]));
+			assert_false(ptab_remove(&t, &items[id]));
+			items[id].in = false;
+			expect--;
+		} else {
+			assert_int_equal(ptab_add(&t, &items[id]), 0);
+			items[id].in = true;
+			expect++;
+		}
+		if (step % 97 != 0)
+			continue;
+		assert_int_equal(t.count, expect);
+		for (i = 0; i < 600; i++) {
+			it = ptab_find(&t, item_hash(&items[i]), item_match,
+			    &items[i].id);
+			assert_ptr_equal(it, items[i].in ? &items[i] : NULL);
+		}
+		seen = 0;
+		for (pos = 0; (it = ptab_next(&t, &pos)) != NULL; seen++)
+			assert_true(it->in);
+		assert_int_equal(seen, expect);
+	}
+	ptab_clear(&t);
+	assert_int_equal(t.count, 0);
+	assert_null(ptab_next(&t, &(size_t){ 0 }));
+}
+
+static void
+test_hmap_empty_and_many(void **state)
+{
+	struct hmap *m = hmap_new();
+	struct hmap_iter it;
+	const char *k;
+	void *v, *old;
+	char key[32];
+	size_t n;
+	int i;
+
+	(void)state;
+	/* An empty map answers without a bucket array. */
+	assert_null(hmap_get(m, "x"));
+	assert_null(hmap_del(m, "x"));
+	hmap_iter_init(&it, m);
+	assert_false(hmap_iter_next(&it, &k, &v));
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "default/svc-%d", i);
+		assert_int_equal(hmap_put(m, key, (void *)(intptr_t)(i + 1),
+		    &old), 0);
+		assert_null(old);
+	}
+	assert_int_equal(hmap_put(m, "default/svc-7", (void *)1, &old), 0);
+	assert_ptr_equal(old, (void *)8);
+	for (i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "default/svc-%d", i);
+		assert_non_null(hmap_del(m, key));
+	}
+	assert_int_equal(hmap_count(m), 2500);
+	n = 0;
+	hmap_iter_init(&it, m);
+	while (hmap_iter_next(&it, &k, &v)) {
+		assert_int_equal(atoi(k + strlen("default/svc-")) % 2, 1);
+		assert_ptr_equal(hmap_get(m, k), v);
+		n++;
+	}
+	assert_int_equal(n, 2500);
+	hmap_free(m, NULL);
+}
+
+static void
+test_names_share_one_block(void **state)
+{
+	struct service *s = service_new();
+	struct pod *p = pod_new();
+
+	(void)state;
+	assert_int_equal(service_set_name(s, "team-a", "web"), 0);
+	assert_string_equal(s->ns, "team-a");
+	assert_string_equal(s->name, "web");
+	assert_string_equal(s->key, "team-a/web");
+	/* Renaming replaces all three. */
+	assert_int_equal(service_set_name(s, "b", "a-much-longer-name"), 0);
+	assert_string_equal(s->ns, "b");
+	assert_string_equal(s->name, "a-much-longer-name");
+	assert_string_equal(s->key, "b/a-much-longer-name");
+	assert_int_equal(pod_set_name(p, "default", "pod-1"), 0);
+	assert_string_equal(p->ns, "default");
+	assert_string_equal(p->name, "pod-1");
+	assert_string_equal(p->key, "default/pod-1");
+	service_free(s);
+	pod_free(p);
+}
+
+static void
+test_owner_id_and_vip_lookup(void **state)
+{
+	struct vip_pool *v = vip_pool_new("10.200.0.0/16", NULL, NULL, 0);
+	struct registry *r = registry_new(v);
+	struct service *a, *b, *n;
+	struct in_addr old, moved;
+	char path[] = "dir/one.yaml", err[256];
+	struct owner o = { OWNER_FILE, path };
+
+	(void)state;
+	assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: a}\nspec: {}\n---\n"
+	    "kind: Service\nmetadata: {name: b}\nspec: {}\n", err), 0);
+	a = registry_find_service(r, "default", "a");
+	b = registry_find_service(r, "default", "b");
+	/* One copy of the owner's id, shared, not the caller's string. */
+	assert_ptr_equal(a->owner.id, b->owner.id);
+	assert_ptr_not_equal(a->owner.id, path);
+	path[0] = 'X';
+	assert_string_equal(a->owner.id, "dir/one.yaml");
+	path[0] = 'd';
+	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default", "a",
+	    &file_a, err, sizeof(err)), CIP_E_CONFLICT);
+	assert_non_null(strstr(err, "file dir/one.yaml"));
+	assert_ptr_equal(registry_find_service_by_vip(r, a->vip), a);
+	assert_ptr_equal(registry_find_service_by_vip(r, b->vip), b);
+	/* A new clusterIP moves the service; the old address finds none. */
+	old = a->vip;
+	assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: a}\n"
+	    "spec: {clusterIP: 10.200.9.9}\n---\n"
+	    "kind: Service\nmetadata: {name: b}\nspec: {}\n", err), 0);
+	n = registry_find_service(r, "default", "a");
+	assert_string_equal(inet_ntoa(n->vip), "10.200.9.9");
+	assert_ptr_equal(registry_find_service_by_vip(r, n->vip), n);
+	assert_null(registry_find_service_by_vip(r, old));
+	assert_ptr_equal(registry_find_service_by_vip(r, b->vip), b);
+	/* Removing the owner removes its services and their addresses. */
+	old = b->vip;
+	moved = n->vip;
+	registry_remove_owner(r, &o);
+	assert_int_equal(registry_count_services(r), 0);
+	assert_null(registry_find_service_by_vip(r, old));
+	assert_null(registry_find_service_by_vip(r, moved));
+	registry_free(r);
+	vip_pool_free(v);
+}
+
 int
 main(void)
 {
@@ -376,6 +557,10 @@ main(void)
 		cmocka_unit_test(test_endpoints_object),
 		cmocka_unit_test(test_vips_stable_and_conflicts),
 		cmocka_unit_test(test_scale_change_is_local),
+		cmocka_unit_test(test_ptab_against_reference),
+		cmocka_unit_test(test_hmap_empty_and_many),
+		cmocka_unit_test(test_names_share_one_block),
+		cmocka_unit_test(test_owner_id_and_vip_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

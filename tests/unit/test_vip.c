@@ -369,6 +369,37 @@ test_vip_explicit(void **state)
 }
 
 static void
+test_vip_move_onto_released(void **state)
+{
+	struct in_addr x, y, z;
+	struct vip_pool *p;
+
+	(void)state;
+	p = pool("10.250.0.0/24", NULL);
+	x = alloc_ok(p, "ns/a", ip("10.250.0.10"));
+	y = alloc_ok(p, "ns/r", ip("10.250.0.20"));
+	vip_release(p, "ns/r");
+	/* A key in use moves onto a released key's address. */
+	z = alloc_ok(p, "ns/a", y);
+	assert_int_equal(z.s_addr, y.s_addr);
+	assert_string_equal(vip_owner(p, y), "ns/a");
+	assert_null(vip_owner(p, x));
+	assert_int_equal(vip_count(p), 1);
+	/* The released key forgot it; its old address is free for others. */
+	z = alloc_ok(p, "ns/r", any);
+	assert_int_not_equal(z.s_addr, y.s_addr);
+	alloc_ok(p, "ns/c", x);
+	assert_string_equal(vip_owner(p, x), "ns/c");
+	/* A released key moved by a request comes back in use there. */
+	vip_release(p, "ns/c");
+	z = alloc_ok(p, "ns/c", ip("10.250.0.30"));
+	assert_string_equal(str(z), "10.250.0.30");
+	assert_null(vip_owner(p, x));
+	assert_int_equal(vip_count(p), 3);
+	vip_pool_free(p);
+}
+
+static void
 test_vip_exhaustion_reclaim(void **state)
 {
 	struct in_addr a1, a2, x;
@@ -681,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_vip_never_network_broadcast),
 		cmocka_unit_test(test_vip_explicit),
 		cmocka_unit_test(test_vip_exhaustion_reclaim),
+		cmocka_unit_test(test_vip_move_onto_released),
 		cmocka_unit_test_setup_teardown(test_vip_restart_reclaim_order,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_truncated,
