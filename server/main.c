@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +331,14 @@ main(int argc, char **argv)
 	    (rt.watch = mwatch_start(rt.base, rt.reg, rt.conf->manifests, err,
 	    sizeof(err))) == NULL)
 		fatalx("manifests: %s", err);
+#ifdef __GLIBC__
+	/*
+	 * The initial load parsed every manifest document and built the
+	 * objects in between: give the pages glibc keeps free back (~5 MiB
+	 * with 100,000 services).
+	 */
+	malloc_trim(0);
+#endif
 
 	ev_hup = evsignal_new(rt.base, SIGHUP, signal_cb, NULL);
 	ev_term = evsignal_new(rt.base, SIGTERM, signal_cb, NULL);

@@ -99,6 +99,8 @@ static int	vip_load_entry(struct vip_pool *, char *, char *, size_t,
     size_t *);
 static int	vip_seq_cmp(const void *, const void *);
 static int	vip_addr_cmp(const void *, const void *);
+static bool	vip_buf_reserve(struct vip_buf *, size_t);
+static void	vip_buf_entry(struct vip_buf *, const struct vip_entry *);
 static void	vip_buf_printf(struct vip_buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 static int	vip_write_all(int, const char *, size_t);
@@ -713,13 +715,80 @@ done:
 
 /* Saving. */
 
+/* Entries sorted by address without touching them: (addr, entry) pairs. */
+struct vip_sorted {
+	uint32_t		 addr;
+	struct vip_entry	*e;
+};
+
 static int
 vip_addr_cmp(const void *a, const void *b)
 {
-	const struct vip_entry *x = *(struct vip_entry *const *)a;
-	const struct vip_entry *y = *(struct vip_entry *const *)b;
+	uint32_t x = ((const struct vip_sorted *)a)->addr;
+	uint32_t y = ((const struct vip_sorted *)b)->addr;
 
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return x < y ? -1 : x > y;
+}
+
+/* Room for n more bytes and a NUL. */
+static bool
+vip_buf_reserve(struct vip_buf *b, size_t n)
+{
+	size_t ncap;
+	char *ns;
+
+	if (b->oom)
+		return false;
+	if (b->cap - b->len > n)
+		return true;
+	ncap = b->cap ? b->cap * 2 : 4096;
+	while (ncap - b->len <= n)
+		ncap *= 2;
+	if ((ns = realloc(b->s, ncap)) == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->s = ns;
+	b->cap = ncap;
+	return true;
+}
+
+/* "A.B.C.D U|R SEQ KEY\n", formatted by hand: ~10x faster than printf. */
+static void
+vip_buf_entry(struct vip_buf *b, const struct vip_entry *e)
+{
+	char digits[20], *o;
+	size_t klen = strlen(e->key), n;
+	uint64_t seq = e->seq;
+	int i;
+
+	if (!vip_buf_reserve(b, 16 + 3 + sizeof(digits) + klen + 2))
+		return;
+	o = b->s + b->len;
+	for (i = 24; i >= 0; i -= 8) {
+		unsigned v = (e->addr >> i) & 255;
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i ? '.' : ' ';
+	}
+	*o++ = e->in_use ? 'U' : 'R';
+	*o++ = ' ';
+	n = 0;
+	do {
+		digits[n++] = (char)('0' + seq % 10);
+		seq /= 10;
+	} while (seq != 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o++ = ' ';
+	memcpy(o, e->key, klen);
+	o += klen;
+	*o++ = '\n';
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
 }
 
 static void
@@ -802,8 +871,9 @@ int
 vip_save(struct vip_pool *p)
 {
 	struct vip_buf b = { NULL, 0, 0, false };
-	struct vip_entry **v = NULL, *e;
-	char *tmp = NULL, abuf[INET_ADDRSTRLEN];
+	struct vip_sorted *v = NULL;
+	struct vip_entry *e;
+	char *tmp = NULL;
 	size_t n = 0, i, tmplen, pos;
 	int fd = -1, saved, rc = -1;
 
@@ -812,15 +882,16 @@ vip_save(struct vip_pool *p)
 	if (p->nentries > 0 &&
 	    (v = calloc(p->nentries, sizeof(*v))) == NULL)
 		goto fail;
-	for (pos = 0; v != NULL && (e = ptab_next(&p->by_key, &pos)) != NULL; )
-		v[n++] = e;
+	pos = 0;
+	while (v != NULL && (e = ptab_next(&p->by_key, &pos)) != NULL) {
+		v[n].addr = e->addr;
+		v[n++].e = e;
+	}
 	if (n > 0)
 		qsort(v, n, sizeof(*v), vip_addr_cmp);
 	vip_buf_printf(&b, "%s\nrange %s\n", VIP_STATE_MAGIC, p->range);
 	for (i = 0; i < n; i++)
-		vip_buf_printf(&b, "%s %s %" PRIu64 " %s\n",
-		    vip_addr_key(v[i]->addr, abuf), v[i]->in_use ? "U" : "R",
-		    v[i]->seq, v[i]->key);
+		vip_buf_entry(&b, v[i].e);
 	if (b.oom) {
 		errno = ENOMEM;
 		goto fail;
