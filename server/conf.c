@@ -51,7 +51,7 @@ static const struct conf_option options[] = {
 	STR("manifests", manifests, NULL,
 	    "manifest file or directory, watched for changes"),
 	LIST("dns-listen", dns_listen, "127.0.0.1:5300",
-	    "DNS address:port, UDP and TCP (repeatable)"),
+	    "DNS address:port, UDP and TCP"),
 	STR("cluster-domain", cluster_domain, "cluster.local",
 	    "the cluster DNS domain"),
 	UINT("dns-ttl", dns_ttl_s, "5", 0, 86400, "TTL of answers, seconds"),
@@ -64,7 +64,7 @@ static const struct conf_option options[] = {
 	MS("dns-tcp-idle-timeout", dns_tcp_idle_timeout_ms, "10s", 100,
 	    3600000, "idle DNS TCP connections are closed after this"),
 	LIST("upstream", upstream, NULL,
-	    "upstream resolver ADDR[:PORT] (repeatable; default: "
+	    "upstream resolver ADDR[:PORT] (default: "
 	    "/etc/resolv.conf)"),
 	MS("upstream-timeout", upstream_timeout_ms, "2s", 10, 60000,
 	    "give up on the upstreams after this (SERVFAIL)"),

@@ -176,10 +176,10 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
     const struct sockaddr_storage *self, size_t nself)
 {
 	struct ares_options o;
-	struct ares_addr_port_node *list = NULL, *nodes = NULL, *p, **tail;
+	struct ares_addr_port_node *list = NULL, *nodes = NULL, *cl, *p, **tail;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	size_t i, kept = 0;
+	size_t i, m, kept = 0;
 	int rc, mask;
 	char a[INET6_ADDRSTRLEN];
 
@@ -226,11 +226,29 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 			nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
 		}
 		list = nodes;
-	} else if ((rc = ares_get_servers_ports(c->ch, &list)) !=
-	    ARES_SUCCESS) {
-		log_warnx("upstream: ares_get_servers_ports: %s",
-		    ares_strerror(rc));
-		return -1;
+	} else {
+		/*
+		 * A copy of c-ares' list: dropping a node from it below
+		 * must not lose the node's memory.
+		 */
+		if ((rc = ares_get_servers_ports(c->ch, &cl)) !=
+		    ARES_SUCCESS) {
+			log_warnx("upstream: ares_get_servers_ports: %s",
+			    ares_strerror(rc));
+			return -1;
+		}
+		for (m = 0, p = cl; p != NULL; p = p->next)
+			m++;
+		if (m > 0 && (nodes = calloc(m, sizeof(*nodes))) == NULL) {
+			ares_free_data(cl);
+			return -1;
+		}
+		for (i = 0, p = cl; p != NULL; p = p->next, i++) {
+			nodes[i] = *p;
+			nodes[i].next = i + 1 < m ? &nodes[i + 1] : NULL;
+		}
+		ares_free_data(cl);
+		list = nodes;
 	}
 	/* Never ourselves: a query would loop until it timed out. */
 	for (tail = &list; (p = *tail) != NULL; ) {
@@ -249,10 +267,7 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 		tail = &p->next;
 	}
 	rc = ares_set_servers_ports(c->ch, kept > 0 ? list : NULL);
-	if (nodes != NULL)
-		free(nodes);
-	else if (list != NULL)
-		ares_free_data(list);
+	free(nodes);
 	if (rc != ARES_SUCCESS) {
 		log_warnx("upstream: ares_set_servers_ports: %s",
 		    ares_strerror(rc));

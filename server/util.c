@@ -262,30 +262,48 @@ read_file(const char *path, size_t max, size_t *lenp, char *err,
     size_t errlen)
 {
 	FILE *fp;
-	char *buf;
-	size_t len;
+	char *buf = NULL, *nbuf;
+	size_t len = 0, cap = 0, n;
 
 	if ((fp = fopen(path, "rb")) == NULL) {
 		errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(fp);
-		errf(err, errlen, "%s: out of memory", path);
-		return NULL;
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				errf(err, errlen, "%s: file too large", path);
+				goto fail;
+			}
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL) {
+				errf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = nbuf;
+		}
+		if ((n = fread(buf + len, 1, cap - len, fp)) == 0)
+			break;
+		len += n;
 	}
-	len = fread(buf, 1, max + 1, fp);
-	if (ferror(fp) || len > max) {
-		errf(err, errlen, "%s: %s", path, ferror(fp) ? "read error" :
-		    "file too large");
-		free(buf);
-		fclose(fp);
-		return NULL;
+	if (ferror(fp)) {
+		errf(err, errlen, "%s: read error", path);
+		goto fail;
+	}
+	if (len > max) {
+		errf(err, errlen, "%s: file too large", path);
+		goto fail;
 	}
 	fclose(fp);
 	buf[len] = '\0';
 	*lenp = len;
 	return buf;
+fail:
+	free(buf);
+	fclose(fp);
+	return NULL;
 }
 
 uint64_t
