@@ -26,6 +26,37 @@ struct plist {
 	size_t	  cap;
 };
 
+/*
+ * The value type of the label indexes, one block: most keys list one
+ * object (a service's own app=name), so it grows from a single slot.
+ */
+struct ilist {
+	size_t	 n;
+	size_t	 cap;
+	void	*v[];
+};
+
+/*
+ * PTR_APPEND growing from one slot: a pod is mostly in one service and
+ * a service has few pods, so slots for eight would mostly stay empty.
+ */
+#define MEMBER_APPEND(arr, n, cap, p) __extension__ ({			\
+	int rc_ = 0;							\
+	if ((n) == (cap)) {						\
+		size_t nc_ = (cap) ? (cap) * 2 : 1;			\
+		__typeof__(arr) na_ = realloc((arr), nc_ * sizeof(*na_)); \
+		if (na_ == NULL)					\
+			rc_ = CIP_E_NOMEM;				\
+		else {							\
+			(arr) = na_;					\
+			(cap) = nc_;					\
+		}							\
+	}								\
+	if (rc_ == 0)							\
+		(arr)[(n)++] = (p);					\
+	rc_;								\
+})
+
 struct subscriber {
 	registry_cb	*cb;
 	void		*arg;
@@ -156,29 +187,45 @@ plist_free(void *arg)
 static int
 index_add(struct hmap *idx, const char *key, void *p)
 {
-	struct plist *l = hmap_get(idx, key);
+	struct ilist *l = hmap_get(idx, key), *nl;
+	size_t ncap;
 
-	if (l == NULL) {
-		if ((l = calloc(1, sizeof(*l))) == NULL)
+	if (l == NULL || l->n == l->cap) {
+		ncap = l ? l->cap * 2 : 1;
+		if ((nl = realloc(l, sizeof(*nl) + ncap * sizeof(void *))) ==
+		    NULL)
 			return CIP_E_NOMEM;
-		if (hmap_put(idx, key, l, NULL) != 0) {
-			free(l);
+		if (l == NULL)
+			nl->n = 0;
+		nl->cap = ncap;
+		/* Replacing the value of a present key cannot fail. */
+		if (hmap_put(idx, key, nl, NULL) != 0) {
+			free(nl);
 			return CIP_E_NOMEM;
 		}
+		l = nl;
 	}
-	return plist_add(l, p);
+	l->v[l->n++] = p;
+	return 0;
 }
 
 static void
 index_remove(struct hmap *idx, const char *key, const void *p)
 {
-	struct plist *l = hmap_get(idx, key);
+	struct ilist *l = hmap_get(idx, key);
+	size_t i;
 
 	if (l == NULL)
 		return;
-	plist_remove(l, p);
+	for (i = 0; i < l->n; i++)
+		if (l->v[i] == p) {
+			memmove(&l->v[i], &l->v[i + 1],
+			    (l->n - i - 1) * sizeof(*l->v));
+			l->n--;
+			break;
+		}
 	if (l->n == 0)
-		plist_free(hmap_del(idx, key));
+		free(hmap_del(idx, key));
 }
 
 static char *
@@ -331,8 +378,8 @@ registry_free(struct registry *r)
 	ptab_clear(&r->pods);
 	ptab_clear(&r->by_vip);
 	hmap_free(r->namespaces, plist_free);
-	hmap_free(r->svc_index, plist_free);
-	hmap_free(r->pod_index, plist_free);
+	hmap_free(r->svc_index, free);
+	hmap_free(r->pod_index, free);
 	hmap_free(r->owners, owned_free);
 	free(r->svc_unindexed.v);
 	free(r->subs);
@@ -381,9 +428,9 @@ registry_unsubscribe(struct registry *r, registry_cb *cb, void *arg)
 static void
 member_link(struct service *s, struct pod *p)
 {
-	if (PTR_APPEND(s->members, s->nmembers, s->members_cap, p) != 0)
+	if (MEMBER_APPEND(s->members, s->nmembers, s->members_cap, p) != 0)
 		return;
-	if (PTR_APPEND(p->member_of, p->nmember_of, p->member_of_cap,
+	if (MEMBER_APPEND(p->member_of, p->nmember_of, p->member_of_cap,
 	    s) != 0)
 		s->nmembers--;
 }
@@ -496,7 +543,7 @@ pod_index(struct registry *r, struct pod *p, bool add)
 static void
 svc_attach_pods(struct registry *r, struct service *s)
 {
-	struct plist *l;
+	struct ilist *l;
 	struct pod *p;
 	char *k;
 	size_t i, pos;
@@ -521,7 +568,7 @@ svc_attach_pods(struct registry *r, struct service *s)
 static void
 pod_attach_services(struct registry *r, struct pod *p)
 {
-	struct plist *l;
+	struct ilist *l;
 	size_t i, j;
 	char *k;
 

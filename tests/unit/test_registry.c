@@ -544,6 +544,72 @@ test_owner_id_and_vip_lookup(void **state)
 	vip_pool_free(v);
 }
 
+/* Many services and pods under one label key: index lists grow and shrink. */
+static void
+test_shared_label_lists(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct objset set = { 0 };
+	struct service *s;
+	struct pod *p;
+	char err[256], name[32];
+	const char *v = "shared";
+	int i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		s = service_new();
+		service_set_name(s, "default", name);
+		s->selector = selector_new();
+		selector_add(s->selector, "app", SELECTOR_OP_EQ, &v, 1, NULL,
+		    0);
+		objset_add_service(&set, s);
+		snprintf(name, sizeof(name), "p%d", i);
+		p = pod_new();
+		pod_set_name(p, "default", name);
+		labels_set(&p->labels, "app", "shared");
+		labels_set(&p->labels, "n", name);
+		p->ip.s_addr = htonl(0x7f000001 + (uint32_t)i);
+		objset_add_pod(&set, p);
+	}
+	assert_int_equal(registry_apply(r, &file_a, &set, REGISTRY_REPLACE,
+	    err, sizeof(err)), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		s = registry_find_service(r, "default", name);
+		assert_int_equal(s->nmembers, 40);
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(registry_find_pod(r, "default",
+		    name)->nmember_of, 40);
+	}
+	/* Every other pod and service goes; the rest stay linked. */
+	for (i = 0; i < 40; i += 2) {
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(registry_delete(r, REGISTRY_POD, "default",
+		    name, NULL, err, sizeof(err)), 0);
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(registry_delete(r, REGISTRY_SERVICE,
+		    "default", name, NULL, err, sizeof(err)), 0);
+	}
+	s = registry_find_service(r, "default", "s1");
+	assert_int_equal(s->nmembers, 20);
+	p = registry_find_pod(r, "default", "p1");
+	assert_int_equal(p->nmember_of, 20);
+	/* A new service finds the remaining pods through the index. */
+	s = service_new();
+	service_set_name(s, "default", "late");
+	s->selector = selector_new();
+	selector_add(s->selector, "app", SELECTOR_OP_EQ, &v, 1, NULL, 0);
+	objset_add_service(&set, s);
+	assert_int_equal(registry_apply(r, &file_b, &set, REGISTRY_MERGE,
+	    err, sizeof(err)), 0);
+	assert_int_equal(registry_find_service(r, "default",
+	    "late")->nmembers, 20);
+	assert_int_equal(p->nmember_of, 21);
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -558,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_vips_stable_and_conflicts),
 		cmocka_unit_test(test_scale_change_is_local),
 		cmocka_unit_test(test_ptab_against_reference),
+		cmocka_unit_test(test_shared_label_lists),
 		cmocka_unit_test(test_hmap_empty_and_many),
 		cmocka_unit_test(test_names_share_one_block),
 		cmocka_unit_test(test_owner_id_and_vip_lookup),
