@@ -15,7 +15,9 @@
 # the previous run (a restart) instead of an empty state directory.
 # --warm S runs dnsperf for S seconds before the second memory reading.
 # Prints one line per run and the medians:
-#   run start_s rss_idle_kb pss_idle_kb rss_warm_kb pss_warm_kb
+#   run start_s cpu_s rss_idle_kb pss_idle_kb rss_warm_kb pss_warm_kb
+# cpu_s is the daemon's user+system time up to the first answer: less
+# sensitive than start_s to other load on the machine.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
 . "$B/dns-lib.sh"
@@ -58,7 +60,7 @@ last=$((services - 1))
 if dig +time=1 +tries=1 -p "$port" @127.0.0.1 svc-0.default.svc.cluster.local A > /dev/null 2>&1; then
   echo "something already answers on 127.0.0.1:$port" >&2; exit 1
 fi
-echo -e "run\tstart_s\trss_idle_kb\tpss_idle_kb\trss_warm_kb\tpss_warm_kb" | tee "$wd/runs.tsv"
+echo -e "run\tstart_s\tcpu_s\trss_idle_kb\tpss_idle_kb\trss_warm_kb\tpss_warm_kb" | tee "$wd/runs.tsv"
 for ((r = 1; r <= runs; r++)); do
   [ "$keep" = 1 ] || { rm -rf "$wd/state"; mkdir -p "$wd/state"; }
   t0=$(date +%s.%N)
@@ -76,6 +78,7 @@ for ((r = 1; r <= runs; r++)); do
     sleep 0.01
   done
   t=$(echo "$(date +%s.%N) - $t0" | bc)
+  cpu=$(echo "scale=3; $(cpu_ticks "$pid") / $HZ" | bc)
   [ "$ok" = 1 ] || { echo "clusteripd gave no answer:" >&2; tail "$wd/cip.log" >&2; exit 1; }
   sleep 0.5
   idle=$(mem_kb "$pid")
@@ -83,12 +86,12 @@ for ((r = 1; r <= runs; r++)); do
     dnsperf -s 127.0.0.1 -p "$port" -d "$wd/queries.txt" -c 4 -l "$warm" > /dev/null 2>&1 || true
   fi
   warmkb=$(mem_kb "$pid")
-  echo -e "$r\t$t\t$(echo "$idle" | tr ' ' '\t')\t$(echo "$warmkb" | tr ' ' '\t')" | tee -a "$wd/runs.tsv"
+  echo -e "$r\t$t\t$cpu\t$(echo "$idle" | tr ' ' '\t')\t$(echo "$warmkb" | tr ' ' '\t')" | tee -a "$wd/runs.tsv"
   stop_pid "$pid"
   pid=""
 done
 med=median
-for c in 2 3 4 5 6; do
+for c in 2 3 4 5 6 7; do
   med="$med\t$(awk -F'\t' -v c=$c 'NR > 1 {print $c}' "$wd/runs.tsv" | stats | cut -d' ' -f1)"
 done
 echo -e "$med"

@@ -235,23 +235,33 @@ ptab_place(void **slots, size_t cap, uint32_t h, void *obj)
 }
 
 int
-ptab_add(struct ptab *t, void *obj)
+ptab_reserve(struct ptab *t, size_t n)
 {
 	void **ns;
 	size_t i, ncap;
 
-	if ((t->count + 1) * 4 > t->cap * 3) {
-		ncap = t->cap ? t->cap * 2 : 16;
-		if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
-			return -1;
-		for (i = 0; i < t->cap; i++)
-			if (t->slots[i] != NULL)
-				ptab_place(ns, ncap, t->hash(t->slots[i]),
-				    t->slots[i]);
-		free(t->slots);
-		t->slots = ns;
-		t->cap = ncap;
-	}
+	if ((t->count + n) * 4 <= t->cap * 3)
+		return 0;
+	ncap = t->cap ? t->cap * 2 : 16;
+	while ((t->count + n) * 4 > ncap * 3)
+		ncap *= 2;
+	if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++)
+		if (t->slots[i] != NULL)
+			ptab_place(ns, ncap, t->hash(t->slots[i]),
+			    t->slots[i]);
+	free(t->slots);
+	t->slots = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+int
+ptab_add(struct ptab *t, void *obj)
+{
+	if (ptab_reserve(t, 1) != 0)
+		return -1;
 	ptab_place(t->slots, t->cap, t->hash(obj), obj);
 	t->count++;
 	return 0;

@@ -57,6 +57,11 @@ void	ptab_init(struct ptab *, uint32_t (*hash)(const void *));
 void	ptab_clear(struct ptab *);
 /* Adds obj, which must not be in the set. Returns 0, or -1 on OOM. */
 int	ptab_add(struct ptab *, void *obj);
+/*
+ * Makes room for n more objects at once, so that adding them rehashes
+ * nothing. Returns 0, or -1 on OOM (the set is unchanged).
+ */
+int	ptab_reserve(struct ptab *, size_t n);
 /* The object matching key, or NULL. */
 void	*ptab_find(const struct ptab *, uint32_t hash, ptab_match_fn *,
     const void *key);

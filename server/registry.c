@@ -791,16 +791,22 @@ nomem:
 
 /*
  * Refuses a set naming one object twice or another owner's object.
- * Leaves the set's services and pods indexed by key in ks and kp.
+ * Leaves the set's services and pods indexed by key in ks and kp, and
+ * counts those not in the registry yet in nnew[0] and nnew[1].
  */
 static int
 apply_check_owners(struct registry *r, const struct owner *o,
-    struct objset *set, struct ptab *ks, struct ptab *kp, char *err,
-    size_t errlen)
+    struct objset *set, struct ptab *ks, struct ptab *kp, size_t nnew[2],
+    char *err, size_t errlen)
 {
 	char who[300];
 	size_t i;
 
+	if (ptab_reserve(ks, set->nsvcs) != 0 ||
+	    ptab_reserve(kp, set->npods) != 0) {
+		errf(err, errlen, "out of memory");
+		return CIP_E_NOMEM;
+	}
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i], *old;
 		if (ptab_find(ks, svc_hash(s), svc_match, s->key) != NULL) {
@@ -812,8 +818,9 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			errf(err, errlen, "out of memory");
 			return CIP_E_NOMEM;
 		}
-		if ((old = svc_get(r, s->key)) != NULL &&
-		    !owner_equal(&old->owner, o)) {
+		if ((old = svc_get(r, s->key)) == NULL)
+			nnew[0]++;
+		else if (!owner_equal(&old->owner, o)) {
 			errf(err, errlen, "service %s is owned by %s", s->key,
 			    owner_describe(&old->owner, who, sizeof(who)));
 			return CIP_E_CONFLICT;
@@ -829,8 +836,9 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			errf(err, errlen, "out of memory");
 			return CIP_E_NOMEM;
 		}
-		if ((old = pod_get(r, p->key)) != NULL &&
-		    !owner_equal(&old->owner, o)) {
+		if ((old = pod_get(r, p->key)) == NULL)
+			nnew[1]++;
+		else if (!owner_equal(&old->owner, o)) {
 			errf(err, errlen, "pod %s is owned by %s", p->key,
 			    owner_describe(&old->owner, who, sizeof(who)));
 			return CIP_E_CONFLICT;
@@ -849,7 +857,8 @@ struct vip_undo {
  * allocations made here are undone.
  */
 static int
-apply_vips(struct registry *r, struct objset *set, char *err, size_t errlen)
+apply_vips(struct registry *r, struct objset *set, size_t nnew, char *err,
+    size_t errlen)
 {
 	struct vip_undo *undo;
 	size_t i, nundo = 0;
@@ -858,6 +867,9 @@ apply_vips(struct registry *r, struct objset *set, char *err, size_t errlen)
 
 	if ((undo = calloc(set->nsvcs + 1, sizeof(*undo))) == NULL)
 		return CIP_E_NOMEM;
+	/* Room at once: a first load allocates every key. */
+	if (r->vips != NULL && nnew > 64)
+		(void)vip_reserve(r->vips, nnew);
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
 		struct service *old = svc_get(r, s->key);
@@ -924,6 +936,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
     enum registry_apply_mode mode, char *err, size_t errlen)
 {
 	struct ptab ks, kp;	/* the set's services and pods by key */
+	size_t nnew[2] = { 0, 0 };	/* of them, not in the registry */
 	struct owned *ow, *own;
 	size_t pos;
 	void *v;
@@ -935,18 +948,30 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	if ((rc = expand_endpoints(set, err, errlen)) != 0)
 		return rc;
 	/* Expanded pods are dropped again if the apply is refused. */
-	if ((rc = apply_check_owners(r, o, set, &ks, &kp, err, errlen)) != 0)
+	if ((rc = apply_check_owners(r, o, set, &ks, &kp, nnew, err,
+	    errlen)) != 0)
 		goto refused;
 	if ((own = owned_get(r, o, true)) == NULL) {
 		errf(err, errlen, "out of memory");
 		rc = CIP_E_NOMEM;
 		goto refused;
 	}
-	if ((rc = apply_vips(r, set, err, errlen)) != 0)
+	if ((rc = apply_vips(r, set, nnew[0], err, errlen)) != 0)
 		goto refused;
 
-	/* Commit: nothing below refuses. */
+	/*
+	 * Commit: nothing below refuses. Room in the tables for the whole
+	 * set, so a large first load does not rehash them again and again
+	 * (on OOM they still grow one by one).
+	 */
 	ow = own;
+	if (nnew[0] > 64)
+		(void)(ptab_reserve(&r->svcs, nnew[0]) ||
+		    ptab_reserve(&r->by_vip, nnew[0]) ||
+		    ptab_reserve(&own->svcs, nnew[0]));
+	if (nnew[1] > 64)
+		(void)(ptab_reserve(&r->pods, nnew[1]) ||
+		    ptab_reserve(&own->pods, nnew[1]));
 	if (mode == REGISTRY_REPLACE) {
 		struct plist gone = { 0 };
 		for (pos = 0; (v = ptab_next(&ow->svcs, &pos)) != NULL; )

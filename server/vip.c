@@ -435,6 +435,20 @@ oom:
 	return CIP_E_NOMEM;
 }
 
+int
+vip_reserve(struct vip_pool *p, size_t n)
+{
+	size_t released = p->nentries - p->nused;
+
+	if (n <= released)
+		return 0;
+	n -= released;
+	if (ptab_reserve(&p->by_key, n) != 0 ||
+	    ptab_reserve(&p->by_addr, n) != 0)
+		return CIP_E_NOMEM;
+	return 0;
+}
+
 void
 vip_release(struct vip_pool *p, const char *key)
 {

@@ -42,6 +42,13 @@ int	vip_alloc(struct vip_pool *, const char *key, struct in_addr requested,
 int	vip_check(const struct vip_pool *, const char *key,
     struct in_addr requested, char *err, size_t errlen);
 /*
+ * Makes room for n more keys in use, so that allocating them at startup
+ * does not regrow the indexes key by key. Remembered released keys
+ * count as room (those keys mostly come back). Returns 0 or
+ * CIP_E_NOMEM.
+ */
+int	vip_reserve(struct vip_pool *, size_t n);
+/*
  * Marks key no longer in use. Its address stays remembered for it, so a
  * delete-then-recreate gets the same VIP.
  */

@@ -428,6 +428,19 @@ test_ptab_against_reference(void **state)
 	ptab_clear(&t);
 	assert_int_equal(t.count, 0);
 	assert_null(ptab_next(&t, &(size_t){ 0 }));
+	/* Reserved room: adding that many keeps the array. */
+	assert_int_equal(ptab_reserve(&t, 300), 0);
+	assert_true(t.cap * 3 >= 300 * 4);
+	step = (unsigned)t.cap;
+	for (i = 0; i < 300; i++)
+		assert_int_equal(ptab_add(&t, &items[i]), 0);
+	assert_int_equal(t.cap, step);
+	assert_int_equal(ptab_reserve(&t, 0), 0);
+	assert_int_equal(t.cap, step);
+	for (i = 0; i < 300; i++)
+		assert_ptr_equal(ptab_find(&t, item_hash(&items[i]),
+		    item_match, &items[i].id), &items[i]);
+	ptab_clear(&t);
 }
 
 static void

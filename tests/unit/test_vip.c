@@ -390,6 +390,10 @@ test_vip_move_onto_released(void **state)
 	assert_int_not_equal(z.s_addr, y.s_addr);
 	alloc_ok(p, "ns/c", x);
 	assert_string_equal(vip_owner(p, x), "ns/c");
+	/* Reserving room changes no allocation. */
+	assert_int_equal(vip_reserve(p, 100), 0);
+	assert_string_equal(vip_owner(p, y), "ns/a");
+	assert_int_equal(vip_count(p), 3);
 	/* A released key moved by a request comes back in use there. */
 	vip_release(p, "ns/c");
 	z = alloc_ok(p, "ns/c", ip("10.250.0.30"));
