@@ -84,6 +84,7 @@ struct service {
 	/* NULL: no selector; endpoints then come from an Endpoints object. */
 	struct selector	*selector;
 	enum svc_type	 type;
+	uint32_t	 line;		/* manifest line, for messages */
 	char		*external_name;	/* SVC_EXTERNALNAME */
 	struct in_addr	 requested_vip;	/* spec.clusterIP, 0 when absent */
 	struct in_addr	 vip;		/* set by the registry; 0 if none */
@@ -99,7 +100,6 @@ struct service {
 	struct pod	**members;
 	size_t		 nmembers;
 	size_t		 members_cap;
-	uint32_t	 line;		/* manifest line, for messages */
 };
 
 struct pod_port {
