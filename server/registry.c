@@ -92,6 +92,7 @@ struct registry {
 };
 
 static void plist_free(void *);
+static void owned_free(void *);
 
 /* --- the tables of objects, keyed by what the objects hold ---------- */
 
@@ -323,6 +324,28 @@ owned_get(struct registry *r, const struct owner *o, bool create)
 	if (ow != NULL)
 		r->owned_last = ow;
 	return ow;
+}
+
+/*
+ * Drops the entry of an owner that holds nothing any more (a stopped
+ * container, a deleted file), so churn does not grow the registry.
+ */
+static void
+owned_maybe_free(struct registry *r, struct owned *ow)
+{
+	struct owner o = { ow->kind, ow->id };
+	char *k;
+
+	if (ow->svcs.count != 0 || ow->pods.count != 0 ||
+	    (k = owner_key(&o)) == NULL)
+		return;
+	if (hmap_get(r->owners, k) == ow) {
+		hmap_del(r->owners, k);
+		if (r->owned_last == ow)
+			r->owned_last = NULL;
+		owned_free(ow);
+	}
+	free(k);
 }
 
 static void
@@ -1035,6 +1058,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	}
 	set->nsvcs = set->npods = 0;
 	objset_clear(set);
+	owned_maybe_free(r, own);
 	if (r->vips)
 		vip_save(r->vips);
 	return 0;
@@ -1057,6 +1081,7 @@ int
 registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
     const char *name, const struct owner *who, char *err, size_t errlen)
 {
+	struct owned *held;
 	const struct owner *ow;
 	char key[600], desc[300];
 	struct service *s = NULL;
@@ -1079,12 +1104,15 @@ registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
 		    owner_describe(ow, desc, sizeof(desc)));
 		return CIP_E_CONFLICT;
 	}
+	held = owned_get(r, ow, false);
 	if (s != NULL) {
 		svc_remove(r, s, true);
 		if (r->vips)
 			vip_save(r->vips);
 	} else
 		pod_remove(r, p);
+	if (held != NULL)
+		owned_maybe_free(r, held);
 	return 0;
 }
 

@@ -623,6 +623,37 @@ test_shared_label_lists(void **state)
 	registry_free(r);
 }
 
+/* An owner left with nothing is forgotten, and comes back cleanly. */
+static void
+test_owner_churn(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	char id[32], err[256];
+	struct owner o = { OWNER_DOCKER, id };
+	struct service *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 50; i++) {
+		snprintf(id, sizeof(id), "c%d", i % 3);
+		assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
+		    SVC("web", "{app: web}"), err), 0);
+		s = registry_find_service(r, "default", "web");
+		assert_non_null(s);
+		assert_string_equal(s->owner.id, id);
+		if (i % 2 == 0)
+			registry_remove_owner(r, &o);
+		else
+			assert_int_equal(registry_delete(r, REGISTRY_SERVICE,
+			    "default", "web", &o, err, sizeof(err)), 0);
+		assert_null(registry_find_service(r, "default", "web"));
+		/* Removing an owner that holds nothing is harmless. */
+		registry_remove_owner(r, &o);
+	}
+	assert_int_equal(registry_count_services(r), 0);
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -638,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_scale_change_is_local),
 		cmocka_unit_test(test_ptab_against_reference),
 		cmocka_unit_test(test_shared_label_lists),
+		cmocka_unit_test(test_owner_churn),
 		cmocka_unit_test(test_hmap_empty_and_many),
 		cmocka_unit_test(test_names_share_one_block),
 		cmocka_unit_test(test_owner_id_and_vip_lookup),
