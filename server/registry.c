@@ -814,13 +814,14 @@ nomem:
 
 /*
  * Refuses a set naming one object twice or another owner's object.
- * Leaves the set's services and pods indexed by key in ks and kp, and
+ * Leaves the set's services and pods indexed by key in ks and kp, the
+ * registry's service of each set service's key in olds (or NULL), and
  * counts those not in the registry yet in nnew[0] and nnew[1].
  */
 static int
 apply_check_owners(struct registry *r, const struct owner *o,
-    struct objset *set, struct ptab *ks, struct ptab *kp, size_t nnew[2],
-    char *err, size_t errlen)
+    struct objset *set, struct ptab *ks, struct ptab *kp,
+    struct service **olds, size_t nnew[2], char *err, size_t errlen)
 {
 	char who[300];
 	size_t i;
@@ -841,7 +842,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			errf(err, errlen, "out of memory");
 			return CIP_E_NOMEM;
 		}
-		if ((old = svc_get(r, s->key)) == NULL)
+		if ((old = olds[i] = svc_get(r, s->key)) == NULL)
 			nnew[0]++;
 		else if (!owner_equal(&old->owner, o)) {
 			errf(err, errlen, "service %s is owned by %s", s->key,
@@ -880,8 +881,8 @@ struct vip_undo {
  * allocations made here are undone.
  */
 static int
-apply_vips(struct registry *r, struct objset *set, size_t nnew, char *err,
-    size_t errlen)
+apply_vips(struct registry *r, struct objset *set, struct service **olds,
+    size_t nnew, char *err, size_t errlen)
 {
 	struct vip_undo *undo;
 	size_t i, nundo = 0;
@@ -895,7 +896,7 @@ apply_vips(struct registry *r, struct objset *set, size_t nnew, char *err,
 		(void)vip_reserve(r->vips, nnew);
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		struct service *old = svc_get(r, s->key);
+		struct service *old = olds[i];
 		struct in_addr got = { 0 };
 
 		if (s->type != SVC_CLUSTERIP)
@@ -960,6 +961,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 {
 	struct ptab ks, kp;	/* the set's services and pods by key */
 	size_t nnew[2] = { 0, 0 };	/* of them, not in the registry */
+	struct service **olds;		/* registry's, by index in the set */
 	struct owned *ow, *own;
 	size_t pos;
 	void *v;
@@ -970,8 +972,12 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	ptab_init(&kp, pod_hash);
 	if ((rc = expand_endpoints(set, err, errlen)) != 0)
 		return rc;
+	if ((olds = calloc(set->nsvcs + 1, sizeof(*olds))) == NULL) {
+		errf(err, errlen, "out of memory");
+		return CIP_E_NOMEM;
+	}
 	/* Expanded pods are dropped again if the apply is refused. */
-	if ((rc = apply_check_owners(r, o, set, &ks, &kp, nnew, err,
+	if ((rc = apply_check_owners(r, o, set, &ks, &kp, olds, nnew, err,
 	    errlen)) != 0)
 		goto refused;
 	if ((own = owned_get(r, o, true)) == NULL) {
@@ -979,7 +985,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		rc = CIP_E_NOMEM;
 		goto refused;
 	}
-	if ((rc = apply_vips(r, set, nnew[0], err, errlen)) != 0)
+	if ((rc = apply_vips(r, set, olds, nnew[0], err, errlen)) != 0)
 		goto refused;
 
 	/*
@@ -1034,7 +1040,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		struct service *old = svc_get(r, s->key);
+		struct service *old = olds[i];
 		set_owner(&s->owner, own, o);
 		if (old && service_spec_equal(old, s) &&
 		    old->vip.s_addr == s->vip.s_addr) {
@@ -1059,6 +1065,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 	set->nsvcs = set->npods = 0;
 	objset_clear(set);
 	owned_maybe_free(r, own);
+	free(olds);
 	if (r->vips)
 		vip_save(r->vips);
 	return 0;
@@ -1066,6 +1073,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 refused:
 	ptab_clear(&ks);
 	ptab_clear(&kp);
+	free(olds);
 	return rc;
 }
 
