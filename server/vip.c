@@ -614,6 +614,10 @@ vip_load_buf(struct vip_pool *p, char *buf, size_t len, size_t *lineno,
 		return CIP_E_INVAL;
 	}
 	*trailer = '\0';
+	/* Room for every entry at once; a line takes at least 14 bytes. */
+	if (count <= len / 14)
+		(void)(ptab_reserve(&p->by_key, (size_t)count) ||
+		    ptab_reserve(&p->by_addr, (size_t)count));
 
 	line = buf;
 	for (; *line != '\0'; line = nl + 1) {
