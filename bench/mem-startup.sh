@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# mem-startup.sh -- clusteripd with many services: start-to-first-DNS-answer,
-# memory (RSS and PSS from /proc/PID/smaps_rollup, idle and after queries)
-# and the heap as glibc sees it.
+# mem-startup.sh -- clusteripd with many services: start-to-first-DNS-answer
+# (wall and CPU time) and memory (RSS and PSS from /proc/PID/smaps_rollup,
+# idle and after queries).
 #
 #   bench/mem-startup.sh [--cipd PATH] [--services 100000] [--pods 0]
 #                        [--runs 3] [--port 5399] [--warm 0] [--keep-state]
