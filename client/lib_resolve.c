@@ -20,24 +20,13 @@
 #include <event2/event.h>
 
 #include "clusterip/clusterip.h"
+#include "cares_ev.h"
 
 #define CIP_RESOLVE_TIMEOUT_MS	2000
 #define CIP_RESOLVE_TRIES	2
 
-/* One c-ares socket and its event. */
-struct cip_sock {
-	struct cip_sock		*next;
-	ares_socket_t		 fd;
-	struct event		*ev;
-	struct cip_resolver	*res;
-};
-
 struct cip_resolver {
-	struct event_base	*base;
-	ares_channel		 channel;
-	struct event		*timer;
-	struct cip_sock		*socks;
-	int			 destroying;
+	struct cares_ev		 ev;
 };
 
 struct cip_query {
@@ -51,10 +40,6 @@ static char *cip_search_domains[] = {
 	"default.svc.cluster.local", "svc.cluster.local", "cluster.local",
 };
 
-static void	cip_resolver_rearm(struct cip_resolver *);
-static void	cip_sock_cb(evutil_socket_t, short, void *);
-static void	cip_timer_cb(evutil_socket_t, short, void *);
-static void	cip_sock_state_cb(void *, ares_socket_t, int, int);
 static void	cip_host_cb(void *, int, int, struct hostent *);
 static void	cip_srv_cb(void *, int, int, unsigned char *, int);
 static void	cip_query_finish(struct cip_query *, int, const char *);
@@ -73,73 +58,6 @@ cip_rerr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static void
-cip_resolver_rearm(struct cip_resolver *res)
-{
-	struct timeval tv, *tvp;
-
-	if (res->destroying)
-		return;
-	evtimer_del(res->timer);
-	if ((tvp = ares_timeout(res->channel, NULL, &tv)) != NULL)
-		evtimer_add(res->timer, tvp);
-}
-
-static void
-cip_sock_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cip_sock *s = arg;
-	struct cip_resolver *res = s->res;
-
-	ares_process_fd(res->channel,
-	    (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
-	    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
-	cip_resolver_rearm(res);
-}
-
-static void
-cip_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cip_resolver *res = arg;
-
-	ares_process_fd(res->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	cip_resolver_rearm(res);
-}
-
-static void
-cip_sock_state_cb(void *arg, ares_socket_t fd, int readable, int writable)
-{
-	struct cip_resolver *res = arg;
-	struct cip_sock *s, **sp;
-	short what;
-
-	for (sp = &res->socks; (s = *sp) != NULL; sp = &s->next)
-		if (s->fd == fd)
-			break;
-	if (!readable && !writable) {
-		if (s != NULL) {
-			*sp = s->next;
-			event_free(s->ev);
-			free(s);
-		}
-		return;
-	}
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return;
-		s->fd = fd;
-		s->res = res;
-		s->next = res->socks;
-		res->socks = s;
-	} else if (s->ev != NULL) {
-		event_free(s->ev);
-		s->ev = NULL;
-	}
-	what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
-	if ((s->ev = event_new(res->base, fd, what, cip_sock_cb, s)) != NULL)
-		event_add(s->ev, NULL);
 }
 
 struct cip_resolver *
@@ -162,15 +80,7 @@ cip_resolver_new(struct event_base *base, const char *server, char *err,
 		cip_rerr(err, errlen, "out of memory");
 		return NULL;
 	}
-	res->base = base;
-	if ((res->timer = evtimer_new(base, cip_timer_cb, res)) == NULL) {
-		cip_rerr(err, errlen, "out of memory");
-		free(res);
-		return NULL;
-	}
 	memset(&opts, 0, sizeof(opts));
-	opts.sock_state_cb = cip_sock_state_cb;
-	opts.sock_state_cb_data = res;
 	opts.timeout = CIP_RESOLVE_TIMEOUT_MS;
 	opts.tries = CIP_RESOLVE_TRIES;
 	opts.ndots = 5;
@@ -178,17 +88,16 @@ cip_resolver_new(struct event_base *base, const char *server, char *err,
 	opts.ndomains = (int)(sizeof(cip_search_domains) /
 	    sizeof(cip_search_domains[0]));
 	opts.lookups = (char *)"b";
-	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_NDOTS | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
-	if ((rc = ares_init_options(&res->channel, &opts, mask)) !=
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
+	    ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
+	if ((rc = cares_ev_init(&res->ev, base, &opts, mask)) !=
 	    ARES_SUCCESS) {
 		cip_rerr(err, errlen, "c-ares: %s", ares_strerror(rc));
-		event_free(res->timer);
 		free(res);
 		return NULL;
 	}
 	if (server != NULL && *server != '\0' &&
-	    (rc = ares_set_servers_ports_csv(res->channel, server)) !=
+	    (rc = ares_set_servers_ports_csv(res->ev.ch, server)) !=
 	    ARES_SUCCESS) {
 		cip_rerr(err, errlen, "bad DNS server \"%s\": %s", server,
 		    ares_strerror(rc));
@@ -201,19 +110,10 @@ cip_resolver_new(struct event_base *base, const char *server, char *err,
 void
 cip_resolver_free(struct cip_resolver *res)
 {
-	struct cip_sock *s;
-
 	if (res == NULL)
 		return;
-	res->destroying = 1;
 	/* Pending callbacks run here with ARES_EDESTRUCTION. */
-	ares_destroy(res->channel);
-	while ((s = res->socks) != NULL) {
-		res->socks = s->next;
-		event_free(s->ev);
-		free(s);
-	}
-	event_free(res->timer);
+	cares_ev_destroy(&res->ev);
 	free(res);
 }
 
@@ -293,8 +193,8 @@ cip_srv_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	snprintf(q->ep.name, sizeof(q->ep.name), "%s", best->host);
 	snprintf(target, sizeof(target), "%s.", best->host);
 	ares_free_data(srv);
-	ares_gethostbyname(q->res->channel, target, AF_INET, cip_host_cb, q);
-	cip_resolver_rearm(q->res);
+	ares_gethostbyname(q->res->ev.ch, target, AF_INET, cip_host_cb, q);
+	cares_ev_rearm(&q->res->ev);
 }
 
 int
@@ -321,11 +221,11 @@ cip_resolve(struct cip_resolver *res, const char *name,
 			free(q);
 			return -1;
 		}
-		ares_search(res->channel, qname, ns_c_in, ns_t_srv, cip_srv_cb,
+		ares_search(res->ev.ch, qname, ns_c_in, ns_t_srv, cip_srv_cb,
 		    q);
 	} else
-		ares_gethostbyname(res->channel, name, AF_INET, cip_host_cb, q);
-	cip_resolver_rearm(res);
+		ares_gethostbyname(res->ev.ch, name, AF_INET, cip_host_cb, q);
+	cares_ev_rearm(&res->ev);
 	return 0;
 }
 

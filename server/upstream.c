@@ -15,22 +15,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
+#include "cares_ev.h"
 #include "upstream.h"
 
-struct up_sock {
-	struct up_sock	*next;
-	ares_socket_t	 fd;
-	struct event	*ev;
-	struct up_chan	*chan;
-};
 
 /* One c-ares channel: UDP, or TCP (ARES_FLAG_USEVC). */
 struct up_chan {
 	struct upstream	*u;
-	ares_channel	 ch;
-	bool		 ok;
-	struct event	*timer;
-	struct up_sock	*socks;
+	struct cares_ev	 ev;
 };
 
 struct upstream {
@@ -54,10 +46,6 @@ struct up_query {
 
 static int	lib_refs;
 
-static void	up_sock_state_cb(void *, ares_socket_t, int, int);
-static void	up_sock_cb(evutil_socket_t, short, void *);
-static void	up_timer_cb(evutil_socket_t, short, void *);
-static void	up_rearm(struct up_chan *);
 static void	up_answer_cb(void *, int, int, unsigned char *, int);
 static bool	up_is_self(const struct ares_addr_port_node *,
     const struct sockaddr_storage *, size_t);
@@ -65,77 +53,6 @@ static int	up_chan_init(struct upstream *, struct up_chan *, bool,
     uint64_t, char *const *, size_t, const struct sockaddr_storage *,
     size_t);
 static void	up_chan_free(struct up_chan *);
-
-static void
-up_rearm(struct up_chan *c)
-{
-	struct timeval tv, *tvp;
-
-	if (c->timer == NULL)
-		return;
-	if ((tvp = ares_timeout(c->ch, NULL, &tv)) != NULL)
-		evtimer_add(c->timer, tvp);
-	else
-		evtimer_del(c->timer);
-}
-
-static void
-up_sock_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct up_chan *c = arg;
-
-	ares_process_fd(c->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	up_rearm(c);
-}
-
-static void
-up_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct up_chan *c = arg;
-
-	(void)fd;
-	(void)what;
-	ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	up_rearm(c);
-}
-
-static void
-up_sock_state_cb(void *arg, ares_socket_t fd, int readable, int writable)
-{
-	struct up_chan *c = arg;
-	struct up_sock *s, **pp;
-	short what;
-
-	for (pp = &c->socks; (s = *pp) != NULL; pp = &s->next)
-		if (s->fd == fd)
-			break;
-	if (!readable && !writable) {
-		if (s != NULL) {
-			*pp = s->next;
-			event_free(s->ev);
-			free(s);
-		}
-		return;
-	}
-	what = EV_PERSIST | (readable ? EV_READ : 0) |
-	    (writable ? EV_WRITE : 0);
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			log_warnx("%s: out of memory", __func__);
-			return;
-		}
-		s->fd = fd;
-		s->chan = c;
-		s->next = c->socks;
-		c->socks = s;
-	} else
-		event_free(s->ev);
-	if ((s->ev = event_new(c->u->base, fd, what, up_sock_cb, c)) == NULL ||
-	    event_add(s->ev, NULL) != 0)
-		log_warnx("%s: cannot watch upstream socket %d", __func__,
-		    (int)fd);
-}
 
 static bool
 up_is_self(const struct ares_addr_port_node *n,
@@ -189,15 +106,11 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 	    (tcp ? ARES_FLAG_USEVC | ARES_FLAG_STAYOPEN : 0);
 	o.tries = 1;
 	o.timeout = (int)(timeout_ms > 60000 ? 60000 : timeout_ms);
-	o.sock_state_cb = up_sock_state_cb;
-	o.sock_state_cb_data = c;
-	mask = ARES_OPT_FLAGS | ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS |
-	    ARES_OPT_SOCK_STATE_CB;
-	if ((rc = ares_init_options(&c->ch, &o, mask)) != ARES_SUCCESS) {
+	mask = ARES_OPT_FLAGS | ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS;
+	if ((rc = cares_ev_init(&c->ev, u->base, &o, mask)) != ARES_SUCCESS) {
 		log_warnx("upstream: ares_init_options: %s", ares_strerror(rc));
 		return -1;
 	}
-	c->ok = true;
 	if (n > 0) {
 		if ((nodes = calloc(n, sizeof(*nodes))) == NULL)
 			return -1;
@@ -231,7 +144,7 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 		 * A copy of c-ares' list: dropping a node from it below
 		 * must not lose the node's memory.
 		 */
-		if ((rc = ares_get_servers_ports(c->ch, &cl)) !=
+		if ((rc = ares_get_servers_ports(c->ev.ch, &cl)) !=
 		    ARES_SUCCESS) {
 			log_warnx("upstream: ares_get_servers_ports: %s",
 			    ares_strerror(rc));
@@ -266,7 +179,7 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 		kept++;
 		tail = &p->next;
 	}
-	rc = ares_set_servers_ports(c->ch, kept > 0 ? list : NULL);
+	rc = ares_set_servers_ports(c->ev.ch, kept > 0 ? list : NULL);
 	free(nodes);
 	if (rc != ARES_SUCCESS) {
 		log_warnx("upstream: ares_set_servers_ports: %s",
@@ -274,27 +187,13 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 		return -1;
 	}
 	u->nservers = kept;
-	if ((c->timer = evtimer_new(u->base, up_timer_cb, c)) == NULL)
-		return -1;
 	return 0;
 }
 
 static void
 up_chan_free(struct up_chan *c)
 {
-	struct up_sock *s;
-
-	if (c->ok)
-		ares_destroy(c->ch);
-	c->ok = false;
-	while ((s = c->socks) != NULL) {
-		c->socks = s->next;
-		event_free(s->ev);
-		free(s);
-	}
-	if (c->timer != NULL)
-		event_free(c->timer);
-	c->timer = NULL;
+	cares_ev_destroy(&c->ev);
 }
 
 struct upstream *
@@ -422,7 +321,7 @@ upstream_send(struct upstream *u, const uint8_t *q, size_t len, bool tcp,
 	struct up_query *uq;
 	struct up_chan *c = tcp ? &u->tcp : &u->udp;
 
-	if (!upstream_can_send(u) || !c->ok) {
+	if (!upstream_can_send(u) || !c->ev.ok) {
 		metric_add(u->m_refused, 1);
 		return -1;
 	}
@@ -433,7 +332,7 @@ upstream_send(struct upstream *u, const uint8_t *q, size_t len, bool tcp,
 	uq->arg = arg;
 	uq->start_ms = now_ms();
 	uq->in_send = true;
-	ares_send(c->ch, q, (int)len, up_answer_cb, uq);
+	ares_send(c->ev.ch, q, (int)len, up_answer_cb, uq);
 	uq->in_send = false;
 	if (uq->done_early) {
 		metric_add(u->m_fail, 1);
@@ -441,6 +340,6 @@ upstream_send(struct upstream *u, const uint8_t *q, size_t len, bool tcp,
 		return -1;
 	}
 	u->inflight++;
-	up_rearm(c);
+	cares_ev_rearm(&c->ev);
 	return 0;
 }
