@@ -18,7 +18,7 @@
 # with the defaults.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
-. "$B/dns-lib.sh"
+. "$B/lib.sh"
 cipd=${CIPD:-} peers="knot nsd" duration=10 runs=2 port=5300 out=""
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown arg $1" >&2; exit 2;;
   esac
 done
-. "$here/fwd-lib.sh"
+. "$here/lib.sh"
 daemon=$builddir/server/clusteripd
 [ -x "$daemon" ] || { echo "no $daemon (--builddir)" >&2; exit 2; }
 for t in wrk iperf3 haproxy nginx taskset; do

@@ -20,7 +20,7 @@
 # sensitive than start_s to other load on the machine.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
-. "$B/dns-lib.sh"
+. "$B/lib.sh"
 cipd="" services=100000 pods=0 runs=3 port=5399 warm=0 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
