@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "clusterip/clusterip.h"
+#include "lib_internal.h"
 
 #define CIP_CLIENT_DEFAULT_PORT		9901
 #define CIP_CLIENT_TIMEOUT_MS		10000
@@ -33,10 +34,7 @@ struct cip_call {
 	enum evhttp_request_error error;
 };
 
-static void	cip_errf(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 cip_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

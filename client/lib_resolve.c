@@ -21,6 +21,7 @@
 
 #include "clusterip/clusterip.h"
 #include "cares_ev.h"
+#include "lib_internal.h"
 
 #define CIP_RESOLVE_TIMEOUT_MS	2000
 #define CIP_RESOLVE_TRIES	2
@@ -44,22 +45,6 @@ static void	cip_host_cb(void *, int, int, struct hostent *);
 static void	cip_srv_cb(void *, int, int, unsigned char *, int);
 static void	cip_query_finish(struct cip_query *, int, const char *);
 
-static void
-cip_rerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-cip_rerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct cip_resolver *
 cip_resolver_new(struct event_base *base, const char *server, char *err,
     size_t errlen)
@@ -71,13 +56,13 @@ cip_resolver_new(struct event_base *base, const char *server, char *err,
 
 	if (!initialized) {
 		if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-			cip_rerr(err, errlen, "c-ares: %s", ares_strerror(rc));
+			cip_errf(err, errlen, "c-ares: %s", ares_strerror(rc));
 			return NULL;
 		}
 		initialized = 1;
 	}
 	if ((res = calloc(1, sizeof(*res))) == NULL) {
-		cip_rerr(err, errlen, "out of memory");
+		cip_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	memset(&opts, 0, sizeof(opts));
@@ -92,14 +77,14 @@ cip_resolver_new(struct event_base *base, const char *server, char *err,
 	    ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS;
 	if ((rc = cares_ev_init(&res->ev, base, &opts, mask)) !=
 	    ARES_SUCCESS) {
-		cip_rerr(err, errlen, "c-ares: %s", ares_strerror(rc));
+		cip_errf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		free(res);
 		return NULL;
 	}
 	if (server != NULL && *server != '\0' &&
 	    (rc = ares_set_servers_ports_csv(res->ev.ch, server)) !=
 	    ARES_SUCCESS) {
-		cip_rerr(err, errlen, "bad DNS server \"%s\": %s", server,
+		cip_errf(err, errlen, "bad DNS server \"%s\": %s", server,
 		    ares_strerror(rc));
 		cip_resolver_free(res);
 		return NULL;
@@ -248,7 +233,7 @@ cip_blocking_cb(int status, const struct cip_endpoint *ep,
 	if (status == CIP_OK)
 		*b->ep = *ep;
 	else
-		cip_rerr(b->err, b->errlen, "%s", reason ? reason : "failed");
+		cip_errf(b->err, b->errlen, "%s", reason ? reason : "failed");
 }
 
 int
@@ -265,7 +250,7 @@ cip_resolve_blocking(const char *server, const char *name,
 	b.err = err;
 	b.errlen = errlen;
 	if ((base = event_base_new()) == NULL) {
-		cip_rerr(err, errlen, "out of memory");
+		cip_errf(err, errlen, "out of memory");
 		return CIP_EFAIL;
 	}
 	if ((res = cip_resolver_new(base, server, err, errlen)) == NULL) {
@@ -273,7 +258,7 @@ cip_resolve_blocking(const char *server, const char *name,
 		return CIP_EFAIL;
 	}
 	if (cip_resolve(res, name, port_name, cip_blocking_cb, &b) != 0) {
-		cip_rerr(err, errlen, "bad name \"%s\"", name);
+		cip_errf(err, errlen, "bad name \"%s\"", name);
 		b.status = CIP_EFAIL;
 		b.done = 1;
 	}
@@ -281,7 +266,7 @@ cip_resolve_blocking(const char *server, const char *name,
 		if (event_base_loop(base, EVLOOP_ONCE) == -1)
 			break;
 	if (!b.done) {
-		cip_rerr(err, errlen, "event loop failed");
+		cip_errf(err, errlen, "event loop failed");
 		b.status = CIP_EFAIL;
 	}
 	cip_resolver_free(res);

@@ -40,22 +40,7 @@ struct ilist {
  * PTR_APPEND growing from one slot: a pod is mostly in one service and
  * a service has few pods, so slots for eight would mostly stay empty.
  */
-#define MEMBER_APPEND(arr, n, cap, p) __extension__ ({			\
-	int rc_ = 0;							\
-	if ((n) == (cap)) {						\
-		size_t nc_ = (cap) ? (cap) * 2 : 1;			\
-		__typeof__(arr) na_ = realloc((arr), nc_ * sizeof(*na_)); \
-		if (na_ == NULL)					\
-			rc_ = CIP_E_NOMEM;				\
-		else {							\
-			(arr) = na_;					\
-			(cap) = nc_;					\
-		}							\
-	}								\
-	if (rc_ == 0)							\
-		(arr)[(n)++] = (p);					\
-	rc_;								\
-})
+#define MEMBER_APPEND(arr, n, cap, p)	PTR_APPEND_FROM(arr, n, cap, p, 1)
 
 struct subscriber {
 	registry_cb	*cb;

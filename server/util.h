@@ -23,13 +23,14 @@
 #endif
 
 /*
- * Appends p to the growable array arr of n elements and cap slots;
- * evaluates to 0 or CIP_E_NOMEM. needs <stdlib.h>.
+ * Appends p to the growable array arr of n elements and cap slots, the
+ * first allocation holding `first` slots; evaluates to 0 or CIP_E_NOMEM.
+ * Needs <stdlib.h>.
  */
-#define PTR_APPEND(arr, n, cap, p) __extension__ ({			\
+#define PTR_APPEND_FROM(arr, n, cap, p, first) __extension__ ({	\
 	int rc_ = 0;							\
 	if ((n) == (cap)) {						\
-		size_t nc_ = (cap) ? (cap) * 2 : 8;			\
+		size_t nc_ = (cap) ? (cap) * 2 : (first);		\
 		__typeof__(arr) na_ = realloc((arr), nc_ * sizeof(*na_)); \
 		if (na_ == NULL)					\
 			rc_ = CIP_E_NOMEM;				\
@@ -42,6 +43,7 @@
 		(arr)[(n)++] = (p);					\
 	rc_;								\
 })
+#define PTR_APPEND(arr, n, cap, p)	PTR_APPEND_FROM(arr, n, cap, p, 8)
 
 #ifndef HAVE_STRLCPY
 size_t	strlcpy(char *dst, const char *src, size_t size);
