@@ -79,11 +79,13 @@ count_log() {
 }
 
 # start_daemon LOG ARGS...: starts clusteripd in the background and waits
-# for its startup line. Sets DAEMON_PID and DAEMON_LOG.
+# for its startup line. Sets DAEMON_PID and DAEMON_LOG. DAEMON_PREFIX (an
+# array, e.g. ip netns exec NS) runs before it and must exec the daemon.
+DAEMON_PREFIX=()
 start_daemon() {
 	DAEMON_LOG=$1
 	shift
-	"$CIPD" "$@" 2>"$DAEMON_LOG" &
+	"${DAEMON_PREFIX[@]}" "$CIPD" "$@" 2>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	TEST_PIDS+=("$DAEMON_PID")
 	local i

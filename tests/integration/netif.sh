@@ -68,22 +68,12 @@ DNS_PORT=15353		# inside NS_A, where nothing else listens
 
 # start_in_ns LOG: clusteripd in NS_A; waits for its startup line.
 start_in_ns() {
-	DAEMON_LOG=$1
-	# Not through A(): a function in the background is a subshell, and
-	# DAEMON_PID must be the daemon's (ip netns exec execs it).
-	ip netns exec "$NS_A" "$CIPD" --vip-interface veth-x --vip-range 10.250.0.0/24 \
+	DAEMON_PREFIX=(ip netns exec "$NS_A")
+	start_daemon "$1" --vip-interface veth-x --vip-range 10.250.0.0/24 \
 	    --manifests "$M" --state-dir "$STATE" \
 	    --dns-listen "127.0.0.1:$DNS_PORT" --api-listen none \
-	    --upstream 127.0.0.1:9 --log-level debug 2>"$DAEMON_LOG" &
-	DAEMON_PID=$!
-	TEST_PIDS+=("$DAEMON_PID")
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -q "startup complete" "$DAEMON_LOG" 2>/dev/null && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || fail "clusteripd exited at start"
-		sleep 0.05
-	done
-	fail "clusteripd did not start within 10s"
+	    --upstream 127.0.0.1:9 --log-level debug
+	DAEMON_PREFIX=()
 }
 
 # vips_on_x: the /32 addresses of 10.250.0.0/24 on veth-x, one a line.
