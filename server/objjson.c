@@ -21,6 +21,7 @@ static json_t	*objjson_labels(const struct labels *);
 static json_t	*objjson_metadata(const char *, const char *,
     const struct labels *, const struct labels *, const struct owner *,
     time_t, enum objjson_mode);
+static json_t	*objjson_doc(const char *, json_t *);
 static json_t	*objjson_selector(const struct selector *);
 static json_t	*objjson_probe(const struct probe *);
 
@@ -98,6 +99,16 @@ objjson_metadata(const char *ns, const char *name, const struct labels *lab,
 	return md;
 }
 
+/* { apiVersion: v1, kind, metadata }, taking the metadata's reference. */
+static json_t *
+objjson_doc(const char *kind, json_t *metadata)
+{
+	if (metadata == NULL)
+		return NULL;
+	return json_pack("{s:s,s:s,s:o}", "apiVersion", "v1", "kind", kind,
+	    "metadata", metadata);
+}
+
 /*
  * A map selector is a plain object like a Service's spec.selector; any
  * other is a LabelSelector (matchLabels + matchExpressions).
@@ -172,12 +183,10 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 	size_t i;
 	int rc = 0;
 
-	if ((doc = json_object()) == NULL)
+	if ((doc = objjson_doc("Service", objjson_metadata(svc->ns, svc->name,
+	    &svc->labels, &svc->annotations, &svc->owner, svc->created,
+	    mode))) == NULL)
 		return NULL;
-	rc |= objjson_set(doc, "apiVersion", json_string("v1"));
-	rc |= objjson_set(doc, "kind", json_string("Service"));
-	rc |= objjson_set(doc, "metadata", objjson_metadata(svc->ns, svc->name,
-	    &svc->labels, &svc->annotations, &svc->owner, svc->created, mode));
 	spec = json_object();
 	rc |= objjson_set(doc, "spec", spec);
 	if (rc != 0)
@@ -293,12 +302,10 @@ objjson_pod(const struct pod *pod, enum objjson_mode mode)
 	size_t i;
 	int rc = 0;
 
-	if ((doc = json_object()) == NULL)
+	if ((doc = objjson_doc("Pod", objjson_metadata(pod->ns, pod->name,
+	    &pod->labels, &pod->annotations, &pod->owner, pod->created,
+	    mode))) == NULL)
 		return NULL;
-	rc |= objjson_set(doc, "apiVersion", json_string("v1"));
-	rc |= objjson_set(doc, "kind", json_string("Pod"));
-	rc |= objjson_set(doc, "metadata", objjson_metadata(pod->ns, pod->name,
-	    &pod->labels, &pod->annotations, &pod->owner, pod->created, mode));
 	spec = json_object();
 	ctr = json_object();
 	ports = json_array();
