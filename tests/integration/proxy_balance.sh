@@ -2,15 +2,48 @@
 # SPDX-License-Identifier: MIT
 # Balancing through the VIP with real curl and real backends: random
 # spreads, round-robin alternates exactly, least-connections fills the
-# emptier endpoint, ClientIP affinity pins each source address.
+# emptier endpoint, ClientIP affinity pins each source address, on every
+# port of the service alike.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port)
-VR=$(rand_vip) VRR=$(rand_vip) VLC=$(rand_vip) VAF=$(rand_vip)
+Q1=$(free_port) Q2=$(free_port)
+VR=$(rand_vip) VRR=$(rand_vip) VLC=$(rand_vip) VAF=$(rand_vip) VA2=$(rand_vip)
 backend http a 127.0.10.11 "$P1"
 backend http b 127.0.10.12 "$P2"
 backend banner a 127.0.10.11 "$B1"
 backend banner b 127.0.10.12 "$B2"
+backend http a 127.0.10.11 "$Q1"
+backend http b 127.0.10.12 "$Q2"
+# twoport: ports 80 and 81 to each pod's p and q.
+twoport() {
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: aff2, namespace: default}
+spec:
+  selector: {app: two}
+  clusterIP: $VA2
+  sessionAffinity: ClientIP
+  ports:
+  - {name: p, port: 80, targetPort: p}
+  - {name: q, port: 81, targetPort: q}
+---
+Y
+	for x in a:127.0.10.11:$P1:$Q1 b:127.0.10.12:$P2:$Q2; do
+		IFS=: read -r n ip pp qq <<< "$x"
+		cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: two-$n, labels: {app: two}}
+spec:
+  containers:
+  - ports: [{name: p, containerPort: $pp}, {name: q, containerPort: $qq}]
+status: {podIP: $ip}
+---
+Y
+	done
+}
 {
 	svc rnd "$VR" 80 web "" random
 	svc rr "$VRR" 80 web "" round-robin
@@ -21,9 +54,10 @@ backend banner b 127.0.10.12 "$B2"
 	pod web-b 127.0.10.12 "$P2" web
 	pod held-a 127.0.10.11 "$B1" held
 	pod held-b 127.0.10.12 "$B2" held
+	twoport
 } | manifest all.yaml
 start_daemon
-for v in "$VR:80" "$VRR:80" "$VLC:7000" "$VAF:80"; do
+for v in "$VR:80" "$VRR:80" "$VLC:7000" "$VAF:80" "$VA2:80" "$VA2:81"; do
 	wait_listen "${v%:*}" "${v#*:}"
 done
 
@@ -90,4 +124,19 @@ for src in 127.0.0.21 127.0.0.22 127.0.0.23; do
 	echo "$out" | grep -q ERR && fail "affinity from $src: errors"
 	echo "affinity $src: $(echo $out)"
 done
+
+# Affinity is the service's, not a port's: a client pinned through port
+# 80 reaches the same endpoint through port 81 (and back). Eight clients:
+# pins kept per port would agree for all of them once in 256 runs.
+seen=""
+for i in $(seq 31 38); do
+	src=127.0.0.$i
+	out=$(for port in 80 81 81 80 81 80; do
+		curl -sS --max-time 5 --interface "$src" "http://$VA2:$port/" || echo ERR
+	done | sort | uniq -c)
+	[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "affinity across ports from $src: $out"
+	echo "$out" | grep -q ERR && fail "affinity across ports from $src: errors"
+	seen="$seen $(echo "$out" | awk '{print $2}')"
+done
+echo "affinity across ports 80 and 81, per client:$seen"
 pass
