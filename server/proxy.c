@@ -58,6 +58,7 @@ static void	proxy_accept_error_cb(struct evconnlistener *, void *);
 static void	proxy_resume_cb(evutil_socket_t, short, void *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
+static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
 static const struct timeval *
@@ -330,7 +331,12 @@ proxy_ep_get(struct proxy_svc *ps, const char *pod_key)
 	    METRIC_COUNTER, "Connects to an endpoint that failed.", labels,
 	    NULL, 0);
 	ep->m_ready = metrics_get("clusterip_endpoint_ready", METRIC_GAUGE,
-	    "1 when the endpoint takes new connections.", labels, NULL, 0);
+	    "1 when the endpoint is ready (probes, leases, conditions), as "
+	    "DNS and the API report it.", labels, NULL, 0);
+	ep->m_healthy = metrics_get("clusterip_endpoint_healthy", METRIC_GAUGE,
+	    "0 while the forwarder skips the endpoint after failed connects "
+	    "(passive health), else 1.", labels, NULL, 0);
+	metric_set(ep->m_healthy, 1);
 	snprintf(labels, sizeof(labels),
 	    "service=\"%s\",endpoint=\"%s\",direction=\"to_endpoint\"", se, ee);
 	ep->m_bytes_to_ep = metrics_get("clusterip_forward_bytes_total",
@@ -348,10 +354,13 @@ proxy_ep_free(struct proxy_ep *ep)
 	hmap_del(ep->ps->eps, ep->key);
 	if (ep->drain != NULL)
 		event_free(ep->drain);
+	if (ep->revive != NULL)
+		event_free(ep->revive);
 	metrics_forget(ep->m_conns);
 	metrics_forget(ep->m_active);
 	metrics_forget(ep->m_fail);
 	metrics_forget(ep->m_ready);
+	metrics_forget(ep->m_healthy);
 	metrics_forget(ep->m_bytes_to_ep);
 	metrics_forget(ep->m_bytes_to_client);
 	free(ep->key);
@@ -632,14 +641,50 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 void
 proxy_ep_failed(struct proxy_ep *ep)
 {
+	struct timeval tv;
 	uint64_t skip = PROXY_SKIP_MS;
 	uint32_t i;
 
 	metric_add(ep->m_fail, 1);
 	for (i = 0; i < ep->fails && skip < PROXY_SKIP_MAX_MS; i++)
 		skip *= 2;
+	skip = MINIMUM(skip, PROXY_SKIP_MAX_MS);
 	ep->fails++;
-	ep->skip_until_ms = proxy_now_ms() + MINIMUM(skip, PROXY_SKIP_MAX_MS);
+	ep->skip_until_ms = proxy_now_ms() + skip;
+	metric_set(ep->m_healthy, 0);
+	/*
+	 * When the skip ends the endpoint takes connections again, the
+	 * next of which tells: the gauge says what proxy_pick does.
+	 */
+	if (ep->revive == NULL)
+		ep->revive = evtimer_new(proxy.rt->base, proxy_ep_revive_cb,
+		    ep);
+	if (ep->revive != NULL)
+		evtimer_add(ep->revive, proxy_tv(&tv, skip));
+}
+
+/* A connect to ep worked: it is healthy again. */
+void
+proxy_ep_connected(struct proxy_ep *ep)
+{
+	if (ep->fails == 0)
+		return;
+	ep->fails = 0;
+	ep->skip_until_ms = 0;
+	metric_set(ep->m_healthy, 1);
+	if (ep->revive != NULL)
+		evtimer_del(ep->revive);
+}
+
+/* The skip of a failed endpoint is over: new connections try it again. */
+static void
+proxy_ep_revive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_ep *ep = arg;
+
+	(void)fd;
+	(void)what;
+	metric_set(ep->m_healthy, 1);
 }
 
 /* Listeners. */

@@ -39,9 +39,11 @@ struct proxy_ep {
 	bool			 member;	/* still selected by the service */
 	bool			 draining;	/* closing its connections now */
 	struct event		*drain;		/* proxy_drain_timeout_ms */
+	struct event		*revive;	/* at skip_until_ms */
 	TAILQ_HEAD(, proxy_session) sessions;	/* connected ones */
 	LIST_HEAD(, proxy_flow)	 flows;
 	struct metric		*m_conns, *m_active, *m_fail, *m_ready;
+	struct metric		*m_healthy;
 	struct metric		*m_bytes_to_ep, *m_bytes_to_client;
 };
 
@@ -108,6 +110,8 @@ int	proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 struct proxy_ep *proxy_ep_get(struct proxy_svc *ps, const char *pod_key);
 /* Records a failed connect: the endpoint is skipped for a while. */
 void	proxy_ep_failed(struct proxy_ep *ep);
+/* Records a connect that worked: the endpoint is healthy again. */
+void	proxy_ep_connected(struct proxy_ep *ep);
 /* Frees ep when no longer a member and unused, and then maybe ps. */
 void	proxy_ep_release(struct proxy_ep *ep);
 /* Creates the service's state and files it in proxy.svcs. */

@@ -258,8 +258,7 @@ proxy_session_up(struct proxy_session *s)
 	struct timeval tv;
 	int on = 1;
 
-	ep->fails = 0;
-	ep->skip_until_ms = 0;
+	proxy_ep_connected(ep);
 	s->connected = true;
 	(void)setsockopt(s->out.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	TAILQ_INSERT_TAIL(&ep->sessions, s, entry);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Failures through the VIP: a killed endpoint costs no failed request; a
-# held connection outlives its pod's deletion while new ones avoid it; no
+# Failures through the VIP: a killed endpoint costs no failed request and
+# shows as unhealthy in the metrics until it is back; a held connection outlives its pod's deletion while new ones avoid it; no
 # endpoint means an immediate reset; an endpoint's reset reaches the
 # client as a reset; a client that half-closes still gets the whole
 # response. Listeners and metrics follow the manifests.
@@ -88,6 +88,32 @@ echo "killed endpoint: 40/40 from b"
 curl -s "http://127.0.0.1:$APIPORT/metrics" > "$T/metrics"
 grep -q '^clusterip_forward_connect_failures_total{service="default/kill",endpoint="default/web-a"} [1-9]' "$T/metrics" ||
     fail "no connect failure counted: $(grep connect_failures "$T/metrics")"
+# Passive health shows: web-a stays ready (nothing probes it) but is not
+# healthy while the forwarder skips it; web-b is both.
+ka='service="default/kill",endpoint="default/web-a"'
+kb='service="default/kill",endpoint="default/web-b"'
+grep -qx "clusterip_endpoint_healthy{$ka} 0" "$T/metrics" ||
+    fail "web-a not shown unhealthy: $(grep "endpoint_.*$ka" "$T/metrics")"
+grep -qx "clusterip_endpoint_ready{$ka} 1" "$T/metrics" ||
+    fail "web-a not shown ready: $(grep "endpoint_.*$ka" "$T/metrics")"
+grep -qx "clusterip_endpoint_healthy{$kb} 1" "$T/metrics" ||
+    fail "web-b not shown healthy: $(grep "endpoint_.*$kb" "$T/metrics")"
+echo "passive health: web-a ready 1 healthy 0, web-b healthy 1"
+# web-a comes back: once its skip ends the gauge says so and it is used.
+backend http a 127.0.10.13 "$P1"
+ok=0
+for _ in $(seq 400); do
+	curl -s "http://127.0.0.1:$APIPORT/metrics" |
+	    grep -qx "clusterip_endpoint_healthy{$ka} 1" && { ok=1; break; }
+	sleep 0.1
+done
+[ $ok = 1 ] || fail "web-a never shown healthy again"
+out=$(hits "http://$VK/" 40) || fail "recovered endpoint: a request failed"
+echo "$out" | grep -q '^a$' || fail "recovered endpoint not used: $out"
+curl -s "http://127.0.0.1:$APIPORT/metrics" |
+    grep -qx "clusterip_endpoint_healthy{$ka} 1" ||
+    fail "web-a unhealthy after serving"
+echo "passive health: web-a healthy again and used"
 
 # Drain: hold a connection to held-a, delete the pod, the connection lives.
 mkfifo "$T/ctl"
