@@ -2,16 +2,18 @@
 # The forwarder against HAProxy and nginx (stream), in the same run: wrk
 # keep-alive, wrk with a new connection per request, and one iperf3
 # stream, each proxy pinned to CPU 0 with the backends and the load
-# generator on CPU 1. Prints per-request/per-connection proxy CPU and
-# ratios to HAProxy.
+# generator on CPU 1. HAProxy runs twice: as configured by default
+# ("haproxy") and with "option splice-auto" ("haproxy-splice"). Prints
+# medians of req/s, p99 latency and proxy CPU per request, per
+# connection and per Gbit/s, with ratios to both HAProxy runs.
 #
 #   bench/fwd-bench.sh [--builddir DIR] [--duration 10] [--runs 1]
-#                      [--peers "haproxy nginx"] [--out DIR]
+#                      [--peers "haproxy haproxy-splice nginx"] [--out DIR]
 #
 # Needs wrk, iperf3, nginx-light, libnginx-mod-stream, haproxy (Debian).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-builddir=$here/.. duration=10 runs=1 peers="haproxy nginx" out=/tmp/bench-results/fwd
+builddir=$here/.. duration=10 runs=1 peers="haproxy haproxy-splice nginx" out=/tmp/bench-results/fwd
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
@@ -32,7 +34,7 @@ dpid=""
 cleanup() {
   [ -n "$dpid" ] && stop_pid "$dpid"
   "$here/fwd-backends.sh" stop || true
-  for p in $peers; do "$here/fwd-peer.sh" stop "$p" > /dev/null 2>&1 || true; done
+  for p in $peers; do "$here/fwd-peer.sh" stop "${p%-splice}" > /dev/null 2>&1 || true; done
   rm -rf "$wd"
 }
 trap cleanup EXIT
@@ -101,16 +103,22 @@ stop_pid "$dpid"; dpid=""
 
 for p in $peers; do
   echo "=== $p"
-  pid=$("$here/fwd-peer.sh" start "$p" --threads 1 --cpus 0)
-  ipid=$pid; [ -f "/tmp/fwdbench/$p/iperf.pid" ] && ipid=$(cat "/tmp/fwdbench/$p/iperf.pid")
+  case "$p" in
+    haproxy-splice) peer=haproxy popt=(--splice);;
+    *) peer=$p popt=();;
+  esac
+  pid=$("$here/fwd-peer.sh" start "$peer" --threads 1 --cpus 0 "${popt[@]}")
+  ipid=$pid; [ -f "/tmp/fwdbench/$peer/iperf.pid" ] && ipid=$(cat "/tmp/fwdbench/$peer/iperf.pid")
   run_one "$p" "$pid" 127.0.0.1:18080 127.0.0.1:15200 "$ipid"
-  "$here/fwd-peer.sh" stop "$p"
+  "$here/fwd-peer.sh" stop "$peer"
 done
 
+# Ratio columns: "hap" is HAProxy as configured by default, "haps" with
+# splice-auto; "-" when that peer did not run.
 echo
 echo "=== summary (medians; proxy CPU per request = proxy CPU share / req/s)"
 awk -F'\t' 'NR > 1 && $1 != "label" {
-    k = $1 "\t" $2; n[k]++; rq[k, n[k]] = $4; cpu[k, n[k]] = $12
+    k = $1 "\t" $2; n[k]++; rq[k, n[k]] = $4; p99[k, n[k]] = $7; cpu[k, n[k]] = $12
     if (!(k in seen)) { seen[k] = 1; order[++no] = k }
   }
   function med(a, k, c,   i, j, t, v) {
@@ -118,18 +126,21 @@ awk -F'\t' 'NR > 1 && $1 != "label" {
     for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
   }
+  function ratio(a, ref, k, m) { return ((ref, m) in a && a[ref, m] > 0) ? sprintf("%.2fx", a[k] / a[ref, m]) : "-" }
   END {
     for (i = 1; i <= no; i++) {
       k = order[i]; r = med(rq, k, n[k]); c = med(cpu, k, n[k])
-      us[k] = r > 0 ? c / 100 * 1e6 / r : 0; req[k] = r
-      split(k, f, "\t"); if (f[1] == "haproxy") { hus[f[2]] = us[k]; hrq[f[2]] = req[k] }
+      us[k] = r > 0 ? c / 100 * 1e6 / r : 0; req[k] = r; lat[k] = med(p99, k, n[k])
+      split(k, f, "\t"); us[f[1], f[2]] = us[k]; req[f[1], f[2]] = r; lat[f[1], f[2]] = lat[k]
     }
-    printf "%-12s %-10s %10s %8s %10s %12s %12s\n", "proxy", "mode", "req/s", "cpu%", "us/req", "cpu vs hap", "req/s vs hap"
+    printf "%-15s %-9s %8s %5s %7s %8s | %-17s %-17s %-17s\n", "proxy", "mode", "req/s", "cpu%", "us/req", "p99 ms",
+      "us/req vs hap/haps", "req/s vs hap/haps", "p99 vs hap/haps"
     for (i = 1; i <= no; i++) {
       k = order[i]; split(k, f, "\t"); m = f[2]
-      printf "%-12s %-10s %10.0f %8.0f %10.2f %12s %12s\n", f[1], m, req[k], med(cpu, k, n[k]), us[k],
-        (m in hus && hus[m] > 0) ? sprintf("%.2fx", us[k] / hus[m]) : "-",
-        (m in hrq && hrq[m] > 0) ? sprintf("%.2fx", req[k] / hrq[m]) : "-"
+      printf "%-15s %-9s %8.0f %5.0f %7.2f %8.3f | %-17s %-17s %-17s\n", f[1], m, req[k], med(cpu, k, n[k]), us[k], lat[k],
+        ratio(us, "haproxy", k, m) " / " ratio(us, "haproxy-splice", k, m),
+        ratio(req, "haproxy", k, m) " / " ratio(req, "haproxy-splice", k, m),
+        ratio(lat, "haproxy", k, m) " / " ratio(lat, "haproxy-splice", k, m)
     }
   }' "$out/fwd-http.tsv"
 echo
@@ -142,10 +153,17 @@ awk -F'\t' 'NR > 1 && $1 != "label" {
     for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return (cnt % 2) ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
   }
+  function ratio(a, k, ref) { return (ref in a && a[ref] > 0) ? sprintf("%.2fx", a[k] / a[ref]) : "-" }
   END {
-    printf "%-12s %12s %8s %14s\n", "proxy", "iperf3 Gb/s", "cpu%", "cpu% per Gb/s"
     for (i = 1; i <= no; i++) {
-      k = order[i]; gb = med(g, k, n[k]); cp = med(c, k, n[k])
-      printf "%-12s %12.1f %8.0f %14.1f\n", k, gb, cp, (gb > 0 ? cp / gb : 0)
+      k = order[i]; gb[k] = med(g, k, n[k]); cp[k] = med(c, k, n[k]); pg[k] = gb[k] > 0 ? cp[k] / gb[k] : 0
+    }
+    printf "%-15s %12s %6s %14s | %-19s %-19s\n", "proxy", "iperf3 Gb/s", "cpu%", "cpu% per Gb/s",
+      "Gb/s vs hap/haps", "cpu/Gb vs hap/haps"
+    for (i = 1; i <= no; i++) {
+      k = order[i]
+      printf "%-15s %12.1f %6.0f %14.1f | %-19s %-19s\n", k, gb[k], cp[k], pg[k],
+        ratio(gb, k, "haproxy") " / " ratio(gb, k, "haproxy-splice"),
+        ratio(pg, k, "haproxy") " / " ratio(pg, k, "haproxy-splice")
     }
   }' "$out/fwd-iperf.tsv"
