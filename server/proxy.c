@@ -59,6 +59,7 @@ static void	proxy_resume_cb(evutil_socket_t, short, void *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
+static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
 static const struct timeval *
@@ -235,6 +236,29 @@ proxy_svc_new(const char *key)
 	ps->m_noep = metrics_get("clusterip_forward_no_endpoint_total",
 	    METRIC_COUNTER, "Connections reset for want of a ready endpoint.",
 	    labels, NULL, 0);
+	ps->m_conns = metrics_get("clusterip_service_connections_total",
+	    METRIC_COUNTER, "Connections forwarded for a service.", labels,
+	    NULL, 0);
+	ps->m_active = metrics_get("clusterip_service_connections_active",
+	    METRIC_GAUGE, "Open forwarded connections of a service.", labels,
+	    NULL, 0);
+	ps->m_fail = metrics_get("clusterip_service_connect_failures_total",
+	    METRIC_COUNTER, "Connects to a service's endpoints that failed.",
+	    labels, NULL, 0);
+	ps->m_ready = metrics_get("clusterip_service_endpoints_ready",
+	    METRIC_GAUGE, "Endpoints of a service that are ready.", labels,
+	    NULL, 0);
+	ps->m_healthy = metrics_get("clusterip_service_endpoints_healthy",
+	    METRIC_GAUGE, "Ready endpoints of a service that the forwarder "
+	    "does not skip after failed connects.", labels, NULL, 0);
+	snprintf(labels, sizeof(labels),
+	    "service=\"%s\",direction=\"to_endpoint\"", esc);
+	ps->m_bytes_to_ep = metrics_get("clusterip_service_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
+	snprintf(labels, sizeof(labels),
+	    "service=\"%s\",direction=\"to_client\"", esc);
+	ps->m_bytes_to_client = metrics_get("clusterip_service_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
 	return ps;
 }
 
@@ -421,7 +445,8 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 		if ((ep = proxy_ep_get(ps, svc->members[i]->key)) == NULL)
 			continue;
 		ep->member = true;
-		metric_set(ep->m_ready, pod_ready(svc->members[i]) ? 1 : 0);
+		ep->ready = pod_ready(svc->members[i]);
+		metric_set(ep->m_ready, ep->ready ? 1 : 0);
 		if (ep->drain != NULL)
 			event_del(ep->drain);
 	}
@@ -445,6 +470,46 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 		if (ep->drain != NULL)
 			evtimer_add(ep->drain, proxy_tv(&tv, drain_ms));
 	}
+	proxy_svc_health(ps);
+}
+
+/* The service's endpoint counts: ready ones, and healthy ones of those. */
+static void
+proxy_svc_health(struct proxy_svc *ps)
+{
+	struct hmap_iter it;
+	const char *key;
+	void *val;
+	int64_t ready = 0, healthy = 0;
+
+	hmap_iter_init(&it, ps->eps);
+	while (hmap_iter_next(&it, &key, &val)) {
+		struct proxy_ep *ep = val;
+
+		if (!ep->member || !ep->ready)
+			continue;
+		ready++;
+		if (!ep->skipped)
+			healthy++;
+	}
+	metric_set(ps->m_ready, ready);
+	metric_set(ps->m_healthy, healthy);
+}
+
+void
+proxy_ep_conn_up(struct proxy_ep *ep)
+{
+	metric_add(ep->m_conns, 1);
+	metric_set(ep->m_active, ++ep->nconn);
+	metric_add(ep->ps->m_conns, 1);
+	metric_set(ep->ps->m_active, ++ep->ps->nconn);
+}
+
+void
+proxy_ep_conn_down(struct proxy_ep *ep)
+{
+	metric_set(ep->m_active, --ep->nconn);
+	metric_set(ep->ps->m_active, --ep->ps->nconn);
 }
 
 /* The service went: listeners close, endpoints drain. */
@@ -473,6 +538,7 @@ proxy_svc_gone(struct proxy_svc *ps)
 		struct proxy_ep *ep = val;
 
 		ep->member = false;
+		ep->ready = false;
 		metric_set(ep->m_ready, 0);
 		if (proxy.shutting_down)
 			proxy_ep_close_all(ep, false);
@@ -480,6 +546,7 @@ proxy_svc_gone(struct proxy_svc *ps)
 		if (ep->active == 0)
 			proxy_ep_free(ep);
 	}
+	proxy_svc_health(ps);
 	ps->busy = false;
 }
 
@@ -510,6 +577,13 @@ proxy_svc_free(void *arg)
 	balancer_free(ps->bal);
 	metrics_forget(ps->m_retries);
 	metrics_forget(ps->m_noep);
+	metrics_forget(ps->m_conns);
+	metrics_forget(ps->m_active);
+	metrics_forget(ps->m_fail);
+	metrics_forget(ps->m_ready);
+	metrics_forget(ps->m_healthy);
+	metrics_forget(ps->m_bytes_to_ep);
+	metrics_forget(ps->m_bytes_to_client);
 	free(ps->key);
 	free(ps);
 }
@@ -607,6 +681,7 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 			    (ep = proxy_ep_get(ps, pod->key)) == NULL)
 				continue;
 			ep->member = true;
+			ep->ready = true;
 			if (pass == 0 && ep->skip_until_ms > now)
 				continue;
 			for (j = 0; j < ntried; j++)
@@ -646,12 +721,17 @@ proxy_ep_failed(struct proxy_ep *ep)
 	uint32_t i;
 
 	metric_add(ep->m_fail, 1);
+	metric_add(ep->ps->m_fail, 1);
 	for (i = 0; i < ep->fails && skip < PROXY_SKIP_MAX_MS; i++)
 		skip *= 2;
 	skip = MINIMUM(skip, PROXY_SKIP_MAX_MS);
 	ep->fails++;
 	ep->skip_until_ms = proxy_now_ms() + skip;
 	metric_set(ep->m_healthy, 0);
+	if (!ep->skipped) {
+		ep->skipped = true;
+		proxy_svc_health(ep->ps);
+	}
 	/*
 	 * When the skip ends the endpoint takes connections again, the
 	 * next of which tells: the gauge says what proxy_pick does.
@@ -674,6 +754,10 @@ proxy_ep_connected(struct proxy_ep *ep)
 	metric_set(ep->m_healthy, 1);
 	if (ep->revive != NULL)
 		evtimer_del(ep->revive);
+	if (ep->skipped) {
+		ep->skipped = false;
+		proxy_svc_health(ep->ps);
+	}
 }
 
 /* The skip of a failed endpoint is over: new connections try it again. */
@@ -685,6 +769,8 @@ proxy_ep_revive_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	metric_set(ep->m_healthy, 1);
+	ep->skipped = false;
+	proxy_svc_health(ep->ps);
 }
 
 /* Listeners. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "balancer.h"
+#include "metrics.h"
 #include "registry.h"
 
 struct event;
@@ -37,6 +38,8 @@ struct proxy_ep {
 	uint32_t		 fails;		/* connect failures in a row */
 	uint64_t		 skip_until_ms;	/* passive health */
 	bool			 member;	/* still selected by the service */
+	bool			 ready;		/* as the registry says */
+	bool			 skipped;	/* passive health: failing */
 	bool			 draining;	/* closing its connections now */
 	struct event		*drain;		/* proxy_drain_timeout_ms */
 	struct event		*revive;	/* at skip_until_ms */
@@ -72,7 +75,12 @@ struct proxy_svc {
 	struct hmap		*eps;
 	struct balancer		*bal;
 	LIST_HEAD(, proxy_lsn)	 listeners;
+	uint32_t		 nconn;		/* connected TCP connections */
 	struct metric		*m_retries, *m_noep;
+	/* Sums over its endpoints, past ones included. */
+	struct metric		*m_conns, *m_active, *m_fail;
+	struct metric		*m_bytes_to_ep, *m_bytes_to_client;
+	struct metric		*m_ready, *m_healthy;	/* endpoints */
 };
 
 struct proxy {
@@ -95,6 +103,19 @@ struct proxy {
 
 extern struct proxy proxy;
 
+/* Counts n bytes forwarded through ep, toward it or toward the client. */
+static inline void
+proxy_count_bytes(struct proxy_ep *ep, bool to_ep, uint64_t n)
+{
+	if (to_ep) {
+		metric_add(ep->m_bytes_to_ep, n);
+		metric_add(ep->ps->m_bytes_to_ep, n);
+	} else {
+		metric_add(ep->m_bytes_to_client, n);
+		metric_add(ep->ps->m_bytes_to_client, n);
+	}
+}
+
 /* The loop's cached clock, in milliseconds. */
 uint64_t proxy_now_ms(void);
 /*
@@ -112,6 +133,9 @@ struct proxy_ep *proxy_ep_get(struct proxy_svc *ps, const char *pod_key);
 void	proxy_ep_failed(struct proxy_ep *ep);
 /* Records a connect that worked: the endpoint is healthy again. */
 void	proxy_ep_connected(struct proxy_ep *ep);
+/* Counts a connection to ep that is now established (up) or over. */
+void	proxy_ep_conn_up(struct proxy_ep *ep);
+void	proxy_ep_conn_down(struct proxy_ep *ep);
 /* Frees ep when no longer a member and unused, and then maybe ps. */
 void	proxy_ep_release(struct proxy_ep *ep);
 /* Creates the service's state and files it in proxy.svcs. */

@@ -262,8 +262,7 @@ proxy_session_up(struct proxy_session *s)
 	s->connected = true;
 	(void)setsockopt(s->out.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	TAILQ_INSERT_TAIL(&ep->sessions, s, entry);
-	metric_add(ep->m_conns, 1);
-	metric_set(ep->m_active, ++ep->nconn);
+	proxy_ep_conn_up(ep);
 	event_assign(&s->in.rev, base, s->in.fd, EV_READ | EV_PERSIST,
 	    proxy_read_cb, &s->in);
 	event_assign(&s->in.wev, base, s->in.fd, EV_WRITE | EV_PERSIST,
@@ -352,7 +351,7 @@ proxy_session_free(struct proxy_session *s, bool reset)
 	if (ep != NULL) {
 		if (s->connected) {
 			TAILQ_REMOVE(&ep->sessions, s, entry);
-			metric_set(ep->m_active, --ep->nconn);
+			proxy_ep_conn_down(ep);
 		}
 		ep->active--;
 	}
@@ -440,8 +439,7 @@ proxy_splice_read(struct proxy_half *src, struct proxy_half *dst)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			s->activity = true;
-			metric_add(src->to_ep ? s->ep->m_bytes_to_ep :
-			    s->ep->m_bytes_to_client, (uint64_t)n);
+			proxy_count_bytes(s->ep, src->to_ep, (uint64_t)n);
 			dst->piped += (size_t)n;
 			w = splice(dst->pipe[0], NULL, dst->fd, NULL, dst->piped,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -488,8 +486,7 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = recv(fd, proxy_buf, sizeof(proxy_buf), 0);
 		if (n > 0) {
 			s->activity = true;
-			metric_add(src->to_ep ? s->ep->m_bytes_to_ep :
-			    s->ep->m_bytes_to_client, (uint64_t)n);
+			proxy_count_bytes(s->ep, src->to_ep, (uint64_t)n);
 			if ((size_t)n < sizeof(proxy_buf))
 				dst->full_reads = 0;
 			else if (dst->full_reads < UINT8_MAX)

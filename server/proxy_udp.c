@@ -139,6 +139,7 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
 	l->ps->refs++;
 	proxy.nsessions++;
 	metric_add(ep->m_conns, 1);
+	metric_add(ep->ps->m_conns, 1);
 	return f;
 fail:
 	log_warn("proxy: %s: udp flow", l->ps->key);
@@ -205,7 +206,7 @@ proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		f->activity = true;
 		if (send(f->fd, proxy_udp_buf, (size_t)n, 0) == n)
-			metric_add(f->ep->m_bytes_to_ep, (uint64_t)n);
+			proxy_count_bytes(f->ep, true, (uint64_t)n);
 	}
 }
 
@@ -228,7 +229,7 @@ proxy_flow_read_cb(evutil_socket_t fd, short what, void *arg)
 		f->activity = true;
 		if (sendto(f->lsn->fd, proxy_udp_buf, (size_t)n, 0,
 		    (struct sockaddr *)&f->client, sizeof(f->client)) == n)
-			metric_add(f->ep->m_bytes_to_client, (uint64_t)n);
+			proxy_count_bytes(f->ep, false, (uint64_t)n);
 	}
 }
 
