@@ -188,6 +188,18 @@ balancer_pick(struct balancer *b, enum lb_algo algo,
 	return pick;
 }
 
+const char *
+balancer_pinned_key(struct balancer *b, uint32_t client, uint64_t affinity_ms,
+    uint64_t now_ms)
+{
+	struct balancer_pin **pp;
+
+	if (affinity_ms == 0 || (pp = balancer_pin_find(b, client)) == NULL ||
+	    now_ms - (*pp)->last_ms >= affinity_ms)
+		return NULL;
+	return (*pp)->key;
+}
+
 size_t
 balancer_expire(struct balancer *b, uint64_t affinity_ms, uint64_t now_ms)
 {

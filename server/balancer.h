@@ -39,6 +39,14 @@ int	balancer_pick(struct balancer *, enum lb_algo algo,
     const struct balancer_cand *c, size_t n, uint32_t client,
     uint64_t affinity_ms, uint64_t now_ms, uint32_t rnd);
 
+/*
+ * The key of the endpoint client is pinned to at now_ms (a pin less than
+ * affinity_ms old), or NULL. The string belongs to the balancer and lives
+ * until its next pick or expiry.
+ */
+const char *balancer_pinned_key(struct balancer *, uint32_t client,
+    uint64_t affinity_ms, uint64_t now_ms);
+
 /* Drops affinity pins older than affinity_ms. Returns how many went. */
 size_t	balancer_expire(struct balancer *, uint64_t affinity_ms,
     uint64_t now_ms);

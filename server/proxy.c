@@ -648,6 +648,39 @@ proxy_cands_reserve(size_t n)
 	return 0;
 }
 
+/*
+ * True when client is pinned to an endpoint of the service that is fine
+ * but does not serve this port (a pod without the named targetPort): the
+ * connection goes elsewhere, and the pin stays for the service's other
+ * ports. A pin to an endpoint that failed or went moves as usual.
+ */
+static bool
+proxy_pin_elsewhere(struct proxy_svc *ps, const struct service *svc,
+    const struct svc_port *sp, size_t ncands, uint32_t client, uint64_t now)
+{
+	const struct proxy_ep *ep;
+	const char *key;
+	size_t i;
+
+	key = balancer_pinned_key(ps->bal, client,
+	    (uint64_t)svc->affinity_timeout_s * 1000, now);
+	if (key == NULL)
+		return false;
+	for (i = 0; i < ncands; i++)
+		if (strcmp(proxy.cands[i].key, key) == 0)
+			return false;		/* the usual case */
+	if ((ep = hmap_get(ps->eps, key)) == NULL || ep->skip_until_ms > now)
+		return false;
+	for (i = 0; i < svc->nmembers; i++) {
+		const struct pod *pod = svc->members[i];
+
+		if (strcmp(pod->key, key) == 0)
+			return pod_ready(pod) && pod->ip.s_addr != 0 &&
+			    pod_target_port(pod, sp) == 0;
+	}
+	return false;
+}
+
 int
 proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
     uint32_t client, struct proxy_ep *const *tried, size_t ntried,
@@ -699,6 +732,8 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 		return -1;
 	if (svc->affinity == AFFINITY_CLIENTIP)
 		aff_ms = (uint64_t)svc->affinity_timeout_s * 1000;
+	if (aff_ms != 0 && proxy_pin_elsewhere(ps, svc, sp, n, client, now))
+		aff_ms = 0;
 	k = balancer_pick(ps->bal, svc->algo, proxy.cands, n, client, aff_ms,
 	    now, svc->algo == LB_RANDOM ? proxy_random() : 0);
 	if (k < 0)

@@ -9,40 +9,42 @@
 P1=$(free_port) P2=$(free_port) B1=$(free_port) B2=$(free_port)
 Q1=$(free_port) Q2=$(free_port)
 VR=$(rand_vip) VRR=$(rand_vip) VLC=$(rand_vip) VAF=$(rand_vip) VA2=$(rand_vip)
+VA3=$(rand_vip)
 backend http a 127.0.10.11 "$P1"
 backend http b 127.0.10.12 "$P2"
 backend banner a 127.0.10.11 "$B1"
 backend banner b 127.0.10.12 "$B2"
 backend http a 127.0.10.11 "$Q1"
 backend http b 127.0.10.12 "$Q2"
-# twoport: ports 80 and 81 to each pod's p and q.
+# twoport NAME VIP APP A_PORTS B_PORTS: a ClientIP service with ports
+# 80 and 81 to named ports p and q, and pods NAME-a, NAME-b with the given
+# port lists.
 twoport() {
 	cat <<Y
 apiVersion: v1
 kind: Service
-metadata: {name: aff2, namespace: default}
+metadata: {name: $1, namespace: default}
 spec:
-  selector: {app: two}
-  clusterIP: $VA2
+  selector: {app: $3}
+  clusterIP: $2
   sessionAffinity: ClientIP
   ports:
   - {name: p, port: 80, targetPort: p}
   - {name: q, port: 81, targetPort: q}
 ---
-Y
-	for x in a:127.0.10.11:$P1:$Q1 b:127.0.10.12:$P2:$Q2; do
-		IFS=: read -r n ip pp qq <<< "$x"
-		cat <<Y
 apiVersion: v1
 kind: Pod
-metadata: {name: two-$n, labels: {app: two}}
-spec:
-  containers:
-  - ports: [{name: p, containerPort: $pp}, {name: q, containerPort: $qq}]
-status: {podIP: $ip}
+metadata: {name: $1-a, labels: {app: $3}}
+spec: {containers: [{ports: [$4]}]}
+status: {podIP: 127.0.10.11}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $1-b, labels: {app: $3}}
+spec: {containers: [{ports: [$5]}]}
+status: {podIP: 127.0.10.12}
 ---
 Y
-	done
 }
 {
 	svc rnd "$VR" 80 web "" random
@@ -54,10 +56,15 @@ Y
 	pod web-b 127.0.10.12 "$P2" web
 	pod held-a 127.0.10.11 "$B1" held
 	pod held-b 127.0.10.12 "$B2" held
-	twoport
+	twoport aff2 "$VA2" two "{name: p, containerPort: $P1}, {name: q, containerPort: $Q1}" \
+	    "{name: p, containerPort: $P2}, {name: q, containerPort: $Q2}"
+	# aff3-a serves port 80 only.
+	twoport aff3 "$VA3" three "{name: p, containerPort: $P1}" \
+	    "{name: p, containerPort: $P2}, {name: q, containerPort: $Q2}"
 } | manifest all.yaml
 start_daemon
-for v in "$VR:80" "$VRR:80" "$VLC:7000" "$VAF:80" "$VA2:80" "$VA2:81"; do
+for v in "$VR:80" "$VRR:80" "$VLC:7000" "$VAF:80" "$VA2:80" "$VA2:81" \
+    "$VA3:80" "$VA3:81"; do
 	wait_listen "${v%:*}" "${v#*:}"
 done
 
@@ -139,4 +146,20 @@ for i in $(seq 31 38); do
 	seen="$seen $(echo "$out" | awk '{print $2}')"
 done
 echo "affinity across ports 80 and 81, per client:$seen"
+
+# A client pinned to an endpoint without the port it asks for is served
+# by another, and its pin stays: port 80 keeps its endpoint.
+seen=""
+for i in $(seq 41 48); do
+	src=127.0.0.$i
+	out=$(for port in 80 81 80 81 80; do
+		echo "$port $(curl -sS --max-time 5 --interface "$src" "http://$VA3:$port/" || echo ERR)"
+	done)
+	echo "$out" | grep -q ERR && fail "port without endpoint from $src: $out"
+	echo "$out" | grep -q '^81 a$' && fail "port 81 reached aff3-a from $src"
+	[ "$(echo "$out" | awk '$1 == 80 {print $2}' | sort -u | wc -l)" -eq 1 ] ||
+	    fail "port 80 pin moved by port 81 from $src: $(echo $out)"
+	seen="$seen $(echo "$out" | awk '$1 == 80 {print $2; exit}')"
+done
+echo "affinity kept past a port one endpoint lacks, per client:$seen"
 pass

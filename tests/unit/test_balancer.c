@@ -188,6 +188,27 @@ test_pick_affinity_endpoint_gone(void **state)
 }
 
 static void
+test_pinned_key(void **state)
+{
+	struct balancer_cand c[2] = { { "d/a", 0 }, { "d/b", 0 } };
+	struct balancer *b = balancer_new();
+	uint32_t cl = 0x0c00007f;
+
+	(void)state;
+	assert_null(balancer_pinned_key(b, cl, 1000, 0));
+	assert_int_equal(balancer_pick(b, LB_RANDOM, c, 2, cl, 1000, 100,
+	    UINT32_MAX), 1);
+	assert_string_equal(balancer_pinned_key(b, cl, 1000, 1099), "d/b");
+	/* Other clients, no affinity, or a pin too old: none. */
+	assert_null(balancer_pinned_key(b, cl + 1, 1000, 1099));
+	assert_null(balancer_pinned_key(b, cl, 0, 1099));
+	assert_null(balancer_pinned_key(b, cl, 1000, 1100));
+	/* Asking does not refresh the pin. */
+	assert_null(balancer_pinned_key(b, cl, 1000, 1100));
+	balancer_free(b);
+}
+
+static void
 test_pick_affinity_many_clients(void **state)
 {
 	struct balancer_cand c[4] = { { "d/a", 0 }, { "d/b", 0 },
@@ -222,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_pick_affinity_timeout),
 		cmocka_unit_test(test_pick_affinity_endpoint_gone),
 		cmocka_unit_test(test_pick_affinity_many_clients),
+		cmocka_unit_test(test_pinned_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
