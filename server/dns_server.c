@@ -92,7 +92,19 @@ struct dns_server {
 	struct dns_req		*reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
 	struct metric		*m_hits, *m_misses, *m_dropped;
-	/* UDP batch buffers, allocated once. */
+	/*
+	 * UDP batch buffers, allocated once. The receive headers stay set
+	 * up between batches: only what recvmmsg changed is reset.
+	 */
+	struct mmsghdr		 rx[UDP_BATCH];
+	struct iovec		 rxiov[UDP_BATCH];
+	struct sockaddr_storage	 rxfrom[UDP_BATCH];
+	union {
+		struct cmsghdr	c;
+		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	}			 rxcm[UDP_BATCH];
+	int			 rxdirty;	/* headers recvmmsg wrote */
+	int			 rxwild;	/* -1: not set up, else wildcard */
 	uint8_t			*in;		/* UDP_BATCH * UDP_IN_MAX */
 	uint8_t			*out;		/* UDP_BATCH * outcap */
 	size_t			 outcap;
@@ -379,18 +391,50 @@ dns_udp_pktinfo(struct msghdr *mh, struct dns_req *r)
 	}
 }
 
+/*
+ * Makes the receive headers ready for a batch on a listener that is
+ * (or not) a wildcard: all of them when the kind changed, else only
+ * those the last recvmmsg wrote to.
+ */
+static void
+dns_udp_rx_reset(struct dns_server *s, bool wildcard)
+{
+	struct msghdr *mh;
+	int i, n = s->rxdirty;
+
+	if (s->rxwild != (int)wildcard) {
+		n = UDP_BATCH;
+		s->rxwild = wildcard;
+	}
+	for (i = 0; i < n; i++) {
+		mh = &s->rx[i].msg_hdr;
+		memset(mh, 0, sizeof(*mh));
+		s->rxiov[i].iov_base = s->in + (size_t)i * UDP_IN_MAX;
+		s->rxiov[i].iov_len = UDP_IN_MAX;
+		mh->msg_name = &s->rxfrom[i];
+		mh->msg_namelen = sizeof(s->rxfrom[i]);
+		mh->msg_iov = &s->rxiov[i];
+		mh->msg_iovlen = 1;
+		if (wildcard) {
+			mh->msg_control = s->rxcm[i].b;
+			mh->msg_controllen = sizeof(s->rxcm[i]);
+		}
+	}
+	s->rxdirty = 0;
+}
+
 static void
 dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_listener *l = arg;
 	struct dns_server *s = l->srv;
-	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
-	struct iovec iin[UDP_BATCH], iout[UDP_BATCH];
-	struct sockaddr_storage from[UDP_BATCH];
+	struct mmsghdr *in = s->rx, out[UDP_BATCH];
+	struct sockaddr_storage *from = s->rxfrom;
+	struct iovec iout[UDP_BATCH];
 	union {
 		struct cmsghdr	c;
 		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cin[UDP_BATCH], cout[UDP_BATCH];
+	} cout[UDP_BATCH];
 	struct dns_req proto;
 	struct cmsghdr *c;
 	int i, n, nout, sent, round;
@@ -400,20 +444,10 @@ dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 	memset(&proto, 0, sizeof(proto));
 	proto.udp = l;
 	for (round = 0; round < UDP_ROUNDS; round++) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			iin[i].iov_base = s->in + (size_t)i * UDP_IN_MAX;
-			iin[i].iov_len = UDP_IN_MAX;
-			memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
-			in[i].msg_hdr.msg_name = &from[i];
-			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			in[i].msg_hdr.msg_iov = &iin[i];
-			in[i].msg_hdr.msg_iovlen = 1;
-			if (l->wildcard) {
-				in[i].msg_hdr.msg_control = cin[i].b;
-				in[i].msg_hdr.msg_controllen = sizeof(cin[i]);
-			}
-		}
+		dns_udp_rx_reset(s, l->wildcard);
 		n = recvmmsg(fd, in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n > 0)
+			s->rxdirty = n;
 		if (n <= 0) {
 			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
@@ -772,6 +806,7 @@ dns_server_init(struct runtime *rt)
 	s->edns = conf->edns_payload < DNS_UDP_MIN ? DNS_UDP_MIN :
 	    conf->edns_payload > 4096 ? 4096 : (size_t)conf->edns_payload;
 	s->outcap = s->edns;
+	s->rxwild = -1;
 	s->tcp_idle_ms = conf->dns_tcp_idle_timeout_ms;
 	s->tcp_max = conf->dns_tcp_max_clients > 0 ?
 	    (size_t)conf->dns_tcp_max_clients : 1;

@@ -4,7 +4,6 @@
 
 #include <sys/types.h>
 #include <netinet/in.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +12,13 @@
 
 static void	msg_put_raw(struct dns_msg *, const void *, size_t);
 static void	msg_set_u16(uint8_t *, uint16_t);
+
+/* ASCII lowercase: DNS compares names byte-wise, never by locale. */
+static inline uint8_t
+dns_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
 
 bool
 dns_cursor_need(struct dns_cursor *w, size_t n)
@@ -201,16 +207,18 @@ dns_wire_qname_text(const struct dns_query *q, char *buf, size_t len)
 
 	if (len < DNS_MAX_NAME + 1 || q->qname_len == 0)
 		return -1;
+	uint8_t c;
+
 	while ((l = q->qname[p++]) != 0) {
 		if (o != 0)
 			buf[o++] = '.';
 		for (i = 0; i < l; i++) {
-			char c = (char)q->qname[p + i];
-
+			c = q->qname[p + i];
 			if (c == '.' || c == '\0')
 				return -1;
-			buf[o++] = (char)tolower((unsigned char)c);
+			buf[o + i] = (char)dns_lower(c);
 		}
+		o += l;
 		p += l;
 	}
 	buf[o] = '\0';
@@ -311,7 +319,7 @@ qname_suffix(const struct dns_query *q, const char *s, size_t n)
 	p = q->label_off[j];
 	while ((l = q->qname[p]) != 0) {
 		for (k = 0; k < l; k++)
-			if (s[k] == '\0' || tolower(q->qname[p + 1 + k]) !=
+			if (s[k] == '\0' || dns_lower(q->qname[p + 1 + k]) !=
 			    (unsigned char)s[k])
 				return 0;
 		s += l;

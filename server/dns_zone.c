@@ -729,7 +729,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	const struct service *svc = NULL;
 	char key[ZONE_KEY_MAX];
 	struct in_addr a;
-	size_t i, o, len, nl, ns;
+	size_t o, len, nl, ns;
 	bool in_domain, in_rev, in_ptr;
 
 	*lenp = 0;
@@ -768,13 +768,15 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 		}
 		return DNS_ZONE_FORWARD;
 	}
-	zq.n = 0;
-	for (o = 0; zq.text[o] != '\0' && zq.n < DNS_MAX_LABELS; ) {
+	/*
+	 * Each length byte of the wire name became the dot before its label
+	 * (or nothing, for the first): label i starts at the same offset in
+	 * the text as in the wire name.
+	 */
+	for (zq.n = 0; zq.n < q->nlabels; zq.n++) {
+		o = q->label_off[zq.n];
 		zq.lab[zq.n] = zq.text + o;
-		for (i = o; zq.text[i] != '\0' && zq.text[i] != '.'; i++)
-			;
-		zq.llen[zq.n++] = i - o;
-		o = zq.text[i] == '.' ? i + 1 : i;
+		zq.llen[zq.n] = q->qname[o];
 	}
 	in_domain = zq_under(&zq, z->domain, z->ndomain);
 	in_rev = !in_domain && zq_under(&zq, z->rev, z->nrev);
