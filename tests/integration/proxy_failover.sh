@@ -186,6 +186,8 @@ b_total=$(awk '$1 == "clusterip_forward_connections_total{service=\"default/drai
     fail "service total ${svc_total:-none} not above held-b's ${b_total:-none}"
 grep -q '^clusterip_service_bytes_total{service="default/drain",direction="to_client"} [1-9]' "$T/metrics" ||
     fail "no bytes counted for the service"
+python3 "$top_srcdir/tests/integration/promcheck.py" < "$T/metrics" ||
+    fail "/metrics is not valid exposition format"
 echo "metrics: the deleted endpoint's series are gone, the service's sums stay ($svc_total > $b_total)"
 
 # A port changes and a Service goes: their listeners follow.
