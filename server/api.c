@@ -456,7 +456,7 @@ api_init(struct runtime *rt)
 	 */
 	api->max_body = conf->api_max_body > 0 ? conf->api_max_body :
 	    UINT64_MAX;
-	api_guard_start(api);
+	api_guard_start(api, conf->api_timeout_ms);
 	evhttp_set_bevcb(api->http, api_guard_bev_cb, api);
 	evhttp_set_max_body_size(api->http, conf->api_max_body > 0 ?
 	    (ev_ssize_t)conf->api_max_body : -1);

@@ -26,6 +26,14 @@
  *   framing evhttp would refuse are cut short the same way and answered
  *   431, 414 or 400 JSON; those connections are closed after the answer.
  *
+ * When evhttp closes a connection whose refused body (or head) is still
+ * coming, the socket is not closed under the client's feet, which would
+ * reset the connection and could lose the answer: it is duplicated first
+ * and read to its end (or for at most --api-timeout) before it is closed,
+ * a lingering close (RFC 9112 section 9.6). It is not half-closed first:
+ * a client still writing its body when it sees the end of the stream may
+ * give up before reading the answer (evhttp's client does).
+ *
  * One request is followed at a time: once it is complete, nothing after
  * it is looked at until its handler ran (evhttp reads nothing more before
  * that either), and the handler puts the guard back at the front of the
@@ -36,13 +44,16 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -52,6 +63,7 @@
 #include "util.h"
 #include "log.h"
 #include "hmap.h"
+#include "runtime.h"
 #include "api_internal.h"
 
 /* Longest chunk-size line (hex digits and extensions). */
@@ -59,6 +71,13 @@
 
 /* A synthetic request line, for a request whose own was too long. */
 #define GUARD_SYNTH_REQUEST	"GET / HTTP/1.1\r\n\r\n"
+
+/* A socket read to its end after evhttp let go of it. */
+struct api_linger {
+	LIST_ENTRY(api_linger)	 entry;
+	int			 fd;
+	struct event		*ev;
+};
 
 /* One connection of the API and its guard. */
 struct api_conn {
@@ -646,13 +665,77 @@ api_conn_find(struct api *api, const struct bufferevent *bev)
 	    api_conn_match, bev);
 }
 
-/* evhttp closes the connection: its guard goes with it. */
+static void
+api_linger_free(struct api_linger *l)
+{
+	LIST_REMOVE(l, entry);
+	event_free(l->ev);
+	close(l->fd);
+	free(l);
+}
+
+static void
+api_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_linger *l = arg;
+	char buf[16384];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		api_linger_free(l);
+		return;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
+		api_linger_free(l);
+		return;
+	}
+}
+
+/*
+ * Keeps reading fd, which evhttp is about to close, until the client
+ * closes its side or api->linger_ms passed, on a copy of the descriptor.
+ */
+static void
+api_linger_start(struct api *api, int fd)
+{
+	struct api_linger *l;
+	struct timeval tv;
+
+	if (fd == -1 || (l = calloc(1, sizeof(*l))) == NULL)
+		return;
+	if ((l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		free(l);
+		return;
+	}
+	if ((l->ev = event_new(api->rt->base, l->fd, EV_READ | EV_PERSIST,
+	    api_linger_cb, l)) == NULL) {
+		close(l->fd);
+		free(l);
+		return;
+	}
+	tv.tv_sec = (time_t)(api->linger_ms / 1000);
+	tv.tv_usec = (suseconds_t)(api->linger_ms % 1000) * 1000;
+	event_add(l->ev, api->linger_ms > 0 ? &tv : NULL);
+	LIST_INSERT_HEAD(&api->lingers, l, entry);
+}
+
+/*
+ * evhttp closes the connection: its guard goes with it, and the socket
+ * lingers when the client may still be sending what was refused.
+ */
 static void
 api_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct api_conn *c = arg;
+	const struct api_guard *g = &c->guard;
 
 	(void)evcon;
+	if (g->phase == API_GUARD_P_SKIP || (g->drop &&
+	    g->phase != API_GUARD_P_WAIT && g->phase != API_GUARD_P_LINE1))
+		api_linger_start(c->api, bufferevent_getfd(c->bev));
 	ptab_remove(&c->api->conns, c);
 	free(c);
 }
@@ -749,9 +832,11 @@ api_guard_check(struct api *api, struct evhttp_request *req, char *why,
 }
 
 void
-api_guard_start(struct api *api)
+api_guard_start(struct api *api, uint64_t linger_ms)
 {
 	ptab_init(&api->conns, api_conn_hash);
+	LIST_INIT(&api->lingers);
+	api->linger_ms = linger_ms;
 	guard_api = api;
 }
 
@@ -765,6 +850,8 @@ api_guard_shutdown(struct api *api)
 	while ((c = ptab_next(&api->conns, &pos)) != NULL)
 		free(c);
 	ptab_clear(&api->conns);
+	while (guard_api == api && !LIST_EMPTY(&api->lingers))
+		api_linger_free(LIST_FIRST(&api->lingers));
 	if (guard_api == api)
 		guard_api = NULL;
 }

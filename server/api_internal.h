@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <jansson.h>
 
@@ -92,6 +93,9 @@ struct api {
 	char			*state_path;	/* api-objects.json or NULL */
 	uint64_t		 max_body;	/* bytes; the guard's limit */
 	struct ptab		 conns;		/* struct api_conn, by bev */
+	/* Sockets read to their end after a refusal (api_guard.c). */
+	LIST_HEAD(, api_linger)	 lingers;
+	uint64_t		 linger_ms;
 };
 
 /* Replies. body is stolen. Return nothing: the request is done. */
@@ -199,8 +203,12 @@ struct bufferevent *api_guard_bev_cb(struct event_base *, void *);
 /* The guard's verdict on req (api_guard_verdict), 0 when unguarded. */
 int	api_guard_check(struct api *, struct evhttp_request *, char *why,
     size_t whylen, bool *close);
-/* Starts and ends guarding the connections of api. */
-void	api_guard_start(struct api *);
+/*
+ * Starts and ends guarding the connections of api; a refused connection
+ * lingers at most linger_ms (0: until the client closes) after evhttp
+ * closed it.
+ */
+void	api_guard_start(struct api *, uint64_t linger_ms);
 void	api_guard_shutdown(struct api *);
 
 /* api_store.c: the state file of API-owned objects. */
