@@ -113,8 +113,11 @@ cli_usage(FILE *fp)
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
 		fprintf(fp, "  %s\n", cli_cmds[i].usage);
 	fprintf(fp, "\nflags of every API command:\n"
-	    "  --server URL        daemon API (default $CLUSTERIP_SERVER, "
-	    "else %s)\n"
+	    "  --server URL        daemon API: http://HOST[:PORT], or its unix "
+	    "socket as\n"
+	    "                      unix:/PATH or unix:///PATH (default "
+	    "$CLUSTERIP_SERVER,\n"
+	    "                      else %s)\n"
 	    "  --token-file FILE   bearer token (default $CLUSTERIP_TOKEN)\n"
 	    "  -h, --help          help of a command\n", CLI_DEFAULT_SERVER);
 }
@@ -124,8 +127,11 @@ cli_cmd_help(const struct cli_cmd *c)
 {
 	printf("usage: clusterip %s\n\n%s\n", c->usage, c->help);
 	if (c->needs_server)
-		printf("\n  --server URL        daemon API (default "
-		    "$CLUSTERIP_SERVER, else %s)\n"
+		printf("\n  --server URL        daemon API: http://HOST[:PORT], "
+		    "or its unix socket as\n"
+		    "                      unix:/PATH or unix:///PATH (default "
+		    "$CLUSTERIP_SERVER,\n"
+		    "                      else %s)\n"
 		    "  --token-file FILE   bearer token (default "
 		    "$CLUSTERIP_TOKEN)\n", CLI_DEFAULT_SERVER);
 }

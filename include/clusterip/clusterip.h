@@ -95,9 +95,14 @@ int	cip_resolve_blocking(const char *server, const char *name,
 struct cip_client;
 
 /*
- * Creates a client of url ("http://HOST[:PORT]", default port 9901)
- * sending token (may be NULL) as a bearer token. Returns NULL with a
- * reason in err.
+ * Creates a client of url, sending token (may be NULL) as a bearer token.
+ * url is one of:
+ *   http://HOST[:PORT]   TCP (default port 9901), e.g. http://127.0.0.1:9901
+ *   unix:/PATH           the daemon's --api-socket, e.g. unix:/run/cip.sock
+ *   unix:///PATH         the same, URL style
+ *   unix:PATH            a path relative to the working directory
+ * The socket is only connected to by cip_client_request. Returns NULL
+ * with a reason in err (bad URL, socket path over 107 bytes).
  */
 struct cip_client *cip_client_new(const char *url, const char *token,
     char *err, size_t errlen);

@@ -3,7 +3,8 @@
 # cli.sh -- the clusterip command against the real daemon: every command
 # and output format, describe compared line by line with the contract,
 # apply/delete with ownership, register with a TTL that runs out and with
-# --keepalive, resolve through the daemon's DNS, clear one-line failures.
+# --keepalive, resolve through the daemon's DNS, clear one-line failures,
+# and all of it through the daemon's unix socket (--server unix:PATH).
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -58,6 +59,7 @@ PY
 # Help, usage errors, unknown commands.
 ok --help
 grep -q "register NAME" "$OUT" || fail "--help lists no register"
+grep -q "unix:/PATH or unix:///PATH" "$OUT" || fail "--help names no unix socket: $(cat "$OUT")"
 for cmd in get describe apply delete register resolve; do
 	ok "$cmd" --help
 	grep -q "^usage: clusterip $cmd" "$OUT" || fail "$cmd --help: $(cat "$OUT")"
@@ -199,7 +201,8 @@ grep -q "$TEST_TMP/bad.yaml:4:18: ports\[\].port" "$ERR" || fail "no file:line: 
 bad apply -f "$TEST_TMP/missing.yaml"
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' '#' > "$TEST_TMP/huge.yaml"
 bad apply -f "$TEST_TMP/huge.yaml"
-grep -q "larger than the server accepts (HTTP 413)" "$ERR" || fail "huge apply: $(cat "$ERR")"
+grep -q "request body of 2097152 bytes exceeds the limit of 1048576 bytes (HTTP 413)" "$ERR" ||
+	fail "huge apply: $(cat "$ERR")"
 bad apply
 ok get svc web
 pass "apply -f FILE and -f -, bad YAML named by file:line"
@@ -262,5 +265,43 @@ ok resolve backend.default.svc.cluster.local --dns "127.0.0.1:$DNS_PORT"
 bad resolve nothere --dns "127.0.0.1:$DNS_PORT"
 bad resolve named --srv nope --dns "127.0.0.1:$DNS_PORT"
 pass "resolve A and SRV"
+stop_daemon
+
+# The same commands through the daemon's unix socket only: --server
+# unix:/PATH, CLUSTERIP_SERVER=unix:///PATH, and a relative unix:PATH.
+SOCK="$TEST_TMP/api.sock"
+start_daemon "$TEST_TMP/d2.log" --manifests "$M" --state-dir "$TEST_TMP/state2" \
+	--dns-listen "127.0.0.1:$DNS_PORT" --api-listen none --api-socket "$SOCK" \
+	--api-token-file "$TOKEN_FILE" --upstream 127.0.0.1:9 --log-level debug
+ok get svc --server "unix:$SOCK"
+grep -Eq '^backend +ClusterIP +127\.96\.' "$OUT" || fail "get svc over unix:$SOCK: $(cat "$OUT")"
+CLUSTERIP_SERVER="unix://$SOCK" ok get svc
+grep -Eq '^backend +ClusterIP +127\.96\.' "$OUT" || fail "get svc over unix://$SOCK: $(cat "$OUT")"
+(cd "$TEST_TMP" && CLUSTERIP_SERVER="unix:api.sock" "$C" get svc backend) >"$OUT" 2>"$ERR" ||
+	fail "get svc over unix:api.sock: $(cat "$ERR")"
+printf 'kind: Service\nmetadata: {name: oversock}\nspec:\n  selector: {app: web}\n  ports: [{port: 81}]\n' > "$TEST_TMP/sock.yaml"
+CLUSTERIP_SERVER="unix://$SOCK" ok apply -f "$TEST_TMP/sock.yaml"
+[ "$(cat "$OUT")" = "service/oversock created" ] || fail "apply over the socket: $(cat "$OUT")"
+ok get svc oversock --server "unix:$SOCK"
+ok describe svc backend --server "unix:$SOCK"
+grep -q '^Endpoints: *127.0.10.1:5000,127.0.10.2:5000$' "$OUT" || fail "describe over the socket: $(cat "$OUT")"
+CLUSTERIP_SERVER="unix:///$SOCK" ok describe svc backend
+grep -q '^Name: *backend$' "$OUT" || fail "describe over unix:///: $(cat "$OUT")"
+bad apply -f "$TEST_TMP/huge.yaml" --server "unix:$SOCK"
+grep -q "exceeds the limit of 1048576 bytes (HTTP 413)" "$ERR" || fail "huge apply over the socket: $(cat "$ERR")"
+CLUSTERIP_TOKEN= bad get svc --server "unix:$SOCK"
+grep -q "bearer token (HTTP 401)" "$ERR" || fail "401 over the socket: $(cat "$ERR")"
+ok delete svc oversock --server "unix:$SOCK"
+# A missing socket, a bad unix URL: one clear line, non-zero.
+bad get svc --server "unix:$TEST_TMP/nothere.sock"
+grep -q "^.*cannot reach unix:$TEST_TMP/nothere.sock: No such file or directory$" "$ERR" ||
+	fail "missing socket: $(cat "$ERR")"
+CLUSTERIP_SERVER="unix:$TEST_TMP/nothere.sock" bad describe svc backend
+grep -q "cannot reach unix:" "$ERR" || fail "missing socket from the environment: $(cat "$ERR")"
+bad get svc --server "unix:"
+bad get svc --server "unix://relative.sock"
+bad get svc --server "unix:/$(head -c 200 /dev/zero | tr '\0' x)"
+grep -q "socket path too long" "$ERR" || fail "long socket path: $(cat "$ERR")"
+pass "get, apply, describe, delete through the unix socket; missing socket in one line"
 stop_daemon
 exit 0

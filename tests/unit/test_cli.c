@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test_cli.c -- clusterip's flags, ages, tables, describe and YAML output. */
+/*
+ * test_cli.c -- clusterip's flags, ages, tables, describe and YAML output;
+ * libclusterip's server URLs and reply parser.
+ */
 #include "config.h"
 
 #include <setjmp.h>
@@ -15,6 +18,8 @@
 
 #include "util.h"
 #include "cli.h"
+#include "clusterip/clusterip.h"
+#include "lib_internal.h"
 
 #define ALL	(~0u)
 
@@ -370,6 +375,125 @@ test_yaml_output(void **state)
 	json_decref(doc);
 }
 
+static void
+test_url_parse(void **state)
+{
+	struct cip_url u;
+	char err[256], longp[200];
+
+	(void)state;
+	assert_int_equal(cip_url_parse("http://127.0.0.1:9901", &u, err,
+	    sizeof(err)), 0);
+	assert_false(u.is_unix);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 9901);
+	assert_int_equal(cip_url_parse("http://localhost", &u, err,
+	    sizeof(err)), 0);
+	assert_string_equal(u.host, "localhost");
+	assert_int_equal(u.port, 9901);
+	assert_int_equal(cip_url_parse("HTTP://[::1]:80/", &u, err,
+	    sizeof(err)), 0);
+	assert_int_equal(u.port, 80);
+	assert_int_equal(cip_url_parse("unix:/run/clusterip/api.sock", &u,
+	    err, sizeof(err)), 0);
+	assert_true(u.is_unix);
+	assert_string_equal(u.path, "/run/clusterip/api.sock");
+	assert_int_equal(cip_url_parse("unix:///run/api.sock", &u, err,
+	    sizeof(err)), 0);
+	assert_true(u.is_unix);
+	assert_string_equal(u.path, "/run/api.sock");
+	assert_int_equal(cip_url_parse("unix:api.sock", &u, err, sizeof(err)),
+	    0);
+	assert_string_equal(u.path, "api.sock");
+	/* Refused, each with a reason. */
+	assert_int_equal(cip_url_parse("unix:", &u, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unix:/PATH"));
+	assert_int_equal(cip_url_parse("unix://host/x", &u, err, sizeof(err)),
+	    -1);
+	assert_int_equal(cip_url_parse("unix://", &u, err, sizeof(err)), -1);
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	{
+		char url[256];
+
+		snprintf(url, sizeof(url), "unix:%s", longp);
+		assert_int_equal(cip_url_parse(url, &u, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "too long"));
+	}
+	assert_int_equal(cip_url_parse("ftp://x", &u, err, sizeof(err)), -1);
+	assert_int_equal(cip_url_parse("http://", &u, err, sizeof(err)), -1);
+	assert_int_equal(cip_url_parse("/run/api.sock", &u, err, sizeof(err)),
+	    -1);
+	assert_int_equal(cip_url_parse("", &u, err, sizeof(err)), -1);
+}
+
+static void
+test_reply_parse(void **state)
+{
+	static const char *const good[][3] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: 2\r\n\r\n{}", "{}", "application/json" },
+		{ "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n"
+		    "Connection: close\r\n\r\nabcdef", "abc", "" },
+		{ "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde"
+		    "\r\n0\r\nT: 1\r\n\r\n", "abcde", "" },
+		{ "HTTP/1.0 404 Not Found\nContent-Type: text/plain\n\nuntil "
+		    "close", "until close", "text/plain" },
+		{ "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", "",
+		    "" },
+	};
+	static const char *const bad[] = {
+		"",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n"
+		    "\r\na",
+		"HTTP/1.1 2000 OK\r\n\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"SSH-2.0-OpenSSH\r\n",
+		"HTTP/1.1 200 OK\r\nNo colon\r\n\r\n",
+	};
+	struct cip_reply r;
+	char err[128], *cut;
+	size_t i, n, len;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(good); i++) {
+		len = strlen(good[i][0]);
+		if (cip_http_parse_reply(good[i][0], len, &r, err,
+		    sizeof(err)) != 0)
+			fail_msg("good[%zu]: %s", i, err);
+		assert_string_equal(r.body, good[i][1]);
+		assert_int_equal(r.len, strlen(good[i][1]));
+		assert_string_equal(r.content_type, good[i][2]);
+		cip_reply_clear(&r);
+		/* Cut anywhere before the body, it is refused cleanly. */
+		for (n = 0; n < len; n++) {
+			if ((cut = malloc(n + 1)) == NULL)
+				fail();
+			memcpy(cut, good[i][0], n);
+			if (cip_http_parse_reply(cut, n, &r, err, sizeof(err)) ==
+			    0)
+				cip_reply_clear(&r);
+			free(cut);
+		}
+	}
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		if (cip_http_parse_reply(bad[i], strlen(bad[i]), &r, err,
+		    sizeof(err)) == 0)
+			fail_msg("bad[%zu] parsed", i);
+		assert_null(r.body);
+	}
+	assert_int_equal(cip_http_parse_reply(good[0][0], strlen(good[0][0]),
+	    &r, err, sizeof(err)), 0);
+	assert_int_equal(r.status, 200);
+	cip_reply_clear(&r);
+}
+
 int
 main(void)
 {
@@ -383,6 +507,8 @@ main(void)
 		cmocka_unit_test(test_format_endpoints),
 		cmocka_unit_test(test_get_tables),
 		cmocka_unit_test(test_yaml_output),
+		cmocka_unit_test(test_url_parse),
+		cmocka_unit_test(test_reply_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
