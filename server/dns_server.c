@@ -79,9 +79,13 @@ struct dns_server {
 	struct event_base	*base;
 	struct dns_listener	*ls;
 	size_t			 nls;
+	struct strlist		 bound;		/* dns-listen as bound */
 	struct dns_zone		*zone;
 	struct dns_cache	*cache;
+	size_t			 cache_max;
 	struct upstream		*up;
+	struct upstream		*retired;	/* replaced by a reload */
+	struct event		*retire_ev;	/* frees it once drained */
 	size_t			 edns;
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
@@ -135,6 +139,12 @@ static void	dns_tcp_free(struct dns_tcp *);
 static void	dns_tcp_maybe_close(struct dns_tcp *);
 static int	dns_listen(struct dns_server *, struct dns_listener *,
     const char *);
+static size_t	dns_conf_edns(const struct cip_conf *);
+static struct upstream *dns_conf_upstream(struct dns_server *,
+    const struct cip_conf *);
+static struct dns_zone *dns_conf_zone(struct dns_server *,
+    const struct cip_conf *, uint32_t);
+static void	dns_retire_cb(evutil_socket_t, short, void *);
 
 /* --- metrics ------------------------------------------------------------ */
 
@@ -787,13 +797,65 @@ fail:
 	return -1;
 }
 
+/* The EDNS payload size we announce and answer within. */
+static size_t
+dns_conf_edns(const struct cip_conf *c)
+{
+	return c->edns_payload < DNS_UDP_MIN ? DNS_UDP_MIN :
+	    c->edns_payload > 4096 ? 4096 : (size_t)c->edns_payload;
+}
+
+/* The forwarder of c's upstreams, never to one of our listeners; or NULL. */
+static struct upstream *
+dns_conf_upstream(struct dns_server *s, const struct cip_conf *c)
+{
+	struct sockaddr_storage *self;
+	struct upstream *u;
+	size_t i;
+
+	if ((self = calloc(s->nls > 0 ? s->nls : 1, sizeof(*self))) == NULL)
+		return NULL;
+	for (i = 0; i < s->nls; i++)
+		self[i] = s->ls[i].addr;
+	u = upstream_new(s->base, c->upstream.v, c->upstream.n, self, s->nls,
+	    c->upstream_timeout_ms, (size_t)c->upstream_max_inflight);
+	free(self);
+	return u;
+}
+
+/* The cluster zone for c, with RA as s->up allows; or NULL (logged). */
+static struct dns_zone *
+dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
+    uint32_t serial)
+{
+	struct dns_zone_conf zc;
+	struct dns_zone *z;
+	size_t i;
+
+	memset(&zc, 0, sizeof(zc));
+	for (i = 0; i < s->nls && zc.ns_addr.s_addr == 0; i++)
+		if (s->ls[i].addr.ss_family == AF_INET && !s->ls[i].wildcard)
+			zc.ns_addr =
+			    ((struct sockaddr_in *)&s->ls[i].addr)->sin_addr;
+	zc.domain = c->cluster_domain;
+	zc.vip_range = c->vip_range;
+	zc.ttl_s = (uint32_t)MINIMUM(c->dns_ttl_s, UINT32_MAX);
+	zc.negative_ttl_s = (uint32_t)MINIMUM(c->dns_negative_ttl_s,
+	    UINT32_MAX);
+	zc.edns_payload = dns_conf_edns(c);
+	zc.recursion = s->up != NULL && upstream_servers(s->up) > 0;
+	zc.serial = serial;
+	if ((z = dns_zone_new(s->rt->reg, &zc)) == NULL)
+		log_warnx("dns: bad cluster domain %s or VIP range %s",
+		    c->cluster_domain, c->vip_range ? c->vip_range : "-");
+	return z;
+}
+
 int
 dns_server_init(struct runtime *rt)
 {
 	const struct cip_conf *conf = rt->conf;
 	struct dns_server *s;
-	struct dns_zone_conf zc;
-	struct sockaddr_storage *self = NULL;
 	size_t i;
 
 	if (server != NULL)
@@ -803,8 +865,7 @@ dns_server_init(struct runtime *rt)
 	server = s;
 	s->rt = rt;
 	s->base = rt->base;
-	s->edns = conf->edns_payload < DNS_UDP_MIN ? DNS_UDP_MIN :
-	    conf->edns_payload > 4096 ? 4096 : (size_t)conf->edns_payload;
+	s->edns = dns_conf_edns(conf);
 	s->outcap = s->edns;
 	s->rxwild = -1;
 	s->tcp_idle_ms = conf->dns_tcp_idle_timeout_ms;
@@ -813,7 +874,8 @@ dns_server_init(struct runtime *rt)
 	if ((s->in = malloc((size_t)UDP_BATCH * UDP_IN_MAX)) == NULL ||
 	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
 	    (s->accept_ev = evtimer_new(s->base, dns_accept_resume_cb,
-	    s)) == NULL)
+	    s)) == NULL ||
+	    (s->retire_ev = evtimer_new(s->base, dns_retire_cb, s)) == NULL)
 		goto oom;
 	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
 	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
@@ -828,48 +890,163 @@ dns_server_init(struct runtime *rt)
 		goto fail;
 	}
 	if ((s->ls = calloc(conf->dns_listen.n, sizeof(*s->ls))) == NULL ||
-	    (self = calloc(conf->dns_listen.n, sizeof(*self))) == NULL)
+	    (s->bound.v = calloc(conf->dns_listen.n,
+	    sizeof(*s->bound.v))) == NULL)
 		goto oom;
-	memset(&zc, 0, sizeof(zc));
 	for (i = 0; i < conf->dns_listen.n; i++) {
 		s->nls++;
 		if (dns_listen(s, &s->ls[i], conf->dns_listen.v[i]) != 0)
 			goto fail;
-		self[i] = s->ls[i].addr;
-		if (zc.ns_addr.s_addr == 0 && self[i].ss_family == AF_INET &&
-		    !s->ls[i].wildcard)
-			zc.ns_addr = ((struct sockaddr_in *)&self[i])->sin_addr;
+		if ((s->bound.v[i] = strdup(conf->dns_listen.v[i])) == NULL)
+			goto oom;
+		s->bound.n++;
 	}
-	zc.domain = conf->cluster_domain;
-	zc.vip_range = conf->vip_range;
-	zc.ttl_s = (uint32_t)MINIMUM(conf->dns_ttl_s, UINT32_MAX);
-	zc.negative_ttl_s = (uint32_t)MINIMUM(conf->dns_negative_ttl_s,
-	    UINT32_MAX);
-	zc.edns_payload = s->edns;
-	s->up = upstream_new(s->base, conf->upstream.v, conf->upstream.n,
-	    self, conf->dns_listen.n, conf->upstream_timeout_ms,
-	    (size_t)conf->upstream_max_inflight);
-	if (s->up == NULL)
+	if ((s->up = dns_conf_upstream(s, conf)) == NULL)
 		log_warnx("dns: no forwarding: names outside %s are refused",
 		    conf->cluster_domain);
-	zc.recursion = s->up != NULL && upstream_servers(s->up) > 0;
-	if ((s->zone = dns_zone_new(rt->reg, &zc)) == NULL) {
-		log_warnx("dns: bad cluster domain %s or VIP range %s",
-		    conf->cluster_domain, conf->vip_range ? conf->vip_range :
-		    "-");
+	if ((s->zone = dns_conf_zone(s, conf, 0)) == NULL)
 		goto fail;
-	}
 	if (conf->dns_cache_size > 0 &&
 	    (s->cache = dns_cache_new((size_t)conf->dns_cache_size)) == NULL)
 		goto oom;
-	free(self);
+	s->cache_max = (size_t)conf->dns_cache_size;
 	return 0;
 oom:
 	log_warnx("dns: out of memory");
 fail:
-	free(self);
 	dns_server_shutdown();
 	return -1;
+}
+
+static bool
+dns_strlist_eq(const struct strlist *a, const struct strlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+/* A replaced forwarder: every query it held has ended (answered or timed out). */
+static void
+dns_retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	upstream_free(s->retired);
+	s->retired = NULL;
+}
+
+int
+dns_server_reload(const struct cip_conf *nc)
+{
+	struct dns_server *s = server;
+	const struct cip_conf *oc;
+	struct upstream *nu;
+	struct dns_cache *nca = NULL;
+	struct dns_zone *nz;
+	struct timeval tv;
+	const char *domain;
+	uint8_t *nout;
+	size_t edns;
+	bool up_changed;
+	int rc = 0;
+
+	if (s == NULL)
+		return 0;
+	oc = s->rt->conf;
+	domain = oc->cluster_domain;
+	if (!dns_strlist_eq(&nc->dns_listen, &s->bound))
+		log_warnx("dns: dns-listen changes take effect at restart");
+
+	edns = dns_conf_edns(nc);
+	if (edns != s->outcap) {
+		if ((nout = malloc((size_t)UDP_BATCH * edns)) == NULL) {
+			log_warnx("dns: out of memory: edns-payload stays %zu",
+			    s->edns);
+			rc = -1;
+		} else {
+			free(s->out);
+			s->out = nout;
+			s->outcap = s->edns = edns;
+		}
+	}
+	s->tcp_idle_ms = nc->dns_tcp_idle_timeout_ms;
+	s->tcp_max = nc->dns_tcp_max_clients > 0 ?
+	    (size_t)nc->dns_tcp_max_clients : 1;
+	if (!evtimer_pending(s->accept_ev, NULL))
+		dns_accept_set(s, s->ntcp < s->tcp_max);
+
+	/*
+	 * The forwarder: rebuilt when its settings changed, and when it
+	 * follows /etc/resolv.conf (re-read). Queries in flight finish on
+	 * the old one, freed once its timeout has passed.
+	 */
+	up_changed = !dns_strlist_eq(&nc->upstream, &oc->upstream);
+	if (up_changed || nc->upstream.n == 0 ||
+	    nc->upstream_timeout_ms != oc->upstream_timeout_ms ||
+	    nc->upstream_max_inflight != oc->upstream_max_inflight) {
+		if ((nu = dns_conf_upstream(s, nc)) == NULL) {
+			log_warnx("dns: the new upstreams could not be set up; "
+			    "the running ones stay");
+			rc = -1;
+		} else {
+			if (s->retired != NULL) {
+				/* A second reload within the timeout. */
+				evtimer_del(s->retire_ev);
+				upstream_free(s->retired);
+			}
+			s->retired = s->up;
+			s->up = nu;
+			tv.tv_sec = (time_t)(oc->upstream_timeout_ms / 1000) + 1;
+			tv.tv_usec = (suseconds_t)(oc->upstream_timeout_ms %
+			    1000) * 1000;
+			if (s->retired != NULL)
+				evtimer_add(s->retire_ev, &tv);
+			/* Answers of the old servers go with them. */
+			if (up_changed && s->cache != NULL)
+				dns_cache_flush(s->cache);
+		}
+	}
+
+	if (nc->dns_cache_size != oc->dns_cache_size) {
+		if (nc->dns_cache_size > 0 && (nca = dns_cache_new(
+		    (size_t)nc->dns_cache_size)) == NULL) {
+			log_warnx("dns: out of memory: the cache stays as it "
+			    "was");
+			rc = -1;
+		} else {
+			dns_cache_free(s->cache);
+			s->cache = nca;
+			s->cache_max = (size_t)nc->dns_cache_size;
+		}
+	}
+
+	/* A new zone beside the old; the serial goes on from the old one. */
+	if ((nz = dns_conf_zone(s, nc, dns_zone_serial(s->zone) + 1)) ==
+	    NULL) {
+		log_warnx("dns: the cluster zone stays %s", oc->cluster_domain);
+		rc = -1;
+	} else {
+		dns_zone_free(s->zone);
+		s->zone = nz;
+		domain = nc->cluster_domain;
+		log_info("dns: cluster domain %s, ttl %us, negative ttl %us",
+		    domain, (unsigned)MINIMUM(nc->dns_ttl_s, UINT32_MAX),
+		    (unsigned)MINIMUM(nc->dns_negative_ttl_s, UINT32_MAX));
+	}
+	log_info("dns: settings reloaded%s: %s, %zu upstream server%s, "
+	    "cache of %zu entries", rc == 0 ? "" : " in part", domain,
+	    s->up != NULL ? upstream_servers(s->up) : 0,
+	    s->up != NULL && upstream_servers(s->up) == 1 ? "" : "s",
+	    s->cache != NULL ? s->cache_max : 0);
+	return rc;
 }
 
 void
@@ -884,6 +1061,10 @@ dns_server_shutdown(void)
 	/* Cancelled queries free their requests. */
 	upstream_free(s->up);
 	s->up = NULL;
+	upstream_free(s->retired);
+	s->retired = NULL;
+	if (s->retire_ev != NULL)
+		event_free(s->retire_ev);
 	for (t = s->conns; t != NULL; t = next) {
 		next = t->next;
 		dns_tcp_free(t);
@@ -897,6 +1078,9 @@ dns_server_shutdown(void)
 			evconnlistener_free(s->ls[i].tcp);
 	}
 	free(s->ls);
+	for (i = 0; i < s->bound.n; i++)
+		free(s->bound.v[i]);
+	free(s->bound.v);
 	if (s->accept_ev != NULL)
 		event_free(s->accept_ev);
 	dns_zone_free(s->zone);

@@ -137,7 +137,7 @@ dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
 	z->edns = zc->edns_payload;
 	z->ns_addr = zc->ns_addr;
 	z->flags = DNS_FLAG_AA | (zc->recursion ? DNS_FLAG_RA : 0);
-	z->serial = (uint32_t)time(NULL);
+	z->serial = zc->serial != 0 ? zc->serial : (uint32_t)time(NULL);
 #ifdef HAVE_ARC4RANDOM_BUF
 	arc4random_buf(&z->rng, sizeof(z->rng));
 #else

@@ -28,6 +28,7 @@ struct dns_zone_conf {
 	size_t		 edns_payload;	/* announced in answers */
 	struct in_addr	 ns_addr;	/* A of ns.dns.<domain>; 0: none */
 	bool		 recursion;	/* set RA: names outside are forwarded */
+	uint32_t	 serial;	/* first SOA serial; 0: the time */
 };
 
 /*

@@ -250,6 +250,8 @@ reload(void)
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
+		/* DNS settings that need no new socket; rt.conf is the old. */
+		(void)dns_server_reload(nc);
 		/*
 		 * Modules read the settings they apply per request from
 		 * rt.conf; listeners stay as bound.
