@@ -220,7 +220,7 @@ guard_line1(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 	/* evhttp_method_may_have_body(), by evhttp's exact method names. */
 	static const char *const with_body[] = { "GET", "POST", "PUT",
 	    "DELETE", "OPTIONS", "PATCH", "CONNECT" };
-	char method[8];
+	char method[16];
 	size_t i, mlen;
 
 	struct evbuffer_ptr p;

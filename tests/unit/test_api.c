@@ -231,6 +231,10 @@ test_guard_passes_plain_requests(void **state)
 	    "Host: x\r\n\r\nhello", 100,
 	    "POST /v1/apply HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
 	    "hello", 0, API_GUARD_P_WAIT);
+	/* Seven-letter methods may have a body too, as in evhttp. */
+	guard_expect("OPTIONS / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 100,
+	    "OPTIONS / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 0,
+	    API_GUARD_P_WAIT);
 	/* HEAD has no body whatever it says: the bytes after are not its. */
 	guard_expect("HEAD / HTTP/1.1\r\nContent-Length: 500\r\n\r\nGET", 100,
 	    "HEAD / HTTP/1.1\r\n\r\nGET", 0, API_GUARD_P_WAIT);
