@@ -165,7 +165,11 @@ for te in "X-Framing: Content-Length" "Transfer-Encoding: chunked"; do
 	[ "$CODE" = 413 ] || fail "64 MiB body ($te): HTTP $CODE"
 done
 hwm1=$(hwm)
-[ $((hwm1 - hwm0)) -lt 8192 ] || fail "peak memory grew from $hwm0 to $hwm1 kB refusing 64 MiB bodies"
+# (ASan keeps freed memory in quarantine: its builds skip the comparison.)
+if ! ldd "$CIPD" 2>/dev/null | grep -q libasan; then
+	[ $((hwm1 - hwm0)) -lt 8192 ] ||
+		fail "peak memory grew from $hwm0 to $hwm1 kB refusing 64 MiB bodies"
+fi
 rm -f "$TEST_TMP/huge"
 req PUT /v1/pods/default/p1 --data-binary '{"ip": "1.2.3.4", "ttlSeconds": "x"}'
 expect 400 "registration with a wrong type"
