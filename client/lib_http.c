@@ -478,8 +478,10 @@ cip_client_request(struct cip_client *c, const char *method,
 		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
 		goto out;
 	}
-	/* Write the head and the body; a server that answers early (413)
-	 * and closes ends the writing, not the request. */
+	/*
+	 * Write the head and the body; a server that answers early (413)
+	 * and closes ends the writing, not the request.
+	 */
 	total = headlen + (body != NULL ? len : 0);
 	for (off = 0; off < total; off += (size_t)n) {
 		if (off < headlen) {
@@ -513,6 +515,9 @@ cip_client_request(struct cip_client *c, const char *method,
 				goto out;
 			}
 			incap = incap ? incap * 2 : 16384;
+			if (incap > CIP_CLIENT_MAX_REPLY + CIP_CLIENT_MAX_HEAD)
+				incap = CIP_CLIENT_MAX_REPLY +
+				    CIP_CLIENT_MAX_HEAD;
 			if ((nb = realloc(in, incap)) == NULL) {
 				cip_errf(err, errlen, "out of memory");
 				goto out;
@@ -524,8 +529,10 @@ cip_client_request(struct cip_client *c, const char *method,
 			inlen += (size_t)n;
 			continue;
 		}
-		/* A server that closed with our body unread resets the
-		 * socket once its reply was read. */
+		/*
+		 * A server that closed with our body unread resets the
+		 * socket once its reply was read.
+		 */
 		if (n == 0 || (errno == ECONNRESET && inlen > 0))
 			break;
 		if (errno == EINTR)

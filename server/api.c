@@ -110,7 +110,10 @@ api_request_body(struct evhttp_request *req, size_t *lenp)
 	size_t len = evbuffer_get_length(in);
 	char *body;
 
-	/* evhttp caps bodies already; this covers a changed limit. */
+	/*
+	 * The guard refuses larger bodies before evhttp reads them (with
+	 * the limit at start); this covers a limit changed since.
+	 */
 	if (conf->api_max_body > 0 && len > conf->api_max_body) {
 		api_reply_error(req, 413, "body of %zu bytes exceeds the limit "
 		    "of %llu", len, (unsigned long long)conf->api_max_body);

@@ -25,8 +25,10 @@ struct evconnlistener;
 struct hmap;
 struct runtime;
 
-/* Most bytes (request line and header lines, without line ends) and
- * header lines of a request head. */
+/*
+ * Most bytes (request line and header lines, without line ends) and most
+ * header lines of a request head.
+ */
 #define API_MAX_HEADERS_SIZE	16384
 #define API_MAX_HEADERS		100
 
