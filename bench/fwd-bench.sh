@@ -3,7 +3,8 @@
 # keep-alive, wrk with a new connection per request, and one iperf3
 # stream, each proxy pinned to CPU 0 with the backends and the load
 # generator on CPU 1. HAProxy runs twice: as configured by default
-# ("haproxy") and with "option splice-auto" ("haproxy-splice"). Prints
+# ("haproxy") and with "option splice-auto" ("haproxy-splice"). Each of
+# --runs rounds runs every proxy once, in turn. Prints
 # medians of req/s, p99 latency and proxy CPU per request, per
 # connection and per Gbit/s, with ratios to both HAProxy runs.
 #
@@ -79,38 +80,47 @@ Y
 
 "$here/fwd-backends.sh" start --cpus 1
 bpid=$(cat /tmp/fwdbench/backends/nginx-master.pid)
-common=(--duration "$duration" --runs "$runs" --client-cpus 1)
+common=(--duration "$duration" --runs 1 --client-cpus 1)
 
-run_one() {  # label pid http-target iperf-target iperf-pid
+run_one() {  # label pid http-target iperf-target iperf-pid (round in $r)
   local m
   for m in keepalive close; do
     "$here/fwd-http.sh" --target "$3" --mode $m "${common[@]}" --proxy-pid "$2" \
-      --backend-pid "$bpid" --label "$1" --out "$out/fwd-http.tsv"
+      --backend-pid "$bpid" --label "$1" --first-run "$r" --out "$out/fwd-http.tsv"
   done
   "$here/fwd-iperf.sh" --target "$4" "${common[@]}" --proxy-pid "$5" \
-    --label "$1" --out "$out/fwd-iperf.tsv"
+    --label "$1" --first-run "$r" --out "$out/fwd-iperf.tsv"
 }
 
-echo "=== clusteripd"
-taskset -c 0 "$daemon" --manifests "$wd/m" --state-dir "$wd/state" \
-  --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none --upstream 127.0.0.1:9 \
-  --log-level warn 2> "$wd/daemon.log" &
-dpid=$!
-for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
-curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
-run_one clusteripd "$dpid" "$VIP:18080" 127.96.255.81:15200 "$dpid"
-stop_pid "$dpid"; dpid=""
+run_cipd() {
+  taskset -c 0 "$daemon" --manifests "$wd/m" --state-dir "$wd/state" \
+    --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none --upstream 127.0.0.1:9 \
+    --log-level warn 2> "$wd/daemon.log" &
+  dpid=$!
+  for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
+  curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
+  run_one clusteripd "$dpid" "$VIP:18080" 127.96.255.81:15200 "$dpid"
+  stop_pid "$dpid"; dpid=""
+}
 
-for p in $peers; do
-  echo "=== $p"
-  case "$p" in
-    haproxy-splice) peer=haproxy popt=(--splice);;
-    *) peer=$p popt=();;
-  esac
+run_peer() {  # label
+  local peer=$1 popt=() pid ipid
+  [ "$1" = haproxy-splice ] && peer=haproxy popt=(--splice)
   pid=$("$here/fwd-peer.sh" start "$peer" --threads 1 --cpus 0 "${popt[@]}")
   ipid=$pid; [ -f "/tmp/fwdbench/$peer/iperf.pid" ] && ipid=$(cat "/tmp/fwdbench/$peer/iperf.pid")
-  run_one "$p" "$pid" 127.0.0.1:18080 127.0.0.1:15200 "$ipid"
+  run_one "$1" "$pid" 127.0.0.1:18080 127.0.0.1:15200 "$ipid"
   "$here/fwd-peer.sh" stop "$peer"
+}
+
+# Rounds: each runs every proxy once, so that load which comes and goes
+# on the machine falls on all of them alike rather than on one.
+for r in $(seq "$runs"); do
+  echo "=== round $r of $runs: clusteripd"
+  run_cipd
+  for p in $peers; do
+    echo "=== round $r of $runs: $p"
+    run_peer "$p"
+  done
 done
 
 # Ratio columns: "hap" is HAProxy as configured by default, "haps" with
