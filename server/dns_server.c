@@ -71,6 +71,7 @@ struct dns_req {
 	struct in6_pktinfo	 pi6;
 	bool			 has_pi;
 	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
+	struct upstream		*up;		/* the forwarder it went to */
 	struct dns_req		*prev, *next;	/* the server's list */
 };
 
@@ -249,6 +250,7 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 	*r = *proto;
 	r->srv = s;
 	r->q = q;
+	r->up = s->up;
 	if (upstream_send(s->up, pkt, len, tcp, dns_upstream_cb, r) != 0) {
 		free(r);
 		goto error;
@@ -308,7 +310,8 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 		    false, s->edns);
 		dns_count(s, r->q.qtype, DNS_RCODE_SERVFAIL);
 	} else {
-		if (s->cache != NULL)
+		/* Not an answer of servers a reload replaced. */
+		if (s->cache != NULL && r->up == s->up)
 			(void)dns_cache_put(s->cache, &r->q, ans, len,
 			    now_ms());
 		if (len > maxlen) {
