@@ -74,7 +74,7 @@
 
 /* A socket read to its end after evhttp let go of it. */
 struct api_linger {
-	LIST_ENTRY(api_linger)	 entry;
+	struct api		*api;
 	int			 fd;
 	struct event		*ev;
 };
@@ -105,6 +105,7 @@ static int	guard_head_end(struct api_guard *, struct evbuffer *, size_t);
 static int	guard_chunk_size(struct api_guard *, struct evbuffer *,
 		    size_t, size_t);
 static int	guard_partial(struct api_guard *, struct evbuffer *, size_t);
+static int	guard_request_line(struct api_guard *, char *, size_t);
 static int	guard_te_check(const char *);
 static bool	guard_ascii_eq(const char *, const char *);
 
@@ -134,6 +135,8 @@ guard_reset_request(struct api_guard *g)
 	g->status = 0;
 	g->why = API_GUARD_W_OK;
 	g->close = false;
+	g->http11 = g->expect_seen = g->expect_ok = false;
+	g->npassed = 0;
 }
 
 /*
@@ -213,31 +216,78 @@ guard_cut(struct api_guard *g, struct evbuffer *buf, int status,
 	return 0;
 }
 
-/* Passes the request line; a method without body has none. */
+/*
+ * Checks a request line (NUL-terminated copy of its n bytes) as
+ * evhttp_parse_request_line() does: 0 when evhttp accepts it, else the
+ * status to refuse it with (400, or 501 for a method evhttp does not
+ * know or CONNECT, which no route takes). Notes whether the method may
+ * have a body (evhttp_method_may_have_body()) and the HTTP version.
+ */
+static int
+guard_request_line(struct api_guard *g, char *line, size_t n)
+{
+	static const struct {
+		const char	*name;
+		bool		 body;
+	} methods[] = {
+		{ "GET", true }, { "POST", true }, { "PUT", true },
+		{ "DELETE", true }, { "OPTIONS", true }, { "PATCH", true },
+		{ "HEAD", false }, { "TRACE", false },
+	};
+	struct evhttp_uri *uri;
+	char *eos = line + n, *rest = line, *method, *version, ch;
+	int major, minor;
+	size_t i;
+	bool known = false;
+
+	while (eos > line && eos[-1] == ' ') {
+		*--eos = '\0';
+		n--;
+	}
+	if (n < strlen("GET / HTTP/1.0"))
+		return 400;
+	method = strsep(&rest, " ");
+	if (rest == NULL || (version = strrchr(rest, ' ')) == NULL ||
+	    version == rest)
+		return 400;
+	*version++ = '\0';
+	if (sscanf(version, "HTTP/%d.%d%c", &major, &minor, &ch) != 2 ||
+	    major > 1)
+		return 400;
+	g->http11 = major == 1 && minor >= 1;
+	for (i = 0; i < CIP_ARRAY_LEN(methods); i++)
+		if (strcmp(method, methods[i].name) == 0) {
+			known = true;
+			g->may_have_body = methods[i].body;
+		}
+	if (!known)
+		return 501;
+	if ((uri = evhttp_uri_parse_with_flags(rest,
+	    EVHTTP_URI_NONCONFORMANT)) == NULL)
+		return 400;
+	evhttp_uri_free(uri);
+	return 0;
+}
+
+/* Passes the request line, or answers it (with a line of our own). */
 static int
 guard_line1(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 {
-	/* evhttp_method_may_have_body(), by evhttp's exact method names. */
-	static const char *const with_body[] = { "GET", "POST", "PUT",
-	    "DELETE", "OPTIONS", "PATCH", "CONNECT" };
-	char method[16];
-	size_t i, mlen;
-
 	struct evbuffer_ptr p;
+	int status;
 
 	if (n > g->max_head)
 		return guard_cut(g, buf, 414, API_GUARD_W_URI,
 		    GUARD_SYNTH_REQUEST);
-	memset(method, 0, sizeof(method));
-	if (evbuffer_ptr_set(buf, &p, g->pos, EVBUFFER_PTR_SET) == 0)
-		evbuffer_copyout_from(buf, &p, method,
-		    MINIMUM(n, sizeof(method) - 1));
-	mlen = strcspn(method, " ");
-	for (i = 0; i < CIP_ARRAY_LEN(with_body); i++)
-		if (strlen(with_body[i]) == mlen &&
-		    memcmp(with_body[i], method, mlen) == 0 &&
-		    method[mlen] == ' ')
-			g->may_have_body = true;
+	if (evbuffer_ptr_set(buf, &p, g->pos, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &p, guard_linebuf, n) != (ev_ssize_t)n)
+		return guard_cut(g, buf, 500, API_GUARD_W_NOMEM,
+		    GUARD_SYNTH_REQUEST);
+	guard_linebuf[n] = '\0';
+	if ((status = guard_request_line(g, guard_linebuf, n)) != 0)
+		return guard_cut(g, buf, status, status == 501 ?
+		    API_GUARD_W_METHOD : API_GUARD_W_REQLINE,
+		    GUARD_SYNTH_REQUEST);
 	g->head = n;
 	g->phase = API_GUARD_P_HEADERS;
 	g->pos += n + eol;
@@ -309,29 +359,34 @@ guard_header(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 	line[n] = '\0';
 	if (line[0] == ' ' || line[0] == '\t') {
 		/* A folded line would extend a withheld framing value. */
-		if (!g->withheld_last) {
-			g->pos += n + eol;
-			return 0;
+		if (g->withheld_last) {
+			g->framing_bad = true;
+			return guard_splice(g, buf, g->pos, n + eol, NULL, 0);
 		}
-		g->framing_bad = true;
-		return guard_splice(g, buf, g->pos, n + eol, NULL, 0);
-	}
-	/* Name and value as evhttp_parse_headers_impl_() splits them. */
-	if ((colon = strchr(line, ':')) == NULL) {
-		g->withheld_last = false;
+		/* evhttp folds it into the header before, if any. */
+		if (g->npassed == 0)
+			return guard_cut(g, buf, 400, API_GUARD_W_HEADER,
+			    "\r\n");
 		g->pos += n + eol;
 		return 0;
 	}
+	/*
+	 * Name and value as evhttp_parse_headers_impl_() splits them, and
+	 * refused as evhttp_add_header() would refuse them.
+	 */
+	if ((colon = strchr(line, ':')) == NULL)
+		return guard_cut(g, buf, 400, API_GUARD_W_HEADER, "\r\n");
 	*colon = '\0';
 	v = colon + 1;
 	v += strspn(v, " ");
 	end = v + strlen(v);
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
+	if (strchr(line, '\r') != NULL || strchr(v, '\r') != NULL)
+		return guard_cut(g, buf, 400, API_GUARD_W_HEADER, "\r\n");
 	if (guard_ascii_eq(line, "Content-Length")) {
 		if (++g->ncl == 1) {
 			/* evhttp_get_body_length()'s rules. */
-			errno = 0;
 			cl = *v == '\0' ? -1 : strtoll(v, &t, 10);
 			if (cl < 0 || *t != '\0' || strpbrk(v, "\r\n") != NULL)
 				g->cl_bad = true;
@@ -349,7 +404,13 @@ guard_header(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 			default: break;
 			}
 	} else {
+		/* evhttp_have_expect() looks at the first Expect only. */
+		if (guard_ascii_eq(line, "Expect") && !g->expect_seen) {
+			g->expect_seen = true;
+			g->expect_ok = guard_ascii_eq(v, "100-continue");
+		}
 		g->withheld_last = false;
+		g->npassed++;
 		g->pos += n + eol;
 		return 0;
 	}
@@ -400,6 +461,12 @@ guard_head_end(struct api_guard *g, struct evbuffer *buf, size_t eol)
 	} else {
 		g->pos += eol;
 		guard_request_end(g);
+		return 0;
+	}
+	/* A body is coming: evhttp would answer 417 to another Expect. */
+	if (len > 0 && g->http11 && g->expect_seen && !g->expect_ok) {
+		guard_refuse(g, 417, API_GUARD_W_EXPECT);
+		g->pos += eol;
 		return 0;
 	}
 	if (len > 0 && guard_splice(g, buf, g->pos, 0, line, (size_t)len) != 0)
@@ -626,6 +693,19 @@ api_guard_verdict(struct api_guard *g, struct evbuffer *buf, char *why,
 	case API_GUARD_W_CHUNK:
 		snprintf(why, whylen, "malformed chunked body");
 		break;
+	case API_GUARD_W_REQLINE:
+		snprintf(why, whylen, "malformed request line");
+		break;
+	case API_GUARD_W_METHOD:
+		snprintf(why, whylen, "method not implemented");
+		break;
+	case API_GUARD_W_HEADER:
+		snprintf(why, whylen, "malformed header line");
+		break;
+	case API_GUARD_W_EXPECT:
+		snprintf(why, whylen, "only \"Expect: 100-continue\" is "
+		    "supported");
+		break;
 	case API_GUARD_W_NOMEM:
 		snprintf(why, whylen, "out of memory");
 		break;
@@ -644,6 +724,12 @@ api_guard_verdict(struct api_guard *g, struct evbuffer *buf, char *why,
 }
 
 /* The glue: one guard per connection, found by its bufferevent. */
+
+static uint32_t
+api_ptr_hash(const void *obj)
+{
+	return ptab_hash_u64((uint64_t)(uintptr_t)obj);
+}
 
 static uint32_t
 api_conn_hash(const void *obj)
@@ -668,7 +754,7 @@ api_conn_find(struct api *api, const struct bufferevent *bev)
 static void
 api_linger_free(struct api_linger *l)
 {
-	LIST_REMOVE(l, entry);
+	ptab_remove(&l->api->lingers, l);
 	event_free(l->ev);
 	close(l->fd);
 	free(l);
@@ -719,7 +805,12 @@ api_linger_start(struct api *api, int fd)
 	tv.tv_sec = (time_t)(api->linger_ms / 1000);
 	tv.tv_usec = (suseconds_t)(api->linger_ms % 1000) * 1000;
 	event_add(l->ev, api->linger_ms > 0 ? &tv : NULL);
-	LIST_INSERT_HEAD(&api->lingers, l, entry);
+	l->api = api;
+	if (ptab_add(&api->lingers, l) != 0) {
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
+	}
 }
 
 /*
@@ -835,7 +926,7 @@ void
 api_guard_start(struct api *api, uint64_t linger_ms)
 {
 	ptab_init(&api->conns, api_conn_hash);
-	LIST_INIT(&api->lingers);
+	ptab_init(&api->lingers, api_ptr_hash);
 	api->linger_ms = linger_ms;
 	guard_api = api;
 }
@@ -843,6 +934,7 @@ api_guard_start(struct api *api, uint64_t linger_ms)
 void
 api_guard_shutdown(struct api *api)
 {
+	struct api_linger *l;
 	struct api_conn *c;
 	size_t pos = 0;
 
@@ -850,8 +942,13 @@ api_guard_shutdown(struct api *api)
 	while ((c = ptab_next(&api->conns, &pos)) != NULL)
 		free(c);
 	ptab_clear(&api->conns);
-	while (guard_api == api && !LIST_EMPTY(&api->lingers))
-		api_linger_free(LIST_FIRST(&api->lingers));
+	pos = 0;
+	while ((l = ptab_next(&api->lingers, &pos)) != NULL) {
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
+	}
+	ptab_clear(&api->lingers);
 	if (guard_api == api)
 		guard_api = NULL;
 }

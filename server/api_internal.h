@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include <jansson.h>
 
@@ -96,7 +95,7 @@ struct api {
 	uint64_t		 max_body;	/* bytes; the guard's limit */
 	struct ptab		 conns;		/* struct api_conn, by bev */
 	/* Sockets read to their end after a refusal (api_guard.c). */
-	LIST_HEAD(, api_linger)	 lingers;
+	struct ptab		 lingers;	/* struct api_linger */
 	uint64_t		 linger_ms;
 };
 
@@ -154,6 +153,10 @@ enum api_guard_why {
 	API_GUARD_W_HEAD,	/* 431 */
 	API_GUARD_W_FRAMING,	/* 400: Content-Length, Transfer-Encoding */
 	API_GUARD_W_CHUNK,	/* 400: chunked body */
+	API_GUARD_W_REQLINE,	/* 400: request line */
+	API_GUARD_W_METHOD,	/* 501: unknown method, CONNECT */
+	API_GUARD_W_HEADER,	/* 400: header line */
+	API_GUARD_W_EXPECT,	/* 417 */
 	API_GUARD_W_NOMEM,	/* 500 */
 };
 
@@ -173,6 +176,9 @@ struct api_guard {
 	bool			 chunked;
 	bool			 cl_bad;
 	bool			 busy;	/* changing the buffer itself */
+	bool			 http11;	/* HTTP/1.1 (not 1.0) */
+	bool			 expect_seen, expect_ok;	/* first Expect */
+	size_t			 npassed;	/* header lines passed */
 	unsigned		 ncl, nte;	/* framing lines seen */
 	uint64_t		 cl;	/* Content-Length */
 	int			 status;	/* 0, or the answer's */

@@ -309,6 +309,12 @@ cases = [
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Content-Length: 3x\r\n\r\nabc", 400),
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Transfer-Encoding: chunked\r\n"
      b"\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+    # What evhttp itself would answer with an HTML page.
+    (b"BREW /v1/apply HTTP/1.1\r\n" + auth + b"\r\n", 501),
+    (b"GET /v1/services HTTP/3\r\n" + auth + b"\r\n", 400),
+    (b"GET /v1/services HTTP/1.1\r\n" + auth + b"no colon here\r\n\r\n", 400),
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Expect: tea\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 417),
 ]
 for req, want in cases:
     code, err = ask(req)
@@ -316,7 +322,7 @@ for req, want in cases:
 PY
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
 [ "$CODE" = 200 ] || fail "daemon not alive after a slow client and huge heads"
-pass "slow client timed out; header count, header size, request line and framing refused in JSON"
+pass "slow client timed out; header count and size, request line, method, framing, Expect refused in JSON"
 
 # Keep-alive and pipelining across refused bodies: one connection sends a
 # 3 MiB Content-Length body, a 2.5 MiB chunked one, a small chunked apply

@@ -282,6 +282,30 @@ test_guard_refuses_bad_heads(void **state)
 	    "5x\r\nhello\r\n0\r\n\r\n", 10, "POST / HTTP/1.1\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
 	    API_GUARD_P_SKIP);
+	/* What evhttp would answer with an HTML page is answered here. */
+	guard_expect("FOO / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 10,
+	    "GET / HTTP/1.1\r\n\r\n", 501, API_GUARD_P_SKIP);
+	guard_expect("CONNECT h:1 HTTP/1.1\r\n\r\n", 10,
+	    "GET / HTTP/1.1\r\n\r\n", 501, API_GUARD_P_SKIP);
+	guard_expect("GET /\r\n\r\n", 10, "GET / HTTP/1.1\r\n\r\n", 400,
+	    API_GUARD_P_SKIP);
+	guard_expect("GET / HTTP/2.0\r\n\r\n", 10, "GET / HTTP/1.1\r\n\r\n",
+	    400, API_GUARD_P_SKIP);
+	guard_expect("GET / HTTP/1.1\r\nNo colon\r\nA: b\r\n\r\n", 10,
+	    "GET / HTTP/1.1\r\n\r\n", 400, API_GUARD_P_SKIP);
+	guard_expect("GET / HTTP/1.1\r\n folded first\r\n\r\n", 10,
+	    "GET / HTTP/1.1\r\n\r\n", 400, API_GUARD_P_SKIP);
+	guard_expect("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 10,
+	    "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 0,
+	    API_GUARD_P_WAIT);
+	guard_expect("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 10,
+	    "GET / HTTP/1.1\r\n\r\n", 400, API_GUARD_P_SKIP);
+	guard_expect("POST / HTTP/1.1\r\nExpect: tea\r\nContent-Length: 2\r\n"
+	    "\r\nhi", 10, "POST / HTTP/1.1\r\nExpect: tea\r\n\r\n", 417,
+	    API_GUARD_P_SKIP);
+	guard_expect("POST / HTTP/1.0\r\nExpect: tea\r\nContent-Length: 2\r\n"
+	    "\r\nhi", 10, "POST / HTTP/1.0\r\nExpect: tea\r\n"
+	    "Content-Length: 2\r\n\r\nhi", 0, API_GUARD_P_WAIT);
 	/* Header line 21 (of a limit of 20) ends the head: 431. */
 	n = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\n");
 	for (i = 0; i < 25; i++)

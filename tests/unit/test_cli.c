@@ -473,8 +473,10 @@ test_reply_parse(void **state)
 		cip_reply_clear(&r);
 		/* Cut anywhere before the body, it is refused cleanly. */
 		for (n = 0; n < len; n++) {
-			if ((cut = malloc(n + 1)) == NULL)
+			if ((cut = malloc(n + 1)) == NULL) {
 				fail();
+				return;
+			}
 			memcpy(cut, good[i][0], n);
 			if (cip_http_parse_reply(cut, n, &r, err, sizeof(err)) ==
 			    0)
