@@ -60,9 +60,17 @@ api_reply_json(struct evhttp_request *req, int code, json_t *body)
 		text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(body);
 	if (buf == NULL || text == NULL) {
-		evbuffer_free(buf);
+		/* Not evhttp_send_error(): its page is HTML. */
+		static const char oom[] = "{\"error\": \"out of memory\"}\n";
+
 		free(text);
-		evhttp_send_error(req, 500, "out of memory");
+		if (buf != NULL)
+			evbuffer_add(buf, oom, sizeof(oom) - 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "application/json");
+		evhttp_send_reply(req, 500, "Internal Server Error", buf);
+		if (buf != NULL)
+			evbuffer_free(buf);
 		return;
 	}
 	evbuffer_add(buf, text, strlen(text));
