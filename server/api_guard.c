@@ -21,18 +21,20 @@
  *   answers 413 JSON (api_guard_check), and the rest of the body is
  *   dropped here as it arrives, never held in memory. The connection
  *   stays usable after it (keep-alive, pipelining).
- * - A head over API_MAX_HEADERS_SIZE bytes or API_MAX_HEADERS lines, a
- *   request line over API_MAX_HEADERS_SIZE, a malformed chunked body and
- *   framing evhttp would refuse are cut short the same way and answered
- *   431, 414 or 400 JSON; those connections are closed after the answer.
+ * - What evhttp would refuse with its HTML page is refused here first, by
+ *   evhttp's own rules, and cut short the same way: a head over
+ *   API_MAX_HEADERS_SIZE bytes or API_MAX_HEADERS lines (431), a request
+ *   line over API_MAX_HEADERS_SIZE (414), a malformed request line, header
+ *   line, chunked body or framing (400), a method evhttp does not know
+ *   (501), an Expect other than 100-continue (417). The handler answers in
+ *   JSON and the connection closes after the answer.
  *
  * When evhttp closes a connection whose refused body (or head) is still
- * coming, the socket is not closed under the client's feet, which would
- * reset the connection and could lose the answer: it is duplicated first
- * and read to its end (or for at most --api-timeout) before it is closed,
- * a lingering close (RFC 9112 section 9.6). It is not half-closed first:
- * a client still writing its body when it sees the end of the stream may
- * give up before reading the answer (evhttp's client does).
+ * coming, closing the socket at once would reset the connection and the
+ * client could lose the answer. evhttp's close callback takes a copy of
+ * the descriptor, so the socket outlives evhttp's close (evhttp half-closes
+ * it) and is read to its end, or for at most --api-timeout, before it is
+ * closed: a lingering close (RFC 9112 section 9.6).
  *
  * One request is followed at a time: once it is complete, nothing after
  * it is looked at until its handler ran (evhttp reads nothing more before
@@ -44,7 +46,6 @@
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
