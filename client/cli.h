@@ -70,6 +70,12 @@ struct cli_opts {
 int	cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
     char *err, size_t errlen);
 
+/*
+ * The index in argv[1..argc) of the command word, flags before it allowed
+ * as kubectl allows them ("clusterip -n prod get pods"), or -1 if none.
+ */
+int	cli_command_index(int argc, char **argv);
+
 /* kubectl's AGE: "5s", "3m20s", "2d4h", "<invalid>"... into buf. */
 const char *cli_age(time_t now, time_t then, char *buf, size_t len);
 /* Parses "2026-01-02T03:04:05Z". Returns 0 on failure. */

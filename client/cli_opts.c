@@ -179,3 +179,32 @@ cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
 	}
 	return 0;
 }
+
+int
+cli_command_index(int argc, char **argv)
+{
+	const char *a;
+	size_t i;
+	int k;
+
+	for (k = 1; k < argc; k++) {
+		a = argv[k];
+		if (strcmp(a, "--") == 0)
+			return k + 1 < argc ? k + 1 : -1;
+		if (a[0] != '-' || a[1] == '\0')
+			return k;
+		/* A flag whose value is the next argument skips it too. */
+		for (i = 0; i < sizeof(cli_flagdefs) /
+		    sizeof(cli_flagdefs[0]); i++) {
+			if (!cli_flagdefs[i].arg)
+				continue;
+			if ((a[1] == '-' && strcmp(a + 2,
+			    cli_flagdefs[i].name) == 0) ||
+			    (a[1] == cli_flagdefs[i].letter && a[2] == '\0')) {
+				k++;
+				break;
+			}
+		}
+	}
+	return -1;
+}

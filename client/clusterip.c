@@ -109,7 +109,7 @@ cli_usage(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: clusterip COMMAND [flags]\n\ncommands:\n");
+	fprintf(fp, "usage: clusterip [flags] COMMAND [flags]\n\ncommands:\n");
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
 		fprintf(fp, "  %s\n", cli_cmds[i].usage);
 	fprintf(fp, "\nflags of every API command:\n"
@@ -579,32 +579,56 @@ main(int argc, char **argv)
 	struct cli_opts o;
 	struct cli_ctx ctx;
 	const char *server;
-	char err[512], *token = NULL;
+	char err[512], *token = NULL, **rest;
 	size_t i;
-	int rc;
+	int rc, ci, k, nrest;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if ((ci = cli_command_index(argc, argv)) < 0) {
+		for (k = 1; k < argc; k++) {
+			if (strcmp(argv[k], "--version") == 0) {
+				printf("clusterip %s\n", PACKAGE_VERSION);
+				return 0;
+			}
+			if (strcmp(argv[k], "-h") == 0 ||
+			    strcmp(argv[k], "--help") == 0) {
+				cli_usage(stdout);
+				return 0;
+			}
+		}
+		if (argc < 2)
+			cli_usage(stderr);
+		else
+			cli_fail("no command given (see clusterip --help)");
+		return 2;
 	}
-	if (strcmp(argv[1], "version") == 0 ||
-	    strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[ci], "help") == 0) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[ci], "version") == 0) {
 		printf("clusterip %s\n", PACKAGE_VERSION);
 		return 0;
 	}
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
-		if (strcmp(argv[1], cli_cmds[i].name) == 0)
+		if (strcmp(argv[ci], cli_cmds[i].name) == 0)
 			cmd = &cli_cmds[i];
 	if (cmd == NULL) {
 		cli_fail("unknown command \"%s\" (see clusterip --help)",
-		    argv[1]);
+		    argv[ci]);
 		return 2;
 	}
+	/* The flags before the command word, then those after it. */
+	if ((rest = calloc((size_t)argc, sizeof(*rest))) == NULL)
+		return cli_fail("out of memory");
+	nrest = 0;
+	for (k = 1; k < argc; k++)
+		if (k != ci)
+			rest[nrest++] = argv[k];
 	memset(&o, 0, sizeof(o));
-	if (cli_parse(argc - 2, argv + 2, cmd->flags, &o, err,
-	    sizeof(err)) != 0) {
+	rc = cli_parse(nrest, rest, cmd->flags, &o, err, sizeof(err));
+	free(rest);
+	if (rc != 0) {
 		cli_fail("%s (see clusterip %s --help)", err, cmd->name);
 		return 2;
 	}

@@ -283,6 +283,12 @@ printf 'kind: Service\nmetadata: {name: oversock}\nspec:\n  selector: {app: web}
 CLUSTERIP_SERVER="unix://$SOCK" ok apply -f "$TEST_TMP/sock.yaml"
 [ "$(cat "$OUT")" = "service/oversock created" ] || fail "apply over the socket: $(cat "$OUT")"
 ok get svc oversock --server "unix:$SOCK"
+# Flags may come before the command, as kubectl takes them.
+ok --server "unix:$SOCK" -n default describe svc backend
+grep -q '^Name: *backend$' "$OUT" || fail "flags before describe: $(cat "$OUT")"
+ok -s "unix:$SOCK" -A get svc
+grep -Eq '^default +oversock ' "$OUT" || fail "flags before get: $(cat "$OUT")"
+bad --server "unix:$SOCK"
 ok describe svc backend --server "unix:$SOCK"
 grep -q '^Endpoints: *127.0.10.1:5000,127.0.10.2:5000$' "$OUT" || fail "describe over the socket: $(cat "$OUT")"
 CLUSTERIP_SERVER="unix:///$SOCK" ok describe svc backend

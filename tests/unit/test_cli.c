@@ -108,6 +108,42 @@ test_parse_flags(void **state)
 }
 
 static void
+test_command_index(void **state)
+{
+	static const struct {
+		const char	*args[6];
+		int		 argc;
+		int		 want;
+	} cases[] = {
+		{ { "clusterip", "get", "svc" }, 3, 1 },
+		{ { "clusterip", "-n", "prod", "get", "pods" }, 5, 3 },
+		{ { "clusterip", "--server", "unix:/s", "describe", "svc" },
+		    5, 3 },
+		{ { "clusterip", "--server=unix:/s", "get" }, 3, 2 },
+		{ { "clusterip", "-A", "get", "pods" }, 4, 2 },
+		{ { "clusterip", "-nprod", "get" }, 3, 2 },
+		{ { "clusterip", "-o", "json", "-s", "x", "get" }, 6, 5 },
+		{ { "clusterip", "--", "get" }, 3, 2 },
+		{ { "clusterip", "--server", "get" }, 3, -1 },
+		{ { "clusterip", "--help" }, 2, -1 },
+		{ { "clusterip" }, 1, -1 },
+	};
+	char *argv[6];
+	size_t i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(cases); i++) {
+		for (k = 0; k < cases[i].argc; k++)
+			argv[k] = (char *)(uintptr_t)cases[i].args[k];
+		if (cli_command_index(cases[i].argc, argv) != cases[i].want)
+			fail_msg("case %zu: %d, want %d", i,
+			    cli_command_index(cases[i].argc, argv),
+			    cases[i].want);
+	}
+}
+
+static void
 test_parse_errors(void **state)
 {
 	static const struct {
@@ -503,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_age_kubectl),
 		cmocka_unit_test(test_parse_flags),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_command_index),
 		cmocka_unit_test(test_table_alignment),
 		cmocka_unit_test(test_describe_contract),
 		cmocka_unit_test(test_describe_labels_named_ports),
