@@ -10,15 +10,18 @@
 #
 #   bench/fwd-bench.sh [--builddir DIR] [--duration 10] [--runs 1]
 #                      [--peers "haproxy haproxy-splice nginx"] [--out DIR]
+#                      [--max-others 25]
 #
 # Needs wrk, iperf3, nginx-light, libnginx-mod-stream, haproxy (Debian).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$here/.. duration=10 runs=1 peers="haproxy haproxy-splice nginx" out=/tmp/bench-results/fwd
+max_others=25
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
     --runs) runs=$2; shift 2;; --peers) peers=$2; shift 2;; --out) out=$2; shift 2;;
+    --max-others) max_others=$2; shift 2;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
     *) echo "unknown arg $1" >&2; exit 2;;
   esac
@@ -124,12 +127,21 @@ for r in $(seq "$runs"); do
 done
 
 # Ratio columns: "hap" is HAProxy as configured by default, "haps" with
-# splice-auto; "-" when that peer did not run.
+# splice-auto; "-" when that peer did not run. others%: the machine's busy time
+# beside the proxy, the backends and wrk (fwd-http.sh), % of one core: high or
+# uneven values mean the figures are disturbed: runs above --max-others are
+# left out of the medians (runs: kept/all) unless every run of that proxy and
+# mode is.
 echo
 echo "=== summary (medians; proxy CPU per request = proxy CPU share / req/s)"
-awk -F'\t' 'NR > 1 && $1 != "label" {
-    k = $1 "\t" $2; n[k]++; rq[k, n[k]] = $4; p99[k, n[k]] = $7; cpu[k, n[k]] = $12
+awk -F'\t' -v maxo="$max_others" 'NR > 1 && $1 != "label" {
+    k = $1 "\t" $2; t[k]++
     if (!(k in seen)) { seen[k] = 1; order[++no] = k }
+    # Rows are read twice (the file is given twice): the disturbed runs of a
+    # proxy and mode are left out unless all of its runs were disturbed.
+    if (FNR == NR) { if ($15 + 0 <= maxo) quiet[k]++; next }
+    if (quiet[k] > 0 && $15 + 0 > maxo) next
+    n[k]++; rq[k, n[k]] = $4; p99[k, n[k]] = $7; cpu[k, n[k]] = $12; oth[k, n[k]] = $15 + 0
   }
   function med(a, k, c,   i, j, t, v) {
     for (i = 1; i <= c; i++) v[i] = a[k, i]
@@ -143,16 +155,17 @@ awk -F'\t' 'NR > 1 && $1 != "label" {
       us[k] = r > 0 ? c / 100 * 1e6 / r : 0; req[k] = r; lat[k] = med(p99, k, n[k])
       split(k, f, "\t"); us[f[1], f[2]] = us[k]; req[f[1], f[2]] = r; lat[f[1], f[2]] = lat[k]
     }
-    printf "%-15s %-9s %8s %5s %7s %8s | %-17s %-17s %-17s\n", "proxy", "mode", "req/s", "cpu%", "us/req", "p99 ms",
-      "us/req vs hap/haps", "req/s vs hap/haps", "p99 vs hap/haps"
+    printf "%-15s %-9s %5s %8s %5s %7s %8s %7s | %-17s %-17s %-17s\n", "proxy", "mode", "runs", "req/s", "cpu%", "us/req", "p99 ms",
+      "others%", "us/req vs hap/haps", "req/s vs hap/haps", "p99 vs hap/haps"
     for (i = 1; i <= no; i++) {
       k = order[i]; split(k, f, "\t"); m = f[2]
-      printf "%-15s %-9s %8.0f %5.0f %7.2f %8.3f | %-17s %-17s %-17s\n", f[1], m, req[k], med(cpu, k, n[k]), us[k], lat[k],
+      printf "%-15s %-9s %5s %8.0f %5.0f %7.2f %8.3f %7.0f | %-17s %-17s %-17s\n", f[1], m, n[k] "/" t[k] / 2, req[k], med(cpu, k, n[k]), us[k], lat[k],
+        med(oth, k, n[k]),
         ratio(us, "haproxy", k, m) " / " ratio(us, "haproxy-splice", k, m),
         ratio(req, "haproxy", k, m) " / " ratio(req, "haproxy-splice", k, m),
         ratio(lat, "haproxy", k, m) " / " ratio(lat, "haproxy-splice", k, m)
     }
-  }' "$out/fwd-http.tsv"
+  }' "$out/fwd-http.tsv" "$out/fwd-http.tsv"
 echo
 awk -F'\t' 'NR > 1 && $1 != "label" {
     n[$1]++; g[$1, n[$1]] = $3; c[$1, n[$1]] = $5
