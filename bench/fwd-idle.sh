@@ -4,8 +4,8 @@
 # a python3 backend accepts and holds them, a python3 client opens N
 # connections through a VIP and waits; RSS/PSS of the daemon before and
 # after. Each forwarded connection costs the daemon two descriptors: the
-# hard descriptor limit is raised to 2N + 64 when it is lower (root only;
-# otherwise N must fit in ulimit -Hn / 2).
+# hard descriptor limit is raised to 2N + 64 when it is lower (this needs
+# CAP_SYS_RESOURCE; otherwise N must fit in ulimit -Hn / 2).
 #
 #   bench/fwd-idle.sh [--cipd PATH] [--conns 10000]
 set -euo pipefail
