@@ -11,10 +11,14 @@
 # Per server: (1) pinned: 1 worker on CPU 0, dnsperf on CPU 1, 1,000 services:
 # qps and server CPU per query; (2) latency at a fixed 20k qps (p50/p99);
 # (3) 100,000 services: start-to-first-answer and PSS (idle, warm).
+# (1) and (2) run every server at once, each pinned to CPU 0 on its own port
+# (--port, --port + 1, ...) and idle but for the one measured, and alternate
+# the servers run by run: other work on the machine, which the benchmark
+# lock does not hold off, then lands on all of them alike.
 # clusteripd reads the same services from generated manifests (its own VIPs
 # instead of 10.96.x.y). The 100,000 services carry no ports: with ports the
 # bundled forwarder would open 100,000 listening sockets (over the fd limit).
-# Needs dnsperf, knot, nsd (bench/dns-install-deps.sh). Takes ~6 minutes
+# Needs dnsperf, knot, nsd (bench/dns-install-deps.sh). Takes ~5 minutes
 # with the defaults.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +40,7 @@ out=${out:-/tmp/bench-results/dns-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 wd=$(mktemp -d /tmp/dnsbench/cip.XXXXXX)
 cip_pid=""
-trap '[ -n "$cip_pid" ] && stop_pid "$cip_pid"; rm -rf "$wd"' EXIT
+trap '[ -n "$cip_pid" ] && stop_pid "$cip_pid"; for s in $peers; do "$B/dns-peer.sh" stop $s; done; rm -rf "$wd"' EXIT
 
 for n in 1000 100000; do
   [ -s /tmp/dnsbench/$n/queries.txt ] || "$B/dns-gen-data.sh" --services $n
@@ -48,9 +52,9 @@ for n in 1000 100000; do
     else printf "spec: {}\n" }' /tmp/dnsbench/$n/services.tsv > "$wd/m-$n/services.yaml"
 done
 
-# start_cip N [CPUS]: clusteripd with N services; sets cip_pid and cip_t (start-to-first-answer, s).
+# start_cip N [CPUS] [PORT]: clusteripd with N services; sets cip_pid and cip_t (start-to-first-answer, s).
 start_cip() {
-  local n=$1 cpus=${2:-} t0 i
+  local n=$1 cpus=${2:-} port=${3:-$port} t0 i
   local run=("$cipd" --dns-listen 127.0.0.1:$port --api-listen none --state-dir "$wd/state-$n"
     --manifests "$wd/m-$n" --vip-range 127.64.0.0/10 --upstream 127.0.0.1:9 --log-level warn)
   [ -n "$cpus" ] && run=(taskset -c "$cpus" "${run[@]}")
@@ -78,19 +82,34 @@ start_cip() {
 q1k=/tmp/dnsbench/1000/queries.txt
 q100k=/tmp/dnsbench/100000/queries.txt
 "$B/dns-qps.sh" --help > /dev/null
+declare -A spid sport
+i=0
 for s in clusterip $peers; do
-  echo "=== $s pinned (1 worker on cpu0, dnsperf on cpu1), 1,000 services"
+  sport[$s]=$((port + i)); i=$((i + 1))
   if [ $s = clusterip ]; then
-    start_cip 1000 0; pid=$cip_pid
+    start_cip 1000 0 ${sport[$s]}; spid[$s]=$cip_pid
   else
-    pid=$("$B/dns-peer.sh" start $s --port $port --threads 1 --cpus 0)
+    spid[$s]=$("$B/dns-peer.sh" start $s --port ${sport[$s]} --threads 1 --cpus 0)
   fi
-  "$B/dns-qps.sh" --port $port --queries $q1k --duration $duration --runs $runs \
-    --client-cpus 1 --server-pid $pid --label $s-pinned --out "$out/dns-qps.tsv"
-  "$B/dns-qps.sh" --port $port --queries $q1k --duration $duration --runs $runs --rate 20000 --percentiles \
-    --client-cpus 1 --server-pid $pid --label $s-pinned-20k --out "$out/dns-latency.tsv"
-  if [ $s = clusterip ]; then stop_pid $cip_pid; cip_pid=""; else "$B/dns-peer.sh" stop $s; fi
+done
+echo "=== pinned (1 worker on cpu0, dnsperf on cpu1), 1,000 services; runs alternate between servers"
+for r in $(seq $runs); do
+  for s in clusterip $peers; do
+    "$B/dns-qps.sh" --port ${sport[$s]} --queries $q1k --duration $duration --runs 1 \
+      --client-cpus 1 --server-pid ${spid[$s]} --label $s-pinned --out "$out/dns-qps.tsv" | grep -v '^#'
+  done
+done
+echo "=== latency at a fixed 20k qps; runs alternate between servers"
+for r in $(seq $runs); do
+  for s in clusterip $peers; do
+    "$B/dns-qps.sh" --port ${sport[$s]} --queries $q1k --duration $duration --runs 1 --rate 20000 --percentiles \
+      --client-cpus 1 --server-pid ${spid[$s]} --label $s-pinned-20k --out "$out/dns-latency.tsv" | grep -v '^#'
+  done
+done
+stop_pid $cip_pid; cip_pid=""
+for s in $peers; do "$B/dns-peer.sh" stop $s; done
 
+for s in clusterip $peers; do
   echo "=== $s, 100,000 services: start-to-first-answer and memory"
   if [ $s = clusterip ]; then
     start_cip 100000; pid=$cip_pid; t=$cip_t
