@@ -113,18 +113,6 @@ health_registry_cb(enum registry_event ev, const struct service *svc,
 	}
 }
 
-static bool
-health_spec_equal(const struct probe *a, const struct probe *b)
-{
-	return a->kind == b->kind && a->port == b->port &&
-	    streq_null(a->port_name, b->port_name) &&
-	    streq_null(a->path, b->path) &&
-	    a->initial_delay_s == b->initial_delay_s &&
-	    a->period_s == b->period_s && a->timeout_s == b->timeout_s &&
-	    a->success_threshold == b->success_threshold &&
-	    a->failure_threshold == b->failure_threshold;
-}
-
 /* Starts, restarts, keeps or stops the probing of pod. */
 static void
 health_pod_update(const struct pod *pod)
@@ -136,7 +124,7 @@ health_pod_update(const struct pod *pod)
 		health_check_free(hmap_del(health.checks, pod->key));
 		return;
 	}
-	if (c != NULL && health_spec_equal(&c->spec, &pod->probe) &&
+	if (c != NULL && probe_equal(&c->spec, &pod->probe) &&
 	    c->ip.s_addr == pod->ip.s_addr && c->port == probe_port(pod)) {
 		/* The same probe: keep counting, follow the registry's view. */
 		if (c->st.ready != pod->probe_ok) {
