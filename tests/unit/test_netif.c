@@ -209,6 +209,33 @@ test_netif_removed_behind_our_back(void **state)
 }
 
 /*
+ * True once the kernel's link watcher has marked ifname running (it
+ * activates the device's queue in the same step; before that what is sent
+ * is discarded), which may lag the carrier by a second on a busy machine.
+ */
+static bool
+link_running(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd, i;
+	bool running = false;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
+		return false;
+	for (i = 0; i < 100 && !running; i++) {
+		memset(&ifr, 0, sizeof(ifr));
+		strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
+		    (ifr.ifr_flags & IFF_RUNNING) != 0)
+			running = true;
+		else
+			usleep(50 * 1000);
+	}
+	close(fd);
+	return running;
+}
+
+/*
  * A veth pair in our namespace: the address goes on cipv0 and the
  * announcement must reach cipv1 as a broadcast ARP request with
  * sender = target = the address and cipv0's MAC.
@@ -232,6 +259,8 @@ test_netif_garp(void **state)
 		skip();
 	assert_int_equal(link_up("cipv0"), 0);
 	assert_int_equal(link_up("cipv1"), 0);
+	assert_true(link_running("cipv0"));
+	assert_true(link_running("cipv1"));
 
 	s = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ARP));
 	assert_true(s != -1);
