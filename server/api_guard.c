@@ -136,7 +136,7 @@ guard_reset_request(struct api_guard *g)
 	g->status = 0;
 	g->why = API_GUARD_W_OK;
 	g->close = false;
-	g->http11 = g->expect_seen = g->expect_ok = false;
+	g->http11 = g->expect_seen = g->expect_ok = g->expect_last = false;
 	g->npassed = 0;
 }
 
@@ -368,6 +368,9 @@ guard_header(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 		if (g->npassed == 0)
 			return guard_cut(g, buf, 400, API_GUARD_W_HEADER,
 			    "\r\n");
+		/* Folded into the Expect, it is not "100-continue" anymore. */
+		if (g->expect_last)
+			g->expect_ok = false;
 		g->pos += n + eol;
 		return 0;
 	}
@@ -406,8 +409,9 @@ guard_header(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 			}
 	} else {
 		/* evhttp_have_expect() looks at the first Expect only. */
+		g->expect_last = false;
 		if (guard_ascii_eq(line, "Expect") && !g->expect_seen) {
-			g->expect_seen = true;
+			g->expect_seen = g->expect_last = true;
 			g->expect_ok = guard_ascii_eq(v, "100-continue");
 		}
 		g->withheld_last = false;
@@ -416,6 +420,7 @@ guard_header(struct api_guard *g, struct evbuffer *buf, size_t n, size_t eol)
 		return 0;
 	}
 	g->withheld_last = true;
+	g->expect_last = false;
 	return guard_splice(g, buf, g->pos, n + eol, NULL, 0);
 }
 

@@ -178,6 +178,7 @@ struct api_guard {
 	bool			 busy;	/* changing the buffer itself */
 	bool			 http11;	/* HTTP/1.1 (not 1.0) */
 	bool			 expect_seen, expect_ok;	/* first Expect */
+	bool			 expect_last;	/* last passed line is it */
 	size_t			 npassed;	/* header lines passed */
 	unsigned		 ncl, nte;	/* framing lines seen */
 	uint64_t		 cl;	/* Content-Length */
