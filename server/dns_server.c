@@ -75,6 +75,17 @@ struct dns_req {
 	struct dns_req		*prev, *next;	/* the server's list */
 };
 
+/*
+ * A forwarder a reload replaced: its queries finish on it, and it is
+ * freed once its timeout has passed. Each reload leaves its own.
+ */
+struct dns_retired {
+	struct dns_retired	*next;
+	struct dns_server	*srv;
+	struct upstream		*up;
+	struct event		*ev;
+};
+
 struct dns_server {
 	struct runtime		*rt;
 	struct event_base	*base;
@@ -85,8 +96,7 @@ struct dns_server {
 	struct dns_cache	*cache;
 	size_t			 cache_max;
 	struct upstream		*up;
-	struct upstream		*retired;	/* replaced by a reload */
-	struct event		*retire_ev;	/* frees it once drained */
+	struct dns_retired	*retired;	/* replaced by reloads */
 	size_t			 edns;
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
@@ -877,8 +887,7 @@ dns_server_init(struct runtime *rt)
 	if ((s->in = malloc((size_t)UDP_BATCH * UDP_IN_MAX)) == NULL ||
 	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
 	    (s->accept_ev = evtimer_new(s->base, dns_accept_resume_cb,
-	    s)) == NULL ||
-	    (s->retire_ev = evtimer_new(s->base, dns_retire_cb, s)) == NULL)
+	    s)) == NULL)
 		goto oom;
 	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
 	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
@@ -934,16 +943,29 @@ dns_strlist_eq(const struct strlist *a, const struct strlist *b)
 	return true;
 }
 
+/* Unlinks and frees a replaced forwarder; queries still on it are cancelled. */
+static void
+dns_retired_free(struct dns_retired *r)
+{
+	struct dns_retired **pp;
+
+	for (pp = &r->srv->retired; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	event_free(r->ev);
+	upstream_free(r->up);
+	free(r);
+}
+
 /* A replaced forwarder: every query it held has ended (answered or timed out). */
 static void
 dns_retire_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct dns_server *s = arg;
-
 	(void)fd;
 	(void)what;
-	upstream_free(s->retired);
-	s->retired = NULL;
+	dns_retired_free(arg);
 }
 
 int
@@ -952,6 +974,7 @@ dns_server_reload(const struct cip_conf *nc)
 	struct dns_server *s = server;
 	const struct cip_conf *oc;
 	struct upstream *nu;
+	struct dns_retired *ret = NULL;
 	struct dns_cache *nca = NULL;
 	struct dns_zone *nz;
 	struct timeval tv;
@@ -995,23 +1018,37 @@ dns_server_reload(const struct cip_conf *nc)
 	if (up_changed || nc->upstream.n == 0 ||
 	    nc->upstream_timeout_ms != oc->upstream_timeout_ms ||
 	    nc->upstream_max_inflight != oc->upstream_max_inflight) {
-		if ((nu = dns_conf_upstream(s, nc)) == NULL) {
+		/*
+		 * Each replaced forwarder has its own timer: a reload soon
+		 * after another leaves the queries of the first in flight.
+		 */
+		if (s->up != NULL && ((ret = calloc(1, sizeof(*ret))) == NULL ||
+		    (ret->ev = evtimer_new(s->base, dns_retire_cb, ret)) ==
+		    NULL)) {
+			free(ret);
+			log_warnx("dns: out of memory: the running upstreams "
+			    "stay");
+			rc = -1;
+		} else if ((nu = dns_conf_upstream(s, nc)) == NULL) {
+			if (ret != NULL)
+				event_free(ret->ev);
+			free(ret);
 			log_warnx("dns: the new upstreams could not be set up; "
 			    "the running ones stay");
 			rc = -1;
 		} else {
-			if (s->retired != NULL) {
-				/* A second reload within the timeout. */
-				evtimer_del(s->retire_ev);
-				upstream_free(s->retired);
+			if (ret != NULL) {
+				ret->srv = s;
+				ret->up = s->up;
+				ret->next = s->retired;
+				s->retired = ret;
+				tv.tv_sec = (time_t)(oc->upstream_timeout_ms /
+				    1000) + 1;
+				tv.tv_usec = (suseconds_t)
+				    (oc->upstream_timeout_ms % 1000) * 1000;
+				evtimer_add(ret->ev, &tv);
 			}
-			s->retired = s->up;
 			s->up = nu;
-			tv.tv_sec = (time_t)(oc->upstream_timeout_ms / 1000) + 1;
-			tv.tv_usec = (suseconds_t)(oc->upstream_timeout_ms %
-			    1000) * 1000;
-			if (s->retired != NULL)
-				evtimer_add(s->retire_ev, &tv);
 			/* Answers of the old servers go with them. */
 			if (up_changed && s->cache != NULL)
 				dns_cache_flush(s->cache);
@@ -1064,10 +1101,8 @@ dns_server_shutdown(void)
 	/* Cancelled queries free their requests. */
 	upstream_free(s->up);
 	s->up = NULL;
-	upstream_free(s->retired);
-	s->retired = NULL;
-	if (s->retire_ev != NULL)
-		event_free(s->retire_ev);
+	while (s->retired != NULL)
+		dns_retired_free(s->retired);
 	for (t = s->conns; t != NULL; t = next) {
 		next = t->next;
 		dns_tcp_free(t);

@@ -34,6 +34,16 @@ inflight.example.com. IN A
 SECTION ANSWER
 inflight.example.com. 60 IN A 192.0.2.181
 ENTRY_END
+
+ENTRY_BEGIN
+MATCH opcode qtype qname
+ADJUST copy_id sleep=2
+REPLY QR RD RA NOERROR
+SECTION QUESTION
+held.example.com. IN A
+SECTION ANSWER
+held.example.com. 60 IN A 192.0.2.182
+ENTRY_END
 DATA
 UP2=$(free_port)
 ldns-testns -v -p "$UP2" "$TEST_TMP/up2.data" >"$TEST_TMP/up2.log" 2>&1 &
@@ -136,5 +146,30 @@ done
     fail "dns-listen warning for the bound address"
 [ "$(dshort www.example.com A)" = 192.0.2.80 ] || fail "back to the first upstream"
 pass "a query across a reload is answered; upstreams switched back"
+
+# reload_to PORT: the upstream becomes 127.0.0.1:PORT, once reloaded.
+reload_to() {
+	local n i
+	n=$(count_log "$TEST_TMP/daemon.log" "dns: settings reloaded")
+	write_conf cluster.test 42 7 "$1" 50 "$DNS_PORT"
+	kill -HUP "$DAEMON_PID"
+	for ((i = 0; i < 200; i++)); do
+		[ "$(count_log "$TEST_TMP/daemon.log" "dns: settings reloaded")" -gt "$n" ] && return 0
+		sleep 0.05
+	done
+	fail "no reload logged"
+}
+# Two reloads while a query is held upstream (two seconds): the second
+# must not cancel the query the first left on the replaced servers.
+reload_to "$UP2"
+dig +time=6 +tries=1 -p "$DNS_PORT" @127.0.0.1 held.example.com A >"$TEST_TMP/held.out" 2>&1 &
+qpid=$!
+wait_log "$TEST_TMP/up2.log" "held\.example\.com"
+reload_to "$UP1"
+reload_to "$UP2"
+wait "$qpid"
+grep -q "192\.0\.2\.182" "$TEST_TMP/held.out" ||
+    fail "a query across two reloads: $(cat "$TEST_TMP/held.out")"
+pass "a query across two reloads in a row is answered"
 
 stop_daemon
