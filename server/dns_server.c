@@ -32,6 +32,7 @@
 #include "dns_wire.h"
 #include "dns_zone.h"
 #include "upstream.h"
+#include "vip.h"
 
 #define UDP_BATCH		32
 #define UDP_ROUNDS		8	/* batches per readiness, then yield */
@@ -851,7 +852,9 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 			zc.ns_addr =
 			    ((struct sockaddr_in *)&s->ls[i].addr)->sin_addr;
 	zc.domain = c->cluster_domain;
-	zc.vip_range = c->vip_range;
+	/* The range VIPs come from: a reload changes it only at restart. */
+	zc.vip_range = s->rt->vips != NULL ? vip_range(s->rt->vips) :
+	    c->vip_range;
 	zc.ttl_s = (uint32_t)MINIMUM(c->dns_ttl_s, UINT32_MAX);
 	zc.negative_ttl_s = (uint32_t)MINIMUM(c->dns_negative_ttl_s,
 	    UINT32_MAX);
@@ -860,7 +863,7 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	zc.serial = serial;
 	if ((z = dns_zone_new(s->rt->reg, &zc)) == NULL)
 		log_warnx("dns: bad cluster domain %s or VIP range %s",
-		    c->cluster_domain, c->vip_range ? c->vip_range : "-");
+		    c->cluster_domain, zc.vip_range ? zc.vip_range : "-");
 	return z;
 }
 

@@ -59,18 +59,19 @@ done
 DNS_PORT=$(free_port)
 OTHER_PORT=$(free_port)
 CONF="$TEST_TMP/clusteripd.yaml"
-# write_conf DOMAIN TTL NEGTTL UPSTREAM_PORT CACHE LISTEN_PORT
+# write_conf DOMAIN TTL NEGTTL UPSTREAM_PORT CACHE LISTEN_PORT [VIP_RANGE]
 write_conf() {
 	cat >"$CONF" <<YAML
 dns-listen: ["127.0.0.1:$6"]
 api-listen: none
 state-dir: $TEST_TMP/state
 manifests: $M
-vip-range: $VIP_RANGE
+vip-range: ${7:-$VIP_RANGE}
 cluster-domain: $1
 dns-ttl: $2
 dns-negative-ttl: $3
 upstream: ["127.0.0.1:$4"]
+upstream-timeout: 5s
 dns-cache-size: $5
 YAML
 }
@@ -171,5 +172,23 @@ wait "$qpid"
 grep -q "192\.0\.2\.182" "$TEST_TMP/held.out" ||
     fail "a query across two reloads: $(cat "$TEST_TMP/held.out")"
 pass "a query across two reloads in a row is answered"
+
+# vip-range waits for a restart: the VIPs keep their names in PTR.
+ptr_want=$(dshort -x "$VIP")
+[ "$ptr_want" = "backend.default.svc.cluster.test." ] || fail "PTR of $VIP: $ptr_want"
+n=$(count_log "$TEST_TMP/daemon.log" "dns: settings reloaded")
+write_conf cluster.test 42 7 "$UP2" 50 "$DNS_PORT" "127.$(((VIP_NET + 1) % 256)).0.0/16"
+kill -HUP "$DAEMON_PID"
+wait_log "$TEST_TMP/daemon.log" "vip-range and vip-interface changes take effect at restart"
+for ((i = 0; i < 200; i++)); do
+	[ "$(count_log "$TEST_TMP/daemon.log" "dns: settings reloaded")" -gt "$n" ] && break
+	sleep 0.05
+done
+[ "$(dshort -x "$VIP")" = "$ptr_want" ] ||
+    fail "PTR of $VIP after a vip-range change: $(dq -x "$VIP")"
+# An address of the range no service holds: ours to deny, not forwarded.
+expect_status NXDOMAIN -x "127.$VIP_NET.255.254"
+expect_flag aa -x "127.$VIP_NET.255.254"
+pass "a changed vip-range leaves the reverse zone as the VIPs are"
 
 stop_daemon
