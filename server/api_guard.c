@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -78,6 +79,7 @@ struct api_linger {
 	struct api		*api;
 	int			 fd;
 	struct event		*ev;
+	struct timespec		 end;	/* closed then at the latest */
 };
 
 /* One connection of the API and its guard. */
@@ -770,15 +772,28 @@ static void
 api_linger_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_linger *l = arg;
+	struct timespec now;
 	char buf[16384];
-	ssize_t n;
+	ssize_t n = 0;
+	int i;
 
-	if (what & EV_TIMEOUT) {
+	/*
+	 * The event's timeout restarts whenever it fires (EV_PERSIST): a
+	 * client that keeps sending is cut off by the deadline.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((what & EV_TIMEOUT) || (l->api->linger_ms > 0 &&
+	    (now.tv_sec > l->end.tv_sec || (now.tv_sec == l->end.tv_sec &&
+	    now.tv_nsec >= l->end.tv_nsec)))) {
 		api_linger_free(l);
 		return;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
+	/* A bounded number of reads, so that the loop moves on. */
+	for (i = 0; i < 64; i++)
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			break;
+	if (n > 0)
+		return;
 	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR)) {
 		api_linger_free(l);
@@ -810,6 +825,13 @@ api_linger_start(struct api *api, int fd)
 	}
 	tv.tv_sec = (time_t)(api->linger_ms / 1000);
 	tv.tv_usec = (suseconds_t)(api->linger_ms % 1000) * 1000;
+	clock_gettime(CLOCK_MONOTONIC, &l->end);
+	l->end.tv_sec += tv.tv_sec;
+	l->end.tv_nsec += (long)tv.tv_usec * 1000;
+	if (l->end.tv_nsec >= 1000000000) {
+		l->end.tv_sec++;
+		l->end.tv_nsec -= 1000000000;
+	}
 	event_add(l->ev, api->linger_ms > 0 ? &tv : NULL);
 	l->api = api;
 	if (ptab_add(&api->lingers, l) != 0) {

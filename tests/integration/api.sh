@@ -315,10 +315,29 @@ cases = [
     (b"GET /v1/services HTTP/1.1\r\n" + auth + b"no colon here\r\n\r\n", 400),
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Expect: tea\r\n"
      b"Content-Length: 2\r\n\r\n{}", 417),
+    # A folded line makes the Expect other than 100-continue.
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Expect: 100-continue\r\n"
+     b" x\r\nContent-Length: 2\r\n\r\n{}", 417),
 ]
 for req, want in cases:
     code, err = ask(req)
     assert code == want, (req[:60], code, err)
+PY
+# A refused connection lingers for --api-timeout (2s) at most, even when
+# its client keeps sending: the sends fail once the daemon closed it.
+python3 - "$API_PORT" <<'PY' || fail "a refused connection lingers while its client sends"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/apply HTTP/1.1\r\nConnection: close\r\n"
+          b"Content-Length: 100000000000\r\n\r\n")
+end = time.time() + 30
+try:
+    while time.time() < end:
+        s.sendall(b"x" * 1024)
+        time.sleep(0.02)
+except (BrokenPipeError, ConnectionResetError):
+    sys.exit(0)
+sys.exit(1)
 PY
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
 [ "$CODE" = 200 ] || fail "daemon not alive after a slow client and huge heads"
