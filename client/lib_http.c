@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -361,10 +362,11 @@ cip_connect(const struct cip_client *c, const struct timespec *deadline)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_un sun;
+	struct timeval tv;
 	char host[256], port[8];
 	socklen_t elen;
 	size_t hl;
-	int fd = -1, e = ECONNREFUSED, one = 1;
+	int fd = -1, e = ECONNREFUSED, one = 1, ms;
 
 	if (c->url.is_unix) {
 		memset(&sun, 0, sizeof(sun));
@@ -372,10 +374,19 @@ cip_connect(const struct cip_client *c, const struct timespec *deadline)
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->url.path);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 			return -1;
-		/* A unix connect() does not wait for the server to accept. */
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+		/*
+		 * A unix connect() does not wait for the server to accept,
+		 * but blocks while its listen queue is full: for the send
+		 * timeout at most (never 0, which is no timeout).
+		 */
+		ms = cip_ms_left(deadline);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = ms > 0 ? (ms % 1000) * 1000 : 1;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) == -1 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 		    fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
-			e = errno;
+			e = errno == EAGAIN ? ETIMEDOUT : errno;
 			close(fd);
 			errno = e;
 			return -1;

@@ -5,13 +5,19 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -532,6 +538,54 @@ test_reply_parse(void **state)
 	cip_reply_clear(&r);
 }
 
+/*
+ * A unix socket whose listen queue is full (a daemon that does not
+ * accept): the request ends with the client's timeout, not never. The
+ * alarm only turns a hang into a failure.
+ */
+static void
+test_unix_full_backlog(void **state)
+{
+	struct sockaddr_un sun;
+	struct cip_client *c;
+	struct cip_reply r;
+	char dir[] = "/tmp/test_cli.XXXXXX", url[160], err[256];
+	int lfd, fds[8], i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/api.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	/* Fill the queue: non-blocking connects until one is refused. */
+	for (i = 0; i < 8; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fds[i] >= 0);
+		if (connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) != 0)
+			break;
+	}
+	assert_true(i < 8);
+	snprintf(url, sizeof(url), "unix:%s", sun.sun_path);
+	c = cip_client_new(url, NULL, err, sizeof(err));
+	assert_non_null(c);
+	cip_client_set_timeout(c, 200);
+	alarm(20);
+	assert_int_equal(cip_client_request(c, "GET", "/healthz", NULL, NULL,
+	    0, &r, err, sizeof(err)), -1);
+	alarm(0);
+	assert_non_null(strstr(err, "timed out"));
+	cip_client_free(c);
+	for (; i >= 0; i--)
+		close(fds[i]);
+	close(lfd);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -548,6 +602,7 @@ main(void)
 		cmocka_unit_test(test_yaml_output),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_reply_parse),
+		cmocka_unit_test(test_unix_full_backlog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
