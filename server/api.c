@@ -89,7 +89,9 @@ api_reply_json(struct evhttp_request *req, int code, json_t *body)
 	case 413: reason = "Payload Too Large"; break;
 	case 414: reason = "URI Too Long"; break;
 	case 415: reason = "Unsupported Media Type"; break;
+	case 417: reason = "Expectation Failed"; break;
 	case 431: reason = "Request Header Fields Too Large"; break;
+	case 501: reason = "Not Implemented"; break;
 	case 503: reason = "Service Unavailable"; break;
 	default: reason = code >= 500 ? "Internal Server Error" : "Error";
 	}

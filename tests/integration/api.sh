@@ -296,7 +296,13 @@ def ask(req):
     hdrs = dict(l.lower().split(": ", 1) for l in lines[1:])
     assert hdrs["content-type"] == "application/json", lines
     assert hdrs.get("connection") == "close", lines
-    return int(lines[0].split()[1]), json.loads(body)["error"]
+    code = int(lines[0].split()[1])
+    # The reason phrase is the status code's own.
+    reasons = {400: "Bad Request", 413: "Payload Too Large",
+               414: "URI Too Long", 417: "Expectation Failed",
+               431: "Request Header Fields Too Large", 501: "Not Implemented"}
+    assert lines[0].split(" ", 2)[2] == reasons[code], lines[0]
+    return code, json.loads(body)["error"]
 auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
 many = b"".join(b"X-%d: 1\r\n" % i for i in range(150))
 cases = [
