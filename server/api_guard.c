@@ -672,7 +672,13 @@ api_guard_verdict(struct api_guard *g, struct evbuffer *buf, char *why,
 {
 	int status = g->status;
 
-	*close = g->close;
+	/*
+	 * A client that asked "Expect: 100-continue" and gets 413 instead may
+	 * skip the body and send its next request: that would be read as the
+	 * refused body, so the connection closes (RFC 9110 section 10.1.1).
+	 */
+	*close = g->close || (g->why == API_GUARD_W_BODY && g->expect_ok &&
+	    g->drop && g->phase != API_GUARD_P_WAIT);
 	switch (g->why) {
 	case API_GUARD_W_OK:
 		snprintf(why, whylen, "ok");

@@ -329,6 +329,24 @@ for req, want in cases:
     code, err = ask(req)
     assert code == want, (req[:60], code, err)
 PY
+# 413 to "Expect: 100-continue" before the body: the client may skip the
+# body and send its next request, so the connection closes.
+python3 - "$API_PORT" "$(cat "$TOKEN")" <<'PY' || fail "413 to Expect: 100-continue"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+s.sendall(b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+          sys.argv[2].encode() + b"\r\nExpect: 100-continue\r\n"
+          b"Content-Length: 20000000\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    d = s.recv(65536)
+    assert d, head
+    head += d
+lines = head.split(b"\r\n\r\n")[0].decode().lower().split("\r\n")
+assert lines[0].startswith("http/1.1 413"), lines
+assert "connection: close" in lines, lines
+PY
 # A refused connection lingers for --api-timeout (2s) at most, even when
 # its client keeps sending: the sends fail once the daemon closed it.
 python3 - "$API_PORT" <<'PY' || fail "a refused connection lingers while its client sends"
