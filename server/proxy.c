@@ -561,6 +561,12 @@ proxy_svc_maybe_free(struct proxy_svc *ps)
 	proxy_svc_free(ps);
 }
 
+void
+proxy_svc_release(struct proxy_svc *ps)
+{
+	proxy_svc_maybe_free(ps);
+}
+
 /* Frees a service already gone; its endpoints go too (shutdown). */
 static void
 proxy_svc_free(void *arg)

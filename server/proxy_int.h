@@ -138,6 +138,8 @@ void	proxy_ep_conn_up(struct proxy_ep *ep);
 void	proxy_ep_conn_down(struct proxy_ep *ep);
 /* Frees ep when no longer a member and unused, and then maybe ps. */
 void	proxy_ep_release(struct proxy_ep *ep);
+/* Frees ps once it is gone, without endpoints and unused. */
+void	proxy_svc_release(struct proxy_svc *ps);
 /* Creates the service's state and files it in proxy.svcs. */
 struct proxy_svc *proxy_svc_new(const char *key);
 

@@ -363,6 +363,9 @@ proxy_session_free(struct proxy_session *s, bool reset)
 		proxy_pause_all(false);
 	if (ep != NULL && !ep->draining)
 		proxy_ep_release(ep);
+	else if (ep == NULL)
+		/* Between two connects: its service may have gone meanwhile. */
+		proxy_svc_release(ps);
 }
 
 void

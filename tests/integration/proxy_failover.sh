@@ -205,4 +205,60 @@ a|b) ;;
 *) fail "no answer on the new port" ;;
 esac
 echo "listeners: port 80 -> 81 moved, removed service closed"
+
+# A connection still being tried when its Service goes: once it has
+# ended, nothing of the service stays, its series neither.
+FULL=$(free_port) VS=$(rand_vip)
+# A listener that never accepts, its queue full: connects to it hang.
+python3 - "$FULL" > "$T/full.log" 2>&1 <<'PY' &
+import socket, sys, threading
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.10.16", int(sys.argv[1])))
+l.listen(0)
+cs = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.10.16", int(sys.argv[1])))
+    except BlockingIOError:
+        pass
+    cs.append(c)
+print("ready", flush=True)
+threading.Event().wait()
+PY
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q ready "$T/full.log" && break; sleep 0.05; done
+{ svc stuck "$VS" 80 stuck; pod stuck-1 127.0.10.16 "$FULL" stuck; } |
+    manifest stuck.yaml
+wait_listen "$VS" 80
+# syn_sent: connects waiting for stuck-1 (the listener's own ones too).
+syn_sent() { ss -Htn state syn-sent "dst 127.0.10.16:$FULL" | wc -l; }
+n0=$(syn_sent)
+python3 - "$VS" > "$T/stuck.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), 5)
+s.settimeout(10)
+try:
+    s.recv(10)
+except OSError:
+    pass
+PY
+CP=$!
+# The forwarder's connect to stuck-1 waits for an answer to its SYN.
+for _ in $(seq 100); do
+	[ "$(syn_sent)" -gt "$n0" ] && break
+	sleep 0.05
+done
+: | manifest stuck.yaml
+wait "$CP" || fail "client of the stuck service: $(cat "$T/stuck.out")"
+key='service="default/stuck"'
+for _ in $(seq 100); do
+	curl -s "http://127.0.0.1:$APIPORT/metrics" | grep -q "$key" || break
+	sleep 0.05
+done
+curl -s "http://127.0.0.1:$APIPORT/metrics" | grep "$key" &&
+    fail "series of a deleted service remain after its last connection"
+echo "metrics: a service deleted while a connect was pending leaves no series"
 pass
