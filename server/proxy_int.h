@@ -94,7 +94,8 @@ struct proxy {
 	struct event		*sweep;
 	uint64_t		 rng;		/* proxy_random() state */
 	uint64_t		 idle_ms;
-	const struct timeval	*idle_tv;	/* common timeout */
+	const struct timeval	*idle_tv;	/* common timeout, or idle_plain */
+	struct timeval		 idle_plain;
 	/* Scratch space for endpoint choice. */
 	struct balancer_cand	*cands;
 	const struct pod	**cand_pods;

@@ -255,7 +255,6 @@ proxy_session_up(struct proxy_session *s)
 	const struct cip_conf *conf = proxy.rt->conf;
 	struct proxy_ep *ep = s->ep;
 	struct event_base *base = proxy.rt->base;
-	struct timeval tv;
 	int on = 1;
 
 	proxy_ep_connected(ep);
@@ -276,8 +275,15 @@ proxy_session_up(struct proxy_session *s)
 	if (conf->proxy_idle_timeout_ms != 0) {
 		if (proxy.idle_ms != conf->proxy_idle_timeout_ms) {
 			proxy.idle_ms = conf->proxy_idle_timeout_ms;
+			proxy_tcp_tv(&proxy.idle_plain, proxy.idle_ms);
+			/*
+			 * A base holds 256 common timeouts; past that (many
+			 * reloads with new values) an ordinary one serves.
+			 */
 			proxy.idle_tv = event_base_init_common_timeout(base,
-			    proxy_tcp_tv(&tv, proxy.idle_ms));
+			    &proxy.idle_plain);
+			if (proxy.idle_tv == NULL)
+				proxy.idle_tv = &proxy.idle_plain;
 		}
 		event_assign(&s->timer, base, -1, EV_PERSIST, proxy_timer_cb,
 		    s);
