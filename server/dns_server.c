@@ -981,6 +981,7 @@ dns_server_reload(const struct cip_conf *nc)
 	struct dns_cache *nca = NULL;
 	struct dns_zone *nz;
 	struct timeval tv;
+	uint64_t ms;
 	const char *domain;
 	uint8_t *nout;
 	size_t edns;
@@ -1045,10 +1046,18 @@ dns_server_reload(const struct cip_conf *nc)
 				ret->up = s->up;
 				ret->next = s->retired;
 				s->retired = ret;
-				tv.tv_sec = (time_t)(oc->upstream_timeout_ms /
-				    1000) + 1;
-				tv.tv_usec = (suseconds_t)
-				    (oc->upstream_timeout_ms % 1000) * 1000;
+				/*
+				 * Every server gets 50 ms at least, so many
+				 * servers may outlast the timeout; then 1 s
+				 * more for answers on their way.
+				 */
+				ms = oc->upstream_timeout_ms;
+				if (ms < 50 * (uint64_t)upstream_servers(s->up))
+					ms = 50 * (uint64_t)upstream_servers(
+					    s->up);
+				ms += 1000;
+				tv.tv_sec = (time_t)(ms / 1000);
+				tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 				evtimer_add(ret->ev, &tv);
 			}
 			s->up = nu;
