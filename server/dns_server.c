@@ -1046,16 +1046,8 @@ dns_server_reload(const struct cip_conf *nc)
 				ret->up = s->up;
 				ret->next = s->retired;
 				s->retired = ret;
-				/*
-				 * Every server gets 50 ms at least, so many
-				 * servers may outlast the timeout; then 1 s
-				 * more for answers on their way.
-				 */
-				ms = oc->upstream_timeout_ms;
-				if (ms < 50 * (uint64_t)upstream_servers(s->up))
-					ms = 50 * (uint64_t)upstream_servers(
-					    s->up);
-				ms += 1000;
+				/* Then 1 s more for answers on their way. */
+				ms = upstream_longest_ms(s->up) + 1000;
 				tv.tv_sec = (time_t)(ms / 1000);
 				tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 				evtimer_add(ret->ev, &tv);

@@ -29,6 +29,7 @@ struct upstream {
 	struct event_base	*base;
 	struct up_chan		 udp, tcp;
 	size_t			 nservers;
+	uint64_t		 udp_ms;	/* each server's share, UDP */
 	size_t			 inflight;
 	size_t			 max_inflight;
 	struct metric		*m_ok, *m_fail, *m_timeout, *m_refused;
@@ -219,14 +220,15 @@ upstream_new(struct event_base *base, char *const *servers, size_t n,
 	u->max_inflight = max_inflight;
 	/* tries = 1: each server gets one share of the whole timeout. */
 	per = n > 0 ? n : 1;
-	if (up_chan_init(u, &u->udp, false, timeout_ms, servers, n, self,
+	u->udp_ms = timeout_ms;
+	if (up_chan_init(u, &u->udp, false, u->udp_ms, servers, n, self,
 	    nself) != 0)
 		goto fail;
 	if (u->nservers > 1) {
 		per = u->nservers;
+		u->udp_ms = timeout_ms / per < 50 ? 50 : timeout_ms / per;
 		up_chan_free(&u->udp);
-		if (up_chan_init(u, &u->udp, false,
-		    timeout_ms / per < 50 ? 50 : timeout_ms / per, servers, n,
+		if (up_chan_init(u, &u->udp, false, u->udp_ms, servers, n,
 		    self, nself) != 0)
 			goto fail;
 	}
@@ -275,6 +277,12 @@ size_t
 upstream_servers(const struct upstream *u)
 {
 	return u->nservers;
+}
+
+uint64_t
+upstream_longest_ms(const struct upstream *u)
+{
+	return u->udp_ms * (u->nservers > 0 ? u->nservers : 1);
 }
 
 bool

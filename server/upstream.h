@@ -42,6 +42,11 @@ void	upstream_free(struct upstream *);
 
 /* Number of usable upstream servers. */
 size_t	upstream_servers(const struct upstream *);
+/*
+ * The longest a query may stay in flight: every server's share of the
+ * timeout, at least 50 ms each, so many servers may outlast the timeout.
+ */
+uint64_t upstream_longest_ms(const struct upstream *);
 /* True when another query may be sent now. */
 bool	upstream_can_send(const struct upstream *);
 
