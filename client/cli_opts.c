@@ -32,6 +32,10 @@ static const struct cli_flagdef {
 	{ CLI_F_HELP, "help", 'h', false },
 };
 
+#define CLI_NFLAGDEFS	(sizeof(cli_flagdefs) / sizeof(cli_flagdefs[0]))
+
+static const struct cli_flagdef *cli_flag_lookup(const char *,
+    const char **);
 static void	cli_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static int	cli_store(const struct cli_flagdef *, const char *,
@@ -106,13 +110,44 @@ cli_store(const struct cli_flagdef *d, const char *val, struct cli_opts *o,
 	return 0;
 }
 
+/*
+ * The flag a ("--name", "--name=value", "-x" or "-xvalue"), its value
+ * in *val when a carries one, or NULL when no flag has that name.
+ */
+static const struct cli_flagdef *
+cli_flag_lookup(const char *a, const char **val)
+{
+	const struct cli_flagdef *d = NULL;
+	const char *eq;
+	size_t i, namelen;
+
+	*val = NULL;
+	if (a[1] == '-') {
+		eq = strchr(a + 2, '=');
+		namelen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+		for (i = 0; i < CLI_NFLAGDEFS; i++)
+			if (strlen(cli_flagdefs[i].name) == namelen &&
+			    strncmp(cli_flagdefs[i].name, a + 2, namelen) == 0)
+				d = &cli_flagdefs[i];
+		if (eq != NULL)
+			*val = eq + 1;
+		return d;
+	}
+	for (i = 0; i < CLI_NFLAGDEFS; i++)
+		if (cli_flagdefs[i].letter == a[1])
+			d = &cli_flagdefs[i];
+	/* "-nkube-system" and "-owide" */
+	if (d != NULL && a[2] != '\0')
+		*val = a + 2;
+	return d;
+}
+
 int
 cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
     char *err, size_t errlen)
 {
 	const struct cli_flagdef *d;
-	const char *a, *val, *eq;
-	size_t i, namelen;
+	const char *a, *val;
 	int k;
 	bool dashdash = false;
 
@@ -131,33 +166,11 @@ cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
 			dashdash = true;
 			continue;
 		}
-		d = NULL;
-		val = NULL;
-		if (a[1] == '-') {
-			eq = strchr(a + 2, '=');
-			namelen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-			for (i = 0; i < sizeof(cli_flagdefs) /
-			    sizeof(cli_flagdefs[0]); i++)
-				if (strlen(cli_flagdefs[i].name) == namelen &&
-				    strncmp(cli_flagdefs[i].name, a + 2,
-				    namelen) == 0)
-					d = &cli_flagdefs[i];
-			if (eq != NULL)
-				val = eq + 1;
-		} else {
-			for (i = 0; i < sizeof(cli_flagdefs) /
-			    sizeof(cli_flagdefs[0]); i++)
-				if (cli_flagdefs[i].letter == a[1])
-					d = &cli_flagdefs[i];
-			/* "-nkube-system" and "-owide" */
-			if (d != NULL && a[2] != '\0') {
-				if (!d->arg) {
-					cli_err(err, errlen, "unknown flag: %s",
-					    a);
-					return -1;
-				}
-				val = a + 2;
-			}
+		d = cli_flag_lookup(a, &val);
+		/* "-Ax": a short flag without value cannot take one. */
+		if (d != NULL && a[1] != '-' && val != NULL && !d->arg) {
+			cli_err(err, errlen, "unknown flag: %s", a);
+			return -1;
 		}
 		if (d == NULL || (mask & CLI_FLAG(d->id)) == 0) {
 			cli_err(err, errlen, "unknown flag: %s", a);
@@ -183,8 +196,8 @@ cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
 int
 cli_command_index(int argc, char **argv)
 {
-	const char *a;
-	size_t i;
+	const struct cli_flagdef *d;
+	const char *a, *val;
 	int k;
 
 	for (k = 1; k < argc; k++) {
@@ -194,17 +207,9 @@ cli_command_index(int argc, char **argv)
 		if (a[0] != '-' || a[1] == '\0')
 			return k;
 		/* A flag whose value is the next argument skips it too. */
-		for (i = 0; i < sizeof(cli_flagdefs) /
-		    sizeof(cli_flagdefs[0]); i++) {
-			if (!cli_flagdefs[i].arg)
-				continue;
-			if ((a[1] == '-' && strcmp(a + 2,
-			    cli_flagdefs[i].name) == 0) ||
-			    (a[1] == cli_flagdefs[i].letter && a[2] == '\0')) {
-				k++;
-				break;
-			}
-		}
+		if ((d = cli_flag_lookup(a, &val)) != NULL && d->arg &&
+		    val == NULL)
+			k++;
 	}
 	return -1;
 }
