@@ -125,7 +125,7 @@ done
 
 # Figures and ratios (medians over runs).
 med() { sort -g | awk '{v[NR] = $1} END {if (!NR) {print 0; exit} print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-fig() {	# fig SERVER -> "usq qps p99 pss_warm_mib startup_s runq_ms_per_s"
+fig() {	# fig SERVER -> "usq qps p99 pss_warm_mib startup_s runq_ms_per_s usq_quiet p99_quiet kernel_pct"
   local s=$1
   echo "$(awk -F'\t' -v l=$s-pinned '$1 == l && $3 > 0 {print $12 * 10000 / $3}' "$out/dns-qps.tsv" | med)" \
     "$(awk -F'\t' -v l=$s-pinned '$1 == l {print $3}' "$out/dns-qps.tsv" | med)" \
@@ -134,23 +134,24 @@ fig() {	# fig SERVER -> "usq qps p99 pss_warm_mib startup_s runq_ms_per_s"
     "$(awk -F'\t' -v l=$s '$1 == l {print $2}' "$out/dns-startup.tsv")" \
     "$(awk -F'\t' -v l=$s-pinned-20k -v d=$duration '$1 == l {print $18 / d}' "$out/dns-latency.tsv" | med)" \
     "$(quietest $s-pinned "$out/dns-qps.tsv" '$12 * 10000 / $3')" \
-    "$(quietest $s-pinned-20k "$out/dns-latency.tsv" '$15')"
+    "$(quietest $s-pinned-20k "$out/dns-latency.tsv" '$15')" \
+    "$(awk -F'\t' -v l=$s-pinned '$1 == l {print $19}' "$out/dns-qps.tsv" | med)"
 }
 # quietest LABEL FILE EXPR: EXPR of the run of LABEL whose server waited least for its core.
 quietest() {
   awk -F'\t' -v l=$1 "\$1 == l && \$3 > 0 && (!n++ || \$18 < m) {m = \$18; v = $3} END {print v + 0}" "$2"
 }
 echo
-echo "| server | µs CPU/query (pinned) | qps (pinned) | p99 ms @20k qps | server waited for its CPU @20k, ms/s | PSS MiB, 100k services (warm) | start-to-first-answer s, 100k | µs CPU/query, quietest run | p99 ms @20k, quietest run |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| server | µs CPU/query (pinned) | qps (pinned) | p99 ms @20k qps | server waited for its CPU @20k, ms/s | PSS MiB, 100k services (warm) | start-to-first-answer s, 100k | µs CPU/query, quietest run | p99 ms @20k, quietest run | kernel % of CPU (pinned) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for s in clusterip $peers; do
-  read -r u q p m t w uq pq <<< "$(fig $s)"
-  printf "| %s | %.2f | %.0f | %.3f | %.1f | %s | %.2f | %.2f | %.3f |\n" $s $u $q $p $w $m $t $uq $pq
+  read -r u q p m t w uq pq ks <<< "$(fig $s)"
+  printf "| %s | %.2f | %.0f | %.3f | %.1f | %s | %.2f | %.2f | %.3f | %.0f |\n" $s $u $q $p $w $m $t $uq $pq $ks
 done
 echo "(waiting for the CPU: ~10-20 ms/s when quiet; 100+ ms/s means other tasks ran on the server's core and its p99 measures them)"
-read -r cu cq cp cm ct cw cuq cpq <<< "$(fig clusterip)"
+read -r cu cq cp cm ct cw cuq cpq _ <<< "$(fig clusterip)"
 for s in $peers; do
-  read -r u q p m t w uq pq <<< "$(fig $s)"
+  read -r u q p m t w uq pq _ <<< "$(fig $s)"
   awk -v s=$s -v cu=$cu -v cq=$cq -v cp=$cp -v cm=$cm -v ct=$ct -v u=$u -v q=$q -v p=$p -v m=$m -v t=$t \
       -v cuq=$cuq -v cpq=$cpq -v uq=$uq -v pq=$pq 'BEGIN {
     printf "clusterip / %s: CPU/query %.2fx, qps %.2fx, p99 %.2fx, PSS %.2fx, startup %.2fx;" \

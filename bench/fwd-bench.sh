@@ -131,7 +131,7 @@ done
 # beside the proxy, the backends and wrk (fwd-http.sh), % of one core: high or
 # uneven values mean the figures are disturbed: runs above --max-others are
 # left out of the medians (runs: kept/all) unless every run of that proxy and
-# mode is.
+# mode is. kern%: the share of the proxy's CPU spent in the kernel.
 echo
 echo "=== summary (medians; proxy CPU per request = proxy CPU share / req/s)"
 awk -F'\t' -v maxo="$max_others" 'NR > 1 && $1 != "label" {
@@ -141,7 +141,7 @@ awk -F'\t' -v maxo="$max_others" 'NR > 1 && $1 != "label" {
     # proxy and mode are left out unless all of its runs were disturbed.
     if (FNR == NR) { if ($15 + 0 <= maxo) quiet[k]++; next }
     if (quiet[k] > 0 && $15 + 0 > maxo) next
-    n[k]++; rq[k, n[k]] = $4; p99[k, n[k]] = $7; cpu[k, n[k]] = $12; oth[k, n[k]] = $15 + 0
+    n[k]++; rq[k, n[k]] = $4; p99[k, n[k]] = $7; cpu[k, n[k]] = $12; oth[k, n[k]] = $15 + 0; ks[k, n[k]] = $16 + 0
   }
   function med(a, k, c,   i, j, t, v) {
     for (i = 1; i <= c; i++) v[i] = a[k, i]
@@ -155,11 +155,12 @@ awk -F'\t' -v maxo="$max_others" 'NR > 1 && $1 != "label" {
       us[k] = r > 0 ? c / 100 * 1e6 / r : 0; req[k] = r; lat[k] = med(p99, k, n[k])
       split(k, f, "\t"); us[f[1], f[2]] = us[k]; req[f[1], f[2]] = r; lat[f[1], f[2]] = lat[k]
     }
-    printf "%-15s %-9s %5s %8s %5s %7s %8s %7s | %-17s %-17s %-17s\n", "proxy", "mode", "runs", "req/s", "cpu%", "us/req", "p99 ms",
+    printf "%-15s %-9s %5s %8s %5s %7s %5s %8s %7s | %-17s %-17s %-17s\n", "proxy", "mode", "runs", "req/s", "cpu%", "us/req", "kern%", "p99 ms",
       "others%", "us/req vs hap/haps", "req/s vs hap/haps", "p99 vs hap/haps"
     for (i = 1; i <= no; i++) {
       k = order[i]; split(k, f, "\t"); m = f[2]
-      printf "%-15s %-9s %5s %8.0f %5.0f %7.2f %8.3f %7.0f | %-17s %-17s %-17s\n", f[1], m, n[k] "/" t[k] / 2, req[k], med(cpu, k, n[k]), us[k], lat[k],
+      printf "%-15s %-9s %5s %8.0f %5.0f %7.2f %5.0f %8.3f %7.0f | %-17s %-17s %-17s\n", f[1], m, n[k] "/" t[k] / 2, req[k], med(cpu, k, n[k]), us[k],
+        med(ks, k, n[k]), lat[k],
         med(oth, k, n[k]),
         ratio(us, "haproxy", k, m) " / " ratio(us, "haproxy-splice", k, m),
         ratio(req, "haproxy", k, m) " / " ratio(req, "haproxy-splice", k, m),
