@@ -98,6 +98,7 @@ struct dns_server {
 	size_t			 cache_max;
 	struct upstream		*up;
 	struct dns_retired	*retired;	/* replaced by reloads */
+	size_t			 up_inflight;	/* of up and the retired */
 	size_t			 edns;
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
@@ -832,7 +833,8 @@ dns_conf_upstream(struct dns_server *s, const struct cip_conf *c)
 	for (i = 0; i < s->nls; i++)
 		self[i] = s->ls[i].addr;
 	u = upstream_new(s->base, c->upstream.v, c->upstream.n, self, s->nls,
-	    c->upstream_timeout_ms, (size_t)c->upstream_max_inflight);
+	    c->upstream_timeout_ms, (size_t)c->upstream_max_inflight,
+	    &s->up_inflight);
 	free(self);
 	return u;
 }

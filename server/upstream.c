@@ -30,7 +30,8 @@ struct upstream {
 	struct up_chan		 udp, tcp;
 	size_t			 nservers;
 	uint64_t		 udp_ms;	/* each server's share, UDP */
-	size_t			 inflight;
+	size_t			*inflight;	/* own_inflight, or shared */
+	size_t			 own_inflight;
 	size_t			 max_inflight;
 	struct metric		*m_ok, *m_fail, *m_timeout, *m_refused;
 	struct metric		*m_duration;
@@ -200,7 +201,7 @@ up_chan_free(struct up_chan *c)
 struct upstream *
 upstream_new(struct event_base *base, char *const *servers, size_t n,
     const struct sockaddr_storage *self, size_t nself, uint64_t timeout_ms,
-    size_t max_inflight)
+    size_t max_inflight, size_t *shared_inflight)
 {
 	static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
 	    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
@@ -218,6 +219,8 @@ upstream_new(struct event_base *base, char *const *servers, size_t n,
 		goto fail;
 	u->base = base;
 	u->max_inflight = max_inflight;
+	u->inflight = shared_inflight != NULL ? shared_inflight :
+	    &u->own_inflight;
 	/* tries = 1: each server gets one share of the whole timeout. */
 	per = n > 0 ? n : 1;
 	u->udp_ms = timeout_ms;
@@ -288,7 +291,7 @@ upstream_longest_ms(const struct upstream *u)
 bool
 upstream_can_send(const struct upstream *u)
 {
-	return u->nservers > 0 && u->inflight < u->max_inflight;
+	return u->nservers > 0 && *u->inflight < u->max_inflight;
 }
 
 static void
@@ -305,7 +308,7 @@ up_answer_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 		uq->done_early = true;
 		return;
 	}
-	u->inflight--;
+	(*u->inflight)--;
 	ok = status == ARES_SUCCESS && abuf != NULL && alen >= 12;
 	cancelled = status == ARES_EDESTRUCTION || status == ARES_ECANCELLED;
 	if (ok)
@@ -347,7 +350,7 @@ upstream_send(struct upstream *u, const uint8_t *q, size_t len, bool tcp,
 		free(uq);
 		return -1;
 	}
-	u->inflight++;
+	(*u->inflight)++;
 	cares_ev_rearm(&c->ev);
 	return 0;
 }

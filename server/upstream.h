@@ -32,11 +32,13 @@ typedef void upstream_cb(void *arg, bool ok, bool cancelled,
  * to one of self[0..nself) (our own listeners; a wildcard listener
  * matches loopback addresses on its port) is left out with a warning.
  * timeout_ms bounds the whole query over all servers; max_inflight caps
- * queries in flight. Returns NULL (logged) on failure.
+ * queries in flight: counted in *shared_inflight when not NULL (forwarders
+ * that replace one another share one cap; the counter must outlive them),
+ * else in the forwarder alone. Returns NULL (logged) on failure.
  */
 struct upstream *upstream_new(struct event_base *base, char *const *servers,
     size_t n, const struct sockaddr_storage *self, size_t nself,
-    uint64_t timeout_ms, size_t max_inflight);
+    uint64_t timeout_ms, size_t max_inflight, size_t *shared_inflight);
 /* Cancels every query (their callbacks run with cancelled) and frees. */
 void	upstream_free(struct upstream *);
 

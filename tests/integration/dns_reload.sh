@@ -3,7 +3,8 @@
 # dns_reload.sh -- SIGHUP applies the DNS settings of the configuration file
 # with no restart: answer and negative TTLs, the cluster domain, the
 # upstream servers (forwarded names answered by the new ones, the old
-# servers' answers dropped from the cache), the cache size; a changed
+# servers' answers dropped from the cache, their queries still in flight
+# counted against the cap), the cache size; a changed
 # dns-listen is announced as taking effect at restart and the bound
 # address keeps answering; a refused file changes nothing.
 . "$top_srcdir/tests/integration/dns_lib.sh"
@@ -73,6 +74,7 @@ dns-negative-ttl: $3
 upstream: ["127.0.0.1:$4"]
 upstream-timeout: 5s
 dns-cache-size: $5
+${MAXQ:+upstream-max-inflight: $MAXQ}
 YAML
 }
 # ttl_of NAME TYPE: the TTL of the first record of the answer or authority.
@@ -172,6 +174,27 @@ wait "$qpid"
 grep -q "192\.0\.2\.182" "$TEST_TMP/held.out" ||
     fail "a query across two reloads: $(cat "$TEST_TMP/held.out")"
 pass "a query across two reloads in a row is answered"
+
+# The in-flight cap counts the queries left on replaced servers: with a cap
+# of one, a query held across a reload leaves no room for another.
+MAXQ=1
+reload_to "$UP2"
+n=$(count_log "$TEST_TMP/up2.log" "held\.example\.com")
+dig +time=6 +tries=1 -p "$DNS_PORT" @127.0.0.1 held.example.com A >"$TEST_TMP/held.out" 2>&1 &
+qpid=$!
+for ((i = 0; i < 200; i++)); do
+	[ "$(count_log "$TEST_TMP/up2.log" "held\.example\.com")" -gt "$n" ] && break
+	sleep 0.05
+done
+[ "$i" -lt 200 ] || fail "the held query did not reach the upstream"
+reload_to "$UP1"
+expect_status SERVFAIL www.example.com A
+wait "$qpid"
+grep -q "192\.0\.2\.182" "$TEST_TMP/held.out" ||
+    fail "the held query across the reload: $(cat "$TEST_TMP/held.out")"
+[ "$(dshort www.example.com A)" = 192.0.2.80 ] || fail "forwarding once the held query is answered"
+MAXQ=
+pass "the in-flight cap counts queries left on replaced upstreams"
 
 # vip-range waits for a restart: the VIPs keep their names in PTR.
 ptr_want=$(dshort -x "$VIP")
