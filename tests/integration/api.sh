@@ -6,7 +6,7 @@
 # Content-Length and chunked bodies, not held in memory), TTL leases, slow
 # clients, head limits, keep-alive and pipelining around refusals, the
 # unix socket, /metrics through a strict parser, and API objects
-# surviving a restart.
+# (Endpoints too) surviving a restart; a broken state file moved aside.
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -459,4 +459,43 @@ start_daemon "$TEST_TMP/d3.log" "${ARGS[@]}"
 stop_daemon
 [ -S "$SOCK" ] && fail "unix socket left behind"
 pass "API objects persist across restarts, leases do not"
+
+# Endpoints of a service without a selector persist too, as Endpoints.
+start_daemon "$TEST_TMP/d4.log" "${ARGS[@]}"
+cat >"$TEST_TMP/legacy.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: legacy}
+spec: {ports: [{name: db, port: 5432}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy}
+subsets:
+- addresses: [{ip: 127.0.31.12}, {ip: 127.0.31.11}]
+  ports: [{name: db, port: 5432}]
+YAML
+req POST /v1/apply --data-binary @"$TEST_TMP/legacy.yaml"; expect 200 "apply legacy"
+python3 -c "import json; d=json.load(open('$STATE/api-objects.json')); assert [i['kind'] for i in d['items']].count('Endpoints')==1, d" ||
+	fail "Endpoints not in the state file: $(cat "$STATE/api-objects.json")"
+stop_daemon
+start_daemon "$TEST_TMP/d5.log" "${ARGS[@]}"
+req GET /v1/endpoints/default/legacy; expect 200 "legacy endpoints after restart"
+[ "$(json "sorted(a['ip'] for s in d['subsets'] for a in s.get('addresses', []) + s.get('notReadyAddresses', []))")" = "['127.0.31.11', '127.0.31.12']" ] ||
+	fail "legacy endpoints after restart: $BODY"
+stop_daemon
+pass "Endpoints applied through the API persist across restarts"
+
+# A state file that no longer parses is moved aside; the daemon starts
+# with the manifests' objects and says why.
+printf '{"kind": "List", "items": [\n' >"$STATE/api-objects.json"
+start_daemon "$TEST_TMP/d6.log" "${ARGS[@]}"
+grep -q "api-objects.json refused (.*api-objects.json:[0-9]*:[0-9]*: .*); moved to .*api-objects.json.bad" "$TEST_TMP/d6.log" ||
+	fail "no refusal line: $(grep api-objects "$TEST_TMP/d6.log")"
+[ -f "$STATE/api-objects.json.bad" ] || fail "the refused file was not kept"
+[ "$(services_now)" = "default/backend" ] || fail "after a refused state file: $BODY"
+req POST /v1/apply --data-binary @"$TEST_TMP/legacy.yaml"; expect 200 "apply after a refused state file"
+python3 -c "import json; json.load(open('$STATE/api-objects.json'))" || fail "state file not written anew"
+stop_daemon
+pass "a broken API state file is moved aside, and the next change writes a new one"
 exit 0
