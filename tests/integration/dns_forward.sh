@@ -65,6 +65,33 @@ expect_status REFUSED www.example.com A
 pass "an upstream that is ourselves is refused (logged); cluster names still answer"
 stop_daemon
 
+# IPv6: an upstream at [::1] is forwarded to, and our own IPv6 listener
+# as an upstream is left out like the IPv4 one.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	UP6=$(free_port)
+	ldns-testns -6 -p "$UP6" "$top_srcdir/tests/integration/dns_upstream.data" \
+	    >"$TEST_TMP/upstream6.log" 2>&1 &
+	TEST_PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		dig +time=1 +tries=1 -p "$UP6" @::1 www.example.com +short 2>/dev/null |
+		    grep -q 192.0.2.80 && break
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || fail "ldns-testns on ::1 did not answer"
+	start_dns "$M" --api-listen none --upstream "[::1]:$UP6"
+	[ "$(dshort www.example.com A)" = 192.0.2.80 ] || fail "not forwarded to [::1]:$UP6"
+	stop_daemon
+	P6=$(free_port)
+	start_daemon "$TEST_TMP/self6.log" --dns-listen "127.0.0.1:$DNS_PORT" \
+	    --dns-listen "[::1]:$P6" --state-dir "$TEST_TMP/state" --manifests "$M" \
+	    --api-listen none --upstream "[::1]:$P6"
+	grep -q "not forwarding to ::1 port $P6" "$TEST_TMP/self6.log" ||
+	    fail "no warning about our own IPv6 address"
+	expect_status REFUSED www.example.com A
+	stop_daemon
+	pass "IPv6 upstreams: forwarded to; our own IPv6 listener left out"
+fi
+
 # The in-flight cap: a silent upstream holds the first query; the second
 # gets SERVFAIL at once.
 python3 - "$TEST_TMP/silent.port" <<'PY' &
