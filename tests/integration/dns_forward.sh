@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # dns_forward.sh -- names outside the cluster zone go to a real upstream
 # (ldns-testns): relayed answers, TCP for TCP clients, TC passed on, the
-# cache, SERVFAIL on timeout, the in-flight cap, never forwarding to itself.
+# cache, SERVFAIL on timeout, the in-flight cap, never forwarding to itself,
+# IPv6 upstreams, answers from the address asked on wildcard listeners.
 . "$top_srcdir/tests/integration/dns_lib.sh"
 
 M="$TEST_TMP/manifests"
@@ -91,6 +92,31 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2
 	stop_daemon
 	pass "IPv6 upstreams: forwarded to; our own IPv6 listener left out"
 fi
+
+# A wildcard listener answers from the address it was asked at, for
+# forwarded names (answered later, from the upstream's reply) as for ours:
+# dig drops a reply from another source and would time out.
+start_upstream
+WPORT=$(free_port)
+W6=()
+python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null &&
+	W6=(--dns-listen "[::]:$WPORT")
+start_daemon "$TEST_TMP/wild.log" --dns-listen "0.0.0.0:$WPORT" "${W6[@]}" \
+    --state-dir "$TEST_TMP/state" --manifests "$M" --vip-range "$VIP_RANGE" \
+    --api-listen none --upstream "127.0.0.1:$UP_PORT"
+for a in 127.0.0.2 127.0.0.3; do
+	[ "$(dig +short +time=2 +tries=1 -p "$WPORT" @$a www.example.com A)" = 192.0.2.80 ] ||
+	    fail "forwarded answer through the wildcard listener at $a"
+	[ -n "$(dig +short +time=2 +tries=1 -p "$WPORT" @$a backend A)" ] ||
+	    fail "local answer through the wildcard listener at $a"
+done
+if [ ${#W6[@]} -gt 0 ]; then
+	[ "$(dig +short +time=2 +tries=1 -p "$WPORT" @::1 www.example.com A)" = 192.0.2.80 ] ||
+	    fail "forwarded answer through the IPv6 wildcard listener"
+fi
+stop_daemon
+kill "$UP_PID"; wait "$UP_PID" 2>/dev/null
+pass "wildcard listeners answer forwarded and local names from the address asked"
 
 # The in-flight cap: a silent upstream holds the first query; the second
 # gets SERVFAIL at once.
