@@ -325,9 +325,60 @@ api_read_token(const char *path, char **out)
 	return 0;
 }
 
+/* Pauses or resumes accepting on every API listener. */
+static void
+api_accept_set(struct api *api, bool on)
+{
+	struct evconnlistener *ls[] = { api->tcp_listener, api->unix_listener };
+	size_t i;
+
+	for (i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+		if (ls[i] != NULL) {
+			if (on)
+				evconnlistener_enable(ls[i]);
+			else
+				evconnlistener_disable(ls[i]);
+		}
+}
+
+static void
+api_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	api_accept_set(arg, true);
+}
+
+/*
+ * An accept failed (the argument is evhttp's). evhttp leaves its
+ * listeners enabled, which spins on a full descriptor table: out of
+ * descriptors or memory, accepting pauses for a second instead.
+ */
+static void
+api_accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	struct api *api = api_server;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)el;
+	(void)arg;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		log_debug("api: accept: %s", strerror(err));
+		return;
+	}
+	if (api == NULL || evtimer_pending(api->accept_ev, NULL))
+		return;
+	log_warnx("api: accept: %s; pausing for a second", strerror(err));
+	api_accept_set(api, false);
+	evtimer_add(api->accept_ev, &tv);
+}
+
 static int
 api_bind_tcp(struct api *api, const char *listen, bool *loopback)
 {
+	struct evhttp_bound_socket *bound;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char host[INET6_ADDRSTRLEN];
@@ -356,10 +407,13 @@ api_bind_tcp(struct api *api, const char *listen, bool *loopback)
 		    "api-token-file (set api-insecure to allow)", listen);
 		return -1;
 	}
-	if (evhttp_bind_socket(api->http, host, port) != 0) {
+	if ((bound = evhttp_bind_socket_with_handle(api->http, host, port)) ==
+	    NULL) {
 		log_warn("api: cannot listen on %s", listen);
 		return -1;
 	}
+	api->tcp_listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(api->tcp_listener, api_accept_error_cb);
 	log_info("api: listening on http://%s", listen);
 	return 0;
 }
@@ -412,6 +466,7 @@ api_bind_unix(struct api *api, const char *path)
 		unlink(path);
 		return -1;
 	}
+	evconnlistener_set_error_cb(api->unix_listener, api_accept_error_cb);
 	if ((api->unix_path = strdup(path)) == NULL) {
 		log_warnx("api: out of memory");
 		return -1;
@@ -483,6 +538,11 @@ api_init(struct runtime *rt)
 	}
 	if (api_lease_init(api) != 0)
 		goto fail;
+	if ((api->accept_ev = evtimer_new(rt->base, api_accept_resume_cb,
+	    api)) == NULL) {
+		log_warnx("api: out of memory");
+		goto fail;
+	}
 	if (tcp && api_bind_tcp(api, conf->api_listen, &loopback) != 0)
 		goto fail;
 	if (sock && api_bind_unix(api, conf->api_socket) != 0)
@@ -510,6 +570,8 @@ api_shutdown(void)
 	else if (api->unix_listener != NULL)
 		evconnlistener_free(api->unix_listener);
 	api_guard_shutdown(api);
+	if (api->accept_ev != NULL)
+		event_free(api->accept_ev);
 	if (api->unix_path != NULL)
 		unlink(api->unix_path);
 	free(api->unix_path);

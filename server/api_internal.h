@@ -87,6 +87,8 @@ struct api {
 	struct runtime		*rt;
 	struct evhttp		*http;
 	struct evconnlistener	*unix_listener;
+	struct evconnlistener	*tcp_listener;	/* evhttp's */
+	struct event		*accept_ev;	/* resumes accepting */
 	char			*unix_path;
 	char			*token;		/* NULL: no authentication */
 	struct owner		 owner;		/* OWNER_API */

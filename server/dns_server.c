@@ -571,7 +571,8 @@ dns_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 dns_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct dns_server *s = arg;
+	struct dns_listener *l = arg;	/* the listener's, as for accepts */
+	struct dns_server *s = l->srv;
 	struct timeval tv = { 1, 0 };
 
 	(void)lev;
