@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # dns.sh -- the cluster zone over real UDP and TCP with dig and kdig: every
 # row of the DNS table, and the protocol rules (EDNS, TC, case, rcodes,
-# pipelining, a stalled TCP client, a registry change seen at once).
+# pipelining, a stalled TCP client, a client that does not read, a registry
+# change seen at once).
 . "$top_srcdir/tests/integration/dns_lib.sh"
 
 M="$TEST_TMP/manifests"
@@ -222,6 +223,77 @@ if ids != {100, 101, 102}:
 stall.close(); t.close()
 PY
 pass "QR=1 and runts dropped; stalled TCP client does not delay UDP; TCP pipelining"
+
+# A TCP client that sends and never reads: the daemon stops reading it
+# once its answers back up (memory stays bounded), UDP goes on, and every
+# answer arrives once the client reads. A length below a DNS header closes.
+python3 - "$DNS_PORT" "$VIP" "$DAEMON_PID" <<'PY' || fail "TCP backpressure"
+import select, socket, struct, sys, time
+port, vip, pid = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def rss_kb():
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+def q(name, qid):
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    m = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
+    return struct.pack("!H", len(m)) + m
+# More queries than the kernel's buffers on both paths hold (the small
+# buffers of the client's side keep that number down).
+N = 250000
+data = b"".join(q("backend.default.svc.cluster.local", i % 65536) for i in range(N))
+rss0 = rss_kb()
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+t.connect(("127.0.0.1", port))
+t.setblocking(False)
+sent = 0
+deadline = time.time() + 5
+while sent < len(data) and time.time() < deadline:
+    try:
+        sent += t.send(data[sent:sent + 65536])
+    except BlockingIOError:
+        time.sleep(0.05)
+if sent >= len(data):
+    print("the daemon read everything from a client that does not read"); sys.exit(1)
+grown = rss_kb() - rss0
+if grown > 8 * 1024:
+    print("RSS grew by %d KiB for one client that does not read" % grown); sys.exit(1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+u.sendto(q("backend.default.svc.cluster.local", 9)[2:], ("127.0.0.1", port))
+if socket.inet_aton(vip) not in u.recv(4096):
+    print("no UDP answer beside a backed-up TCP client"); sys.exit(1)
+# Now read: every query gets its answer.
+buf, answers, deadline = b"", 0, time.time() + 60
+while answers < N and time.time() < deadline:
+    r, w, _ = select.select([t], [t] if sent < len(data) else [], [], 1)
+    if w:
+        try:
+            sent += t.send(data[sent:sent + 65536])
+        except BlockingIOError:
+            pass
+    if r:
+        chunk = t.recv(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        off = 0
+        while len(buf) - off >= 2 and len(buf) - off >= 2 + struct.unpack("!H", buf[off:off + 2])[0]:
+            off += 2 + struct.unpack("!H", buf[off:off + 2])[0]
+            answers += 1
+        buf = buf[off:]
+if answers != N:
+    print("%d answers of %d" % (answers, N)); sys.exit(1)
+t.close()
+b = socket.create_connection(("127.0.0.1", port))
+b.settimeout(2)
+b.sendall(b"\x00\x05hello")
+if b.recv(100) != b"":
+    print("a TCP length below a DNS header was answered"); sys.exit(1)
+PY
+pass "a TCP client that does not read is paused, not buffered; all its answers follow"
 
 # metrics
 out=$(curl -s "http://127.0.0.1:$API_PORT/metrics")
