@@ -158,3 +158,43 @@ if not 2.0 < time.time() - t0 + 0.1 < 4.0:
 PY
 pass "in-flight cap: SERVFAIL beyond it; SERVFAIL after the upstream timeout"
 stop_daemon
+
+# TCP clients gone before their forwarded answers: an upstream that
+# accepts over TCP and never answers holds the queries past the timeout,
+# and the SERVFAILs are dropped with the clients (closed or reset).
+python3 - "$TEST_TMP/mute.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held, end = [], time.time() + 20
+s.settimeout(0.2)
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+PY
+TEST_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do [ -s "$TEST_TMP/mute.port" ] && break; sleep 0.05; done
+start_dns "$M" --api-listen none --upstream "127.0.0.1:$(cat "$TEST_TMP/mute.port")" \
+    --upstream-timeout 500ms
+python3 - "$DNS_PORT" <<'PY' || fail "TCP clients leaving early"
+import socket, struct, sys
+port = int(sys.argv[1])
+wire = b"".join(bytes([len(l)]) + l.encode() for l in "held.example.com".split(".")) + b"\0"
+for i in range(20):
+    m = struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0) + wire + struct.pack("!HH", 1, 1)
+    t = socket.create_connection(("127.0.0.1", port), 2)
+    t.sendall(struct.pack("!H", len(m)) + m)
+    if i % 2:	# half of them reset the connection rather than close it
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    t.close()
+PY
+sleep 1
+kill -0 "$DAEMON_PID" || fail "daemon died after TCP clients left early"
+expect_status SERVFAIL +tcp held.example.com A
+[ -n "$(dshort +tcp backend A)" ] || fail "TCP answers after clients left early"
+stop_daemon
+pass "forwarded answers of TCP clients that left are dropped"
