@@ -1,17 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Bytes through the VIP: 1 GiB arrives intact (same sha256), and UDP
-# datagrams are echoed back from the VIP itself, one flow per client
-# until it idles out.
+# Bytes through the VIP: 1 GiB arrives intact (same sha256), a client that
+# stops reading holds the backend back (bounded memory) and then gets every
+# byte, and UDP datagrams are echoed back from the VIP itself, one flow per
+# client until it idles out.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
-H=$(free_port) U=$(free_port udp)
-VB=$(rand_vip) VU=$(rand_vip)
+H=$(free_port) U=$(free_port udp) S=$(free_port)
+VB=$(rand_vip) VU=$(rand_vip) VS=$(rand_vip)
 backend hash h 127.0.10.15 "$H"
+backend stream s 127.0.10.15 "$S"
 backend udpecho u 127.0.10.15 "$U"
 {
 	svc bulk "$VB" 9000 bulk
 	svc dgram "$VU" 53 dgram "" "" UDP
+	svc stream "$VS" 9001 stream
+	pod stream-1 127.0.10.15 "$S" stream
 	pod bulk-1 127.0.10.15 "$H" bulk
 	pod dgram-1 127.0.10.15 "$U" dgram "" UDP
 } | manifest all.yaml
@@ -57,6 +61,38 @@ for _ in range(5):
 time.sleep(1.0)
 assert flow_port() != p1, "flow outlived its idle timeout"
 print("udp: echoed from %s:%d; flows idle out" % (vip, port))
+PY
+
+# A client that stops reading: what it cannot take waits in the kernel
+# and in a bounded queue, the backend is held back, and every byte of the
+# 8 MiB arrives, in order, once it reads again.
+wait_listen "$VS" 9001
+python3 - "$VS" 9001 "$DPID" <<'PY' || fail "slow reader"
+import hashlib, socket, sys, time
+vip, port, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def rss_kb():
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+BIG = bytes(range(256)) * 4096
+want = b"".join(BIG[i % 256 * 4096:][:4096] for i in range(8 * 1024 * 1024 // 4096))
+rss0 = rss_kb()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((vip, port))
+time.sleep(1.5)
+grown = rss_kb() - rss0
+assert grown < 1024, "RSS grew by %d KiB for a client that does not read" % grown
+s.settimeout(10)
+got = bytearray()
+while True:
+    b = s.recv(1 << 16)
+    if not b:
+        break
+    got += b
+assert len(got) == len(want), (len(got), len(want))
+assert hashlib.sha256(got).digest() == hashlib.sha256(want).digest(), "bytes differ"
+print("slow reader: 8 MiB intact, RSS grew %d KiB while it did not read" % grown)
 PY
 
 # 1 GiB of random bytes, made once and kept for later runs, sent with

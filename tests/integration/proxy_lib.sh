@@ -63,7 +63,7 @@ command -v curl > /dev/null || skip "curl missing"
 
 # The backends, python3 stdlib only.
 cat > "$T/backend.py" <<'PY'
-import hashlib, os, socket, socketserver, sys, threading
+import hashlib, os, socket, socketserver, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 mode, name, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -111,6 +111,16 @@ class Rst(socketserver.BaseRequestHandler):
                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
         self.request.close()      # a reset, with no FIN before it
 
+class Stream(socketserver.BaseRequestHandler):
+    def handle(self):
+        # 8 MiB in paced small writes, then EOF: each read of the
+        # forwarder is small, so it copies (no splice) and must queue
+        # what a slow client cannot take, then stop reading.
+        for i in range(8 * 1024 * 1024 // 4096):
+            self.request.sendall(BIG[i % 256 * 4096:][:4096])
+            if i % 4 == 3:
+                time.sleep(0.001)
+
 class TS(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -130,6 +140,8 @@ elif mode == "rst":
     TS((addr, port), Rst).serve_forever()
 elif mode == "hash":
     TS((addr, port), Hash).serve_forever()
+elif mode == "stream":
+    TS((addr, port), Stream).serve_forever()
 elif mode == "udpecho":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
