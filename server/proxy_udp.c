@@ -92,6 +92,8 @@ proxy_udp_drain_ep(struct proxy_ep *ep)
 	}
 }
 
+static uint64_t	proxy_udp_warned_ms;	/* the last flow failure logged */
+
 static struct proxy_flow *
 proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
     const char *key)
@@ -142,7 +144,11 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
 	metric_add(ep->ps->m_conns, 1);
 	return f;
 fail:
-	log_warn("proxy: %s: udp flow", l->ps->key);
+	/* Once a second at most: a flood of new clients must not flood the log. */
+	if (now_ms() - proxy_udp_warned_ms >= 1000) {
+		proxy_udp_warned_ms = now_ms();
+		log_warn("proxy: %s: udp flow", l->ps->key);
+	}
 	if (f->ev != NULL)
 		event_free(f->ev);
 	if (f->idle != NULL)
