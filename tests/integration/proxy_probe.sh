@@ -3,13 +3,17 @@
 # Readiness probes: a tcpSocket probe and an httpGet probe (by port name)
 # take their pod out of the VIP's rotation when they fail and put it back
 # when they pass again; an endpoint that never answers times out; the
-# initial delay holds the first probe back.
+# initial delay holds the first probe back; a reply that is not HTTP and a
+# reset before any reply both fail.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 P1=$(free_port) P2=$(free_port) P3=$(free_port) P4=$(free_port)
-VT=$(rand_vip) VH=$(rand_vip) VS=$(rand_vip)
+P5=$(free_port) P6=$(free_port)
+VT=$(rand_vip) VH=$(rand_vip) VS=$(rand_vip) VO=$(rand_vip)
 backend http stable 127.0.10.16 "$P1"
 backend silent mute 127.0.10.17 "$P4"
+backend banner garbage 127.0.10.19 "$P5"
+backend rst reset 127.0.10.19 "$P6"
 {
 	svc tcp "$VT" 80 tcpw "" round-robin
 	svc http "$VH" 80 httpw "" round-robin
@@ -25,11 +29,16 @@ backend silent mute 127.0.10.17 "$P4"
 	    "{httpGet: {path: /, port: $P4}, periodSeconds: 1, timeoutSeconds: 1}"
 	pod late-s 127.0.10.16 "$P1" slow \
 	    "{tcpSocket: {port: $P1}, initialDelaySeconds: 2, periodSeconds: 1}"
+	svc odd "$VO" 80 odd "" round-robin
+	pod stable-o 127.0.10.16 "$P1" odd
+	pod garbage-o 127.0.10.19 "$P5" odd "{httpGet: {path: /, port: $P5}, periodSeconds: 1}"
+	pod reset-o 127.0.10.19 "$P6" odd "{httpGet: {path: /, port: $P6}, periodSeconds: 1}"
 } | manifest all.yaml
 start_daemon --log-level debug
 wait_listen "$VT" 80
 wait_listen "$VH" 80
 wait_listen "$VS" 80
+wait_listen "$VO" 80
 
 # names URL: the distinct bodies of 8 requests, sorted, space-separated.
 names() { hits "$1" 8 | sort -u | tr '\n' ' '; }
@@ -98,4 +107,18 @@ grep -q "health: default/mute-s: timeout" "$T/daemon.log" ||
 out=$(hits "http://$VS/" 6 | sort -u | tr '\n' ' ')
 [ "$out" = "stable " ] || fail "mute-s served: $out"
 echo "timeout: mute-s stays out"
+
+# Replies a probe must not take for success.
+for want in "garbage-o: bad HTTP reply" "reset-o: bad HTTP reply"; do
+	for _ in $(seq 50); do
+		grep -q "health: default/$want" "$T/daemon.log" && break
+		sleep 0.1
+	done
+	grep -q "health: default/$want" "$T/daemon.log" || fail "no probe failure '$want'"
+done
+grep -Eq "health: default/(garbage|reset)-o is ready" "$T/daemon.log" &&
+    fail "an odd reply made a pod ready"
+out=$(hits "http://$VO/" 8 | sort -u | tr '\n' ' ')
+[ "$out" = "stable " ] || fail "odd pods served: $out"
+echo "bad replies: not HTTP, reset before a reply: both stay out"
 pass
