@@ -58,6 +58,18 @@ out=$("$CIPD" --manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS
 echo "$out" | grep -q "refusing to listen on non-loopback" || fail "no reason given: $out"
 pass "non-loopback API without a token refused"
 
+# --api-socket over a file that is not a socket: refused, the file kept.
+echo keep >"$TEST_TMP/not-a-socket"
+out=$("$CIPD" --manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT" \
+	--api-listen none --api-socket "$TEST_TMP/not-a-socket" --upstream 127.0.0.1:9 2>&1) &&
+	fail "started over a regular file as its API socket"
+echo "$out" | grep -q "not-a-socket exists and is not a socket" || fail "no reason given: $out"
+[ "$(cat "$TEST_TMP/not-a-socket")" = keep ] || fail "the file was touched"
+# A socket left by a daemon that was killed is replaced.
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
+[ -S "$SOCK" ] || fail "no stale socket made"
+pass "an API socket path over a regular file is refused; a stale socket is replaced"
+
 start_daemon "$TEST_TMP/d.log" "${ARGS[@]}"
 
 # Tokens: /healthz needs none, everything else does.
