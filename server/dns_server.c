@@ -28,6 +28,7 @@
 #include "runtime.h"
 #include "util.h"
 #include "dns_cache.h"
+#include "dns_relay.h"
 #include "dns_server.h"
 #include "dns_wire.h"
 #include "dns_zone.h"
@@ -215,7 +216,8 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 	struct dns_query q;
 	struct dns_req *r;
 	enum dns_parse pr;
-	size_t alen, maxlen;
+	size_t alen, maxlen, fwdlen;
+	uint8_t *fwd;
 	uint16_t rcode;
 
 	pr = dns_wire_parse_query(pkt, len, &q);
@@ -242,9 +244,12 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 		return alen;
 	}
 	if (s->cache != NULL) {
-		alen = dns_cache_get(s->cache, &q, out, outcap, maxlen,
-		    now_ms());
-		if (alen > 0) {
+		const struct dns_relay_msg *hit;
+		uint32_t age;
+
+		if ((hit = dns_cache_get(s->cache, &q, now_ms(), &age)) !=
+		    NULL && (alen = dns_relay_write(hit, &q, age, s->edns, out,
+		    outcap, maxlen)) > 0) {
 			metric_add(s->m_hits, 1);
 			dns_count(s, q.qtype, dns_wire_rcode(out, alen));
 			return alen;
@@ -263,10 +268,17 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 	r->srv = s;
 	r->q = q;
 	r->up = s->up;
-	if (upstream_send(s->up, pkt, len, tcp, dns_upstream_cb, r) != 0) {
+	/* Upstream gets the question with EDNS, whatever the client sent. */
+	if ((fwd = dns_relay_query(&q, &fwdlen)) == NULL) {
 		free(r);
 		goto error;
 	}
+	if (upstream_send(s->up, fwd, fwdlen, tcp, dns_upstream_cb, r) != 0) {
+		free(fwd);
+		free(r);
+		goto error;
+	}
+	free(fwd);
 	r->prev = NULL;
 	if ((r->next = s->reqs) != NULL)
 		r->next->prev = r;
@@ -303,7 +315,7 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 {
 	struct dns_req *r = arg;
 	struct dns_server *s = r->srv;
-	struct dns_msg m;
+	struct dns_relay_msg *m;
 	uint8_t *buf = s->tcpout + 2;
 	size_t maxlen, n;
 
@@ -317,29 +329,23 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 		return;
 	}
 	maxlen = r->tcp != NULL ? TCP_MAX_MSG : dns_wire_udp_max(&r->q, s->edns);
-	if (!ok || len > TCP_MAX_MSG) {
+	m = ok ? dns_relay_parse(&r->q, ans, len) : NULL;
+	if (ok && m == NULL)
+		log_debug("dns: a malformed or unrelated upstream answer (%zu "
+		    "bytes) answered SERVFAIL", len);
+	n = m != NULL ? dns_relay_write(m, &r->q, 0, s->edns, buf, TCP_MAX_MSG,
+	    maxlen) : 0;
+	if (n == 0) {
 		n = dns_wire_error(buf, TCP_MAX_MSG, &r->q, DNS_RCODE_SERVFAIL,
 		    false, s->edns);
 		dns_count(s, r->q.qtype, DNS_RCODE_SERVFAIL);
-	} else {
-		/* Not an answer of servers a reload replaced. */
-		if (s->cache != NULL && r->up == s->up)
-			(void)dns_cache_put(s->cache, &r->q, ans, len,
-			    now_ms());
-		if (len > maxlen) {
-			/* Larger than the client takes: TC, retry over TCP. */
-			dns_msg_init(&m, buf, TCP_MAX_MSG, &r->q,
-			    dns_wire_rcode(ans, len), DNS_FLAG_RA);
-			m.flags |= DNS_FLAG_TC;
-			n = dns_msg_finish(&m, maxlen, s->edns);
-		} else {
-			memcpy(buf, ans, len);
-			buf[0] = (uint8_t)(r->q.id >> 8);
-			buf[1] = (uint8_t)r->q.id;
-			n = len;
-		}
+	} else
 		dns_count(s, r->q.qtype, dns_wire_rcode(buf, n));
-	}
+	/* Whole, never cut; and not an answer of servers a reload replaced. */
+	if (m != NULL && s->cache != NULL && r->up == s->up)
+		(void)dns_cache_put(s->cache, &r->q, m, now_ms());
+	else
+		dns_relay_msg_free(m);
 	if (n > 0) {
 		if (r->tcp != NULL)
 			dns_tcp_write(r->tcp, buf, n);

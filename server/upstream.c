@@ -19,6 +19,9 @@
 #include "upstream.h"
 
 
+/* The largest UDP answer c-ares reads (its MAXENDSSZ). */
+#define UPSTREAM_UDP_MAX	4096
+
 /* One c-ares channel: UDP, or TCP (ARES_FLAG_USEVC). */
 struct up_chan {
 	struct upstream	*u;
@@ -104,11 +107,21 @@ up_chan_init(struct upstream *u, struct up_chan *c, bool tcp,
 
 	c->u = u;
 	memset(&o, 0, sizeof(o));
-	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_IGNTC |
+	/*
+	 * EDNS: c-ares 1.18 cuts UDP answers to 512 bytes without it. No
+	 * IGNTC: a truncated UDP answer (or one over ednspsz) is asked
+	 * again over TCP by c-ares itself, so what comes back is whole.
+	 * NOCHECKRESP: SERVFAIL, REFUSED and NOTIMP are relayed as the
+	 * upstream sent them, not turned into a failure of our own.
+	 */
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
+	    ARES_FLAG_NOCHECKRESP |
 	    (tcp ? ARES_FLAG_USEVC | ARES_FLAG_STAYOPEN : 0);
 	o.tries = 1;
 	o.timeout = (int)(timeout_ms > 60000 ? 60000 : timeout_ms);
-	mask = ARES_OPT_FLAGS | ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS;
+	o.ednspsz = UPSTREAM_UDP_MAX;
+	mask = ARES_OPT_FLAGS | ARES_OPT_TRIES | ARES_OPT_TIMEOUTMS |
+	    ARES_OPT_EDNSPSZ;
 	if ((rc = cares_ev_init(&c->ev, u->base, &o, mask)) != ARES_SUCCESS) {
 		log_warnx("upstream: ares_init_options: %s", ares_strerror(rc));
 		return -1;

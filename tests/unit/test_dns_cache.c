@@ -15,6 +15,32 @@
 #include "util.h"
 #include "dns_cache.h"
 #include "dns_wire.h"
+#include "dns_relay.h"
+
+/* An upstream answer into the cache, as the server does it. */
+static int
+put(struct dns_cache *c, const struct dns_query *q, const uint8_t *ans,
+    size_t len, uint64_t now_ms)
+{
+	struct dns_relay_msg *m;
+
+	if ((m = dns_relay_parse(q, ans, len)) == NULL)
+		return CIP_E_INVAL;
+	return dns_cache_put(c, q, m, now_ms);
+}
+
+/* A cached answer written for q, as the server does it; 0 on a miss. */
+static size_t
+get(struct dns_cache *c, const struct dns_query *q, uint8_t *out,
+    size_t cap, size_t maxlen, uint64_t now_ms)
+{
+	const struct dns_relay_msg *m;
+	uint32_t age;
+
+	if ((m = dns_cache_get(c, q, now_ms, &age)) == NULL)
+		return 0;
+	return dns_relay_write(m, q, age, 1232, out, cap, maxlen);
+}
 
 /* A query for name/type, parsed. */
 static void
@@ -105,19 +131,19 @@ test_cache_positive_ttl(void **state)
 	mkq("www.Example.", LDNS_RR_TYPE_A, -1, false, 1, &q);
 	len = mkans("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "www.example. 30 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(dns_cache_get(c, &q, out, sizeof(out), 512, 1000), 0);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 1000), 0);
+	assert_int_equal(get(c, &q, out, sizeof(out), 512, 1000), 0);
+	assert_int_equal(put(c, &q, a, len, 1000), 0);
 	assert_int_equal(dns_cache_count(c), 1);
 	/* another client, other ID and case, 5 s later */
 	mkq("WWW.EXAMPLE.", LDNS_RR_TYPE_A, -1, false, 0xbeef, &q2);
-	n = dns_cache_get(c, &q2, out, sizeof(out), 512, 6000);
+	n = get(c, &q2, out, sizeof(out), 512, 6000);
 	assert_int_equal(n, len);
 	assert_int_equal(out[0], 0xbe);
 	assert_int_equal(out[1], 0xef);
 	assert_memory_equal(out + 12, "\x03WWW\x07" "EXAMPLE", 12);
 	assert_int_equal(first_ttl(out, n, LDNS_SECTION_ANSWER), 25);
 	/* gone at 30 s */
-	assert_int_equal(dns_cache_get(c, &q2, out, sizeof(out), 512, 31000),
+	assert_int_equal(get(c, &q2, out, sizeof(out), 512, 31000),
 	    0);
 	assert_int_equal(dns_cache_count(c), 0);
 	dns_cache_free(c);
@@ -135,24 +161,24 @@ test_cache_negative_ttl(void **state)
 	/* SOA TTL 60, minimum 10: the answer lives min(60, 10) */
 	len = mkans("nx.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL,
 	    "example. 60 IN SOA ns.example. h.example. 1 2 3 4 10", false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), 0);
-	n = dns_cache_get(c, &q, out, sizeof(out), 512, 9000);
+	assert_int_equal(put(c, &q, a, len, 0), 0);
+	n = get(c, &q, out, sizeof(out), 512, 9000);
 	assert_int_equal(n, len);
 	assert_int_equal(dns_wire_rcode(out, n), DNS_RCODE_NXDOMAIN);
 	assert_int_equal(first_ttl(out, n, LDNS_SECTION_AUTHORITY), 51);
-	assert_int_equal(dns_cache_get(c, &q, out, sizeof(out), 512, 10000),
+	assert_int_equal(get(c, &q, out, sizeof(out), 512, 10000),
 	    0);
 	/* NODATA is negative too */
 	len = mkans("nx.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL,
 	    "example. 5 IN SOA ns.example. h.example. 1 2 3 4 10", false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), 0);
-	assert_int_equal(dns_cache_get(c, &q, out, sizeof(out), 512, 4999),
+	assert_int_equal(put(c, &q, a, len, 0), 0);
+	assert_int_equal(get(c, &q, out, sizeof(out), 512, 4999),
 	    len);
-	assert_int_equal(dns_cache_get(c, &q, out, sizeof(out), 512, 5000), 0);
+	assert_int_equal(get(c, &q, out, sizeof(out), 512, 5000), 0);
 	/* without SOA, nothing to go by */
 	len = mkans("nx.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL,
 	    NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
 	dns_cache_free(c);
 }
 
@@ -167,18 +193,18 @@ test_cache_refuses(void **state)
 	mkq("x.example.", LDNS_RR_TYPE_A, -1, false, 1, &q);
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, NULL,
 	    NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 30 IN A 192.0.2.1", NULL, true, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
 	/* another question */
 	len = mkans("y.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "y.example. 30 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
 	/* TTL 0 */
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 0 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
 	/* every truncation of a good answer is refused cleanly */
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 30 IN A 192.0.2.1",
@@ -186,11 +212,11 @@ test_cache_refuses(void **state)
 	for (i = 0; i < len; i++) {
 		cut = malloc(i ? i : 1);
 		memcpy(cut, a, i);
-		assert_int_equal(dns_cache_put(c, &q, cut, i, 0), CIP_E_INVAL);
+		assert_int_equal(put(c, &q, cut, i, 0), CIP_E_INVAL);
 		free(cut);
 	}
 	assert_int_equal(dns_cache_count(c), 0);
-	assert_int_equal(dns_cache_put(c, &q, a, len, 0), 0);
+	assert_int_equal(put(c, &q, a, len, 0), 0);
 	dns_cache_free(c);
 }
 
@@ -208,31 +234,34 @@ test_cache_keys_and_limits(void **state)
 	mkq("c.example.", LDNS_RR_TYPE_A, -1, false, 1, &q3);
 	len = mkans("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "a.example. 30 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q1, a, len, 0), 0);
+	assert_int_equal(put(c, &q1, a, len, 0), 0);
 	/* the DO bit is part of the key */
-	assert_int_equal(dns_cache_get(c, &q1do, out, sizeof(out), 512, 0), 0);
-	assert_int_equal(dns_cache_get(c, &q1, out, sizeof(out), 512, 0), len);
-	/* larger than the client takes: a miss */
-	assert_int_equal(dns_cache_get(c, &q1, out, sizeof(out), len - 1, 0),
-	    0);
+	assert_int_equal(get(c, &q1do, out, sizeof(out), 512, 0), 0);
+	/* the upstream answer and the client's OPT */
+	assert_int_equal(get(c, &q1, out, sizeof(out), 512, 0), len + 11);
+	/* larger than the client takes: cut, never a partial entry */
+	assert_int_equal(get(c, &q1, out, sizeof(out), len + 10, 0),
+	    len - 16 + 11);
+	assert_true(out[2] & (DNS_FLAG_TC >> 8));
+	assert_int_equal(get(c, &q1, out, sizeof(out), 512, 0), len + 11);
 	len = mkans("b.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "b.example. 30 IN A 192.0.2.2", NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q2, a, len, 0), 0);
+	assert_int_equal(put(c, &q2, a, len, 0), 0);
 	/* touch a, so b is the least recently used */
-	assert_true(dns_cache_get(c, &q1, out, sizeof(out), 512, 0) > 0);
+	assert_true(get(c, &q1, out, sizeof(out), 512, 0) > 0);
 	len = mkans("c.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "c.example. 30 IN A 192.0.2.3", NULL, false, a);
-	assert_int_equal(dns_cache_put(c, &q3, a, len, 0), 0);
+	assert_int_equal(put(c, &q3, a, len, 0), 0);
 	assert_int_equal(dns_cache_count(c), 2);
-	assert_int_equal(dns_cache_get(c, &q2, out, sizeof(out), 512, 0), 0);
-	assert_true(dns_cache_get(c, &q1, out, sizeof(out), 512, 0) > 0);
-	assert_true(dns_cache_get(c, &q3, out, sizeof(out), 512, 0) > 0);
+	assert_int_equal(get(c, &q2, out, sizeof(out), 512, 0), 0);
+	assert_true(get(c, &q1, out, sizeof(out), 512, 0) > 0);
+	assert_true(get(c, &q3, out, sizeof(out), 512, 0) > 0);
 	dns_cache_flush(c);
 	assert_int_equal(dns_cache_count(c), 0);
 	dns_cache_free(c);
 	/* size 0: off */
 	c = dns_cache_new(0);
-	assert_int_equal(dns_cache_put(c, &q3, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q3, a, len, 0), CIP_E_INVAL);
 	dns_cache_free(c);
 }
 
