@@ -98,6 +98,8 @@ static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
 static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *, const struct svc_port *);
 static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
+static bool	zone_ptr_seen(const struct dns_zone *, const struct ip_pods *,
+    size_t, const struct service *);
 static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
     struct in_addr, bool);
 
@@ -816,6 +818,28 @@ zq_reverse_addr(const struct zq *zq, struct in_addr *a)
 }
 
 /*
+ * True when a ready pod before keys[i] of ipp is a member of svc: the
+ * endpoint's name, made of svc and the address, is in the answer then.
+ */
+static bool
+zone_ptr_seen(const struct dns_zone *z, const struct ip_pods *ipp, size_t i,
+    const struct service *svc)
+{
+	const struct pod *pod;
+	size_t k, j;
+
+	for (k = 0; k < i; k++) {
+		pod = registry_find_pod_key(z->reg, ipp->keys[k]);
+		if (pod == NULL || !pod_ready(pod))
+			continue;
+		for (j = 0; j < pod->nmember_of; j++)
+			if (pod->member_of[j] == svc)
+				return true;
+	}
+	return false;
+}
+
+/*
  * PTR for a VIP or an endpoint of headless services. Returns 0 when the
  * address is none of ours (in_rev: NXDOMAIN then, else forward).
  */
@@ -861,7 +885,8 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 					    DNS_RCODE_NOERROR);
 					begun = true;
 				}
-				if (!zone_svc_fqdn(z, svc, fqdn,
+				if (zone_ptr_seen(z, ipp, i, svc) ||
+				    !zone_svc_fqdn(z, svc, fqdn,
 				    sizeof(fqdn)) || !zone_endpoint_fqdn(pod,
 				    fqdn, target, sizeof(target)))
 					continue;

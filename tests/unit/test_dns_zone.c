@@ -648,6 +648,19 @@ test_zone_headless(void **state)
 	assert_rr(ldns_pkt_answer(p), 0, "2.20.0.127.in-addr.arpa.\t5\tIN\tPTR"
 	    "\t127-0-20-2.db.default.svc.cluster.local.");
 	ldns_pkt_free(p);
+	/* two pods on one address: one name, one PTR */
+	{
+		struct objset set = { 0 };
+
+		objset_add_pod(&set, mk_pod("default", "db-0b", "db",
+		    "127.0.20.1", true));
+		apply(f->reg, &set);
+	}
+	p = ask(f, "1.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "1.20.0.127.in-addr.arpa.\t5\tIN\tPTR"
+	    "\t127-0-20-1.db.default.svc.cluster.local.");
+	ldns_pkt_free(p);
 	/* an address that is none of ours, outside the VIP range */
 	assert_null(ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
 	    512));
