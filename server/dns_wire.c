@@ -11,6 +11,7 @@
 #include "dns_wire.h"
 
 static void	msg_put_raw(struct dns_msg *, const void *, size_t);
+static void	msg_put_name(struct dns_msg *, const char *, bool);
 static void	msg_set_u16(uint8_t *, uint16_t);
 
 /* ASCII lowercase: DNS compares names byte-wise, never by locale. */
@@ -351,8 +352,12 @@ msg_qname_suffix(const struct dns_msg *m, const char *s, size_t n)
 	return DNS_HDR_LEN + off - 1;
 }
 
-void
-dns_msg_put_name(struct dns_msg *m, const char *name)
+/*
+ * A name from dotted text; with compress, its longest suffix that is a
+ * suffix of the question name becomes a pointer there.
+ */
+static void
+msg_put_name(struct dns_msg *m, const char *name, bool compress)
 {
 	const char *s, *dot;
 	size_t nlabels = 0, l, off;
@@ -369,7 +374,8 @@ dns_msg_put_name(struct dns_msg *m, const char *name)
 	}
 	s = name;
 	while (*s != '\0') {
-		if ((off = msg_qname_suffix(m, s, nlabels)) != 0) {
+		if (compress &&
+		    (off = msg_qname_suffix(m, s, nlabels)) != 0) {
 			dns_msg_put_u16(m, (uint16_t)(0xc000 | off));
 			return;
 		}
@@ -387,6 +393,45 @@ dns_msg_put_name(struct dns_msg *m, const char *name)
 			s++;
 	}
 	msg_put_raw(m, &(uint8_t){ 0 }, 1);
+}
+
+void
+dns_msg_put_name(struct dns_msg *m, const char *name)
+{
+	msg_put_name(m, name, true);
+}
+
+void
+dns_msg_put_name_plain(struct dns_msg *m, const char *name)
+{
+	msg_put_name(m, name, false);
+}
+
+bool
+dns_wire_rdata_compressible(uint16_t type)
+{
+	/*
+	 * RFC 3597 section 4: only the well-known types of RFC 1035 may
+	 * have their RDATA names compressed; every later type (SRV by RFC
+	 * 2782 itself) carries them whole, and decoders such as Go's
+	 * reject a pointer there.
+	 */
+	switch (type) {
+	case DNS_TYPE_NS:
+	case DNS_TYPE_MD:
+	case DNS_TYPE_MF:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_SOA:
+	case DNS_TYPE_MB:
+	case DNS_TYPE_MG:
+	case DNS_TYPE_MR:
+	case DNS_TYPE_PTR:
+	case DNS_TYPE_MINFO:
+	case DNS_TYPE_MX:
+		return true;
+	default:
+		return false;
+	}
 }
 
 void
@@ -449,7 +494,7 @@ dns_msg_add_name_rr(struct dns_msg *m, const char *owner, uint16_t type,
 	size_t off;
 
 	off = dns_msg_rr_begin(m, owner, type, ttl);
-	dns_msg_put_name(m, target);
+	msg_put_name(m, target, dns_wire_rdata_compressible(type));
 	dns_msg_rr_end(m, off);
 }
 
@@ -463,7 +508,8 @@ dns_msg_add_srv(struct dns_msg *m, const char *owner, uint32_t ttl,
 	dns_msg_put_u16(m, prio);
 	dns_msg_put_u16(m, weight);
 	dns_msg_put_u16(m, port);
-	dns_msg_put_name(m, target);
+	/* RFC 2782: "name compression is not to be used for this field". */
+	msg_put_name(m, target, false);
 	dns_msg_rr_end(m, off);
 }
 

@@ -21,10 +21,16 @@
 
 #define DNS_TYPE_A		1
 #define DNS_TYPE_NS		2
+#define DNS_TYPE_MD		3
+#define DNS_TYPE_MF		4
 #define DNS_TYPE_CNAME		5
 #define DNS_TYPE_SOA		6
+#define DNS_TYPE_MB		7
+#define DNS_TYPE_MG		8
+#define DNS_TYPE_MR		9
 #define DNS_TYPE_PTR		12
 #define DNS_TYPE_HINFO		13
+#define DNS_TYPE_MINFO		14
 #define DNS_TYPE_MX		15
 #define DNS_TYPE_TXT		16
 #define DNS_TYPE_AAAA		28
@@ -141,7 +147,9 @@ bool	dns_wire_qname_under(const struct dns_query *q, const char *apex,
 /*
  * An answer under construction in a caller's buffer. Writes are
  * checked: a write that does not fit sets err and changes nothing
- * more (sticky). Names are compressed against the question name.
+ * more (sticky). Owner names, and RDATA names of the types RFC 3597
+ * allows it for, are compressed against the question name; SRV targets
+ * and every other RDATA name go whole.
  */
 struct dns_msg {
 	uint8_t		*buf;
@@ -182,11 +190,25 @@ void	dns_msg_rr_end(struct dns_msg *m, size_t rdlen_off);
 void	dns_msg_put_u16(struct dns_msg *m, uint16_t v);
 void	dns_msg_put_u32(struct dns_msg *m, uint32_t v);
 void	dns_msg_put_bytes(struct dns_msg *m, const void *p, size_t n);
-/* A name (dotted text, "" for the root), compressed when possible. */
+/*
+ * A name (dotted text, "" for the root), compressed when possible: only
+ * for owners and the RDATA of types dns_wire_rdata_compressible accepts.
+ */
 void	dns_msg_put_name(struct dns_msg *m, const char *name);
+/* The same, never compressed (RDATA of any other type). */
+void	dns_msg_put_name_plain(struct dns_msg *m, const char *name);
+/*
+ * True when RDATA names of type may be compressed: the well-known types
+ * of RFC 1035 (NS, CNAME, SOA, PTR, MX, ...) only (RFC 3597 section 4).
+ */
+bool	dns_wire_rdata_compressible(uint16_t type);
 /* A character-string (length byte + up to 255 bytes). */
 void	dns_msg_put_cstring(struct dns_msg *m, const char *s);
-/* Whole records. */
+/*
+ * Whole records. dns_msg_add_name_rr compresses target only for the
+ * types dns_wire_rdata_compressible accepts; dns_msg_add_srv never
+ * compresses target (RFC 2782).
+ */
 void	dns_msg_add_a(struct dns_msg *m, const char *owner, uint32_t ttl,
     struct in_addr a);
 void	dns_msg_add_name_rr(struct dns_msg *m, const char *owner,

@@ -58,6 +58,11 @@ struct zq {
 	struct dns_msg		 m;
 	size_t			 maxlen;
 	uint16_t		 rcode;
+	/*
+	 * The name lies outside both zones (a short form, an endpoint's
+	 * reverse name): negative answers carry no SOA (see zq_negative).
+	 */
+	bool			 outside;
 };
 
 static void	zone_event_cb(enum registry_event, const struct service *,
@@ -79,12 +84,22 @@ static size_t	zone_ready(struct dns_zone *, const struct service *,
 static bool	zone_svc_fqdn(const struct dns_zone *, const struct service *,
     char *, size_t);
 static bool	zone_join(char *, size_t, const char *, const char *);
+static bool	zone_endpoint_fqdn(const struct pod *, const char *, char *,
+    size_t);
+static const struct pod *zone_find_endpoint(const struct service *,
+    const struct zq *, size_t);
+static size_t	zone_service_srv(struct dns_zone *, struct zq *, uint8_t *,
+    size_t, const struct service *);
+static bool	zone_port_seen(const struct service *, const struct pod *,
+    size_t, uint16_t);
 static size_t	zone_service(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *);
 static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
 static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *, const struct svc_port *);
 static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
+static bool	zone_ptr_seen(const struct dns_zone *, const struct ip_pods *,
+    size_t, const struct service *);
 static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
     struct in_addr, bool);
 
@@ -359,6 +374,58 @@ zone_join(char *buf, size_t len, const char *a, const char *b)
 	return true;
 }
 
+/*
+ * The name of a headless service's endpoint: its hostname when it has
+ * one, else CoreDNS's dashed address ("10-0-0-1"), under the service's
+ * name svc_fqdn. The registry carries no endpoint hostname yet, so this
+ * is the dashed address. False when it does not fit.
+ */
+static bool
+zone_endpoint_fqdn(const struct pod *pod, const char *svc_fqdn, char *buf,
+    size_t len)
+{
+	uint32_t a = ntohl(pod->ip.s_addr);
+	int n;
+
+	n = snprintf(buf, len, "%u-%u-%u-%u.%s", a >> 24, (a >> 16) & 0xff,
+	    (a >> 8) & 0xff, a & 0xff, svc_fqdn);
+	return n > 0 && (size_t)n < len;
+}
+
+/*
+ * The ready member of headless svc that label i of the name designates:
+ * its dashed address (the name SRV and PTR give), or its pod name (kept
+ * for the clients that learnt it). NULL when none.
+ */
+static const struct pod *
+zone_find_endpoint(const struct service *svc, const struct zq *zq, size_t i)
+{
+	const struct pod *pod;
+	char label[64];
+	uint32_t a;
+	size_t j, l;
+	int n;
+
+	for (j = 0; j < svc->nmembers; j++) {
+		pod = svc->members[j];
+		if (!pod_ready(pod))
+			continue;
+		a = ntohl(pod->ip.s_addr);
+		n = snprintf(label, sizeof(label), "%u-%u-%u-%u", a >> 24,
+		    (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+		if (n > 0 && zq_lab_eq(zq, i, label))
+			return pod;
+	}
+	for (j = 0; j < svc->nmembers; j++) {
+		pod = svc->members[j];
+		l = strlen(pod->name);
+		if (pod_ready(pod) && zq->llen[i] == l &&
+		    memcmp(zq->lab[i], pod->name, l) == 0)
+			return pod;
+	}
+	return NULL;
+}
+
 /* --- answers -------------------------------------------------------------- */
 
 static void
@@ -375,14 +442,30 @@ zq_finish(struct dns_zone *z, struct zq *zq)
 	return dns_msg_finish(&zq->m, zq->maxlen, z->edns);
 }
 
-/* NXDOMAIN or NODATA (NOERROR) with the apex's SOA in authority. */
+/*
+ * NXDOMAIN or NODATA (NOERROR) with the apex's SOA in authority.
+ *
+ * An SOA in a negative answer says "the zone at this owner holds no such
+ * data" (RFC 2308 section 3), so its owner must be the query name or an
+ * ancestor of it. A name outside both zones (the short forms S, S.N,
+ * S.N.svc, or an endpoint's address under a reverse zone we do not hold)
+ * has no ancestor we are the authority for: cluster.local's SOA under
+ * "web." would be a lie that careful resolvers drop, and an SOA for the
+ * root or "svc." would claim zones that are not ours. Such answers carry
+ * no SOA at all, as CoreDNS's hosts plugin answers the single names it
+ * serves outside any zone (NOERROR, aa, empty). RFC 2308 section 5: they
+ * are then not cached, which suits names a search list tries.
+ */
 static size_t
 zq_negative(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     uint16_t rcode, const char *apex)
 {
 	zq_begin(z, zq, buf, cap, rcode);
-	dns_msg_section(&zq->m, 1);
-	dns_msg_add_soa(&zq->m, apex, z->negttl, z->serial, z->negttl);
+	if (!zq->outside) {
+		dns_msg_section(&zq->m, 1);
+		dns_msg_add_soa(&zq->m, apex, z->negttl, z->serial,
+		    z->negttl);
+	}
 	return zq_finish(z, zq);
 }
 
@@ -444,6 +527,8 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		if (n == 0)
 			return zq_negative(z, zq, buf, cap,
 			    DNS_RCODE_NXDOMAIN, z->domain);
+		if (qt == DNS_TYPE_SRV)
+			return zone_service_srv(z, zq, buf, cap, svc);
 		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
 			break;
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
@@ -452,6 +537,8 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		return zq_finish(z, zq);
 	case SVC_CLUSTERIP:
 	default:
+		if (qt == DNS_TYPE_SRV && svc->nports > 0)
+			return zone_service_srv(z, zq, buf, cap, svc);
 		if ((qt != DNS_TYPE_A && qt != DNS_TYPE_ANY) ||
 		    svc->vip.s_addr == 0)
 			break;
@@ -460,6 +547,76 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		return zq_finish(z, zq);
 	}
 	return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR, z->domain);
+}
+
+/* True when port p of svc (for pod, if headless) repeats an earlier one's. */
+static bool
+zone_port_seen(const struct service *svc, const struct pod *pod, size_t p,
+    uint16_t port)
+{
+	uint16_t o;
+	size_t i;
+
+	for (i = 0; i < p; i++) {
+		o = pod != NULL ? pod_target_port(pod, &svc->ports[i]) : 0;
+		if ((o != 0 ? o : svc->ports[i].port) == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * SRV on the service's own name, as CoreDNS answers it: one record per
+ * port of the service ("0 100 PORT S.N.svc.D."), the VIP in additional;
+ * for a headless service one per ready endpoint per port, targets the
+ * endpoints' names, their addresses in additional. A port number that
+ * repeats (TCP and UDP alike) gives one record: an RRset holds no
+ * duplicates (RFC 2181 section 5).
+ */
+static size_t
+zone_service_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    const struct service *svc)
+{
+	struct pod *pods[ZONE_MAX_RRS];
+	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
+	uint16_t port;
+	size_t i, p, n;
+
+	if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+	if (svc->type != SVC_HEADLESS) {
+		for (p = 0; p < svc->nports && !zq->m.err; p++) {
+			port = svc->ports[p].port;
+			if (!zone_port_seen(svc, NULL, p, port))
+				dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100,
+				    port, fqdn);
+		}
+		if (svc->vip.s_addr != 0) {
+			dns_msg_section(&zq->m, 2);
+			dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
+		}
+		return zq_finish(z, zq);
+	}
+	n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods) / 2);
+	for (i = 0; i < n && !zq->m.err; i++) {
+		if (!zone_endpoint_fqdn(pods[i], fqdn, target, sizeof(target)))
+			continue;
+		for (p = 0; p < svc->nports && !zq->m.err; p++) {
+			if ((port = pod_target_port(pods[i],
+			    &svc->ports[p])) == 0)
+				port = svc->ports[p].port;
+			if (!zone_port_seen(svc, pods[i], p, port))
+				dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100,
+				    port, target);
+		}
+	}
+	dns_msg_section(&zq->m, 2);
+	for (i = 0; i < n && !zq->m.err; i++)
+		if (zone_endpoint_fqdn(pods[i], fqdn, target, sizeof(target)))
+			dns_msg_add_a(&zq->m, target, z->ttl, pods[i]->ip);
+	return zq_finish(z, zq);
 }
 
 static size_t
@@ -484,8 +641,8 @@ zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 			    DNS_RCODE_NOERROR, z->domain);
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
 		for (i = 0; i < n && !zq->m.err; i++) {
-			if (!zone_join(target, sizeof(target), pods[i]->name,
-			    fqdn))
+			if (!zone_endpoint_fqdn(pods[i], fqdn, target,
+			    sizeof(target)))
 				continue;
 			if ((port = pod_target_port(pods[i], sp)) == 0)
 				port = sp->port;
@@ -494,8 +651,8 @@ zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		}
 		dns_msg_section(&zq->m, 2);
 		for (i = 0; i < n && !zq->m.err; i++) {
-			if (!zone_join(target, sizeof(target), pods[i]->name,
-			    fqdn))
+			if (!zone_endpoint_fqdn(pods[i], fqdn, target,
+			    sizeof(target)))
 				continue;
 			dns_msg_add_a(&zq->m, target, z->ttl, pods[i]->ip);
 		}
@@ -520,7 +677,7 @@ zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 	const struct service *svc;
 	const struct pod *pod;
 	const struct svc_port *sp;
-	char key[ZONE_KEY_MAX], ns[64], name[64], fqdn[ZONE_NAME_MAX];
+	char key[ZONE_KEY_MAX], ns[64], fqdn[ZONE_NAME_MAX];
 	size_t r = zq->n - z->ndomain, i, l;
 	uint16_t qt = zq->q->qtype;
 	enum cip_proto proto;
@@ -554,7 +711,13 @@ zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 		dns_msg_rr_end(&zq->m, i);
 		return zq_finish(z, zq);
 	}
-	if ((r == 1 && (zq_lab_eq(zq, 0, "svc") || zq_lab_eq(zq, 0, "dns"))) ||
+	/*
+	 * svc.D and pod.D (the parents of every service and pod name, as
+	 * in CoreDNS) and dns.D, ns.dns.D exist: NODATA, never NXDOMAIN,
+	 * which would deny every name below them (RFC 8020).
+	 */
+	if ((r == 1 && (zq_lab_eq(zq, 0, "svc") || zq_lab_eq(zq, 0, "pod") ||
+	    zq_lab_eq(zq, 0, "dns"))) ||
 	    (r == 2 && zq_lab_eq(zq, 0, "ns") && zq_lab_eq(zq, 1, "dns"))) {
 		if (r == 2 && z->ns_addr.s_addr != 0 &&
 		    (qt == DNS_TYPE_A || qt == DNS_TYPE_ANY)) {
@@ -586,16 +749,12 @@ zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 	if (r == 3)
 		return zone_service(z, zq, buf, cap, svc);
 	if (r == 4 && zq->lab[0][0] != '_') {
-		/* pod-name.S.N.svc: a ready member of a headless service */
+		/*
+		 * 10-0-0-1.S.N.svc (or pod-name.S.N.svc): a ready member
+		 * of a headless service
+		 */
 		if (svc->type != SVC_HEADLESS ||
-		    zq_lab_copy(zq, 0, name, sizeof(name)) == 0 ||
-		    (pod = registry_find_pod(z->reg, ns, name)) == NULL ||
-		    !pod_ready(pod))
-			goto nxdomain;
-		for (i = 0; i < pod->nmember_of; i++)
-			if (pod->member_of[i] == svc)
-				break;
-		if (i == pod->nmember_of)
+		    (pod = zone_find_endpoint(svc, zq, 0)) == NULL)
 			goto nxdomain;
 		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
 			return zq_negative(z, zq, buf, cap,
@@ -659,6 +818,28 @@ zq_reverse_addr(const struct zq *zq, struct in_addr *a)
 }
 
 /*
+ * True when a ready pod before keys[i] of ipp is a member of svc: the
+ * endpoint's name, made of svc and the address, is in the answer then.
+ */
+static bool
+zone_ptr_seen(const struct dns_zone *z, const struct ip_pods *ipp, size_t i,
+    const struct service *svc)
+{
+	const struct pod *pod;
+	size_t k, j;
+
+	for (k = 0; k < i; k++) {
+		pod = registry_find_pod_key(z->reg, ipp->keys[k]);
+		if (pod == NULL || !pod_ready(pod))
+			continue;
+		for (j = 0; j < pod->nmember_of; j++)
+			if (pod->member_of[j] == svc)
+				return true;
+	}
+	return false;
+}
+
+/*
  * PTR for a VIP or an endpoint of headless services. Returns 0 when the
  * address is none of ours (in_rev: NXDOMAIN then, else forward).
  */
@@ -704,9 +885,10 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 					    DNS_RCODE_NOERROR);
 					begun = true;
 				}
-				if (!zone_svc_fqdn(z, svc, fqdn,
-				    sizeof(fqdn)) || !zone_join(target,
-				    sizeof(target), pod->name, fqdn))
+				if (zone_ptr_seen(z, ipp, i, svc) ||
+				    !zone_svc_fqdn(z, svc, fqdn,
+				    sizeof(fqdn)) || !zone_endpoint_fqdn(pod,
+				    fqdn, target, sizeof(target)))
 					continue;
 				dns_msg_add_name_rr(&zq->m, NULL,
 				    DNS_TYPE_PTR, z->ttl, target);
@@ -754,6 +936,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	zq.q = q;
 	zq.maxlen = maxlen;
 	zq.rcode = DNS_RCODE_NOERROR;
+	zq.outside = false;
 	if (dns_wire_qname_text(q, zq.text, sizeof(zq.text)) < 0) {
 		/* A label with a dot: no name of ours, but never leak it. */
 		if (dns_wire_qname_under(q, z->domain, z->ndomain)) {
@@ -784,6 +967,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	if (!in_domain && !in_rev) {
 		if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY)
 			return DNS_ZONE_FORWARD;
+		zq.outside = true;
 		/* The endpoint addresses of headless services. */
 		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, a, false)) != 0)
 			goto answered;

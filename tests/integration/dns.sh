@@ -37,20 +37,31 @@ echo "$out" | grep -Eq "SRV[[:space:]]+0 100 5000 backend\.default\.svc\.cluster
 echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -q "$VIP" || fail "SRV additional: $out"
 pass "SRV _port._proto with A in additional"
 
-# headless: ready endpoints only, pod names, SRV per endpoint, PTR
+# SRV on the service name: one per port (CoreDNS)
+out=$(dq backend.default.svc.$D SRV)
+echo "$out" | grep -Eq "SRV[[:space:]]+0 100 5000 backend\.default\.svc\.cluster\.local\." || fail "name SRV: $out"
+echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -q "$VIP" || fail "name SRV additional: $out"
+pass "SRV on S.N.svc.$D: one per port, A in additional"
+
+# headless: ready endpoints only, dashed-address names (pod names too),
+# SRV per endpoint, PTR
 out=$(dshort db.default.svc.$D A | sort | tr '\n' ' ')
 [ "$out" = "127.0.20.1 127.0.20.2 " ] || fail "headless A: '$out'"
+[ "$(dshort 127-0-20-2.db.default.svc.$D A)" = 127.0.20.2 ] || fail "dashed name"
 [ "$(dshort db-1.db.default.svc.$D A)" = 127.0.20.2 ] || fail "pod name"
 expect_status NXDOMAIN db-2.db.default.svc.$D A
-out=$(dq _pg._tcp.db.default.svc.$D SRV)
-[ "$(echo "$out" | grep -Ec 'SRV[[:space:]]+0 100 5432 db-[01]\.db\.default\.svc\.cluster\.local\.')" = 2 ] ||
-    fail "headless SRV: $out"
-[ "$(echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -c '127.0.20.[12]')" = 2 ] ||
-    fail "headless SRV additional: $out"
-[ "$(dshort "$(reverse_name 127.0.20.1)" PTR)" = db-0.db.default.svc.$D. ] || fail "endpoint PTR"
+expect_status NXDOMAIN 127-0-20-3.db.default.svc.$D A
+for q in _pg._tcp.db.default.svc.$D db.default.svc.$D; do
+	out=$(dq $q SRV)
+	[ "$(echo "$out" | grep -Ec 'SRV[[:space:]]+0 100 5432 127-0-20-[12]\.db\.default\.svc\.cluster\.local\.')" = 2 ] ||
+	    fail "headless SRV $q: $out"
+	[ "$(echo "$out" | sed -n '/ADDITIONAL SECTION/,$p' | grep -Ec '^127-0-20-[12]\.db.*127\.0\.20\.[12]')" = 2 ] ||
+	    fail "headless SRV additional $q: $out"
+done
+[ "$(dshort "$(reverse_name 127.0.20.1)" PTR)" = 127-0-20-1.db.default.svc.$D. ] || fail "endpoint PTR"
 expect_status NXDOMAIN idle.default.svc.$D A
 expect_flag aa idle.default.svc.$D A
-pass "headless: A per ready endpoint, pod names, SRV, PTR, none ready -> NXDOMAIN"
+pass "headless: A per ready endpoint, dashed and pod names, SRV, PTR, none ready -> NXDOMAIN"
 
 [ "$(dshort ext.default.svc.$D A | head -1)" = www.example.org. ] || fail "ExternalName"
 dq ext.default.svc.$D A | grep -Eq "CNAME[[:space:]]+www\.example\.org\." || fail "CNAME"
@@ -78,7 +89,17 @@ out=$(dq backend.default.svc.$D AAAA)
 echo "$out" | grep -q "status: NOERROR" || fail "AAAA: $out"
 echo "$out" | grep -q "ANSWER: 0," || fail "AAAA answer"
 echo "$out" | sed -n '/AUTHORITY SECTION/,$p' | grep -q SOA || fail "NODATA SOA"
-pass "NXDOMAIN and NODATA with SOA and aa"
+for n in svc.$D pod.$D default.svc.$D; do
+	out=$(dq $n A)
+	echo "$out" | grep -q "status: NOERROR" || fail "$n: $out"
+	echo "$out" | sed -n '/AUTHORITY SECTION/,$p' | grep -Eq "^cluster\.local\..*SOA" || fail "$n SOA: $out"
+done
+# a short form is outside cluster.local: no SOA of it
+out=$(dq backend AAAA)
+echo "$out" | grep -q "status: NOERROR" || fail "short AAAA: $out"
+echo "$out" | grep -Eq "flags: qr aa" || fail "short AAAA aa: $out"
+echo "$out" | grep -q "AUTHORITY: 0," || fail "short AAAA SOA: $out"
+pass "NXDOMAIN and NODATA with SOA and aa; svc, pod, N.svc exist; short forms without SOA"
 
 # ANY: minimal (RFC 8482)
 out=$(dq backend.default.svc.$D ANY)
@@ -87,8 +108,8 @@ pass "ANY minimal"
 
 # kdig sees the same answers as dig, row by row, over UDP and TCP.
 rows="backend.default.svc.$D/A backend/A backend.default/A backend.default.svc/A
-_http._tcp.backend.default.svc.$D/SRV db.default.svc.$D/A db-0.db.default.svc.$D/A
-_pg._tcp.db.default.svc.$D/SRV ext.default.svc.$D/CNAME $(reverse_name "$VIP")/PTR
+_http._tcp.backend.default.svc.$D/SRV backend.default.svc.$D/SRV db.default.svc.$D/A
+db-0.db.default.svc.$D/A 127-0-20-1.db.default.svc.$D/A _pg._tcp.db.default.svc.$D/SRV db.default.svc.$D/SRV ext.default.svc.$D/CNAME $(reverse_name "$VIP")/PTR
 $(reverse_name 127.0.20.2)/PTR dns-version.$D/TXT $D/SOA $D/NS"
 for row in $rows; do
 	name=${row%/*} type=${row#*/}

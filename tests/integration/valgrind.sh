@@ -370,7 +370,7 @@ dq _http._tcp.web.default.svc.cluster.local SRV | grep -q "0 100 8080 web.defaul
 dq ext.default.svc.cluster.local A | grep -q "CNAME" || fail "ExternalName CNAME"
 until_ok 15 sh -c "dig +short +time=2 -p $DNS_PORT @127.0.0.1 db.default.svc.cluster.local A | grep -qx $B1" ||
 	fail "headless service db"
-dq _http._tcp.db.default.svc.cluster.local SRV | grep -q "web-1.db.default.svc.cluster.local." ||
+dq _http._tcp.db.default.svc.cluster.local SRV | grep -q "$(echo "$B1" | tr . -).db.default.svc.cluster.local." ||
 	fail "SRV of the headless service"
 dq -x "$B1" | grep -q "status:" || fail "PTR of a pod"
 until_ok 15 sh -c "curl -sf -m 5 http://$WEB_VIP:8080/ | grep -q backend-1" ||

@@ -205,10 +205,10 @@ test_msg_answer(void **state)
 	alen = dns_msg_finish(&m, 1232, 1232);
 	assert_true(alen > 0);
 	/*
-	 * Names point into the question: 12 + 30 (question) + 20 (SRV) +
-	 * 16 (A) + 54 (SOA) + 11 (OPT).
+	 * Owners point into the question, the SRV target is whole:
+	 * 12 + 30 (question) + 44 (SRV) + 16 (A) + 54 (SOA) + 11 (OPT).
 	 */
-	assert_int_equal(alen, 143);
+	assert_int_equal(alen, 167);
 	p = reparse(ab, alen);
 	assert_int_equal(ldns_pkt_id(p), 0x1234);
 	assert_true(ldns_pkt_qr(p));
@@ -225,8 +225,8 @@ test_msg_answer(void **state)
 	assert_string_equal(s, "Svc.NS.svc.cluster.local.");
 	free(s);
 	s = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_answer(p), 0));
-	/* a pointer into the question: its case */
-	assert_non_null(strcasestr(s, "SRV\t0 100 5000 svc.ns.svc.cluster.local."));
+	/* written whole, in the case given (never the question's) */
+	assert_non_null(strstr(s, "SRV\t0 100 5000 svc.ns.svc.cluster.local."));
 	free(s);
 	s = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_additional(p), 0));
 	assert_non_null(strcasestr(s, "svc.ns.svc.cluster.local.\t5\tIN\tA\t127.96.0.7"));
@@ -236,6 +236,114 @@ test_msg_answer(void **state)
 	    "hostmaster.cluster.local. 42 7200 1800 86400 30"));
 	free(s);
 	ldns_pkt_free(p);
+}
+
+/*
+ * Walks the records of the answer in b[0..len) and returns how many
+ * compression pointers the RDATA names of type hold (the name at offset
+ * skip of each RDATA); -1 if the message does not walk.
+ */
+static int
+rdata_pointers(const uint8_t *b, size_t len, uint16_t type, size_t skip)
+{
+	struct dns_cursor w = { b, len, 0, false };
+	size_t i, n, end;
+	uint16_t t, rdlen;
+	uint8_t l;
+	int ptrs = 0;
+
+	dns_cursor_skip(&w, 4);
+	if (dns_cursor_u16(&w) != 1)
+		return -1;
+	n = dns_cursor_u16(&w);
+	n += dns_cursor_u16(&w);
+	n += dns_cursor_u16(&w);
+	dns_cursor_skip_name(&w);
+	dns_cursor_skip(&w, 4);
+	for (i = 0; i < n && !w.err; i++) {
+		dns_cursor_skip_name(&w);
+		t = dns_cursor_u16(&w);
+		dns_cursor_skip(&w, 6);
+		rdlen = dns_cursor_u16(&w);
+		end = w.pos + rdlen;
+		if (t == type && !w.err) {
+			dns_cursor_skip(&w, skip);
+			while ((l = dns_cursor_u8(&w)) != 0 && !w.err) {
+				if ((l & 0xc0) == 0xc0) {
+					ptrs++;
+					break;
+				}
+				dns_cursor_skip(&w, l);
+			}
+			if (w.pos > end)
+				return -1;
+		}
+		w.pos = end;
+		if (w.pos > len)
+			return -1;
+	}
+	return w.err ? -1 : ptrs;
+}
+
+/*
+ * RFC 2782 and RFC 3597 section 4: SRV targets (and the names in any
+ * type newer than RFC 1035) are never compressed, even when they repeat
+ * the question; NS, CNAME, PTR and SOA names may be. A decoder as strict
+ * as Go's rejects the whole answer otherwise.
+ */
+static void
+test_msg_rdata_compression(void **state)
+{
+	uint8_t qb[512], ab[1232];
+	struct dns_query q;
+	struct dns_msg m;
+	ldns_pkt *p;
+	size_t len, alen;
+	char *s;
+
+	len = mkquery("_http._tcp.svc.ns.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, false, qb, sizeof(qb));
+	assert_int_equal(dns_wire_parse_query(qb, len, &q), DNS_PARSE_OK);
+	dns_msg_init(&m, ab, sizeof(ab), &q, DNS_RCODE_NOERROR, DNS_FLAG_AA);
+	dns_msg_add_srv(&m, NULL, 5, 0, 100, 5000, "svc.ns.svc.cluster.local");
+	dns_msg_add_srv(&m, "svc.ns.svc.cluster.local", 5, 0, 100, 5001,
+	    "10-0-0-1.svc.ns.svc.cluster.local");
+	alen = dns_msg_finish(&m, sizeof(ab), 1232);
+	assert_true(alen > 0);
+	assert_int_equal(rdata_pointers(ab, alen, DNS_TYPE_SRV, 6), 0);
+	p = reparse(ab, alen);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	s = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_answer(p), 1));
+	assert_non_null(strstr(s, "svc.ns.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 5001 10-0-0-1.svc.ns.svc.cluster.local."));
+	free(s);
+	ldns_pkt_free(p);
+
+	/* PTR and CNAME targets may point into the question. */
+	len = mkquery("svc.ns.svc.cluster.local.", LDNS_RR_TYPE_PTR, -1, false,
+	    qb, sizeof(qb));
+	assert_int_equal(dns_wire_parse_query(qb, len, &q), DNS_PARSE_OK);
+	dns_msg_init(&m, ab, sizeof(ab), &q, DNS_RCODE_NOERROR, DNS_FLAG_AA);
+	dns_msg_add_name_rr(&m, NULL, DNS_TYPE_PTR, 5,
+	    "x.svc.ns.svc.cluster.local");
+	dns_msg_add_name_rr(&m, NULL, DNS_TYPE_CNAME, 5, "cluster.local");
+	/* a type after RFC 1035 (DNAME, 39): whole */
+	dns_msg_add_name_rr(&m, NULL, 39, 5, "ns.svc.cluster.local");
+	alen = dns_msg_finish(&m, sizeof(ab), 1232);
+	assert_true(alen > 0);
+	assert_int_equal(rdata_pointers(ab, alen, DNS_TYPE_PTR, 0), 1);
+	assert_int_equal(rdata_pointers(ab, alen, DNS_TYPE_CNAME, 0), 1);
+	assert_int_equal(rdata_pointers(ab, alen, 39, 0), 0);
+	p = reparse(ab, alen);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	ldns_pkt_free(p);
+
+	assert_true(dns_wire_rdata_compressible(DNS_TYPE_NS));
+	assert_true(dns_wire_rdata_compressible(DNS_TYPE_SOA));
+	assert_true(dns_wire_rdata_compressible(DNS_TYPE_MX));
+	assert_false(dns_wire_rdata_compressible(DNS_TYPE_SRV));
+	assert_false(dns_wire_rdata_compressible(DNS_TYPE_TXT));
+	assert_false(dns_wire_rdata_compressible(DNS_TYPE_AAAA));
 }
 
 static void
@@ -379,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_parse_query_rejects),
 		cmocka_unit_test(test_parse_query_edns),
 		cmocka_unit_test(test_msg_answer),
+		cmocka_unit_test(test_msg_rdata_compression),
 		cmocka_unit_test(test_msg_truncation),
 		cmocka_unit_test(test_error_answers),
 		cmocka_unit_test(test_cursor_sticky),

@@ -139,8 +139,82 @@ teardown(void **state)
 }
 
 /*
+ * The number of SRV records of the message in b[0..len) whose target
+ * holds a compression pointer (RFC 2782 forbids it; Go's resolver then
+ * rejects the whole answer); -1 when the message does not walk.
+ */
+static int
+srv_pointers(const uint8_t *b, size_t len)
+{
+	struct dns_cursor w = { b, len, 0, false };
+	size_t i, n, end;
+	uint16_t qdcount, type, rdlen;
+	uint8_t l;
+	int ptrs = 0;
+
+	dns_cursor_skip(&w, 4);
+	qdcount = dns_cursor_u16(&w);
+	n = dns_cursor_u16(&w);
+	n += dns_cursor_u16(&w);
+	n += dns_cursor_u16(&w);
+	if (qdcount != 0) {
+		dns_cursor_skip_name(&w);
+		dns_cursor_skip(&w, 4);
+	}
+	for (i = 0; i < n && !w.err; i++) {
+		dns_cursor_skip_name(&w);
+		type = dns_cursor_u16(&w);
+		dns_cursor_skip(&w, 6);
+		rdlen = dns_cursor_u16(&w);
+		end = w.pos + rdlen;
+		if (type == DNS_TYPE_SRV) {
+			dns_cursor_skip(&w, 6);
+			while (!w.err && (l = dns_cursor_u8(&w)) != 0) {
+				if ((l & 0xc0) != 0) {
+					ptrs++;
+					break;
+				}
+				dns_cursor_skip(&w, l);
+			}
+		}
+		if (w.err || w.pos > end || end > len)
+			return -1;
+		w.pos = end;
+	}
+	return w.err ? -1 : ptrs;
+}
+
+/*
+ * Every SOA of the authority section is owned by the question name or
+ * one of its ancestors (RFC 2308): never cluster.local's under a name
+ * outside cluster.local.
+ */
+static void
+assert_soa_owners(ldns_pkt *p)
+{
+	ldns_rr_list *auth = ldns_pkt_authority(p);
+	ldns_rdf *qname = ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p),
+	    0));
+	ldns_rr *rr;
+	size_t i;
+	char *o, *q;
+
+	for (i = 0; i < ldns_rr_list_rr_count(auth); i++) {
+		rr = ldns_rr_list_rr(auth, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
+		    ldns_dname_compare(ldns_rr_owner(rr), qname) == 0 ||
+		    ldns_dname_is_subdomain(qname, ldns_rr_owner(rr)))
+			continue;
+		o = ldns_rdf2str(ldns_rr_owner(rr));
+		q = ldns_rdf2str(qname);
+		fail_msg("SOA of %s in the answer to %s", o, q);
+	}
+}
+
+/*
  * Asks the zone name/type (edns < 0: no OPT). Returns the answer parsed
- * by ldns, or NULL when the zone says to forward.
+ * by ldns (checked well-formed, SRV targets whole, SOA owners above the
+ * question), or NULL when the zone says to forward.
  */
 static ldns_pkt *
 ask(struct fixture *f, const char *name, ldns_rr_type type, int edns,
@@ -170,6 +244,8 @@ ask(struct fixture *f, const char *name, ldns_rr_type type, int edns,
 	assert_int_equal(ldns_wire2pkt(&p, out, alen), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_id(p), 4242);
 	assert_true(ldns_pkt_qr(p));
+	assert_int_equal(srv_pointers(out, alen), 0);
+	assert_soa_owners(p);
 	return p;
 }
 
@@ -194,6 +270,14 @@ rr_text(ldns_rr_list *l, size_t i)
 	if (strcasecmp(s_, (text)) != 0)				\
 		fail_msg("record %d: \"%s\", want \"%s\"", (int)(i), s_, \
 		    (text));						\
+	free(s_);							\
+} while (0)
+
+#define assert_rr_prefix(list, i, text) do {				\
+	char *s_ = rr_text((list), (i));				\
+	if (strncasecmp(s_, (text), strlen(text)) != 0)			\
+		fail_msg("record %d: \"%s\", want \"%s...\"", (int)(i),	\
+		    s_, (text));					\
 	free(s_);							\
 } while (0)
 
@@ -268,7 +352,11 @@ test_zone_negative(void **state)
 	    "x.cluster.local.", "backend.nons.svc.cluster.local.",
 	    "nons.svc.cluster.local.", "a.b.c.d.e.f.svc.cluster.local.",
 	    "_x._tcp.backend.default.svc.cluster.local.",
-	    "backend-1.backend.default.svc.cluster.local." };
+	    "backend-1.backend.default.svc.cluster.local.",
+	    "x.pod.cluster.local." };
+	const char *ents[] = { "svc.cluster.local.", "pod.cluster.local.",
+	    "Pod.Cluster.Local.", "default.svc.cluster.local.",
+	    "other.svc.cluster.local." };
 	size_t i;
 
 	for (i = 0; i < CIP_ARRAY_LEN(nx); i++) {
@@ -297,9 +385,18 @@ test_zone_negative(void **state)
 	assert_int_equal(ldns_pkt_nscount(p), 1);
 	assert_false(ldns_pkt_edns(p));
 	ldns_pkt_free(p);
-	p = ask(f, "svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
-	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
-	ldns_pkt_free(p);
+	/* svc.D, pod.D and N.svc.D of a namespace in use exist (CoreDNS) */
+	for (i = 0; i < CIP_ARRAY_LEN(ents); i++) {
+		p = ask(f, ents[i], LDNS_RR_TYPE_A, -1, 512);
+		if (ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR)
+			fail_msg("%s: not NODATA", ents[i]);
+		assert_true(ldns_pkt_aa(p));
+		assert_int_equal(ldns_pkt_ancount(p), 0);
+		assert_int_equal(ldns_pkt_nscount(p), 1);
+		assert_rr_prefix(ldns_pkt_authority(p), 0,
+		    "cluster.local.\t30\tIN\tSOA\t");
+		ldns_pkt_free(p);
+	}
 	p = ask(f, "_tcp.backend.default.svc.cluster.local.", LDNS_RR_TYPE_A,
 	    -1, 512);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
@@ -356,11 +453,126 @@ test_zone_srv(void **state)
 		char *a = rr_text(ldns_pkt_answer(p), 0);
 		char *b = rr_text(ldns_pkt_answer(p), 1);
 
-		assert_non_null(strstr(a, "0 100 5432 db-"));
+		assert_non_null(strstr(a, "0 100 5432 127-0-20-"));
 		assert_true(strcmp(a, b) != 0);
 		free(a);
 		free(b);
 	}
+	ldns_pkt_free(p);
+}
+
+/* The text of every record of a section, sorted, one per line. */
+static char *
+section_text(ldns_rr_list *l)
+{
+	char *rows[64], *out, *t;
+	size_t i, j, n = ldns_rr_list_rr_count(l), len = 1;
+
+	assert_true(n <= CIP_ARRAY_LEN(rows));
+	for (i = 0; i < n; i++) {
+		rows[i] = rr_text(l, i);
+		len += strlen(rows[i]) + 1;
+		for (j = i; j > 0 && strcmp(rows[j - 1], rows[j]) > 0; j--) {
+			t = rows[j];
+			rows[j] = rows[j - 1];
+			rows[j - 1] = t;
+		}
+	}
+	out = calloc(1, len);
+	for (i = 0; i < n; i++) {
+		strcat(out, rows[i]);
+		strcat(out, "\n");
+		free(rows[i]);
+	}
+	return out;
+}
+
+#define assert_section(list, text) do {					\
+	char *s_ = section_text(list);					\
+	if (strcmp(s_, (text)) != 0)					\
+		fail_msg("section:\n%swant:\n%s", s_, (text));		\
+	free(s_);							\
+} while (0)
+
+/*
+ * SRV on a service's own name, as CoreDNS: one record per port (targets
+ * whole, never compressed), the VIP in additional; for a headless
+ * service one per ready endpoint per port, named by dashed address.
+ */
+static void
+test_zone_srv_service_name(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	struct service *s;
+	char vip[INET_ADDRSTRLEN], want[512];
+	ldns_pkt *p;
+
+	vip_of(f, "default", "backend", vip);
+	p = ask(f, "backend.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_section(ldns_pkt_answer(p),
+	    "backend.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 5000 backend.default.svc.cluster.local.\n");
+	snprintf(want, sizeof(want),
+	    "backend.default.svc.cluster.local.\t5\tIN\tA\t%s\n", vip);
+	assert_section(ldns_pkt_additional(p), want);
+	ldns_pkt_free(p);
+
+	/* unnamed ports count too; the short forms answer the same */
+	vip_of(f, "other", "web", vip);
+	p = ask(f, "web.other.", LDNS_RR_TYPE_SRV, -1, 512);
+	assert_section(ldns_pkt_answer(p), "web.other.\t5\tIN\tSRV\t"
+	    "0 100 80 web.other.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+
+	/* two ports, one number repeated over UDP: one SRV per number */
+	s = mk_svc("default", "multi", SVC_CLUSTERIP, "app=backend", "http",
+	    80);
+	s->ports = realloc(s->ports, 3 * sizeof(*s->ports));
+	s->nports = 3;
+	s->ports[1] = (struct svc_port){ strdup("dns"), 53, 53, NULL,
+	    CIP_PROTO_TCP };
+	s->ports[2] = (struct svc_port){ strdup("dns-udp"), 53, 53, NULL,
+	    CIP_PROTO_UDP };
+	objset_add_service(&set, s);
+	apply(f->reg, &set);
+	p = ask(f, "multi.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    512);
+	assert_section(ldns_pkt_answer(p),
+	    "multi.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 53 multi.default.svc.cluster.local.\n"
+	    "multi.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 80 multi.default.svc.cluster.local.\n");
+	assert_int_equal(ldns_pkt_arcount(p), 1);
+	ldns_pkt_free(p);
+
+	/* headless: per ready endpoint per port, A of each in additional */
+	p = ask(f, "db.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_section(ldns_pkt_answer(p),
+	    "db.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 5432 127-0-20-1.db.default.svc.cluster.local.\n"
+	    "db.default.svc.cluster.local.\t5\tIN\tSRV\t"
+	    "0 100 5432 127-0-20-2.db.default.svc.cluster.local.\n");
+	assert_section(ldns_pkt_additional(p),
+	    "127-0-20-1.db.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.20.1\n"
+	    "127-0-20-2.db.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.20.2\n");
+	ldns_pkt_free(p);
+
+	/* no ready endpoint: NXDOMAIN; ExternalName: the CNAME */
+	p = ask(f, "idle.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "ext.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    512);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p),
+	    0)), LDNS_RR_TYPE_CNAME);
 	ldns_pkt_free(p);
 }
 
@@ -390,14 +602,39 @@ test_zone_headless(void **state)
 		ldns_pkt_free(p);
 	}
 	assert_true(seen[0] && seen[1]);
+	/* an endpoint by its dashed address (CoreDNS), or its pod name */
+	p = ask(f, "127-0-20-2.db.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "127-0-20-2.db.default.svc.cluster.local.\t5\tIN\tA\t127.0.20.2");
+	ldns_pkt_free(p);
 	p = ask(f, "db-1.db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
 	    512);
 	assert_rr(ldns_pkt_answer(p), 0,
 	    "db-1.db.default.svc.cluster.local.\t5\tIN\tA\t127.0.20.2");
 	ldns_pkt_free(p);
-	/* not ready: no name */
+	/* another type: NODATA */
+	p = ask(f, "127-0-20-2.db.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_AAAA, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+	/* not ready, not a member, not an address of ours: no name */
 	p = ask(f, "db-2.db.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
 	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "127-0-20-3.db.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "127-0-10-1.db.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "127-0-20-1.backend.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_A, -1, 512);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
 	ldns_pkt_free(p);
 	/* no ready endpoint at all: NXDOMAIN (Kubernetes DNS spec 2.4.1) */
@@ -409,7 +646,20 @@ test_zone_headless(void **state)
 	p = ask(f, "2.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
 	assert_non_null(p);
 	assert_rr(ldns_pkt_answer(p), 0, "2.20.0.127.in-addr.arpa.\t5\tIN\tPTR"
-	    "\tdb-1.db.default.svc.cluster.local.");
+	    "\t127-0-20-2.db.default.svc.cluster.local.");
+	ldns_pkt_free(p);
+	/* two pods on one address: one name, one PTR */
+	{
+		struct objset set = { 0 };
+
+		objset_add_pod(&set, mk_pod("default", "db-0b", "db",
+		    "127.0.20.1", true));
+		apply(f->reg, &set);
+	}
+	p = ask(f, "1.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "1.20.0.127.in-addr.arpa.\t5\tIN\tPTR"
+	    "\t127-0-20-1.db.default.svc.cluster.local.");
 	ldns_pkt_free(p);
 	/* an address that is none of ours, outside the VIP range */
 	assert_null(ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
@@ -483,6 +733,64 @@ test_zone_other_rows(void **state)
 	ldns_pkt_free(p);
 }
 
+/*
+ * Negative answers to names outside the cluster domain (the short forms,
+ * an endpoint's reverse name outside the VIP range) carry no SOA: we
+ * are the authority for no ancestor of theirs.
+ */
+static void
+test_zone_short_form_negative(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	ldns_pkt *p;
+	const char *nodata[] = { "backend.", "backend.default.",
+	    "backend.default.svc.", "web.other.", "web.other.svc.",
+	    "1.20.0.127.in-addr.arpa." };
+	size_t i;
+
+	/* "web" in the default namespace too, as the bare "web." finds it */
+	objset_add_service(&set, mk_svc("default", "web", SVC_CLUSTERIP,
+	    "app=web", NULL, 80));
+	apply(f->reg, &set);
+	p = ask(f, "web.", LDNS_RR_TYPE_AAAA, -1, 512);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+	for (i = 0; i < CIP_ARRAY_LEN(nodata); i++) {
+		p = ask(f, nodata[i], LDNS_RR_TYPE_AAAA, 1232, 1232);
+		if (p == NULL)
+			fail_msg("%s: forwarded", nodata[i]);
+		if (ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR ||
+		    ldns_pkt_ancount(p) != 0 || ldns_pkt_nscount(p) != 0)
+			fail_msg("%s AAAA: not NODATA without SOA", nodata[i]);
+		assert_true(ldns_pkt_aa(p));
+		assert_true(ldns_pkt_edns(p));
+		ldns_pkt_free(p);
+	}
+	/* a headless service without endpoints: NXDOMAIN, no SOA either */
+	p = ask(f, "idle.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+	/* the full names keep the zone's SOA */
+	p = ask(f, "web.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA, -1,
+	    512);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_rr_prefix(ldns_pkt_authority(p), 0,
+	    "cluster.local.\t30\tIN\tSOA\t");
+	ldns_pkt_free(p);
+	/* and the reverse zone of the VIP range its own */
+	p = ask(f, "254.255.96.127.in-addr.arpa.", LDNS_RR_TYPE_AAAA, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_rr_prefix(ldns_pkt_authority(p), 0,
+	    "96.127.in-addr.arpa.\t30\tIN\tSOA\t");
+	ldns_pkt_free(p);
+}
+
 /* A registry change shows in the very next answer. */
 static void
 test_zone_follows_registry(void **state)
@@ -542,7 +850,7 @@ test_zone_new_over_filled_registry(void **state)
 	p = ask(f, "1.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
 	assert_non_null(p);
 	assert_rr(ldns_pkt_answer(p), 0, "1.20.0.127.in-addr.arpa.\t7\tIN\tPTR"
-	    "\tdb-0.db.default.svc.cluster.local.");
+	    "\t127-0-20-1.db.default.svc.cluster.local.");
 	/* no recursion announced without upstreams */
 	assert_false(ldns_pkt_ra(p));
 	ldns_pkt_free(p);
@@ -595,6 +903,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zone_negative, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_srv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_srv_service_name,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_short_form_negative,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_headless, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_other_rows, setup,
