@@ -290,7 +290,6 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 		    json_array_append_new(results, r) != 0)
 			goto nomem;
 	}
-	manifest_report_log(&rep, "api: ");
 	rc = registry_apply(api->rt->reg, &api->owner, &set, REGISTRY_MERGE,
 	    err, sizeof(err));
 	if (rc != 0) {
@@ -311,6 +310,7 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 		    "not be written (see the daemon's log)");
 		goto out;
 	}
+	manifest_report_log(&rep, "api: ");
 	log_info("api: applied %zu object(s), skipped %zu",
 	    json_array_size(results), rep.nskips);
 	api_reply_json(req, 200, json_pack("{s:s,s:s,s:O,s:O,s:O}",

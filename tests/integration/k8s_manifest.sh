@@ -97,6 +97,14 @@ grep -q "$TEST_TMP/twice.yaml:36:1: service shop/backend is defined twice (first
 	fail "twice: $(cat "$ERR")"
 pass "SCTP and an object defined twice refuse the file with file:line:column"
 
+# Nothing clusterip runs: every object skipped, still a success.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: only}\ndata: {}\n' |
+	"$C" apply -f - > "$OUT" 2> "$ERR" || fail "apply of a lone ConfigMap: $(cat "$ERR")"
+[ "$(cat "$OUT")" = "configmap/only skipped (clusterip does not use configuration objects)" ] ||
+	fail "lone ConfigMap: $(cat "$OUT")"
+[ ! -s "$ERR" ] || fail "lone ConfigMap wrote to stderr: $(cat "$ERR")"
+pass "a file of skipped objects only applies nothing and exits 0"
+
 # The same file in the watched directory: skips at info, warnings, loaded.
 sed 's/namespace: shop/namespace: watched/' "$F" > "$M/k8s-app.yaml"
 wait_log "$TEST_TMP/d.log" "$M/k8s-app.yaml:11:1: Deployment/backend \(apps/v1\) skipped: clusterip does not run workloads"
