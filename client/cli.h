@@ -119,6 +119,13 @@ size_t	cli_print_endpoints(json_t *items, const struct cli_view *, FILE *);
 char	*cli_format_endpoints(json_t *endpoints, const char *port_name);
 /* `kubectl describe svc` of a Service and its Endpoints document. */
 void	cli_describe_service(json_t *svc, json_t *endpoints, FILE *);
+/*
+ * An ApplyResult as kubectl apply prints it, in file order: one line
+ * per object on out ("service/backend created", "deployment.apps/web
+ * skipped (why)") and each warning on errfp ("Warning: f:3:5: unknown
+ * field ..."). Returns the number of lines printed on out.
+ */
+size_t	cli_print_apply(json_t *result, FILE *out, FILE *errfp);
 /* A JSON document as YAML (kubectl -o yaml). Returns 0 or -1. */
 int	cli_print_yaml(json_t *, FILE *);
 

@@ -2,6 +2,7 @@
 /* cli_format.c -- kubectl-like tables, ages, describe and YAML output. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -718,4 +719,93 @@ cli_print_yaml(json_t *doc, FILE *fp)
 out:
 	yaml_emitter_delete(&em);
 	return rc;
+}
+
+/* One line of an apply: an applied object or a skipped one. */
+struct cli_apply_line {
+	json_int_t	 line, col;
+	size_t		 seq;
+	json_t		*obj;
+	bool		 skipped;
+};
+
+static int
+cli_apply_cmp(const void *a, const void *b)
+{
+	const struct cli_apply_line *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* kubectl's resource name: "service", "deployment.apps". */
+static void
+cli_apply_resource(const char *kind, const char *api, char *buf, size_t len)
+{
+	const char *slash = api != NULL ? strchr(api, '/') : NULL;
+	size_t i;
+
+	snprintf(buf, len, "%s%s%.*s", kind != NULL ? kind : "object",
+	    slash != NULL ? "." : "", slash != NULL ? (int)(slash - api) : 0,
+	    slash != NULL ? api : "");
+	for (i = 0; buf[i] != '\0' && buf[i] != '.'; i++)
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+}
+
+size_t
+cli_print_apply(json_t *result, FILE *out, FILE *errfp)
+{
+	json_t *items = json_object_get(result, "items");
+	json_t *skipped = json_object_get(result, "skipped");
+	json_t *warnings = json_object_get(result, "warnings");
+	struct cli_apply_line *v;
+	const char *pos, *name;
+	char res[256];
+	size_t i, n = 0, total;
+	json_t *it;
+
+	json_array_foreach(warnings, i, it) {
+		pos = json_string_value(json_object_get(it, "position"));
+		fprintf(errfp, "Warning: %s%s%s\n", pos ? pos : "",
+		    pos ? ": " : "",
+		    json_string_value(json_object_get(it, "message")));
+	}
+	total = json_array_size(items) + json_array_size(skipped);
+	if (total == 0 || (v = calloc(total, sizeof(*v))) == NULL)
+		return 0;
+	json_array_foreach(items, i, it) {
+		v[n].obj = it;
+		v[n].seq = n;
+		v[n].line = json_integer_value(json_object_get(it, "line"));
+		v[n].col = json_integer_value(json_object_get(it, "column"));
+		n++;
+	}
+	json_array_foreach(skipped, i, it) {
+		v[n].obj = it;
+		v[n].seq = n;
+		v[n].skipped = true;
+		v[n].line = json_integer_value(json_object_get(it, "line"));
+		v[n].col = json_integer_value(json_object_get(it, "column"));
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cli_apply_cmp);
+	for (i = 0; i < n; i++) {
+		it = v[i].obj;
+		cli_apply_resource(json_string_value(json_object_get(it,
+		    "kind")), json_string_value(json_object_get(it,
+		    "apiVersion")), res, sizeof(res));
+		name = json_string_value(json_object_get(it, "name"));
+		fprintf(out, "%s%s%s ", res, name ? "/" : "", name ? name : "");
+		if (v[i].skipped)
+			fprintf(out, "skipped (%s)\n", json_string_value(
+			    json_object_get(it, "reason")));
+		else
+			fprintf(out, "%s\n", json_string_value(
+			    json_object_get(it, "action")));
+	}
+	free(v);
+	return n;
 }

@@ -355,10 +355,9 @@ cmd_describe(struct cli_ctx *ctx, struct cli_opts *o)
 static int
 cmd_apply(struct cli_ctx *ctx, struct cli_opts *o)
 {
-	json_t *doc, *it;
+	json_t *doc;
 	char *body, *name, path[1024];
-	const char *kind;
-	size_t len, i;
+	size_t len;
 
 	if (o->file == NULL || o->npos != 0)
 		return cli_fail("usage: clusterip apply -f FILE|-");
@@ -375,14 +374,7 @@ cmd_apply(struct cli_ctx *ctx, struct cli_opts *o)
 		return 1;
 	}
 	free(body);
-	json_array_foreach(json_object_get(doc, "items"), i, it) {
-		kind = json_string_value(json_object_get(it, "kind"));
-		printf("%s/%s %s\n", kind == NULL ? "object" :
-		    strcmp(kind, "Service") == 0 ? "service" :
-		    strcmp(kind, "Pod") == 0 ? "pod" : "endpoints",
-		    json_string_value(json_object_get(it, "name")),
-		    json_string_value(json_object_get(it, "action")));
-	}
+	cli_print_apply(doc, stdout, stderr);
 	json_decref(doc);
 	return 0;
 }

@@ -32,6 +32,9 @@ struct api_collect {
 
 static json_t	*api_result(const char *, const char *, const char *,
     const char *);
+static int	 api_result_at(json_t *, const char *, uint32_t, uint32_t);
+static json_t	*api_report_skips(const struct manifest_report *);
+static json_t	*api_report_warnings(const struct manifest_report *);
 static bool	 api_endpoints_exist(struct api *, const char *, const char *);
 static void	 api_collect_add(struct api_collect *, void *);
 static void	 api_collect_svc(struct service *, void *);
@@ -45,6 +48,89 @@ api_result(const char *kind, const char *ns, const char *name,
 {
 	return json_pack("{s:s,s:s,s:s,s:s}", "kind", kind, "namespace", ns,
 	    "name", name, "action", action);
+}
+
+/*
+ * Adds where an applied object is ("position": "name:line:column",
+ * "line", "column") when it has a position. Returns 0, or -1 with r
+ * freed.
+ */
+static int
+api_result_at(json_t *r, const char *src, uint32_t line, uint32_t col)
+{
+	char at[512];
+
+	if (r == NULL)
+		return -1;
+	if (src == NULL || line == 0)
+		return 0;
+	snprintf(at, sizeof(at), "%s:%u:%u", src, line, col);
+	if (json_object_set_new(r, "position", json_string(at)) != 0 ||
+	    json_object_set_new(r, "line", json_integer(line)) != 0 ||
+	    json_object_set_new(r, "column", json_integer(col)) != 0) {
+		json_decref(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* The objects a manifest left out: kind, name, position and why. */
+static json_t *
+api_report_skips(const struct manifest_report *rep)
+{
+	const struct manifest_skip *sk;
+	json_t *a, *o;
+	char msg[1024];
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < rep->nskips; i++) {
+		sk = &rep->skips[i];
+		manifest_skip_format(sk, msg, sizeof(msg));
+		o = json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:s,s:i,s:i,s:s}",
+		    "kind", sk->kind, "apiVersion", sk->api_version,
+		    "namespace", sk->ns, "name", sk->name, "reason",
+		    sk->reason, "position", sk->where, "line",
+		    (json_int_t)sk->line, "column", (json_int_t)sk->col,
+		    "message", msg);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Unknown fields, as kubectl's field validation warns of them. */
+static json_t *
+api_report_warnings(const struct manifest_report *rep)
+{
+	const struct manifest_warning *w;
+	json_t *a, *o;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < rep->nwarns; i++) {
+		w = &rep->warns[i];
+		o = json_pack("{s:s,s:i,s:i,s:s}", "position", w->where,
+		    "line", (json_int_t)w->line, "column", (json_int_t)w->col,
+		    "message", w->msg);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	if (rep->nwarns_dropped > 0) {
+		o = json_pack("{s:s}", "message", "more unknown fields not "
+		    "listed");
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 struct api_ep_find {
@@ -147,39 +233,47 @@ void
 api_objects_apply(struct api *api, struct evhttp_request *req)
 {
 	struct objset set;
-	json_t *results = NULL, *r;
+	struct manifest_report rep;
+	json_t *results = NULL, *skipped = NULL, *warnings = NULL, *r;
 	char err[1024], name[256], **podkeys = NULL;
 	char *body;
 	size_t len, i, npodkeys = 0;
 	int rc, code;
 
 	memset(&set, 0, sizeof(set));
+	memset(&rep, 0, sizeof(rep));
 	if ((body = api_request_body(req, &len)) == NULL)
 		return;
 	api_apply_name(req, name, sizeof(name));
-	if (manifest_parse_buf(body, len, name, &set, err,
+	if (manifest_parse_buf(body, len, name, &set, &rep, err,
 	    sizeof(err)) != 0) {
 		api_reply_error(req, 400, "%s", err);
 		goto out;
 	}
-	if (set.nsvcs + set.npods + set.neps == 0) {
+	if (set.nsvcs + set.npods + set.neps + rep.nskips == 0) {
 		api_reply_error(req, 400, "the request holds no object");
 		goto out;
 	}
-	if ((results = json_array()) == NULL ||
+	if ((skipped = api_report_skips(&rep)) == NULL ||
+	    (warnings = api_report_warnings(&rep)) == NULL ||
+	    (results = json_array()) == NULL ||
 	    (set.npods > 0 &&
 	    (podkeys = calloc(set.npods, sizeof(*podkeys))) == NULL))
 		goto nomem;
 	for (i = 0; i < set.nsvcs; i++) {
 		r = api_result("Service", set.svcs[i]->ns, set.svcs[i]->name,
 		    api_svc_action(api, set.svcs[i]));
-		if (r == NULL || json_array_append_new(results, r) != 0)
+		if (api_result_at(r, set.src, set.svcs[i]->line,
+		    set.svcs[i]->col) != 0 ||
+		    json_array_append_new(results, r) != 0)
 			goto nomem;
 	}
 	for (i = 0; i < set.npods; i++) {
 		r = api_result("Pod", set.pods[i]->ns, set.pods[i]->name,
 		    api_pod_action(api, set.pods[i]));
-		if (r == NULL || json_array_append_new(results, r) != 0 ||
+		if (api_result_at(r, set.src, set.pods[i]->line,
+		    set.pods[i]->col) != 0 ||
+		    json_array_append_new(results, r) != 0 ||
 		    (podkeys[npodkeys++] = strdup(set.pods[i]->key)) == NULL)
 			goto nomem;
 	}
@@ -191,7 +285,9 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 		r = api_result("Endpoints", set.eps[i]->ns, set.eps[i]->name,
 		    api_endpoints_exist(api, set.eps[i]->ns,
 		    set.eps[i]->name) ? "configured" : "created");
-		if (r == NULL || json_array_append_new(results, r) != 0)
+		if (api_result_at(r, set.src, set.eps[i]->line,
+		    set.eps[i]->col) != 0 ||
+		    json_array_append_new(results, r) != 0)
 			goto nomem;
 	}
 	rc = registry_apply(api->rt->reg, &api->owner, &set, REGISTRY_MERGE,
@@ -214,9 +310,12 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 		    "not be written (see the daemon's log)");
 		goto out;
 	}
-	log_info("api: applied %zu object(s)", json_array_size(results));
-	api_reply_json(req, 200, json_pack("{s:s,s:s,s:O}", "apiVersion", "v1",
-	    "kind", "ApplyResult", "items", results));
+	manifest_report_log(&rep, "api: ");
+	log_info("api: applied %zu object(s), skipped %zu",
+	    json_array_size(results), rep.nskips);
+	api_reply_json(req, 200, json_pack("{s:s,s:s,s:O,s:O,s:O}",
+	    "apiVersion", "v1", "kind", "ApplyResult", "items", results,
+	    "skipped", skipped, "warnings", warnings));
 	goto out;
 nomem:
 	api_reply_error(req, 500, "out of memory");
@@ -225,7 +324,10 @@ out:
 		free(podkeys[i]);
 	free(podkeys);
 	json_decref(results);
+	json_decref(skipped);
+	json_decref(warnings);
 	objset_clear(&set);
+	manifest_report_clear(&rep);
 	free(body);
 }
 

@@ -266,7 +266,7 @@ api_store_load(struct api *api)
 	n = fread(buf, 1, (size_t)st.st_size, fp);
 	fclose(fp);
 	buf[n] = '\0';
-	rc = manifest_parse_buf(buf, n, api->state_path, &set, err,
+	rc = manifest_parse_buf(buf, n, api->state_path, &set, NULL, err,
 	    sizeof(err));
 	if (rc == 0)
 		rc = registry_apply(api->rt->reg, &api->owner, &set,

@@ -17,9 +17,394 @@
 #include "yamlnode.h"
 
 #define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
+#define MANIFEST_MAX_WARNINGS	100
 #define ANNOTATION_LB		"clusterip.io/lb-algorithm"
 
-static int parse_doc(struct ynode_ctx *, yaml_node_t *, struct objset *);
+#define REASON_WORKLOAD	"clusterip does not run workloads"
+#define REASON_CONFIG	"clusterip does not use configuration objects"
+#define REASON_OTHER \
+	"clusterip serves only v1 Services, Pods and Endpoints"
+
+/* One parse: where objects go, what is skipped or doubtful. */
+struct mparse {
+	struct objset		*out;
+	struct manifest_report	*rep;
+};
+
+/*
+ * A field of a kind clusterip reads. Fields it ignores on purpose are
+ * listed too (with sub NULL), so that only unknown ones are warned
+ * about, as kubectl's field validation does.
+ */
+struct mfield {
+	const char		*name;
+	const struct mfield	*sub;	/* NULL: contents not checked */
+	bool			 list;	/* a list of sub mappings */
+};
+
+static int parse_doc(struct ynode_ctx *, yaml_node_t *, struct mparse *,
+    bool);
+
+static const struct mfield f_metadata[] = {
+	{ "name", NULL, false }, { "namespace", NULL, false },
+	{ "labels", NULL, false }, { "annotations", NULL, false },
+	{ "uid", NULL, false }, { "resourceVersion", NULL, false },
+	{ "creationTimestamp", NULL, false }, { "managedFields", NULL, false },
+	{ "ownerReferences", NULL, false }, { "generation", NULL, false },
+	{ "generateName", NULL, false }, { "finalizers", NULL, false },
+	{ "deletionTimestamp", NULL, false },
+	{ "deletionGracePeriodSeconds", NULL, false },
+	{ "selfLink", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_svc_port[] = {
+	{ "name", NULL, false }, { "port", NULL, false },
+	{ "targetPort", NULL, false }, { "protocol", NULL, false },
+	{ "nodePort", NULL, false }, { "appProtocol", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_client_ip[] = {
+	{ "timeoutSeconds", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_affinity_config[] = {
+	{ "clientIP", f_client_ip, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_svc_spec[] = {
+	{ "selector", NULL, false }, { "clusterIP", NULL, false },
+	{ "type", NULL, false }, { "externalName", NULL, false },
+	{ "ports", f_svc_port, true }, { "sessionAffinity", NULL, false },
+	{ "sessionAffinityConfig", f_affinity_config, false },
+	{ "clusterIPs", NULL, false }, { "ipFamilies", NULL, false },
+	{ "ipFamilyPolicy", NULL, false },
+	{ "externalTrafficPolicy", NULL, false },
+	{ "internalTrafficPolicy", NULL, false },
+	{ "loadBalancerIP", NULL, false },
+	{ "loadBalancerSourceRanges", NULL, false },
+	{ "loadBalancerClass", NULL, false },
+	{ "healthCheckNodePort", NULL, false },
+	{ "allocateLoadBalancerNodePorts", NULL, false },
+	{ "publishNotReadyAddresses", NULL, false },
+	{ "externalIPs", NULL, false }, { "trafficDistribution", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_service[] = {
+	{ "apiVersion", NULL, false }, { "kind", NULL, false },
+	{ "metadata", f_metadata, false }, { "spec", f_svc_spec, false },
+	{ "status", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_ctr_port[] = {
+	{ "name", NULL, false }, { "containerPort", NULL, false },
+	{ "protocol", NULL, false }, { "hostPort", NULL, false },
+	{ "hostIP", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_tcp_socket[] = {
+	{ "port", NULL, false }, { "host", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_http_get[] = {
+	{ "path", NULL, false }, { "port", NULL, false },
+	{ "host", NULL, false }, { "scheme", NULL, false },
+	{ "httpHeaders", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_probe[] = {
+	{ "tcpSocket", f_tcp_socket, false }, { "httpGet", f_http_get, false },
+	{ "exec", NULL, false }, { "grpc", NULL, false },
+	{ "initialDelaySeconds", NULL, false },
+	{ "periodSeconds", NULL, false },
+	{ "timeoutSeconds", NULL, false }, { "successThreshold", NULL, false },
+	{ "failureThreshold", NULL, false },
+	{ "terminationGracePeriodSeconds", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_container[] = {
+	{ "name", NULL, false }, { "image", NULL, false },
+	{ "ports", f_ctr_port, true }, { "readinessProbe", f_probe, false },
+	{ "command", NULL, false }, { "args", NULL, false },
+	{ "workingDir", NULL, false }, { "env", NULL, false },
+	{ "envFrom", NULL, false }, { "resources", NULL, false },
+	{ "resizePolicy", NULL, false }, { "restartPolicy", NULL, false },
+	{ "volumeMounts", NULL, false }, { "volumeDevices", NULL, false },
+	{ "livenessProbe", NULL, false }, { "startupProbe", NULL, false },
+	{ "lifecycle", NULL, false }, { "terminationMessagePath", NULL, false },
+	{ "terminationMessagePolicy", NULL, false },
+	{ "imagePullPolicy", NULL, false }, { "securityContext", NULL, false },
+	{ "stdin", NULL, false }, { "stdinOnce", NULL, false },
+	{ "tty", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_pod_spec[] = {
+	{ "containers", f_container, true },
+	{ "initContainers", NULL, false },
+	{ "ephemeralContainers", NULL, false }, { "volumes", NULL, false },
+	{ "restartPolicy", NULL, false },
+	{ "terminationGracePeriodSeconds", NULL, false },
+	{ "activeDeadlineSeconds", NULL, false }, { "dnsPolicy", NULL, false },
+	{ "dnsConfig", NULL, false }, { "nodeSelector", NULL, false },
+	{ "nodeName", NULL, false }, { "serviceAccountName", NULL, false },
+	{ "serviceAccount", NULL, false },
+	{ "automountServiceAccountToken", NULL, false },
+	{ "hostNetwork", NULL, false }, { "hostPID", NULL, false },
+	{ "hostIPC", NULL, false }, { "hostUsers", NULL, false },
+	{ "shareProcessNamespace", NULL, false },
+	{ "securityContext", NULL, false },
+	{ "imagePullSecrets", NULL, false }, { "hostname", NULL, false },
+	{ "subdomain", NULL, false }, { "setHostnameAsFQDN", NULL, false },
+	{ "affinity", NULL, false }, { "schedulerName", NULL, false },
+	{ "tolerations", NULL, false }, { "hostAliases", NULL, false },
+	{ "priorityClassName", NULL, false }, { "priority", NULL, false },
+	{ "preemptionPolicy", NULL, false },
+	{ "readinessGates", NULL, false }, { "runtimeClassName", NULL, false },
+	{ "enableServiceLinks", NULL, false }, { "overhead", NULL, false },
+	{ "topologySpreadConstraints", NULL, false }, { "os", NULL, false },
+	{ "schedulingGates", NULL, false }, { "resourceClaims", NULL, false },
+	{ "resources", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_condition[] = {
+	{ "type", NULL, false }, { "status", NULL, false },
+	{ "lastProbeTime", NULL, false }, { "lastTransitionTime", NULL, false },
+	{ "reason", NULL, false }, { "message", NULL, false },
+	{ "observedGeneration", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_pod_status[] = {
+	{ "podIP", NULL, false }, { "podIPs", NULL, false },
+	{ "conditions", f_condition, true }, { "phase", NULL, false },
+	{ "hostIP", NULL, false }, { "hostIPs", NULL, false },
+	{ "startTime", NULL, false }, { "containerStatuses", NULL, false },
+	{ "initContainerStatuses", NULL, false },
+	{ "ephemeralContainerStatuses", NULL, false },
+	{ "qosClass", NULL, false }, { "message", NULL, false },
+	{ "reason", NULL, false }, { "nominatedNodeName", NULL, false },
+	{ "resize", NULL, false }, { "resourceClaimStatuses", NULL, false },
+	{ "observedGeneration", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_pod[] = {
+	{ "apiVersion", NULL, false }, { "kind", NULL, false },
+	{ "metadata", f_metadata, false }, { "spec", f_pod_spec, false },
+	{ "status", f_pod_status, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_ep_address[] = {
+	{ "ip", NULL, false }, { "hostname", NULL, false },
+	{ "nodeName", NULL, false }, { "targetRef", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_ep_port[] = {
+	{ "name", NULL, false }, { "port", NULL, false },
+	{ "protocol", NULL, false }, { "appProtocol", NULL, false },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_ep_subset[] = {
+	{ "addresses", f_ep_address, true },
+	{ "notReadyAddresses", f_ep_address, true },
+	{ "ports", f_ep_port, true },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_endpoints[] = {
+	{ "apiVersion", NULL, false }, { "kind", NULL, false },
+	{ "metadata", f_metadata, false }, { "subsets", f_ep_subset, true },
+	{ NULL, NULL, false },
+};
+
+static const struct mfield f_list[] = {
+	{ "apiVersion", NULL, false }, { "kind", NULL, false },
+	{ "metadata", NULL, false }, { "items", NULL, false },
+	{ NULL, NULL, false },
+};
+
+/* Kinds clusterip skips with a reason of their own; others: REASON_OTHER. */
+static const struct {
+	const char	*kind;
+	const char	*reason;
+} skip_reasons[] = {
+	{ "Deployment", REASON_WORKLOAD }, { "StatefulSet", REASON_WORKLOAD },
+	{ "DaemonSet", REASON_WORKLOAD }, { "ReplicaSet", REASON_WORKLOAD },
+	{ "ReplicationController", REASON_WORKLOAD },
+	{ "Job", REASON_WORKLOAD }, { "CronJob", REASON_WORKLOAD },
+	{ "PodTemplate", REASON_WORKLOAD },
+	{ "ConfigMap", REASON_CONFIG }, { "Secret", REASON_CONFIG },
+};
+
+static char *
+where_dup(const char *name, const yaml_node_t *n)
+{
+	char *s;
+
+	if (asprintf(&s, "%s:%zu:%zu", name, n->start_mark.line + 1,
+	    n->start_mark.column + 1) == -1)
+		return NULL;
+	return s;
+}
+
+/* Notes a field nobody reads at key node k; -1 only when out of memory. */
+static int
+report_warn(struct ynode_ctx *c, struct mparse *mp, const yaml_node_t *k,
+    const char *path)
+{
+	struct manifest_report *rep = mp->rep;
+	struct manifest_warning *w;
+
+	if (rep == NULL)
+		return 0;
+	if (rep->nwarns == MANIFEST_MAX_WARNINGS) {
+		rep->nwarns_dropped++;
+		return 0;
+	}
+	if (rep->nwarns == 0 && (rep->warns = calloc(MANIFEST_MAX_WARNINGS,
+	    sizeof(*rep->warns))) == NULL)
+		return ynode_fail(c, k, "out of memory");
+	w = &rep->warns[rep->nwarns];
+	w->line = (uint32_t)k->start_mark.line + 1;
+	w->col = (uint32_t)k->start_mark.column + 1;
+	if ((w->where = where_dup(c->name, k)) == NULL ||
+	    asprintf(&w->msg, "unknown field \"%s\"", path) == -1) {
+		free(w->where);
+		w->msg = w->where = NULL;
+		return ynode_fail(c, k, "out of memory");
+	}
+	rep->nwarns++;
+	return 0;
+}
+
+/*
+ * Warns about each key of mapping m that tab does not list, descending
+ * into the fields tab describes. path is the mapping's dotted path
+ * (kubectl's spelling: spec.ports[0].name), restored on return.
+ */
+static int
+check_fields(struct ynode_ctx *c, struct mparse *mp, yaml_node_t *m,
+    const struct mfield *tab, char *path, size_t pathlen)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_item_t *it;
+	size_t at = strlen(path), i;
+
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return 0;
+	for (pair = m->data.mapping.pairs.start;
+	    pair < m->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+		const char *key = ynode_str(k);
+		const struct mfield *f;
+		int rc = 0;
+
+		if (key == NULL)
+			continue;
+		for (f = tab; f->name != NULL; f++)
+			if (strcmp(f->name, key) == 0)
+				break;
+		snprintf(path + at, pathlen - at, "%s%s", at ? "." : "", key);
+		if (f->name == NULL)
+			rc = report_warn(c, mp, k, path);
+		else if (f->sub != NULL && !f->list)
+			rc = check_fields(c, mp, v, f->sub, path, pathlen);
+		else if (f->sub != NULL && v != NULL &&
+		    v->type == YAML_SEQUENCE_NODE) {
+			size_t at2 = strlen(path);
+			for (i = 0, it = v->data.sequence.items.start;
+			    rc == 0 && it < v->data.sequence.items.top;
+			    it++, i++) {
+				snprintf(path + at2, pathlen - at2, "[%zu]", i);
+				rc = check_fields(c, mp,
+				    yaml_document_get_node(c->doc, *it),
+				    f->sub, path, pathlen);
+			}
+		}
+		path[at] = '\0';
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+check_doc_fields(struct ynode_ctx *c, struct mparse *mp, yaml_node_t *doc,
+    const struct mfield *tab)
+{
+	char path[256] = "";
+
+	if (mp->rep == NULL)
+		return 0;
+	return check_fields(c, mp, doc, tab, path, sizeof(path));
+}
+
+static char *
+strdup_opt(const char *s, bool *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = true;
+	return d;
+}
+
+/* Leaves a document of a kind clusterip does not run out, noting why. */
+static int
+skip_doc(struct ynode_ctx *c, struct mparse *mp, yaml_node_t *doc,
+    const char *kind, const char *api)
+{
+	struct manifest_report *rep = mp->rep;
+	struct manifest_skip *sk;
+	yaml_node_t *md = ynode_get(c, doc, "metadata");
+	const char *reason = REASON_OTHER;
+	bool oom = false;
+	size_t i;
+
+	for (i = 0; i < CIP_ARRAY_LEN(skip_reasons); i++)
+		if (strcmp(skip_reasons[i].kind, kind) == 0)
+			reason = skip_reasons[i].reason;
+	if (rep == NULL) {
+		log_debug("%s:%zu: %s (%s) skipped: %s", c->name,
+		    doc->start_mark.line + 1, kind, api, reason);
+		return 0;
+	}
+	if ((sk = reallocarray(rep->skips, rep->nskips + 1,
+	    sizeof(*sk))) == NULL)
+		return ynode_fail(c, doc, "out of memory");
+	rep->skips = sk;
+	sk = &rep->skips[rep->nskips];
+	memset(sk, 0, sizeof(*sk));
+	sk->reason = reason;
+	sk->line = (uint32_t)doc->start_mark.line + 1;
+	sk->col = (uint32_t)doc->start_mark.column + 1;
+	sk->where = where_dup(c->name, doc);
+	sk->kind = strdup_opt(kind, &oom);
+	sk->api_version = strdup_opt(api, &oom);
+	sk->name = strdup_opt(ynode_str(ynode_get(c, md, "name")), &oom);
+	sk->ns = strdup_opt(ynode_str(ynode_get(c, md, "namespace")), &oom);
+	rep->nskips++;
+	if (oom || sk->where == NULL)
+		return ynode_fail(c, doc, "out of memory");
+	return 0;
+}
 
 /* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
 static bool
@@ -324,8 +709,12 @@ parse_svc_ports(struct ynode_ctx *c, yaml_node_t *n, struct service *s)
 			}
 		} else
 			sp->target_port = sp->port;
-		if (want_proto(c, ynode_get(c, p, "protocol"), &sp->proto) != 0)
+		f = ynode_get(c, p, "protocol");
+		if (want_proto(c, f, &sp->proto) != 0)
 			return -1;
+		if (sp->proto == CIP_PROTO_SCTP)
+			return ynode_fail(c, f, "ports[].protocol: SCTP cannot "
+			    "be forwarded here (TCP and UDP only)");
 		for (j = 0; j + 1 < s->nports; j++) {
 			if (s->ports[j].port == sp->port &&
 			    s->ports[j].proto == sp->proto)
@@ -352,11 +741,13 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	yaml_node_t *spec, *n;
 	const char *str;
 	uint64_t v;
+	size_t l;
 	int a;
 
 	if ((s = service_new()) == NULL)
 		return ynode_fail(c, doc, "out of memory");
 	s->line = (uint32_t)doc->start_mark.line + 1;
+	s->col = (uint32_t)doc->start_mark.column + 1;
 	if (parse_meta(c, doc, &m, &s->labels, &s->annotations, true) != 0)
 		goto fail;
 	if (service_set_name(s, m.ns, m.name) != 0) {
@@ -406,13 +797,17 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		}
 		if (ynode_want_str(c, n, "spec.externalName", &str) != 0)
 			goto fail;
-		if (!dns_subdomain_ok(str)) {
+		/* A fully qualified name: stored without the root's dot. */
+		if ((s->external_name = strdup(str)) == NULL)
+			goto nomem;
+		l = strlen(s->external_name);
+		if (l > 1 && s->external_name[l - 1] == '.')
+			s->external_name[l - 1] = '\0';
+		if (!dns_subdomain_ok(s->external_name)) {
 			ynode_fail(c, n, "spec.externalName: \"%s\" is not a "
 			    "valid DNS name", str);
 			goto fail;
 		}
-		if ((s->external_name = strdup(str)) == NULL)
-			goto nomem;
 	} else if ((n = ynode_get(c, spec, "clusterIP")) != NULL &&
 	    !ynode_is_null(n)) {
 		if (ynode_want_str(c, n, "spec.clusterIP", &str) != 0)
@@ -589,6 +984,7 @@ parse_pod(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	if ((p = pod_new()) == NULL)
 		return ynode_fail(c, doc, "out of memory");
 	p->line = (uint32_t)doc->start_mark.line + 1;
+	p->col = (uint32_t)doc->start_mark.column + 1;
 	if (parse_meta(c, doc, &m, &p->labels, &p->annotations, false) != 0)
 		goto fail;
 	if (pod_set_name(p, m.ns, m.name) != 0) {
@@ -694,6 +1090,7 @@ parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		    (e->name = strdup(m.name)) == NULL)
 			goto nomem;
 		e->line = (uint32_t)ss->start_mark.line + 1;
+		e->col = (uint32_t)ss->start_mark.column + 1;
 		addrs = ynode_get(c, ss, "addresses");
 		ports = ynode_get(c, ss, "ports");
 		if ((addrs && !ynode_is_null(addrs) &&
@@ -757,7 +1154,7 @@ fail:
 }
 
 static int
-parse_list(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+parse_list(struct ynode_ctx *c, yaml_node_t *doc, struct mparse *mp)
 {
 	yaml_node_t *items = ynode_get(c, doc, "items");
 	yaml_node_item_t *it;
@@ -769,21 +1166,22 @@ parse_list(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	for (it = items->data.sequence.items.start;
 	    it < items->data.sequence.items.top; it++) {
 		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
-		if (n != NULL && ynode_get(c, n, "kind") != NULL &&
-		    strcmp(ynode_str(ynode_get(c, n, "kind")) ?
-		    ynode_str(ynode_get(c, n, "kind")) : "", "List") == 0)
-			return ynode_fail(c, n, "a List inside a List");
-		if (parse_doc(c, n, out) != 0)
+		if (parse_doc(c, n, mp, true) != 0)
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * One document, or one item of a List: parsed when clusterip runs its
+ * kind, else skipped and noted; its unknown fields are warned about.
+ */
 static int
-parse_doc(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
+parse_doc(struct ynode_ctx *c, yaml_node_t *doc, struct mparse *mp,
+    bool in_list)
 {
 	yaml_node_t *kn, *an;
-	const char *kind, *api;
+	const char *kind, *api = "v1";
 
 	if (ynode_is_null(doc))
 		return 0;
@@ -793,43 +1191,51 @@ parse_doc(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		return ynode_fail(c, doc, "kind: missing");
 	if (ynode_want_str(c, kn, "kind", &kind) != 0)
 		return -1;
-	if ((an = ynode_get(c, doc, "apiVersion")) != NULL) {
-		if (ynode_want_str(c, an, "apiVersion", &api) != 0)
-			return -1;
-		if (strcmp(api, "v1") != 0)
-			return ynode_fail(c, an, "apiVersion: \"%s\" is not v1",
-			    api);
-	}
+	if ((an = ynode_get(c, doc, "apiVersion")) != NULL &&
+	    ynode_want_str(c, an, "apiVersion", &api) != 0)
+		return -1;
+	if (strcmp(api, "v1") != 0)
+		return skip_doc(c, mp, doc, kind, api);
 	if (strcmp(kind, "Service") == 0)
-		return parse_service(c, doc, out);
+		return parse_service(c, doc, mp->out) != 0 ? -1 :
+		    check_doc_fields(c, mp, doc, f_service);
 	if (strcmp(kind, "Pod") == 0)
-		return parse_pod(c, doc, out);
+		return parse_pod(c, doc, mp->out) != 0 ? -1 :
+		    check_doc_fields(c, mp, doc, f_pod);
 	if (strcmp(kind, "Endpoints") == 0)
-		return parse_endpoints(c, doc, out);
+		return parse_endpoints(c, doc, mp->out) != 0 ? -1 :
+		    check_doc_fields(c, mp, doc, f_endpoints);
 	if (strcmp(kind, "List") == 0 || strcmp(kind, "ServiceList") == 0 ||
-	    strcmp(kind, "PodList") == 0)
-		return parse_list(c, doc, out);
-	return ynode_fail(c, kn, "kind: \"%s\" is not Service, Pod, Endpoints "
-	    "or List", kind);
+	    strcmp(kind, "PodList") == 0 ||
+	    strcmp(kind, "EndpointsList") == 0) {
+		if (in_list)
+			return ynode_fail(c, doc, "a List inside a List");
+		return parse_list(c, doc, mp) != 0 ? -1 :
+		    check_doc_fields(c, mp, doc, f_list);
+	}
+	return skip_doc(c, mp, doc, kind, api);
 }
 
 static int
 manifest_doc_cb(struct ynode_ctx *c, yaml_node_t *root, void *arg)
 {
-	return parse_doc(c, root, arg);
+	return parse_doc(c, root, arg, false);
 }
 
 int
 manifest_parse_buf(const char *buf, size_t len, const char *name,
-    struct objset *out, char *err, size_t errlen)
+    struct objset *out, struct manifest_report *rep, char *err,
+    size_t errlen)
 {
 	struct objset tmp = { 0 };
+	struct mparse mp = { &tmp, rep };
 	size_t i;
 	int rc = 0;
 
-	if (ynode_load_each(buf, len, name, manifest_doc_cb, &tmp, err,
+	if (ynode_load_each(buf, len, name, manifest_doc_cb, &mp, err,
 	    errlen) != 0) {
 		objset_clear(&tmp);
+		manifest_report_clear(rep);
 		return -1;
 	}
 	for (i = 0; rc == 0 && i < tmp.nsvcs; i++)
@@ -843,14 +1249,75 @@ manifest_parse_buf(const char *buf, size_t len, const char *name,
 	free(tmp.eps);
 	if (rc != 0) {
 		errf(err, errlen, "%s: out of memory", name);
+		manifest_report_clear(rep);
 		return -1;
 	}
+	out->src = name;
 	return 0;
 }
 
+void
+manifest_report_clear(struct manifest_report *rep)
+{
+	size_t i;
+
+	if (rep == NULL)
+		return;
+	for (i = 0; i < rep->nskips; i++) {
+		free(rep->skips[i].where);
+		free(rep->skips[i].kind);
+		free(rep->skips[i].api_version);
+		free(rep->skips[i].ns);
+		free(rep->skips[i].name);
+	}
+	for (i = 0; i < rep->nwarns; i++) {
+		free(rep->warns[i].where);
+		free(rep->warns[i].msg);
+	}
+	free(rep->skips);
+	free(rep->warns);
+	memset(rep, 0, sizeof(*rep));
+}
+
+void
+manifest_skip_format(const struct manifest_skip *sk, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s: %s%s%s (%s) skipped: %s", sk->where,
+	    sk->kind, sk->name ? "/" : "", sk->name ? sk->name : "",
+	    sk->api_version, sk->reason);
+}
+
+void
+manifest_warning_format(const struct manifest_warning *w, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s: warning: %s", w->where, w->msg);
+}
+
+void
+manifest_report_log(const struct manifest_report *rep, const char *prefix)
+{
+	char line[1024];
+	size_t i;
+
+	if (rep == NULL)
+		return;
+	for (i = 0; i < rep->nskips; i++) {
+		manifest_skip_format(&rep->skips[i], line, sizeof(line));
+		log_info("%s%s", prefix, line);
+	}
+	for (i = 0; i < rep->nwarns; i++) {
+		manifest_warning_format(&rep->warns[i], line, sizeof(line));
+		log_warnx("%s%s", prefix, line);
+	}
+	if (rep->nwarns_dropped > 0)
+		log_warnx("%s%zu more unknown field(s) not listed", prefix,
+		    rep->nwarns_dropped);
+}
+
 int
-manifest_parse_file(const char *path, struct objset *out, char *err,
-    size_t errlen)
+manifest_parse_file(const char *path, struct objset *out,
+    struct manifest_report *rep, char *err, size_t errlen)
 {
 	size_t len;
 	char *buf;
@@ -859,7 +1326,7 @@ manifest_parse_file(const char *path, struct objset *out, char *err,
 	if ((buf = read_file(path, MANIFEST_MAX_FILE, &len, err,
 	    errlen)) == NULL)
 		return -1;
-	rc = manifest_parse_buf(buf, len, path, out, err, errlen);
+	rc = manifest_parse_buf(buf, len, path, out, rep, err, errlen);
 	free(buf);
 	return rc;
 }

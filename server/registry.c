@@ -754,6 +754,20 @@ pod_insert(struct registry *r, struct pod *p, struct pod *old)
 
 /* --- apply ------------------------------------------------------------ */
 
+/*
+ * "src:line:column: " for an object of set with a manifest position,
+ * else "": refusals of a file name where the object is.
+ */
+static const char *
+set_where(const struct objset *set, uint32_t line, uint32_t col, char *buf,
+    size_t len)
+{
+	buf[0] = '\0';
+	if (set->src != NULL && line != 0)
+		snprintf(buf, len, "%s:%u:%u: ", set->src, line, col);
+	return buf;
+}
+
 /* Turns each Endpoints object into pods named "<name>-a-b-c-d". */
 static int
 expand_endpoints(struct objset *set, char *err, size_t errlen)
@@ -773,6 +787,7 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 			snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
 			p->ip = e->addrs[j].ip;
 			p->line = e->line;
+			p->col = e->col;
 			if (pod_set_name(p, e->ns, name) != 0 ||
 			    (p->endpoints_of = strdup(key)) == NULL ||
 			    (e->nports && (p->ports = calloc(e->nports,
@@ -808,7 +823,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
     struct objset *set, struct ptab *ks, struct ptab *kp,
     struct service **olds, size_t nnew[2], char *err, size_t errlen)
 {
-	char who[300];
+	char who[300], at[600];
 	size_t i;
 
 	if (ptab_reserve(ks, set->nsvcs) != 0 ||
@@ -817,10 +832,17 @@ apply_check_owners(struct registry *r, const struct owner *o,
 		return CIP_E_NOMEM;
 	}
 	for (i = 0; i < set->nsvcs; i++) {
-		struct service *s = set->svcs[i], *old;
-		if (ptab_find(ks, svc_hash(s), svc_match, s->key) != NULL) {
-			errf(err, errlen, "service %s is defined twice",
-			    s->key);
+		struct service *s = set->svcs[i], *old, *first;
+		if ((first = ptab_find(ks, svc_hash(s), svc_match,
+		    s->key)) != NULL) {
+			set_where(set, s->line, s->col, at, sizeof(at));
+			if (first->line != 0)
+				errf(err, errlen, "%sservice %s is defined "
+				    "twice (first at line %u)", at, s->key,
+				    first->line);
+			else
+				errf(err, errlen, "%sservice %s is defined "
+				    "twice", at, s->key);
 			return CIP_E_INVAL;
 		}
 		if (ptab_add(ks, s) != 0) {
@@ -830,15 +852,25 @@ apply_check_owners(struct registry *r, const struct owner *o,
 		if ((old = olds[i] = svc_get(r, s->key)) == NULL)
 			nnew[0]++;
 		else if (!owner_equal(&old->owner, o)) {
-			errf(err, errlen, "service %s is owned by %s", s->key,
-			    owner_describe(&old->owner, who, sizeof(who)));
+			errf(err, errlen, "%sservice %s is owned by %s",
+			    set_where(set, s->line, s->col, at, sizeof(at)),
+			    s->key, owner_describe(&old->owner, who,
+			    sizeof(who)));
 			return CIP_E_CONFLICT;
 		}
 	}
 	for (i = 0; i < set->npods; i++) {
-		struct pod *p = set->pods[i], *old;
-		if (ptab_find(kp, pod_hash(p), pod_match, p->key) != NULL) {
-			errf(err, errlen, "pod %s is defined twice", p->key);
+		struct pod *p = set->pods[i], *old, *first;
+		if ((first = ptab_find(kp, pod_hash(p), pod_match,
+		    p->key)) != NULL) {
+			set_where(set, p->line, p->col, at, sizeof(at));
+			if (first->line != 0)
+				errf(err, errlen, "%spod %s is defined twice "
+				    "(first at line %u)", at, p->key,
+				    first->line);
+			else
+				errf(err, errlen, "%spod %s is defined twice",
+				    at, p->key);
 			return CIP_E_INVAL;
 		}
 		if (ptab_add(kp, p) != 0) {
@@ -848,8 +880,10 @@ apply_check_owners(struct registry *r, const struct owner *o,
 		if ((old = pod_get(r, p->key)) == NULL)
 			nnew[1]++;
 		else if (!owner_equal(&old->owner, o)) {
-			errf(err, errlen, "pod %s is owned by %s", p->key,
-			    owner_describe(&old->owner, who, sizeof(who)));
+			errf(err, errlen, "%spod %s is owned by %s",
+			    set_where(set, p->line, p->col, at, sizeof(at)),
+			    p->key, owner_describe(&old->owner, who,
+			    sizeof(who)));
 			return CIP_E_CONFLICT;
 		}
 	}
@@ -871,7 +905,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 {
 	struct vip_undo *undo;
 	size_t i, nundo = 0;
-	char e2[256], a[INET_ADDRSTRLEN];
+	char e2[256], a[INET_ADDRSTRLEN], at[600];
 	int rc = 0;
 
 	if ((undo = calloc(set->nsvcs + 1, sizeof(*undo))) == NULL)
@@ -902,11 +936,14 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		rc = vip_alloc(r->vips, s->key, s->requested_vip, &got, e2,
 		    sizeof(e2));
 		if (rc != 0) {
+			set_where(set, s->line, s->col, at, sizeof(at));
 			if (s->requested_vip.s_addr)
-				errf(err, errlen, "service %s: clusterIP %s: %s",
-				    s->key, inet4_str(s->requested_vip, a), e2);
+				errf(err, errlen, "%sservice %s: clusterIP "
+				    "%s: %s", at, s->key,
+				    inet4_str(s->requested_vip, a), e2);
 			else
-				errf(err, errlen, "service %s: %s", s->key, e2);
+				errf(err, errlen, "%sservice %s: %s", at,
+				    s->key, e2);
 			nundo--;
 			break;
 		}

@@ -84,7 +84,7 @@ struct service {
 	/* NULL: no selector; endpoints then come from an Endpoints object. */
 	struct selector	*selector;
 	enum svc_type	 type;
-	uint32_t	 line;		/* manifest line, for messages */
+	uint32_t	 line, col;	/* manifest position, for messages */
 	char		*external_name;	/* SVC_EXTERNALNAME */
 	struct in_addr	 requested_vip;	/* spec.clusterIP, 0 when absent */
 	struct in_addr	 vip;		/* set by the registry; 0 if none */
@@ -149,7 +149,7 @@ struct pod {
 	char		*endpoints_of;	/* service key, or NULL */
 	struct owner	 owner;
 	time_t		 created;
-	uint32_t	 line;
+	uint32_t	 line, col;	/* manifest position, for messages */
 	/* Services selecting this pod, maintained by the registry. */
 	struct service	**member_of;
 	size_t		 nmember_of;
@@ -181,7 +181,7 @@ struct endpoints {
 	size_t		  naddrs;
 	struct pod_port	 *ports;
 	size_t		  nports;
-	uint32_t	  line;
+	uint32_t	  line, col;	/* of the subset */
 };
 
 /* A batch of parsed objects, as a manifest or an API request gives them. */
@@ -193,6 +193,11 @@ struct objset {
 	struct endpoints **eps;
 	size_t		  neps;
 	size_t		  cap_svcs, cap_pods, cap_eps;
+	/*
+	 * The manifest the objects came from, for "src:line:column: "
+	 * in refusals; not owned, NULL when they have no position.
+	 */
+	const char	 *src;
 };
 
 /* Appending takes ownership. Returns 0 or CIP_E_NOMEM. */

@@ -75,6 +75,7 @@ mwatch_load(struct mwatch *w, const char *path, const struct stat *st,
 {
 	struct owner o = { OWNER_FILE, (char *)(uintptr_t)path };
 	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
 	struct mfile *f = hmap_get(w->files, path);
 	char err[1024];
 
@@ -99,14 +100,17 @@ mwatch_load(struct mwatch *w, const char *path, const struct stat *st,
 	f->size = st->st_size;
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
-	if (manifest_parse_file(path, &set, err, sizeof(err)) != 0 ||
+	if (manifest_parse_file(path, &set, &rep, err, sizeof(err)) != 0 ||
 	    registry_apply(w->reg, &o, &set, REGISTRY_REPLACE, err,
 	    sizeof(err)) != 0) {
 		objset_clear(&set);
+		manifest_report_clear(&rep);
 		f->failed = true;
 		log_warnx("manifest refused, previous objects kept: %s", err);
 		return;
 	}
+	manifest_report_log(&rep, "");
+	manifest_report_clear(&rep);
 	f->failed = false;
 	log_info("manifest %s loaded: %zu services, %zu pods", path,
 	    registry_count_services(w->reg), registry_count_pods(w->reg));

@@ -18,6 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static const struct owner o = { OWNER_FILE, (char *)"fuzz.yaml" };
 	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
 	struct vip_pool *pool;
 	struct registry *reg;
 	char err[512];
@@ -26,12 +27,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	pool = vip_pool_new("127.96.0.0/28", NULL, err, sizeof(err));
 	reg = registry_new(pool);
 	if (manifest_parse_buf((const char *)data, len, "fuzz.yaml", &set,
-	    err, sizeof(err)) == 0) {
+	    &rep, err, sizeof(err)) == 0) {
+		manifest_report_log(&rep, "");
 		registry_apply(reg, &o, &set, REGISTRY_REPLACE, err,
 		    sizeof(err));
 		registry_remove_owner(reg, &o);
 	}
 	objset_clear(&set);
+	manifest_report_clear(&rep);
 	registry_free(reg);
 	vip_pool_free(pool);
 	return 0;

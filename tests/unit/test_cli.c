@@ -417,6 +417,53 @@ test_yaml_output(void **state)
 	json_decref(doc);
 }
 
+/* apply prints kubectl's lines in file order, warnings on stderr. */
+static void
+test_print_apply(void **state)
+{
+	const char *reply = "{\"kind\": \"ApplyResult\", \"items\": ["
+	    "{\"kind\": \"Service\", \"name\": \"backend\", \"action\": "
+	    "\"created\", \"line\": 33, \"column\": 1},"
+	    "{\"kind\": \"Pod\", \"name\": \"backend-1\", \"action\": "
+	    "\"unchanged\", \"line\": 2, \"column\": 1},"
+	    "{\"kind\": \"Endpoints\", \"name\": \"e\", \"action\": "
+	    "\"configured\"}],"
+	    "\"skipped\": [{\"kind\": \"Deployment\", \"apiVersion\": "
+	    "\"apps/v1\", \"name\": \"backend\", \"reason\": \"clusterip does "
+	    "not run workloads\", \"line\": 14, \"column\": 1},"
+	    "{\"kind\": \"ConfigMap\", \"apiVersion\": \"v1\", \"reason\": "
+	    "\"r\", \"line\": 20, \"column\": 1},"
+	    "{\"kind\": \"Ingress\", \"apiVersion\": "
+	    "\"networking.k8s.io/v1\", \"name\": \"web\", \"reason\": \"r\", "
+	    "\"line\": 40, \"column\": 1}],"
+	    "\"warnings\": [{\"position\": \"f:35:3\", \"message\": "
+	    "\"unknown field \\\"spec.selectr\\\"\"}]}";
+	json_t *doc = json_loads(reply, 0, NULL);
+	char *out, *err;
+	size_t outlen, errlen;
+	FILE *fo, *fe;
+
+	assert_non_null(doc);
+	fo = open_memstream(&out, &outlen);
+	fe = open_memstream(&err, &errlen);
+	assert_int_equal(cli_print_apply(doc, fo, fe), 6);
+	fclose(fo);
+	fclose(fe);
+	assert_string_equal(out,
+	    "endpoints/e configured\n"
+	    "pod/backend-1 unchanged\n"
+	    "deployment.apps/backend skipped (clusterip does not run "
+	    "workloads)\n"
+	    "configmap skipped (r)\n"
+	    "service/backend created\n"
+	    "ingress.networking.k8s.io/web skipped (r)\n");
+	assert_string_equal(err, "Warning: f:35:3: unknown field "
+	    "\"spec.selectr\"\n");
+	free(out);
+	free(err);
+	json_decref(doc);
+}
+
 static void
 test_url_parse(void **state)
 {
@@ -598,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_describe_contract),
 		cmocka_unit_test(test_describe_labels_named_ports),
 		cmocka_unit_test(test_format_endpoints),
+		cmocka_unit_test(test_print_apply),
 		cmocka_unit_test(test_get_tables),
 		cmocka_unit_test(test_yaml_output),
 		cmocka_unit_test(test_url_parse),

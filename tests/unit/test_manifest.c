@@ -6,12 +6,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "manifest.h"
 #include "registry.h"
+#include "util.h"
+#include "vip.h"
 
 static const char demo[] =
     "apiVersion: v1\n"
@@ -46,7 +50,7 @@ test_parse_demo(void **state)
 	char err[256];
 
 	assert_int_equal(manifest_parse_buf(demo, strlen(demo), "demo.yaml",
-	    &set, err, sizeof(err)), 0);
+	    &set, NULL, err, sizeof(err)), 0);
 	assert_int_equal(set.nsvcs, 1);
 	assert_int_equal(set.npods, 1);
 	s = set.svcs[0];
@@ -84,7 +88,7 @@ test_parse_json_and_list(void **state)
 	char err[256];
 
 	assert_int_equal(manifest_parse_buf(json, strlen(json), "j.json", &set,
-	    err, sizeof(err)), 0);
+	    NULL, err, sizeof(err)), 0);
 	assert_int_equal(set.nsvcs, 2);
 	assert_int_equal(set.svcs[0]->type, SVC_HEADLESS);
 	assert_int_equal(set.svcs[1]->type, SVC_EXTERNALNAME);
@@ -114,16 +118,21 @@ test_errors_name_position(void **state)
 		  "f.yaml:1:1: status.podIP: missing" },
 		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 300.1.1.1}\n",
 		  "f.yaml:3:17: status.podIP: \"300.1.1.1\" is not an IPv4" },
-		{ "kind: Deployment\nmetadata: {name: p}\n",
-		  "f.yaml:1:7: kind: \"Deployment\" is not Service" },
+		{ "kind: [Deployment]\nmetadata: {name: p}\n",
+		  "f.yaml:1:7: kind: expected a string" },
 		{ "kind: Service\nmetadata: {name: a}\nspec: [1]\n",
 		  "f.yaml:3:7: spec: expected a mapping" },
 		{ "kind: Service\nmetadata: {name: a\n",
 		  "f.yaml:3:1: did not find expected" },
 		{ "kind: Service\nmetadata: {name: a}\nspec: {type: NodeBalancer}\n",
 		  "f.yaml:3:14: spec.type: \"NodeBalancer\"" },
-		{ "apiVersion: apps/v1\nkind: Service\n",
-		  "f.yaml:1:13: apiVersion: \"apps/v1\" is not v1" },
+		{ "apiVersion: {a: b}\nkind: Service\n",
+		  "f.yaml:1:13: apiVersion: expected a string" },
+		{ "kind: Service\nmetadata: {name: a}\nspec:\n  ports:\n"
+		  "  - {port: 9, protocol: SCTP}\n", "f.yaml:5:25: "
+		  "ports[].protocol: SCTP cannot be forwarded here" },
+		{ "kind: List\nitems:\n- {kind: List}\n",
+		  "f.yaml:3:3: a List inside a List" },
 		{ "kind: Service\nmetadata: {name: a, labels: {\"a b\": c}}\n"
 		  "spec: {}\n", "invalid key \"a b\"" },
 	};
@@ -134,8 +143,8 @@ test_errors_name_position(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(manifest_parse_buf(cases[i].doc,
-		    strlen(cases[i].doc), "f.yaml", &set, err, sizeof(err)),
-		    -1);
+		    strlen(cases[i].doc), "f.yaml", &set, NULL, err,
+		    sizeof(err)), -1);
 		if (strstr(err, cases[i].want) == NULL)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err,
 			    cases[i].want);
@@ -152,8 +161,8 @@ test_whole_or_nothing(void **state)
 	struct objset set = { 0 };
 	char err[256];
 
-	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, err,
-	    sizeof(err)), -1);
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, NULL,
+	    err, sizeof(err)), -1);
 	assert_int_equal(set.npods, 0);
 	assert_non_null(strstr(err, "f:7:"));
 }
@@ -170,7 +179,7 @@ test_truncation_never_crashes(void **state)
 		char *copy = malloc(len ? len : 1);
 		memcpy(copy, demo, len);
 		err[0] = '\0';
-		if (manifest_parse_buf(copy, len, "t.yaml", &set, err,
+		if (manifest_parse_buf(copy, len, "t.yaml", &set, NULL, err,
 		    sizeof(err)) != 0)
 			assert_true(strncmp(err, "t.yaml:", 7) == 0);
 		objset_clear(&set);
@@ -186,12 +195,383 @@ test_unknown_fields_ignored(void **state)
 	    "ipFamilies: [IPv4], ports: [{port: 80, nodePort: 30000}]}\n"
 	    "status: {loadBalancer: {}}\n";
 	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
 	char err[256];
 
-	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, err,
-	    sizeof(err)), 0);
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, &rep,
+	    err, sizeof(err)), 0);
 	assert_int_equal(set.svcs[0]->ports[0].target_port, 80);
+	assert_int_equal(rep.nwarns, 0);
 	objset_clear(&set);
+	manifest_report_clear(&rep);
+}
+
+/* A kubectl user's file: a Namespace, a ConfigMap, a Deployment, a Service. */
+static const char k8s_app[] =
+    "apiVersion: v1\n"				/* 1 */
+    "kind: Namespace\n"
+    "metadata:\n"
+    "  name: shop\n"
+    "---\n"					/* 5 */
+    "apiVersion: v1\n"
+    "kind: ConfigMap\n"
+    "metadata:\n"
+    "  name: backend-config\n"
+    "  namespace: shop\n"			/* 10 */
+    "data:\n"
+    "  QUOTES: /etc/quotes.txt\n"
+    "---\n"
+    "apiVersion: apps/v1\n"
+    "kind: Deployment\n"			/* 15 */
+    "metadata:\n"
+    "  name: backend\n"
+    "  namespace: shop\n"
+    "spec:\n"
+    "  replicas: 2\n"				/* 20 */
+    "  selector:\n"
+    "    matchLabels: {name: backend}\n"
+    "  template:\n"
+    "    metadata:\n"
+    "      labels: {name: backend}\n"		/* 25 */
+    "    spec:\n"
+    "      containers:\n"
+    "      - name: backend\n"
+    "        image: quotes:latest\n"
+    "        ports:\n"				/* 30 */
+    "        - containerPort: 5000\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Service\n"
+    "metadata:\n"				/* 35 */
+    "  name: backend\n"
+    "  namespace: shop\n"
+    "  annotations: {example.com/owner: team}\n"
+    "spec:\n"
+    "  type: ClusterIP\n"			/* 40 */
+    "  selector: {name: backend}\n"
+    "  ports:\n"
+    "  - port: 5000\n"
+    "    targetPort: 5000\n"
+    "    protocol: TCP\n"			/* 45 */
+    "  internalTrafficPolicy: Cluster\n"
+    "  ipFamilies: [IPv4]\n"
+    "  ipFamilyPolicy: SingleStack\n";
+
+/* The Service loads; the rest is skipped, each named with its position. */
+static void
+test_k8s_app_skips_other_kinds(void **state)
+{
+	static const char *const want[] = {
+		"k8s-app.yaml:1:1: Namespace/shop (v1) skipped: clusterip "
+		"serves only v1 Services, Pods and Endpoints",
+		"k8s-app.yaml:6:1: ConfigMap/backend-config (v1) skipped: "
+		"clusterip does not use configuration objects",
+		"k8s-app.yaml:14:1: Deployment/backend (apps/v1) skipped: "
+		"clusterip does not run workloads",
+	};
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	char err[256], line[512];
+	size_t i;
+
+	if (manifest_parse_buf(k8s_app, strlen(k8s_app), "k8s-app.yaml", &set,
+	    &rep, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(set.nsvcs, 1);
+	assert_int_equal(set.npods + set.neps, 0);
+	assert_string_equal(set.svcs[0]->key, "shop/backend");
+	assert_int_equal(set.svcs[0]->line, 33);
+	assert_int_equal(set.svcs[0]->col, 1);
+	assert_string_equal(set.src, "k8s-app.yaml");
+	assert_int_equal(rep.nskips, 3);
+	assert_int_equal(rep.nwarns, 0);
+	for (i = 0; i < rep.nskips; i++) {
+		manifest_skip_format(&rep.skips[i], line, sizeof(line));
+		assert_string_equal(line, want[i]);
+	}
+	assert_string_equal(rep.skips[2].kind, "Deployment");
+	assert_string_equal(rep.skips[2].api_version, "apps/v1");
+	assert_string_equal(rep.skips[2].ns, "shop");
+	assert_int_equal(rep.skips[2].line, 14);
+	assert_null(rep.skips[0].ns);
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+
+	/* Without a report the same file loads the same objects. */
+	assert_int_equal(manifest_parse_buf(k8s_app, strlen(k8s_app), "k",
+	    &set, NULL, err, sizeof(err)), 0);
+	assert_int_equal(set.nsvcs, 1);
+	objset_clear(&set);
+}
+
+/* Items of a List are skipped one by one; a non-v1 Service too. */
+static void
+test_list_items_skipped(void **state)
+{
+	const char *doc = "{\"apiVersion\": \"v1\", \"kind\": \"List\", "
+	    "\"items\": [\n"
+	    "  {\"apiVersion\": \"apps/v1\", \"kind\": \"StatefulSet\", "
+	    "\"metadata\": {\"name\": \"db\"}},\n"
+	    "  {\"apiVersion\": \"v1\", \"kind\": \"Secret\"},\n"
+	    "  {\"apiVersion\": \"example.com/v2\", \"kind\": \"Service\", "
+	    "\"metadata\": {\"name\": \"x\"}},\n"
+	    "  {\"kind\": \"Service\", \"metadata\": {\"name\": \"db\"}, "
+	    "\"spec\": {\"clusterIP\": \"None\"}}]}\n";
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	char err[256], line[512];
+
+	if (manifest_parse_buf(doc, strlen(doc), "l.json", &set, &rep, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(set.nsvcs, 1);
+	assert_int_equal(set.svcs[0]->line, 5);
+	assert_int_equal(rep.nskips, 3);
+	manifest_skip_format(&rep.skips[0], line, sizeof(line));
+	assert_string_equal(line, "l.json:2:3: StatefulSet/db (apps/v1) "
+	    "skipped: clusterip does not run workloads");
+	manifest_skip_format(&rep.skips[1], line, sizeof(line));
+	assert_string_equal(line, "l.json:3:3: Secret (v1) skipped: "
+	    "clusterip does not use configuration objects");
+	assert_null(rep.skips[1].name);
+	manifest_skip_format(&rep.skips[2], line, sizeof(line));
+	assert_string_equal(line, "l.json:4:3: Service/x (example.com/v2) "
+	    "skipped: clusterip serves only v1 Services, Pods and Endpoints");
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+}
+
+/* An error in a supported object refuses the file, skips or not. */
+static void
+test_error_beside_skipped_refuses(void **state)
+{
+	char *doc = malloc(sizeof(k8s_app) + 64);
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	char err[256];
+
+	assert_non_null(doc);
+	strcpy(doc, k8s_app);
+	*strstr(doc, "port: 5000") = '\0';
+	strcat(doc, "port: 0\n");
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "k8s-app.yaml",
+	    &set, &rep, err, sizeof(err)), -1);
+	assert_string_equal(err, "k8s-app.yaml:43:11: ports[].port: 0 is out "
+	    "of range 1..65535");
+	assert_int_equal(set.nsvcs, 0);
+	assert_int_equal(rep.nskips + rep.nwarns, 0);
+	assert_null(rep.skips);
+	free(doc);
+}
+
+/* Unknown fields warn with their position; known, ignored ones do not. */
+static void
+test_unknown_fields_warn(void **state)
+{
+	static const char doc[] =
+	    "apiVersion: v1\n"				/* 1 */
+	    "kind: Service\n"
+	    "metadata:\n"
+	    "  name: web\n"
+	    "  uid: 1234\n"				/* 5 */
+	    "  resourceVersion: \"7\"\n"
+	    "spec:\n"
+	    "  selectr: {app: web}\n"
+	    "  ports:\n"
+	    "  - port: 80\n"				/* 10 */
+	    "    nam: http\n"
+	    "    nodePort: 30080\n"
+	    "  externalTrafficPolicy: Local\n"
+	    "status: {loadBalancer: {}}\n"
+	    "---\n"					/* 15 */
+	    "apiVersion: v1\n"
+	    "kind: Pod\n"
+	    "metadata: {name: web-1, labels: {app: web}, "
+	    "creationTimestamp: null, managedFields: []}\n"
+	    "spec:\n"
+	    "  containers:\n"				/* 20 */
+	    "  - name: web\n"
+	    "    image: nginx\n"
+	    "    command: [nginx]\n"
+	    "    args: [\"-g\", \"daemon off;\"]\n"
+	    "    env: [{name: A, value: b}]\n"		/* 25 */
+	    "    resources: {limits: {cpu: 100m}}\n"
+	    "    volumeMounts: [{name: x, mountPath: /x}]\n"
+	    "    readinesProbe: {tcpSocket: {port: 80}}\n"
+	    "  nodeSelector: {disk: ssd}\n"
+	    "status:\n"				/* 30 */
+	    "  phase: Running\n"
+	    "  podIP: 127.0.0.5\n"
+	    "  podIPs: [{ip: 127.0.0.5}]\n"
+	    "  containerStatuses: []\n"
+	    "  conditions: [{type: Ready, status: \"True\", reson: x}]\n"
+	    "  hostIp: 10.0.0.1\n";
+	static const char *const want[] = {
+		"f.yaml:8:3: warning: unknown field \"spec.selectr\"",
+		"f.yaml:11:5: warning: unknown field \"spec.ports[0].nam\"",
+		"f.yaml:28:5: warning: unknown field "
+		"\"spec.containers[0].readinesProbe\"",
+		"f.yaml:35:46: warning: unknown field "
+		"\"status.conditions[0].reson\"",
+		"f.yaml:36:3: warning: unknown field \"status.hostIp\"",
+	};
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	char err[256], line[512];
+	size_t i;
+
+	if (manifest_parse_buf(doc, strlen(doc), "f.yaml", &set, &rep, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(set.nsvcs, 1);
+	assert_int_equal(set.npods, 1);
+	/* The misspelt selector leaves the Service without one: warned. */
+	assert_null(set.svcs[0]->selector);
+	assert_int_equal(rep.nwarns, CIP_ARRAY_LEN(want));
+	for (i = 0; i < rep.nwarns; i++) {
+		manifest_warning_format(&rep.warns[i], line, sizeof(line));
+		assert_string_equal(line, want[i]);
+	}
+	assert_int_equal(rep.warns[0].line, 8);
+	assert_int_equal(rep.warns[0].col, 3);
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+}
+
+/* Warnings are capped; the rest are counted. */
+static void
+test_warnings_capped(void **state)
+{
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	char err[256], *doc, *p;
+	size_t i;
+
+	assert_non_null(doc = malloc(200 * 16 + 64));
+	p = doc + sprintf(doc, "kind: Service\nmetadata: {name: a}\nspec:\n");
+	for (i = 0; i < 200; i++)
+		p += sprintf(p, "  x%zu: 1\n", i);
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, &rep,
+	    err, sizeof(err)), 0);
+	assert_int_equal(rep.nwarns, 100);
+	assert_int_equal(rep.nwarns_dropped, 100);
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+	free(doc);
+}
+
+/* An ExternalName may be written fully qualified. */
+static void
+test_external_name_trailing_dot(void **state)
+{
+	const char *doc = "kind: Service\nmetadata: {name: ext}\nspec: "
+	    "{type: ExternalName, externalName: example.com.}\n";
+	struct objset set = { 0 };
+	char err[256];
+
+	if (manifest_parse_buf(doc, strlen(doc), "f", &set, NULL, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(set.svcs[0]->type, SVC_EXTERNALNAME);
+	assert_string_equal(set.svcs[0]->external_name, "example.com");
+	objset_clear(&set);
+	doc = "kind: Service\nmetadata: {name: ext}\nspec: "
+	    "{type: ExternalName, externalName: example..com.}\n";
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, NULL,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "f:3:42: spec.externalName: "
+	    "\"example..com.\" is not a valid DNS name");
+	doc = "kind: Service\nmetadata: {name: ext}\nspec: "
+	    "{type: ExternalName, externalName: .}\n";
+	assert_int_equal(manifest_parse_buf(doc, strlen(doc), "f", &set, NULL,
+	    err, sizeof(err)), -1);
+}
+
+/* parse + apply into a registry with a VIP pool; err of the apply. */
+static int
+parse_apply(struct registry *r, const char *owner, const char *doc,
+    char *err, size_t errlen)
+{
+	struct owner o = { OWNER_FILE, (char *)(uintptr_t)owner };
+	struct objset set = { 0 };
+	int rc;
+
+	if (manifest_parse_buf(doc, strlen(doc), owner, &set, NULL, err,
+	    errlen) != 0)
+		fail_msg("%s", err);
+	rc = registry_apply(r, &o, &set, REGISTRY_REPLACE, err, errlen);
+	objset_clear(&set);
+	return rc;
+}
+
+/* Refusals found across objects name the object's position too. */
+static void
+test_cross_object_refusals_name_position(void **state)
+{
+	struct vip_pool *pool;
+	struct registry *r;
+	char err[512];
+
+	assert_non_null(pool = vip_pool_new("127.96.0.0/28", NULL, err,
+	    sizeof(err)));
+	assert_non_null(r = registry_new(pool));
+	assert_int_not_equal(parse_apply(r, "f.yaml",
+	    "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 127.0.0.1}\n"
+	    "---\nkind: Service\nmetadata: {name: s}\nspec: {}\n---\n"
+	    "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 127.0.0.2}\n",
+	    err, sizeof(err)), 0);
+	assert_string_equal(err, "f.yaml:9:1: pod default/p is defined twice "
+	    "(first at line 1)");
+	assert_int_not_equal(parse_apply(r, "f.yaml",
+	    "kind: Service\nmetadata: {name: s}\nspec: {}\n---\n"
+	    "kind: List\nitems:\n- {kind: Service, metadata: {name: s}, "
+	    "spec: {}}\n",
+	    err, sizeof(err)), 0);
+	assert_string_equal(err, "f.yaml:7:3: service default/s is defined "
+	    "twice (first at line 1)");
+	assert_int_equal(parse_apply(r, "f.yaml",
+	    "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: "
+	    "127.96.0.5}\n", err, sizeof(err)), 0);
+	assert_int_not_equal(parse_apply(r, "g.yaml",
+	    "kind: Pod\nmetadata: {name: q}\nstatus: {podIP: 127.0.0.1}\n"
+	    "---\n"
+	    "kind: Service\nmetadata: {name: b}\nspec: {clusterIP: "
+	    "127.96.0.5}\n", err, sizeof(err)), 0);
+	if (strncmp(err, "g.yaml:5:1: service default/b: clusterIP "
+	    "127.96.0.5: ", 53) != 0 || strstr(err, "default/a") == NULL)
+		fail_msg("%s", err);
+	assert_int_not_equal(parse_apply(r, "g.yaml",
+	    "\nkind: Service\nmetadata: {name: a}\nspec: {}\n", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "g.yaml:2:1: service default/a is owned by "
+	    "file f.yaml");
+	assert_null(registry_find_service(r, "default", "b"));
+	registry_free(r);
+	vip_pool_free(pool);
+}
+
+/* Every truncation of the mixed file: objects or a clean error. */
+static void
+test_truncation_k8s_app(void **state)
+{
+	size_t len, n = strlen(k8s_app);
+	char err[256];
+
+	for (len = 0; len <= n; len++) {
+		struct objset set = { 0 };
+		struct manifest_report rep = { 0 };
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, k8s_app, len);
+		err[0] = '\0';
+		if (manifest_parse_buf(copy, len, "t.yaml", &set, &rep, err,
+		    sizeof(err)) != 0) {
+			assert_true(strncmp(err, "t.yaml:", 7) == 0);
+			assert_int_equal(rep.nskips + rep.nwarns, 0);
+		}
+		objset_clear(&set);
+		manifest_report_clear(&rep);
+		free(copy);
+	}
 }
 
 int
@@ -204,6 +584,14 @@ main(void)
 		cmocka_unit_test(test_whole_or_nothing),
 		cmocka_unit_test(test_truncation_never_crashes),
 		cmocka_unit_test(test_unknown_fields_ignored),
+		cmocka_unit_test(test_k8s_app_skips_other_kinds),
+		cmocka_unit_test(test_list_items_skipped),
+		cmocka_unit_test(test_error_beside_skipped_refuses),
+		cmocka_unit_test(test_unknown_fields_warn),
+		cmocka_unit_test(test_warnings_capped),
+		cmocka_unit_test(test_external_name_trailing_dot),
+		cmocka_unit_test(test_cross_object_refusals_name_position),
+		cmocka_unit_test(test_truncation_k8s_app),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

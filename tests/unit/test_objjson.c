@@ -90,7 +90,7 @@ test_roundtrip_manifest(void **state)
 	(void)state;
 	memset(&set, 0, sizeof(set));
 	if (manifest_parse_buf(objects_yaml, strlen(objects_yaml), "t.yaml",
-	    &set, err, sizeof(err)) != 0)
+	    &set, NULL, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(set.nsvcs, 4);
 	assert_int_equal(set.npods, 2);
@@ -102,8 +102,8 @@ test_roundtrip_manifest(void **state)
 		text = json_dumps(a, JSON_COMPACT);
 		assert_non_null(text);
 		memset(&back, 0, sizeof(back));
-		if (manifest_parse_buf(text, strlen(text), "json", &back, err,
-		    sizeof(err)) != 0)
+		if (manifest_parse_buf(text, strlen(text), "json", &back, NULL,
+		    err, sizeof(err)) != 0)
 			fail_msg("%s: %s", text, err);
 		assert_int_equal(back.nsvcs + back.npods, 1);
 		b = back.nsvcs ? objjson_service(back.svcs[0],
@@ -129,7 +129,7 @@ test_service_fields(void **state)
 	(void)state;
 	memset(&set, 0, sizeof(set));
 	if (manifest_parse_buf(objects_yaml, strlen(objects_yaml), "t.yaml",
-	    &set, err, sizeof(err)) != 0)
+	    &set, NULL, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	j = objjson_service(set.svcs[0], OBJJSON_STATE);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
@@ -177,7 +177,7 @@ test_endpoints_from_registry(void **state)
 	assert_non_null(r = registry_new(NULL));
 	memset(&set, 0, sizeof(set));
 	if (manifest_parse_buf(objects_yaml, strlen(objects_yaml), "t.yaml",
-	    &set, err, sizeof(err)) != 0)
+	    &set, NULL, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(registry_apply(r, &o, &set, REGISTRY_MERGE, err,
 	    sizeof(err)), 0);
@@ -241,7 +241,7 @@ test_endpoints_manifest_roundtrip(void **state)
 	assert_non_null(r = registry_new(NULL));
 	memset(&set, 0, sizeof(set));
 	assert_int_equal(manifest_parse_buf(yaml, strlen(yaml), "e.yaml", &set,
-	    err, sizeof(err)), 0);
+	    NULL, err, sizeof(err)), 0);
 	assert_int_equal(registry_apply(r, &o, &set, REGISTRY_MERGE, err,
 	    sizeof(err)), 0);
 	assert_non_null(pods[0] = registry_find_pod(r, "default",
@@ -252,8 +252,8 @@ test_endpoints_manifest_roundtrip(void **state)
 	j = objjson_endpoints_manifest("default", "legacy", pods, 2);
 	text = json_dumps(j, JSON_COMPACT);
 	memset(&back, 0, sizeof(back));
-	if (manifest_parse_buf(text, strlen(text), "json", &back, err,
-	    sizeof(err)) != 0)
+	if (manifest_parse_buf(text, strlen(text), "json", &back, NULL,
+	    err, sizeof(err)) != 0)
 		fail_msg("%s: %s", text, err);
 	assert_int_equal(back.neps, 1);
 	assert_int_equal(back.eps[0]->naddrs, 2);

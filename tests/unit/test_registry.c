@@ -46,7 +46,7 @@ apply_yaml(struct registry *r, const struct owner *o,
 	int rc;
 
 	assert_int_equal(manifest_parse_buf(yaml, strlen(yaml), "t.yaml",
-	    &set, err, 256), 0);
+	    &set, NULL, err, 256), 0);
 	rc = registry_apply(r, o, &set, mode, err, 256);
 	objset_clear(&set);
 	return rc;
