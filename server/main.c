@@ -106,7 +106,7 @@ build_longopts(void)
  * Reads the configuration: defaults, then the file of -c (else
  * CIPD_DEFAULT_CONF when it exists), then the flags in order. Returns NULL
  * with a message in err. *check is set by --check-config, even on error;
- * *file to the file read (in argv or static), or NULL.
+ * *used to the file read (in argv or static), or NULL.
  */
 static struct cip_conf *
 load_conf(int argc, char **argv, bool *check, const char **used, char *err,
