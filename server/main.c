@@ -325,6 +325,10 @@ reload(void)
 	if ((nc = load_conf(saved_argc, saved_argv, &check, &file, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("configuration refused, running one kept: %s", err);
+	} else if (api_check_conf(nc, err, sizeof(err)) != 0) {
+		/* The API takes it at restart, which would then fail. */
+		log_warnx("configuration refused, running one kept: %s", err);
+		conf_free(nc);
 	} else {
 		log_conf_file(file);
 		if (!streq_null(nc->manifests, rt.conf->manifests) ||

@@ -148,4 +148,18 @@ stop_daemon
 grep -q "VIP state rebuilt from scratch" "$LOG3" || fail "corrupt state file not reported"
 [ "$(vip_of_backend)" = "$VIP1" ] || fail "rebuilt state gives another VIP: $(vip_of_backend)"
 pass "VIPs stable across restarts; corrupt state rebuilt"
+
+# SIGHUP refuses what a restart would refuse, and keeps the running one.
+API_PORT=$(free_port)
+printf 'api-listen: 127.0.0.1:%s\n' "$API_PORT" > "$TEST_TMP/live.yaml"
+LOG4="$TEST_TMP/d4.log"
+start_daemon "$LOG4" -c "$TEST_TMP/live.yaml" --state-dir "$STATE" \
+	--dns-listen "127.0.0.1:$DNS_PORT" --upstream 127.0.0.1:9
+grep -q "configuration file $TEST_TMP/live.yaml" "$LOG4" || fail "the configuration file read is not logged"
+printf 'api-listen: 192.0.2.1:%s\n' "$API_PORT" > "$TEST_TMP/live.yaml"
+kill -HUP "$DAEMON_PID"
+wait_log "$LOG4" "configuration refused, running one kept: api-listen: refusing to listen on non-loopback"
+curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null || fail "the API went away after a refused reload"
+stop_daemon
+pass "SIGHUP refuses a non-loopback API without a token"
 echo "core.sh: all passed"
