@@ -40,8 +40,9 @@
 
 static struct api *api_server;
 
-static int	api_read_token(const char *, char **);
-static int	api_bind_tcp(struct api *, const char *, bool *);
+static int	api_read_token(const char *, char **, char *, size_t);
+static int	api_addr_loopback(const struct sockaddr_storage *);
+static int	api_bind_tcp(struct api *, const char *);
 static int	api_bind_unix(struct api *, const char *);
 static void	api_request_cb(struct evhttp_request *, void *);
 static void	api_count(int);
@@ -290,25 +291,30 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
-/* Reads the token file: the first line, surrounding blanks removed. */
+/*
+ * Reads the token file: the first line, surrounding blanks removed.
+ * Calls malloc; caller frees *out. 0, or -1 with a reason in err.
+ */
 static int
-api_read_token(const char *path, char **out)
+api_read_token(const char *path, char **out, char *err, size_t errlen)
 {
 	char buf[API_TOKEN_MAX + 2], *p, *end;
 	size_t n;
 	FILE *fp;
+	int rc = -1;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		log_warn("api: token file %s", path);
+		errf(err, errlen, "api-token-file %s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, fp);
 	fclose(fp);
 	buf[n] = '\0';
 	if (n > API_TOKEN_MAX) {
-		log_warnx("api: token file %s: longer than %d bytes", path,
-		    API_TOKEN_MAX);
-		return -1;
+		errf(err, errlen, "api-token-file %s: longer than %d bytes",
+		    path, API_TOKEN_MAX);
+		goto done;
 	}
 	p = buf + strspn(buf, " \t\r\n");
 	end = p + strcspn(p, "\r\n");
@@ -316,12 +322,80 @@ api_read_token(const char *path, char **out)
 		end--;
 	*end = '\0';
 	if (*p == '\0') {
-		log_warnx("api: token file %s is empty", path);
-		return -1;
+		errf(err, errlen, "api-token-file %s is empty", path);
+		goto done;
 	}
-	if ((*out = strdup(p)) == NULL)
-		return -1;
+	if ((*out = strdup(p)) == NULL) {
+		errf(err, errlen, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
 	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* 1 when the address is a loopback one, else 0. */
+static int
+api_addr_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)ss)->
+		    sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
+}
+
+int
+api_check_conf(const struct cip_conf *conf, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct stat st;
+	char *token = NULL;
+	bool tcp, sock, has_token;
+
+	tcp = conf->api_listen != NULL && conf->api_listen[0] != '\0' &&
+	    strcmp(conf->api_listen, "none") != 0;
+	sock = conf->api_socket != NULL && conf->api_socket[0] != '\0';
+	has_token = conf->api_token_file != NULL &&
+	    conf->api_token_file[0] != '\0';
+	if (tcp) {
+		if (parse_hostport(conf->api_listen, API_DEFAULT_PORT, &ss,
+		    &sslen) != 0) {
+			errf(err, errlen, "api-listen: \"%s\" is not "
+			    "ADDR:PORT or none", conf->api_listen);
+			return -1;
+		}
+		if (!api_addr_loopback(&ss) && !has_token &&
+		    !conf->api_insecure) {
+			errf(err, errlen, "api-listen: refusing to listen on "
+			    "non-loopback %s without api-token-file (set "
+			    "api-insecure to allow)", conf->api_listen);
+			return -1;
+		}
+	}
+	if ((tcp || sock) && has_token) {
+		if (api_read_token(conf->api_token_file, &token, err,
+		    errlen) != 0)
+			return -1;
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (sock) {
+		if (strlen(conf->api_socket) >=
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+			errf(err, errlen, "api-socket: path too long: %s",
+			    conf->api_socket);
+			return -1;
+		}
+		if (lstat(conf->api_socket, &st) == 0 &&
+		    !S_ISSOCK(st.st_mode)) {
+			errf(err, errlen, "api-socket: %s exists and is not a "
+			    "socket", conf->api_socket);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -376,7 +450,7 @@ api_accept_error_cb(struct evconnlistener *el, void *arg)
 }
 
 static int
-api_bind_tcp(struct api *api, const char *listen, bool *loopback)
+api_bind_tcp(struct api *api, const char *listen)
 {
 	struct evhttp_bound_socket *bound;
 	struct sockaddr_storage ss;
@@ -391,21 +465,13 @@ api_bind_tcp(struct api *api, const char *listen, bool *loopback)
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
-		*loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		port = ntohs(sin->sin_port);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
-		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		port = ntohs(sin6->sin6_port);
-	}
-	if (!*loopback && api->token == NULL &&
-	    !api->rt->conf->api_insecure) {
-		log_warnx("api: refusing to listen on non-loopback %s without "
-		    "api-token-file (set api-insecure to allow)", listen);
-		return -1;
 	}
 	if ((bound = evhttp_bind_socket_with_handle(api->http, host, port)) ==
 	    NULL) {
@@ -481,7 +547,8 @@ api_init(struct runtime *rt)
 	const struct cip_conf *conf = rt->conf;
 	struct api *api;
 	struct timeval tv;
-	bool loopback = true, tcp, sock;
+	char err[512];
+	bool tcp, sock;
 
 	tcp = conf->api_listen != NULL && conf->api_listen[0] != '\0' &&
 	    strcmp(conf->api_listen, "none") != 0;
@@ -489,6 +556,11 @@ api_init(struct runtime *rt)
 	if (!tcp && !sock) {
 		log_info("api: disabled");
 		return 0;
+	}
+	/* The rules --check-config applies, so that both refuse alike. */
+	if (api_check_conf(conf, err, sizeof(err)) != 0) {
+		log_warnx("api: %s", err);
+		return -1;
 	}
 	if (api_server != NULL) {
 		log_warnx("api: already running");
@@ -503,8 +575,11 @@ api_init(struct runtime *rt)
 	api->owner.kind = OWNER_API;
 	api->owner.id = NULL;
 	if (conf->api_token_file != NULL && conf->api_token_file[0] != '\0' &&
-	    api_read_token(conf->api_token_file, &api->token) != 0)
+	    api_read_token(conf->api_token_file, &api->token, err,
+	    sizeof(err)) != 0) {
+		log_warnx("api: %s", err);
 		goto fail;
+	}
 	if ((api->http = evhttp_new(rt->base)) == NULL) {
 		log_warnx("api: cannot create the HTTP server");
 		goto fail;
@@ -543,7 +618,7 @@ api_init(struct runtime *rt)
 		log_warnx("api: out of memory");
 		goto fail;
 	}
-	if (tcp && api_bind_tcp(api, conf->api_listen, &loopback) != 0)
+	if (tcp && api_bind_tcp(api, conf->api_listen) != 0)
 		goto fail;
 	if (sock && api_bind_unix(api, conf->api_socket) != 0)
 		goto fail;

@@ -7,10 +7,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "conf.h"
@@ -35,18 +38,21 @@ struct conf_option {
 	size_t			 off;
 	const char		*def;	/* default as text; NULL = unset */
 	uint64_t		 min, max;
+	/* default computed at run time; an empty value also means it */
+	const char		*(*def_fn)(void);
 };
 
 #define O(f)	offsetof(struct cip_conf, f)
-#define STR(n, f, d, h)		{ { n, h, NULL, false, false }, CONF_STR, O(f), d, 0, 0 }
-#define LIST(n, f, d, h)	{ { n, h, NULL, true, false }, CONF_LIST, O(f), d, 0, 0 }
-#define UINT(n, f, d, lo, hi, h) { { n, h, NULL, false, false }, CONF_UINT, O(f), d, lo, hi }
-#define MS(n, f, d, lo, hi, h)	{ { n, h, NULL, false, false }, CONF_MS, O(f), d, lo, hi }
-#define BOOL(n, f, d, h)	{ { n, h, "true", false, true }, CONF_BOOL, O(f), d, 0, 1 }
+#define STR(n, f, d, h)		{ { n, h, NULL, false, false }, CONF_STR, O(f), d, 0, 0, NULL }
+#define STRFN(n, f, fn, h)	{ { n, h, NULL, false, false }, CONF_STR, O(f), NULL, 0, 0, fn }
+#define LIST(n, f, d, h)	{ { n, h, NULL, true, false }, CONF_LIST, O(f), d, 0, 0, NULL }
+#define UINT(n, f, d, lo, hi, h) { { n, h, NULL, false, false }, CONF_UINT, O(f), d, lo, hi, NULL }
+#define MS(n, f, d, lo, hi, h)	{ { n, h, NULL, false, false }, CONF_MS, O(f), d, lo, hi, NULL }
+#define BOOL(n, f, d, h)	{ { n, h, "true", false, true }, CONF_BOOL, O(f), d, 0, 1, NULL }
 
 static const struct conf_option options[] = {
 	STR("log-level", log_level, "info", "error, warn, info or debug"),
-	STR("state-dir", state_dir, "/var/lib/clusterip",
+	STRFN("state-dir", state_dir, conf_default_state_dir,
 	    "where VIP allocations and API objects persist"),
 	STR("manifests", manifests, NULL,
 	    "manifest file or directory, watched for changes"),
@@ -108,6 +114,33 @@ static const struct conf_option options[] = {
 	STR("etcd", etcd, NULL, "etcd URL (not supported yet)"),
 	STR("etcd-prefix", etcd_prefix, "/clusterip/", "etcd key prefix"),
 };
+
+/*
+ * Root gets LOCALSTATEDIR/lib/clusterip; anybody else, who could not
+ * create that, the XDG state directory.
+ */
+const char *
+conf_default_state_dir(void)
+{
+	static char path[PATH_MAX];
+	const char *base, *sub = "/.local/state";
+	struct passwd *pw;
+
+	if (geteuid() == 0)
+		return LOCALSTATEDIR "/lib/clusterip";
+	if ((base = getenv("XDG_STATE_HOME")) != NULL && base[0] == '/')
+		sub = "";
+	else if ((base = getenv("HOME")) == NULL || base[0] != '/') {
+		if ((pw = getpwuid(geteuid())) == NULL ||
+		    pw->pw_dir == NULL || pw->pw_dir[0] != '/')
+			return LOCALSTATEDIR "/lib/clusterip";
+		base = pw->pw_dir;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s%s/clusterip", base,
+	    sub) >= sizeof(path))
+		return LOCALSTATEDIR "/lib/clusterip";
+	return path;
+}
 
 static const struct conf_option *
 conf_find(const char *name)
@@ -178,6 +211,8 @@ conf_set_value(struct cip_conf *c, const struct conf_option *o,
 	switch (o->type) {
 	case CONF_STR: {
 		char **sp = field, *dup = NULL;
+		if ((text == NULL || *text == '\0') && o->def_fn != NULL)
+			text = o->def_fn();
 		if (text != NULL && *text != '\0' &&
 		    (dup = strdup(text)) == NULL)
 			goto nomem;
@@ -240,10 +275,10 @@ conf_new_defaults(void)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	for (i = 0; i < CIP_ARRAY_LEN(options); i++) {
-		if (options[i].def == NULL)
+		if (options[i].def == NULL && options[i].def_fn == NULL)
 			continue;
-		if (conf_set_value(c, &options[i], options[i].def, NULL,
-		    0) != 0) {
+		if (conf_set_value(c, &options[i], options[i].def_fn ?
+		    options[i].def_fn() : options[i].def, NULL, 0) != 0) {
 			conf_free(c);
 			return NULL;
 		}

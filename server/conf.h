@@ -57,6 +57,13 @@ struct cip_conf {
 	char		*etcd_prefix;
 };
 
+/*
+ * The state directory used when none is set: LOCALSTATEDIR/lib/clusterip
+ * for root, $XDG_STATE_HOME/clusterip or $HOME/.local/state/clusterip for
+ * any other user. Points to static storage, valid until the next call.
+ */
+const char *conf_default_state_dir(void);
+
 /* Returns a configuration holding every default, or NULL on OOM. */
 struct cip_conf *conf_new_defaults(void);
 void	conf_free(struct cip_conf *);

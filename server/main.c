@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -34,6 +36,9 @@
 #include "vip.h"
 #include "watch.h"
 
+/* Read when no -c is given and it exists. */
+#define CIPD_DEFAULT_CONF	SYSCONFDIR "/clusterip/clusteripd.yaml"
+
 enum {
 	OPT_CHECK_CONFIG = 1000,
 	OPT_HELP,
@@ -54,8 +59,11 @@ usage(FILE *fp)
 	    "\nKubernetes-style ClusterIP services: authoritative DNS for "
 	    "service names\nand a forwarder on each service's virtual IP.\n\n"
 	    "  -c, --config FILE     read this YAML configuration first\n"
-	    "      --check-config    validate configuration and manifests, "
-	    "print the\n                        effective configuration, exit\n"
+	    "                        (default: " CIPD_DEFAULT_CONF "\n"
+	    "                        when it exists)\n"
+	    "      --check-config    check configuration and manifests as "
+	    "start-up would,\n                        print the effective "
+	    "configuration, exit\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         print the version\n\n"
 	    "Every setting of the configuration file is also a flag; the flag "
@@ -95,12 +103,14 @@ build_longopts(void)
 }
 
 /*
- * Reads the configuration: defaults, then the file of -c, then the flags
- * in order. Returns NULL with a message in err. *check is set by
- * --check-config.
+ * Reads the configuration: defaults, then the file of -c (else
+ * CIPD_DEFAULT_CONF when it exists), then the flags in order. Returns NULL
+ * with a message in err. *check is set by --check-config, even on error;
+ * *used to the file read (in argv or static), or NULL.
  */
 static struct cip_conf *
-load_conf(int argc, char **argv, bool *check, char *err, size_t errlen)
+load_conf(int argc, char **argv, bool *check, const char **used, char *err,
+    size_t errlen)
 {
 	struct option *lo = build_longopts();
 	struct cip_conf *c = conf_new_defaults();
@@ -114,9 +124,15 @@ load_conf(int argc, char **argv, bool *check, char *err, size_t errlen)
 	/* First pass: -c only, so that flags override the file. */
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1) {
 		if (ch == 'c')
 			file = optarg;
+		else if (ch == OPT_CHECK_CONFIG)
+			*check = true;
+	}
+	if (file == NULL && access(CIPD_DEFAULT_CONF, F_OK) == 0)
+		file = CIPD_DEFAULT_CONF;
+	*used = file;
 	if (file != NULL && conf_parse_file(c, file, err, errlen) != 0)
 		goto fail;
 	optind = 1;
@@ -167,6 +183,63 @@ fail:
 }
 
 /*
+ * --check-config: the state directory must exist and be writable, or be
+ * creatable in its nearest existing ancestor. 0, or -1 with a reason.
+ */
+static int
+check_state_dir(const char *dir, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], *slash;
+	struct stat st;
+
+	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
+		errf(err, errlen, "state-dir: path too long");
+		return -1;
+	}
+	while (stat(buf, &st) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			errf(err, errlen, "state-dir: %s: %s", buf,
+			    strerror(errno));
+			return -1;
+		}
+		if ((slash = strrchr(buf, '/')) == NULL)
+			strlcpy(buf, ".", sizeof(buf));
+		else if (slash == buf)
+			buf[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errf(err, errlen, "state-dir: %s is not a directory", buf);
+		return -1;
+	}
+	if (access(buf, W_OK | X_OK) != 0) {
+		errf(err, errlen, "state-dir: %s%s: %s", strcmp(buf, dir) ?
+		    "cannot create it in " : "", buf, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --check-config: what start-up refuses before it binds DNS and VIPs.
+ * 0, or -1 with a reason in err.
+ */
+static int
+check_startup(const struct cip_conf *c, char *err, size_t errlen)
+{
+	if (check_state_dir(c->state_dir, err, errlen) != 0)
+		return -1;
+	if (c->vip_interface != NULL && if_nametoindex(c->vip_interface) ==
+	    0) {
+		errf(err, errlen, "vip-interface: %s: %s", c->vip_interface,
+		    strerror(errno));
+		return -1;
+	}
+	return api_check_conf(c, err, errlen);
+}
+
+/*
  * --check-config: loads the manifests into a scratch registry with a
  * scratch VIP pool, so everything a real load refuses is refused here.
  * Returns the number of files refused.
@@ -207,6 +280,7 @@ raise_nofile(void)
 	}
 }
 
+/* Creates path and its missing parents (0755); path itself gets 0700. */
 static int
 mkdir_p(const char *path)
 {
@@ -224,9 +298,18 @@ mkdir_p(const char *path)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+static void
+log_conf_file(const char *file)
+{
+	if (file != NULL)
+		log_info("configuration file %s", file);
+	else
+		log_info("no configuration file: defaults and flags");
 }
 
 /* SIGHUP: a new configuration beside the old, swapped only when valid. */
@@ -234,14 +317,20 @@ static void
 reload(void)
 {
 	struct cip_conf *nc;
+	const char *file;
 	bool check;
 	char err[1024];
 
 	log_info("SIGHUP: reloading");
-	if ((nc = load_conf(saved_argc, saved_argv, &check, err,
+	if ((nc = load_conf(saved_argc, saved_argv, &check, &file, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("configuration refused, running one kept: %s", err);
+	} else if (api_check_conf(nc, err, sizeof(err)) != 0) {
+		/* The API takes it at restart, which would then fail. */
+		log_warnx("configuration refused, running one kept: %s", err);
+		conf_free(nc);
 	} else {
+		log_conf_file(file);
 		if (!streq_null(nc->manifests, rt.conf->manifests) ||
 		    strcmp(nc->vip_range, rt.conf->vip_range) != 0 ||
 		    !streq_null(nc->vip_interface, rt.conf->vip_interface))
@@ -285,25 +374,45 @@ main(int argc, char **argv)
 {
 	struct event *ev_hup, *ev_term, *ev_int;
 	char err[1024], state[4096];
+	const char *file;
 	bool check;
 	int bad;
 
 	log_init("clusteripd", LOG_LEVEL_INFO);
 	saved_argc = argc;
 	saved_argv = argv;
-	if ((rt.conf = load_conf(argc, argv, &check, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "clusteripd: %s\n", err);
+	if ((rt.conf = load_conf(argc, argv, &check, &file, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "clusteripd: %s%s\n",
+		    check ? "configuration refused: " : "", err);
 		return 1;
 	}
 	log_setlevel((enum log_level)log_parse_level(rt.conf->log_level));
 	if (check) {
-		bad = rt.conf->manifests ? check_manifests(rt.conf) :
-		    0;
+		/* Speaks as a check: the verdict, never start-up lines. */
+		if (check_startup(rt.conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "clusteripd: configuration refused: "
+			    "%s\n", err);
+			conf_free(rt.conf);
+			return 1;
+		}
+		bad = rt.conf->manifests ? check_manifests(rt.conf) : 0;
+		if (bad) {
+			fprintf(stderr, "clusteripd: configuration refused: "
+			    "%d manifest file%s refused\n", bad,
+			    bad == 1 ? "" : "s");
+			conf_free(rt.conf);
+			return 1;
+		}
 		conf_print(rt.conf, stdout);
+		fprintf(stderr, "clusteripd: configuration OK (%s%s)\n",
+		    file ? "file " : "no file: defaults and flags",
+		    file ? file : "");
 		conf_free(rt.conf);
-		return bad ? 1 : 0;
+		return 0;
 	}
+	log_conf_file(file);
+	log_info("state directory %s", rt.conf->state_dir);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();

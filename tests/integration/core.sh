@@ -39,6 +39,64 @@ echo "$out" | grep -q "x.yaml:4:18: ports\[\].port: expected a whole number" ||
 	fail "conf/clusteripd.yaml does not validate"
 pass "--check-config"
 
+# --check-config refuses what start-up refuses, and speaks as a check:
+# a verdict on stderr, no daemon log lines.
+CHK=(--state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT" --upstream 127.0.0.1:9)
+"$CIPD" "${CHK[@]}" --check-config >/dev/null 2>"$TEST_TMP/ok.log" ||
+	fail "--check-config refused the defaults: $(cat "$TEST_TMP/ok.log")"
+grep -q "^clusteripd: configuration OK" "$TEST_TMP/ok.log" || fail "no verdict: $(cat "$TEST_TMP/ok.log")"
+grep -q "\[info\]" "$TEST_TMP/ok.log" && fail "start-up lines in a check: $(cat "$TEST_TMP/ok.log")"
+refused() {	# refused PATTERN ARGS...: --check-config must refuse, saying PATTERN
+	local pat=$1 out
+	shift
+	out=$("$CIPD" "${CHK[@]}" "$@" --check-config 2>&1 >/dev/null) &&
+		fail "--check-config accepted $*"
+	echo "$out" | grep -q "^clusteripd: configuration refused: .*$pat" ||
+		fail "--check-config $*: no '$pat' in: $out"
+}
+refused "refusing to listen on non-loopback 192.0.2.1:9901 without api-token-file" \
+	--api-listen 192.0.2.1:9901
+refused "api-token-file $TEST_TMP/no-token: No such file" \
+	--api-listen 192.0.2.1:9901 --api-token-file "$TEST_TMP/no-token"
+: > "$TEST_TMP/empty-token"
+refused "api-token-file $TEST_TMP/empty-token is empty" --api-token-file "$TEST_TMP/empty-token"
+echo plain > "$TEST_TMP/a-file"
+refused "api-socket: $TEST_TMP/a-file exists and is not a socket" --api-socket "$TEST_TMP/a-file"
+refused "state-dir: $TEST_TMP/a-file is not a directory" --state-dir "$TEST_TMP/a-file/state"
+refused "vip-interface: cip-nosuchif" --vip-interface cip-nosuchif
+refused "bad.yaml:2:1: unknown option" -c "$TEST_TMP/bad.yaml"
+refused "1 manifest file refused" --manifests "$TEST_TMP/badm"
+# The same refusal at start-up, in the daemon's words.
+out=$("$CIPD" "${CHK[@]}" --api-listen 192.0.2.1:9901 2>&1) && fail "started on 192.0.2.1 without a token"
+echo "$out" | grep -q "refusing to listen on non-loopback" || fail "start-up gave no reason: $out"
+echo secret > "$TEST_TMP/token"
+"$CIPD" "${CHK[@]}" --api-listen 192.0.2.1:9901 --api-token-file "$TEST_TMP/token" \
+	--check-config >/dev/null 2>&1 || fail "refused a non-loopback API with a token"
+"$CIPD" "${CHK[@]}" --api-listen 192.0.2.1:9901 --api-insecure \
+	--check-config >/dev/null 2>&1 || fail "refused a non-loopback API with api-insecure"
+pass "--check-config refuses what start-up refuses, as a check"
+
+# Without -c the installed configuration file is read when it exists
+# (here, a tmpfs over SYSCONFDIR in a mount namespace of our own); -c
+# /dev/null starts from the built-in defaults.
+DEFCONF=$("$CIPD" --help | tr -d '\n' | sed -n 's/.*(default: *\([^ ]*\) *when it exists).*/\1/p')
+[ -n "$DEFCONF" ] || fail "--help names no default configuration file"
+SYSCONF=$(dirname "$(dirname "$DEFCONF")")
+if [ "$(id -u)" = 0 ] && [ -d "$SYSCONF" ] && unshare -m true 2>/dev/null; then
+	out=$(unshare -m --propagation private sh -c '
+		mount -t tmpfs cip-test "$1" && mkdir -p "$1/clusterip" &&
+		printf "dns-ttl: 42\n" > "$2" &&
+		"$3" --check-config --state-dir "$4" && echo ---- &&
+		"$3" -c /dev/null --check-config --state-dir "$4"' sh \
+		"$SYSCONF" "$DEFCONF" "$CIPD" "$STATE" 2>&1) || fail "default file: $out"
+	echo "$out" | sed '/^----/q' | grep -q "^dns-ttl: 42" || fail "default file not read: $out"
+	echo "$out" | grep -q "configuration OK (file $DEFCONF)" || fail "default file not named: $out"
+	echo "$out" | sed '1,/^----/d' | grep -q "^dns-ttl: 5$" || fail "-c /dev/null read the default file: $out"
+	pass "the default configuration file is read when present"
+else
+	echo "skip: the default configuration file (needs root and unshare)"
+fi
+
 LOG="$TEST_TMP/d1.log"
 start_daemon "$LOG" "${ARGS[@]}"
 grep -q "startup complete: 1 services, 2 pods" "$LOG" || fail "demo not loaded"
@@ -90,4 +148,18 @@ stop_daemon
 grep -q "VIP state rebuilt from scratch" "$LOG3" || fail "corrupt state file not reported"
 [ "$(vip_of_backend)" = "$VIP1" ] || fail "rebuilt state gives another VIP: $(vip_of_backend)"
 pass "VIPs stable across restarts; corrupt state rebuilt"
+
+# SIGHUP refuses what a restart would refuse, and keeps the running one.
+API_PORT=$(free_port)
+printf 'api-listen: 127.0.0.1:%s\n' "$API_PORT" > "$TEST_TMP/live.yaml"
+LOG4="$TEST_TMP/d4.log"
+start_daemon "$LOG4" -c "$TEST_TMP/live.yaml" --state-dir "$STATE" \
+	--dns-listen "127.0.0.1:$DNS_PORT" --upstream 127.0.0.1:9
+grep -q "configuration file $TEST_TMP/live.yaml" "$LOG4" || fail "the configuration file read is not logged"
+printf 'api-listen: 192.0.2.1:%s\n' "$API_PORT" > "$TEST_TMP/live.yaml"
+kill -HUP "$DAEMON_PID"
+wait_log "$LOG4" "configuration refused, running one kept: api-listen: refusing to listen on non-loopback"
+curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null || fail "the API went away after a refused reload"
+stop_daemon
+pass "SIGHUP refuses a non-loopback API without a token"
 echo "core.sh: all passed"

@@ -11,13 +11,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <event2/buffer.h>
 
 #include "util.h"
+#include "api.h"
 #include "api_internal.h"
+#include "conf.h"
 
 static void
 test_route_match_known(void **state)
@@ -378,11 +381,56 @@ test_guard_pipelining(void **state)
 	evbuffer_free(buf);
 }
 
+/*
+ * The rules api_init and --check-config share: a non-loopback address
+ * needs a token file or api-insecure; the token file must read.
+ */
+static void
+test_check_conf(void **state)
+{
+	struct cip_conf *c = conf_new_defaults();
+	char err[512], tok[] = "/tmp/cip-test-token.XXXXXX";
+	int fd;
+
+	assert_non_null(c);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "api-listen", "[::1]:9901", false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "api-listen", "192.0.2.1:9901", false,
+	    err, sizeof(err)), 0);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "refusing to listen on non-loopback"));
+	assert_int_equal(conf_set(c, "api-insecure", "true", false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "api-insecure", "false", false, err,
+	    sizeof(err)), 0);
+	/* An empty token file, then one with a token. */
+	assert_true((fd = mkstemp(tok)) >= 0);
+	assert_int_equal(conf_set(c, "api-token-file", tok, false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is empty"));
+	assert_int_equal(write(fd, " s3cret \n", 9), 9);
+	close(fd);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), 0);
+	unlink(tok);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+	/* Off: nothing to check. */
+	assert_int_equal(conf_set(c, "api-listen", "none", false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(api_check_conf(c, err, sizeof(err)), 0);
+	conf_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_match_known),
+		cmocka_unit_test(test_check_conf),
 		cmocka_unit_test(test_route_match_unknown),
 		cmocka_unit_test(test_route_bad_names),
 		cmocka_unit_test(test_valid_names),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -124,6 +125,49 @@ test_print_round_trip(void **state)
 	conf_free(b);
 }
 
+/*
+ * The state directory's default: root's under LOCALSTATEDIR, anybody
+ * else's in the XDG state directory; an empty value in a file or a flag
+ * means the default too.
+ */
+static void
+test_state_dir_default(void **state)
+{
+	struct cip_conf *c;
+	const char *y = "state-dir: ~\n";
+	char err[256];
+
+	if (geteuid() == 0)
+		assert_string_equal(conf_default_state_dir(),
+		    LOCALSTATEDIR "/lib/clusterip");
+	else {
+		setenv("XDG_STATE_HOME", "/x/state", 1);
+		assert_string_equal(conf_default_state_dir(),
+		    "/x/state/clusterip");
+		/* A relative XDG_STATE_HOME is ignored, as the spec says. */
+		setenv("XDG_STATE_HOME", "rel", 1);
+		setenv("HOME", "/home/u", 1);
+		assert_string_equal(conf_default_state_dir(),
+		    "/home/u/.local/state/clusterip");
+		unsetenv("XDG_STATE_HOME");
+		assert_string_equal(conf_default_state_dir(),
+		    "/home/u/.local/state/clusterip");
+	}
+	c = conf_new_defaults();
+	assert_non_null(c);
+	assert_string_equal(c->state_dir, conf_default_state_dir());
+	assert_int_equal(conf_set(c, "state-dir", "/srv/cip", false, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c->state_dir, "/srv/cip");
+	assert_int_equal(conf_parse_buf(c, y, strlen(y), "c", err,
+	    sizeof(err)), 0);
+	assert_string_equal(c->state_dir, conf_default_state_dir());
+	assert_int_equal(conf_set(c, "state-dir", "", false, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c->state_dir, conf_default_state_dir());
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -132,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_file_then_flags),
 		cmocka_unit_test(test_errors_have_positions),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_state_dir_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
