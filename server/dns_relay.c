@@ -20,6 +20,10 @@ static ldns_rr	*relay_question_rr(const struct dns_query *);
 static uint32_t	relay_lifetime(const ldns_pkt *);
 static struct dns_relay_msg *relay_index(const uint8_t *, size_t,
     const struct dns_query *);
+static struct dns_relay_msg *relay_render(ldns_pkt *,
+    const struct dns_query *, uint32_t);
+static ldns_rdf	*relay_dname(const char *);
+static void	relay_age(ldns_rr_list *, uint32_t);
 
 /* A question RR of q's name, type and class, or NULL on OOM. */
 static ldns_rr *
@@ -193,6 +197,35 @@ relay_index(const uint8_t *wire, size_t len, const struct dns_query *q)
 	return m;
 }
 
+/*
+ * Writes out (its question q's, its sections filled, its flags but ID,
+ * QR and opcode set) in canonical form: counts from the lists, ID 0,
+ * no OPT. ttl_s goes with it. NULL on OOM or a form over 64 KiB.
+ */
+static struct dns_relay_msg *
+relay_render(ldns_pkt *out, const struct dns_query *q, uint32_t ttl_s)
+{
+	struct dns_relay_msg *m = NULL;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+
+	ldns_pkt_set_qdcount(out, 1);
+	ldns_pkt_set_ancount(out,
+	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(out)));
+	ldns_pkt_set_nscount(out,
+	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(out)));
+	ldns_pkt_set_arcount(out,
+	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(out)));
+	ldns_pkt_set_id(out, 0);
+	ldns_pkt_set_qr(out, true);
+	ldns_pkt_set_opcode(out, LDNS_PACKET_QUERY);
+	if (ldns_pkt2wire(&wire, out, &wlen) == LDNS_STATUS_OK &&
+	    wlen <= DNS_MAX_MSG && (m = relay_index(wire, wlen, q)) != NULL)
+		m->ttl_s = ttl_s;
+	free(wire);
+	return m;
+}
+
 struct dns_relay_msg *
 dns_relay_parse(const struct dns_query *q, const uint8_t *ans, size_t len)
 {
@@ -200,9 +233,6 @@ dns_relay_parse(const struct dns_query *q, const uint8_t *ans, size_t len)
 	ldns_rr_list *tmp;
 	ldns_rr *rr;
 	struct dns_relay_msg *m = NULL;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	uint32_t ttl;
 
 	if (len < DNS_HDR_LEN || len > DNS_MAX_MSG ||
 	    ldns_wire2pkt(&in, ans, len) != LDNS_STATUS_OK)
@@ -237,29 +267,13 @@ dns_relay_parse(const struct dns_query *q, const uint8_t *ans, size_t len)
 			goto done;
 		}
 	}
-	ldns_pkt_set_qdcount(out, 1);
-	ldns_pkt_set_ancount(out,
-	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(out)));
-	ldns_pkt_set_nscount(out,
-	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(out)));
-	ldns_pkt_set_arcount(out,
-	    (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(out)));
-	ldns_pkt_set_id(out, 0);
-	ldns_pkt_set_qr(out, true);
-	ldns_pkt_set_opcode(out, LDNS_PACKET_QUERY);
 	ldns_pkt_set_aa(out, ldns_pkt_aa(in));
 	ldns_pkt_set_tc(out, ldns_pkt_tc(in));
 	ldns_pkt_set_ra(out, ldns_pkt_ra(in));
 	ldns_pkt_set_ad(out, ldns_pkt_ad(in));
 	ldns_pkt_set_rcode(out, ldns_pkt_get_rcode(in));
-	ttl = relay_lifetime(out);
-	if (ldns_pkt2wire(&wire, out, &wlen) != LDNS_STATUS_OK ||
-	    wlen > DNS_MAX_MSG)
-		goto done;
-	if ((m = relay_index(wire, wlen, q)) != NULL)
-		m->ttl_s = ttl;
+	m = relay_render(out, q, relay_lifetime(out));
 done:
-	free(wire);
 	ldns_pkt_free(out);
 	ldns_pkt_free(in);
 	return m;
@@ -322,4 +336,159 @@ dns_relay_write(const struct dns_relay_msg *m, const struct dns_query *q,
 		end += OPT_LEN;
 	}
 	return end;
+}
+
+/* Lowers every TTL of l by age_s, down to 0. */
+static void
+relay_age(ldns_rr_list *l, uint32_t age_s)
+{
+	ldns_rr *rr;
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		rr = ldns_rr_list_rr(l, i);
+		ldns_rr_set_ttl(rr, ldns_rr_ttl(rr) > age_s ?
+		    ldns_rr_ttl(rr) - age_s : 0);
+	}
+}
+
+/* A dname from dotted text, the final dot optional; NULL when invalid. */
+static ldns_rdf *
+relay_dname(const char *text)
+{
+	char buf[DNS_MAX_NAME + 2];
+	size_t l = strlen(text);
+
+	if (l == 0 || l > DNS_MAX_NAME)
+		return NULL;
+	memcpy(buf, text, l + 1);
+	if (buf[l - 1] != '.') {
+		buf[l] = '.';
+		buf[l + 1] = '\0';
+	}
+	return ldns_dname_new_frm_str(buf);
+}
+
+int
+dns_relay_make_query(const char *name, const struct dns_query *like,
+    struct dns_query *out)
+{
+	ldns_pkt *p;
+	ldns_rr *rr;
+	ldns_rdf *owner;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if ((owner = relay_dname(name)) == NULL)
+		return -1;
+	if ((p = ldns_pkt_new()) == NULL || (rr = ldns_rr_new()) == NULL) {
+		ldns_rdf_deep_free(owner);
+		ldns_pkt_free(p);
+		return -1;
+	}
+	ldns_rr_set_owner(rr, owner);
+	ldns_rr_set_question(rr, true);
+	ldns_rr_set_type(rr, (ldns_rr_type)like->qtype);
+	ldns_rr_set_class(rr, (ldns_rr_class)like->qclass);
+	if (!ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, rr)) {
+		ldns_rr_free(rr);
+		goto done;
+	}
+	ldns_pkt_set_id(p, like->id);
+	ldns_pkt_set_rd(p, (like->flags & DNS_FLAG_RD) != 0);
+	ldns_pkt_set_cd(p, (like->flags & DNS_FLAG_CD) != 0);
+	if (like->edns) {
+		ldns_pkt_set_edns_udp_size(p, like->edns_payload);
+		ldns_pkt_set_edns_do(p, like->edns_do);
+	}
+	if (ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK &&
+	    dns_wire_parse_query(wire, len, out) == DNS_PARSE_OK)
+		rc = 0;
+done:
+	free(wire);
+	ldns_pkt_free(p);
+	return rc;
+}
+
+struct dns_relay_msg *
+dns_relay_chain(const struct dns_query *q, char *const *targets,
+    const uint32_t *ttls, size_t n, const uint8_t *fin, size_t finlen,
+    uint32_t age_s, bool aa)
+{
+	ldns_pkt *out, *f = NULL;
+	ldns_rr_list *tmp;
+	ldns_rr *rr, *c;
+	ldns_rdf *owner, *target;
+	struct dns_relay_msg *m = NULL;
+	size_t i;
+
+	if ((out = ldns_pkt_new()) == NULL)
+		return NULL;
+	if (fin != NULL && (ldns_wire2pkt(&f, fin, finlen) != LDNS_STATUS_OK ||
+	    !ldns_pkt_qr(f)))
+		goto done;
+	if ((rr = relay_question_rr(q)) == NULL)
+		goto done;
+	if (!ldns_rr_list_push_rr(ldns_pkt_question(out), rr)) {
+		ldns_rr_free(rr);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		owner = i == 0 ? ldns_dname_new_frm_data(
+		    (uint16_t)q->qname_len, q->qname) :
+		    relay_dname(targets[i - 1]);
+		target = relay_dname(targets[i]);
+		if (owner == NULL || target == NULL ||
+		    (rr = ldns_rr_new()) == NULL) {
+			ldns_rdf_deep_free(owner);
+			ldns_rdf_deep_free(target);
+			goto done;
+		}
+		ldns_rr_set_owner(rr, owner);
+		ldns_rr_set_type(rr, LDNS_RR_TYPE_CNAME);
+		ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+		ldns_rr_set_ttl(rr, ttls[i]);
+		if (!ldns_rr_push_rdf(rr, target)) {
+			ldns_rdf_deep_free(target);
+			ldns_rr_free(rr);
+			goto done;
+		}
+		if (!ldns_rr_list_push_rr(ldns_pkt_answer(out), rr)) {
+			ldns_rr_free(rr);
+			goto done;
+		}
+	}
+	ldns_pkt_set_aa(out, aa);
+	ldns_pkt_set_ra(out, true);
+	ldns_pkt_set_rcode(out, LDNS_RCODE_NOERROR);
+	if (f != NULL) {
+		for (i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(f));
+		    i++) {
+			if ((c = ldns_rr_clone(ldns_rr_list_rr(
+			    ldns_pkt_answer(f), i))) == NULL)
+				goto done;
+			ldns_rr_set_ttl(c, ldns_rr_ttl(c) > age_s ?
+			    ldns_rr_ttl(c) - age_s : 0);
+			if (!ldns_rr_list_push_rr(ldns_pkt_answer(out), c)) {
+				ldns_rr_free(c);
+				goto done;
+			}
+		}
+		tmp = ldns_pkt_authority(out);
+		ldns_pkt_set_authority(out, ldns_pkt_authority(f));
+		ldns_pkt_set_authority(f, tmp);
+		tmp = ldns_pkt_additional(out);
+		ldns_pkt_set_additional(out, ldns_pkt_additional(f));
+		ldns_pkt_set_additional(f, tmp);
+		relay_age(ldns_pkt_authority(out), age_s);
+		relay_age(ldns_pkt_additional(out), age_s);
+		ldns_pkt_set_rcode(out, ldns_pkt_get_rcode(f));
+		ldns_pkt_set_tc(out, ldns_pkt_tc(f));
+	}
+	m = relay_render(out, q, 0);
+done:
+	ldns_pkt_free(f);
+	ldns_pkt_free(out);
+	return m;
 }

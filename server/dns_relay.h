@@ -71,4 +71,29 @@ size_t	dns_relay_write(const struct dns_relay_msg *m,
     const struct dns_query *q, uint32_t age_s, size_t edns_payload,
     uint8_t *buf, size_t cap, size_t maxlen);
 
+/* The longest CNAME chain followed from ExternalName services. */
+#define DNS_RELAY_MAX_CHAIN		8
+
+/*
+ * A query for the dotted name (no final dot needed) of type and class of
+ * like, with like's RD, CD and EDNS, into *out (as dns_wire_parse_query
+ * gives it). Returns 0, or -1 for a name that is not a valid DNS name.
+ */
+int	dns_relay_make_query(const char *name, const struct dns_query *like,
+    struct dns_query *out);
+
+/*
+ * The answer to q through a chain of n CNAMEs (n >= 1): the first owned
+ * by q's name, pointing at targets[0], each next owned by the previous
+ * target, with TTLs ttls[]; then the records of the last target's answer
+ * fin[0..finlen) (a full message: its answer records follow the chain,
+ * its authority and additional sections and its rcode are kept, its TTLs
+ * lowered by age_s), or none when fin is NULL. aa: the answer is the
+ * cluster zone's own. For dns_relay_write; never cached (ttl_s 0).
+ * Returns NULL on a malformed fin or OOM.
+ */
+struct dns_relay_msg *dns_relay_chain(const struct dns_query *q,
+    char *const *targets, const uint32_t *ttls, size_t n,
+    const uint8_t *fin, size_t finlen, uint32_t age_s, bool aa);
+
 #endif

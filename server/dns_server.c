@@ -62,6 +62,16 @@ struct dns_tcp {
 	char			 peer[64];
 };
 
+/* An ExternalName being resolved: the client's query, the CNAMEs so far. */
+struct dns_chase {
+	struct dns_query	 cq;
+	char			 targets[DNS_RELAY_MAX_CHAIN][DNS_MAX_NAME + 1];
+	uint32_t		 ttls[DNS_RELAY_MAX_CHAIN];
+	size_t			 n;
+	size_t			 cname_len;	/* the zone's answer, in out */
+	uint16_t		 cname_rcode;
+};
+
 /* Where a forwarded query's answer goes. */
 struct dns_req {
 	struct dns_server	*srv;
@@ -74,6 +84,7 @@ struct dns_req {
 	bool			 has_pi;
 	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
 	struct upstream		*up;		/* the forwarder it went to */
+	struct dns_chase	*chase;		/* q is an ExternalName's target */
 	struct dns_req		*prev, *next;	/* the server's list */
 };
 
@@ -127,6 +138,7 @@ struct dns_server {
 	uint8_t			*out;		/* UDP_BATCH * outcap */
 	size_t			 outcap;
 	uint8_t			 tcpbuf[TCP_MAX_MSG];
+	uint8_t			 chasebuf[TCP_MAX_MSG];	/* a target's answer */
 	uint8_t			 tcpout[TCP_MAX_MSG + 2];
 };
 
@@ -139,6 +151,15 @@ static void	dns_udp_cb(evutil_socket_t, short, void *);
 static void	dns_udp_send(struct dns_listener *, const uint8_t *, size_t,
     const struct sockaddr_storage *, socklen_t, const struct dns_req *);
 static void	dns_upstream_cb(void *, bool, bool, const uint8_t *, size_t);
+static size_t	dns_forward(struct dns_server *, const struct dns_query *,
+    struct dns_chase *, uint8_t *, size_t, size_t, struct dns_req *, bool);
+static size_t	dns_chase(struct dns_server *, const struct dns_query *,
+    uint8_t *, size_t, size_t, size_t, uint16_t, struct dns_req *, bool);
+static struct dns_relay_msg *dns_chase_msg(const struct dns_chase *,
+    const uint8_t *, size_t, uint32_t, bool);
+static size_t	dns_answer_msg(struct dns_server *,
+    const struct dns_relay_msg *, const struct dns_query *,
+    const struct dns_chase *, uint32_t, uint8_t *, size_t, size_t);
 static void	dns_req_free(struct dns_req *);
 static void	dns_accept_cb(struct evconnlistener *, evutil_socket_t,
     struct sockaddr *, int, void *);
@@ -214,10 +235,8 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
     uint8_t *out, size_t outcap, struct dns_req *proto, bool tcp)
 {
 	struct dns_query q;
-	struct dns_req *r;
 	enum dns_parse pr;
-	size_t alen, maxlen, fwdlen;
-	uint8_t *fwd;
+	size_t alen, maxlen;
 	uint16_t rcode;
 
 	pr = dns_wire_parse_query(pkt, len, &q);
@@ -238,20 +257,47 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 		return dns_wire_error(out, outcap, &q, rcode, false, s->edns);
 	}
 	maxlen = tcp ? TCP_MAX_MSG : dns_wire_udp_max(&q, s->edns);
-	if (dns_zone_answer(s->zone, &q, out, outcap, maxlen, &alen,
-	    &rcode) == DNS_ZONE_ANSWERED) {
+	switch (dns_zone_answer(s->zone, &q, out, outcap, maxlen, &alen,
+	    &rcode)) {
+	case DNS_ZONE_ANSWERED:
 		dns_count(s, q.qtype, rcode);
 		return alen;
+	case DNS_ZONE_CHASE:
+		return dns_chase(s, &q, out, outcap, maxlen, alen, rcode, proto,
+		    tcp);
+	case DNS_ZONE_FORWARD:
+	default:
+		break;
 	}
+	return dns_forward(s, &q, NULL, out, outcap, maxlen, proto, tcp);
+}
+
+/*
+ * The cache, else upstream, for q; ch (owned from here on; NULL for a
+ * plain forwarded name) when q is the target of the client's
+ * ExternalName chain. Returns what dns_process returns.
+ */
+static size_t
+dns_forward(struct dns_server *s, const struct dns_query *q,
+    struct dns_chase *ch, uint8_t *out, size_t outcap, size_t maxlen,
+    struct dns_req *proto, bool tcp)
+{
+	const struct dns_query *cq = ch != NULL ? &ch->cq : q;
+	struct dns_req *r;
+	size_t alen, fwdlen;
+	uint8_t *fwd;
+	uint16_t rcode;
+
 	if (s->cache != NULL) {
 		const struct dns_relay_msg *hit;
 		uint32_t age;
 
-		if ((hit = dns_cache_get(s->cache, &q, now_ms(), &age)) !=
-		    NULL && (alen = dns_relay_write(hit, &q, age, s->edns, out,
+		if ((hit = dns_cache_get(s->cache, q, now_ms(), &age)) !=
+		    NULL && (alen = dns_answer_msg(s, hit, q, ch, age, out,
 		    outcap, maxlen)) > 0) {
 			metric_add(s->m_hits, 1);
-			dns_count(s, q.qtype, dns_wire_rcode(out, alen));
+			dns_count(s, cq->qtype, dns_wire_rcode(out, alen));
+			free(ch);
 			return alen;
 		}
 		metric_add(s->m_misses, 1);
@@ -266,10 +312,11 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 		goto error;
 	*r = *proto;
 	r->srv = s;
-	r->q = q;
+	r->q = *q;
+	r->chase = ch;
 	r->up = s->up;
 	/* Upstream gets the question with EDNS, whatever the client sent. */
-	if ((fwd = dns_relay_query(&q, &fwdlen)) == NULL) {
+	if ((fwd = dns_relay_query(q, &fwdlen)) == NULL) {
 		free(r);
 		goto error;
 	}
@@ -287,8 +334,117 @@ dns_process(struct dns_server *s, const uint8_t *pkt, size_t len,
 		r->tcp->pending++;
 	return 0;
 error:
-	dns_count(s, q.qtype, rcode);
-	return dns_wire_error(out, outcap, &q, rcode, false, s->edns);
+	if (ch != NULL) {
+		/* Nowhere to ask: the zone's answer, the CNAME alone. */
+		alen = ch->cname_len;
+		dns_count(s, cq->qtype, ch->cname_rcode);
+		free(ch);
+		return alen;
+	}
+	dns_count(s, q->qtype, rcode);
+	return dns_wire_error(out, outcap, q, rcode, false, s->edns);
+}
+
+/* ch's CNAME chain, then fin's records (see dns_relay_chain). */
+static struct dns_relay_msg *
+dns_chase_msg(const struct dns_chase *ch, const uint8_t *fin, size_t finlen,
+    uint32_t age_s, bool aa)
+{
+	char *targets[DNS_RELAY_MAX_CHAIN];
+	size_t i;
+
+	for (i = 0; i < ch->n; i++)
+		targets[i] = (char *)(uintptr_t)ch->targets[i];
+	return dns_relay_chain(&ch->cq, targets, ch->ttls, ch->n, fin, finlen,
+	    age_s, aa);
+}
+
+/*
+ * m (a relayed answer to q, age_s old) written into out for the client:
+ * as it is, or after ch's CNAME chain (then the client asked ch->cq).
+ * Returns the length, 0 on failure.
+ */
+static size_t
+dns_answer_msg(struct dns_server *s, const struct dns_relay_msg *m,
+    const struct dns_query *q, const struct dns_chase *ch, uint32_t age_s,
+    uint8_t *out, size_t outcap, size_t maxlen)
+{
+	struct dns_relay_msg *chain;
+	size_t n;
+
+	if (ch == NULL)
+		return dns_relay_write(m, q, age_s, s->edns, out, outcap,
+		    maxlen);
+	if ((chain = dns_chase_msg(ch, m->wire, m->len, age_s, false)) == NULL)
+		return 0;
+	n = dns_relay_write(chain, &ch->cq, 0, s->edns, out, outcap, maxlen);
+	dns_relay_msg_free(chain);
+	return n;
+}
+
+/*
+ * q named an ExternalName service: out holds the zone's answer with the
+ * CNAME alone (alen bytes, rcode). Follows the chain of CNAMEs through
+ * the cluster zone and adds the records of the last target, from the
+ * zone, the cache, or upstream (then returns 0: the answer comes
+ * later). On any failure the CNAME alone is the answer.
+ */
+static size_t
+dns_chase(struct dns_server *s, const struct dns_query *q, uint8_t *out,
+    size_t outcap, size_t maxlen, size_t alen, uint16_t rcode,
+    struct dns_req *proto, bool tcp)
+{
+	struct dns_chase *ch;
+	struct dns_relay_msg *m;
+	struct dns_query tq;
+	const char *t;
+	size_t tlen, n;
+	uint16_t trc;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		goto cname_only;
+	ch->cq = *q;
+	ch->cname_len = alen;
+	ch->cname_rcode = rcode;
+	for (;;) {
+		t = dns_zone_chase_target(s->zone, &ch->ttls[ch->n]);
+		if (strlcpy(ch->targets[ch->n], t, sizeof(ch->targets[0])) >=
+		    sizeof(ch->targets[0]))
+			goto cname_only;
+		ch->n++;
+		if (dns_relay_make_query(ch->targets[ch->n - 1], q, &tq) != 0)
+			goto cname_only;
+		switch (dns_zone_answer(s->zone, &tq, s->chasebuf,
+		    sizeof(s->chasebuf), sizeof(s->chasebuf), &tlen, &trc)) {
+		case DNS_ZONE_CHASE:
+			if (ch->n < DNS_RELAY_MAX_CHAIN)
+				continue;
+			/* A loop, or too long: as a resolver would say. */
+			free(ch);
+			dns_count(s, q->qtype, DNS_RCODE_SERVFAIL);
+			return dns_wire_error(out, outcap, q,
+			    DNS_RCODE_SERVFAIL, false, s->edns);
+		case DNS_ZONE_ANSWERED:
+			m = dns_chase_msg(ch, s->chasebuf, tlen, 0, true);
+			n = m != NULL ? dns_relay_write(m, q, 0, s->edns, out,
+			    outcap, maxlen) : 0;
+			dns_relay_msg_free(m);
+			if (n == 0)
+				goto cname_only;
+			free(ch);
+			dns_count(s, q->qtype, dns_wire_rcode(out, n));
+			return n;
+		case DNS_ZONE_FORWARD:
+		default:
+			return dns_forward(s, &tq, ch, out, outcap, maxlen,
+			    proto, tcp);
+		}
+	}
+cname_only:
+	/* out still holds the zone's answer: nothing above wrote there. */
+	free(ch);
+	dns_count(s, q->qtype, rcode);
+	return alen;
 }
 
 static void
@@ -306,6 +462,7 @@ dns_req_free(struct dns_req *r)
 		r->tcp->pending--;
 		dns_tcp_maybe_close(r->tcp);
 	}
+	free(r->chase);
 	free(r);
 }
 
@@ -315,6 +472,7 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 {
 	struct dns_req *r = arg;
 	struct dns_server *s = r->srv;
+	const struct dns_query *cq;
 	struct dns_relay_msg *m;
 	uint8_t *buf = s->tcpout + 2;
 	size_t maxlen, n;
@@ -328,19 +486,20 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 		dns_req_free(r);
 		return;
 	}
-	maxlen = r->tcp != NULL ? TCP_MAX_MSG : dns_wire_udp_max(&r->q, s->edns);
+	cq = r->chase != NULL ? &r->chase->cq : &r->q;
+	maxlen = r->tcp != NULL ? TCP_MAX_MSG : dns_wire_udp_max(cq, s->edns);
 	m = ok ? dns_relay_parse(&r->q, ans, len) : NULL;
 	if (ok && m == NULL)
 		log_debug("dns: a malformed or unrelated upstream answer (%zu "
 		    "bytes) answered SERVFAIL", len);
-	n = m != NULL ? dns_relay_write(m, &r->q, 0, s->edns, buf, TCP_MAX_MSG,
-	    maxlen) : 0;
+	n = m != NULL ? dns_answer_msg(s, m, &r->q, r->chase, 0, buf,
+	    TCP_MAX_MSG, maxlen) : 0;
 	if (n == 0) {
-		n = dns_wire_error(buf, TCP_MAX_MSG, &r->q, DNS_RCODE_SERVFAIL,
+		n = dns_wire_error(buf, TCP_MAX_MSG, cq, DNS_RCODE_SERVFAIL,
 		    false, s->edns);
-		dns_count(s, r->q.qtype, DNS_RCODE_SERVFAIL);
+		dns_count(s, cq->qtype, DNS_RCODE_SERVFAIL);
 	} else
-		dns_count(s, r->q.qtype, dns_wire_rcode(buf, n));
+		dns_count(s, cq->qtype, dns_wire_rcode(buf, n));
 	/* Whole, never cut; and not an answer of servers a reload replaced. */
 	if (m != NULL && s->cache != NULL && r->up == s->up)
 		(void)dns_cache_put(s->cache, &r->q, m, now_ms());

@@ -46,6 +46,7 @@ struct dns_zone {
 	uint64_t	 rng;
 	struct hmap	*ip_pods;	/* "a.b.c.d" -> struct ip_pods */
 	struct hmap	*pod_ip;	/* pod key -> struct in_addr */
+	char		 chase[ZONE_NAME_MAX];	/* ExternalName target to chase */
 };
 
 /* One query being answered. */
@@ -521,6 +522,9 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
 		dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_CNAME, z->ttl,
 		    target);
+		/* The caller adds the target's records of the asked type. */
+		if (qt != DNS_TYPE_CNAME && qt != DNS_TYPE_ANY)
+			memcpy(z->chase, target, l + 1);
 		return zq_finish(z, zq);
 	case SVC_HEADLESS:
 		n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods));
@@ -916,6 +920,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 
 	*lenp = 0;
 	*rcodep = DNS_RCODE_NOERROR;
+	z->chase[0] = '\0';
 	switch (q->qtype) {
 	case DNS_TYPE_OPT:
 	case DNS_TYPE_TSIG:
@@ -1021,5 +1026,13 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 answered:
 	*lenp = len;
 	*rcodep = zq.rcode;
-	return DNS_ZONE_ANSWERED;
+	return z->chase[0] != '\0' && len > 0 ? DNS_ZONE_CHASE :
+	    DNS_ZONE_ANSWERED;
+}
+
+const char *
+dns_zone_chase_target(const struct dns_zone *z, uint32_t *ttl_s)
+{
+	*ttl_s = z->ttl;
+	return z->chase;
 }

@@ -43,6 +43,12 @@ void	dns_zone_free(struct dns_zone *);
 enum dns_zone_result {
 	DNS_ZONE_ANSWERED,	/* *lenp bytes in buf (0: send nothing) */
 	DNS_ZONE_FORWARD,	/* not ours: ask the upstreams */
+	/*
+	 * An ExternalName: buf holds the answer with the CNAME alone; the
+	 * target (dns_zone_chase_target) is to be resolved for the asked
+	 * type and its records added, as CoreDNS does.
+	 */
+	DNS_ZONE_CHASE,
 };
 
 /*
@@ -53,6 +59,12 @@ enum dns_zone_result {
  */
 enum dns_zone_result dns_zone_answer(struct dns_zone *, const struct dns_query *q,
     uint8_t *buf, size_t cap, size_t maxlen, size_t *lenp, uint16_t *rcodep);
+
+/*
+ * After DNS_ZONE_CHASE: the CNAME's target (dotted, no final dot), valid
+ * until the next dns_zone_answer, and the CNAME's TTL in *ttl_s.
+ */
+const char *dns_zone_chase_target(const struct dns_zone *, uint32_t *ttl_s);
 
 /* The SOA serial: bumped on every registry change. */
 uint32_t dns_zone_serial(const struct dns_zone *);

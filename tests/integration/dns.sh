@@ -63,8 +63,10 @@ expect_status NXDOMAIN idle.default.svc.$D A
 expect_flag aa idle.default.svc.$D A
 pass "headless: A per ready endpoint, dashed and pod names, SRV, PTR, none ready -> NXDOMAIN"
 
-[ "$(dshort ext.default.svc.$D A | head -1)" = www.example.org. ] || fail "ExternalName"
-dq ext.default.svc.$D A | grep -Eq "CNAME[[:space:]]+www\.example\.org\." || fail "CNAME"
+# The target's records come from upstream (dns_relay.sh); this daemon's
+# upstream never answers, so the CNAME alone is asked for here.
+[ "$(dshort ext.default.svc.$D CNAME)" = www.example.org. ] || fail "ExternalName"
+expect_flag aa ext.default.svc.$D CNAME
 pass "ExternalName -> CNAME"
 
 [ "$(dshort "$(reverse_name "$VIP")" PTR)" = backend.default.svc.$D. ] || fail "VIP PTR"

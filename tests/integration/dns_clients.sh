@@ -82,6 +82,31 @@ else
 fi
 
 # --- musl and glibc in a network namespace, the daemon on its 127.0.0.1:53
+# The upstream's data (ldns-testns) for the namespace part.
+upstream_data() {
+	local n c i
+	printf 'ENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id\n'
+	printf 'REPLY QR RD RA NOERROR\nSECTION QUESTION\nwww.example.com. IN A\n'
+	printf 'SECTION ANSWER\nwww.example.com. 60 IN A 192.0.2.80\nENTRY_END\n'
+	for n in big600:35 big1500:91; do
+		c=${n#*:} n=${n%:*}
+		printf 'ENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id\n'
+		printf 'REPLY QR RD RA NOERROR\nSECTION QUESTION\n%s.example.com. IN A\n' "$n"
+		echo "SECTION ANSWER"
+		for ((i = 0; i < c; i++)); do
+			echo "$n.example.com. 60 IN A 10.0.$i.1"
+		done
+		echo "ENTRY_END"
+	done
+	# no AAAA: NODATA with a SOA
+	for n in www big600 big1500; do
+		printf 'ENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id\n'
+		printf 'REPLY QR RD RA NOERROR\nSECTION QUESTION\n%s.example.com. IN AAAA\n' "$n"
+		printf 'SECTION AUTHORITY\nexample.com. 60 IN SOA ns.example.com. '
+		printf 'h.example.com. 1 2 3 4 60\nENTRY_END\n'
+	done
+}
+
 netns_part() {
 	local ns=cipcl$$ conf n out musl=
 
@@ -109,11 +134,27 @@ netns_part() {
 		SKIPPED+=("musl resolver: musl-gcc missing (Debian package musl-tools)")
 	fi
 
+	# An upstream in the namespace: an ExternalName's target, and names
+	# whose answers are 600 and 1,500 bytes (16 bytes per address).
+	upstream_data > "$TEST_TMP/ns-upstream.data"
+	ip netns exec "$ns" ldns-testns -p 5353 "$TEST_TMP/ns-upstream.data" \
+	    > "$TEST_TMP/ns-upstream.log" 2>&1 &
+	TEST_PIDS+=("$!")
+	cat > "$M/external.yaml" <<'YAML'
+kind: Service
+metadata: {name: ext-out}
+spec: {type: ExternalName, externalName: www.example.com.}
+---
+kind: Service
+metadata: {name: ext-in}
+spec: {type: ExternalName, externalName: backend.default.svc.cluster.local}
+YAML
 	mkdir -p "$TEST_TMP/state-ns"
 	DAEMON_PREFIX=(ip netns exec "$ns")	# execs the daemon: same pid
 	start_daemon "$TEST_TMP/daemon-ns.log" --dns-listen 127.0.0.1:53 \
 	    --api-listen none --vip-range "$VIP_RANGE" \
-	    --state-dir "$TEST_TMP/state-ns" --manifests "$M" --upstream 127.0.0.1:9
+	    --state-dir "$TEST_TMP/state-ns" --manifests "$M" \
+	    --upstream 127.0.0.1:5353
 	DAEMON_PREFIX=()
 	VIP=$(ip netns exec "$ns" dig +short +time=1 @127.0.0.1 backend.default.svc.$D A)
 	[ -n "$VIP" ] || fail "no VIP in the namespace"
@@ -130,6 +171,17 @@ netns_part() {
 		echo "$out" | grep -qx 127.0.20.1 || fail "musl endpoint: $out"
 		out=$(ip netns exec "$ns" "$musl" nosuch 2>&1) && fail "musl resolved nosuch: $out"
 		pass "musl getaddrinfo: the short forms along the search list, headless, unknown"
+		out=$(ip netns exec "$ns" "$musl" ext-out 2>&1) || fail "musl ext-out: $out"
+		echo "$out" | grep -qx 192.0.2.80 || fail "musl ext-out: $out"
+		out=$(ip netns exec "$ns" "$musl" ext-in 2>&1) || fail "musl ext-in: $out"
+		echo "$out" | grep -qx "$VIP" || fail "musl ext-in: $out"
+		pass "musl getaddrinfo: ExternalName to an outside name and to a service"
+		for n in big600 big1500; do
+			out=$(ip netns exec "$ns" "$musl" $n.example.com 2>&1) ||
+			    fail "musl $n: $out"
+			echo "$out" | grep -q '^10\.' || fail "musl $n: $out"
+		done
+		pass "musl getaddrinfo: forwarded answers over 512 bytes give addresses"
 	fi
 
 	for opt in "" edns0; do
@@ -144,6 +196,17 @@ netns_part() {
 		    fail "glibc ($opt) ahosts db: $out"
 		ip netns exec "$ns" getent ahosts nosuch >/dev/null && fail "glibc ($opt) resolved nosuch"
 		pass "glibc getent ahosts ${opt:-without edns0}: short forms, headless, unknown"
+		out=$(ip netns exec "$ns" getent ahosts ext-out) || fail "glibc ($opt) ext-out"
+		echo "$out" | grep -q "^192.0.2.80[[:space:]]" || fail "glibc ($opt) ext-out: $out"
+		out=$(ip netns exec "$ns" getent ahosts ext-in) || fail "glibc ($opt) ext-in"
+		echo "$out" | grep -q "^$VIP[[:space:]]" || fail "glibc ($opt) ext-in: $out"
+		for n in big600:35 big1500:91; do
+			out=$(ip netns exec "$ns" getent ahosts "${n%:*}.example.com") ||
+			    fail "glibc ($opt) ${n%:*} failed"
+			[ "$(echo "$out" | grep -c 'STREAM')" = "${n#*:}" ] ||
+			    fail "glibc ($opt) ${n%:*}: $(echo "$out" | grep -c STREAM) addresses"
+		done
+		pass "glibc ${opt:-without edns0}: ExternalName, answers of 600 and 1,500 bytes whole"
 	done
 	stop_daemon
 }

@@ -61,6 +61,27 @@ done
 
 M="$TEST_TMP/manifests"
 write_manifests "$M"
+cat > "$M/external.yaml" <<'YAML'
+kind: Service
+metadata: {name: ext-out}
+spec: {type: ExternalName, externalName: www.example.com.}
+---
+kind: Service
+metadata: {name: inner}
+spec: {type: ExternalName, externalName: backend.default.svc.cluster.local}
+---
+kind: Service
+metadata: {name: chain}
+spec: {type: ExternalName, externalName: inner.default.svc.cluster.local}
+---
+kind: Service
+metadata: {name: loop1}
+spec: {type: ExternalName, externalName: loop2.default.svc.cluster.local}
+---
+kind: Service
+metadata: {name: loop2}
+spec: {type: ExternalName, externalName: loop1.default.svc.cluster.local}
+YAML
 start_dns "$M" --api-listen none --upstream "127.0.0.1:$UP_PORT"
 
 # check NAME WANT-COUNT WANT-TC DIG-ARGS...: a well-formed answer with
@@ -140,5 +161,24 @@ pass "upstream rcodes relayed as received, NXDOMAIN with its SOA"
 dq +noedns www.example.com A | grep -q "OPT PSEUDOSECTION" && fail "OPT to a client without EDNS"
 dq +bufsize=4096 www.example.com A | grep -q "udp: 1232" || fail "our payload size not announced"
 pass "EDNS answered as the client asked"
+# ExternalName: the CNAME and the target's records, as CoreDNS answers.
+D=default.svc.cluster.local
+out=$(dq ext-out.$D A)
+echo "$out" | grep -Eq "^ext-out\.$D\.[[:space:]]+5[[:space:]]+IN[[:space:]]+CNAME[[:space:]]+www\.example\.com\.$" ||
+    fail "ExternalName CNAME: $out"
+echo "$out" | grep -Eq "^www\.example\.com\.[[:space:]].*A[[:space:]]+10\.0\.0\.1$" ||
+    fail "ExternalName target's A: $out"
+[ "$(dshort ext-out.$D A)" = "$(printf 'www.example.com.\n10.0.0.1')" ] ||
+    fail "ExternalName from the cache: $(dshort ext-out.$D A)"
+[ "$(dshort +tcp ext-out A)" = "$(printf 'www.example.com.\n10.0.0.1')" ] ||
+    fail "ExternalName short form over TCP"
+[ "$(dshort ext-out.$D CNAME)" = www.example.com. ] || fail "ExternalName CNAME query"
+pass "ExternalName to an outside name: CNAME + the target's A, cached, over UDP and TCP"
+VIP=$(dshort backend.$D A)
+[ "$(dshort chain.$D A)" = "$(printf 'inner.%s.\nbackend.%s.\n%s' "$D" "$D" "$VIP")" ] ||
+    fail "ExternalName chain: $(dshort chain.$D A)"
+dq chain.$D A | grep -Eq "^;; flags:[a-z ]* aa[ ;]" || fail "in-cluster chain not aa"
+expect_status SERVFAIL loop1.$D A
+pass "ExternalName to a service, through a chain; a loop is SERVFAIL"
 stop_daemon
 pass "dns_relay.sh"

@@ -340,6 +340,77 @@ test_relay_rewrites(void **state)
 	dns_relay_msg_free(m);
 }
 
+/* ExternalName: CNAMEs, then the target's answer, for the client. */
+static void
+test_relay_chain(void **state)
+{
+	char *targets[2] = { "inner.default.svc.cluster.local",
+	    "www.example.com." };
+	const uint32_t ttls[2] = { 5, 5 };
+	struct dns_query q, tq;
+	struct dns_relay_msg *m, *t;
+	uint8_t *ans, buf[4096];
+	size_t len, n;
+	ldns_pkt *p;
+	char *text;
+
+	(void)state;
+	mkq("Ext.default.svc.cluster.local.", LDNS_RR_TYPE_A, 1232, false, &q);
+	assert_int_equal(dns_relay_make_query(targets[1], &q, &tq), 0);
+	assert_int_equal(tq.qtype, LDNS_RR_TYPE_A);
+	assert_true(tq.edns);
+	assert_int_equal(dns_relay_make_query("bad..name", &q, &tq), -1);
+	/* a positive target answer, 100 s old */
+	ans = mkans("www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 2,
+	    false, &len);
+	assert_int_equal(dns_relay_make_query(targets[1], &q, &tq), 0);
+	assert_non_null(t = dns_relay_parse(&tq, ans, len));
+	assert_non_null(m = dns_relay_chain(&q, targets, ttls, 2, t->wire,
+	    t->len, 100, false));
+	assert_int_equal(m->ttl_s, 0);
+	n = dns_relay_write(m, &q, 0, 1232, buf, sizeof(buf), 512);
+	p = client_sees(buf, n);
+	assert_int_equal(ldns_pkt_ancount(p), 4);
+	assert_int_equal(ldns_pkt_id(p), 0x4242);
+	text = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(
+	    ldns_pkt_question(p), 0)));
+	assert_string_equal(text, "Ext.default.svc.cluster.local.");
+	free(text);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p),
+	    0)), LDNS_RR_TYPE_CNAME);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 2)),
+	    200);
+	assert_false(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	dns_relay_msg_free(m);
+	dns_relay_msg_free(t);
+	free(ans);
+	/* NXDOMAIN for the target: the CNAMEs, the rcode and the SOA */
+	ans = mkans("www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0,
+	    true, &len);
+	assert_non_null(t = dns_relay_parse(&tq, ans, len));
+	assert_non_null(m = dns_relay_chain(&q, targets, ttls, 2, t->wire,
+	    t->len, 0, false));
+	n = dns_relay_write(m, &q, 0, 1232, buf, sizeof(buf), 512);
+	p = client_sees(buf, n);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+	dns_relay_msg_free(m);
+	dns_relay_msg_free(t);
+	free(ans);
+	/* no target answer: the CNAMEs alone, authoritative */
+	assert_non_null(m = dns_relay_chain(&q, targets, ttls, 1, NULL, 0, 0,
+	    true));
+	n = dns_relay_write(m, &q, 0, 1232, buf, sizeof(buf), 512);
+	p = client_sees(buf, n);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	dns_relay_msg_free(m);
+}
+
 int
 main(void)
 {
@@ -350,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_relay_rcodes),
 		cmocka_unit_test(test_relay_refuses),
 		cmocka_unit_test(test_relay_rewrites),
+		cmocka_unit_test(test_relay_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
