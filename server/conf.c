@@ -91,7 +91,7 @@ static const struct conf_option options[] = {
 	LIST("dns-allow", dns_allow, "127.0.0.0/8 ::1/128 10.0.0.0/8 "
 	    "172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 169.254.0.0/16 "
 	    "fc00::/7 fe80::/10 " DNS_ACL_VIP_RANGE,
-	    "client CIDR whose other names are forwarded (\"vip-range\": "
+	    "client CIDR for which other names are forwarded (\"vip-range\": "
 	    "the VIP range); others get REFUSED"),
 	STR("vip-range", vip_range, "127.96.0.0/16",
 	    "CIDR the VIPs come from"),

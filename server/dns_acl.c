@@ -174,6 +174,7 @@ dns_acl_free(struct dns_acl *acl)
 bool
 dns_acl_match(const struct dns_acl *acl, const struct sockaddr *sa)
 {
+	const struct sockaddr_in *s4;
 	const struct sockaddr_in6 *s6;
 	const uint8_t *a;
 	int family;
@@ -183,8 +184,8 @@ dns_acl_match(const struct dns_acl *acl, const struct sockaddr *sa)
 		return false;
 	if (sa->sa_family == AF_INET) {
 		family = AF_INET;
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr;
+		s4 = (const struct sockaddr_in *)(const void *)sa;
+		a = (const uint8_t *)&s4->sin_addr;
 	} else if (sa->sa_family == AF_INET6) {
 		s6 = (const struct sockaddr_in6 *)(const void *)sa;
 		family = AF_INET6;

@@ -216,11 +216,12 @@ dns_count(struct dns_server *s, uint16_t qtype, uint16_t rcode)
 /*
  * True when a name outside the zone is refused to the client of proto:
  * before the cache (cache_miss false) a client outside dns-allow; after
- * a cache miss (cache_miss true) a query with RD=0. A forwarder has no
- * referral to give, so RD=0 gets what the cache holds and REFUSED
- * otherwise, as Unbound answers a client allowed to snoop its cache
- * (access-control allow_snoop), rather than SERVFAIL, which claims the
- * name is broken. Counted by reason.
+ * a cache miss (cache_miss true) a query with RD=0. RD=0 gets what the
+ * cache holds, as Unbound's access-control allow_snoop: only dns-allow
+ * clients reach the cache, and their lookups fill it. A miss is REFUSED
+ * (as Unbound's allow and PowerDNS Recursor 5 answer any RD=0): a
+ * forwarder has no referral to give, and SERVFAIL would claim the name
+ * is broken. Counted by reason.
  */
 static bool
 dns_refuse(struct dns_server *s, const struct dns_query *q,
