@@ -17,6 +17,8 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "dns_acl.h"
+#include "dns_zone.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
@@ -60,6 +62,9 @@ static const struct conf_option options[] = {
 	    "DNS address:port, UDP and TCP"),
 	STR("cluster-domain", cluster_domain, "cluster.local",
 	    "the cluster DNS domain"),
+	STR("dns-short-names", dns_short_names, "all",
+	    "short names answered: all (S, S.N, S.N.svc), single-label "
+	    "(S, S.N.svc) or off"),
 	UINT("dns-ttl", dns_ttl_s, "5", 0, 86400, "TTL of answers, seconds"),
 	UINT("dns-negative-ttl", dns_negative_ttl_s, "5", 0, 86400,
 	    "TTL of NXDOMAIN/NODATA (SOA minimum), seconds"),
@@ -78,6 +83,16 @@ static const struct conf_option options[] = {
 	    1000000, "forwarded queries in flight at once"),
 	UINT("dns-cache-size", dns_cache_size, "10000", 0, 10000000,
 	    "forwarded answers cached (0 disables)"),
+	/*
+	 * Who may use the forwarder: loopback, the private and CGNAT
+	 * ranges, link-local (never routed, so never the open Internet)
+	 * and the VIP range. Entries are separated by spaces here.
+	 */
+	LIST("dns-allow", dns_allow, "127.0.0.0/8 ::1/128 10.0.0.0/8 "
+	    "172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 169.254.0.0/16 "
+	    "fc00::/7 fe80::/10 " DNS_ACL_VIP_RANGE,
+	    "client CIDR for which other names are forwarded (\"vip-range\": "
+	    "the VIP range); others get REFUSED"),
 	STR("vip-range", vip_range, "127.96.0.0/16",
 	    "CIDR the VIPs come from"),
 	STR("vip-interface", vip_interface, NULL,
@@ -266,6 +281,28 @@ nomem:
 	return -1;
 }
 
+/* A list's default: its entries separated by spaces. */
+static int
+conf_set_list_default(struct cip_conf *c, const struct conf_option *o)
+{
+	const char *p = o->def, *end;
+	char one[256];
+	size_t len;
+
+	while (*p != '\0') {
+		if ((end = strchr(p, ' ')) == NULL)
+			end = p + strlen(p);
+		if ((len = (size_t)(end - p)) >= sizeof(one))
+			return -1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (len > 0 && conf_set_value(c, o, one, NULL, 0) != 0)
+			return -1;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
+}
+
 struct cip_conf *
 conf_new_defaults(void)
 {
@@ -277,6 +314,13 @@ conf_new_defaults(void)
 	for (i = 0; i < CIP_ARRAY_LEN(options); i++) {
 		if (options[i].def == NULL && options[i].def_fn == NULL)
 			continue;
+		if (options[i].type == CONF_LIST) {
+			if (conf_set_list_default(c, &options[i]) != 0) {
+				conf_free(c);
+				return NULL;
+			}
+			continue;
+		}
 		if (conf_set_value(c, &options[i], options[i].def_fn ?
 		    options[i].def_fn() : options[i].def, NULL, 0) != 0) {
 			conf_free(c);
@@ -489,6 +533,24 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		    "round-robin or least-connections",
 		    c->lb_algorithm ? c->lb_algorithm : "");
 		return -1;
+	}
+	if (c->dns_short_names == NULL ||
+	    dns_zone_short_parse(c->dns_short_names) < 0) {
+		errf(err, errlen, "dns-short-names: \"%s\" is not all, "
+		    "single-label or off",
+		    c->dns_short_names ? c->dns_short_names : "");
+		return -1;
+	}
+	for (i = 0; i < c->dns_allow.n; i++) {
+		struct dns_acl_entry e;
+		char why[256];
+
+		if (strcmp(c->dns_allow.v[i], DNS_ACL_VIP_RANGE) != 0 &&
+		    dns_acl_parse(c->dns_allow.v[i], &e, why,
+		    sizeof(why)) != 0) {
+			errf(err, errlen, "dns-allow: %s", why);
+			return -1;
+		}
 	}
 	if (c->cluster_domain == NULL || c->cluster_domain[0] == '\0' ||
 	    c->cluster_domain[0] == '.' || strlen(c->cluster_domain) > 200) {

@@ -24,6 +24,7 @@ struct cip_conf {
 	/* DNS */
 	struct strlist	 dns_listen;		/* ADDR:PORT */
 	char		*cluster_domain;
+	char		*dns_short_names;	/* all|single-label|off */
 	uint64_t	 dns_ttl_s;
 	uint64_t	 dns_negative_ttl_s;
 	uint64_t	 edns_payload;
@@ -33,6 +34,7 @@ struct cip_conf {
 	uint64_t	 upstream_timeout_ms;
 	uint64_t	 upstream_max_inflight;
 	uint64_t	 dns_cache_size;	/* entries; 0 disables */
+	struct strlist	 dns_allow;		/* CIDR or "vip-range" */
 	/* VIPs and the forwarder */
 	char		*vip_range;
 	char		*vip_interface;		/* NULL: loopback mode */

@@ -27,6 +27,7 @@
 #include "registry.h"
 #include "runtime.h"
 #include "util.h"
+#include "dns_acl.h"
 #include "dns_cache.h"
 #include "dns_relay.h"
 #include "dns_server.h"
@@ -60,6 +61,8 @@ struct dns_tcp {
 	size_t			 pending;	/* upstream queries */
 	bool			 eof;
 	char			 peer[64];
+	struct sockaddr_storage	 addr;		/* the client, for dns-allow */
+	socklen_t		 addrlen;
 };
 
 /* An ExternalName being resolved: the client's query, the CNAMEs so far. */
@@ -108,6 +111,7 @@ struct dns_server {
 	struct dns_zone		*zone;
 	struct dns_cache	*cache;
 	size_t			 cache_max;
+	struct dns_acl		*allow;		/* may use the forwarder */
 	struct upstream		*up;
 	struct dns_retired	*retired;	/* replaced by reloads */
 	size_t			 up_inflight;	/* of up and the retired */
@@ -121,6 +125,7 @@ struct dns_server {
 	struct dns_req		*reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
 	struct metric		*m_hits, *m_misses, *m_dropped;
+	struct metric		*m_refused_acl, *m_refused_norec;
 	/*
 	 * UDP batch buffers, allocated once. The receive headers stay set
 	 * up between batches: only what recvmmsg changed is reset.
@@ -180,6 +185,10 @@ static struct upstream *dns_conf_upstream(struct dns_server *,
 static struct dns_zone *dns_conf_zone(struct dns_server *,
     const struct cip_conf *, uint32_t);
 static void	dns_retire_cb(evutil_socket_t, short, void *);
+static bool	dns_refuse(struct dns_server *, const struct dns_query *,
+    const struct dns_req *, bool);
+static struct dns_acl *dns_conf_allow(struct dns_server *,
+    const struct cip_conf *);
 
 /* --- metrics ------------------------------------------------------------ */
 
@@ -224,6 +233,33 @@ dns_count(struct dns_server *s, uint16_t qtype, uint16_t rcode)
 }
 
 /* --- the policy ----------------------------------------------------------- */
+
+/*
+ * True when a name outside the zone is refused to the client of proto:
+ * before the cache (cache_miss false) a client outside dns-allow; after
+ * a cache miss (cache_miss true) a query with RD=0. RD=0 gets what the
+ * cache holds, as Unbound's access-control allow_snoop: only dns-allow
+ * clients reach the cache, and their lookups fill it. A miss is REFUSED
+ * (as Unbound's allow and PowerDNS Recursor 5 answer any RD=0): a
+ * forwarder has no referral to give, and SERVFAIL would claim the name
+ * is broken. Counted by reason.
+ */
+static bool
+dns_refuse(struct dns_server *s, const struct dns_query *q,
+    const struct dns_req *proto, bool cache_miss)
+{
+	if (!cache_miss) {
+		if (dns_acl_match(s->allow,
+		    (const struct sockaddr *)&proto->client))
+			return false;
+		metric_add(s->m_refused_acl, 1);
+		return true;
+	}
+	if (q->flags & DNS_FLAG_RD)
+		return false;
+	metric_add(s->m_refused_norec, 1);
+	return true;
+}
 
 /*
  * Answers one message. Returns the answer length in out (0: nothing to
@@ -288,6 +324,9 @@ dns_forward(struct dns_server *s, const struct dns_query *q,
 	uint8_t *fwd;
 	uint16_t rcode;
 
+	rcode = DNS_RCODE_REFUSED;
+	if (dns_refuse(s, cq, proto, false))
+		goto error;
 	if (s->cache != NULL) {
 		const struct dns_relay_msg *hit;
 		uint32_t age;
@@ -302,6 +341,8 @@ dns_forward(struct dns_server *s, const struct dns_query *q,
 		}
 		metric_add(s->m_misses, 1);
 	}
+	if (dns_refuse(s, cq, proto, true))
+		goto error;
 	if (s->up == NULL || upstream_servers(s->up) == 0) {
 		rcode = DNS_RCODE_REFUSED;
 		goto error;
@@ -768,6 +809,8 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	t->srv = s;
 	sockaddr_str(sa, t->peer, sizeof(t->peer));
+	t->addrlen = (socklen_t)MINIMUM((size_t)salen, sizeof(t->addr));
+	memcpy(&t->addr, sa, t->addrlen);
 	t->prev = NULL;
 	if ((t->next = s->conns) != NULL)
 		t->next->prev = t;
@@ -836,6 +879,8 @@ dns_tcp_read_cb(struct bufferevent *bev, void *arg)
 
 	memset(&proto, 0, sizeof(proto));
 	proto.tcp = t;
+	proto.client = t->addr;
+	proto.clientlen = t->addrlen;
 	while (evbuffer_get_length(in) >= 2) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    TCP_OUT_HIGH) {
@@ -1013,6 +1058,7 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	struct dns_zone_conf zc;
 	struct dns_zone *z;
 	size_t i;
+	int sn;
 
 	memset(&zc, 0, sizeof(zc));
 	for (i = 0; i < s->nls && zc.ns_addr.s_addr == 0; i++)
@@ -1029,10 +1075,28 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	zc.edns_payload = dns_conf_edns(c);
 	zc.recursion = s->up != NULL && upstream_servers(s->up) > 0;
 	zc.serial = serial;
+	/* conf_validate refused any other value. */
+	sn = dns_zone_short_parse(c->dns_short_names);
+	zc.short_names = sn < 0 ? DNS_ZONE_SHORT_ALL : (enum dns_zone_short)sn;
 	if ((z = dns_zone_new(s->rt->reg, &zc)) == NULL)
 		log_warnx("dns: bad cluster domain %s or VIP range %s",
 		    c->cluster_domain, zc.vip_range ? zc.vip_range : "-");
 	return z;
+}
+
+/* The clients of c's dns-allow; or NULL (logged: nobody then). */
+static struct dns_acl *
+dns_conf_allow(struct dns_server *s, const struct cip_conf *c)
+{
+	struct dns_acl *acl;
+	char err[256];
+
+	/* vip-range is the range VIPs come from, as for the zone. */
+	if ((acl = dns_acl_new(c->dns_allow.v, c->dns_allow.n,
+	    s->rt->vips != NULL ? vip_range(s->rt->vips) : c->vip_range,
+	    err, sizeof(err))) == NULL)
+		log_warnx("dns: dns-allow: %s", err);
+	return acl;
 }
 
 int
@@ -1068,6 +1132,12 @@ dns_server_init(struct runtime *rt)
 	s->m_dropped = metrics_get("clusterip_dns_dropped_total",
 	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
 	    "", NULL, 0);
+	s->m_refused_acl = metrics_get("clusterip_dns_refused_total",
+	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
+	    "reason.", "reason=\"not-allowed\"", NULL, 0);
+	s->m_refused_norec = metrics_get("clusterip_dns_refused_total",
+	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
+	    "reason.", "reason=\"no-recursion\"", NULL, 0);
 	if (conf->dns_listen.n == 0) {
 		log_warnx("dns: no listen address");
 		goto fail;
@@ -1088,6 +1158,8 @@ dns_server_init(struct runtime *rt)
 		log_warnx("dns: no forwarding: names outside %s are refused",
 		    conf->cluster_domain);
 	if ((s->zone = dns_conf_zone(s, conf, 0)) == NULL)
+		goto fail;
+	if ((s->allow = dns_conf_allow(s, conf)) == NULL)
 		goto fail;
 	if (conf->dns_cache_size > 0 &&
 	    (s->cache = dns_cache_new((size_t)conf->dns_cache_size)) == NULL)
@@ -1148,6 +1220,7 @@ dns_server_reload(const struct cip_conf *nc)
 	struct dns_retired *ret = NULL;
 	struct dns_cache *nca = NULL;
 	struct dns_zone *nz;
+	struct dns_acl *nacl;
 	struct timeval tv;
 	uint64_t ms;
 	const char *domain;
@@ -1240,6 +1313,14 @@ dns_server_reload(const struct cip_conf *nc)
 		}
 	}
 
+	if ((nacl = dns_conf_allow(s, nc)) == NULL) {
+		log_warnx("dns: dns-allow stays as it was");
+		rc = -1;
+	} else {
+		dns_acl_free(s->allow);
+		s->allow = nacl;
+	}
+
 	/* A new zone beside the old; the serial goes on from the old one. */
 	if ((nz = dns_conf_zone(s, nc, dns_zone_serial(s->zone) + 1)) ==
 	    NULL) {
@@ -1294,6 +1375,7 @@ dns_server_shutdown(void)
 	if (s->accept_ev != NULL)
 		event_free(s->accept_ev);
 	dns_zone_free(s->zone);
+	dns_acl_free(s->allow);
 	dns_cache_free(s->cache);
 	free(s->in);
 	free(s->out);

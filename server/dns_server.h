@@ -13,8 +13,9 @@ int	dns_server_init(struct runtime *);
  * no new socket: answer and negative TTLs, cluster domain, EDNS payload,
  * TCP client limit and idle timeout, upstream servers (and a re-read of
  * /etc/resolv.conf when none is set), upstream timeout and in-flight cap,
- * cache size. Queries already upstream finish on the old servers. A
- * changed dns-listen is logged as taking effect at restart. What cannot
+ * cache size, dns-allow and dns-short-names. Queries already upstream
+ * finish on the old servers. A changed dns-listen is logged as taking
+ * effect at restart. What cannot
  * be built (out of memory, a refused domain) keeps its running value,
  * with a warning. Returns 0, or -1 when something was kept.
  */

@@ -42,6 +42,7 @@ struct dns_zone {
 	size_t		 edns;
 	struct in_addr	 ns_addr;
 	uint16_t	 flags;		/* AA, RA */
+	enum dns_zone_short short_names;
 	uint32_t	 serial;
 	uint64_t	 rng;
 	struct hmap	*ip_pods;	/* "a.b.c.d" -> struct ip_pods */
@@ -72,6 +73,7 @@ static void	zone_index_pod(struct dns_zone *, const struct pod *);
 static void	zone_unindex_pod(struct dns_zone *, const char *);
 static void	zone_index_each(struct pod *, void *);
 static size_t	zone_count_labels(const char *);
+static bool	zone_short_ok(const struct dns_zone *, size_t);
 static bool	zq_lab_eq(const struct zq *, size_t, const char *);
 static bool	zq_under(const struct zq *, const char *, size_t);
 static size_t	zq_lab_copy(const struct zq *, size_t, char *, size_t);
@@ -153,6 +155,7 @@ dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
 	z->edns = zc->edns_payload;
 	z->ns_addr = zc->ns_addr;
 	z->flags = DNS_FLAG_AA | (zc->recursion ? DNS_FLAG_RA : 0);
+	z->short_names = zc->short_names;
 	z->serial = zc->serial != 0 ? zc->serial : (uint32_t)time(NULL);
 #ifdef HAVE_ARC4RANDOM_BUF
 	arc4random_buf(&z->rng, sizeof(z->rng));
@@ -174,6 +177,40 @@ fail:
 	hmap_free(z->pod_ip, NULL);
 	free(z);
 	return NULL;
+}
+
+int
+dns_zone_short_parse(const char *text)
+{
+	if (text == NULL)
+		return -1;
+	if (strcmp(text, "all") == 0)
+		return DNS_ZONE_SHORT_ALL;
+	if (strcmp(text, "single-label") == 0)
+		return DNS_ZONE_SHORT_SINGLE;
+	if (strcmp(text, "off") == 0)
+		return DNS_ZONE_SHORT_OFF;
+	return -1;
+}
+
+/*
+ * True when a short form of n labels (1: S, 2: S.N, 3: S.N.svc) is
+ * answered. single-label keeps S, which no public name can be, and
+ * S.N.svc, under a "svc" TLD that does not exist; it gives S.N back to
+ * the upstreams, where a namespace named like a TLD would shadow them.
+ */
+static bool
+zone_short_ok(const struct dns_zone *z, size_t n)
+{
+	switch (z->short_names) {
+	case DNS_ZONE_SHORT_ALL:
+		return n >= 1 && n <= 3;
+	case DNS_ZONE_SHORT_SINGLE:
+		return n == 1 || n == 3;
+	case DNS_ZONE_SHORT_OFF:
+	default:
+		return false;
+	}
 }
 
 static void
@@ -977,7 +1014,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, a, false)) != 0)
 			goto answered;
 		/* Short forms S, S.N, S.N.svc, only for what exists. */
-		if (zq.n == 0 || zq.n > 3 ||
+		if (!zone_short_ok(z, zq.n) ||
 		    (zq.n == 3 && !zq_lab_eq(&zq, 2, "svc")))
 			return DNS_ZONE_FORWARD;
 		nl = zq.llen[0];

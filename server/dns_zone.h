@@ -20,6 +20,20 @@ struct registry;
 struct dns_query;
 struct dns_zone;
 
+/*
+ * Which short forms of a service name (outside the cluster domain) are
+ * answered. A short form shadows the real name it spells: namespace
+ * "dev" and service "api" make "api.dev." ours.
+ */
+enum dns_zone_short {
+	DNS_ZONE_SHORT_ALL,	/* S, S.N, S.N.svc (the default) */
+	DNS_ZONE_SHORT_SINGLE,	/* S (default namespace) and S.N.svc */
+	DNS_ZONE_SHORT_OFF,	/* only S.N.svc.<domain> */
+};
+
+/* "all", "single-label" or "off" -> enum dns_zone_short; -1 otherwise. */
+int	dns_zone_short_parse(const char *text);
+
 struct dns_zone_conf {
 	const char	*domain;	/* "cluster.local" */
 	const char	*vip_range;	/* "127.96.0.0/16": the reverse zone; may be NULL */
@@ -29,6 +43,7 @@ struct dns_zone_conf {
 	struct in_addr	 ns_addr;	/* A of ns.dns.<domain>; 0: none */
 	bool		 recursion;	/* set RA: names outside are forwarded */
 	uint32_t	 serial;	/* first SOA serial; 0: the time */
+	enum dns_zone_short short_names;
 };
 
 /*

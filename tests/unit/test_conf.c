@@ -29,6 +29,12 @@ test_defaults(void **state)
 	assert_null(c->vip_interface);
 	assert_int_equal(c->api_max_body, 1048576);
 	assert_int_equal(c->dns_tcp_idle_timeout_ms, 10000);
+	assert_string_equal(c->dns_short_names, "all");
+	/* Forwarding for loopback, private ranges and the VIPs only. */
+	assert_int_equal(c->dns_allow.n, 10);
+	assert_string_equal(c->dns_allow.v[0], "127.0.0.0/8");
+	assert_string_equal(c->dns_allow.v[1], "::1/128");
+	assert_string_equal(c->dns_allow.v[9], "vip-range");
 	assert_int_equal(conf_validate(c, err, sizeof(err)), 0);
 	conf_free(c);
 }
@@ -80,6 +86,14 @@ test_errors_have_positions(void **state)
 		{ "- a\n", "c.yaml:1:1: configuration: expected a mapping" },
 		{ "a: [\n", "c.yaml:2:1:" },
 		{ "upstream-timeout: soon\n", "upstream-timeout: \"soon\"" },
+		{ "dns-allow: [10.0.0.0/8, 10.0.0.1/8]\n",
+		    "dns-allow: \"10.0.0.1/8\" has bits set beyond /8 "
+		    "(10.0.0.0/8?)" },
+		{ "dns-allow: 10.0.0.0/33\n", "prefix /33 is longer" },
+		{ "dns-allow: [example.com]\n", "dns-allow: \"example.com\" "
+		    "is not an IPv4 or IPv6 CIDR" },
+		{ "dns-allow: {a: b}\n", "c.yaml:1:12: dns-allow" },
+		{ "dns-short-names: some\n", "dns-short-names: \"some\"" },
 	};
 	char err[256];
 	size_t i;
@@ -100,7 +114,9 @@ static void
 test_print_round_trip(void **state)
 {
 	const char *y = "dns-listen: [127.0.0.2:53]\nupstream: [127.0.0.9]\n"
-	    "manifests: \"/tmp/a \\\"b\\\"\"\nproxy-idle-timeout: 2m\n";
+	    "manifests: \"/tmp/a \\\"b\\\"\"\nproxy-idle-timeout: 2m\n"
+	    "dns-allow: [10.1.0.0/16, \"2001:db8::/32\", vip-range]\n"
+	    "dns-short-names: single-label\n";
 	struct cip_conf *a = conf_new_defaults(), *b = conf_new_defaults();
 	char *t1 = NULL, *t2 = NULL, err[256];
 	size_t l1, l2;
@@ -110,6 +126,9 @@ test_print_round_trip(void **state)
 	    sizeof(err)), 0);
 	assert_string_equal(a->manifests, "/tmp/a \"b\"");
 	assert_int_equal(a->proxy_idle_timeout_ms, 120000);
+	assert_int_equal(a->dns_allow.n, 3);
+	assert_string_equal(a->dns_allow.v[1], "2001:db8::/32");
+	assert_string_equal(a->dns_short_names, "single-label");
 	fp = open_memstream(&t1, &l1);
 	conf_print(a, fp);
 	fclose(fp);
@@ -119,9 +138,53 @@ test_print_round_trip(void **state)
 	conf_print(b, fp);
 	fclose(fp);
 	assert_string_equal(t1, t2);
+	assert_int_equal(b->dns_allow.n, 3);
+	assert_string_equal(b->dns_allow.v[2], "vip-range");
+	assert_string_equal(b->dns_short_names, "single-label");
 	free(t1);
 	free(t2);
 	conf_free(a);
+	conf_free(b);
+}
+
+/*
+ * dns-allow: an empty list forwards for nobody and prints back empty;
+ * the first flag replaces the defaults, later ones add.
+ */
+static void
+test_dns_allow_lists(void **state)
+{
+	const char *y = "dns-allow: []\n";
+	struct cip_conf *c = conf_new_defaults(), *b = conf_new_defaults();
+	char *t = NULL, err[256];
+	size_t l;
+	FILE *fp;
+
+	assert_int_equal(conf_parse_buf(c, y, strlen(y), "c", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->dns_allow.n, 0);
+	fp = open_memstream(&t, &l);
+	conf_print(c, fp);
+	fclose(fp);
+	assert_non_null(strstr(t, "\ndns-allow: []\n"));
+	assert_int_equal(conf_parse_buf(b, t, l, "printed", err, sizeof(err)),
+	    0);
+	assert_int_equal(b->dns_allow.n, 0);
+	free(t);
+	assert_int_equal(conf_set(c, "dns-allow", "127.0.0.2/32", true, err,
+	    sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "dns-allow", "::1", false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(c->dns_allow.n, 2);
+	assert_int_equal(conf_validate(c, err, sizeof(err)), 0);
+	assert_int_equal(conf_set(c, "dns-allow", "bad", false, err,
+	    sizeof(err)), 0);
+	assert_int_equal(conf_validate(c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "\"bad\""));
+	assert_int_equal(conf_set(c, "dns-short-names", "off", false, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c->dns_short_names, "off");
+	conf_free(c);
 	conf_free(b);
 }
 
@@ -176,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_file_then_flags),
 		cmocka_unit_test(test_errors_have_positions),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_dns_allow_lists),
 		cmocka_unit_test(test_state_dir_default),
 	};
 

@@ -828,6 +828,100 @@ test_zone_follows_registry(void **state)
 	assert_null(ask(f, "backend.", LDNS_RR_TYPE_A, -1, 512));
 }
 
+/*
+ * dns-short-names: single-label gives S.N back to the upstreams (a
+ * namespace "dev" no longer shadows the real dev TLD), off keeps only
+ * the full names; the full names and the reverse zone never change.
+ */
+static void
+test_zone_short_names_modes(void **state)
+{
+	static const struct {
+		enum dns_zone_short mode;
+		bool s, s_n, s_n_svc;
+	} modes[] = {
+		{ DNS_ZONE_SHORT_ALL, true, true, true },
+		{ DNS_ZONE_SHORT_SINGLE, true, false, true },
+		{ DNS_ZONE_SHORT_OFF, false, false, false },
+	};
+	struct fixture *f = *state;
+	struct dns_zone *old = f->zone;
+	struct dns_zone_conf zc;
+	struct objset set = { 0 };
+	char vip[INET_ADDRSTRLEN], want[256];
+	ldns_pkt *p;
+	size_t i;
+
+	objset_add_service(&set, mk_svc("dev", "api", SVC_CLUSTERIP,
+	    "app=api", NULL, 80));
+	apply(f->reg, &set);
+	vip_of(f, "dev", "api", vip);
+	for (i = 0; i < CIP_ARRAY_LEN(modes); i++) {
+		memset(&zc, 0, sizeof(zc));
+		zc.domain = "cluster.local";
+		zc.vip_range = "127.96.0.0/16";
+		zc.ttl_s = 5;
+		zc.negative_ttl_s = 30;
+		zc.edns_payload = 1232;
+		zc.recursion = true;
+		zc.short_names = modes[i].mode;
+		f->zone = dns_zone_new(f->reg, &zc);
+		assert_non_null(f->zone);
+
+		p = ask(f, "backend.", LDNS_RR_TYPE_A, -1, 512);
+		assert_true((p != NULL) == modes[i].s);
+		ldns_pkt_free(p);
+		p = ask(f, "api.dev.", LDNS_RR_TYPE_A, -1, 512);
+		assert_true((p != NULL) == modes[i].s_n);
+		if (p != NULL) {
+			snprintf(want, sizeof(want), "api.dev.\t5\tIN\tA\t%s",
+			    vip);
+			assert_rr(ldns_pkt_answer(p), 0, want);
+		}
+		ldns_pkt_free(p);
+		p = ask(f, "backend.default.", LDNS_RR_TYPE_A, -1, 512);
+		assert_true((p != NULL) == modes[i].s_n);
+		ldns_pkt_free(p);
+		p = ask(f, "api.dev.svc.", LDNS_RR_TYPE_A, -1, 512);
+		assert_true((p != NULL) == modes[i].s_n_svc);
+		ldns_pkt_free(p);
+		/* another type of a short form: NODATA only when answered */
+		p = ask(f, "api.dev.svc.", LDNS_RR_TYPE_TXT, -1, 512);
+		assert_true((p != NULL) == modes[i].s_n_svc);
+		ldns_pkt_free(p);
+		/* single-label never means one label of another namespace */
+		assert_null(ask(f, "api.", LDNS_RR_TYPE_A, -1, 512));
+
+		/* The full name and PTR answer in every mode. */
+		p = ask(f, "api.dev.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+		    512);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		ldns_pkt_free(p);
+		p = ask(f, "1.20.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
+		    512);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		ldns_pkt_free(p);
+		dns_zone_free(f->zone);
+	}
+	f->zone = old;
+}
+
+static void
+test_zone_short_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(dns_zone_short_parse("all"), DNS_ZONE_SHORT_ALL);
+	assert_int_equal(dns_zone_short_parse("single-label"),
+	    DNS_ZONE_SHORT_SINGLE);
+	assert_int_equal(dns_zone_short_parse("off"), DNS_ZONE_SHORT_OFF);
+	assert_int_equal(dns_zone_short_parse("ALL"), -1);
+	assert_int_equal(dns_zone_short_parse(""), -1);
+	assert_int_equal(dns_zone_short_parse("single"), -1);
+	assert_int_equal(dns_zone_short_parse(NULL), -1);
+}
+
 /* A zone made over a registry that already holds pods indexes them. */
 static void
 test_zone_new_over_filled_registry(void **state)
@@ -917,6 +1011,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_zone_new_over_filled_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_short_names_modes,
+		    setup, teardown),
+		cmocka_unit_test(test_zone_short_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
