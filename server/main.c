@@ -433,6 +433,8 @@ main(int argc, char **argv)
 	    (rt.netif = netif_open(rt.conf->vip_interface, err,
 	    sizeof(err))) == NULL)
 		fatalx("vip-interface: %s", err);
+	if (rt.netif != NULL && netif_attach(rt.netif, rt.base) != 0)
+		fatal("vip-interface: netlink event");
 
 	if (proxy_init(&rt) != 0 || health_init(&rt) != 0 ||
 	    dns_server_init(&rt) != 0 || api_init(&rt) != 0 ||

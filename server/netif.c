@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* netif.c -- add and remove VIP addresses on an interface over rtnetlink. */
+/*
+ * netif.c -- add and remove VIP addresses on an interface over rtnetlink.
+ * Once attached to the event loop, requests go out without waiting: the
+ * kernel's acknowledgements are read when the socket is readable, so a
+ * slow kernel never stalls DNS or forwarding (the forwarder's listeners
+ * bind with IP_FREEBIND and need not wait for their address).
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -15,10 +21,13 @@
 #include <netinet/in.h>
 #include <netpacket/packet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "hmap.h"
 #include "log.h"
@@ -26,6 +35,15 @@
 #include "util.h"
 
 #define NETIF_TIMEOUT_S	2	/* for the kernel's acknowledgement */
+#define NETIF_PENDING	1024	/* requests awaiting their acknowledgement */
+#define NETIF_RCVBUF	(1 << 20)
+
+/* A request sent and not yet acknowledged. */
+struct netif_req {
+	uint32_t	 seq;		/* 0: free slot */
+	uint16_t	 type;		/* RTM_NEWADDR, RTM_DELADDR */
+	struct in_addr	 addr;
+};
 
 struct netif {
 	char		 name[IF_NAMESIZE];
@@ -34,6 +52,9 @@ struct netif {
 	int		 pkt;		/* AF_PACKET socket for ARP, or -1 */
 	uint32_t	 seq;
 	struct hmap	*added;		/* "A.B.C.D" we added -> this netif */
+	struct event	*ev;		/* acknowledgements; NULL: wait */
+	int		 kerr;		/* what netif_wait's request got */
+	struct netif_req pending[NETIF_PENDING];	/* by seq % size */
 };
 
 /* An ARP packet for Ethernet and IPv4 (RFC 826), after the MAC header. */
@@ -45,40 +66,43 @@ struct netif_arp {
 	uint8_t		tpa[4];
 } __attribute__((packed));
 
-static int	netif_request(struct netif *, uint16_t, uint16_t,
-    struct in_addr, int *);
+static int	netif_send(struct netif *, uint16_t, uint16_t, struct in_addr);
+static int	netif_read(struct netif *, uint32_t);
+static void	netif_done(struct netif *, struct netif_req *, int);
+static int	netif_wait(struct netif *, uint32_t);
+static void	netif_read_cb(evutil_socket_t, short, void *);
 static void	netif_garp(struct netif *, struct in_addr);
 
 /*
- * Sends one RTM_NEWADDR or RTM_DELADDR for addr/32 and waits for the
- * kernel's acknowledgement: *kerr is 0 or the errno it reports. Returns
- * -1 with errno when the request could not be made at all.
+ * Sends one RTM_NEWADDR or RTM_DELADDR for addr/32 and records it as
+ * pending (as n->seq); netif_done runs when the kernel acknowledges it.
+ * An older request still in the slot is waited for first. Returns 0,
+ * or -1 with errno when it could not be sent.
  */
 static int
-netif_request(struct netif *n, uint16_t type, uint16_t flags,
-    struct in_addr addr, int *kerr)
+netif_send(struct netif *n, uint16_t type, uint16_t flags,
+    struct in_addr addr)
 {
 	struct {
 		struct nlmsghdr		nh;
 		struct ifaddrmsg	ifa;
 		char			attrs[2 * RTA_SPACE(4)];
 	} req;
-	union {
-		struct nlmsghdr	nh;
-		char		buf[8192];
-	} resp;
 	struct sockaddr_nl kernel;
-	struct nlmsghdr *nh;
-	struct nlmsgerr *e;
+	struct netif_req *slot;
 	struct rtattr *rta;
 	ssize_t r;
-	size_t len;
 
+	if (++n->seq == 0)
+		n->seq = 1;
+	slot = &n->pending[n->seq % NETIF_PENDING];
+	if (slot->seq != 0 && netif_wait(n, slot->seq) == -1)
+		netif_done(n, slot, ETIMEDOUT);
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
 	req.nh.nlmsg_type = type;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	req.nh.nlmsg_seq = ++n->seq;
+	req.nh.nlmsg_seq = n->seq;
 	req.ifa.ifa_family = AF_INET;
 	req.ifa.ifa_prefixlen = 32;
 	req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
@@ -102,30 +126,137 @@ netif_request(struct netif *n, uint16_t type, uint16_t flags,
 	} while (r == -1 && errno == EINTR);
 	if (r == -1)
 		return -1;
+	slot->seq = n->seq;
+	slot->type = type;
+	slot->addr = addr;
+	return 0;
+}
 
-	for (;;) {
+/*
+ * What the kernel said of a request: remember, announce or forget the
+ * address, or say why not. kerr is 0 or the errno it reported.
+ */
+static void
+netif_done(struct netif *n, struct netif_req *q, int kerr)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	inet4_str(q->addr, buf);
+	q->seq = 0;
+	if (q->type == RTM_NEWADDR) {
+		if (kerr == EEXIST)
+			log_debug("%s: %s already on %s", __func__, buf,
+			    n->name);
+		else if (kerr != 0) {
+			errno = kerr;
+			log_warn("vip-interface: adding %s/32 to %s", buf,
+			    n->name);
+			return;
+		} else if (hmap_put(n->added, buf, n, NULL) != 0)
+			log_warnx("vip-interface: out of memory: %s stays on "
+			    "%s at exit", buf, n->name);
+		else
+			log_debug("%s: added %s/32 to %s", __func__, buf,
+			    n->name);
+		netif_garp(n, q->addr);
+		return;
+	}
+	if (kerr != 0 && kerr != EADDRNOTAVAIL) {
+		errno = kerr;
+		log_warn("vip-interface: removing %s from %s", buf, n->name);
+	} else
+		log_debug("%s: removed %s from %s", __func__, buf, n->name);
+	hmap_del(n->added, buf);
+}
+
+/*
+ * Reads what the socket holds (blocking for up to NETIF_TIMEOUT_S when
+ * the socket blocks) and settles the acknowledged requests. Returns 1
+ * when the one numbered seq (0: any) was among them, 0 when not, -1
+ * with errno when nothing could be read.
+ */
+static int
+netif_read(struct netif *n, uint32_t seq)
+{
+	union {
+		struct nlmsghdr	nh;
+		char		buf[8192];
+	} resp;
+	struct netif_req *q;
+	struct nlmsghdr *nh;
+	struct nlmsgerr *e;
+	ssize_t r;
+	size_t len;
+	int found = 0;
+
+	do {
 		r = recv(n->nl, &resp, sizeof(resp), 0);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				errno = ETIMEDOUT;
-			return -1;
+	} while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return -1;
+	len = (size_t)r;
+	for (nh = &resp.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		if (nh->nlmsg_type != NLMSG_ERROR ||
+		    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+			continue;
+		q = &n->pending[nh->nlmsg_seq % NETIF_PENDING];
+		/* Not ours any more: given up on while waiting. */
+		if (q->seq == 0 || q->seq != nh->nlmsg_seq)
+			continue;
+		e = NLMSG_DATA(nh);
+		if (seq == 0 || nh->nlmsg_seq == seq) {
+			found = 1;
+			n->kerr = -e->error;
 		}
-		len = (size_t)r;
-		for (nh = &resp.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			/* Skip answers to earlier requests that timed out. */
-			if (nh->nlmsg_seq != n->seq)
-				continue;
-			if (nh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
-				errno = EPROTO;
-				return -1;
-			}
-			e = NLMSG_DATA(nh);
-			*kerr = -e->error;
-			return 0;
+		netif_done(n, q, -e->error);
+	}
+	return found;
+}
+
+/*
+ * Waits (blocking, NETIF_TIMEOUT_S at most per read) until request seq
+ * is acknowledged. Returns 0 (the kernel's answer in n->kerr), or -1
+ * with errno (ETIMEDOUT).
+ */
+static int
+netif_wait(struct netif *n, uint32_t seq)
+{
+	struct timeval tv = { NETIF_TIMEOUT_S, 0 };
+	int rc, fl = -1;
+
+	if (n->ev != NULL) {
+		/* Block for a while: at exit, or with NETIF_PENDING out. */
+		fl = fcntl(n->nl, F_GETFL);
+		(void)fcntl(n->nl, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	(void)setsockopt(n->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n->kerr = 0;
+	while ((rc = netif_read(n, seq)) == 0)
+		;
+	if (fl != -1)
+		(void)fcntl(n->nl, F_SETFL, fl);
+	if (rc == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		errno = ETIMEDOUT;
+	return rc == 1 ? 0 : -1;
+}
+
+static void
+netif_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netif *n = arg;
+	int i;
+
+	(void)fd;
+	(void)what;
+	/* A bounded number of reads, then back to the loop. */
+	for (i = 0; i < 64; i++) {
+		if (netif_read(n, 0) == -1) {
+			if (errno == ENOBUFS)
+				log_warnx("vip-interface: acknowledgements "
+				    "lost (the socket overflowed)");
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("vip-interface: netlink read");
+			return;
 		}
 	}
 }
@@ -184,9 +315,9 @@ struct netif *
 netif_open(const char *ifname, char *err, size_t errlen)
 {
 	struct sockaddr_nl local;
-	struct timeval tv;
 	struct netif *n;
 	unsigned idx;
+	int rcvbuf;
 
 	if (ifname == NULL || *ifname == '\0' ||
 	    strlen(ifname) >= IF_NAMESIZE) {
@@ -221,13 +352,9 @@ netif_open(const char *ifname, char *err, size_t errlen)
 		errf(err, errlen, "netlink bind: %s", strerror(errno));
 		goto fail;
 	}
-	tv.tv_sec = NETIF_TIMEOUT_S;
-	tv.tv_usec = 0;
-	if (setsockopt(n->nl, SOL_SOCKET, SO_RCVTIMEO, &tv,
-	    sizeof(tv)) == -1) {
-		errf(err, errlen, "netlink SO_RCVTIMEO: %s", strerror(errno));
-		goto fail;
-	}
+	rcvbuf = NETIF_RCVBUF;
+	(void)setsockopt(n->nl, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf));
 	/* Without CAP_NET_RAW there is no announcement, nothing worse. */
 	if ((n->pkt = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC,
 	    htons(ETH_P_ARP))) == -1)
@@ -239,34 +366,58 @@ fail:
 	return NULL;
 }
 
+int
+netif_attach(struct netif *n, struct event_base *base)
+{
+	int fl;
+
+	if ((fl = fcntl(n->nl, F_GETFL)) == -1 ||
+	    fcntl(n->nl, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	if ((n->ev = event_new(base, n->nl, EV_READ | EV_PERSIST,
+	    netif_read_cb, n)) == NULL || event_add(n->ev, NULL) == -1) {
+		if (n->ev != NULL)
+			event_free(n->ev);
+		n->ev = NULL;
+		(void)fcntl(n->nl, F_SETFL, fl);
+		return -1;
+	}
+	return 0;
+}
+
 void
 netif_close(struct netif *n)
 {
 	struct hmap_iter it;
 	struct in_addr a;
 	const char *key;
-	int kerr;
+	size_t i;
 
 	if (n == NULL)
 		return;
+	/* What is still in flight settles first, so added is complete. */
+	for (i = 0; n->nl != -1 && i < NETIF_PENDING; i++)
+		if (n->pending[i].seq != 0 &&
+		    netif_wait(n, n->pending[i].seq) == -1)
+			n->pending[i].seq = 0;
 	if (n->added != NULL) {
 		hmap_iter_init(&it, n->added);
 		while (n->nl != -1 && hmap_iter_next(&it, &key, NULL)) {
 			if (inet_pton(AF_INET, key, &a) != 1)
 				continue;
-			if (netif_request(n, RTM_DELADDR, 0, a, &kerr) == -1)
+			if (netif_send(n, RTM_DELADDR, 0, a) == -1 ||
+			    netif_wait(n, n->seq) == -1) {
 				log_warn("%s: remove %s from %s", __func__, key,
 				    n->name);
-			else if (kerr != 0 && kerr != EADDRNOTAVAIL) {
-				errno = kerr;
-				log_warn("%s: remove %s from %s", __func__, key,
-				    n->name);
-			} else
-				log_debug("%s: removed %s from %s", __func__,
-				    key, n->name);
+				hmap_del(n->added, key);
+			}
+			/* Removed from added either way: start over. */
+			hmap_iter_init(&it, n->added);
 		}
 		hmap_free(n->added, NULL);
 	}
+	if (n->ev != NULL)
+		event_free(n->ev);
 	if (n->nl != -1)
 		close(n->nl);
 	if (n->pkt != -1)
@@ -277,42 +428,32 @@ netif_close(struct netif *n)
 int
 netif_addr_add(struct netif *n, struct in_addr addr)
 {
-	char buf[INET_ADDRSTRLEN];
-	int kerr;
-
-	if (netif_request(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr,
-	    &kerr) == -1)
+	if (netif_send(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr) == -1)
 		return -1;
-	inet4_str(addr, buf);
-	if (kerr == EEXIST)
-		log_debug("%s: %s already on %s", __func__, buf, n->name);
-	else if (kerr != 0) {
-		errno = kerr;
+	if (n->ev != NULL)
+		return 0;
+	if (netif_wait(n, n->seq) == -1)
 		return -1;
-	} else if (hmap_put(n->added, buf, n, NULL) != 0) {
-		/* Not remembered: take it off again rather than leak it. */
-		netif_request(n, RTM_DELADDR, 0, addr, &kerr);
-		errno = ENOMEM;
+	if (n->kerr != 0 && n->kerr != EEXIST) {
+		errno = n->kerr;
 		return -1;
-	} else
-		log_debug("%s: added %s/32 to %s", __func__, buf, n->name);
-	netif_garp(n, addr);
+	}
 	return 0;
 }
 
 int
 netif_addr_del(struct netif *n, struct in_addr addr)
 {
-	char buf[INET_ADDRSTRLEN];
-	int kerr;
-
-	if (netif_request(n, RTM_DELADDR, 0, addr, &kerr) == -1)
+	if (netif_send(n, RTM_DELADDR, 0, addr) == -1)
 		return -1;
-	if (kerr != 0 && kerr != EADDRNOTAVAIL) {
-		errno = kerr;
+	if (n->ev != NULL)
+		return 0;
+	if (netif_wait(n, n->seq) == -1)
+		return -1;
+	if (n->kerr != 0 && n->kerr != EADDRNOTAVAIL) {
+		errno = n->kerr;
 		return -1;
 	}
-	hmap_del(n->added, inet4_str(addr, buf));
 	return 0;
 }
 

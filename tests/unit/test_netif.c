@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 #include "netif.h"
 #include "util.h"
@@ -305,6 +307,46 @@ test_netif_garp(void **state)
 		fail_msg("no gratuitous ARP for 10.250.0.9 seen on cipv1");
 }
 
+/* Runs base until ifname has (or lacks) addr; 2 s at most. */
+static void
+loop_until(struct event_base *base, const char *ifname, const char *addr,
+    bool want)
+{
+	struct timeval tv = { 0, 10000 };
+	int i;
+
+	for (i = 0; i < 200 && has_addr(ifname, addr) != want; i++) {
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_int_equal(has_addr(ifname, addr), want);
+}
+
+/* Attached: requests return at once, the loop reads the kernel's answers. */
+static void
+test_netif_attached(void **state)
+{
+	struct event_base *base;
+	struct netif *n;
+
+	(void)state;
+	assert_non_null(base = event_base_new());
+	n = open_ok("lo");
+	assert_int_equal(netif_attach(n, base), 0);
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.8")), 0);
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.9")), 0);
+	loop_until(base, "lo", "10.250.0.8", true);
+	loop_until(base, "lo", "10.250.0.9", true);
+	assert_int_equal(netif_addr_del(n, ip("10.250.0.8")), 0);
+	loop_until(base, "lo", "10.250.0.8", false);
+	/* Still in flight at close: settled, then removed. */
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.10")), 0);
+	netif_close(n);
+	assert_false(has_addr("lo", "10.250.0.9"));
+	assert_false(has_addr("lo", "10.250.0.10"));
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -316,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_netif_close_keeps_foreign),
 		cmocka_unit_test(test_netif_removed_behind_our_back),
 		cmocka_unit_test(test_netif_garp),
+		cmocka_unit_test(test_netif_attached),
 	};
 
 	log_init("test_netif", LOG_LEVEL_INFO);
