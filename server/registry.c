@@ -841,7 +841,7 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 			snprintf(name, sizeof(name), "%s-%u-%u-%u-%u", e->name,
 			    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 			snprintf(pkey, sizeof(pkey), "%s/%s", e->ns, name);
-			/* Another object whose pod name collides: refused later. */
+			/* A pod name of another object: refused later. */
 			if ((p = hmap_get(made, pkey)) != NULL &&
 			    strcmp(p->endpoints_of, key) != 0)
 				p = NULL;
