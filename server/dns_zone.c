@@ -67,6 +67,22 @@ struct zq {
 	bool			 outside;
 };
 
+/*
+ * A member of a headless service that DNS names (pod_published), with
+ * its hostname for that service.
+ */
+struct zone_ep {
+	const struct pod	*pod;
+	const char		*host;	/* NULL: the dashed address */
+};
+
+/* Which ports an SRV answer lists: all (name NULL), or one name and proto. */
+struct zone_portsel {
+	const char	*name;		/* not NUL-terminated */
+	size_t		 len;
+	enum cip_proto	 proto;
+};
+
 static void	zone_event_cb(enum registry_event, const struct service *,
     const struct pod *, void *);
 static void	zone_index_pod(struct dns_zone *, const struct pod *);
@@ -82,19 +98,30 @@ static void	zq_begin(struct dns_zone *, struct zq *, uint8_t *, size_t,
 static size_t	zq_finish(struct dns_zone *, struct zq *);
 static size_t	zq_negative(struct dns_zone *, struct zq *, uint8_t *, size_t,
     uint16_t, const char *);
-static size_t	zone_ready(struct dns_zone *, const struct service *,
-    struct pod **, size_t);
+static void	zone_shuffle(struct dns_zone *, uint32_t *, size_t);
+static size_t	zone_endpoints(const struct service *, struct zone_ep *,
+    size_t);
+static int	zone_ep_cmp(const void *, const void *);
+static bool	zone_ep_same_name(const struct zone_ep *,
+    const struct zone_ep *);
+static size_t	zone_addrs(struct dns_zone *, uint32_t *, size_t);
 static bool	zone_svc_fqdn(const struct dns_zone *, const struct service *,
     char *, size_t);
 static bool	zone_join(char *, size_t, const char *, const char *);
-static bool	zone_endpoint_fqdn(const struct pod *, const char *, char *,
+static bool	zone_endpoint_label(const struct pod *, const char *, char *,
     size_t);
-static const struct pod *zone_find_endpoint(const struct service *,
-    const struct zq *, size_t);
+static bool	zone_endpoint_fqdn(const struct pod *, const char *,
+    const char *, char *, size_t);
+static size_t	zone_endpoint_a(struct dns_zone *, struct zq *, uint8_t *,
+    size_t, const struct service *);
 static size_t	zone_service_srv(struct dns_zone *, struct zq *, uint8_t *,
     size_t, const struct service *);
-static bool	zone_port_seen(const struct service *, const struct pod *,
-    size_t, uint16_t);
+static size_t	zone_ep_ports(const struct service *, const struct pod *,
+    const struct zone_portsel *, uint16_t *, size_t, size_t);
+static bool	zone_ep_has_proto(const struct service *, enum cip_proto);
+static size_t	zone_headless_srv(struct dns_zone *, struct zq *, uint8_t *,
+    size_t, const struct service *, const struct zone_portsel *);
+static bool	zone_port_seen(const struct service *, size_t, uint16_t);
 static size_t	zone_service(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *);
 static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
@@ -102,7 +129,7 @@ static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *, const struct svc_port *);
 static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
 static bool	zone_ptr_seen(const struct dns_zone *, const struct ip_pods *,
-    size_t, const struct service *);
+    size_t, const struct service *, const char *);
 static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
     struct in_addr, bool);
 
@@ -413,55 +440,85 @@ zone_join(char *buf, size_t len, const char *a, const char *b)
 }
 
 /*
- * The name of a headless service's endpoint: its hostname when it has
- * one, else CoreDNS's dashed address ("10-0-0-1"), under the service's
- * name svc_fqdn. The registry carries no endpoint hostname yet, so this
- * is the dashed address. False when it does not fit.
+ * The label of an endpoint: its hostname host when it has one, else
+ * CoreDNS's dashed address ("10-0-0-1"). False when it does not fit.
  */
 static bool
-zone_endpoint_fqdn(const struct pod *pod, const char *svc_fqdn, char *buf,
+zone_endpoint_label(const struct pod *pod, const char *host, char *buf,
     size_t len)
 {
 	uint32_t a = ntohl(pod->ip.s_addr);
 	int n;
 
-	n = snprintf(buf, len, "%u-%u-%u-%u.%s", a >> 24, (a >> 16) & 0xff,
-	    (a >> 8) & 0xff, a & 0xff, svc_fqdn);
+	if (host != NULL)
+		return strlcpy(buf, host, len) < len;
+	n = snprintf(buf, len, "%u-%u-%u-%u", a >> 24, (a >> 16) & 0xff,
+	    (a >> 8) & 0xff, a & 0xff);
 	return n > 0 && (size_t)n < len;
 }
 
 /*
- * The ready member of headless svc that label i of the name designates:
- * its dashed address (the name SRV and PTR give), or its pod name (kept
- * for the clients that learnt it). NULL when none.
+ * The name of an endpoint ("web-0.S.N.svc.D", "10-0-0-1.S.N.svc.D")
+ * under its service's name svc_fqdn; the single place endpoint names
+ * are made. False when it does not fit.
  */
-static const struct pod *
-zone_find_endpoint(const struct service *svc, const struct zq *zq, size_t i)
+static bool
+zone_endpoint_fqdn(const struct pod *pod, const char *host,
+    const char *svc_fqdn, char *buf, size_t len)
+{
+	char label[64];
+
+	return zone_endpoint_label(pod, host, label, sizeof(label)) &&
+	    zone_join(buf, len, label, svc_fqdn);
+}
+
+/* By name (hostnames after dashed addresses), then by address. */
+static int
+zone_ep_cmp(const void *a, const void *b)
+{
+	const struct zone_ep *x = a, *y = b;
+	uint32_t ix = ntohl(x->pod->ip.s_addr), iy = ntohl(y->pod->ip.s_addr);
+	int c;
+
+	if ((x->host == NULL) != (y->host == NULL))
+		return x->host == NULL ? -1 : 1;
+	if (x->host != NULL && (c = strcmp(x->host, y->host)) != 0)
+		return c;
+	if (ix != iy)
+		return ix < iy ? -1 : 1;
+	return 0;
+}
+
+/* True when two endpoints have one name (adjacent once sorted). */
+static bool
+zone_ep_same_name(const struct zone_ep *x, const struct zone_ep *y)
+{
+	if (x->host != NULL || y->host != NULL)
+		return x->host != NULL && y->host != NULL &&
+		    strcmp(x->host, y->host) == 0;
+	return x->pod->ip.s_addr == y->pod->ip.s_addr;
+}
+
+/*
+ * The members of svc that DNS names, at most max, sorted with
+ * zone_ep_cmp so that endpoints of one name are adjacent.
+ */
+static size_t
+zone_endpoints(const struct service *svc, struct zone_ep *out, size_t max)
 {
 	const struct pod *pod;
-	char label[64];
-	uint32_t a;
-	size_t j, l;
-	int n;
+	size_t i, n = 0;
 
-	for (j = 0; j < svc->nmembers; j++) {
-		pod = svc->members[j];
-		if (!pod_ready(pod))
+	for (i = 0; i < svc->nmembers && n < max; i++) {
+		pod = svc->members[i];
+		if (!pod_published(pod, svc))
 			continue;
-		a = ntohl(pod->ip.s_addr);
-		n = snprintf(label, sizeof(label), "%u-%u-%u-%u", a >> 24,
-		    (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-		if (n > 0 && zq_lab_eq(zq, i, label))
-			return pod;
+		out[n].pod = pod;
+		out[n].host = pod_endpoint_hostname(pod, svc);
+		n++;
 	}
-	for (j = 0; j < svc->nmembers; j++) {
-		pod = svc->members[j];
-		l = strlen(pod->name);
-		if (pod_ready(pod) && zq->llen[i] == l &&
-		    memcmp(zq->lab[i], pod->name, l) == 0)
-			return pod;
-	}
-	return NULL;
+	qsort(out, n, sizeof(*out), zone_ep_cmp);
+	return n;
 }
 
 /* --- answers -------------------------------------------------------------- */
@@ -516,24 +573,44 @@ zone_rand(struct dns_zone *z)
 	return z->rng * 0x2545f4914f6cdd1dULL;
 }
 
-/* Ready members of svc, at most max, in random order. */
-static size_t
-zone_ready(struct dns_zone *z, const struct service *svc, struct pod **out,
-    size_t max)
+static void
+zone_shuffle(struct dns_zone *z, uint32_t *v, size_t n)
 {
-	struct pod *t;
-	size_t i, j, n = 0;
+	uint32_t t;
+	size_t i, j;
 
-	for (i = 0; i < svc->nmembers && n < max; i++)
-		if (pod_ready(svc->members[i]))
-			out[n++] = svc->members[i];
 	for (i = n; i > 1; i--) {
 		j = (size_t)(zone_rand(z) % i);
-		t = out[i - 1];
-		out[i - 1] = out[j];
-		out[j] = t;
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
 	}
-	return n;
+}
+
+static int
+zone_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Leaves each of the n addresses (host order) in a once, in random
+ * order: pods sharing an address (host network) give one record, as
+ * an RRset holds no duplicates (RFC 2181 section 5). Returns how many.
+ */
+static size_t
+zone_addrs(struct dns_zone *z, uint32_t *a, size_t n)
+{
+	size_t i, k = 0;
+
+	qsort(a, n, sizeof(*a), zone_u32_cmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || a[k - 1] != a[i])
+			a[k++] = a[i];
+	zone_shuffle(z, a, k);
+	return k;
 }
 
 /* The service's own name (or a short form of it) as the question. */
@@ -541,8 +618,10 @@ static size_t
 zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     const struct service *svc)
 {
-	struct pod *pods[ZONE_MAX_RRS];
+	struct zone_ep eps[ZONE_MAX_RRS];
+	uint32_t addrs[ZONE_MAX_RRS];
 	char target[ZONE_NAME_MAX];
+	struct in_addr a;
 	uint16_t qt = zq->q->qtype;
 	size_t i, n, l;
 
@@ -564,7 +643,7 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 			memcpy(z->chase, target, l + 1);
 		return zq_finish(z, zq);
 	case SVC_HEADLESS:
-		n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods));
+		n = zone_endpoints(svc, eps, CIP_ARRAY_LEN(eps));
 		if (n == 0)
 			return zq_negative(z, zq, buf, cap,
 			    DNS_RCODE_NXDOMAIN, z->domain);
@@ -572,9 +651,14 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 			return zone_service_srv(z, zq, buf, cap, svc);
 		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
 			break;
+		for (i = 0; i < n; i++)
+			addrs[i] = ntohl(eps[i].pod->ip.s_addr);
+		n = zone_addrs(z, addrs, n);
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-		for (i = 0; i < n && !zq->m.err; i++)
-			dns_msg_add_a(&zq->m, NULL, z->ttl, pods[i]->ip);
+		for (i = 0; i < n && !zq->m.err; i++) {
+			a.s_addr = htonl(addrs[i]);
+			dns_msg_add_a(&zq->m, NULL, z->ttl, a);
+		}
 		return zq_finish(z, zq);
 	case SVC_CLUSTERIP:
 	default:
@@ -590,27 +674,22 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 	return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR, z->domain);
 }
 
-/* True when port p of svc (for pod, if headless) repeats an earlier one's. */
+/* True when port p of svc repeats an earlier one's number. */
 static bool
-zone_port_seen(const struct service *svc, const struct pod *pod, size_t p,
-    uint16_t port)
+zone_port_seen(const struct service *svc, size_t p, uint16_t port)
 {
-	uint16_t o;
 	size_t i;
 
-	for (i = 0; i < p; i++) {
-		o = pod != NULL ? pod_target_port(pod, &svc->ports[i]) : 0;
-		if ((o != 0 ? o : svc->ports[i].port) == port)
+	for (i = 0; i < p; i++)
+		if (svc->ports[i].port == port)
 			return true;
-	}
 	return false;
 }
 
 /*
  * SRV on the service's own name, as CoreDNS answers it: one record per
  * port of the service ("0 100 PORT S.N.svc.D."), the VIP in additional;
- * for a headless service one per ready endpoint per port, targets the
- * endpoints' names, their addresses in additional. A port number that
+ * a headless service's come from zone_headless_srv. A port number that
  * repeats (TCP and UDP alike) gives one record: an RRset holds no
  * duplicates (RFC 2181 section 5).
  */
@@ -618,87 +697,188 @@ static size_t
 zone_service_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     const struct service *svc)
 {
-	struct pod *pods[ZONE_MAX_RRS];
-	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
+	char fqdn[ZONE_NAME_MAX];
 	uint16_t port;
-	size_t i, p, n;
+	size_t p, len;
 
+	if (svc->type == SVC_HEADLESS) {
+		if ((len = zone_headless_srv(z, zq, buf, cap, svc, NULL)) != 0)
+			return len;
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	}
 	if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
 		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
 		    z->domain);
 	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-	if (svc->type != SVC_HEADLESS) {
-		for (p = 0; p < svc->nports && !zq->m.err; p++) {
-			port = svc->ports[p].port;
-			if (!zone_port_seen(svc, NULL, p, port))
-				dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100,
-				    port, fqdn);
-		}
-		if (svc->vip.s_addr != 0) {
-			dns_msg_section(&zq->m, 2);
-			dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
-		}
-		return zq_finish(z, zq);
+	for (p = 0; p < svc->nports && !zq->m.err; p++) {
+		port = svc->ports[p].port;
+		if (!zone_port_seen(svc, p, port))
+			dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, port,
+			    fqdn);
 	}
-	n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods) / 2);
-	for (i = 0; i < n && !zq->m.err; i++) {
-		if (!zone_endpoint_fqdn(pods[i], fqdn, target, sizeof(target)))
-			continue;
-		for (p = 0; p < svc->nports && !zq->m.err; p++) {
-			if ((port = pod_target_port(pods[i],
-			    &svc->ports[p])) == 0)
-				port = svc->ports[p].port;
-			if (!zone_port_seen(svc, pods[i], p, port))
-				dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100,
-				    port, target);
-		}
+	if (svc->vip.s_addr != 0) {
+		dns_msg_section(&zq->m, 2);
+		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
 	}
-	dns_msg_section(&zq->m, 2);
-	for (i = 0; i < n && !zq->m.err; i++)
-		if (zone_endpoint_fqdn(pods[i], fqdn, target, sizeof(target)))
-			dns_msg_add_a(&zq->m, target, z->ttl, pods[i]->ip);
 	return zq_finish(z, zq);
 }
 
+/*
+ * Appends to out[n..max) the port numbers of endpoint pod of headless
+ * svc that sel selects (NULL: all) and out[0..n) lacks: the service's
+ * ports as the pod serves them, or the pod's own (an Endpoints
+ * object's, a Pod's containerPorts) when the service lists none.
+ * Returns the new count.
+ */
+static size_t
+zone_ep_ports(const struct service *svc, const struct pod *pod,
+    const struct zone_portsel *sel, uint16_t *out, size_t n, size_t max)
+{
+	const char *name;
+	enum cip_proto proto;
+	uint16_t port;
+	size_t i, k, count;
+
+	count = svc->nports > 0 ? svc->nports : pod->nports;
+	for (i = 0; i < count && n < max; i++) {
+		if (svc->nports > 0) {
+			name = svc->ports[i].name;
+			proto = svc->ports[i].proto;
+			if ((port = pod_target_port(pod, &svc->ports[i])) == 0)
+				port = svc->ports[i].port;
+		} else {
+			name = pod->ports[i].name;
+			proto = pod->ports[i].proto;
+			port = pod->ports[i].port;
+		}
+		if (sel != NULL && (name == NULL || proto != sel->proto ||
+		    strlen(name) != sel->len ||
+		    memcmp(name, sel->name, sel->len) != 0))
+			continue;
+		for (k = 0; k < n && out[k] != port; k++)
+			continue;
+		if (k == n)
+			out[n++] = port;
+	}
+	return n;
+}
+
+/*
+ * True when a published endpoint of headless svc, which lists no ports
+ * itself, has a named port of proto: "_proto.S.N.svc" exists then.
+ */
+static bool
+zone_ep_has_proto(const struct service *svc, enum cip_proto proto)
+{
+	const struct pod *pod;
+	size_t i, k;
+
+	for (i = 0; i < svc->nmembers; i++) {
+		pod = svc->members[i];
+		if (!pod_published(pod, svc))
+			continue;
+		for (k = 0; k < pod->nports; k++)
+			if (pod->ports[k].name != NULL &&
+			    pod->ports[k].proto == proto)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * SRV of a headless service (CoreDNS): one record per endpoint name and
+ * port that sel selects (NULL: every port), "0 100 PORT NAME.S.N.svc.D."
+ * with the endpoints' names as targets and their addresses in
+ * additional. Endpoints sharing a hostname share their records: one per
+ * port, one A per address. Names in random order. Returns 0, writing
+ * nothing, when no record matches; a question of another type gets
+ * NODATA.
+ */
+static size_t
+zone_headless_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf,
+    size_t cap, const struct service *svc, const struct zone_portsel *sel)
+{
+	struct zone_ep eps[ZONE_MAX_RRS / 2];
+	uint32_t groups[ZONE_MAX_RRS / 2];	/* first endpoint of a name */
+	bool listed[ZONE_MAX_RRS / 2];
+	uint16_t ports[1024];
+	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
+	uint16_t qt = zq->q->qtype;
+	size_t i, g, e, end, n, ng = 0, np, total = 0;
+
+	if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
+		return 0;
+	n = zone_endpoints(svc, eps, CIP_ARRAY_LEN(eps));
+	for (i = 0; i < n; i++)
+		if (i == 0 || !zone_ep_same_name(&eps[i - 1], &eps[i]))
+			groups[ng++] = (uint32_t)i;
+	for (g = 0; g < ng && total == 0; g++) {
+		end = g + 1 < ng ? groups[g + 1] : n;
+		for (e = groups[g]; e < end && total == 0; e++)
+			total = zone_ep_ports(svc, eps[e].pod, sel, ports, 0,
+			    CIP_ARRAY_LEN(ports));
+	}
+	if (total == 0)
+		return 0;
+	if (qt != DNS_TYPE_SRV && qt != DNS_TYPE_ANY)
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	zone_shuffle(z, groups, ng);
+	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+	for (g = 0; g < ng && !zq->m.err; g++) {
+		e = groups[g];
+		listed[g] = false;
+		if (!zone_endpoint_fqdn(eps[e].pod, eps[e].host, fqdn, target,
+		    sizeof(target)))
+			continue;
+		for (np = 0; e < n && (e == groups[g] ||
+		    zone_ep_same_name(&eps[e - 1], &eps[e])); e++)
+			np = zone_ep_ports(svc, eps[e].pod, sel, ports, np,
+			    CIP_ARRAY_LEN(ports));
+		for (i = 0; i < np && !zq->m.err; i++)
+			dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, ports[i],
+			    target);
+		listed[g] = np > 0;
+	}
+	dns_msg_section(&zq->m, 2);
+	for (g = 0; g < ng && !zq->m.err; g++) {
+		e = groups[g];
+		if (!listed[g] || !zone_endpoint_fqdn(eps[e].pod, eps[e].host,
+		    fqdn, target, sizeof(target)))
+			continue;
+		for (; e < n && (e == groups[g] ||
+		    zone_ep_same_name(&eps[e - 1], &eps[e])); e++)
+			if (e == groups[g] || eps[e - 1].pod->ip.s_addr !=
+			    eps[e].pod->ip.s_addr)
+				dns_msg_add_a(&zq->m, target, z->ttl,
+				    eps[e].pod->ip);
+	}
+	return zq_finish(z, zq);
+}
+
+/* _port._proto.S.N.svc: the service port sp. */
 static size_t
 zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     const struct service *svc, const struct svc_port *sp)
 {
-	struct pod *pods[ZONE_MAX_RRS];
-	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
-	uint16_t qt = zq->q->qtype, port;
-	size_t i, n;
+	struct zone_portsel sel;
+	char fqdn[ZONE_NAME_MAX];
+	uint16_t qt = zq->q->qtype;
+	size_t len;
 
+	if (svc->type == SVC_HEADLESS) {
+		sel.name = sp->name;
+		sel.len = strlen(sp->name);
+		sel.proto = sp->proto;
+		if ((len = zone_headless_srv(z, zq, buf, cap, svc, &sel)) != 0)
+			return len;
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
+		    z->domain);
+	}
 	if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
 		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
 		    z->domain);
-	if (svc->type == SVC_HEADLESS) {
-		n = zone_ready(z, svc, pods, CIP_ARRAY_LEN(pods) / 2);
-		if (n == 0)
-			return zq_negative(z, zq, buf, cap,
-			    DNS_RCODE_NXDOMAIN, z->domain);
-		if (qt != DNS_TYPE_SRV && qt != DNS_TYPE_ANY)
-			return zq_negative(z, zq, buf, cap,
-			    DNS_RCODE_NOERROR, z->domain);
-		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-		for (i = 0; i < n && !zq->m.err; i++) {
-			if (!zone_endpoint_fqdn(pods[i], fqdn, target,
-			    sizeof(target)))
-				continue;
-			if ((port = pod_target_port(pods[i], sp)) == 0)
-				port = sp->port;
-			dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, port,
-			    target);
-		}
-		dns_msg_section(&zq->m, 2);
-		for (i = 0; i < n && !zq->m.err; i++) {
-			if (!zone_endpoint_fqdn(pods[i], fqdn, target,
-			    sizeof(target)))
-				continue;
-			dns_msg_add_a(&zq->m, target, z->ttl, pods[i]->ip);
-		}
-		return zq_finish(z, zq);
-	}
 	if (qt != DNS_TYPE_SRV && qt != DNS_TYPE_ANY)
 		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
 		    z->domain);
@@ -711,13 +891,53 @@ zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 	return zq_finish(z, zq);
 }
 
+/*
+ * NAME.S.N.svc of headless svc: one A per address of the endpoints
+ * named NAME (a hostname, shared or not, or a dashed address), or of
+ * the member pod called NAME (kept for the clients that learnt pod
+ * names). NXDOMAIN when none.
+ */
+static size_t
+zone_endpoint_a(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
+    const struct service *svc)
+{
+	struct zone_ep eps[ZONE_MAX_RRS];
+	uint32_t addrs[ZONE_MAX_RRS];
+	char label[64];
+	struct in_addr a;
+	uint16_t qt = zq->q->qtype;
+	size_t i, n, k = 0;
+
+	n = zone_endpoints(svc, eps, CIP_ARRAY_LEN(eps));
+	for (i = 0; i < n; i++)
+		if (zone_endpoint_label(eps[i].pod, eps[i].host, label,
+		    sizeof(label)) && zq_lab_eq(zq, 0, label))
+			addrs[k++] = ntohl(eps[i].pod->ip.s_addr);
+	for (i = 0; i < n && k == 0; i++)
+		if (zq_lab_eq(zq, 0, eps[i].pod->name))
+			addrs[k++] = ntohl(eps[i].pod->ip.s_addr);
+	if (k == 0)
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
+		    z->domain);
+	if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
+		    z->domain);
+	k = zone_addrs(z, addrs, k);
+	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+	for (i = 0; i < k && !zq->m.err; i++) {
+		a.s_addr = htonl(addrs[i]);
+		dns_msg_add_a(&zq->m, NULL, z->ttl, a);
+	}
+	return zq_finish(z, zq);
+}
+
 /* A name under the cluster domain; r relative labels before it. */
 static size_t
 zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 {
 	const struct service *svc;
-	const struct pod *pod;
 	const struct svc_port *sp;
+	struct zone_portsel sel;
 	char key[ZONE_KEY_MAX], ns[64], fqdn[ZONE_NAME_MAX];
 	size_t r = zq->n - z->ndomain, i, l;
 	uint16_t qt = zq->q->qtype;
@@ -790,19 +1010,10 @@ zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 	if (r == 3)
 		return zone_service(z, zq, buf, cap, svc);
 	if (r == 4 && zq->lab[0][0] != '_') {
-		/*
-		 * 10-0-0-1.S.N.svc (or pod-name.S.N.svc): a ready member
-		 * of a headless service
-		 */
-		if (svc->type != SVC_HEADLESS ||
-		    (pod = zone_find_endpoint(svc, zq, 0)) == NULL)
+		/* HOSTNAME.S.N.svc, 10-0-0-1.S.N.svc: a headless endpoint */
+		if (svc->type != SVC_HEADLESS)
 			goto nxdomain;
-		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
-			return zq_negative(z, zq, buf, cap,
-			    DNS_RCODE_NOERROR, z->domain);
-		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-		dns_msg_add_a(&zq->m, NULL, z->ttl, pod->ip);
-		return zq_finish(z, zq);
+		return zone_endpoint_a(z, zq, buf, cap, svc);
 	}
 	/* _proto.S.N.svc (an empty non-terminal) or _port._proto.S.N.svc */
 	i = r - 4;
@@ -816,6 +1027,21 @@ zone_cluster(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap)
 		goto nxdomain;
 	if (svc->type == SVC_EXTERNALNAME)
 		goto nxdomain;
+	if (svc->type == SVC_HEADLESS && svc->nports == 0) {
+		/* The ports come from the endpoints. */
+		if (r == 4)
+			return zq_negative(z, zq, buf, cap,
+			    zone_ep_has_proto(svc, proto) ? DNS_RCODE_NOERROR :
+			    DNS_RCODE_NXDOMAIN, z->domain);
+		if (zq->llen[0] < 2 || zq->lab[0][0] != '_')
+			goto nxdomain;
+		sel.name = zq->lab[0] + 1;
+		sel.len = zq->llen[0] - 1;
+		sel.proto = proto;
+		if ((l = zone_headless_srv(z, zq, buf, cap, svc, &sel)) != 0)
+			return l;
+		goto nxdomain;
+	}
 	for (sp = svc->ports; sp < svc->ports + svc->nports; sp++) {
 		if (sp->name == NULL || sp->proto != proto)
 			continue;
@@ -859,30 +1085,33 @@ zq_reverse_addr(const struct zq *zq, struct in_addr *a)
 }
 
 /*
- * True when a ready pod before keys[i] of ipp is a member of svc: the
- * endpoint's name, made of svc and the address, is in the answer then.
+ * True when a pod before keys[i] of ipp is published in svc under the
+ * hostname host (NULL: the dashed address): that PTR is in the answer.
  */
 static bool
 zone_ptr_seen(const struct dns_zone *z, const struct ip_pods *ipp, size_t i,
-    const struct service *svc)
+    const struct service *svc, const char *host)
 {
 	const struct pod *pod;
 	size_t k, j;
 
 	for (k = 0; k < i; k++) {
 		pod = registry_find_pod_key(z->reg, ipp->keys[k]);
-		if (pod == NULL || !pod_ready(pod))
+		if (pod == NULL || !pod_published(pod, svc))
 			continue;
 		for (j = 0; j < pod->nmember_of; j++)
-			if (pod->member_of[j] == svc)
+			if (pod->member_of[j] == svc &&
+			    streq_null(pod_endpoint_hostname(pod, svc), host))
 				return true;
 	}
 	return false;
 }
 
 /*
- * PTR for a VIP or an endpoint of headless services. Returns 0 when the
- * address is none of ours (in_rev: NXDOMAIN then, else forward).
+ * PTR for a VIP, or for an endpoint address of any service (as CoreDNS):
+ * the endpoint's name under each service it serves, by hostname or
+ * dashed address. Returns 0 when the address is none of ours (in_rev:
+ * NXDOMAIN then, else forward).
  */
 static size_t
 zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
@@ -892,6 +1121,7 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 	const struct pod *pod;
 	struct ip_pods *ipp;
 	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX], txt[INET_ADDRSTRLEN];
+	const char *host;
 	uint16_t qt = zq->q->qtype;
 	size_t i, j;
 	bool begun = false;
@@ -909,11 +1139,11 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 	if ((ipp = hmap_get(z->ip_pods, inet4_str(a, txt))) != NULL) {
 		for (i = 0; i < ipp->n; i++) {
 			pod = registry_find_pod_key(z->reg, ipp->keys[i]);
-			if (pod == NULL || !pod_ready(pod))
+			if (pod == NULL)
 				continue;
 			for (j = 0; j < pod->nmember_of; j++) {
 				svc = pod->member_of[j];
-				if (svc->type != SVC_HEADLESS)
+				if (!pod_published(pod, svc))
 					continue;
 				if (!begun) {
 					if (qt != DNS_TYPE_PTR &&
@@ -926,10 +1156,11 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 					    DNS_RCODE_NOERROR);
 					begun = true;
 				}
-				if (zone_ptr_seen(z, ipp, i, svc) ||
+				host = pod_endpoint_hostname(pod, svc);
+				if (zone_ptr_seen(z, ipp, i, svc, host) ||
 				    !zone_svc_fqdn(z, svc, fqdn,
 				    sizeof(fqdn)) || !zone_endpoint_fqdn(pod,
-				    fqdn, target, sizeof(target)))
+				    host, fqdn, target, sizeof(target)))
 					continue;
 				dns_msg_add_name_rr(&zq->m, NULL,
 				    DNS_TYPE_PTR, z->ttl, target);
@@ -1010,7 +1241,7 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 		if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY)
 			return DNS_ZONE_FORWARD;
 		zq.outside = true;
-		/* The endpoint addresses of headless services. */
+		/* The endpoint addresses of services. */
 		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, a, false)) != 0)
 			goto answered;
 		/* Short forms S, S.N, S.N.svc, only for what exists. */

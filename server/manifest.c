@@ -19,6 +19,9 @@
 #define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
 #define MANIFEST_MAX_WARNINGS	100
 #define ANNOTATION_LB		"clusterip.io/lb-algorithm"
+/* What spec.publishNotReadyAddresses replaced (Kubernetes 1.11). */
+#define ANNOTATION_UNREADY \
+	"service.alpha.kubernetes.io/tolerate-unready-endpoints"
 
 #define REASON_WORKLOAD	"clusterip does not run workloads"
 #define REASON_CONFIG	"clusterip does not use configuration objects"
@@ -33,7 +36,8 @@ struct mparse {
 
 /*
  * A field of a kind clusterip reads. Fields it ignores on purpose are
- * listed too (with sub NULL), so that only unknown ones are warned
+ * listed too (with sub NULL; after the comment "Ignored on purpose"
+ * where a table has both), so that only unknown ones are warned
  * about, as kubectl's field validation does.
  */
 struct mfield {
@@ -80,6 +84,8 @@ static const struct mfield f_svc_spec[] = {
 	{ "type", NULL, false }, { "externalName", NULL, false },
 	{ "ports", f_svc_port, true }, { "sessionAffinity", NULL, false },
 	{ "sessionAffinityConfig", f_affinity_config, false },
+	{ "publishNotReadyAddresses", NULL, false },
+	/* Ignored on purpose. */
 	{ "clusterIPs", NULL, false }, { "ipFamilies", NULL, false },
 	{ "ipFamilyPolicy", NULL, false },
 	{ "externalTrafficPolicy", NULL, false },
@@ -89,7 +95,6 @@ static const struct mfield f_svc_spec[] = {
 	{ "loadBalancerClass", NULL, false },
 	{ "healthCheckNodePort", NULL, false },
 	{ "allocateLoadBalancerNodePorts", NULL, false },
-	{ "publishNotReadyAddresses", NULL, false },
 	{ "externalIPs", NULL, false }, { "trafficDistribution", NULL, false },
 	{ NULL, NULL, false },
 };
@@ -150,6 +155,8 @@ static const struct mfield f_container[] = {
 
 static const struct mfield f_pod_spec[] = {
 	{ "containers", f_container, true },
+	{ "hostname", NULL, false }, { "subdomain", NULL, false },
+	/* Ignored on purpose. */
 	{ "initContainers", NULL, false },
 	{ "ephemeralContainers", NULL, false }, { "volumes", NULL, false },
 	{ "restartPolicy", NULL, false },
@@ -163,8 +170,8 @@ static const struct mfield f_pod_spec[] = {
 	{ "hostIPC", NULL, false }, { "hostUsers", NULL, false },
 	{ "shareProcessNamespace", NULL, false },
 	{ "securityContext", NULL, false },
-	{ "imagePullSecrets", NULL, false }, { "hostname", NULL, false },
-	{ "subdomain", NULL, false }, { "setHostnameAsFQDN", NULL, false },
+	{ "imagePullSecrets", NULL, false },
+	{ "setHostnameAsFQDN", NULL, false },
 	{ "affinity", NULL, false }, { "schedulerName", NULL, false },
 	{ "tolerations", NULL, false }, { "hostAliases", NULL, false },
 	{ "priorityClassName", NULL, false }, { "priority", NULL, false },
@@ -208,6 +215,7 @@ static const struct mfield f_pod[] = {
 
 static const struct mfield f_ep_address[] = {
 	{ "ip", NULL, false }, { "hostname", NULL, false },
+	/* Ignored on purpose. */
 	{ "nodeName", NULL, false }, { "targetRef", NULL, false },
 	{ NULL, NULL, false },
 };
@@ -450,6 +458,29 @@ want_ip(struct ynode_ctx *c, yaml_node_t *n, const char *what,
 	if (inet_pton(AF_INET, s, out) != 1)
 		return ynode_fail(c, n, "%s: \"%s\" is not an IPv4 address",
 		    what, s);
+	return 0;
+}
+
+/*
+ * An optional DNS-1123 label (a hostname, a subdomain) into a copy in
+ * *out; absent or null leaves *out NULL.
+ */
+static int
+want_label_opt(struct ynode_ctx *c, yaml_node_t *n, const char *what,
+    char **out)
+{
+	const char *s;
+
+	if (n == NULL || ynode_is_null(n))
+		return 0;
+	if (ynode_want_str(c, n, what, &s) != 0)
+		return -1;
+	if (!dns_label_ok(s))
+		return ynode_fail(c, n, "%s: \"%s\" is not a valid DNS-1123 "
+		    "label", what, s);
+	free(*out);
+	if ((*out = strdup(s)) == NULL)
+		return ynode_fail(c, n, "out of memory");
 	return 0;
 }
 
@@ -743,6 +774,7 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	uint64_t v;
 	size_t l;
 	int a;
+	bool b;
 
 	if ((s = service_new()) == NULL)
 		return ynode_fail(c, doc, "out of memory");
@@ -840,6 +872,20 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		if (ynode_want_uint(c, n, "timeoutSeconds", 1, 86400, &v) != 0)
 			goto fail;
 		s->affinity_timeout_s = (uint32_t)v;
+	}
+	/* Go's strconv.ParseBool spellings of true, as Kubernetes reads it. */
+	if ((str = labels_get(&s->annotations, ANNOTATION_UNREADY)) != NULL)
+		s->publish_not_ready = strcmp(str, "true") == 0 ||
+		    strcmp(str, "True") == 0 || strcmp(str, "TRUE") == 0 ||
+		    strcmp(str, "t") == 0 || strcmp(str, "T") == 0 ||
+		    strcmp(str, "1") == 0;
+	if ((n = ynode_get(c, spec, "publishNotReadyAddresses")) != NULL &&
+	    !ynode_is_null(n)) {
+		if (ynode_want_bool(c, n, "spec.publishNotReadyAddresses",
+		    &b) != 0)
+			goto fail;
+		/* Kubernetes honours either. */
+		s->publish_not_ready = s->publish_not_ready || b;
 	}
 	if (objset_add_service(out, s) == 0)
 		return 0;
@@ -993,7 +1039,11 @@ parse_pod(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	}
 	spec = ynode_get(c, doc, "spec");
 	if (spec != NULL && !ynode_is_null(spec)) {
-		if (ynode_want_map(c, spec, "spec") != 0)
+		if (ynode_want_map(c, spec, "spec") != 0 ||
+		    want_label_opt(c, ynode_get(c, spec, "hostname"),
+		    "spec.hostname", &p->hostname) != 0 ||
+		    want_label_opt(c, ynode_get(c, spec, "subdomain"),
+		    "spec.subdomain", &p->subdomain) != 0)
 			goto fail;
 		ctrs = ynode_get(c, spec, "containers");
 		if (ctrs != NULL && !ynode_is_null(ctrs)) {
@@ -1062,6 +1112,51 @@ fail:
 	return -1;
 }
 
+/* Appends the addresses of list n (addresses or notReadyAddresses) to e. */
+static int
+parse_ep_addresses(struct ynode_ctx *c, yaml_node_t *n, bool not_ready,
+    struct endpoints *e)
+{
+	struct ep_address *na;
+	yaml_node_item_t *jt;
+	size_t count;
+
+	if (n == NULL || ynode_is_null(n))
+		return 0;
+	if (ynode_want_seq(c, n, not_ready ? "notReadyAddresses" :
+	    "addresses") != 0)
+		return -1;
+	count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	if (count == 0)
+		return 0;
+	if ((na = reallocarray(e->addrs, e->naddrs + count,
+	    sizeof(*na))) == NULL)
+		return ynode_fail(c, n, "out of memory");
+	e->addrs = na;
+	for (jt = n->data.sequence.items.start;
+	    jt < n->data.sequence.items.top; jt++) {
+		yaml_node_t *a = yaml_document_get_node(c->doc, *jt);
+		struct ep_address *ea = &e->addrs[e->naddrs];
+
+		memset(ea, 0, sizeof(*ea));
+		ea->not_ready = not_ready;
+		if (ynode_want_map(c, a, "addresses[]") != 0 ||
+		    want_ip(c, ynode_get(c, a, "ip"), "addresses[].ip",
+		    &ea->ip) != 0)
+			return -1;
+		e->naddrs++;
+		if (want_label_opt(c, ynode_get(c, a, "hostname"),
+		    "addresses[].hostname", &ea->hostname) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One struct endpoints per subset; the registry joins the subsets of an
+ * object by address.
+ */
 static int
 parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 {
@@ -1069,6 +1164,7 @@ parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	yaml_node_t *subsets;
 	yaml_node_item_t *it, *jt;
 	struct endpoints *e = NULL;
+	size_t idx = 0;
 
 	if (parse_meta(c, doc, &m, NULL, NULL, true) != 0)
 		return -1;
@@ -1078,10 +1174,10 @@ parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	if (subsets && ynode_want_seq(c, subsets, "subsets") != 0)
 		return -1;
 	for (it = subsets ? subsets->data.sequence.items.start : NULL;
-	    subsets && it < subsets->data.sequence.items.top; it++) {
+	    subsets && it < subsets->data.sequence.items.top; it++, idx++) {
 		yaml_node_t *ss = yaml_document_get_node(c->doc, *it);
-		yaml_node_t *addrs, *ports;
-		size_t na, np;
+		yaml_node_t *ports;
+		size_t np;
 
 		if (ynode_want_map(c, ss, "subsets[]") != 0)
 			return -1;
@@ -1089,33 +1185,22 @@ parse_endpoints(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		    (e->ns = strdup(m.ns)) == NULL ||
 		    (e->name = strdup(m.name)) == NULL)
 			goto nomem;
+		e->subset = idx;
 		e->line = (uint32_t)ss->start_mark.line + 1;
 		e->col = (uint32_t)ss->start_mark.column + 1;
-		addrs = ynode_get(c, ss, "addresses");
-		ports = ynode_get(c, ss, "ports");
-		if ((addrs && !ynode_is_null(addrs) &&
-		    ynode_want_seq(c, addrs, "addresses") != 0) ||
-		    (ports && !ynode_is_null(ports) &&
-		    ynode_want_seq(c, ports, "ports") != 0))
+		if (parse_ep_addresses(c, ynode_get(c, ss, "addresses"), false,
+		    e) != 0 || parse_ep_addresses(c, ynode_get(c, ss,
+		    "notReadyAddresses"), true, e) != 0)
 			goto fail;
-		na = addrs && addrs->type == YAML_SEQUENCE_NODE ?
-		    (size_t)(addrs->data.sequence.items.top -
-		    addrs->data.sequence.items.start) : 0;
+		ports = ynode_get(c, ss, "ports");
+		if (ports && !ynode_is_null(ports) &&
+		    ynode_want_seq(c, ports, "ports") != 0)
+			goto fail;
 		np = ports && ports->type == YAML_SEQUENCE_NODE ?
 		    (size_t)(ports->data.sequence.items.top -
 		    ports->data.sequence.items.start) : 0;
-		if ((na && (e->addrs = calloc(na, sizeof(*e->addrs))) == NULL) ||
-		    (np && (e->ports = calloc(np, sizeof(*e->ports))) == NULL))
+		if (np && (e->ports = calloc(np, sizeof(*e->ports))) == NULL)
 			goto nomem;
-		for (jt = na ? addrs->data.sequence.items.start : NULL;
-		    na && jt < addrs->data.sequence.items.top; jt++) {
-			yaml_node_t *a = yaml_document_get_node(c->doc, *jt);
-			if (ynode_want_map(c, a, "addresses[]") != 0 ||
-			    want_ip(c, ynode_get(c, a, "ip"), "addresses[].ip",
-			    &e->addrs[e->naddrs].ip) != 0)
-				goto fail;
-			e->naddrs++;
-		}
 		for (jt = np ? ports->data.sequence.items.start : NULL;
 		    np && jt < ports->data.sequence.items.top; jt++) {
 			yaml_node_t *p = yaml_document_get_node(c->doc, *jt);

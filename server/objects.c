@@ -103,6 +103,26 @@ pod_target_port(const struct pod *p, const struct svc_port *sp)
 	return 0;
 }
 
+const char *
+pod_endpoint_hostname(const struct pod *p, const struct service *svc)
+{
+	if (p->endpoints_of != NULL)
+		return p->hostname;
+	if (p->hostname != NULL && p->subdomain != NULL &&
+	    strcmp(p->subdomain, svc->name) == 0 &&
+	    strcmp(p->ns, svc->ns) == 0)
+		return p->hostname;
+	return NULL;
+}
+
+bool
+pod_published(const struct pod *p, const struct service *svc)
+{
+	if (p->ip.s_addr == 0)
+		return false;
+	return pod_ready(p) || svc->publish_not_ready;
+}
+
 /*
  * The key "ns/name", the namespace and the name share one block that
  * *key owns: "ns/name\0ns\0" with *name pointing after the slash.
@@ -203,6 +223,7 @@ service_spec_equal(const struct service *a, const struct service *b)
 	    a->affinity_timeout_s == b->affinity_timeout_s &&
 	    a->algo_explicit == b->algo_explicit &&
 	    (!a->algo_explicit || a->algo == b->algo) &&
+	    a->publish_not_ready == b->publish_not_ready &&
 	    svc_ports_equal(a, b);
 }
 
@@ -244,6 +265,8 @@ pod_free(struct pod *p)
 	free(p->probe.port_name);
 	free(p->probe.path);
 	free(p->endpoints_of);
+	free(p->hostname);
+	free(p->subdomain);
 	/* owner.id belongs to the registry. */
 	free(p->member_of);
 	free(p);
@@ -269,6 +292,8 @@ pod_spec_equal(const struct pod *a, const struct pod *b)
 	if (strcmp(a->key, b->key) != 0 || a->ip.s_addr != b->ip.s_addr ||
 	    a->nports != b->nports || a->declared_ready != b->declared_ready ||
 	    !streq_null(a->endpoints_of, b->endpoints_of) ||
+	    !streq_null(a->hostname, b->hostname) ||
+	    !streq_null(a->subdomain, b->subdomain) ||
 	    !labels_equal(&a->labels, &b->labels) ||
 	    !labels_equal(&a->annotations, &b->annotations) ||
 	    !probe_equal(&a->probe, &b->probe))

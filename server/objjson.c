@@ -245,6 +245,9 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 		    (json_int_t)svc->affinity_timeout_s);
 		rc |= objjson_set(spec, "sessionAffinityConfig", cfg);
 	}
+	if (svc->publish_not_ready)
+		rc |= objjson_set(spec, "publishNotReadyAddresses",
+		    json_true());
 	if (mode == OBJJSON_STATE && svc->type != SVC_EXTERNALNAME) {
 		rc |= objjson_set(spec, "ipFamilies", json_pack("[s]", "IPv4"));
 		rc |= objjson_set(spec, "ipFamilyPolicy",
@@ -327,6 +330,12 @@ objjson_pod(const struct pod *pod, enum objjson_mode mode)
 		rc |= objjson_set(ctr, "readinessProbe",
 		    objjson_probe(&pod->probe));
 	rc |= objjson_set(spec, "containers", json_pack("[o]", ctr));
+	if (pod->hostname != NULL && pod->endpoints_of == NULL)
+		rc |= objjson_set(spec, "hostname",
+		    json_string(pod->hostname));
+	if (pod->subdomain != NULL)
+		rc |= objjson_set(spec, "subdomain",
+		    json_string(pod->subdomain));
 	rc |= objjson_set(doc, "spec", spec);
 	if (rc != 0)
 		goto fail;
@@ -450,8 +459,15 @@ objjson_endpoints(const struct service *svc)
 		addr = json_pack("{s:s,s:{s:s,s:s,s:s}}", "ip",
 		    inet4_str(pod->ip, ip), "targetRef", "kind", "Pod",
 		    "name", pod->name, "namespace", pod->ns);
-		if (addr == NULL || json_array_append_new(pod_ready(pod) ?
-		    s->ready : s->not_ready, addr) != 0) {
+		if (addr != NULL && pod_endpoint_hostname(pod, svc) != NULL &&
+		    objjson_set(addr, "hostname", json_string(
+		    pod_endpoint_hostname(pod, svc))) != 0) {
+			rc = -1;
+			goto out;
+		}
+		/* As Kubernetes lists them: published ones are "ready". */
+		if (addr == NULL || json_array_append_new(pod_published(pod,
+		    svc) ? s->ready : s->not_ready, addr) != 0) {
 			rc = -1;
 			goto out;
 		}
@@ -505,44 +521,116 @@ out:
 	return doc;
 }
 
+/* True when two pods from one Endpoints object list the same ports. */
+static bool
+objjson_same_ports(const struct pod *a, const struct pod *b)
+{
+	size_t i;
+
+	if (a->nports != b->nports)
+		return false;
+	for (i = 0; i < a->nports; i++)
+		if (!streq_null(a->ports[i].name, b->ports[i].name) ||
+		    a->ports[i].port != b->ports[i].port ||
+		    a->ports[i].proto != b->ports[i].proto)
+			return false;
+	return true;
+}
+
+/* The ports of an Endpoints-derived pod as a subset's "ports". */
+static json_t *
+objjson_ep_ports(const struct pod *pod)
+{
+	json_t *ports, *p;
+	size_t i;
+	int rc = 0;
+
+	if ((ports = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < pod->nports; i++) {
+		p = json_object();
+		if (pod->ports[i].name != NULL)
+			rc |= objjson_set(p, "name",
+			    json_string(pod->ports[i].name));
+		rc |= objjson_set(p, "port", json_integer(pod->ports[i].port));
+		rc |= objjson_set(p, "protocol",
+		    json_string(cip_proto_name(pod->ports[i].proto)));
+		if (p == NULL || json_array_append_new(ports, p) != 0)
+			rc = -1;
+	}
+	if (rc != 0) {
+		json_decref(ports);
+		return NULL;
+	}
+	return ports;
+}
+
+/*
+ * One subset per distinct port list, as the object was written (the
+ * registry joins an address's subsets into one pod); not-ready pods
+ * under notReadyAddresses, hostnames kept.
+ */
 json_t *
 objjson_endpoints_manifest(const char *ns, const char *name,
     struct pod *const *pods, size_t npods)
 {
-	json_t *doc, *addrs, *ports, *p;
+	json_t *doc, *subsets, *sj, *addr, *list, *ports;
 	char ip[INET_ADDRSTRLEN];
-	size_t i;
+	size_t i, j, *sub = NULL;	/* subset of each pod */
 	int rc = 0;
 
 	doc = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind",
 	    "Endpoints", "metadata", "name", name, "namespace", ns);
 	if (doc == NULL)
 		return NULL;
-	addrs = json_array();
-	for (i = 0; i < npods && addrs != NULL; i++)
-		rc |= json_array_append_new(addrs, json_pack("{s:s}", "ip",
-		    inet4_str(pods[i]->ip, ip)));
-	ports = json_array();
-	for (i = 0; npods > 0 && i < pods[0]->nports && ports != NULL; i++) {
-		p = json_object();
-		if (pods[0]->ports[i].name != NULL)
-			rc |= objjson_set(p, "name",
-			    json_string(pods[0]->ports[i].name));
-		rc |= objjson_set(p, "port",
-		    json_integer(pods[0]->ports[i].port));
-		rc |= objjson_set(p, "protocol",
-		    json_string(cip_proto_name(pods[0]->ports[i].proto)));
-		if (p == NULL || json_array_append_new(ports, p) != 0)
-			rc = -1;
-	}
-	if (addrs == NULL || ports == NULL || rc != 0) {
-		json_decref(addrs);
-		json_decref(ports);
+	if ((subsets = json_array()) == NULL ||
+	    objjson_set(doc, "subsets", subsets) != 0) {
 		json_decref(doc);
 		return NULL;
 	}
-	if (objjson_set(doc, "subsets", json_pack("[{s:o,s:o}]", "addresses",
-	    addrs, "ports", ports)) != 0) {
+	if (npods > 0 && (sub = calloc(npods, sizeof(*sub))) == NULL)
+		rc = -1;
+	for (i = 0; i < npods && rc == 0; i++) {
+		for (j = 0; j < i; j++)
+			if (objjson_same_ports(pods[j], pods[i]))
+				break;
+		if (j < i)
+			sub[i] = sub[j];
+		else {
+			sub[i] = json_array_size(subsets);
+			ports = objjson_ep_ports(pods[i]);
+			sj = ports == NULL ? NULL : json_pack("{s:[],s:[],s:o}",
+			    "addresses", "notReadyAddresses", "ports", ports);
+			if (sj == NULL || json_array_append_new(subsets,
+			    sj) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		sj = json_array_get(subsets, sub[i]);
+		addr = json_pack("{s:s}", "ip", inet4_str(pods[i]->ip, ip));
+		if (addr != NULL && pods[i]->hostname != NULL)
+			rc |= objjson_set(addr, "hostname",
+			    json_string(pods[i]->hostname));
+		list = json_object_get(sj, pods[i]->declared_ready ?
+		    "addresses" : "notReadyAddresses");
+		if (addr == NULL || list == NULL) {
+			json_decref(addr);
+			rc = -1;
+		} else if (json_array_append_new(list, addr) != 0)
+			rc = -1;
+	}
+	/* Empty address lists are left out, as Kubernetes writes them. */
+	for (i = 0; rc == 0 && i < json_array_size(subsets); i++) {
+		sj = json_array_get(subsets, i);
+		if (json_array_size(json_object_get(sj, "addresses")) == 0)
+			json_object_del(sj, "addresses");
+		if (json_array_size(json_object_get(sj,
+		    "notReadyAddresses")) == 0)
+			json_object_del(sj, "notReadyAddresses");
+	}
+	free(sub);
+	if (rc != 0) {
 		json_decref(doc);
 		return NULL;
 	}

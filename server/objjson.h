@@ -44,8 +44,9 @@ json_t	*objjson_pod(const struct pod *, enum objjson_mode);
 json_t	*objjson_endpoints(const struct service *);
 /*
  * The Endpoints manifest that produced pods (all with endpoints_of set
- * to "ns/name"): the addresses and the ports of the first pod.
- * Returns a new reference, or NULL on OOM.
+ * to "ns/name"): one subset per distinct port list, addresses with
+ * their hostnames, not-ready ones under notReadyAddresses; parsed
+ * back, it gives the same pods. Returns a new reference, or NULL on OOM.
  */
 json_t	*objjson_endpoints_manifest(const char *ns, const char *name,
     struct pod *const *pods, size_t npods);

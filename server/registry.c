@@ -768,48 +768,116 @@ set_where(const struct objset *set, uint32_t line, uint32_t col, char *buf,
 	return buf;
 }
 
-/* Turns each Endpoints object into pods named "<name>-a-b-c-d". */
+/* Adds the ports of an Endpoints subset to p, each (name, port, proto) once. */
+static int
+endpoint_add_ports(struct pod *p, const struct endpoints *e)
+{
+	struct pod_port *np;
+	size_t i, k;
+
+	if (e->nports == 0)
+		return 0;
+	if ((np = reallocarray(p->ports, p->nports + e->nports,
+	    sizeof(*np))) == NULL)
+		return CIP_E_NOMEM;
+	p->ports = np;
+	for (k = 0; k < e->nports; k++) {
+		for (i = 0; i < p->nports; i++)
+			if (streq_null(p->ports[i].name, e->ports[k].name) &&
+			    p->ports[i].port == e->ports[k].port &&
+			    p->ports[i].proto == e->ports[k].proto)
+				break;
+		if (i < p->nports)
+			continue;
+		p->ports[p->nports] = e->ports[k];
+		if (e->ports[k].name != NULL &&
+		    (p->ports[p->nports].name = strdup(e->ports[k].name)) ==
+		    NULL)
+			return CIP_E_NOMEM;
+		p->nports++;
+	}
+	return 0;
+}
+
+/*
+ * Turns each Endpoints object into pods named "<name>-a-b-c-d", one per
+ * address: an address in several subsets (other ports) is one pod with
+ * all their ports. An object given twice (its first subset seen twice)
+ * is refused.
+ */
 static int
 expand_endpoints(struct objset *set, char *err, size_t errlen)
 {
-	size_t i, j, k;
+	struct hmap *made = NULL;	/* pod key -> pod, of this call */
+	struct hmap *objs = NULL;	/* "ns/name" -> first subset */
+	char key[512], name[300], pkey[600], at[600];
+	const struct endpoints *first;
+	struct pod *p;
+	size_t i, j;
+	int rc = CIP_E_NOMEM;
 
+	if (set->neps == 0)
+		return 0;
+	if ((made = hmap_new()) == NULL || (objs = hmap_new()) == NULL)
+		goto nomem;
 	for (i = 0; i < set->neps; i++) {
 		struct endpoints *e = set->eps[i];
-		char key[512], name[300];
-		for (j = 0; j < e->naddrs; j++) {
-			struct pod *p = pod_new();
-			uint32_t a = ntohl(e->addrs[j].ip.s_addr);
-			if (p == NULL)
+		snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
+		if (e->subset == 0) {
+			if ((first = hmap_get(objs, key)) != NULL) {
+				set_where(set, e->line, e->col, at, sizeof(at));
+				errf(err, errlen, "%sendpoints %s are defined "
+				    "twice (first at line %u)", at, key,
+				    first->line);
+				rc = CIP_E_INVAL;
+				goto out;
+			}
+			if (hmap_put(objs, key, e, NULL) != 0)
 				goto nomem;
+		}
+		for (j = 0; j < e->naddrs; j++) {
+			const struct ep_address *ea = &e->addrs[j];
+			uint32_t a = ntohl(ea->ip.s_addr);
 			snprintf(name, sizeof(name), "%s-%u-%u-%u-%u", e->name,
 			    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-			snprintf(key, sizeof(key), "%s/%s", e->ns, e->name);
-			p->ip = e->addrs[j].ip;
-			p->line = e->line;
-			p->col = e->col;
-			if (pod_set_name(p, e->ns, name) != 0 ||
-			    (p->endpoints_of = strdup(key)) == NULL ||
-			    (e->nports && (p->ports = calloc(e->nports,
-			    sizeof(*p->ports))) == NULL)) {
-				pod_free(p);
+			snprintf(pkey, sizeof(pkey), "%s/%s", e->ns, name);
+			/* A pod name of another object: refused later. */
+			if ((p = hmap_get(made, pkey)) != NULL &&
+			    strcmp(p->endpoints_of, key) != 0)
+				p = NULL;
+			if (p == NULL) {
+				if ((p = pod_new()) == NULL)
+					goto nomem;
+				p->ip = ea->ip;
+				p->line = e->line;
+				p->col = e->col;
+				if (pod_set_name(p, e->ns, name) != 0 ||
+				    (p->endpoints_of = strdup(key)) == NULL ||
+				    objset_add_pod(set, p) != 0) {
+					pod_free(p);
+					goto nomem;
+				}
+				if (hmap_get(made, pkey) == NULL &&
+				    hmap_put(made, pkey, p, NULL) != 0)
+					goto nomem;
+			}
+			if (ea->not_ready)
+				p->declared_ready = false;
+			if (p->hostname == NULL && ea->hostname != NULL &&
+			    (p->hostname = strdup(ea->hostname)) == NULL)
 				goto nomem;
-			}
-			for (k = 0; k < e->nports; k++) {
-				p->ports[k] = e->ports[k];
-				p->ports[k].name = strdup_null(e->ports[k].name);
-				p->nports++;
-			}
-			if (objset_add_pod(set, p) != 0) {
-				pod_free(p);
+			if (endpoint_add_ports(p, e) != 0)
 				goto nomem;
-			}
 		}
 	}
-	return 0;
+	rc = 0;
+	goto out;
 nomem:
 	errf(err, errlen, "out of memory");
-	return CIP_E_NOMEM;
+out:
+	hmap_free(made, NULL);
+	hmap_free(objs, NULL);
+	return rc;
 }
 
 /*

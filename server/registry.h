@@ -94,6 +94,13 @@ struct service {
 	uint32_t	 affinity_timeout_s;	/* default 10800 */
 	enum lb_algo	 algo;		/* annotation clusterip.io/lb-algorithm */
 	bool		 algo_explicit;	/* else the registry's default */
+	/*
+	 * spec.publishNotReadyAddresses (or the older annotation
+	 * service.alpha.kubernetes.io/tolerate-unready-endpoints):
+	 * DNS names every member, ready or not; the forwarder still
+	 * uses ready ones only.
+	 */
+	bool		 publish_not_ready;
 	struct owner	 owner;
 	time_t		 created;	/* wall clock, set by the registry */
 	/* Matching pods, ready or not, maintained by the registry. */
@@ -147,6 +154,13 @@ struct pod {
 	bool		 probe_ok;
 	/* Set for pods materialized from an Endpoints object. */
 	char		*endpoints_of;	/* service key, or NULL */
+	/*
+	 * spec.hostname and spec.subdomain of a Pod; for a pod from an
+	 * Endpoints object, hostname is its address's and subdomain NULL.
+	 * Both NULL when absent. See pod_endpoint_hostname.
+	 */
+	char		*hostname;
+	char		*subdomain;
 	struct owner	 owner;
 	time_t		 created;
 	uint32_t	 line, col;	/* manifest position, for messages */
@@ -164,15 +178,33 @@ bool	pod_ready(const struct pod *);
  * port's name). Returns 0 when a named port does not resolve.
  */
 uint16_t pod_target_port(const struct pod *, const struct svc_port *sp);
+/*
+ * The hostname of pod as an endpoint of svc, as Kubernetes' endpoints
+ * controller sets it: an Endpoints address's hostname, or a Pod's
+ * spec.hostname when its spec.subdomain is svc's name (same namespace).
+ * NULL when it has none (DNS then names it by its dashed address).
+ * Points into pod.
+ */
+const char *pod_endpoint_hostname(const struct pod *,
+    const struct service *svc);
+/*
+ * True when DNS publishes pod as an endpoint of svc: ready, or any
+ * member with an address when svc publishes not-ready addresses.
+ */
+bool	pod_published(const struct pod *, const struct service *svc);
 
 /*
- * An Endpoints object (for a service without selector): addresses and
- * ports; the registry turns each address into a pod named
- * "<name>-<a-b-c-d>" with endpoints_of set.
+ * One subset of an Endpoints object (for a service without selector):
+ * addresses and ports. The registry turns each address into a pod named
+ * "<name>-<a-b-c-d>" with endpoints_of set; an address listed in several
+ * subsets of the object (other ports, as Kubernetes allows) is one pod
+ * with the ports of all of them, not ready if any subset lists it in
+ * notReadyAddresses, named by the first hostname given for it.
  */
 struct ep_address {
 	struct in_addr	 ip;
 	char		*hostname;	/* may be NULL */
+	bool		 not_ready;	/* from notReadyAddresses */
 };
 struct endpoints {
 	char		 *ns;
@@ -181,6 +213,7 @@ struct endpoints {
 	size_t		  naddrs;
 	struct pod_port	 *ports;
 	size_t		  nports;
+	size_t		  subset;	/* index in the object's subsets */
 	uint32_t	  line, col;	/* of the subset */
 };
 

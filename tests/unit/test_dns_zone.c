@@ -662,7 +662,7 @@ test_zone_headless(void **state)
 	    "\t127-0-20-1.db.default.svc.cluster.local.");
 	ldns_pkt_free(p);
 	/* an address that is none of ours, outside the VIP range */
-	assert_null(ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
+	assert_null(ask(f, "1.99.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1,
 	    512));
 }
 
@@ -988,6 +988,256 @@ test_zone_truncation(void **state)
 	ldns_pkt_free(p);
 }
 
+static void
+add_hostnamed(struct objset *set, const char *name, const char *ip,
+    const char *host, const char *subdomain, bool ready)
+{
+	struct pod *p = mk_pod("default", name, "web", ip, ready);
+
+	p->hostname = host ? strdup(host) : NULL;
+	p->subdomain = subdomain ? strdup(subdomain) : NULL;
+	objset_add_pod(set, p);
+}
+
+/*
+ * Headless names as CoreDNS gives them: hostnames (one shared by two
+ * pods), dashed addresses, an address two pods share, SRV targets,
+ * PTR by hostname; publishNotReadyAddresses; ports from Endpoints.
+ */
+static void
+test_zone_hostnames(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	struct service *pnr, *ep;
+	struct endpoints *e;
+	ldns_pkt *p;
+
+	objset_add_service(&set, mk_svc("default", "web", SVC_HEADLESS,
+	    "app=web", "http", 80));
+	add_hostnamed(&set, "web-0", "127.0.40.1", "web-0", "web", true);
+	add_hostnamed(&set, "web-x", "127.0.40.3", "shared", "web", true);
+	add_hostnamed(&set, "web-y", "127.0.40.4", "shared", "web", true);
+	add_hostnamed(&set, "web-z", "127.0.40.5", NULL, NULL, true);
+	add_hostnamed(&set, "web-z2", "127.0.40.5", NULL, NULL, true);
+	/* its subdomain is another service: the dashed name */
+	add_hostnamed(&set, "web-o", "127.0.40.6", "o", "elsewhere", true);
+	add_hostnamed(&set, "web-n", "127.0.40.7", "n", "web", false);
+	apply(f->reg, &set);
+
+	/* the service: each ready address once, the not-ready one left out */
+	p = ask(f, "web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_section(ldns_pkt_answer(p),
+	    "web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.1\n"
+	    "web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.3\n"
+	    "web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.4\n"
+	    "web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.5\n"
+	    "web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.6\n");
+	ldns_pkt_free(p);
+	/* a hostname; a shared hostname, one A per address */
+	p = ask(f, "web-0.web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_section(ldns_pkt_answer(p),
+	    "web-0.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.1\n");
+	ldns_pkt_free(p);
+	p = ask(f, "shared.web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_section(ldns_pkt_answer(p),
+	    "shared.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.3\n"
+	    "shared.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.4\n");
+	ldns_pkt_free(p);
+	p = ask(f, "127-0-40-5.web.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_section(ldns_pkt_answer(p),
+	    "127-0-40-5.web.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.40.5\n");
+	ldns_pkt_free(p);
+	/* an endpoint with a hostname has no dashed name (CoreDNS) */
+	p = ask(f, "127-0-40-1.web.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "n.web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	/* SRV: one per name and port, targets by name, their A */
+	p = ask(f, "_http._tcp.web.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_SRV, -1, 4096);
+	assert_section(ldns_pkt_answer(p),
+	    "_http._tcp.web.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 80 "
+	    "127-0-40-5.web.default.svc.cluster.local.\n"
+	    "_http._tcp.web.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 80 "
+	    "127-0-40-6.web.default.svc.cluster.local.\n"
+	    "_http._tcp.web.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 80 "
+	    "shared.web.default.svc.cluster.local.\n"
+	    "_http._tcp.web.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 80 "
+	    "web-0.web.default.svc.cluster.local.\n");
+	assert_section(ldns_pkt_additional(p),
+	    "127-0-40-5.web.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.40.5\n"
+	    "127-0-40-6.web.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.40.6\n"
+	    "shared.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.3\n"
+	    "shared.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.4\n"
+	    "web-0.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.1\n");
+	ldns_pkt_free(p);
+	p = ask(f, "web.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    4096);
+	assert_int_equal(ldns_pkt_ancount(p), 4);
+	assert_int_equal(ldns_pkt_arcount(p), 5);
+	ldns_pkt_free(p);
+	/* PTR under the hostname; two pods of one name and address: once */
+	p = ask(f, "1.40.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "1.40.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\tweb-0.web.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+	p = ask(f, "5.40.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "5.40.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\t127-0-40-5.web.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+	p = ask(f, "7.40.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_null(p);
+
+	/* publishNotReadyAddresses: the not-ready pod is named too */
+	pnr = mk_svc("default", "web", SVC_HEADLESS, "app=web", "http", 80);
+	pnr->publish_not_ready = true;
+	objset_add_service(&set, pnr);
+	apply(f->reg, &set);
+	p = ask(f, "n.web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1,
+	    512);
+	assert_section(ldns_pkt_answer(p),
+	    "n.web.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.7\n");
+	ldns_pkt_free(p);
+	p = ask(f, "web.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_ancount(p), 6);
+	ldns_pkt_free(p);
+	p = ask(f, "7.40.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "7.40.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\tn.web.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+	/* a service with none ready but publishing: not NXDOMAIN */
+	pnr = mk_svc("default", "idle", SVC_HEADLESS, "app=idle", NULL, 80);
+	pnr->publish_not_ready = true;
+	objset_add_service(&set, pnr);
+	apply(f->reg, &set);
+	p = ask(f, "idle.default.svc.cluster.local.", LDNS_RR_TYPE_A, -1, 512);
+	assert_section(ldns_pkt_answer(p),
+	    "idle.default.svc.cluster.local.\t5\tIN\tA\t127.0.30.1\n");
+	ldns_pkt_free(p);
+
+	/*
+	 * A headless service without ports or selector, its Endpoints
+	 * listing one address in two subsets (other ports), with a
+	 * hostname: SRV ports come from the endpoints.
+	 */
+	ep = mk_svc("default", "eps", SVC_HEADLESS, NULL, NULL, 0);
+	objset_add_service(&set, ep);
+	e = endpoints_new();
+	e->ns = strdup("default");
+	e->name = strdup("eps");
+	e->naddrs = 1;
+	e->addrs = calloc(1, sizeof(*e->addrs));
+	inet_pton(AF_INET, "127.0.50.1", &e->addrs[0].ip);
+	e->addrs[0].hostname = strdup("a");
+	e->nports = 1;
+	e->ports = calloc(1, sizeof(*e->ports));
+	e->ports[0].name = strdup("x");
+	e->ports[0].port = 1000;
+	objset_add_endpoints(&set, e);
+	e = endpoints_new();
+	e->ns = strdup("default");
+	e->name = strdup("eps");
+	e->subset = 1;
+	e->naddrs = 2;
+	e->addrs = calloc(2, sizeof(*e->addrs));
+	inet_pton(AF_INET, "127.0.50.1", &e->addrs[0].ip);
+	inet_pton(AF_INET, "127.0.50.2", &e->addrs[1].ip);
+	e->nports = 1;
+	e->ports = calloc(1, sizeof(*e->ports));
+	e->ports[0].name = strdup("y");
+	e->ports[0].port = 2000;
+	e->ports[0].proto = CIP_PROTO_UDP;
+	objset_add_endpoints(&set, e);
+	apply(f->reg, &set);
+	p = ask(f, "eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,
+	    4096);
+	assert_section(ldns_pkt_answer(p),
+	    "eps.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 1000 "
+	    "a.eps.default.svc.cluster.local.\n"
+	    "eps.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 2000 "
+	    "127-0-50-2.eps.default.svc.cluster.local.\n"
+	    "eps.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 2000 "
+	    "a.eps.default.svc.cluster.local.\n");
+	assert_section(ldns_pkt_additional(p),
+	    "127-0-50-2.eps.default.svc.cluster.local.\t5\tIN\tA\t"
+	    "127.0.50.2\n"
+	    "a.eps.default.svc.cluster.local.\t5\tIN\tA\t127.0.50.1\n");
+	ldns_pkt_free(p);
+	p = ask(f, "_y._udp.eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 4096);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	ldns_pkt_free(p);
+	p = ask(f, "_x._tcp.eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 4096);
+	assert_section(ldns_pkt_answer(p),
+	    "_x._tcp.eps.default.svc.cluster.local.\t5\tIN\tSRV\t0 100 1000 "
+	    "a.eps.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+	/* a port of no endpoint: NXDOMAIN; its protocol: NODATA */
+	p = ask(f, "_y._tcp.eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "_udp.eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	p = ask(f, "_sctp.eps.default.svc.cluster.local.", LDNS_RR_TYPE_SRV,
+	    -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	p = ask(f, "1.50.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "1.50.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\ta.eps.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+}
+
+/*
+ * PTR of an endpoint of ClusterIP services: its name under each (as
+ * CoreDNS answers), even outside the VIP range's reverse zone.
+ */
+static void
+test_zone_ptr_any_service(void **state)
+{
+	struct fixture *f = *state;
+	struct objset set = { 0 };
+	ldns_pkt *p;
+
+	p = ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "1.10.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\t127-0-10-1.backend.default.svc.cluster.local.\n");
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	/* a second service selecting the same pod: both names */
+	objset_add_service(&set, mk_svc("default", "api", SVC_CLUSTERIP,
+	    "app=backend", "http", 8080));
+	apply(f->reg, &set);
+	p = ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR, -1, 512);
+	assert_section(ldns_pkt_answer(p), "1.10.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\t127-0-10-1.api.default.svc.cluster.local.\n"
+	    "1.10.0.127.in-addr.arpa.\t5\tIN\t"
+	    "PTR\t127-0-10-1.backend.default.svc.cluster.local.\n");
+	ldns_pkt_free(p);
+	/* another type of an endpoint's reverse name: NODATA, no SOA */
+	p = ask(f, "1.10.0.127.in-addr.arpa.", LDNS_RR_TYPE_A, -1, 512);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+}
+
 int
 main(void)
 {
@@ -1003,6 +1253,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_headless, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_hostnames, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_zone_ptr_any_service,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zone_other_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_zone_follows_registry,

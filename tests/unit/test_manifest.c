@@ -504,6 +504,162 @@ parse_apply(struct registry *r, const char *owner, const char *doc,
 	return rc;
 }
 
+/*
+ * The fields of headless DNS: Pod hostname and subdomain, Service
+ * publishNotReadyAddresses (or the older annotation), Endpoints
+ * hostnames and notReadyAddresses; read without a warning.
+ */
+static const char headless_doc[] =
+    "apiVersion: v1\n"
+    "kind: Service\n"
+    "metadata: {name: web}\n"
+    "spec: {clusterIP: None, selector: {app: web}, "
+    "publishNotReadyAddresses: true}\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Service\n"
+    "metadata:\n"
+    "  name: old\n"
+    "  annotations:\n"
+    "    service.alpha.kubernetes.io/tolerate-unready-endpoints: \"true\"\n"
+    "spec: {clusterIP: None}\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: web-0, labels: {app: web}}\n"
+    "spec: {hostname: web-0, subdomain: web, containers: []}\n"
+    "status: {podIP: 127.0.40.1}\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Endpoints\n"
+    "metadata: {name: old}\n"
+    "subsets:\n"
+    "- addresses: [{ip: 127.0.50.1, hostname: a}]\n"
+    "  notReadyAddresses: [{ip: 127.0.50.3, hostname: c}]\n"
+    "  ports: [{name: x, port: 1000}]\n"
+    "- addresses: [{ip: 127.0.50.1}, {ip: 127.0.50.2}]\n"
+    "  ports: [{name: y, port: 2000, protocol: UDP}]\n";
+
+static void
+test_parse_headless_fields(void **state)
+{
+	struct objset set = { 0 };
+	struct manifest_report rep = { 0 };
+	struct endpoints *e;
+	char err[256];
+
+	(void)state;
+	if (manifest_parse_buf(headless_doc, strlen(headless_doc), "h.yaml",
+	    &set, &rep, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(rep.nwarns, 0);
+	assert_int_equal(set.nsvcs, 2);
+	assert_true(set.svcs[0]->publish_not_ready);
+	assert_true(set.svcs[1]->publish_not_ready);
+	assert_int_equal(set.npods, 1);
+	assert_string_equal(set.pods[0]->hostname, "web-0");
+	assert_string_equal(set.pods[0]->subdomain, "web");
+	/* one struct endpoints per subset, numbered */
+	assert_int_equal(set.neps, 2);
+	e = set.eps[0];
+	assert_int_equal(e->subset, 0);
+	assert_int_equal(e->naddrs, 2);
+	assert_string_equal(e->addrs[0].hostname, "a");
+	assert_false(e->addrs[0].not_ready);
+	assert_string_equal(e->addrs[1].hostname, "c");
+	assert_true(e->addrs[1].not_ready);
+	e = set.eps[1];
+	assert_int_equal(e->subset, 1);
+	assert_int_equal(e->naddrs, 2);
+	assert_null(e->addrs[0].hostname);
+	assert_int_equal(e->ports[0].proto, CIP_PROTO_UDP);
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+}
+
+/* Subsets sharing an address give one pod with the ports of both. */
+static void
+test_endpoints_subsets_joined(void **state)
+{
+	struct vip_pool *vips;
+	struct registry *r;
+	struct pod *p;
+	char err[256];
+
+	(void)state;
+	vips = vip_pool_new("127.96.0.0/16", NULL, err, sizeof(err));
+	assert_non_null(vips);
+	r = registry_new(vips);
+	if (parse_apply(r, "h.yaml", headless_doc, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	p = registry_find_pod(r, "default", "old-127-0-50-1");
+	assert_non_null(p);
+	assert_string_equal(p->hostname, "a");
+	assert_true(pod_ready(p));
+	assert_int_equal(p->nports, 2);
+	assert_string_equal(p->ports[0].name, "x");
+	assert_int_equal(p->ports[0].port, 1000);
+	assert_string_equal(p->ports[1].name, "y");
+	assert_int_equal(p->ports[1].port, 2000);
+	assert_int_equal(p->ports[1].proto, CIP_PROTO_UDP);
+	p = registry_find_pod(r, "default", "old-127-0-50-2");
+	assert_non_null(p);
+	assert_null(p->hostname);
+	assert_int_equal(p->nports, 1);
+	p = registry_find_pod(r, "default", "old-127-0-50-3");
+	assert_non_null(p);
+	assert_false(pod_ready(p));
+	assert_string_equal(p->hostname, "c");
+	/* the Service publishes the not-ready one; the Pod's hostname holds */
+	assert_true(pod_published(p, registry_find_service(r, "default",
+	    "old")));
+	p = registry_find_pod(r, "default", "web-0");
+	assert_string_equal(pod_endpoint_hostname(p, registry_find_service(r,
+	    "default", "web")), "web-0");
+	registry_free(r);
+	vip_pool_free(vips);
+}
+
+/* Bad hostnames are refused; an Endpoints object given twice too. */
+static void
+test_headless_fields_refused(void **state)
+{
+	static const char *const bad[] = {
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+	    "spec: {hostname: Web_0}\nstatus: {podIP: 127.0.0.1}\n",
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+	    "spec: {subdomain: a.b}\nstatus: {podIP: 127.0.0.1}\n",
+	    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: e}\n"
+	    "subsets: [{addresses: [{ip: 127.0.0.1, hostname: \"-x\"}]}]\n",
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+	    "spec: {publishNotReadyAddresses: maybe}\n",
+	};
+	static const char twice[] =
+	    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: e}\n"
+	    "subsets: [{addresses: [{ip: 127.0.0.1}]}]\n"
+	    "---\n"
+	    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: e}\n"
+	    "subsets: [{addresses: [{ip: 127.0.0.2}]}]\n";
+	struct objset set = { 0 };
+	struct registry *r;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		assert_int_equal(manifest_parse_buf(bad[i], strlen(bad[i]),
+		    "b.yaml", &set, NULL, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "b.yaml:"));
+		assert_int_equal(set.npods + set.nsvcs + set.neps, 0);
+	}
+	r = registry_new(NULL);
+	assert_int_equal(parse_apply(r, "t.yaml", twice, err, sizeof(err)),
+	    CIP_E_INVAL);
+	assert_non_null(strstr(err, "endpoints default/e are defined twice"));
+	assert_int_equal(registry_count_pods(r), 0);
+	registry_free(r);
+}
+
 /* Refusals found across objects name the object's position too. */
 static void
 test_cross_object_refusals_name_position(void **state)
@@ -592,6 +748,9 @@ main(void)
 		cmocka_unit_test(test_external_name_trailing_dot),
 		cmocka_unit_test(test_cross_object_refusals_name_position),
 		cmocka_unit_test(test_truncation_k8s_app),
+		cmocka_unit_test(test_parse_headless_fields),
+		cmocka_unit_test(test_endpoints_subsets_joined),
+		cmocka_unit_test(test_headless_fields_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

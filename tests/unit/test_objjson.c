@@ -272,6 +272,80 @@ test_endpoints_manifest_roundtrip(void **state)
 	registry_free(r);
 }
 
+/*
+ * Hostnames, subdomains, publishNotReadyAddresses and Endpoints whose
+ * subsets share an address survive the API's state file: the manifest
+ * JSON parses back into equal objects.
+ */
+static void
+test_headless_fields_roundtrip(void **state)
+{
+	static const char yaml[] =
+	    "apiVersion: v1\nkind: Service\nmetadata: {name: db}\n"
+	    "spec: {clusterIP: None, publishNotReadyAddresses: true}\n---\n"
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: w, labels: {a: b}}\n"
+	    "spec: {hostname: w0, subdomain: web}\n"
+	    "status: {podIP: 10.2.0.1}\n---\n"
+	    "apiVersion: v1\nkind: Endpoints\nmetadata: {name: db}\n"
+	    "subsets:\n"
+	    "- addresses: [{ip: 10.1.0.1, hostname: a}]\n"
+	    "  notReadyAddresses: [{ip: 10.1.0.3}]\n"
+	    "  ports: [{name: x, port: 1}]\n"
+	    "- addresses: [{ip: 10.1.0.1, hostname: a}, {ip: 10.1.0.2}]\n"
+	    "  ports: [{name: y, port: 2}]\n";
+	static const char *const names[] = { "db-10-1-0-1", "db-10-1-0-2",
+	    "db-10-1-0-3" };
+	struct registry *r, *r2;
+	struct objset set, back;
+	struct owner o = { OWNER_API, NULL };
+	struct pod *pods[3], *p;
+	struct service *s;
+	json_t *j;
+	char err[512], *text;
+	size_t i;
+
+	(void)state;
+	assert_non_null(r = registry_new(NULL));
+	assert_non_null(r2 = registry_new(NULL));
+	memset(&set, 0, sizeof(set));
+	assert_int_equal(manifest_parse_buf(yaml, strlen(yaml), "e.yaml", &set,
+	    NULL, err, sizeof(err)), 0);
+	assert_int_equal(registry_apply(r, &o, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	for (i = 0; i < 3; i++)
+		assert_non_null(pods[i] = registry_find_pod(r, "default",
+		    names[i]));
+	memset(&back, 0, sizeof(back));
+	s = registry_find_service(r, "default", "db");
+	j = objjson_list("List", json_pack("[ooo]",
+	    objjson_service(s, OBJJSON_MANIFEST),
+	    objjson_pod(registry_find_pod(r, "default", "w"),
+	    OBJJSON_MANIFEST),
+	    objjson_endpoints_manifest("default", "db", pods, 3)));
+	text = json_dumps(j, JSON_COMPACT);
+	if (manifest_parse_buf(text, strlen(text), "json", &back, NULL,
+	    err, sizeof(err)) != 0)
+		fail_msg("%s: %s", text, err);
+	assert_int_equal(registry_apply(r2, &o, &back, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	assert_true(service_spec_equal(s, registry_find_service(r2, "default",
+	    "db")));
+	assert_true(pod_spec_equal(registry_find_pod(r, "default", "w"),
+	    registry_find_pod(r2, "default", "w")));
+	for (i = 0; i < 3; i++) {
+		p = registry_find_pod(r2, "default", names[i]);
+		assert_non_null(p);
+		if (!pod_spec_equal(pods[i], p) ||
+		    !streq_null(pods[i]->hostname, p->hostname))
+			fail_msg("%s differs after %s", names[i], text);
+	}
+	objset_clear(&back);
+	free(text);
+	json_decref(j);
+	registry_free(r);
+	registry_free(r2);
+}
+
 static void
 test_list_and_time(void **state)
 {
@@ -407,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_service_fields),
 		cmocka_unit_test(test_endpoints_from_registry),
 		cmocka_unit_test(test_endpoints_manifest_roundtrip),
+		cmocka_unit_test(test_headless_fields_roundtrip),
 		cmocka_unit_test(test_list_and_time),
 		cmocka_unit_test(test_registration_ok),
 		cmocka_unit_test(test_registration_errors),

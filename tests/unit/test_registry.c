@@ -654,6 +654,72 @@ test_owner_churn(void **state)
 	registry_free(r);
 }
 
+/*
+ * Endpoint hostnames: a Pod's spec.hostname counts for the service its
+ * spec.subdomain names only; a change of either is a change of the pod.
+ * Endpoints keep a hostname per address.
+ */
+static void
+test_endpoint_hostnames(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct events ev = { 0 };
+	struct service *web, *all, *ep;
+	struct pod *p;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: web}\n"
+	    "spec: {clusterIP: None, selector: {app: web}}\n"
+	    "---\nkind: Service\nmetadata: {name: all}\n"
+	    "spec: {selector: {app: web}, ports: [{port: 80}]}\n"
+	    "---\nkind: Service\nmetadata: {name: ep}\n"
+	    "spec: {clusterIP: None}\n"
+	    "---\nkind: Pod\nmetadata: {name: web-0, labels: {app: web}}\n"
+	    "spec: {hostname: w0, subdomain: web}\n"
+	    "status: {podIP: 127.0.40.1}\n"
+	    "---\nkind: Endpoints\nmetadata: {name: ep}\n"
+	    "subsets: [{addresses: [{ip: 127.0.50.1, hostname: a}, "
+	    "{ip: 127.0.50.2}]}]\n", err), 0);
+	web = registry_find_service(r, "default", "web");
+	all = registry_find_service(r, "default", "all");
+	ep = registry_find_service(r, "default", "ep");
+	p = registry_find_pod(r, "default", "web-0");
+	assert_int_equal(p->nmember_of, 2);
+	assert_string_equal(pod_endpoint_hostname(p, web), "w0");
+	assert_null(pod_endpoint_hostname(p, all));
+	assert_false(web->publish_not_ready);
+	assert_int_equal(ep->nmembers, 2);
+	p = registry_find_pod(r, "default", "ep-127-0-50-1");
+	assert_string_equal(pod_endpoint_hostname(p, ep), "a");
+	p = registry_find_pod(r, "default", "ep-127-0-50-2");
+	assert_null(pod_endpoint_hostname(p, ep));
+
+	/* A new hostname is a change of the pod, republished. */
+	registry_subscribe(r, count_cb, &ev);
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
+	    "spec: {hostname: w1, subdomain: web}\n"
+	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
+	    "spec: {hostname: w2, subdomain: web}\n"
+	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	assert_true(ev.n[REG_POD_CHANGED] + ev.n[REG_POD_ADDED] > 0);
+	p = registry_find_pod(r, "default", "web-1");
+	assert_string_equal(pod_endpoint_hostname(p, web), "w2");
+	/* The same again: nothing said. */
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
+	    "spec: {hostname: w2, subdomain: web}\n"
+	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	assert_int_equal(ev.total, 0);
+	registry_unsubscribe(r, count_cb, &ev);
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -673,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_hmap_empty_and_many),
 		cmocka_unit_test(test_names_share_one_block),
 		cmocka_unit_test(test_owner_id_and_vip_lookup),
+		cmocka_unit_test(test_endpoint_hostnames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
