@@ -11,6 +11,13 @@
  * under the key "name". Containers that vanished between two listings
  * lose their pods. When the stream breaks, it is reopened with back-off
  * (1 s doubling to 30 s) and everything is listed again.
+ *
+ * A container labelled clusterip.io/service (docker_svc.h) also defines
+ * that Service, owned by Docker under the id "ns/name" (container ids
+ * hold no '/'): the Service lives while one running container defines
+ * it. The first container's definition is kept; a container that
+ * defines the same Service differently is warned about, not followed.
+ * When the defining container goes, the oldest one left defines it.
  */
 #include "config.h"
 
@@ -36,6 +43,7 @@
 #include "runtime.h"
 #include "docker_http.h"
 #include "docker_pod.h"
+#include "docker_svc.h"
 #include "docker.h"
 
 #define DOCKER_BACKOFF_MIN_MS	1000
@@ -66,6 +74,25 @@ struct docker_todo {
 	bool			 gone;	/* destroyed: no inspect */
 };
 
+/* A container that is a pod. */
+struct docker_ctr {
+	char			 id[DOCKER_ID_MAX + 1];
+	char			 name[64];	/* its pod's, for messages */
+	uint64_t		 seq;		/* order of arrival */
+	bool			 ready;		/* as last applied */
+	bool			 has_svc;	/* its labels define svc */
+	struct docker_svc	 svc;
+};
+
+/* A Service that containers' labels define. */
+struct docker_def {
+	char			 key[130];	/* "ns/name", the owner id */
+	char			 definer[DOCKER_ID_MAX + 1];
+	struct docker_svc	 svc;		/* the definer's */
+	size_t			 nctrs;		/* containers naming it */
+	bool			 refused;	/* by the registry, last time */
+};
+
 struct docker {
 	struct runtime		*rt;
 	char			*socket_path;
@@ -77,7 +104,9 @@ struct docker {
 	struct docker_req	*inspect;	/* the one in flight */
 	struct docker_todo	*todo_head, *todo_tail;
 	struct hmap		*queued;	/* id -> todo, to dedup */
-	struct hmap		*known;		/* ids owning a pod */
+	struct hmap		*known;		/* id -> docker_ctr */
+	struct hmap		*defs;		/* "ns/name" -> docker_def */
+	uint64_t		 seq;
 	struct event		*retry_ev;
 	uint64_t		 backoff_ms;
 	bool			 connected;	/* stream healthy */
@@ -103,6 +132,11 @@ static void	docker_enqueue(struct docker *, const char *, bool);
 static void	docker_next(struct docker *);
 static void	docker_forget(struct docker *, const char *, const char *);
 static void	docker_todo_clear(struct docker *);
+static void	docker_def_apply(struct docker *, struct docker_def *);
+static void	docker_svc_attach(struct docker *, struct docker_ctr *);
+static void	docker_svc_detach(struct docker *, struct docker_ctr *);
+static void	docker_log_health(struct docker *, struct docker_ctr *,
+		    const char *);
 
 static struct docker_req *
 docker_req_new(struct docker *d, enum docker_req_kind kind, const char *path,
@@ -386,11 +420,152 @@ static void
 docker_forget(struct docker *d, const char *id, const char *why)
 {
 	struct owner o = { OWNER_DOCKER, (char *)(uintptr_t)id };
+	struct docker_ctr *c;
 
-	if (hmap_del(d->known, id) == NULL)
+	if ((c = hmap_del(d->known, id)) == NULL)
 		return;
 	log_info("docker: container %.12s gone%s", id, why);
 	registry_remove_owner(d->rt->reg, &o);
+	if (c->has_svc)
+		docker_svc_detach(d, c);
+	free(c);
+}
+
+/* Applies the Service def holds; says so when that changes the verdict. */
+static void
+docker_def_apply(struct docker *d, struct docker_def *def)
+{
+	struct owner o = { OWNER_DOCKER, def->key };
+	struct objset set = { 0 };
+	struct service *s;
+	char err[512];
+
+	if ((s = docker_svc_build(&def->svc)) == NULL ||
+	    objset_add_service(&set, s) != 0) {
+		log_warnx("docker: service %s: out of memory", def->key);
+		service_free(s);
+		return;
+	}
+	if (registry_apply(d->rt->reg, &o, &set, REGISTRY_REPLACE, err,
+	    sizeof(err)) != 0) {
+		if (!def->refused)
+			log_warnx("docker: service %s of container %.12s "
+			    "refused: %s", def->key, def->definer, err);
+		def->refused = true;
+	} else if (def->refused) {
+		log_info("docker: service %s of container %.12s now applied",
+		    def->key, def->definer);
+		def->refused = false;
+	}
+	objset_clear(&set);
+}
+
+/* Container c names a Service in its labels: define it or join it. */
+static void
+docker_svc_attach(struct docker *d, struct docker_ctr *c)
+{
+	struct docker_def *def;
+	struct docker_ctr *first;
+	char key[130], diff[600];
+
+	snprintf(key, sizeof(key), "%s/%s", c->svc.ns, c->svc.name);
+	if ((def = hmap_get(d->defs, key)) == NULL) {
+		if ((def = calloc(1, sizeof(*def))) == NULL) {
+			log_warn("%s: calloc", __func__);
+			c->has_svc = false;
+			return;
+		}
+		strlcpy(def->key, key, sizeof(def->key));
+		strlcpy(def->definer, c->id, sizeof(def->definer));
+		def->svc = c->svc;
+		if (hmap_put(d->defs, key, def, NULL) == -1) {
+			free(def);
+			c->has_svc = false;
+			return;
+		}
+		log_info("docker: container %s (%.12s) defines service %s",
+		    c->name, c->id, key);
+	} else if (!docker_svc_equal(&def->svc, &c->svc)) {
+		first = hmap_get(d->known, def->definer);
+		docker_svc_diff(&def->svc, &c->svc, diff, sizeof(diff));
+		log_warnx("docker: container %s (%.12s) defines service %s "
+		    "with %s; keeping the definition of container %s "
+		    "(%.12s)", c->name, c->id, key, diff,
+		    first != NULL ? first->name : "?", def->definer);
+	}
+	def->nctrs++;
+	docker_def_apply(d, def);
+}
+
+/* Container c no longer names its Service (gone, or relabelled). */
+static void
+docker_svc_detach(struct docker *d, struct docker_ctr *c)
+{
+	struct owner o = { OWNER_DOCKER, NULL };
+	struct docker_def *def;
+	struct docker_ctr *next = NULL, *x;
+	struct hmap_iter it;
+	const char *id;
+	char key[130];
+	void *v;
+
+	snprintf(key, sizeof(key), "%s/%s", c->svc.ns, c->svc.name);
+	if ((def = hmap_get(d->defs, key)) == NULL)
+		return;
+	if (--def->nctrs == 0) {
+		log_info("docker: service %s gone with its last container %s "
+		    "(%.12s)", key, c->name, c->id);
+		o.id = def->key;
+		registry_remove_owner(d->rt->reg, &o);
+		hmap_del(d->defs, key);
+		free(def);
+		return;
+	}
+	if (strcmp(def->definer, c->id) != 0)
+		return;
+	/* The oldest container left that names it defines it now. */
+	hmap_iter_init(&it, d->known);
+	while (hmap_iter_next(&it, &id, &v)) {
+		x = v;
+		if (x == c || !x->has_svc ||
+		    strcmp(x->svc.ns, c->svc.ns) != 0 ||
+		    strcmp(x->svc.name, c->svc.name) != 0)
+			continue;
+		if (next == NULL || x->seq < next->seq)
+			next = x;
+	}
+	if (next == NULL)
+		return;
+	strlcpy(def->definer, next->id, sizeof(def->definer));
+	if (!docker_svc_equal(&def->svc, &next->svc)) {
+		def->svc = next->svc;
+		log_info("docker: service %s now defined by container %s "
+		    "(%.12s)", key, next->name, next->id);
+		docker_def_apply(d, def);
+	}
+}
+
+/* Readiness of container c's pod flipped: says so, naming its services. */
+static void
+docker_log_health(struct docker *d, struct docker_ctr *c, const char *key)
+{
+	const struct pod *p;
+	char svcs[256] = "";
+	size_t i, off = 0;
+	int n;
+
+	p = registry_find_pod_key(d->rt->reg, key);
+	for (i = 0; p != NULL && i < p->nmember_of && off < sizeof(svcs);
+	    i++) {
+		n = snprintf(svcs + off, sizeof(svcs) - off, "%s%s",
+		    i > 0 ? ", " : "", p->member_of[i]->key);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	log_info("docker: container %s (%.12s) is %s; endpoint of %s",
+	    c->name, c->id, c->ready ? "ready" : "not ready",
+	    svcs[0] != '\0' ? svcs : "no service");
 }
 
 static void
@@ -398,9 +573,12 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 {
 	struct owner o = { OWNER_DOCKER, r->id };
 	struct objset set = { 0 };
+	struct docker_svc svc;
+	struct docker_ctr *c;
+	struct docker_def *def;
 	struct pod *p = NULL;
-	char err[512] = "", ip[INET_ADDRSTRLEN], key[300];
-	bool ready;
+	char err[512] = "", ip[INET_ADDRSTRLEN], key[300], name[64];
+	bool ready, has_svc;
 	int rc;
 
 	if (r->http.status == 404) {
@@ -425,6 +603,7 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 	}
 	inet4_str(p->ip, ip);
 	snprintf(key, sizeof(key), "%s", p->key);
+	snprintf(name, sizeof(name), "%s", p->name);
 	ready = p->declared_ready;
 	if (objset_add_pod(&set, p) != 0) {
 		pod_free(p);
@@ -437,13 +616,49 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 		log_warnx("docker: container %.12s: %s", r->id, err);
 		return;
 	}
-	if (hmap_get(d->known, r->id) == NULL) {
+	err[0] = '\0';
+	has_svc = docker_svc_from_inspect(r->http.body, r->http.bodylen,
+	    &svc, err, sizeof(err)) == 1;
+	if ((c = hmap_get(d->known, r->id)) == NULL) {
 		log_info("docker: container %.12s is pod %s at %s%s", r->id,
 		    key, ip, ready ? "" : " (not ready)");
-		hmap_put(d->known, r->id, (void *)1, NULL);
-	} else
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    hmap_put(d->known, r->id, c, NULL) == -1) {
+			log_warn("%s: calloc", __func__);
+			free(c);
+			registry_remove_owner(d->rt->reg, &o);
+			return;
+		}
+		strlcpy(c->id, r->id, sizeof(c->id));
+		c->seq = ++d->seq;
+		c->ready = ready;
+		if (!has_svc && err[0] != '\0')
+			log_warnx("docker: container %s (%.12s) defines no "
+			    "service: %s", name, r->id, err);
+	} else {
 		log_debug("docker: container %.12s is pod %s at %s%s", r->id,
 		    key, ip, ready ? "" : " (not ready)");
+		if (c->ready != ready) {
+			c->ready = ready;
+			docker_log_health(d, c, key);
+		}
+	}
+	strlcpy(c->name, name, sizeof(c->name));
+	if (c->has_svc && (!has_svc || !docker_svc_equal(&c->svc, &svc))) {
+		docker_svc_detach(d, c);
+		c->has_svc = false;
+	}
+	if (has_svc && !c->has_svc) {
+		c->svc = svc;
+		c->has_svc = true;
+		docker_svc_attach(d, c);
+	} else if (c->has_svc) {
+		/* Refused before (another owner held it): try again. */
+		snprintf(key, sizeof(key), "%s/%s", c->svc.ns, c->svc.name);
+		if ((def = hmap_get(d->defs, key)) != NULL && def->refused &&
+		    strcmp(def->definer, c->id) == 0)
+			docker_def_apply(d, def);
+	}
 }
 
 static void
@@ -535,6 +750,7 @@ docker_init(struct runtime *rt)
 	    strdup(rt->conf->docker_network)) == NULL) ||
 	    (d->queued = hmap_new()) == NULL ||
 	    (d->known = hmap_new()) == NULL ||
+	    (d->defs = hmap_new()) == NULL ||
 	    (d->retry_ev = evtimer_new(rt->base, docker_retry_cb, d)) ==
 	    NULL) {
 		log_warn("%s", __func__);
@@ -564,7 +780,8 @@ docker_shutdown(void)
 	if (d->retry_ev != NULL)
 		event_free(d->retry_ev);
 	hmap_free(d->queued, NULL);
-	hmap_free(d->known, NULL);
+	hmap_free(d->known, free);
+	hmap_free(d->defs, free);
 	free(d->socket_path);
 	free(d->network);
 	free(d);

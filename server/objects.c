@@ -20,8 +20,13 @@ owner_describe(const struct owner *o, char *buf, size_t len)
 		snprintf(buf, len, "the API");
 		break;
 	case OWNER_DOCKER:
-		snprintf(buf, len, "docker container %.12s",
-		    o->id ? o->id : "?");
+		/* A container id, or "ns/name" of a Service labels define. */
+		if (o->id != NULL && strchr(o->id, '/') != NULL)
+			snprintf(buf, len, "docker (label clusterip.io/service "
+			    "of the containers of %s)", o->id);
+		else
+			snprintf(buf, len, "docker container %.12s",
+			    o->id ? o->id : "?");
 		break;
 	case OWNER_ETCD:
 		snprintf(buf, len, "etcd");

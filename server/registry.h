@@ -20,7 +20,8 @@ struct vip_pool;
 enum owner_kind {
 	OWNER_FILE,	/* id = manifest path */
 	OWNER_API,	/* id = NULL */
-	OWNER_DOCKER,	/* id = container id */
+	OWNER_DOCKER,	/* id = container id, or "ns/name" of a Service
+			   that containers' labels define */
 	OWNER_ETCD,	/* id = key prefix or NULL */
 };
 

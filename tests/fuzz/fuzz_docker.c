@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_docker.c -- the Docker provider's parsers: Engine API HTTP responses
- * (fed in pieces) and the JSON of inspect, list and event messages. The
- * first byte picks the parser; the rest is its input.
+ * (fed in pieces) and the JSON of inspect (as a pod and as the Service its
+ * labels define), list and event messages. The first byte picks the
+ * parser; the rest is its input.
  */
 #include "config.h"
 
@@ -10,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "registry.h"
 #include "docker_http.h"
 #include "docker_pod.h"
+#include "docker_svc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -47,7 +50,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data + 1;
 	char err[256], id[DOCKER_ID_MAX + 1];
+	struct docker_svc svc;
 	struct pod *p = NULL;
+	size_t i;
 	char **ids;
 	size_t nids;
 
@@ -68,6 +73,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		docker_pod_from_inspect(in, size - 1, "svcnet", &p, err,
 		    sizeof(err));
 		pod_free(p);
+		switch (docker_svc_from_inspect(in, size - 1, &svc, err,
+		    sizeof(err))) {
+		case 1:
+			if (svc.name[0] == '\0' || svc.nports == 0 ||
+			    svc.nports > DOCKER_SVC_MAX_PORTS)
+				abort();
+			for (i = 0; i < svc.nports; i++)
+				if (svc.ports[i].port == 0 ||
+				    svc.ports[i].target_port == 0)
+					abort();
+			if (!docker_svc_equal(&svc, &svc))
+				abort();
+			docker_svc_diff(&svc, &svc, err, sizeof(err));
+			service_free(docker_svc_build(&svc));
+			break;
+		case 0:
+		case CIP_E_INVAL:
+			if (svc.nports != 0)
+				abort();
+			break;
+		default:
+			abort();
+		}
 		break;
 	case 2:
 		if (docker_list_ids(in, size - 1, &ids, &nids) == 0)

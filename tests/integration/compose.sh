@@ -1,15 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The seed's demo under docker-compose, for real: a dockerd started here
-# (or the one already running), images built offline from a Debian
-# bookworm root filesystem made with debootstrap (cached in
-# $CLUSTERIP_CACHE, default /var/cache/clusterip-test), then
-# `docker-compose up --build` of demo/compose. The front app, published on
-# 127.0.0.1, must show both quotes over many requests, and keep answering
-# every request once one backend is stopped. Everything started is
-# stopped and removed; the firewall rules, its FORWARD policy and
-# ip_forward, which dockerd changes, are restored. Skipped (77) only when
-# dockerd cannot run here.
+# The seed's demo under docker-compose, for real, with the Service defined
+# by compose labels alone: a dockerd started here (or the one already
+# running), images built offline from the local bookworm image of
+# demo/compose/base-image.sh (debootstrap, cached in $CLUSTERIP_CACHE,
+# default /var/cache/clusterip-test), then `docker-compose up --build` of
+# demo/compose. Checked: the front app, published on 127.0.0.1, shows both
+# quotes through the VIP of the label-defined Service "backend"; the CLI
+# on the host reaches the daemon through the unix socket shared with it;
+# `--scale` up and down changes the endpoints; a container whose health
+# check fails leaves them and comes back (logged both ways); a container
+# defining the Service differently is warned about and changes nothing;
+# the Service goes with its last container. Everything started is stopped
+# and removed; the firewall rules, its FORWARD policy and ip_forward,
+# which dockerd changes, are restored. Skipped (77) only when dockerd
+# cannot run here.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 
@@ -21,24 +26,26 @@ skip() {
 }
 [ "$(id -u)" = 0 ] || skip "needs root to run dockerd"
 for t in /usr/bin/docker /usr/sbin/dockerd /usr/bin/docker-compose /usr/sbin/debootstrap \
-    iptables-save iptables-restore flock curl; do
+    iptables-save iptables-restore flock curl python3; do
 	command -v "$t" > /dev/null ||
-	    skip "$t is missing (apt-get install docker.io docker-compose debootstrap curl)"
+	    skip "$t is missing (apt-get install docker.io docker-compose debootstrap curl python3)"
 done
 
 P=cipcompose$$
 W=$(mktemp -d "${TMPDIR:-/tmp}/compose-test.XXXXXX")
-CACHE=${CLUSTERIP_CACHE:-/var/cache/clusterip-test}
-MIRROR=${CLUSTERIP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=clusterip-bookworm:offline
+CLI=$top_builddir/client/clusterip
 . "$top_srcdir/tests/integration/demo-dockerd.sh"
 export DOCKER_SOCKET=/var/run/docker.sock
 export CLUSTERIP_BASE_IMAGE=$BASE COMPOSE_PROJECT_NAME=$P
+export CLUSTERIP_RUN_DIR=$W/run
+export CLUSTERIP_SERVER=unix:$W/run/api.sock
 UP=0 IMPORTED=0
 compose() { (cd "$top_srcdir/demo/compose" && docker-compose -p "$P" "$@"); }
 
 cleanup() {
 	set +e
+	$D rm -f "$P-stray" > /dev/null 2>&1
 	if [ "$UP" = 1 ]; then
 		compose down -t 1 --rmi all -v > /dev/null 2>&1
 	fi
@@ -50,32 +57,27 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() {
 	echo "compose.sh: FAIL: $*" >&2
-	[ "$UP" = 1 ] && compose logs --no-color --tail 30 >&2 2>&1
+	[ "$UP" = 1 ] && compose logs --no-color --tail 40 >&2 2>&1
 	exit 1
+}
+# until_ok SECONDS CMD...: runs CMD every 0.5 s until it succeeds.
+until_ok() {
+	local n=$(( $1 * 2 ))
+	shift
+	while ! "$@" > /dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.5
+	done
 }
 
 dockerd_lock || fail "another Docker test holds the engine"
 dockerd_start || skip "dockerd cannot start here"
 $D info --format 'engine {{.ServerVersion}}, storage {{.Driver}}'
 
-# The offline base image: bookworm with the build and runtime packages.
-PKGS=gcc,libc6-dev,make,autoconf,automake,pkgconf,libevent-dev,libldns-dev,libc-ares-dev,libyaml-dev,libjansson-dev,libcmocka-dev,libevent-2.1-7,libevent-core-2.1-7,libevent-extra-2.1-7,libldns3,libc-ares2,libyaml-0-2,libjansson4,curl
-tarball=$CACHE/bookworm-$(echo "$PKGS $MIRROR" | sha256sum | cut -c1-12).tar
-if [ ! -s "$tarball" ]; then
-	echo "debootstrap bookworm from $MIRROR (cached in $tarball)"
-	mkdir -p "$CACHE"
-	timeout 600 debootstrap --variant=minbase --include="$PKGS" bookworm \
-	    "$W/rootfs" "$MIRROR" > "$W/debootstrap.log" 2>&1 ||
-	    { tail -n 20 "$W/debootstrap.log" >&2; fail "debootstrap"; }
-	rm -rf "$W/rootfs/var/cache/apt/archives/"*.deb
-	tar -C "$W/rootfs" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball" ||
-	    fail "cannot write $tarball"
-	rm -rf "$W/rootfs"
-fi
-if ! $D image inspect "$BASE" > /dev/null 2>&1; then
-	IMPORTED=1
-	$D import "$tarball" "$BASE" > /dev/null || fail "docker import"
-fi
+$D image inspect "$BASE" > /dev/null 2>&1 || IMPORTED=1
+DOCKER=$D sh "$top_srcdir/demo/compose/base-image.sh" "$BASE" ||
+    fail "no base image"
 echo "base image $BASE ready (${SECONDS}s)"
 
 # Free ports: none taken on the host.
@@ -89,6 +91,10 @@ echo "docker-compose up --build (project $P, front app on $URL)"
 timeout 900 bash -c 'cd "$1/demo/compose" && docker-compose -p "$2" up --build -d' \
     _ "$top_srcdir" "$P" > "$W/up.log" 2>&1 ||
     { tail -n 40 "$W/up.log" >&2; fail "docker-compose up --build"; }
+# The daemon's image holds clusteripd and clusterip, not the demo's apps.
+$D run --rm --entrypoint sh clusteripd:latest -c \
+    'command -v clusteripd && command -v clusterip && ! command -v backend' \
+    > /dev/null || fail "the clusteripd image is not clusteripd alone"
 
 # The backends' health checks pass, the daemon sees them, the VIP serves.
 i=0
@@ -116,31 +122,89 @@ count() {
 	done
 	echo $bad
 }
+Q1='^Quote of the day: Move your honourable arse!$'
+Q2='^Quote of the day: Stop whining and get to work!$'
 bad=$(count 40 "$W/answers")
-c1=$(grep -c '^Quote of the day: Move your honourable arse!$' "$W/answers")
-c2=$(grep -c '^Quote of the day: Stop whining and get to work!$' "$W/answers")
+c1=$(grep -c "$Q1" "$W/answers")
+c2=$(grep -c "$Q2" "$W/answers")
 echo "40 requests: $c1 + $c2 quotes, $bad failed"
 [ "$bad" = 0 ] && [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] && [ $((c1 + c2)) = 40 ] ||
     fail "both quotes expected on every request: $(grep -v '^Hi there' "$W/answers" | head -3)"
 
-# The containers are pods, but for clusterip's own (clusterip.io/ignore).
-$D exec "${P}_clusterip_1" clusterip get pods > "$W/pods" 2>&1 || fail "clusterip get pods: $(cat "$W/pods")"
-cat "$W/pods"
-grep -q "${P}-backend1-1" "$W/pods" && grep -q "${P}-backend2-1" "$W/pods" &&
-    ! grep -q "${P}-clusterip-1" "$W/pods" || fail "unexpected pods"
+# The CLI on the host, through the socket in the shared directory.
+"$CLI" get svc > "$W/svc" 2>&1 || fail "clusterip get svc from the host: $(cat "$W/svc")"
+cat "$W/svc"
+grep -q "^backend .*$vip .*5000/TCP" "$W/svc" || fail "no Service backend from labels"
+"$CLI" describe svc backend > "$W/describe" 2>&1 || fail "describe: $(cat "$W/describe")"
+grep -q '^Selector: *clusterip.io/service=backend$' "$W/describe" ||
+    fail "selector: $(cat "$W/describe")"
+# The API's delete refuses what Docker owns.
+"$CLI" delete svc backend > "$W/delete" 2>&1 && fail "the API deleted Docker's Service"
+grep -q "docker" "$W/delete" || fail "delete refused without naming docker: $(cat "$W/delete")"
+# And from inside the project, as the README shows it.
+compose exec -T clusterip clusterip get pods > "$W/pods" 2>&1 ||
+    fail "clusterip get pods: $(cat "$W/pods")"
+grep -q "${P}-quotes1-1" "$W/pods" && grep -q "${P}-quotes2-1" "$W/pods" &&
+    ! grep -q "${P}-clusterip-1" "$W/pods" || fail "unexpected pods: $(cat "$W/pods")"
 
-# One backend stops: every request is still answered, by the other one.
-$D stop -t 1 "${P}_backend1_1" > /dev/null || fail "docker stop"
-bad=$(count 30 "$W/answers")
-c2=$(grep -c '^Quote of the day: Stop whining and get to work!$' "$W/answers")
-echo "backend1 stopped, 30 requests: $c2 x quote 2, $bad failed"
-[ "$bad" = 0 ] && [ "$c2" = 30 ] ||
-    fail "after docker stop: $(grep -v '^Hi there' "$W/answers" | head -3)"
+# endpoints READY NOTREADY: the backend Service has that many of each.
+endpoints() {
+	"$CLI" get endpoints backend -o json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = n = 0
+for s in d.get("subsets") or []:
+    r += len(s.get("addresses") or [])
+    n += len(s.get("notReadyAddresses") or [])
+sys.exit(0 if (r, n) == (int(sys.argv[1]), int(sys.argv[2])) else 1)
+' "$1" "$2"
+}
+until_ok 10 endpoints 2 0 || fail "endpoints: $("$CLI" get endpoints backend 2>&1)"
 
-# The daemon followed the containers through the Docker socket.
+# Scaling up adds endpoints; requests reach the new replicas.
+compose up -d --no-recreate --scale quotes1=3 quotes1 > "$W/scale.log" 2>&1 ||
+    { cat "$W/scale.log" >&2; fail "--scale quotes1=3"; }
+until_ok 30 endpoints 4 0 || fail "after --scale quotes1=3: $("$CLI" get endpoints backend 2>&1)"
+"$CLI" get endpoints backend
+echo "scaled up to 4 endpoints (${SECONDS}s)"
+
+# A health check failing takes the container out, and back in.
+compose exec -T --index 2 quotes1 touch /tmp/drain || fail "docker exec"
+until_ok 30 endpoints 3 1 || fail "an unhealthy container stays: $("$CLI" get endpoints backend 2>&1)"
+bad=$(count 20 "$W/answers")
+[ "$bad" = 0 ] || fail "$bad requests failed with one replica unhealthy"
+compose exec -T --index 2 quotes1 rm /tmp/drain || fail "docker exec"
+until_ok 30 endpoints 4 0 || fail "a healthy container stays out: $("$CLI" get endpoints backend 2>&1)"
+echo "unhealthy and back (${SECONDS}s)"
+
+# A container defining backend otherwise: warned about, nothing changes.
+$D run -d --name "$P-stray" --network "${P}_svcnet" \
+    --label clusterip.io/service=backend --label clusterip.io/port=5001 \
+    clusterip-demo:latest backend --quote stray > /dev/null || fail "docker run"
+until_ok 30 endpoints 5 0 || fail "the stray container is no endpoint"
+"$CLI" get svc backend | grep -q "5000/TCP" || fail "the stray container changed the Service"
+$D rm -f "$P-stray" > /dev/null
+
+# Scaling down removes them.
+compose up -d --no-recreate --scale quotes1=1 quotes1 > "$W/scale.log" 2>&1 ||
+    { cat "$W/scale.log" >&2; fail "--scale quotes1=1"; }
+until_ok 30 endpoints 2 0 || fail "after --scale quotes1=1: $("$CLI" get endpoints backend 2>&1)"
+bad=$(count 20 "$W/answers")
+[ "$bad" = 0 ] || fail "$bad requests failed after scaling down"
+echo "scaled down to 2 endpoints (${SECONDS}s)"
+
+# The Service goes with its last container.
+compose stop -t 1 quotes1 quotes2 > /dev/null 2>&1 || fail "docker-compose stop"
+until_ok 30 sh -c '! "$1" get svc backend' _ "$CLI" || fail "the Service outlived its containers"
+
+# What the daemon logged of it all.
 compose logs --no-color clusterip > "$W/clusterip.log" 2>&1
-grep -q "docker: container .* is pod default/${P}-backend1-1" "$W/clusterip.log" &&
-    grep -q "docker: container .* gone" "$W/clusterip.log" ||
-    { cat "$W/clusterip.log" >&2; fail "the daemon did not follow the containers"; }
-$D exec "${P}_clusterip_1" clusterip describe svc backend 2>&1 || true
+for want in "container ${P}-quotes[12]-1 (.*) defines service default/backend" \
+    "container ${P}-quotes1-2 (.*) is not ready; endpoint of default/backend" \
+    "container ${P}-quotes1-2 (.*) is ready; endpoint of default/backend" \
+    "container ${P}-stray (.*) defines service default/backend with ports 5001->5001/TCP, not 5000->5000/TCP; keeping the definition of container ${P}-quotes" \
+    "service default/backend gone with its last container"; do
+	grep -q "docker: $want" "$W/clusterip.log" ||
+	    { cat "$W/clusterip.log" >&2; fail "not logged: $want"; }
+done
 echo "compose.sh: PASS (${SECONDS}s)"

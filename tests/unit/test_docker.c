@@ -2,7 +2,8 @@
 /*
  * test_docker.c -- the Docker provider's pure parts: the Engine API HTTP
  * response parser and the JSON -> pod, id list and event translations,
- * with the shapes Docker 20.10 sends.
+ * the Service that clusterip.io/ labels define, with the shapes Docker
+ * 20.10 sends.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "registry.h"
 #include "docker_http.h"
 #include "docker_pod.h"
+#include "docker_svc.h"
 
 #define ID1 "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
 #define ID2 "aa2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
@@ -432,6 +434,300 @@ test_docker_pod_selected(void **state)
 	registry_free(reg);
 }
 
+/* A compose service's container with clusterip.io/ labels (trimmed). */
+static char *
+inspect_labels(const char *labels)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "{\"Id\":\"" ID1 "\",\"Name\":"
+	    "\"/demo_quotes1_1\",\"State\":{\"Running\":true},"
+	    "\"Config\":{\"Labels\":{\"com.docker.compose.service\":"
+	    "\"quotes1\"%s%s}},\"NetworkSettings\":{\"Networks\":"
+	    "{\"demo_svcnet\":{\"IPAddress\":\"172.29.0.3\"}}}}",
+	    *labels != '\0' ? "," : "", labels);
+	return buf;
+}
+
+static void
+test_docker_svc_from_inspect_port(void **state)
+{
+	const char *js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5000\"");
+	struct docker_svc svc;
+	char err[256];
+
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 1);
+	assert_string_equal(svc.ns, "default");
+	assert_string_equal(svc.name, "backend");
+	assert_int_equal(svc.nports, 1);
+	assert_string_equal(svc.ports[0].name, "");
+	assert_int_equal(svc.ports[0].port, 5000);
+	assert_int_equal(svc.ports[0].target_port, 5000);
+	assert_int_equal(svc.ports[0].proto, CIP_PROTO_TCP);
+	assert_false(svc.algo_explicit);
+	assert_int_equal(svc.affinity, AFFINITY_NONE);
+
+	/* port:targetPort and a protocol. */
+	js = inspect_labels("\"clusterip.io/service\":\"dns\","
+	    "\"clusterip.io/port\":\" 53:5353/udp \"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 1);
+	assert_int_equal(svc.ports[0].port, 53);
+	assert_int_equal(svc.ports[0].target_port, 5353);
+	assert_int_equal(svc.ports[0].proto, CIP_PROTO_UDP);
+}
+
+static void
+test_docker_svc_from_inspect_ports(void **state)
+{
+	const char *js = inspect_labels("\"clusterip.io/service\":\"shop\","
+	    "\"clusterip.io/namespace\":\"prod\","
+	    "\"clusterip.io/ports\":\"http:5000, metrics:9100:9101,"
+	    "dns:53/udp\",\"clusterip.io/lb-algorithm\":\"round-robin\","
+	    "\"clusterip.io/affinity\":\"ClientIP\"");
+	struct docker_svc svc;
+	char err[256];
+
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 1);
+	assert_string_equal(svc.ns, "prod");
+	assert_string_equal(svc.name, "shop");
+	assert_int_equal(svc.nports, 3);
+	assert_string_equal(svc.ports[0].name, "http");
+	assert_int_equal(svc.ports[0].port, 5000);
+	assert_string_equal(svc.ports[1].name, "metrics");
+	assert_int_equal(svc.ports[1].port, 9100);
+	assert_int_equal(svc.ports[1].target_port, 9101);
+	assert_string_equal(svc.ports[2].name, "dns");
+	assert_int_equal(svc.ports[2].proto, CIP_PROTO_UDP);
+	assert_true(svc.algo_explicit);
+	assert_int_equal(svc.algo, LB_ROUND_ROBIN);
+	assert_int_equal(svc.affinity, AFFINITY_CLIENTIP);
+}
+
+static void
+test_docker_svc_from_inspect_none(void **state)
+{
+	const char *js = inspect_labels("");
+	struct docker_svc svc;
+	char err[256];
+
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 0);
+	/* A port label alone defines nothing. */
+	js = inspect_labels("\"clusterip.io/port\":\"5000\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 0);
+	js = "{\"Id\":\"" ID1 "\",\"Config\":{}}";
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), 0);
+}
+
+static void
+test_docker_svc_from_inspect_bad(void **state)
+{
+	static const struct {
+		const char	*labels;
+		const char	*why;
+	} bad[] = {
+		{ "\"clusterip.io/service\":\"Backend\","
+		  "\"clusterip.io/port\":\"5000\"", "not a service name" },
+		{ "\"clusterip.io/service\":\"9lives\","
+		  "\"clusterip.io/port\":\"5000\"", "not a service name" },
+		{ "\"clusterip.io/service\":\"\","
+		  "\"clusterip.io/port\":\"5000\"", "not a service name" },
+		{ "\"clusterip.io/service\":5,"
+		  "\"clusterip.io/port\":\"5000\"", "not a service name" },
+		{ "\"clusterip.io/service\":\"b\"", "neither" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/ports\":\"a:2\"", "not both" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"0\"",
+		  "ports 1 to 65535" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"65536\"", "ports 1 to 65535" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"5000:\"", "ports 1 to 65535" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"1:2:3\"", "ports 1 to 65535" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"5000,5001\"", "ports 1 to 65535" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"5000/sctp\"", "tcp or udp" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/port\":\"\"", "empty port" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"http:1,http:2\"", "used twice" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"a:1,b:1\"", "listed twice" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"a:1,2\"", "must be named" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"a:1,\"", "empty port" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"HTTP:1\"", "IANA" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"a--b:1\"", "IANA" },
+		{ "\"clusterip.io/service\":\"b\","
+		  "\"clusterip.io/ports\":\"averyveryverylong:1\"", "IANA" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/lb-algorithm\":\"fastest\"",
+		  "not random, round-robin" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/affinity\":\"clientip\"",
+		  "None or ClientIP" },
+	};
+	struct docker_svc svc;
+	char err[256], many[2048];
+	const char *js;
+	size_t i, off;
+
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		js = inspect_labels(bad[i].labels);
+		err[0] = '\0';
+		assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc,
+		    err, sizeof(err)), CIP_E_INVAL);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].labels, err,
+			    bad[i].why);
+		assert_int_equal(svc.nports, 0);
+	}
+	/* More ports than one Service takes. */
+	off = (size_t)snprintf(many, sizeof(many), "\"clusterip.io/service\":"
+	    "\"b\",\"clusterip.io/ports\":\"");
+	for (i = 0; i <= DOCKER_SVC_MAX_PORTS; i++)
+		off += (size_t)snprintf(many + off, sizeof(many) - off,
+		    "%sp%zu:%zu", i > 0 ? "," : "", i, i + 1);
+	snprintf(many + off, sizeof(many) - off, "\"");
+	js = inspect_labels(many);
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
+	    sizeof(err)), CIP_E_INVAL);
+	assert_non_null(strstr(err, "more than"));
+}
+
+/* Every truncation is a clean refusal, never a half-read Service. */
+static void
+test_docker_svc_from_inspect_truncated(void **state)
+{
+	const char *js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/ports\":\"http:5000,metrics:9100\"");
+	char copy[4096], err[256];
+	struct docker_svc svc;
+	size_t cut, len = strlen(js);
+
+	memcpy(copy, js, len + 1);
+	for (cut = 0; cut < len; cut++) {
+		assert_int_equal(docker_svc_from_inspect(copy, cut, &svc, err,
+		    sizeof(err)), CIP_E_INVAL);
+		assert_int_equal(svc.nports, 0);
+		assert_string_equal(svc.name, "");
+	}
+	assert_int_equal(docker_svc_from_inspect(copy, len, &svc, err,
+	    sizeof(err)), 1);
+}
+
+static void
+test_docker_svc_equal_diff(void **state)
+{
+	const char *js;
+	struct docker_svc a, b;
+	char err[256], diff[256];
+
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5000\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &a, err,
+	    sizeof(err)), 1);
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_true(docker_svc_equal(&a, &b));
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5001\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_false(docker_svc_equal(&a, &b));
+	docker_svc_diff(&a, &b, diff, sizeof(diff));
+	assert_string_equal(diff, "ports 5001->5001/TCP, not 5000->5000/TCP");
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5000\","
+	    "\"clusterip.io/lb-algorithm\":\"least-connections\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_false(docker_svc_equal(&a, &b));
+	docker_svc_diff(&a, &b, diff, sizeof(diff));
+	assert_string_equal(diff,
+	    "lb-algorithm least-connections, not (default)");
+	/* Another namespace is another Service. */
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/namespace\":\"prod\","
+	    "\"clusterip.io/port\":\"5000\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_false(docker_svc_equal(&a, &b));
+}
+
+/* The built Service selects the containers labelled with its name. */
+static void
+test_docker_svc_build_selects(void **state)
+{
+	const char *js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/ports\":\"http:5000\","
+	    "\"clusterip.io/lb-algorithm\":\"round-robin\","
+	    "\"clusterip.io/affinity\":\"ClientIP\"");
+	struct owner so = { OWNER_DOCKER,
+	    (char *)(uintptr_t)"default/backend" };
+	struct owner po = { OWNER_DOCKER, (char *)(uintptr_t)ID1 };
+	struct objset set = { 0 };
+	struct docker_svc d;
+	struct registry *reg;
+	struct service *s;
+	struct pod *p;
+	char err[256], *sel;
+
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &d, err,
+	    sizeof(err)), 1);
+	assert_non_null(s = docker_svc_build(&d));
+	assert_string_equal(s->key, "default/backend");
+	assert_int_equal(s->type, SVC_CLUSTERIP);
+	assert_non_null(sel = selector_format(s->selector));
+	assert_string_equal(sel, "clusterip.io/service=backend");
+	free(sel);
+	assert_int_equal(s->nports, 1);
+	assert_string_equal(s->ports[0].name, "http");
+	assert_int_equal(s->ports[0].target_port, 5000);
+	assert_true(s->algo_explicit);
+	assert_int_equal(s->algo, LB_ROUND_ROBIN);
+	assert_string_equal(labels_get(&s->annotations,
+	    "clusterip.io/lb-algorithm"), "round-robin");
+	assert_int_equal(s->affinity, AFFINITY_CLIENTIP);
+
+	assert_non_null(reg = registry_new(NULL));
+	assert_int_equal(objset_add_service(&set, s), 0);
+	assert_int_equal(registry_apply(reg, &so, &set, REGISTRY_REPLACE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), "svcnet", &p,
+	    err, sizeof(err)), 0);
+	assert_int_equal(objset_add_pod(&set, p), 0);
+	assert_int_equal(registry_apply(reg, &po, &set, REGISTRY_REPLACE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	s = registry_find_service(reg, "default", "backend");
+	assert_non_null(s);
+	assert_int_equal(s->nmembers, 1);
+	assert_non_null(strstr(owner_describe(&s->owner, err, sizeof(err)),
+	    "clusterip.io/service"));
+	/* The API cannot delete it; the last container's going does. */
+	assert_int_equal(registry_delete(reg, REGISTRY_SERVICE, "default",
+	    "backend", &(struct owner){ OWNER_API, NULL }, err, sizeof(err)),
+	    CIP_E_CONFLICT);
+	registry_remove_owner(reg, &po);
+	assert_int_equal(s->nmembers, 0);
+	registry_remove_owner(reg, &so);
+	assert_null(registry_find_service(reg, "default", "backend"));
+	registry_free(reg);
+}
+
 int
 main(void)
 {
@@ -449,6 +745,13 @@ main(void)
 		cmocka_unit_test(test_docker_list_ids),
 		cmocka_unit_test(test_docker_event_parse),
 		cmocka_unit_test(test_docker_pod_selected),
+		cmocka_unit_test(test_docker_svc_from_inspect_port),
+		cmocka_unit_test(test_docker_svc_from_inspect_ports),
+		cmocka_unit_test(test_docker_svc_from_inspect_none),
+		cmocka_unit_test(test_docker_svc_from_inspect_bad),
+		cmocka_unit_test(test_docker_svc_from_inspect_truncated),
+		cmocka_unit_test(test_docker_svc_equal_diff),
+		cmocka_unit_test(test_docker_svc_build_selects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
