@@ -33,6 +33,7 @@
 #include "registry.h"
 #include "runtime.h"
 #include "api.h"
+#include "statewr.h"
 #include "api_internal.h"
 
 #define API_DEFAULT_PORT	9901
@@ -98,6 +99,58 @@ api_reply_json(struct evhttp_request *req, int code, json_t *body)
 	}
 	evhttp_send_reply(req, code, reason, buf);
 	evbuffer_free(buf);
+}
+
+/* A reply waiting for the state files. */
+struct api_durable {
+	struct evhttp_request	*req;
+	int			 code;
+	json_t			*body;
+	char			 failmsg[128];
+};
+
+static void
+api_durable_cb(void *arg, int err)
+{
+	struct api_durable *d = arg;
+
+	if (err != 0) {
+		json_decref(d->body);
+		api_reply_error(d->req, 500, "%s", d->failmsg);
+	} else
+		api_reply_json(d->req, d->code, d->body);
+	free(d);
+}
+
+void
+api_reply_durable(struct api *api, struct evhttp_request *req, int code,
+    json_t *body, const char *failmsg)
+{
+	struct api_durable *d;
+
+	if (api->rt->sw == NULL) {
+		api_reply_json(req, code, body);
+		return;
+	}
+	/*
+	 * evhttp keeps a request we have not answered even when its
+	 * client leaves, and frees it when the answer comes: req stays
+	 * valid until the callback.
+	 */
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		json_decref(body);
+		api_reply_error(req, 500, "out of memory");
+		return;
+	}
+	d->req = req;
+	d->code = code;
+	d->body = body;
+	strlcpy(d->failmsg, failmsg, sizeof(d->failmsg));
+	if (statewr_barrier(api->rt->sw, api_durable_cb, d) != 0) {
+		json_decref(body);
+		free(d);
+		api_reply_error(req, 500, "out of memory");
+	}
 }
 
 void

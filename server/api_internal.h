@@ -103,6 +103,13 @@ struct api {
 
 /* Replies. body is stolen. Return nothing: the request is done. */
 void	api_reply_json(struct evhttp_request *, int code, json_t *body);
+/*
+ * Replies code and body (owned from here on) once the state files
+ * submitted so far are on disk, or 500 with failmsg when one could not
+ * be written. At once when nothing writes in the background.
+ */
+void	api_reply_durable(struct api *, struct evhttp_request *, int code,
+    json_t *body, const char *failmsg);
 void	api_reply_error(struct evhttp_request *, int code, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 

@@ -313,9 +313,10 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 	manifest_report_log(&rep, "api: ");
 	log_info("api: applied %zu object(s), skipped %zu",
 	    json_array_size(results), rep.nskips);
-	api_reply_json(req, 200, json_pack("{s:s,s:s,s:O,s:O,s:O}",
+	api_reply_durable(api, req, 200, json_pack("{s:s,s:s,s:O,s:O,s:O}",
 	    "apiVersion", "v1", "kind", "ApplyResult", "items", results,
-	    "skipped", skipped, "warnings", warnings));
+	    "skipped", skipped, "warnings", warnings), "applied, but the "
+	    "state file could not be written (see the daemon's log)");
 	goto out;
 nomem:
 	api_reply_error(req, 500, "out of memory");
@@ -542,6 +543,7 @@ api_objects_delete(struct api *api, struct evhttp_request *req,
 		    "not be written (see the daemon's log)");
 		return;
 	}
-	api_reply_json(req, 200, api_result(kind == REGISTRY_POD ? "Pod" :
-	    "Service", route->ns, route->name, "deleted"));
+	api_reply_durable(api, req, 200, api_result(kind == REGISTRY_POD ?
+	    "Pod" : "Service", route->ns, route->name, "deleted"), "deleted, "
+	    "but the state file could not be written (see the daemon's log)");
 }

@@ -25,6 +25,7 @@
 #include "manifest.h"
 #include "objjson.h"
 #include "runtime.h"
+#include "statewr.h"
 #include "api_internal.h"
 
 #define API_STORE_FILE		"api-objects.json"
@@ -40,7 +41,6 @@ struct api_store_walk {
 };
 
 static int	api_store_path(struct api *);
-static int	api_store_write(const char *, const char *, size_t);
 
 static int
 api_store_path(struct api *api)
@@ -124,55 +124,6 @@ api_store_cmp_pod(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->key, y->key);
 }
 
-static int
-api_store_write(const char *path, const char *text, size_t len)
-{
-	char tmp[4096], dir[4096], *slash;
-	ssize_t n;
-	size_t off = 0;
-	int fd, dfd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
-		log_warn("api: %s", tmp);
-		return -1;
-	}
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("api: write %s", tmp);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1) {
-		log_warn("api: fsync %s", tmp);
-		goto fail;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("api: rename %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	strlcpy(dir, path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		if ((dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) != -1) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
-	return 0;
-fail:
-	close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 int
 api_store_save(struct api *api)
 {
@@ -226,7 +177,14 @@ api_store_save(struct api *api)
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2) |
 	    JSON_SORT_KEYS)) == NULL)
 		goto out;
-	rc = api_store_write(api->state_path, text, strlen(text));
+	if (api->rt->sw != NULL) {
+		/* Written off the loop; api_reply_durable waits for it. */
+		rc = statewr_submit(api->rt->sw, api->state_path, text,
+		    strlen(text), 0600);
+		text = NULL;
+	} else if ((rc = statefile_write(api->state_path, text, strlen(text),
+	    0600)) != 0)
+		log_warn("api: %s", api->state_path);
 out:
 	if (rc != 0)
 		log_warnx("api: cannot save %s", api->state_path);

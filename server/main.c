@@ -33,6 +33,7 @@
 #include "registry.h"
 #include "runtime.h"
 #include "util.h"
+#include "statewr.h"
 #include "vip.h"
 #include "watch.h"
 
@@ -369,6 +370,14 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* vip_saver over the state writer. */
+static int
+vip_saver_statewr(void *arg, const char *path, char *data, size_t len,
+    int mode)
+{
+	return statewr_submit(arg, path, data, len, mode);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -429,6 +438,10 @@ main(int argc, char **argv)
 	    (enum lb_algo)lb_algo_parse(rt.conf->lb_algorithm));
 	if ((rt.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	/* State files are written off the loop from now on. */
+	if ((rt.sw = statewr_new(rt.base)) == NULL)
+		fatalx("cannot start the state writer");
+	vip_set_saver(rt.vips, vip_saver_statewr, rt.sw);
 	if (rt.conf->vip_interface != NULL &&
 	    (rt.netif = netif_open(rt.conf->vip_interface, err,
 	    sizeof(err))) == NULL)
@@ -469,6 +482,12 @@ main(int argc, char **argv)
 	event_base_dispatch(rt.base);
 
 	rt.ready = false;
+	/* Everything written and every answer waiting for it given. */
+	if (vip_save(rt.vips) != 0)
+		log_warnx("VIP state not saved");
+	vip_set_saver(rt.vips, NULL, NULL);
+	statewr_free(rt.sw);
+	rt.sw = NULL;
 	docker_shutdown();
 	api_shutdown();
 	dns_server_shutdown();

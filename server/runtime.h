@@ -15,6 +15,7 @@ struct registry;
 struct vip_pool;
 struct netif;
 struct mwatch;
+struct statewr;
 
 struct runtime {
 	struct event_base	*base;
@@ -23,6 +24,7 @@ struct runtime {
 	struct vip_pool		*vips;
 	struct netif		*netif;	/* interface mode, else NULL */
 	struct mwatch		*watch;	/* --manifests, else NULL */
+	struct statewr		*sw;	/* the state files' writer */
 	bool			 ready;	/* manifests loaded, listeners bound */
 	time_t			 started;
 };

@@ -18,6 +18,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "util.h"
+#include "statewr.h"
 #include "vip.h"
 
 /*
@@ -63,6 +64,8 @@ struct vip_pool {
 	size_t			 nused;
 	uint64_t		 seq;
 	bool			 dirty;
+	vip_saver		*saver;		/* NULL: vip_save writes */
+	void			*saver_arg;
 };
 
 /* What vip_alloc would do; computed without changing the pool. */
@@ -103,8 +106,6 @@ static bool	vip_buf_reserve(struct vip_buf *, size_t);
 static void	vip_buf_entry(struct vip_buf *, const struct vip_entry *);
 static void	vip_buf_printf(struct vip_buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
-static int	vip_write_all(int, const char *, size_t);
-static int	vip_fsync_dir(const char *);
 
 static const char *
 vip_addr_key(uint32_t addr, char *buf)
@@ -843,57 +844,14 @@ vip_buf_printf(struct vip_buf *b, const char *fmt, ...)
 	}
 }
 
-static int
-vip_write_all(int fd, const char *s, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-vip_fsync_dir(const char *path)
-{
-	char *dir, *slash;
-	int fd, rc = 0, saved;
-
-	if ((dir = strdup(path)) == NULL)
-		return -1;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strlcpy(dir, ".", strlen(dir) + 1);
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1)
-		rc = -1;
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	errno = saved;
-	return rc;
-}
-
 int
 vip_save(struct vip_pool *p)
 {
 	struct vip_buf b = { NULL, 0, 0, false };
 	struct vip_sorted *v = NULL;
 	struct vip_entry *e;
-	char *tmp = NULL;
-	size_t n = 0, i, tmplen, pos;
-	int fd = -1, saved, rc = -1;
+	size_t n = 0, i, pos;
+	int saved, rc = -1;
 
 	if (p->state_path == NULL || !p->dirty)
 		return 0;
@@ -916,27 +874,17 @@ vip_save(struct vip_pool *p)
 	}
 	vip_buf_printf(&b, "end %zu %016" PRIx64 "\n", n,
 	    hash_fnv1a(b.s, b.len));
-	tmplen = strlen(p->state_path) + 5;
-	if (b.oom || (tmp = malloc(tmplen)) == NULL) {
+	if (b.oom) {
 		errno = ENOMEM;
 		goto fail;
 	}
-	snprintf(tmp, tmplen, "%s.tmp", p->state_path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
-		goto fail;
-	if (vip_write_all(fd, b.s, b.len) == -1 || fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, p->state_path) == -1)
-		goto fail;
-	free(tmp);
-	tmp = NULL;
-	if (vip_fsync_dir(p->state_path) == -1)
+	if (p->saver != NULL) {
+		/* The saver owns the buffer from here on. */
+		rc = p->saver(p->saver_arg, p->state_path, b.s, b.len, 0644);
+		b.s = NULL;
+		if (rc != 0)
+			goto fail;
+	} else if (statefile_write(p->state_path, b.s, b.len, 0644) != 0)
 		goto fail;
 	p->dirty = false;
 	rc = 0;
@@ -944,14 +892,17 @@ vip_save(struct vip_pool *p)
 fail:
 	saved = errno;
 	log_warn("%s: cannot save VIP state", p->state_path);
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
 	errno = saved;
+	rc = -1;
 done:
-	free(tmp);
 	free(v);
 	free(b.s);
 	return rc;
+}
+
+void
+vip_set_saver(struct vip_pool *p, vip_saver *save, void *arg)
+{
+	p->saver = save;
+	p->saver_arg = arg;
 }

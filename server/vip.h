@@ -63,9 +63,19 @@ const char *vip_range(const struct vip_pool *);
 size_t	vip_count(const struct vip_pool *);
 /*
  * Writes the state file if anything changed since the last save:
- * temporary file, fsync, rename, fsync of the directory. Returns 0, or
- * -1 with errno (reason logged). No-op without a state path.
+ * temporary file, fsync, rename, fsync of the directory (statefile_write),
+ * or hands the content to the saver when one is set. Returns 0, or -1
+ * with errno (reason logged). No-op without a state path.
  */
 int	vip_save(struct vip_pool *);
+
+/*
+ * Who writes the state file from now on: save(arg, path, data, len,
+ * mode) takes the malloc'd content and returns 0 or -1 (statewr_submit
+ * has this shape). NULL: vip_save writes it itself.
+ */
+typedef int vip_saver(void *arg, const char *path, char *data, size_t len,
+    int mode);
+void	vip_set_saver(struct vip_pool *, vip_saver *save, void *arg);
 
 #endif
