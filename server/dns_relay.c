@@ -24,6 +24,7 @@ static struct dns_relay_msg *relay_render(ldns_pkt *,
     const struct dns_query *, uint32_t);
 static ldns_rdf	*relay_dname(const char *);
 static void	relay_age(ldns_rr_list *, uint32_t);
+static void	relay_move(ldns_pkt *, ldns_pkt *, bool);
 
 /* A question RR of q's name, type and class, or NULL on OOM. */
 static ldns_rr *
@@ -230,7 +231,6 @@ struct dns_relay_msg *
 dns_relay_parse(const struct dns_query *q, const uint8_t *ans, size_t len)
 {
 	ldns_pkt *in = NULL, *out = NULL;
-	ldns_rr_list *tmp;
 	ldns_rr *rr;
 	struct dns_relay_msg *m = NULL;
 
@@ -245,19 +245,7 @@ dns_relay_parse(const struct dns_query *q, const uint8_t *ans, size_t len)
 		goto done;
 	if ((out = ldns_pkt_new()) == NULL)
 		goto done;
-	/* The sections move to out; what in keeps is out's empty lists. */
-	tmp = ldns_pkt_question(out);
-	ldns_pkt_set_question(out, ldns_pkt_question(in));
-	ldns_pkt_set_question(in, tmp);
-	tmp = ldns_pkt_answer(out);
-	ldns_pkt_set_answer(out, ldns_pkt_answer(in));
-	ldns_pkt_set_answer(in, tmp);
-	tmp = ldns_pkt_authority(out);
-	ldns_pkt_set_authority(out, ldns_pkt_authority(in));
-	ldns_pkt_set_authority(in, tmp);
-	tmp = ldns_pkt_additional(out);
-	ldns_pkt_set_additional(out, ldns_pkt_additional(in));
-	ldns_pkt_set_additional(in, tmp);
+	relay_move(out, in, true);
 	if (ldns_rr_list_rr_count(ldns_pkt_question(out)) == 0) {
 		/* An error answer without the question: it gets q's. */
 		if ((rr = relay_question_rr(q)) == NULL)
@@ -336,6 +324,31 @@ dns_relay_write(const struct dns_relay_msg *m, const struct dns_query *q,
 		end += OPT_LEN;
 	}
 	return end;
+}
+
+/*
+ * Moves from's authority and additional sections (and its question and
+ * answer when all) to to, whose lists, empty, go to from in exchange.
+ */
+static void
+relay_move(ldns_pkt *to, ldns_pkt *from, bool all)
+{
+	ldns_rr_list *tmp;
+
+	if (all) {
+		tmp = ldns_pkt_question(to);
+		ldns_pkt_set_question(to, ldns_pkt_question(from));
+		ldns_pkt_set_question(from, tmp);
+		tmp = ldns_pkt_answer(to);
+		ldns_pkt_set_answer(to, ldns_pkt_answer(from));
+		ldns_pkt_set_answer(from, tmp);
+	}
+	tmp = ldns_pkt_authority(to);
+	ldns_pkt_set_authority(to, ldns_pkt_authority(from));
+	ldns_pkt_set_authority(from, tmp);
+	tmp = ldns_pkt_additional(to);
+	ldns_pkt_set_additional(to, ldns_pkt_additional(from));
+	ldns_pkt_set_additional(from, tmp);
 }
 
 /* Lowers every TTL of l by age_s, down to 0. */
@@ -417,7 +430,6 @@ dns_relay_chain(const struct dns_query *q, char *const *targets,
     uint32_t age_s, bool aa)
 {
 	ldns_pkt *out, *f = NULL;
-	ldns_rr_list *tmp;
 	ldns_rr *rr, *c;
 	ldns_rdf *owner, *target;
 	struct dns_relay_msg *m = NULL;
@@ -475,12 +487,7 @@ dns_relay_chain(const struct dns_query *q, char *const *targets,
 				goto done;
 			}
 		}
-		tmp = ldns_pkt_authority(out);
-		ldns_pkt_set_authority(out, ldns_pkt_authority(f));
-		ldns_pkt_set_authority(f, tmp);
-		tmp = ldns_pkt_additional(out);
-		ldns_pkt_set_additional(out, ldns_pkt_additional(f));
-		ldns_pkt_set_additional(f, tmp);
+		relay_move(out, f, false);
 		relay_age(ldns_pkt_authority(out), age_s);
 		relay_age(ldns_pkt_additional(out), age_s);
 		ldns_pkt_set_rcode(out, ldns_pkt_get_rcode(f));

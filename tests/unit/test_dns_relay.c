@@ -15,27 +15,14 @@
 #include "util.h"
 #include "dns_wire.h"
 #include "dns_relay.h"
+#include "dns_testq.h"
 
 /* A client's query for name/type (edns < 0: no OPT), parsed. */
 static void
 mkq(const char *name, ldns_rr_type type, int edns, bool dnssec_ok,
     struct dns_query *q)
 {
-	ldns_pkt *p = NULL;
-	uint8_t *wire = NULL;
-	size_t len = 0;
-
-	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, type,
-	    LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
-	ldns_pkt_set_id(p, 0x4242);
-	if (edns >= 0) {
-		ldns_pkt_set_edns_udp_size(p, (uint16_t)edns);
-		ldns_pkt_set_edns_do(p, dnssec_ok);
-	}
-	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
-	assert_int_equal(dns_wire_parse_query(wire, len, q), DNS_PARSE_OK);
-	free(wire);
-	ldns_pkt_free(p);
+	dnstest_query(name, type, edns, dnssec_ok, 0x4242, q);
 }
 
 /*
