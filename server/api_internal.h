@@ -73,9 +73,6 @@ struct api_route {
 void	api_route_match(const char *path, struct api_route *out);
 /* "GET, DELETE" for an Allow header. Returns buf. */
 const char *api_route_allow(unsigned methods, char *buf, size_t len);
-/* DNS-1123 label (namespaces, services) and subdomain (pods). */
-bool	api_valid_label(const char *);
-bool	api_valid_subdomain(const char *);
 /*
  * True when the Authorization header value is "Bearer <token>", compared
  * in time independent of where the first difference lies.

@@ -20,6 +20,7 @@
 #include "objjson.h"
 #include "runtime.h"
 #include "api_internal.h"
+#include "validate.h"
 
 /* What a list request collects before sorting. */
 struct api_collect {
@@ -412,7 +413,7 @@ api_objects_list(struct api *api, struct evhttp_request *req,
 	}
 	ns = route->ns[0] != '\0' ? route->ns : NULL;
 	if (ns == NULL && (ns = evhttp_find_header(&query, "namespace")) !=
-	    NULL && *ns != '\0' && !api_valid_label(ns)) {
+	    NULL && *ns != '\0' && !validate_dns_label(ns, strlen(ns))) {
 		api_reply_error(req, 400, "invalid namespace \"%s\"", ns);
 		goto out;
 	}

@@ -9,51 +9,11 @@
 
 #include "util.h"
 #include "api_internal.h"
+#include "validate.h"
 
 #define API_MAX_SEGS	6
 
 static size_t	api_split(const char *, char segs[][API_NAME_MAX + 2], size_t);
-
-bool
-api_valid_label(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
-			continue;
-		if (s[i] == '-' && i > 0 && i < n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
-
-bool
-api_valid_subdomain(const char *s)
-{
-	char label[64];
-	const char *p = s, *dot;
-	size_t n;
-
-	if (strlen(s) == 0 || strlen(s) > API_NAME_MAX)
-		return false;
-	for (;;) {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n == 0 || n >= sizeof(label))
-			return false;
-		memcpy(label, p, n);
-		label[n] = '\0';
-		if (!api_valid_label(label))
-			return false;
-		if (dot == NULL)
-			return true;
-		p = dot + 1;
-	}
-}
 
 /*
  * Splits "/a/b/c" into segments; a segment too long is kept truncated
@@ -127,14 +87,14 @@ api_route_match(const char *path, struct api_route *r)
 	if (n == 5 && (!pods || strcmp(segs[4], "heartbeat") != 0))
 		return;
 	if (n >= 3) {
-		if (!api_valid_label(segs[2])) {
+		if (!validate_dns_label(segs[2], strlen(segs[2]))) {
 			r->bad = "invalid namespace";
 		} else
 			strlcpy(r->ns, segs[2], sizeof(r->ns));
 	}
 	if (n >= 4) {
-		if (!(pods ? api_valid_subdomain(segs[3]) :
-		    api_valid_label(segs[3]))) {
+		if (!(pods ? validate_dns_subdomain(segs[3], strlen(segs[3])) :
+		    validate_dns_label(segs[3], strlen(segs[3])))) {
 			if (r->bad == NULL)
 				r->bad = "invalid name";
 		} else

@@ -18,12 +18,12 @@
 #include "selector.h"
 #include "registry.h"
 #include "docker_pod.h"
+#include "validate.h"
 
 static void	docker_pod_name(const char *, const char *, char *, size_t);
 static int	docker_pod_labels(struct pod *, json_t *);
 static int	docker_pod_ports(struct pod *, json_t *);
 static json_t	*docker_pod_network(json_t *, const char *, const char **);
-static bool	docker_dns_label_valid(const char *);
 
 int
 docker_id_valid(const char *id)
@@ -35,20 +35,6 @@ docker_id_valid(const char *id)
 		    isupper((unsigned char)id[i]))
 			return 0;
 	return i > 0;
-}
-
-static bool
-docker_dns_label_valid(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (i = 0; i < len; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-')
-			return false;
-	return true;
 }
 
 /* "/demo_backend1_1" -> "demo-backend1-1"; the id's first 12 when empty. */
@@ -236,7 +222,7 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	}
 	ns = json_string_value(json_object_get(json_object_get(config,
 	    "Labels"), DOCKER_LABEL_NAMESPACE));
-	if (ns == NULL || !docker_dns_label_valid(ns))
+	if (ns == NULL || !validate_dns_label(ns, strlen(ns)))
 		ns = "default";
 	docker_pod_name(cname, id, podname, sizeof(podname));
 	if (pod_set_name(p, ns, podname) != 0 ||

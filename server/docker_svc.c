@@ -16,10 +16,8 @@
 #include "registry.h"
 #include "docker_pod.h"
 #include "docker_svc.h"
+#include "validate.h"
 
-static bool	docker_svc_name_ok(const char *);
-static bool	docker_svc_ns_ok(const char *);
-static bool	docker_svc_port_name_ok(const char *, size_t);
 static int	docker_svc_number(const char *, size_t, uint16_t *);
 static int	docker_svc_entry(const char *, size_t, struct docker_svc_port *,
 		    char *, size_t);
@@ -27,58 +25,6 @@ static int	docker_svc_ports(struct docker_svc *, const char *,
 		    const char *, bool, char *, size_t);
 static void	docker_svc_ports_str(const struct docker_svc *, char *,
 		    size_t);
-
-/* A DNS-1035 label: what Kubernetes takes as a Service name. */
-static bool
-docker_svc_name_ok(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 63 || !islower((unsigned char)s[0]) ||
-	    s[len - 1] == '-')
-		return false;
-	for (i = 0; i < len; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-/* A DNS-1123 label, the rule the container's pod gets its namespace by. */
-static bool
-docker_svc_ns_ok(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (i = 0; i < len; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-/* An IANA service name, as Kubernetes wants port names. */
-static bool
-docker_svc_port_name_ok(const char *s, size_t len)
-{
-	bool letter = false;
-	size_t i;
-
-	if (len == 0 || len > 15 || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (i = 0; i < len; i++) {
-		if (islower((unsigned char)s[i]))
-			letter = true;
-		else if (s[i] == '-') {
-			if (i > 0 && s[i - 1] == '-')
-				return false;
-		} else if (!isdigit((unsigned char)s[i]))
-			return false;
-	}
-	return letter;
-}
 
 /* 1..65535 in decimal digits only. */
 static int
@@ -144,7 +90,7 @@ docker_svc_entry(const char *s, size_t len, struct docker_svc_port *pp,
 	}
 	i = 0;
 	if (nf > 0 && flen[0] > 0 && !isdigit((unsigned char)f[0][0])) {
-		if (!docker_svc_port_name_ok(f[0], flen[0])) {
+		if (!validate_port_name(f[0], flen[0])) {
 			errf(err, errlen, "port name \"%.*s\" is not a "
 			    "lowercase IANA service name (at most 15 of "
 			    "a-z, 0-9 and '-', one letter at least)",
@@ -244,7 +190,7 @@ docker_svc_from_inspect(const char *json, size_t len,
 	}
 	name = json_string_value(json_object_get(labels,
 	    DOCKER_LABEL_SERVICE));
-	if (name == NULL || !docker_svc_name_ok(name)) {
+	if (name == NULL || !validate_dns1035_label(name, strlen(name))) {
 		errf(err, errlen, DOCKER_LABEL_SERVICE " \"%.64s\" is not a "
 		    "service name (a DNS label: a-z first, then a-z, 0-9 and "
 		    "'-', at most 63)", name != NULL ? name : "");
@@ -253,7 +199,7 @@ docker_svc_from_inspect(const char *json, size_t len,
 	strlcpy(out->name, name, sizeof(out->name));
 	ns = json_string_value(json_object_get(labels,
 	    DOCKER_LABEL_NAMESPACE));
-	if (ns == NULL || !docker_svc_ns_ok(ns))
+	if (ns == NULL || !validate_dns_label(ns, strlen(ns)))
 		ns = "default";
 	strlcpy(out->ns, ns, sizeof(out->ns));
 

@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "util.h"
 #include "yamlnode.h"
+#include "validate.h"
 
 #define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
 #define MANIFEST_MAX_WARNINGS	100
@@ -414,39 +415,6 @@ skip_doc(struct ynode_ctx *c, struct mparse *mp, yaml_node_t *doc,
 	return 0;
 }
 
-/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
-static bool
-dns_label_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		    isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* RFC 1123 subdomain: labels joined by dots, at most 253. */
-static bool
-dns_subdomain_ok(const char *s)
-{
-	char buf[254], *lab, *save = NULL;
-
-	if (strlen(s) > 253 || s[0] == '\0')
-		return false;
-	strlcpy(buf, s, sizeof(buf));
-	if (buf[strlen(buf) - 1] == '.' || buf[0] == '.' || strstr(buf, ".."))
-		return false;
-	for (lab = strtok_r(buf, ".", &save); lab;
-	    lab = strtok_r(NULL, ".", &save))
-		if (!dns_label_ok(lab))
-			return false;
-	return true;
-}
-
 static int
 want_ip(struct ynode_ctx *c, yaml_node_t *n, const char *what,
     struct in_addr *out)
@@ -475,7 +443,7 @@ want_label_opt(struct ynode_ctx *c, yaml_node_t *n, const char *what,
 		return 0;
 	if (ynode_want_str(c, n, what, &s) != 0)
 		return -1;
-	if (!dns_label_ok(s))
+	if (!validate_dns_label(s, strlen(s)))
 		return ynode_fail(c, n, "%s: \"%s\" is not a valid DNS-1123 "
 		    "label", what, s);
 	free(*out);
@@ -561,14 +529,15 @@ parse_meta(struct ynode_ctx *c, yaml_node_t *doc, struct meta *m,
 		return ynode_fail(c, md, "metadata.name: missing");
 	if (ynode_want_str(c, n, "metadata.name", &m->name) != 0)
 		return -1;
-	if (label_name ? !dns_label_ok(m->name) : !dns_subdomain_ok(m->name))
+	if (!(label_name ? validate_dns_label(m->name, strlen(m->name)) :
+	    validate_dns_subdomain(m->name, strlen(m->name))))
 		return ynode_fail(c, n, "metadata.name: \"%s\" is not a valid "
 		    "DNS-1123 %s", m->name, label_name ? "label" : "subdomain");
 	if ((n = ynode_get(c, md, "namespace")) != NULL &&
 	    !ynode_is_null(n)) {
 		if (ynode_want_str(c, n, "metadata.namespace", &m->ns) != 0)
 			return -1;
-		if (!dns_label_ok(m->ns))
+		if (!validate_dns_label(m->ns, strlen(m->ns)))
 			return ynode_fail(c, n, "metadata.namespace: \"%s\" is "
 			    "not a valid DNS-1123 label", m->ns);
 	}
@@ -709,7 +678,7 @@ parse_svc_ports(struct ynode_ctx *c, yaml_node_t *n, struct service *s)
 		if ((f = ynode_get(c, p, "name")) != NULL && !ynode_is_null(f)) {
 			if (ynode_want_str(c, f, "ports[].name", &str) != 0)
 				return -1;
-			if (!dns_label_ok(str))
+			if (!validate_dns_label(str, strlen(str)))
 				return ynode_fail(c, f, "ports[].name: \"%s\" "
 				    "is not a valid DNS-1123 label", str);
 			if ((sp->name = strdup(str)) == NULL)
@@ -731,7 +700,7 @@ parse_svc_ports(struct ynode_ctx *c, yaml_node_t *n, struct service *s)
 				if (ynode_want_str(c, f, "ports[].targetPort",
 				    &str) != 0)
 					return -1;
-				if (strlen(str) > 15 || !dns_label_ok(str))
+				if (!validate_port_name(str, strlen(str)))
 					return ynode_fail(c, f, "targetPort: "
 					    "\"%s\" is neither a port number "
 					    "nor a port name", str);
@@ -835,7 +804,8 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		l = strlen(s->external_name);
 		if (l > 1 && s->external_name[l - 1] == '.')
 			s->external_name[l - 1] = '\0';
-		if (!dns_subdomain_ok(s->external_name)) {
+		if (!validate_dns_subdomain(s->external_name,
+		    strlen(s->external_name))) {
 			ynode_fail(c, n, "spec.externalName: \"%s\" is not a "
 			    "valid DNS name", str);
 			goto fail;
@@ -1006,7 +976,7 @@ parse_container_ports(struct ynode_ctx *c, yaml_node_t *n, struct pod *p)
 		    !ynode_is_null(f)) {
 			if (ynode_want_str(c, f, "ports[].name", &str) != 0)
 				return -1;
-			if (strlen(str) > 15 || !dns_label_ok(str))
+			if (!validate_port_name(str, strlen(str)))
 				return ynode_fail(c, f, "ports[].name: \"%s\" "
 				    "is not a valid port name", str);
 			if ((pp->name = strdup(str)) == NULL)

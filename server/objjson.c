@@ -15,6 +15,7 @@
 #include "selector.h"
 #include "registry.h"
 #include "objjson.h"
+#include "validate.h"
 
 static int	objjson_set(json_t *, const char *, json_t *);
 static json_t	*objjson_labels(const struct labels *);
@@ -646,21 +647,6 @@ objjson_list(const char *kind, json_t *items)
 	    kind, "metadata", "items", items);
 }
 
-/* An IANA service name as Kubernetes wants it: [a-z0-9-], 1-15. */
-static bool
-objjson_port_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 15 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static int
 objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 {
@@ -695,7 +681,8 @@ objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 		json_object_foreach(p, key, v) {
 			if (strcmp(key, "name") == 0) {
 				if (!json_is_string(v) ||
-				    !objjson_port_name_ok(json_string_value(v))) {
+				    !validate_port_name(json_string_value(v),
+				    strlen(json_string_value(v)))) {
 					errf(err, errlen, "ports[%zu].name: "
 					    "must be a port name (1-15 "
 					    "characters)", i);

@@ -8,6 +8,7 @@
 
 #include "selector.h"
 #include "util.h"
+#include "validate.h"
 
 #define SELECTOR_NAME_MAX	63	/* label names and values */
 #define SELECTOR_PREFIX_MAX	253	/* DNS subdomain before the '/' */
@@ -48,9 +49,6 @@ struct sel_buf {
 };
 
 static bool	labels_find(const struct labels *, const char *, size_t *);
-static bool	sel_is_alnum(char);
-static bool	sel_valid_name(const char *, size_t);
-static bool	sel_valid_dns_subdomain(const char *, size_t);
 static int	sel_strcmp_p(const void *, const void *);
 static void	sel_req_clear(struct selector_req *);
 static int	sel_req_cmp(const struct selector_req *,
@@ -229,52 +227,6 @@ labels_format(const struct labels *l)
 
 /* Validation, with Kubernetes' rules. */
 
-static bool
-sel_is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
-}
-
-/* A label name or non-empty value: ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] */
-static bool
-sel_valid_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > SELECTOR_NAME_MAX)
-		return false;
-	if (!sel_is_alnum(s[0]) || !sel_is_alnum(s[len - 1]))
-		return false;
-	for (i = 1; i + 1 < len; i++)
-		if (!sel_is_alnum(s[i]) && s[i] != '-' && s[i] != '_' &&
-		    s[i] != '.')
-			return false;
-	return true;
-}
-
-/* RFC 1123 subdomain: lowercase labels of [a-z0-9-] joined by '.'. */
-static bool
-sel_valid_dns_subdomain(const char *s, size_t len)
-{
-	size_t i, start = 0;
-	char c;
-
-	if (len == 0 || len > SELECTOR_PREFIX_MAX)
-		return false;
-	for (i = 0; i <= len; i++) {
-		c = i < len ? s[i] : '.';
-		if (c == '.') {
-			if (i == start || s[start] == '-' || s[i - 1] == '-')
-				return false;
-			start = i + 1;
-		} else if (!((c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 bool
 selector_valid_key(const char *key)
 {
@@ -283,11 +235,11 @@ selector_valid_key(const char *key)
 	if (key == NULL)
 		return false;
 	if ((slash = strchr(key, '/')) == NULL)
-		return sel_valid_name(key, strlen(key));
+		return validate_label_name(key, strlen(key));
 	if (strchr(slash + 1, '/') != NULL)
 		return false;
-	return sel_valid_dns_subdomain(key, (size_t)(slash - key)) &&
-	    sel_valid_name(slash + 1, strlen(slash + 1));
+	return validate_dns_subdomain(key, (size_t)(slash - key)) &&
+	    validate_label_name(slash + 1, strlen(slash + 1));
 }
 
 bool
@@ -298,7 +250,7 @@ selector_valid_value(const char *value)
 	if (value == NULL)
 		return false;
 	len = strlen(value);
-	return len == 0 || sel_valid_name(value, len);
+	return len == 0 || validate_label_name(value, len);
 }
 
 /* Selectors. */

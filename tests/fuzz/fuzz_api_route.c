@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -24,9 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	api_route_match(s, &r);
 	/* What a route yields is always a valid name, or refused. */
 	if (r.id != API_R_NONE && r.bad == NULL) {
-		if (r.ns[0] != '\0' && !api_valid_label(r.ns))
+		if (r.ns[0] != '\0' && !validate_dns_label(r.ns, strlen(r.ns)))
 			abort();
-		if (r.name[0] != '\0' && !api_valid_subdomain(r.name))
+		if (r.name[0] != '\0' && !validate_dns_subdomain(r.name, strlen(r.name)))
 			abort();
 	}
 	api_route_allow(r.methods, allow, sizeof(allow));

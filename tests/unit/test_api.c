@@ -115,28 +115,6 @@ test_route_bad_names(void **state)
 	assert_string_equal(r.bad, "invalid name");
 }
 
-static void
-test_valid_names(void **state)
-{
-	(void)state;
-	assert_true(api_valid_label("a"));
-	assert_true(api_valid_label("backend-1"));
-	assert_true(api_valid_label("0abc"));
-	assert_false(api_valid_label(""));
-	assert_false(api_valid_label("-a"));
-	assert_false(api_valid_label("a-"));
-	assert_false(api_valid_label("A"));
-	assert_false(api_valid_label("a_b"));
-	assert_false(api_valid_label("a.b"));
-	assert_true(api_valid_label("a234567890123456789012345678901234567890"
-	    "12345678901234567890123"));
-	assert_false(api_valid_label("a234567890123456789012345678901234567890"
-	    "123456789012345678901234"));
-	assert_true(api_valid_subdomain("a.b-c.d"));
-	assert_false(api_valid_subdomain("a..b"));
-	assert_false(api_valid_subdomain(".a"));
-	assert_false(api_valid_subdomain("a."));
-}
 
 static void
 test_allow_header(void **state)
@@ -433,7 +411,6 @@ main(void)
 		cmocka_unit_test(test_check_conf),
 		cmocka_unit_test(test_route_match_unknown),
 		cmocka_unit_test(test_route_bad_names),
-		cmocka_unit_test(test_valid_names),
 		cmocka_unit_test(test_allow_header),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_guard_passes_plain_requests),
