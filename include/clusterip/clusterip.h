@@ -4,7 +4,7 @@
  * and port) through the daemon's DNS, and call the daemon's control API.
  *
  * Link with `pkg-config --cflags --libs clusterip` (a static library;
- * it needs libevent and c-ares).
+ * it needs libevent, c-ares and libcurl).
  *
  * Resolving, asynchronously on your event_base:
  *
