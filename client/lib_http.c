@@ -37,6 +37,7 @@ struct cip_client {
 	char		*token;
 	unsigned int	 timeout_ms;
 	CURL		*curl;
+	int		 last_errno;	/* why the last request failed */
 };
 
 /* The reply body as it arrives. */
@@ -233,6 +234,12 @@ cip_client_free(struct cip_client *c)
 	free(c);
 }
 
+int
+cip_client_errno(const struct cip_client *c)
+{
+	return c->last_errno;
+}
+
 void
 cip_client_set_timeout(struct cip_client *c, unsigned int ms)
 {
@@ -336,6 +343,7 @@ cip_client_request(struct cip_client *c, const char *method,
 
 	memset(reply, 0, sizeof(*reply));
 	memset(&sink, 0, sizeof(sink));
+	c->last_errno = EINVAL;
 	cip_url_where(&c->url, where, sizeof(where));
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
 	    strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0) {
@@ -413,6 +421,8 @@ cip_client_request(struct cip_client *c, const char *method,
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
 	}
 	if (rc != CURLE_OK) {
+		c->last_errno = rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT :
+		    os_errno != 0 ? (int)os_errno : EIO;
 		cip_curl_error((int)rc, sink.too_large ? 0 : (int)os_errno,
 		    cerr, where, err, errlen);
 		if (sink.too_large)
@@ -425,6 +435,7 @@ cip_client_request(struct cip_client *c, const char *method,
 		cip_errf(err, errlen, "out of memory");
 		goto out;
 	}
+	c->last_errno = 0;
 	reply->status = (int)status;
 	reply->body = sink.buf;
 	reply->len = sink.len;

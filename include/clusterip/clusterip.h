@@ -107,6 +107,12 @@ struct cip_client;
 struct cip_client *cip_client_new(const char *url, const char *token,
     char *err, size_t errlen);
 void	cip_client_free(struct cip_client *);
+/*
+ * Why the last cip_client_request failed, as an errno: ECONNREFUSED (no
+ * daemon listening), ENOENT (no such socket), ETIMEDOUT, EIO (another
+ * transfer failure), EINVAL (a bad request); 0 after a reply.
+ */
+int	cip_client_errno(const struct cip_client *);
 /* Sets the time a request may take (default 10000 ms). */
 void	cip_client_set_timeout(struct cip_client *, unsigned int ms);
 

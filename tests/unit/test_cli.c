@@ -218,7 +218,7 @@ test_table_alignment(void **state)
 	assert_int_equal(cli_table_init(&t, 3, hdr), 0);
 	assert_int_equal(cli_table_add(&t, r1), 0);
 	assert_int_equal(cli_table_add(&t, r2), 0);
-	cli_table_print(&t, fp);
+	cli_table_print(&t, true, fp);
 	cli_table_free(&t);
 	fclose(fp);
 	/* Width = longest + 3, at least 6; the last column unpadded. */
@@ -465,6 +465,220 @@ test_print_apply(void **state)
 	free(out);
 	free(err);
 	json_decref(doc);
+}
+
+static void
+test_no_headers_prefix(void **state)
+{
+	json_t *pods = load("[{\"metadata\":{\"name\":\"backend-1\","
+	    "\"namespace\":\"default\",\"creationTimestamp\":"
+	    "\"2026-11-26T10:00:00Z\"},\"status\":{\"phase\":\"Running\","
+	    "\"podIP\":\"127.0.10.1\",\"conditions\":[{\"type\":\"Ready\","
+	    "\"status\":\"True\"}]}}]");
+	struct cli_view v = { .now = 1795687200 + 200 };
+	char *argv[] = { "all", "--no-headers" };
+	struct cli_opts o;
+	char *buf = NULL, err[64];
+	size_t len;
+	FILE *fp;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(cli_parse(CIP_ARRAY_LEN(argv), argv, ALL, &o, err,
+	    sizeof(err)), 0);
+	assert_true(o.no_headers);
+	/* Widths come from the rows printed, kubectl's minimum 6 kept. */
+	v.no_headers = true;
+	v.prefix = "pod/";
+	fp = open_memstream(&buf, &len);
+	cli_print_pods(pods, &v, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "pod/backend-1   1/1   Running   0     3m20s\n");
+	free(buf);
+	buf = NULL;
+	v.no_headers = false;
+	v.all_ns = true;
+	fp = open_memstream(&buf, &len);
+	cli_print_pods(pods, &v, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "NAMESPACE   NAME            READY   STATUS    RESTARTS   AGE\n"
+	    "default     pod/backend-1   1/1     Running   0          3m20s\n");
+	free(buf);
+	json_decref(pods);
+}
+
+static void
+test_parse_kinds(void **state)
+{
+	const char *k[CLI_MAX_KINDS];
+	char err[128];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(cli_parse_kinds("svc,pods", k, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 2);
+	assert_string_equal(k[0], "services");
+	assert_string_equal(k[1], "pods");
+	assert_int_equal(cli_parse_kinds("all", k, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(k[0], "pods");
+	assert_string_equal(k[1], "services");
+	assert_string_equal(k[2], "endpoints");
+	/* Each kind once, in the order first named. */
+	assert_int_equal(cli_parse_kinds("ep,all,po,svc", k, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(k[0], "endpoints");
+	assert_string_equal(k[1], "pods");
+	assert_int_equal(cli_parse_kinds("service", k, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(cli_parse_kinds("svc,nodes", k, &n, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "\"nodes\""));
+	assert_int_equal(cli_parse_kinds("svc,", k, &n, err, sizeof(err)), -1);
+	assert_int_equal(cli_parse_kinds(",svc", k, &n, err, sizeof(err)), -1);
+	assert_int_equal(cli_parse_kinds("", k, &n, err, sizeof(err)), -1);
+	assert_int_equal(cli_parse_kinds(NULL, k, &n, err, sizeof(err)), -1);
+	assert_string_equal(cli_kind_name("services"), "service");
+	assert_string_equal(cli_kind_name("pods"), "pod");
+	assert_string_equal(cli_kind_name("endpoints"), "endpoints");
+}
+
+static void
+test_api_path(void **state)
+{
+	char buf[64], *q;
+
+	(void)state;
+	assert_int_equal(cli_api_path(buf, sizeof(buf), "pods", "default",
+	    "web-1", "/heartbeat"), 0);
+	assert_string_equal(buf, "/v1/pods/default/web-1/heartbeat");
+	assert_int_equal(cli_api_path(buf, sizeof(buf), "services", NULL, NULL,
+	    "?labelSelector=a"), 0);
+	assert_string_equal(buf, "/v1/services?labelSelector=a");
+	assert_int_equal(cli_api_path(buf, sizeof(buf), "services", "prod",
+	    NULL, NULL), 0);
+	assert_string_equal(buf, "/v1/services/prod");
+	/* A name cannot leave its segment nor add a query. */
+	assert_int_equal(cli_api_path(buf, sizeof(buf), "pods", "default",
+	    "../x?y=1 z", NULL), 0);
+	assert_string_equal(buf, "/v1/pods/default/..%2Fx%3Fy%3D1%20z");
+	assert_int_equal(cli_api_path(buf, 16, "pods", "default", "web-1",
+	    NULL), -1);
+	assert_non_null(q = cli_query_escape("name in (a,b),tier!=db"));
+	assert_string_equal(q, "name%20in%20%28a%2Cb%29%2Ctier%21%3Ddb");
+	free(q);
+}
+
+static void
+test_api_error(void **state)
+{
+	static const char e409[] = "{\"error\": \"service default/backend is "
+	    "owned by file /m/service.yaml\"}";
+	char buf[256];
+
+	(void)state;
+	cli_api_error(409, e409, strlen(e409), buf, sizeof(buf));
+	assert_string_equal(buf, "service default/backend is owned by file "
+	    "/m/service.yaml (HTTP 409)");
+	cli_api_error(413, "<html>", 6, buf, sizeof(buf));
+	assert_string_equal(buf, "the request is larger than the server "
+	    "accepts (HTTP 413)");
+	cli_api_error(502, "", 0, buf, sizeof(buf));
+	assert_string_equal(buf, "the server answered HTTP 502");
+	cli_api_error(500, NULL, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "the server answered HTTP 500");
+	cli_conn_error("cannot reach http://127.0.0.1:9901: Connection refused",
+	    ECONNREFUSED, "http://127.0.0.1:9901", buf, sizeof(buf));
+	assert_string_equal(buf, "cannot reach http://127.0.0.1:9901: "
+	    "Connection refused; is clusteripd running? set CLUSTERIP_SERVER "
+	    "or --server (now http://127.0.0.1:9901)");
+	cli_conn_error("cannot reach unix:/x: timed out", ETIMEDOUT, "unix:/x",
+	    buf, sizeof(buf));
+	assert_string_equal(buf, "cannot reach unix:/x: timed out");
+}
+
+static void
+test_dns_address(void **state)
+{
+	static const struct {
+		const char *doc, *server, *want;
+	} cases[] = {
+		{ "{\"dnsListen\":[\"127.0.0.1:5300\",\"[::1]:53\"]}",
+		    "http://127.0.0.1:9901", "127.0.0.1:5300" },
+		{ "{\"dnsListen\":[\"0.0.0.0:53\"]}", "http://10.1.2.3:9901",
+		    "10.1.2.3:53" },
+		{ "{\"dnsListen\":[\"0.0.0.0:53\"]}", "unix:/run/api.sock",
+		    "127.0.0.1:53" },
+		{ "{\"dnsListen\":[\"0.0.0.0\"]}", "http://localhost:9901",
+		    "127.0.0.1" },
+		{ "{\"dnsListen\":[\"[::]:5353\"]}", NULL, "[::1]:5353" },
+		{ "{\"dnsListen\":[\"fd00::1\"]}", NULL, "[fd00::1]:53" },
+	};
+	json_t *doc;
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CIP_ARRAY_LEN(cases); i++) {
+		doc = load(cases[i].doc);
+		assert_int_equal(cli_dns_address(doc, cases[i].server, buf,
+		    sizeof(buf)), 0);
+		assert_string_equal(buf, cases[i].want);
+		json_decref(doc);
+	}
+	doc = load("{\"version\":\"0.1.0\",\"dnsListen\":[]}");
+	assert_int_equal(cli_dns_address(doc, NULL, buf, sizeof(buf)), -1);
+	json_decref(doc);
+	assert_int_equal(cli_dns_address(NULL, NULL, buf, sizeof(buf)), -1);
+}
+
+static void
+test_describe_pod(void **state)
+{
+	json_t *pod = load("{\"kind\":\"Pod\",\"metadata\":{\"name\":"
+	    "\"backend-1\",\"namespace\":\"default\",\"labels\":{\"tier\":"
+	    "\"back\",\"name\":\"backend\"},\"owner\":\"file /m/pods.yaml\"},"
+	    "\"spec\":{\"containers\":[{\"name\":\"main\",\"ports\":[{"
+	    "\"containerPort\":5000,\"name\":\"http\",\"protocol\":\"TCP\"},{"
+	    "\"containerPort\":53,\"protocol\":\"UDP\"}]}]},\"status\":{"
+	    "\"conditions\":[{\"status\":\"True\",\"type\":\"Ready\"}],"
+	    "\"phase\":\"Running\",\"podIP\":\"127.0.10.1\",\"podIPs\":[{"
+	    "\"ip\":\"127.0.10.1\"}],\"startTime\":\"2026-12-07T19:28:34Z\"}}");
+	char *buf = NULL;
+	size_t len;
+	FILE *fp;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	cli_describe_pod(pod, fp);
+	fclose(fp);
+	assert_string_equal(buf,
+	    "Name:             backend-1\n"
+	    "Namespace:        default\n"
+	    "Start Time:       Mon, 07 Dec 2026 19:28:34 +0000\n"
+	    "Labels:           name=backend\n"
+	    "                  tier=back\n"
+	    "Annotations:      <none>\n"
+	    "Status:           Running\n"
+	    "IP:               127.0.10.1\n"
+	    "IPs:\n"
+	    "  IP:  127.0.10.1\n"
+	    "Owner:            file /m/pods.yaml\n"
+	    "Containers:\n"
+	    "  main:\n"
+	    "    Ports:  5000/TCP (http), 53/UDP\n"
+	    "    Ready:  True\n"
+	    "Conditions:\n"
+	    "  Type   Status\n"
+	    "  Ready  True\n"
+	    "Events:           <none>\n");
+	free(buf);
+	json_decref(pod);
 }
 
 static void
@@ -725,6 +939,12 @@ main(void)
 		cmocka_unit_test(test_print_apply),
 		cmocka_unit_test(test_get_tables),
 		cmocka_unit_test(test_yaml_output),
+		cmocka_unit_test(test_no_headers_prefix),
+		cmocka_unit_test(test_parse_kinds),
+		cmocka_unit_test(test_api_path),
+		cmocka_unit_test(test_api_error),
+		cmocka_unit_test(test_dns_address),
+		cmocka_unit_test(test_describe_pod),
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_url_request),
 		cmocka_unit_test(test_curl_error),
