@@ -27,7 +27,7 @@
 
 struct cli_ctx {
 	struct cip_client	*client;
-	const char		*server;	/* the URL in use, for hints */
+	const char		*server;	/* URL in use, for hints */
 	const char		*ns;
 };
 
@@ -96,8 +96,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    CLI_FLAG(CLI_F_DNS),
 	    "resolve NAME [--srv PORTNAME] [--dns ADDR[:PORT]]",
 	    "Resolve a service to its virtual IP (and with --srv, its port) "
-	    "through DNS.\n--dns names the DNS server; without it, the daemon's "
-	    "own DNS address as its\nAPI gives it (GET /version), or "
+	    "through DNS.\n--dns names the DNS server; without it, the "
+	    "daemon's own DNS address as its\nAPI gives it (GET /version), or "
 	    "/etc/resolv.conf's servers when the API\ndoes not answer.", true },
 	{ "version", cmd_version, F_CONN,
 	    "version",
@@ -128,7 +128,9 @@ cli_usage(FILE *fp)
 	fprintf(fp, "usage: clusterip [flags] COMMAND [flags]\n\ncommands:\n");
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
 		fprintf(fp, "  %s\n", cli_cmds[i].usage);
-	fprintf(fp, "  help\n  --version\n");
+	fprintf(fp, "  help\n\n"
+	    "  --version           the client's version and, when the daemon "
+	    "answers,\n                      the server's\n");
 	fprintf(fp, "\nflags of every API command:\n"
 	    "  --server URL        daemon API: http://HOST[:PORT], or its unix "
 	    "socket as\n"
@@ -387,7 +389,8 @@ cmd_describe(struct cli_ctx *ctx, struct cli_opts *o)
 	char path[1024];
 
 	if (res == NULL || strcmp(res, "endpoints") == 0 || o->npos != 2)
-		return cli_fail("usage: clusterip describe svc|pod NAME [-n NS]");
+		return cli_fail("usage: clusterip describe svc|pod NAME "
+		    "[-n NS]");
 	if (cli_api_path(path, sizeof(path), res, ctx->ns, o->pos[1],
 	    NULL) != 0)
 		return cli_fail("name too long");

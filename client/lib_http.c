@@ -359,8 +359,8 @@ cip_client_request(struct cip_client *c, const char *method,
 	if (ok && c->token != NULL)
 		ok = cip_header(&hdrs, "Authorization", "Bearer ", c->token);
 	if (ok && body != NULL)
-		ok = cip_header(&hdrs, "Content-Type", "", content_type != NULL ?
-		    content_type : "application/json");
+		ok = cip_header(&hdrs, "Content-Type", "",
+		    content_type != NULL ? content_type : "application/json");
 	/* The body goes at once: no wait for a 100 Continue. */
 	if (ok)
 		ok = (hdrs = curl_slist_append(hdrs, "Expect:")) != NULL;
