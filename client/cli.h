@@ -31,6 +31,7 @@ enum cli_flag {
 	CLI_F_KEEPALIVE,	/* --keepalive */
 	CLI_F_SRV,		/* --srv PORTNAME */
 	CLI_F_DNS,		/* --dns ADDR[:PORT] */
+	CLI_F_NO_HEADERS,	/* --no-headers */
 	CLI_F_HELP,		/* -h, --help */
 	CLI_F_COUNT
 };
@@ -56,6 +57,7 @@ struct cli_opts {
 	bool		 keepalive;
 	const char	*srv;
 	const char	*dns;
+	bool		 no_headers;
 	bool		 help;
 	const char	*pos[CLI_MAX_POS];	/* positional arguments */
 	size_t		 npos;
@@ -93,7 +95,8 @@ int	cli_table_init(struct cli_table *, size_t ncols,
     const char *const *header);
 /* Appends a row of ncols cells (copied). Returns 0 or -1. */
 int	cli_table_add(struct cli_table *, const char *const *cells);
-void	cli_table_print(const struct cli_table *, FILE *);
+/* Prints the table; without its header row when headers is false. */
+void	cli_table_print(const struct cli_table *, bool headers, FILE *);
 void	cli_table_free(struct cli_table *);
 
 /* What "get" shows; flags from the command line. */
@@ -101,6 +104,9 @@ struct cli_view {
 	bool	wide;
 	bool	all_ns;
 	bool	show_labels;
+	bool	no_headers;
+	/* Put before each NAME ("service/") when several kinds are shown. */
+	const char *prefix;
 	time_t	now;
 };
 
@@ -120,6 +126,12 @@ char	*cli_format_endpoints(json_t *endpoints, const char *port_name);
 /* `kubectl describe svc` of a Service and its Endpoints document. */
 void	cli_describe_service(json_t *svc, json_t *endpoints, FILE *);
 /*
+ * `kubectl describe pod` of a Pod: name, namespace, start time, labels,
+ * annotations, status, IPs, owner (the manifest file, the API, Docker),
+ * each container's ports and readiness, conditions.
+ */
+void	cli_describe_pod(json_t *pod, FILE *);
+/*
  * An ApplyResult as kubectl apply prints it, in file order: one line
  * per object on out ("service/backend created", "deployment.apps/web
  * skipped (why)") and each warning on errfp ("Warning: f:3:5: unknown
@@ -128,5 +140,50 @@ void	cli_describe_service(json_t *svc, json_t *endpoints, FILE *);
 size_t	cli_print_apply(json_t *result, FILE *out, FILE *errfp);
 /* A JSON document as YAML (kubectl -o yaml). Returns 0 or -1. */
 int	cli_print_yaml(json_t *, FILE *);
+
+/* cli_api.c: paths, kinds and messages of the API. */
+#define CLI_MAX_KINDS	3
+
+/* "svc", "service", "po", "ep"... as the API's "services", or NULL. */
+const char *cli_resource(const char *arg);
+/* "services" -> "service", as kubectl names one object ("service/x"). */
+const char *cli_kind_name(const char *res);
+/*
+ * A comma list of kinds ("svc,pods", "all" = pods, services, endpoints)
+ * into kinds[0..*np) (the API's names, in order, each once). Returns 0,
+ * or -1 with a reason in err.
+ */
+int	cli_parse_kinds(const char *arg, const char **kinds, size_t *np,
+    char *err, size_t errlen);
+/* Appends res to kinds[0..n) unless there. Returns the new count. */
+size_t	cli_kinds_add(const char **kinds, size_t n, const char *res);
+/*
+ * "/v1/RES[/NS[/NAME]]SUFFIX" into buf, NS and NAME percent-escaped (ns,
+ * name and suffix may be NULL). Returns 0, or -1 when buf is too small.
+ */
+int	cli_api_path(char *buf, size_t len, const char *res, const char *ns,
+    const char *name, const char *suffix);
+/* s percent-escaped for a query. Calls malloc; caller frees. */
+char	*cli_query_escape(const char *s);
+/*
+ * The one-line message for a reply of status (not 2xx) with body: the
+ * daemon's {"error": "..."} and the status, or the status alone.
+ */
+void	cli_api_error(int status, const char *body, size_t len, char *buf,
+    size_t buflen);
+/*
+ * The message for a request that got no reply: err as libclusterip gave
+ * it, and when errnum is ECONNREFUSED a hint naming the server in use.
+ */
+void	cli_conn_error(const char *err, int errnum, const char *server,
+    char *buf, size_t len);
+/*
+ * The address to query for the daemon's DNS, from its GET /version
+ * document: the first of "dnsListen", a wildcard (0.0.0.0, [::]) made
+ * the server's IPv4 address (server is the --server URL) or loopback.
+ * Returns 0, or -1 when the document names none.
+ */
+int	cli_dns_address(json_t *version, const char *server, char *buf,
+    size_t len);
 
 #endif

@@ -110,21 +110,21 @@ cli_table_add(struct cli_table *t, const char *const *cells)
 }
 
 void
-cli_table_print(const struct cli_table *t, FILE *fp)
+cli_table_print(const struct cli_table *t, bool headers, FILE *fp)
 {
-	size_t r, c, w, *width;
+	size_t r, c, w, *width, first = headers ? 0 : 1;
 
 	if ((width = calloc(t->ncols ? t->ncols : 1, sizeof(*width))) == NULL)
 		return;
 	for (c = 0; c + 1 < t->ncols; c++) {
 		width[c] = CLI_TABLE_MINWIDTH;
-		for (r = 0; r < t->nrows; r++) {
+		for (r = first; r < t->nrows; r++) {
 			w = strlen(t->cells[r * t->ncols + c]) + CLI_TABLE_PAD;
 			if (w > width[c])
 				width[c] = w;
 		}
 	}
-	for (r = 0; r < t->nrows; r++) {
+	for (r = first; r < t->nrows; r++) {
 		for (c = 0; c + 1 < t->ncols; c++)
 			fprintf(fp, "%-*s", (int)width[c],
 			    t->cells[r * t->ncols + c]);
@@ -231,7 +231,7 @@ cli_add_row(struct cli_table *t, const struct cli_view *v, json_t *obj,
     const char **cells, size_t n)
 {
 	const char *row[16];
-	char *labels = NULL;
+	char *labels = NULL, *name = NULL;
 	size_t k = 0, i;
 	int rc;
 
@@ -239,6 +239,12 @@ cli_add_row(struct cli_table *t, const struct cli_view *v, json_t *obj,
 		row[k++] = cli_str(obj, "metadata.namespace");
 	for (i = 0; i < n && k < 15; i++)
 		row[k++] = cells[i];
+	/* "service/backend" when several kinds are listed, as kubectl. */
+	if (v->prefix != NULL && n > 0 && cells[0] != NULL) {
+		if (asprintf(&name, "%s%s", v->prefix, cells[0]) < 0)
+			return -1;
+		row[v->all_ns ? 1 : 0] = name;
+	}
 	if (v->show_labels) {
 		labels = cli_join_labels(json_object_get(json_object_get(obj,
 		    "metadata"), "labels"));
@@ -246,6 +252,7 @@ cli_add_row(struct cli_table *t, const struct cli_view *v, json_t *obj,
 	}
 	rc = cli_table_add(t, row);
 	free(labels);
+	free(name);
 	return rc;
 }
 
@@ -325,7 +332,7 @@ cli_print_services(json_t *items, const struct cli_view *v, FILE *fp)
 		free(ports);
 		free(sel);
 	}
-	cli_table_print(&t, fp);
+	cli_table_print(&t, !v->no_headers, fp);
 	cli_table_free(&t);
 	return json_array_size(items);
 }
@@ -367,7 +374,7 @@ cli_print_pods(json_t *items, const struct cli_view *v, FILE *fp)
 		cells[6] = cells[7] = cells[8] = "<none>";
 		cli_add_row(&t, v, pod, cells, n);
 	}
-	cli_table_print(&t, fp);
+	cli_table_print(&t, !v->no_headers, fp);
 	cli_table_free(&t);
 	return json_array_size(items);
 }
@@ -453,7 +460,7 @@ cli_print_endpoints(json_t *items, const struct cli_view *v, FILE *fp)
 		cli_add_row(&t, v, ep, cells, 3);
 		free(eps);
 	}
-	cli_table_print(&t, fp);
+	cli_table_print(&t, !v->no_headers, fp);
 	cli_table_free(&t);
 	return json_array_size(items);
 }
@@ -462,6 +469,29 @@ static void
 cli_describe_line(FILE *fp, const char *label, const char *value)
 {
 	fprintf(fp, "%-*s%s\n", CLI_DESCRIBE_COL, label, value);
+}
+
+/*
+ * The values of a map after its label: "k=v" per line, sorted, the
+ * lines after the first indented to col; or <none>.
+ */
+static void
+cli_describe_kv(FILE *fp, int col, json_t *map)
+{
+	const char **keys, *val;
+	size_t n, i;
+
+	if (json_object_size(map) == 0 ||
+	    (keys = cli_sorted_keys(map, &n)) == NULL) {
+		fprintf(fp, "<none>\n");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		val = json_string_value(json_object_get(map, keys[i]));
+		fprintf(fp, "%-*s%s=%s\n", i ? col : 0, "", keys[i],
+		    val ? val : "");
+	}
+	free(keys);
 }
 
 /* Labels and annotations: one "k=v" per line, sorted, or <none>. */
@@ -586,6 +616,131 @@ cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 	s = cli_str(spec, "sessionAffinity");
 	cli_describe_line(fp, "Session Affinity:", s ? s : "None");
 	cli_describe_line(fp, "Events:", "<none>");
+}
+
+/*
+ * kubectl describe pod's column: its labels run to "Service Account:",
+ * so values start at 18 whatever the pod holds.
+ */
+#define CLI_DESCRIBE_POD_COL	18
+
+static void
+cli_describe_pod_line(FILE *fp, const char *label, const char *value)
+{
+	fprintf(fp, "%-*s%s\n", CLI_DESCRIBE_POD_COL, label, value);
+}
+
+/* The status of the condition of type "type", or NULL. */
+static const char *
+cli_condition(json_t *pod, const char *type)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(pod, "status"),
+	    "conditions"), i, c)
+		if (cli_str(c, "type") != NULL &&
+		    strcmp(cli_str(c, "type"), type) == 0)
+			return cli_str(c, "status");
+	return NULL;
+}
+
+void
+cli_describe_pod(json_t *pod, FILE *fp)
+{
+	json_t *md, *st, *x, *c, *p;
+	const char *s, *ready;
+	char when[64], line[128];
+	struct tm tm;
+	time_t t;
+	size_t i, j, w, nports;
+	int ci = 0;
+
+	md = json_object_get(pod, "metadata");
+	st = json_object_get(pod, "status");
+	cli_describe_pod_line(fp, "Name:", cli_str(md, "name") ?
+	    cli_str(md, "name") : "");
+	cli_describe_pod_line(fp, "Namespace:", cli_str(md, "namespace") ?
+	    cli_str(md, "namespace") : "default");
+	/* kubectl's time.RFC1123Z, in UTC. */
+	if ((t = cli_parse_time(cli_str(st, "startTime"))) != 0 &&
+	    gmtime_r(&t, &tm) != NULL &&
+	    strftime(when, sizeof(when), "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm) > 0)
+		cli_describe_pod_line(fp, "Start Time:", when);
+	fprintf(fp, "%-*s", CLI_DESCRIBE_POD_COL, "Labels:");
+	cli_describe_kv(fp, CLI_DESCRIBE_POD_COL, json_object_get(md,
+	    "labels"));
+	fprintf(fp, "%-*s", CLI_DESCRIBE_POD_COL, "Annotations:");
+	cli_describe_kv(fp, CLI_DESCRIBE_POD_COL, json_object_get(md,
+	    "annotations"));
+	cli_describe_pod_line(fp, "Status:", cli_str(st, "phase") ?
+	    cli_str(st, "phase") : "Running");
+	s = cli_str(st, "podIP");
+	cli_describe_pod_line(fp, "IP:", s ? s : "");
+	x = json_object_get(st, "podIPs");
+	if (json_array_size(x) == 0 && s != NULL)
+		fprintf(fp, "IPs:\n  IP:  %s\n", s);
+	else if (json_array_size(x) == 0)
+		cli_describe_pod_line(fp, "IPs:", "<none>");
+	else {
+		fprintf(fp, "IPs:\n");
+		json_array_foreach(x, i, p)
+			fprintf(fp, "  IP:  %s\n", cli_str(p, "ip") ?
+			    cli_str(p, "ip") : "");
+	}
+	s = cli_str(md, "owner");
+	cli_describe_pod_line(fp, "Owner:", s ? s : "<unknown>");
+	if (json_is_true(json_object_get(md, "leased")))
+		cli_describe_pod_line(fp, "Lease:", "registered with a TTL; "
+		    "gone unless renewed");
+	ready = cli_condition(pod, "Ready");
+	fprintf(fp, "Containers:\n");
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"),
+	    "containers"), i, c) {
+		s = cli_str(c, "name");
+		if (s != NULL)
+			fprintf(fp, "  %s:\n", s);
+		else
+			fprintf(fp, "  container-%d:\n", ci);
+		ci++;
+		x = json_object_get(c, "ports");
+		nports = json_array_size(x);
+		fprintf(fp, "    %-8s", nports > 1 ? "Ports:" : "Port:");
+		if (nports == 0)
+			fprintf(fp, "<none>");
+		json_array_foreach(x, j, p) {
+			s = cli_str(p, "name");
+			snprintf(line, sizeof(line), "%lld/%s%s%s%s",
+			    (long long)json_integer_value(json_object_get(p,
+			    "containerPort")), cli_str(p, "protocol") ?
+			    cli_str(p, "protocol") : "TCP", s ? " (" : "",
+			    s ? s : "", s ? ")" : "");
+			fprintf(fp, "%s%s", j ? ", " : "", line);
+		}
+		fprintf(fp, "\n    %-8s%s\n", "Ready:", ready != NULL &&
+		    strcmp(ready, "True") == 0 ? "True" : "False");
+	}
+	if (ci == 0)
+		fprintf(fp, "  <none>\n");
+	x = json_object_get(st, "conditions");
+	if (json_array_size(x) == 0)
+		cli_describe_pod_line(fp, "Conditions:", "<none>");
+	else {
+		/* kubectl's tabwriter: the widest type, padding 2. */
+		w = strlen("Type");
+		json_array_foreach(x, i, c)
+			if (cli_str(c, "type") != NULL &&
+			    strlen(cli_str(c, "type")) > w)
+				w = strlen(cli_str(c, "type"));
+		fprintf(fp, "Conditions:\n  %-*s%s\n", (int)w + 2, "Type",
+		    "Status");
+		json_array_foreach(x, i, c)
+			fprintf(fp, "  %-*s%s\n", (int)w + 2,
+			    cli_str(c, "type") ? cli_str(c, "type") : "",
+			    cli_str(c, "status") ? cli_str(c, "status") : "");
+	}
+	cli_describe_pod_line(fp, "Events:", "<none>");
 }
 
 /* True when a plain scalar s would not read back as the string s. */

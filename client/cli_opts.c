@@ -29,6 +29,7 @@ static const struct cli_flagdef {
 	{ CLI_F_KEEPALIVE, "keepalive", 0, false },
 	{ CLI_F_SRV, "srv", 0, true },
 	{ CLI_F_DNS, "dns", 0, true },
+	{ CLI_F_NO_HEADERS, "no-headers", 0, false },
 	{ CLI_F_HELP, "help", 'h', false },
 };
 
@@ -104,6 +105,7 @@ cli_store(const struct cli_flagdef *d, const char *val, struct cli_opts *o,
 	case CLI_F_KEEPALIVE: o->keepalive = true; break;
 	case CLI_F_SRV: o->srv = val; break;
 	case CLI_F_DNS: o->dns = val; break;
+	case CLI_F_NO_HEADERS: o->no_headers = true; break;
 	case CLI_F_HELP: o->help = true; break;
 	case CLI_F_COUNT: break;
 	}

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/http.h>
 #include <jansson.h>
 
 #include "clusterip/clusterip.h"
@@ -28,6 +27,7 @@
 
 struct cli_ctx {
 	struct cip_client	*client;
+	const char		*server;	/* URL in use, for hints */
 	const char		*ns;
 };
 
@@ -46,6 +46,11 @@ static int	cmd_apply(struct cli_ctx *, struct cli_opts *);
 static int	cmd_delete(struct cli_ctx *, struct cli_opts *);
 static int	cmd_register(struct cli_ctx *, struct cli_opts *);
 static int	cmd_resolve(struct cli_ctx *, struct cli_opts *);
+static int	cmd_version(struct cli_ctx *, struct cli_opts *);
+static int	cli_connect(struct cli_ctx *, const struct cli_opts *);
+static int	cli_print_versions(struct cli_ctx *, bool);
+static int	cli_server_version(struct cli_ctx *, json_t **, char *,
+    size_t);
 static int	cli_fail(const char *, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -55,15 +60,21 @@ static int	cli_fail(const char *, ...)
 static const struct cli_cmd cli_cmds[] = {
 	{ "get", cmd_get, F_CONN | CLI_FLAG(CLI_F_NAMESPACE) |
 	    CLI_FLAG(CLI_F_ALL_NS) | CLI_FLAG(CLI_F_OUTPUT) |
-	    CLI_FLAG(CLI_F_SHOW_LABELS) | CLI_FLAG(CLI_F_SELECTOR),
-	    "get svc|pods|endpoints [NAME] [-n NS | -A] [-o wide|json|yaml] "
-	    "[--show-labels] [-l SELECTOR]",
+	    CLI_FLAG(CLI_F_SHOW_LABELS) | CLI_FLAG(CLI_F_SELECTOR) |
+	    CLI_FLAG(CLI_F_NO_HEADERS),
+	    "get svc|pods|endpoints|all[,...] [NAME] [-n NS | -A] "
+	    "[-o wide|json|yaml] [--show-labels] [-l SELECTOR] [--no-headers]",
 	    "List services, pods or endpoints (one namespace, default "
-	    "\"default\";\n-A for all), as a table or as JSON/YAML.", true },
+	    "\"default\";\n-A for all), as a table or as JSON/YAML. Several "
+	    "kinds, comma-separated\n(svc,pods), or all (pods, services, "
+	    "endpoints) print one table each,\nnames prefixed by their kind "
+	    "(service/backend). --no-headers leaves out\nthe header row.",
+	    true },
 	{ "describe", cmd_describe, F_CONN | CLI_FLAG(CLI_F_NAMESPACE),
-	    "describe svc NAME [-n NS]",
-	    "Show a service like kubectl describe: ports, target ports and "
-	    "ready endpoints.", true },
+	    "describe svc|pod NAME [-n NS]",
+	    "Show a service like kubectl describe (ports, target ports, ready "
+	    "endpoints),\nor a pod (labels, IPs, status, the source that owns "
+	    "it, container ports,\nconditions).", true },
 	{ "apply", cmd_apply, F_CONN | CLI_FLAG(CLI_F_FILE),
 	    "apply -f FILE|-",
 	    "Create or update the Services, Pods and Endpoints of a YAML or "
@@ -81,12 +92,17 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Register a pod with a TTL lease. With --keepalive, stay in the "
 	    "foreground,\nrenew the lease every TTL/3 and deregister on "
 	    "SIGTERM or SIGINT.", true },
-	{ "resolve", cmd_resolve, CLI_FLAG(CLI_F_HELP) | CLI_FLAG(CLI_F_SRV) |
+	{ "resolve", cmd_resolve, F_CONN | CLI_FLAG(CLI_F_SRV) |
 	    CLI_FLAG(CLI_F_DNS),
 	    "resolve NAME [--srv PORTNAME] [--dns ADDR[:PORT]]",
 	    "Resolve a service to its virtual IP (and with --srv, its port) "
-	    "through DNS;\n--dns names the daemon's DNS address (default: "
-	    "/etc/resolv.conf).", false },
+	    "through DNS.\n--dns names the DNS server; without it, the "
+	    "daemon's own DNS address as its\nAPI gives it (GET /version), or "
+	    "/etc/resolv.conf's servers when the API\ndoes not answer.", true },
+	{ "version", cmd_version, F_CONN,
+	    "version",
+	    "Print the client's version and, when the daemon answers, the "
+	    "server's\n(clusterip --version does the same).", true },
 };
 
 static volatile sig_atomic_t cli_stop;
@@ -112,6 +128,9 @@ cli_usage(FILE *fp)
 	fprintf(fp, "usage: clusterip [flags] COMMAND [flags]\n\ncommands:\n");
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
 		fprintf(fp, "  %s\n", cli_cmds[i].usage);
+	fprintf(fp, "  help\n\n"
+	    "  --version           the client's version and, when the daemon "
+	    "answers,\n                      the server's\n");
 	fprintf(fp, "\nflags of every API command:\n"
 	    "  --server URL        daemon API: http://HOST[:PORT], or its unix "
 	    "socket as\n"
@@ -195,63 +214,53 @@ cli_read_token(const char *path)
 
 /*
  * One API call: on a 2xx reply with a JSON body, *out gets it. Anything
- * else prints one line and returns the HTTP status (or -1 when no
- * reply came).
+ * else prints one line (unless quiet) and returns the HTTP status (or -1
+ * when no reply came).
  */
 static int
-cli_call(struct cli_ctx *ctx, const char *method, const char *path,
-    const char *ctype, const void *body, size_t len, json_t **out)
+cli_call_q(struct cli_ctx *ctx, const char *method, const char *path,
+    const char *ctype, const void *body, size_t len, json_t **out,
+    bool quiet)
 {
 	struct cip_reply r;
 	json_error_t jerr;
 	json_t *doc;
-	char err[512];
+	char err[512], msg[1024];
 	int status;
 
 	*out = NULL;
 	if (cip_client_request(ctx->client, method, path, ctype, body, len, &r,
 	    err, sizeof(err)) != 0) {
-		cli_fail("%s", err);
+		cli_conn_error(err, cip_client_errno(ctx->client), ctx->server,
+		    msg, sizeof(msg));
+		if (!quiet)
+			cli_fail("%s", msg);
 		return -1;
 	}
 	status = r.status;
-	doc = json_loadb(r.body, r.len, 0, &jerr);
 	if (status < 200 || status > 299) {
-		if (json_string_value(json_object_get(doc, "error")) != NULL)
-			cli_fail("%s (HTTP %d)", json_string_value(
-			    json_object_get(doc, "error")), status);
-		else if (status == 413)
-			cli_fail("the request is larger than the server accepts "
-			    "(HTTP 413)");
-		else
-			cli_fail("the server answered HTTP %d", status);
-		json_decref(doc);
+		cli_api_error(status, r.body, r.len, msg, sizeof(msg));
+		if (!quiet)
+			cli_fail("%s", msg);
 		cip_reply_clear(&r);
 		return status;
 	}
+	doc = json_loadb(r.body, r.len, 0, &jerr);
 	cip_reply_clear(&r);
 	if (doc == NULL) {
-		cli_fail("the server sent bad JSON: %s", jerr.text);
+		if (!quiet)
+			cli_fail("the server sent bad JSON: %s", jerr.text);
 		return -1;
 	}
 	*out = doc;
 	return 0;
 }
 
-static const char *
-cli_resource(const char *arg)
+static int
+cli_call(struct cli_ctx *ctx, const char *method, const char *path,
+    const char *ctype, const void *body, size_t len, json_t **out)
 {
-	if (arg == NULL)
-		return NULL;
-	if (strcmp(arg, "svc") == 0 || strcmp(arg, "service") == 0 ||
-	    strcmp(arg, "services") == 0)
-		return "services";
-	if (strcmp(arg, "po") == 0 || strcmp(arg, "pod") == 0 ||
-	    strcmp(arg, "pods") == 0)
-		return "pods";
-	if (strcmp(arg, "ep") == 0 || strcmp(arg, "endpoints") == 0)
-		return "endpoints";
-	return NULL;
+	return cli_call_q(ctx, method, path, ctype, body, len, out, false);
 }
 
 static int
@@ -266,88 +275,139 @@ cli_print_doc(json_t *doc, const char *output)
 	return 0;
 }
 
+/*
+ * One kind of a get: the list (or the object NAME) of res, as *doc.
+ * Returns 0, or 1 after printing why.
+ */
+static int
+cli_get_one(struct cli_ctx *ctx, struct cli_opts *o, const char *res,
+    json_t **doc)
+{
+	char path[1200], *sel = NULL, q[1100];
+	int rc;
+
+	q[0] = '\0';
+	if (o->npos != 2 && o->selector != NULL) {
+		if ((sel = cli_query_escape(o->selector)) == NULL)
+			return cli_fail("out of memory");
+		snprintf(q, sizeof(q), "?labelSelector=%s", sel);
+		free(sel);
+	}
+	rc = cli_api_path(path, sizeof(path), res, o->all_ns ? NULL : ctx->ns,
+	    o->npos == 2 ? o->pos[1] : NULL, q);
+	if (rc != 0)
+		return cli_fail("name or selector too long");
+	return cli_call(ctx, "GET", path, NULL, NULL, 0, doc) != 0 ? 1 : 0;
+}
+
 static int
 cmd_get(struct cli_ctx *ctx, struct cli_opts *o)
 {
-	const char *res = cli_resource(o->pos[0]);
+	const char *kinds[CLI_MAX_KINDS], *kind;
 	struct cli_view view;
-	json_t *doc, *items;
-	char path[1024], *sel = NULL;
-	size_t rows;
-	int rc;
+	json_t *doc, *items, *all = NULL, *list;
+	char err[256];
+	size_t nkinds, k, shown = 0;
+	int rc = 0;
 
-	if (res == NULL || o->npos > 2)
-		return cli_fail("usage: clusterip get svc|pods|endpoints [NAME]");
+	if (o->npos < 1 || o->npos > 2)
+		return cli_fail("usage: clusterip get svc|pods|endpoints|all"
+		    "[,...] [NAME]");
+	if (cli_parse_kinds(o->pos[0], kinds, &nkinds, err, sizeof(err)) != 0)
+		return cli_fail("%s", err);
 	if (o->npos == 2 && o->all_ns)
 		return cli_fail("a NAME cannot be combined with -A");
-	if (o->npos == 2)
-		snprintf(path, sizeof(path), "/v1/%s/%s/%s", res, ctx->ns,
-		    o->pos[1]);
-	else {
-		if (o->selector != NULL &&
-		    (sel = evhttp_uriencode(o->selector, -1, 0)) == NULL)
-			return cli_fail("out of memory");
-		snprintf(path, sizeof(path), "/v1/%s%s%s%s%s", res,
-		    o->all_ns ? "" : "/", o->all_ns ? "" : ctx->ns,
-		    sel ? "?labelSelector=" : "", sel ? sel : "");
-		free(sel);
-	}
-	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &doc) != 0)
-		return 1;
-	if (o->output != NULL && strcmp(o->output, "wide") != 0) {
-		rc = cli_print_doc(doc, o->output);
-		json_decref(doc);
-		return rc;
-	}
 	memset(&view, 0, sizeof(view));
-	view.wide = o->output != NULL;
+	view.wide = o->output != NULL && strcmp(o->output, "wide") == 0;
 	view.all_ns = o->all_ns;
 	view.show_labels = o->show_labels;
+	view.no_headers = o->no_headers;
 	view.now = time(NULL);
-	if (o->npos == 2) {
-		items = json_array();
-		json_array_append(items, doc);
-	} else
-		items = json_incref(json_object_get(doc, "items"));
-	if (json_array_size(items) == 0) {
+	/* -o json|yaml of several kinds: one List, as kubectl prints it. */
+	if (o->output != NULL && !view.wide && nkinds > 1 &&
+	    (all = json_array()) == NULL)
+		return cli_fail("out of memory");
+	for (k = 0; k < nkinds; k++) {
+		if (cli_get_one(ctx, o, kinds[k], &doc) != 0) {
+			rc = 1;
+			continue;
+		}
+		if (o->output != NULL && !view.wide && all == NULL) {
+			rc |= cli_print_doc(doc, o->output);
+			json_decref(doc);
+			continue;
+		}
+		if (o->npos == 2) {
+			items = json_array();
+			json_array_append(items, doc);
+		} else
+			items = json_incref(json_object_get(doc, "items"));
+		if (all != NULL) {
+			json_array_extend(all, items);
+		} else if (json_array_size(items) > 0) {
+			view.prefix = NULL;
+			kind = cli_kind_name(kinds[k]);
+			if (nkinds > 1) {
+				snprintf(err, sizeof(err), "%s/", kind);
+				view.prefix = err;
+			}
+			/* A blank line between the tables of several kinds. */
+			if (shown++ > 0)
+				putchar('\n');
+			if (strcmp(kinds[k], "services") == 0)
+				cli_print_services(items, &view, stdout);
+			else if (strcmp(kinds[k], "pods") == 0)
+				cli_print_pods(items, &view, stdout);
+			else
+				cli_print_endpoints(items, &view, stdout);
+		}
+		json_decref(items);
+		json_decref(doc);
+	}
+	if (all != NULL) {
+		list = json_pack("{s:s,s:s,s:o}", "apiVersion", "v1", "kind",
+		    "List", "items", all);
+		if (list == NULL)
+			return cli_fail("out of memory");
+		rc |= cli_print_doc(list, o->output);
+		json_decref(list);
+	} else if (rc == 0 && shown == 0 && (o->output == NULL || view.wide)) {
 		if (o->all_ns)
 			fprintf(stderr, "No resources found\n");
 		else
 			fprintf(stderr, "No resources found in %s namespace.\n",
 			    ctx->ns);
-		rows = 0;
-	} else if (strcmp(res, "services") == 0)
-		rows = cli_print_services(items, &view, stdout);
-	else if (strcmp(res, "pods") == 0)
-		rows = cli_print_pods(items, &view, stdout);
-	else
-		rows = cli_print_endpoints(items, &view, stdout);
-	(void)rows;
-	json_decref(items);
-	json_decref(doc);
-	return 0;
+	}
+	return rc;
 }
 
 static int
 cmd_describe(struct cli_ctx *ctx, struct cli_opts *o)
 {
 	const char *res = cli_resource(o->pos[0]);
-	json_t *svc, *ep;
+	json_t *obj, *ep;
 	char path[1024];
 
-	if (res == NULL || strcmp(res, "services") != 0 || o->npos != 2)
-		return cli_fail("usage: clusterip describe svc NAME [-n NS]");
-	snprintf(path, sizeof(path), "/v1/services/%s/%s", ctx->ns, o->pos[1]);
-	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &svc) != 0)
+	if (res == NULL || strcmp(res, "endpoints") == 0 || o->npos != 2)
+		return cli_fail("usage: clusterip describe svc|pod NAME "
+		    "[-n NS]");
+	if (cli_api_path(path, sizeof(path), res, ctx->ns, o->pos[1],
+	    NULL) != 0)
+		return cli_fail("name too long");
+	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &obj) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "/v1/endpoints/%s/%s", ctx->ns,
-	    o->pos[1]);
-	if (cli_call(ctx, "GET", path, NULL, NULL, 0, &ep) != 0) {
-		json_decref(svc);
+	if (strcmp(res, "pods") == 0) {
+		cli_describe_pod(obj, stdout);
+		json_decref(obj);
+		return 0;
+	}
+	if (cli_api_path(path, sizeof(path), "endpoints", ctx->ns, o->pos[1],
+	    NULL) != 0 || cli_call(ctx, "GET", path, NULL, NULL, 0, &ep) != 0) {
+		json_decref(obj);
 		return 1;
 	}
-	cli_describe_service(svc, ep, stdout);
-	json_decref(svc);
+	cli_describe_service(obj, ep, stdout);
+	json_decref(obj);
 	json_decref(ep);
 	return 0;
 }
@@ -363,8 +423,8 @@ cmd_apply(struct cli_ctx *ctx, struct cli_opts *o)
 		return cli_fail("usage: clusterip apply -f FILE|-");
 	if ((body = cli_read_file(o->file, &len)) == NULL)
 		return cli_fail("cannot read %s: %s", o->file, strerror(errno));
-	name = evhttp_uriencode(strcmp(o->file, "-") == 0 ? "stdin" : o->file,
-	    -1, 0);
+	name = cli_query_escape(strcmp(o->file, "-") == 0 ? "stdin" :
+	    o->file);
 	snprintf(path, sizeof(path), "/v1/apply?filename=%s",
 	    name ? name : "request");
 	free(name);
@@ -388,7 +448,9 @@ cmd_delete(struct cli_ctx *ctx, struct cli_opts *o)
 
 	if (res == NULL || strcmp(res, "endpoints") == 0 || o->npos != 2)
 		return cli_fail("usage: clusterip delete svc|pod NAME [-n NS]");
-	snprintf(path, sizeof(path), "/v1/%s/%s/%s", res, ctx->ns, o->pos[1]);
+	if (cli_api_path(path, sizeof(path), res, ctx->ns, o->pos[1],
+	    NULL) != 0)
+		return cli_fail("name too long");
 	if (cli_call(ctx, "DELETE", path, NULL, NULL, 0, &doc) != 0)
 		return 1;
 	printf("%s \"%s\" deleted\n", strcmp(res, "pods") == 0 ? "pod" :
@@ -522,7 +584,11 @@ cmd_register(struct cli_ctx *ctx, struct cli_opts *o)
 	json_decref(doc);
 	if (body == NULL)
 		return cli_fail("out of memory");
-	snprintf(path, sizeof(path), "/v1/pods/%s/%s", ctx->ns, o->pos[0]);
+	if (cli_api_path(path, sizeof(path), "pods", ctx->ns, o->pos[0],
+	    NULL) != 0) {
+		free(body);
+		return cli_fail("name too long");
+	}
 	if (cli_call(ctx, "PUT", path, "application/json", body, strlen(body),
 	    &doc) != 0) {
 		free(body);
@@ -539,28 +605,139 @@ cmd_register(struct cli_ctx *ctx, struct cli_opts *o)
 	return rc;
 }
 
+/*
+ * GET /version, quietly: the document in *doc, or -1 with the reason in
+ * err (an unreachable server with its hint).
+ */
+static int
+cli_server_version(struct cli_ctx *ctx, json_t **doc, char *err,
+    size_t errlen)
+{
+	struct cip_reply r;
+	char why[512];
+	int rc = -1;
+
+	*doc = NULL;
+	if (cip_client_request(ctx->client, "GET", "/version", NULL, NULL, 0,
+	    &r, why, sizeof(why)) != 0) {
+		cli_conn_error(why, cip_client_errno(ctx->client), ctx->server,
+		    err, errlen);
+		return -1;
+	}
+	if (r.status < 200 || r.status > 299)
+		cli_api_error(r.status, r.body, r.len, err, errlen);
+	else if ((*doc = json_loadb(r.body, r.len, 0, NULL)) == NULL ||
+	    !json_is_string(json_object_get(*doc, "version"))) {
+		snprintf(err, errlen, "the server sent no version");
+		json_decref(*doc);
+		*doc = NULL;
+	} else
+		rc = 0;
+	cip_reply_clear(&r);
+	return rc;
+}
+
 static int
 cmd_resolve(struct cli_ctx *ctx, struct cli_opts *o)
 {
 	struct cip_endpoint ep;
-	char err[256], addr[INET_ADDRSTRLEN];
+	char err[256], addr[INET_ADDRSTRLEN], dns[128], why[1024];
+	const char *server = o->dns, *via = "";
+	json_t *doc;
 	int st;
 
 	if (o->npos != 1)
 		return cli_fail("usage: clusterip resolve NAME [--srv PORTNAME] "
 		    "[--dns ADDR[:PORT]]");
-	st = cip_resolve_blocking(o->dns, o->pos[0], o->srv, &ep, err,
+	/*
+	 * Without --dns, the daemon's own DNS address, as its API names
+	 * it; when the API does not answer, resolv.conf's servers.
+	 */
+	if (server == NULL) {
+		cip_client_set_timeout(ctx->client, 3000);
+		if (cli_server_version(ctx, &doc, why, sizeof(why)) == 0 &&
+		    cli_dns_address(doc, ctx->server, dns, sizeof(dns)) == 0)
+			server = dns;
+		else
+			via = " (through /etc/resolv.conf: the API gave no "
+			    "DNS address; see --dns)";
+		json_decref(doc);
+	}
+	st = cip_resolve_blocking(server, o->pos[0], o->srv, &ep, err,
 	    sizeof(err));
 	if (st != CIP_OK && o->srv != NULL)
-		return cli_fail("cannot resolve port %s of %s: %s", o->srv,
-		    o->pos[0], err);
+		return cli_fail("cannot resolve port %s of %s: %s%s", o->srv,
+		    o->pos[0], err, via);
 	if (st != CIP_OK)
-		return cli_fail("cannot resolve %s: %s", o->pos[0], err);
+		return cli_fail("cannot resolve %s: %s%s", o->pos[0], err, via);
 	inet_ntop(AF_INET, &ep.addr, addr, sizeof(addr));
 	if (ep.port != 0)
 		printf("%s %s:%u\n", ep.name, addr, (unsigned)ep.port);
 	else
 		printf("%s %s\n", ep.name, addr);
+	return 0;
+}
+
+/*
+ * kubectl version: the client's, then the server's when it answers.
+ * Returns 0, or 1 (with the reason on stderr) when strict and the
+ * server did not answer.
+ */
+static int
+cli_print_versions(struct cli_ctx *ctx, bool strict)
+{
+	json_t *doc;
+	char why[1024];
+
+	printf("Client Version: %s\n", PACKAGE_VERSION);
+	fflush(stdout);
+	if (ctx->client == NULL)
+		return 0;
+	if (cli_server_version(ctx, &doc, why, sizeof(why)) != 0) {
+		if (strict)
+			return cli_fail("%s", why);
+		return 0;
+	}
+	printf("Server Version: %s\n",
+	    json_string_value(json_object_get(doc, "version")));
+	json_decref(doc);
+	return 0;
+}
+
+static int
+cmd_version(struct cli_ctx *ctx, struct cli_opts *o)
+{
+	if (o->npos != 0)
+		return cli_fail("usage: clusterip version");
+	return cli_print_versions(ctx, true);
+}
+
+/*
+ * The client of the API the flags, $CLUSTERIP_SERVER and
+ * $CLUSTERIP_TOKEN name, in ctx. Returns 0, or 1 after printing why.
+ */
+static int
+cli_connect(struct cli_ctx *ctx, const struct cli_opts *o)
+{
+	const char *server;
+	char err[512], *token = NULL;
+
+	server = o->server ? o->server : getenv("CLUSTERIP_SERVER");
+	if (server == NULL || *server == '\0')
+		server = CLI_DEFAULT_SERVER;
+	ctx->server = server;
+	if (o->token_file != NULL) {
+		if ((token = cli_read_token(o->token_file)) == NULL)
+			return cli_fail("cannot read token file %s: %s",
+			    o->token_file, strerror(errno));
+	} else if (getenv("CLUSTERIP_TOKEN") != NULL &&
+	    *getenv("CLUSTERIP_TOKEN") != '\0' &&
+	    (token = strdup(getenv("CLUSTERIP_TOKEN"))) == NULL)
+		return cli_fail("out of memory");
+	ctx->client = cip_client_new(server, token, err, sizeof(err));
+	free(token);
+	if (ctx->client == NULL)
+		return cli_fail("%s", err);
 	return 0;
 }
 
@@ -570,24 +747,45 @@ main(int argc, char **argv)
 	const struct cli_cmd *cmd = NULL;
 	struct cli_opts o;
 	struct cli_ctx ctx;
-	const char *server;
-	char err[512], *token = NULL, **rest;
+	char err[512], **rest;
 	size_t i;
 	int rc, ci, k, nrest;
+	bool version = false;
 
 	signal(SIGPIPE, SIG_IGN);
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&o, 0, sizeof(o));
+	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
+		return cli_fail("out of memory");
 	if ((ci = cli_command_index(argc, argv)) < 0) {
+		nrest = 0;
 		for (k = 1; k < argc; k++) {
-			if (strcmp(argv[k], "--version") == 0) {
-				printf("clusterip %s\n", PACKAGE_VERSION);
-				return 0;
-			}
+			if (strcmp(argv[k], "--version") == 0)
+				version = true;
+			else
+				rest[nrest++] = argv[k];
 			if (strcmp(argv[k], "-h") == 0 ||
 			    strcmp(argv[k], "--help") == 0) {
+				free(rest);
 				cli_usage(stdout);
 				return 0;
 			}
 		}
+		/*
+		 * --version: the client's, and the server's when the
+		 * daemon that --server (or the environment) names answers.
+		 */
+		if (version) {
+			rc = cli_parse(nrest, rest, F_CONN, &o, err,
+			    sizeof(err));
+			free(rest);
+			if (rc == 0 && cli_connect(&ctx, &o) == 0)
+				cip_client_set_timeout(ctx.client, 3000);
+			rc = cli_print_versions(&ctx, false);
+			cip_client_free(ctx.client);
+			return rc;
+		}
+		free(rest);
 		if (argc < 2)
 			cli_usage(stderr);
 		else
@@ -595,29 +793,24 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[ci], "help") == 0) {
+		free(rest);
 		cli_usage(stdout);
-		return 0;
-	}
-	if (strcmp(argv[ci], "version") == 0) {
-		printf("clusterip %s\n", PACKAGE_VERSION);
 		return 0;
 	}
 	for (i = 0; i < CIP_ARRAY_LEN(cli_cmds); i++)
 		if (strcmp(argv[ci], cli_cmds[i].name) == 0)
 			cmd = &cli_cmds[i];
 	if (cmd == NULL) {
+		free(rest);
 		cli_fail("unknown command \"%s\" (see clusterip --help)",
 		    argv[ci]);
 		return 2;
 	}
 	/* The flags before the command word, then those after it. */
-	if ((rest = calloc((size_t)argc, sizeof(*rest))) == NULL)
-		return cli_fail("out of memory");
 	nrest = 0;
 	for (k = 1; k < argc; k++)
 		if (k != ci)
 			rest[nrest++] = argv[k];
-	memset(&o, 0, sizeof(o));
 	rc = cli_parse(nrest, rest, cmd->flags, &o, err, sizeof(err));
 	free(rest);
 	if (rc != 0) {
@@ -628,25 +821,9 @@ main(int argc, char **argv)
 		cli_cmd_help(cmd);
 		return 0;
 	}
-	memset(&ctx, 0, sizeof(ctx));
 	ctx.ns = o.ns != NULL ? o.ns : "default";
-	if (cmd->needs_server) {
-		server = o.server ? o.server : getenv("CLUSTERIP_SERVER");
-		if (server == NULL || *server == '\0')
-			server = CLI_DEFAULT_SERVER;
-		if (o.token_file != NULL) {
-			if ((token = cli_read_token(o.token_file)) == NULL)
-				return cli_fail("cannot read token file %s: %s",
-				    o.token_file, strerror(errno));
-		} else if (getenv("CLUSTERIP_TOKEN") != NULL &&
-		    *getenv("CLUSTERIP_TOKEN") != '\0' &&
-		    (token = strdup(getenv("CLUSTERIP_TOKEN"))) == NULL)
-			return cli_fail("out of memory");
-		ctx.client = cip_client_new(server, token, err, sizeof(err));
-		free(token);
-		if (ctx.client == NULL)
-			return cli_fail("%s", err);
-	}
+	if (cmd->needs_server && cli_connect(&ctx, &o) != 0)
+		return 1;
 	rc = cmd->run(&ctx, &o);
 	cip_client_free(ctx.client);
 	return rc;

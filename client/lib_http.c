@@ -1,29 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib_http.c -- libclusterip: blocking client of the control API, over
- * TCP or the daemon's unix socket.
+ * TCP or the daemon's unix socket, with libcurl's easy interface.
  *
- * One small HTTP/1.1 exchange serves both: libevent 2.1's
- * evhttp_connection can only connect to a host and port itself (it
- * closes any socket it is given and connects anew), and it gives up on a
- * reply that comes while it is still sending the body, which is how the
- * daemon refuses a body over its limit (413 at once, the rest dropped).
- * Here the request is written whole (an early close of the server's side
- * only ends the writing), then the reply is read until the server closes
- * ("Connection: close") and parsed.
+ * libcurl frames the requests and replies, connects to a unix socket
+ * (CURLOPT_UNIX_SOCKET_PATH) and keeps reading a reply that arrives while
+ * the body is still being sent: the daemon refuses a body over its limit
+ * with 413 at once and drops the rest, and that 413 is what the caller
+ * gets. What is left here: the server URL, the error messages and the
+ * wait on a unix socket whose daemon does not accept.
  */
 #include "config.h"
 
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/http.h>
 
 #include "clusterip/clusterip.h"
@@ -41,14 +31,28 @@
 #define CIP_CLIENT_DEFAULT_PORT		9901
 #define CIP_CLIENT_TIMEOUT_MS		10000
 #define CIP_CLIENT_MAX_REPLY		(64 * 1024 * 1024)
-/* Longest reply head read over the unix socket. */
-#define CIP_CLIENT_MAX_HEAD		(64 * 1024)
 
 struct cip_client {
 	struct cip_url	 url;
 	char		*token;
 	unsigned int	 timeout_ms;
+	CURL		*curl;
+	int		 last_errno;	/* why the last request failed */
 };
+
+/* The reply body as it arrives. */
+struct cip_sink {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	bool	 too_large;
+};
+
+static size_t	cip_sink_write(char *, size_t, size_t, void *);
+static unsigned int cip_ms_left(const struct timespec *, unsigned int);
+static void	cip_sleep_ms(unsigned int);
+static bool	cip_header(struct curl_slist **, const char *, const char *,
+    const char *);
 
 void
 cip_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -65,7 +69,6 @@ cip_errf(char *err, size_t errlen, const char *fmt, ...)
 int
 cip_url_parse(const char *url, struct cip_url *u, char *err, size_t errlen)
 {
-	struct sockaddr_un sun;
 	struct evhttp_uri *uri;
 	const char *scheme, *host, *path;
 	int port, rc = -1;
@@ -87,8 +90,8 @@ cip_url_parse(const char *url, struct cip_url *u, char *err, size_t errlen)
 			    "unix:/PATH)", url);
 			return -1;
 		}
-		if (strlen(path) >= sizeof(sun.sun_path) ||
-		    strlen(path) >= sizeof(u->path)) {
+		/* sun_path holds 108 bytes with the NUL. */
+		if (strlen(path) >= sizeof(u->path)) {
 			cip_errf(err, errlen, "socket path too long: %s", path);
 			return -1;
 		}
@@ -105,7 +108,8 @@ cip_url_parse(const char *url, struct cip_url *u, char *err, size_t errlen)
 	host = evhttp_uri_get_host(uri);
 	port = evhttp_uri_get_port(uri);
 	if (scheme == NULL || strcasecmp(scheme, "http") != 0 ||
-	    host == NULL || *host == '\0' || strlen(host) >= sizeof(u->host)) {
+	    host == NULL || *host == '\0' || strlen(host) >= sizeof(u->host) ||
+	    strpbrk(host, "/?#@ ") != NULL) {
 		cip_errf(err, errlen, "bad server URL \"%s\" (want "
 		    "http://HOST[:PORT] or unix:/PATH)", url);
 		goto out;
@@ -116,6 +120,68 @@ cip_url_parse(const char *url, struct cip_url *u, char *err, size_t errlen)
 out:
 	evhttp_uri_free(uri);
 	return rc;
+}
+
+int
+cip_url_request(const struct cip_url *u, const char *path, char *buf,
+    size_t len)
+{
+	int n;
+
+	if (*path != '/' || strpbrk(path, " \t\r\n#") != NULL)
+		return -1;
+	/* Over a unix socket the host only fills the Host header. */
+	if (u->is_unix)
+		n = snprintf(buf, len, "http://localhost%s", path);
+	else
+		n = snprintf(buf, len, "http://%s:%u%s", u->host,
+		    (unsigned)u->port, path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const char *
+cip_url_where(const struct cip_url *u, char *buf, size_t len)
+{
+	if (u->is_unix)
+		snprintf(buf, len, "unix:%s", u->path);
+	else
+		snprintf(buf, len, "http://%s:%u", u->host, (unsigned)u->port);
+	return buf;
+}
+
+void
+cip_curl_error(int code, int os_errno, const char *detail, const char *where,
+    char *err, size_t errlen)
+{
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		cip_errf(err, errlen, "cannot reach %s: timed out", where);
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		if (os_errno != 0)
+			cip_errf(err, errlen, "cannot reach %s: %s", where,
+			    strerror(os_errno));
+		else
+			cip_errf(err, errlen, "cannot reach %s: %s", where,
+			    detail != NULL && *detail != '\0' ? detail :
+			    curl_easy_strerror((CURLcode)code));
+		break;
+	case CURLE_GOT_NOTHING:
+		cip_errf(err, errlen, "%s: connection closed without a reply",
+		    where);
+		break;
+	case CURLE_WRITE_ERROR:
+		cip_errf(err, errlen, "%s: reply too large", where);
+		break;
+	default:
+		cip_errf(err, errlen, "%s: %s", where,
+		    detail != NULL && *detail != '\0' ? detail :
+		    curl_easy_strerror((CURLcode)code));
+		break;
+	}
 }
 
 struct cip_client *
@@ -131,8 +197,25 @@ cip_client_new(const char *url, const char *token, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	if (token != NULL && (c->token = strdup(token)) == NULL) {
-		cip_errf(err, errlen, "out of memory");
+	if (token != NULL && ((c->token = strdup(token)) == NULL ||
+	    strpbrk(c->token, "\r\n") != NULL)) {
+		cip_errf(err, errlen, c->token == NULL ? "out of memory" :
+		    "the token holds a line break");
+		free(c->token);
+		free(c);
+		return NULL;
+	}
+	/* Counted by libcurl: each client holds one reference. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cip_errf(err, errlen, "cannot initialise libcurl");
+		free(c->token);
+		free(c);
+		return NULL;
+	}
+	if ((c->curl = curl_easy_init()) == NULL) {
+		cip_errf(err, errlen, "cannot initialise libcurl");
+		curl_global_cleanup();
+		free(c->token);
 		free(c);
 		return NULL;
 	}
@@ -145,8 +228,16 @@ cip_client_free(struct cip_client *c)
 {
 	if (c == NULL)
 		return;
+	curl_easy_cleanup(c->curl);
+	curl_global_cleanup();
 	free(c->token);
 	free(c);
+}
+
+int
+cip_client_errno(const struct cip_client *c)
+{
+	return c->last_errno;
 }
 
 void
@@ -164,276 +255,74 @@ cip_reply_clear(struct cip_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Milliseconds until deadline (0 when past). */
-static int
-cip_ms_left(const struct timespec *deadline)
+/* Milliseconds left of timeout_ms since start (0 when past). */
+static unsigned int
+cip_ms_left(const struct timespec *start, unsigned int timeout_ms)
 {
 	struct timespec now;
 	long long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms <= 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
+	ms = (long long)(now.tv_sec - start->tv_sec) * 1000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+	return ms >= (long long)timeout_ms ? 0 :
+	    (unsigned int)((long long)timeout_ms - ms);
 }
 
-/* Waits for events on fd until deadline: 0, or -1 with errno. */
-static int
-cip_wait(int fd, short events, const struct timespec *deadline)
+static void
+cip_sleep_ms(unsigned int ms)
 {
-	struct pollfd pfd;
-	int n;
+	struct timespec ts;
 
-	pfd.fd = fd;
-	pfd.events = events;
-	for (;;) {
-		n = poll(&pfd, 1, cip_ms_left(deadline));
-		if (n > 0)
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* CURLOPT_WRITEFUNCTION: appends to the sink, up to the reply cap. */
+static size_t
+cip_sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct cip_sink *s = arg;
+	size_t n = size * nmemb, cap;
+	char *nb;
+
+	if (n > CIP_CLIENT_MAX_REPLY - s->len) {
+		s->too_large = true;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		cap = s->cap ? s->cap : 16384;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(s->buf, cap)) == NULL)
 			return 0;
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (errno != EINTR)
-			return -1;
+		s->buf = nb;
+		s->cap = cap;
 	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
 }
 
-/* The line at p: its end (before CR LF or LF) and *next, or NULL. */
-static const char *
-cip_line(const char *p, const char *end, const char **next)
-{
-	const char *lf = memchr(p, '\n', (size_t)(end - p));
-
-	if (lf == NULL)
-		return NULL;
-	*next = lf + 1;
-	return lf > p && lf[-1] == '\r' ? lf - 1 : lf;
-}
-
+/* Appends "name: prefixvalue" to list; false when out of memory. */
 static bool
-cip_name_is(const char *name, size_t len, const char *want)
+cip_header(struct curl_slist **list, const char *name, const char *prefix,
+    const char *value)
 {
-	return len == strlen(want) && strncasecmp(name, want, len) == 0;
-}
+	struct curl_slist *l;
+	char *line;
 
-int
-cip_http_parse_reply(const char *buf, size_t len, struct cip_reply *r,
-    char *err, size_t errlen)
-{
-	const char *p = buf, *end = buf + len, *le, *next, *colon, *v, *ve;
-	uint64_t cl = 0, size;
-	size_t nheaders, out = 0, i;
-	bool chunked, has_cl;
-	int status;
-
-	memset(r, 0, sizeof(*r));
-again:
-	chunked = has_cl = false;
-	nheaders = 0;
-	/* "HTTP/1.x NNN reason" */
-	if ((le = cip_line(p, end, &next)) == NULL || le - p < 12 ||
-	    strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
-	    (le - p > 12 && p[12] != ' '))
-		goto bad;
-	for (i = 9, status = 0; i < 12; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			goto bad;
-		status = status * 10 + (p[i] - '0');
-	}
-	if (status < 100)
-		goto bad;
-	for (p = next;; p = next) {
-		if ((le = cip_line(p, end, &next)) == NULL ||
-		    ++nheaders > 200)
-			goto bad;
-		if (le == p)
-			break;
-		if ((colon = memchr(p, ':', (size_t)(le - p))) == NULL)
-			goto bad;
-		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-			;
-		if (cip_name_is(p, (size_t)(colon - p), "Content-Length")) {
-			if (v == ve || has_cl)
-				goto bad;
-			for (cl = 0; v < ve; v++) {
-				if (*v < '0' || *v > '9' ||
-				    cl > CIP_CLIENT_MAX_REPLY)
-					goto bad;
-				cl = cl * 10 + (uint64_t)(*v - '0');
-			}
-			has_cl = true;
-		} else if (cip_name_is(p, (size_t)(colon - p),
-		    "Transfer-Encoding")) {
-			/* chunked is always the last coding */
-			chunked = ve - v >= 7 &&
-			    strncasecmp(ve - 7, "chunked", 7) == 0;
-		} else if (cip_name_is(p, (size_t)(colon - p),
-		    "Content-Type")) {
-			snprintf(r->content_type, sizeof(r->content_type),
-			    "%.*s", (int)(ve - v), v);
-		}
-	}
-	p = next;
-	if (status < 200)
-		goto again;	/* 100 Continue: the reply follows */
-	if (has_cl && cl > CIP_CLIENT_MAX_REPLY)
-		goto bad;
-	/* The body is at most what is left, whatever its framing. */
-	if ((r->body = malloc((size_t)(end - p) + 1)) == NULL) {
-		cip_errf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (status == 204 || status == 304) {
-		/* no body */
-	} else if (chunked) {
-		for (;;) {
-			if ((le = cip_line(p, end, &next)) == NULL || le == p)
-				goto bad;
-			for (size = 0; p < le && *p != ';' && *p != ' '; p++) {
-				int d = *p >= '0' && *p <= '9' ? *p - '0' :
-				    *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 :
-				    *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
-
-				if (d < 0 || size > CIP_CLIENT_MAX_REPLY)
-					goto bad;
-				size = size * 16 + (uint64_t)d;
-			}
-			p = next;
-			if (size == 0)
-				break;
-			if (size > (uint64_t)(end - p) ||
-			    out + size > CIP_CLIENT_MAX_REPLY)
-				goto bad;
-			memcpy(r->body + out, p, (size_t)size);
-			out += (size_t)size;
-			p += size;
-			if ((le = cip_line(p, end, &next)) == NULL || le != p)
-				goto bad;
-			p = next;
-		}
-		/* Trailers, up to the blank line. */
-		do {
-			if ((le = cip_line(p, end, &next)) == NULL)
-				goto bad;
-			v = p;
-			p = next;
-		} while (le != v);
-	} else if (has_cl) {
-		if (cl > (uint64_t)(end - p))
-			goto bad;
-		memcpy(r->body, p, (size_t)cl);
-		out = (size_t)cl;
-	} else {
-		/* Until the connection closed. */
-		out = (size_t)(end - p);
-		memcpy(r->body, p, out);
-	}
-	r->body[out] = '\0';
-	r->len = out;
-	r->status = status;
-	return 0;
-bad:
-	cip_reply_clear(r);
-	cip_errf(err, errlen, "malformed or truncated reply");
-	return -1;
-}
-
-/* "http://HOST:PORT" or "unix:PATH", for messages. */
-static const char *
-cip_where(const struct cip_client *c, char *buf, size_t len)
-{
-	if (c->url.is_unix)
-		snprintf(buf, len, "unix:%s", c->url.path);
-	else
-		snprintf(buf, len, "http://%s:%u", c->url.host,
-		    (unsigned)c->url.port);
-	return buf;
-}
-
-/*
- * A non-blocking socket connected to the server before deadline, or -1
- * with errno.
- */
-static int
-cip_connect(const struct cip_client *c, const struct timespec *deadline)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_un sun;
-	struct timeval tv;
-	char host[256], port[8];
-	socklen_t elen;
-	size_t hl;
-	int fd = -1, e = ECONNREFUSED, one = 1, ms;
-
-	if (c->url.is_unix) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->url.path);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			return -1;
-		/*
-		 * A unix connect() does not wait for the server to accept,
-		 * but blocks while its listen queue is full: for the send
-		 * timeout at most (never 0, which is no timeout).
-		 */
-		ms = cip_ms_left(deadline);
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = ms > 0 ? (ms % 1000) * 1000 : 1;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
-		    sizeof(tv)) == -1 ||
-		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-		    fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
-			e = errno == EAGAIN ? ETIMEDOUT : errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		return fd;
-	}
-	/* "[::1]" as evhttp_uri keeps it: the brackets go. */
-	hl = strlen(c->url.host);
-	if (hl >= 2 && c->url.host[0] == '[' && c->url.host[hl - 1] == ']')
-		snprintf(host, sizeof(host), "%.*s", (int)(hl - 2),
-		    c->url.host + 1);
-	else
-		snprintf(host, sizeof(host), "%s", c->url.host);
-	snprintf(port, sizeof(port), "%u", (unsigned)c->url.port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		errno = e == EAI_SYSTEM ? errno : EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1) {
-			e = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS &&
-		    cip_wait(fd, POLLOUT, deadline) == 0)) {
-			elen = sizeof(e);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) ==
-			    0 && e == 0)
-				break;
-		} else
-			e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		errno = e;
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+	if (asprintf(&line, "%s: %s%s", name, prefix, value) < 0)
+		return false;
+	l = curl_slist_append(*list, line);
+	free(line);
+	if (l == NULL)
+		return false;
+	*list = l;
+	return true;
 }
 
 int
@@ -441,131 +330,122 @@ cip_client_request(struct cip_client *c, const char *method,
     const char *path, const char *content_type, const void *body,
     size_t len, struct cip_reply *reply, char *err, size_t errlen)
 {
-	struct timespec deadline;
-	char *head = NULL, *in = NULL, *nb, why[128], where[400];
-	size_t headlen, off, inlen = 0, incap = 0, total;
-	const char *p;
-	ssize_t n;
-	int fd = -1, rc = -1, hl;
+	struct curl_slist *hdrs = NULL;
+	struct cip_sink sink;
+	CURL *h = c->curl;
+	CURLcode rc;
+	char url[2048], where[400], cerr[CURL_ERROR_SIZE], *ct = NULL;
+	struct timespec start;
+	long status = 0, os_errno = 0;
+	unsigned int wait_ms, left_ms;
+	bool ok;
+	int ret = -1;
 
 	memset(reply, 0, sizeof(*reply));
-	cip_where(c, where, sizeof(where));
+	memset(&sink, 0, sizeof(sink));
+	c->last_errno = EINVAL;
+	cip_url_where(&c->url, where, sizeof(where));
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
 	    strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0) {
 		cip_errf(err, errlen, "unsupported method %s", method);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += c->timeout_ms / 1000;
-	deadline.tv_nsec += (long)(c->timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	if (strpbrk(path, " \r\n") != NULL ||
-	    (content_type != NULL && strpbrk(content_type, "\r\n") != NULL) ||
-	    (c->token != NULL && strpbrk(c->token, "\r\n") != NULL)) {
-		cip_errf(err, errlen, "bad request line or header");
+	if (cip_url_request(&c->url, path, url, sizeof(url)) != 0 ||
+	    (content_type != NULL && strpbrk(content_type, "\r\n") != NULL)) {
+		cip_errf(err, errlen, "bad request path or header");
 		return -1;
 	}
-	hl = asprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n"
-	    "Accept: application/json\r\nConnection: close\r\n"
-	    "%s%s%s" "%s%s%s" "Content-Length: %zu\r\n\r\n", method, path,
-	    c->url.is_unix ? "localhost" : where + strlen("http://"),
-	    c->token != NULL ? "Authorization: Bearer " : "",
-	    c->token != NULL ? c->token : "", c->token != NULL ? "\r\n" : "",
-	    body != NULL ? "Content-Type: " : "",
-	    body != NULL ? (content_type != NULL ? content_type :
-	    "application/json") : "", body != NULL ? "\r\n" : "",
-	    body != NULL ? len : 0);
-	if (hl < 0) {
-		head = NULL;
+	ok = cip_header(&hdrs, "Accept", "", "application/json");
+	if (ok && c->token != NULL)
+		ok = cip_header(&hdrs, "Authorization", "Bearer ", c->token);
+	if (ok && body != NULL)
+		ok = cip_header(&hdrs, "Content-Type", "",
+		    content_type != NULL ? content_type : "application/json");
+	/* The body goes at once: no wait for a 100 Continue. */
+	if (ok)
+		ok = (hdrs = curl_slist_append(hdrs, "Expect:")) != NULL;
+	if (!ok) {
 		cip_errf(err, errlen, "out of memory");
 		goto out;
 	}
-	headlen = (size_t)hl;
-	if ((fd = cip_connect(c, &deadline)) == -1) {
-		cip_errf(err, errlen, "cannot reach %s: %s", where,
-		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
-		goto out;
+	curl_easy_reset(h);
+	cerr[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	if (c->url.is_unix)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->url.path);
+	/* The daemon is reached directly, whatever http_proxy says. */
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cip_sink_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(body != NULL ? len : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ?
+		    body : "");
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
-	/*
-	 * Write the head and the body; a server that answers early (413)
-	 * and closes ends the writing, not the request.
-	 */
-	total = headlen + (body != NULL ? len : 0);
-	for (off = 0; off < total; off += (size_t)n) {
-		if (off < headlen) {
-			p = head + off;
-			n = send(fd, p, headlen - off, MSG_NOSIGNAL |
-			    MSG_DONTWAIT);
-		} else {
-			p = (const char *)body + (off - headlen);
-			n = send(fd, p, total - off, MSG_NOSIGNAL |
-			    MSG_DONTWAIT);
-		}
-		if (n >= 0)
-			continue;
-		n = 0;
-		if (errno == EINTR)
-			continue;
-		if (errno == EPIPE || errno == ECONNRESET)
-			break;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    cip_wait(fd, POLLOUT, &deadline) != 0) {
-			cip_errf(err, errlen, "cannot reach %s: %s", where,
-			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
-			goto out;
-		}
-	}
-	for (;;) {
-		if (inlen == incap) {
-			if (incap >= CIP_CLIENT_MAX_REPLY + CIP_CLIENT_MAX_HEAD) {
-				cip_errf(err, errlen, "%s: reply too large",
-				    where);
-				goto out;
-			}
-			incap = incap ? incap * 2 : 16384;
-			if (incap > CIP_CLIENT_MAX_REPLY + CIP_CLIENT_MAX_HEAD)
-				incap = CIP_CLIENT_MAX_REPLY +
-				    CIP_CLIENT_MAX_HEAD;
-			if ((nb = realloc(in, incap)) == NULL) {
-				cip_errf(err, errlen, "out of memory");
-				goto out;
-			}
-			in = nb;
-		}
-		n = recv(fd, in + inlen, incap - inlen, MSG_DONTWAIT);
-		if (n > 0) {
-			inlen += (size_t)n;
-			continue;
-		}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (wait_ms = 10;; wait_ms = wait_ms < 160 ? wait_ms * 2 : wait_ms) {
+		rc = curl_easy_perform(h);
+		os_errno = 0;
+		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
 		/*
-		 * A server that closed with our body unread resets the
-		 * socket once its reply was read.
+		 * A unix socket whose listen queue is full (a daemon that
+		 * stopped accepting) fails a non-blocking connect() with
+		 * EAGAIN, which libcurl reports as a failed connect without
+		 * an errno: nothing was sent, so wait and try again until
+		 * the timeout, as a connect over TCP would wait.
 		 */
-		if (n == 0 || (errno == ECONNRESET && inlen > 0))
+		if (!c->url.is_unix || rc != CURLE_COULDNT_CONNECT ||
+		    (os_errno != 0 && os_errno != EAGAIN))
 			break;
-		if (errno == EINTR)
-			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    cip_wait(fd, POLLIN, &deadline) != 0) {
-			cip_errf(err, errlen, "cannot reach %s: %s", where,
-			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
-			goto out;
+		if ((left_ms = cip_ms_left(&start, c->timeout_ms)) == 0) {
+			rc = CURLE_OPERATION_TIMEDOUT;
+			break;
 		}
+		cip_sleep_ms(wait_ms < left_ms ? wait_ms : left_ms);
+		if ((left_ms = cip_ms_left(&start, c->timeout_ms)) == 0) {
+			rc = CURLE_OPERATION_TIMEDOUT;
+			break;
+		}
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left_ms);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
 	}
-	if (cip_http_parse_reply(in, inlen, reply, why, sizeof(why)) != 0) {
-		cip_errf(err, errlen, "%s: %s", where, inlen == 0 ?
-		    "connection closed without a reply" : why);
+	if (rc != CURLE_OK) {
+		c->last_errno = rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT :
+		    os_errno != 0 ? (int)os_errno : EIO;
+		cip_curl_error((int)rc, sink.too_large ? 0 : (int)os_errno,
+		    cerr, where, err, errlen);
+		if (sink.too_large)
+			cip_errf(err, errlen, "%s: reply too large", where);
 		goto out;
 	}
-	rc = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	if (sink.buf == NULL && (sink.buf = calloc(1, 1)) == NULL) {
+		cip_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	c->last_errno = 0;
+	reply->status = (int)status;
+	reply->body = sink.buf;
+	reply->len = sink.len;
+	sink.buf = NULL;
+	if (ct != NULL)
+		snprintf(reply->content_type, sizeof(reply->content_type),
+		    "%s", ct);
+	ret = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	free(head);
-	free(in);
-	return rc;
+	curl_slist_free_all(hdrs);
+	free(sink.buf);
+	return ret;
 }
-

@@ -25,12 +25,26 @@ void	cip_errf(char *err, size_t errlen, const char *fmt, ...)
 int	cip_url_parse(const char *url, struct cip_url *u, char *err,
     size_t errlen) __attribute__((visibility("hidden")));
 /*
- * Parses a whole HTTP/1.1 reply (status line, headers, a body framed by
- * Content-Length, chunks or the end) into r (free with cip_reply_clear).
- * A 1xx reply before it is skipped. Returns 0, or -1 with a reason in err
- * when it is malformed or cut short.
+ * The URL libcurl is given for path ("/v1/pods?x=y") on the server u:
+ * "http://HOST:PORT/PATH", or "http://localhost/PATH" for a unix socket
+ * (then named by CURLOPT_UNIX_SOCKET_PATH). Returns 0, or -1 when path
+ * does not start with "/", holds a space, line break or "#", or buf is
+ * too small.
  */
-int	cip_http_parse_reply(const char *buf, size_t len, struct cip_reply *r,
-    char *err, size_t errlen) __attribute__((visibility("hidden")));
+int	cip_url_request(const struct cip_url *u, const char *path, char *buf,
+    size_t len) __attribute__((visibility("hidden")));
+/* "http://HOST:PORT" or "unix:PATH", for messages. Returns buf. */
+const char *cip_url_where(const struct cip_url *u, char *buf, size_t len)
+    __attribute__((visibility("hidden")));
+/*
+ * The one-line reason for a failed transfer: code is a CURLcode,
+ * os_errno libcurl's CURLINFO_OS_ERRNO (0: none), detail its error
+ * buffer (may be NULL or empty), where the server as cip_url_where
+ * names it. "cannot reach WHERE: REASON" when no connection was made or
+ * it broke, "timed out" after the client's timeout.
+ */
+void	cip_curl_error(int code, int os_errno, const char *detail,
+    const char *where, char *err, size_t errlen)
+    __attribute__((visibility("hidden")));
 
 #endif

@@ -48,6 +48,7 @@ static int	api_bind_unix(struct api *, const char *);
 static void	api_request_cb(struct evhttp_request *, void *);
 static void	api_count(int);
 static void	api_metrics(struct api *, struct evhttp_request *);
+static void	api_version(struct api *, struct evhttp_request *);
 
 void
 api_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -241,6 +242,38 @@ api_metrics(struct api *api, struct evhttp_request *req)
 	evbuffer_free(buf);
 }
 
+json_t *
+api_version_doc(const struct cip_conf *conf)
+{
+	json_t *doc, *dns;
+	size_t i;
+
+	if ((dns = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < conf->dns_listen.n; i++)
+		if (json_array_append_new(dns,
+		    json_string(conf->dns_listen.v[i])) != 0) {
+			json_decref(dns);
+			return NULL;
+		}
+	doc = json_pack("{s:s,s:o,s:s}", "version", PACKAGE_VERSION,
+	    "dnsListen", dns, "clusterDomain", conf->cluster_domain != NULL ?
+	    conf->cluster_domain : "cluster.local");
+	return doc;
+}
+
+static void
+api_version(struct api *api, struct evhttp_request *req)
+{
+	json_t *doc;
+
+	if ((doc = api_version_doc(api->rt->conf)) == NULL) {
+		api_reply_error(req, 500, "out of memory");
+		return;
+	}
+	api_reply_json(req, 200, doc);
+}
+
 static unsigned
 api_method_bit(enum evhttp_cmd_type cmd)
 {
@@ -317,6 +350,9 @@ api_request_cb(struct evhttp_request *req, void *arg)
 		break;
 	case API_R_METRICS:
 		api_metrics(api, req);
+		break;
+	case API_R_VERSION:
+		api_version(api, req);
 		break;
 	case API_R_APPLY:
 		api_objects_apply(api, req);

@@ -40,6 +40,7 @@ enum api_route_id {
 	API_R_HEALTHZ,		/* GET /healthz */
 	API_R_READYZ,		/* GET /readyz */
 	API_R_METRICS,		/* GET /metrics */
+	API_R_VERSION,		/* GET /version */
 	API_R_APPLY,		/* POST /v1/apply */
 	API_R_SERVICES,		/* GET /v1/services[/NS] */
 	API_R_SERVICE,		/* GET, DELETE /v1/services/NS/NAME */
@@ -78,6 +79,15 @@ const char *api_route_allow(unsigned methods, char *buf, size_t len);
  * in time independent of where the first difference lies.
  */
 bool	api_auth_ok(const char *header, const char *token);
+
+/*
+ * GET /version: {"version": PACKAGE_VERSION, "dnsListen": [the
+ * dns-listen addresses], "clusterDomain": "cluster.local"}, so that a
+ * client finds the daemon's DNS without reading resolv.conf. Returns a
+ * new reference, or NULL on OOM.
+ */
+struct cip_conf;
+json_t	*api_version_doc(const struct cip_conf *);
 
 /* The running server; one per process. */
 struct api {

@@ -73,6 +73,11 @@ api_route_match(const char *path, struct api_route *r)
 		r->methods = API_M_GET | API_M_HEAD;
 		return;
 	}
+	if (n == 1 && strcmp(segs[0], "version") == 0) {
+		r->id = API_R_VERSION;
+		r->methods = API_M_GET | API_M_HEAD;
+		return;
+	}
 	if (n < 2 || n > 5 || strcmp(segs[0], "v1") != 0)
 		return;
 	if (n == 2 && strcmp(segs[1], "apply") == 0) {

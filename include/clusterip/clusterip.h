@@ -4,7 +4,7 @@
  * and port) through the daemon's DNS, and call the daemon's control API.
  *
  * Link with `pkg-config --cflags --libs clusterip` (a static library;
- * it needs libevent and c-ares).
+ * it needs libevent, c-ares and libcurl).
  *
  * Resolving, asynchronously on your event_base:
  *
@@ -107,6 +107,12 @@ struct cip_client;
 struct cip_client *cip_client_new(const char *url, const char *token,
     char *err, size_t errlen);
 void	cip_client_free(struct cip_client *);
+/*
+ * Why the last cip_client_request failed, as an errno: ECONNREFUSED (no
+ * daemon listening), ENOENT (no such socket), ETIMEDOUT, EIO (another
+ * transfer failure), EINVAL (a bad request); 0 after a reply.
+ */
+int	cip_client_errno(const struct cip_client *);
 /* Sets the time a request may take (default 10000 ms). */
 void	cip_client_set_timeout(struct cip_client *, unsigned int ms);
 

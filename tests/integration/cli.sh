@@ -60,7 +60,9 @@ PY
 ok --help
 grep -q "register NAME" "$OUT" || fail "--help lists no register"
 grep -q "unix:/PATH or unix:///PATH" "$OUT" || fail "--help names no unix socket: $(cat "$OUT")"
-for cmd in get describe apply delete register resolve; do
+grep -q "^  version$" "$OUT" || fail "--help lists no version: $(cat "$OUT")"
+grep -q -- "--version" "$OUT" || fail "--help lists no --version: $(cat "$OUT")"
+for cmd in get describe apply delete register resolve version; do
 	ok "$cmd" --help
 	grep -q "^usage: clusterip $cmd" "$OUT" || fail "$cmd --help: $(cat "$OUT")"
 done
@@ -76,8 +78,13 @@ pass "--help of each command, usage errors in one line"
 CLUSTERIP_TOKEN= bad get svc
 grep -q "bearer token (HTTP 401)" "$ERR" || fail "no 401 message: $(cat "$ERR")"
 CLUSTERIP_TOKEN= ok get svc --token-file "$TOKEN_FILE"
-bad get svc --server "http://127.0.0.1:$(free_port)"
+NOPORT=$(free_port)
+bad get svc --server "http://127.0.0.1:$NOPORT"
 grep -q "cannot reach" "$ERR" || fail "unreachable server: $(cat "$ERR")"
+grep -q "Connection refused; is clusteripd running? set CLUSTERIP_SERVER or --server (now http://127.0.0.1:$NOPORT)$" "$ERR" ||
+	fail "no hint on a refused connection: $(cat "$ERR")"
+CLUSTERIP_SERVER="http://127.0.0.1:$NOPORT" bad describe svc backend
+grep -q "(now http://127.0.0.1:$NOPORT)$" "$ERR" || fail "hint names not \$CLUSTERIP_SERVER: $(cat "$ERR")"
 bad get svc --server "ftp://x"
 pass "token from env or --token-file, failures in one line"
 
@@ -132,6 +139,37 @@ python3 -c "import json; d=json.load(open('$OUT')); assert d['kind']=='Endpoints
 	fail "endpoints json: $(cat "$OUT")"
 pass "get endpoints"
 
+# Several kinds at once, as kubectl prints them: one table per kind,
+# names prefixed by kind, a blank line between tables.
+ok get svc,pods
+grep -Eq '^NAME +TYPE +CLUSTER-IP ' "$OUT" || fail "svc,pods: no service header: $(cat "$OUT")"
+grep -Eq '^service/backend +ClusterIP +127\.96\.' "$OUT" || fail "svc,pods: no service/backend: $(cat "$OUT")"
+grep -Eq '^NAME +READY +STATUS ' "$OUT" || fail "svc,pods: no pod header: $(cat "$OUT")"
+grep -Eq '^pod/backend-1 +1/1 +Running ' "$OUT" || fail "svc,pods: no pod/backend-1: $(cat "$OUT")"
+[ "$(grep -c '^$' "$OUT")" = 1 ] || fail "svc,pods: not one blank line between tables: $(cat "$OUT")"
+ok get all
+[ "$(sed -n 1p "$OUT" | awk '{print $2}')" = READY ] || fail "get all: pods first: $(cat "$OUT")"
+grep -Eq '^endpoints/backend +127\.0\.10\.1:5000,127\.0\.10\.2:5000 ' "$OUT" || fail "get all: no endpoints: $(cat "$OUT")"
+grep -q '^service/backend ' "$OUT" || fail "get all: no service: $(cat "$OUT")"
+ok get all -A
+grep -Eq '^default +pod/backend-2 ' "$OUT" || fail "get all -A: $(cat "$OUT")"
+ok get svc,ep backend
+grep -q '^service/backend ' "$OUT" && grep -q '^endpoints/backend ' "$OUT" || fail "get svc,ep NAME: $(cat "$OUT")"
+ok get all -o json
+python3 -c "import json; d=json.load(open('$OUT')); assert d['kind']=='List'; k=sorted({i['kind'] for i in d['items']}); assert k==['Endpoints','Pod','Service'], k" ||
+	fail "get all -o json: $(cat "$OUT")"
+ok get all -n other
+grep -q "No resources found in other namespace." "$ERR" || fail "get all, empty namespace: $(cat "$ERR")"
+bad get svc,nodes
+grep -q '"nodes"' "$ERR" || fail "get svc,nodes: $(cat "$ERR")"
+ok get pods --no-headers
+[ "$(wc -l < "$OUT")" = 2 ] || fail "--no-headers: $(cat "$OUT")"
+grep -q '^NAME' "$OUT" && fail "--no-headers printed a header: $(cat "$OUT")"
+grep -Eq '^backend-1 +1/1 +Running +0 +[0-9]+s$' "$OUT" || fail "--no-headers row: $(cat "$OUT")"
+ok get all --no-headers
+grep -q 'NAME' "$OUT" && fail "get all --no-headers printed a header: $(cat "$OUT")"
+pass "get svc,pods and get all (one table per kind), --no-headers"
+
 # -o json and -o yaml hold the same document.
 for r in svc pods ep; do
 	ok get $r -o json
@@ -169,8 +207,55 @@ Events:            <none>
 EOF
 diff -u "$TEST_TMP/want" "$OUT" || fail "describe svc backend differs from the contract"
 bad describe svc nothere
-bad describe pod backend-1
+bad describe endpoints backend
 pass "describe svc backend matches the contract"
+
+# describe pod: kubectl's layout, and the source that owns the pod.
+ok describe pod backend-1
+START=$(sed -n 's/^Start Time: *//p' "$OUT")
+[ -n "$START" ] || fail "describe pod: no Start Time: $(cat "$OUT")"
+cat > "$TEST_TMP/want" <<EOF
+Name:             backend-1
+Namespace:        default
+Start Time:       $START
+Labels:           name=backend
+Annotations:      <none>
+Status:           Running
+IP:               127.0.10.1
+IPs:
+  IP:  127.0.10.1
+Owner:            file $M/pods.yaml
+Containers:
+  main:
+    Port:   5000/TCP (http)
+    Ready:  True
+Conditions:
+  Type   Status
+  Ready  True
+Events:           <none>
+EOF
+diff -u "$TEST_TMP/want" "$OUT" || fail "describe pod backend-1 differs"
+ok describe po backend-2 -n default
+grep -q '^IP: *127.0.10.2$' "$OUT" || fail "describe po backend-2: $(cat "$OUT")"
+bad describe pod nothere
+grep -q "not found (HTTP 404)" "$ERR" || fail "describe missing pod: $(cat "$ERR")"
+pass "describe pod: labels, IPs, status, owner, ports, conditions"
+
+# version: the client's and the daemon's; --version too.
+ok version
+grep -Eq '^Client Version: [0-9]+\.[0-9]+' "$OUT" || fail "version: no client: $(cat "$OUT")"
+grep -Eq '^Server Version: [0-9]+\.[0-9]+' "$OUT" || fail "version: no server: $(cat "$OUT")"
+ok --version
+[ "$(wc -l < "$OUT")" = 2 ] || fail "--version: $(cat "$OUT")"
+grep -q '^Server Version: ' "$OUT" || fail "--version: no server: $(cat "$OUT")"
+run version --server "http://127.0.0.1:$NOPORT"
+[ "$RC" = 1 ] || fail "version, no daemon: exit $RC"
+grep -q '^Client Version: ' "$OUT" || fail "version, no daemon: no client version: $(cat "$OUT")"
+grep -q "is clusteripd running?" "$ERR" || fail "version, no daemon: no hint: $(cat "$ERR")"
+CLUSTERIP_SERVER="http://127.0.0.1:$NOPORT" ok --version
+[ "$(wc -l < "$OUT")" = 1 ] && grep -q '^Client Version: ' "$OUT" ||
+	fail "--version, no daemon: $(cat "$OUT")"
+pass "version and --version: client and server"
 
 # apply: created, unchanged, configured, from a file and from stdin.
 cat > "$TEST_TMP/web.yaml" <<'EOF'
@@ -264,7 +349,16 @@ grep -Eq '^named\.default\.svc\.cluster\.local 127\.96\.[0-9]+\.[0-9]+:8080$' "$
 ok resolve backend.default.svc.cluster.local --dns "127.0.0.1:$DNS_PORT"
 bad resolve nothere --dns "127.0.0.1:$DNS_PORT"
 bad resolve named --srv nope --dns "127.0.0.1:$DNS_PORT"
-pass "resolve A and SRV"
+# Without --dns: the daemon's DNS address from its API (GET /version).
+ok resolve backend
+[ "$(cat "$OUT")" = "backend.default.svc.cluster.local $VIP" ] || fail "resolve through the API's DNS address: $(cat "$OUT")"
+ok resolve named --srv http
+grep -Eq '^named\.default\.svc\.cluster\.local 127\.96\.[0-9]+\.[0-9]+:8080$' "$OUT" ||
+	fail "resolve --srv through the API's DNS address: $(cat "$OUT")"
+curl -s -H "Authorization: Bearer $CLUSTERIP_TOKEN" "$CLUSTERIP_SERVER/version" > "$TEST_TMP/version.json"
+python3 -c "import json; d=json.load(open('$TEST_TMP/version.json')); assert d['dnsListen']==['127.0.0.1:$DNS_PORT'], d" ||
+	fail "GET /version: $(cat "$TEST_TMP/version.json")"
+pass "resolve A and SRV, through --dns and through the API's DNS address"
 stop_daemon
 
 # The same commands through the daemon's unix socket only: --server
@@ -298,6 +392,10 @@ grep -q "exceeds the limit of 1048576 bytes (HTTP 413)" "$ERR" || fail "huge app
 CLUSTERIP_TOKEN= bad get svc --server "unix:$SOCK"
 grep -q "bearer token (HTTP 401)" "$ERR" || fail "401 over the socket: $(cat "$ERR")"
 ok delete svc oversock --server "unix:$SOCK"
+ok resolve backend --server "unix:$SOCK"
+grep -q "^backend.default.svc.cluster.local 127\.96\." "$OUT" || fail "resolve, DNS address over the socket: $(cat "$OUT")"
+ok version --server "unix:$SOCK"
+grep -q '^Server Version: ' "$OUT" || fail "version over the socket: $(cat "$OUT")"
 # A missing socket, a bad unix URL: one clear line, non-zero.
 bad get svc --server "unix:$TEST_TMP/nothere.sock"
 grep -q "^.*cannot reach unix:$TEST_TMP/nothere.sock: No such file or directory$" "$ERR" ||

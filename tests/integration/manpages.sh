@@ -56,7 +56,7 @@ for f in $(flags "$CIPD" --help); do
 done
 [ "$n" -gt 30 ] || fail "only $n flags found in clusteripd --help"
 CLI="$top_builddir/client/clusterip"
-for f in $(for c in "" get describe apply delete register resolve; do
+for f in $(for c in "" get describe apply delete register resolve version; do
 	flags "$CLI" $c --help; done | sort -u); do
 	grep -q -- "$f\\b" "$TEST_TMP/1.txt" || fail "clusterip(1) lacks $f"
 done

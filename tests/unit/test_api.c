@@ -34,6 +34,8 @@ test_route_match_known(void **state)
 	} cases[] = {
 		{ "/healthz", API_R_HEALTHZ, "", "", API_M_GET | API_M_HEAD },
 		{ "/readyz", API_R_READYZ, "", "", API_M_GET | API_M_HEAD },
+		{ "/version", API_R_VERSION, "", "", API_M_GET | API_M_HEAD },
+		{ "/version/", API_R_VERSION, "", "", API_M_GET | API_M_HEAD },
 		{ "/metrics", API_R_METRICS, "", "", API_M_GET | API_M_HEAD },
 		{ "/v1/apply", API_R_APPLY, "", "", API_M_POST },
 		{ "/v1/services", API_R_SERVICES, "", "",
@@ -77,7 +79,7 @@ test_route_match_unknown(void **state)
 		"/", "", "/v1", "/v2/services", "/v1/apply/x", "/v1/nodes",
 		"/v1/services/default/backend/heartbeat",
 		"/v1/pods/default/web/renew", "/v1/pods/a/b/heartbeat/x",
-		"/healthz/x", "/v1//services", "/v1/services//backend",
+		"/healthz/x", "/version/x", "/v1/version", "/v1//services", "/v1/services//backend",
 		"/metricsx", "/V1/services",
 	};
 	struct api_route r;
@@ -403,11 +405,39 @@ test_check_conf(void **state)
 	conf_free(c);
 }
 
+static void
+test_version_doc(void **state)
+{
+	struct cip_conf *conf;
+	json_t *doc;
+	char err[256];
+
+	(void)state;
+	assert_non_null(conf = conf_new_defaults());
+	assert_int_equal(conf_set(conf, "dns-listen", "127.0.0.1:5353", true,
+	    err, sizeof(err)), 0);
+	assert_int_equal(conf_set(conf, "dns-listen", "[::1]:5353", false,
+	    err, sizeof(err)), 0);
+	assert_non_null(doc = api_version_doc(conf));
+	assert_string_equal(json_string_value(json_object_get(doc, "version")),
+	    PACKAGE_VERSION);
+	assert_int_equal(json_array_size(json_object_get(doc, "dnsListen")), 2);
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(doc, "dnsListen"), 0)), "127.0.0.1:5353");
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(doc, "dnsListen"), 1)), "[::1]:5353");
+	assert_string_equal(json_string_value(json_object_get(doc,
+	    "clusterDomain")), "cluster.local");
+	json_decref(doc);
+	conf_free(conf);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_match_known),
+		cmocka_unit_test(test_version_doc),
 		cmocka_unit_test(test_check_conf),
 		cmocka_unit_test(test_route_match_unknown),
 		cmocka_unit_test(test_route_bad_names),
