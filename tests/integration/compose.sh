@@ -59,7 +59,7 @@ dockerd_start || skip "dockerd cannot start here"
 $D info --format 'engine {{.ServerVersion}}, storage {{.Driver}}'
 
 # The offline base image: bookworm with the build and runtime packages.
-PKGS=gcc,libc6-dev,make,autoconf,automake,pkgconf,libevent-dev,libldns-dev,libc-ares-dev,libyaml-dev,libjansson-dev,libcmocka-dev,libevent-2.1-7,libevent-core-2.1-7,libevent-extra-2.1-7,libldns3,libc-ares2,libyaml-0-2,libjansson4,curl
+PKGS=gcc,libc6-dev,make,autoconf,automake,pkgconf,libevent-dev,libldns-dev,libc-ares-dev,libyaml-dev,libjansson-dev,libcmocka-dev,libcap-dev,libevent-2.1-7,libevent-core-2.1-7,libevent-extra-2.1-7,libldns3,libc-ares2,libyaml-0-2,libjansson4,libcap2,curl
 tarball=$CACHE/bookworm-$(echo "$PKGS $MIRROR" | sha256sum | cut -c1-12).tar
 if [ ! -s "$tarball" ]; then
 	echo "debootstrap bookworm from $MIRROR (cached in $tarball)"
