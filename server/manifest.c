@@ -16,7 +16,6 @@
 #include "util.h"
 #include "yamlnode.h"
 
-#define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
 #define MANIFEST_MAX_WARNINGS	100
 #define ANNOTATION_LB		"clusterip.io/lb-algorithm"
 
