@@ -368,10 +368,11 @@ reload(void)
 		log_conf_file(file);
 		if (!streq_null(nc->manifests, rt.conf->manifests) ||
 		    strcmp(nc->vip_range, rt.conf->vip_range) != 0 ||
-		    !streq_null(nc->vip_interface, rt.conf->vip_interface) ||
-		    !streq_null(nc->user, rt.conf->user))
-			log_warnx("manifests, vip-range, vip-interface and "
-			    "user changes take effect at restart");
+		    !streq_null(nc->vip_interface, rt.conf->vip_interface))
+			log_warnx("manifests, vip-range and vip-interface "
+			    "changes take effect at restart");
+		if (!streq_null(nc->user, rt.conf->user))
+			log_warnx("user changes take effect at restart");
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
