@@ -88,7 +88,7 @@ BE_PORT=$(free_port)
 API="http://127.0.0.1:$API_PORT"
 # A port-53 listener on a loopback address of its own, when one is free.
 DNS53=127.53.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
-ss -Hlnu "sport = :53" | grep -qE "(\*|0\.0\.0\.0|$DNS53):53 " && DNS53=""
+ss -Hlntu "sport = :53" | grep -qE "(\*|0\.0\.0\.0|\[::\]|$DNS53):53 " && DNS53=""
 python3 -m http.server -b 127.0.0.1 -d "$TEST_TMP/www" "$BE_PORT" \
 	>"$TEST_TMP/be.log" 2>&1 &
 TEST_PIDS+=($!)
