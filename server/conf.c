@@ -58,6 +58,9 @@ static const struct conf_option options[] = {
 	    "where VIP allocations and API objects persist"),
 	STR("manifests", manifests, NULL,
 	    "manifest file or directory, watched for changes"),
+	STR("user", user, NULL,
+	    "after binding, run as this user with only the capabilities "
+	    "the mode needs (started as root)"),
 	LIST("dns-listen", dns_listen, "127.0.0.1:5300",
 	    "DNS address:port, UDP and TCP"),
 	STR("cluster-domain", cluster_domain, "cluster.local",
@@ -132,16 +135,20 @@ static const struct conf_option options[] = {
 
 /*
  * Root gets LOCALSTATEDIR/lib/clusterip; anybody else, who could not
- * create that, the XDG state directory.
+ * create that, the XDG state directory. Who started the process decides,
+ * so that a reload after --user dropped root keeps the same default.
  */
 const char *
 conf_default_state_dir(void)
 {
 	static char path[PATH_MAX];
+	static int started_as_root = -1;
 	const char *base, *sub = "/.local/state";
 	struct passwd *pw;
 
-	if (geteuid() == 0)
+	if (started_as_root == -1)
+		started_as_root = geteuid() == 0;
+	if (started_as_root)
 		return LOCALSTATEDIR "/lib/clusterip";
 	if ((base = getenv("XDG_STATE_HOME")) != NULL && base[0] == '/')
 		sub = "";

@@ -21,6 +21,7 @@ struct cip_conf {
 	char		*log_level;		/* error|warn|info|debug */
 	char		*state_dir;
 	char		*manifests;		/* file or directory, or NULL */
+	char		*user;			/* drop to it, or NULL */
 	/* DNS */
 	struct strlist	 dns_listen;		/* ADDR:PORT */
 	char		*cluster_domain;
@@ -62,7 +63,9 @@ struct cip_conf {
 /*
  * The state directory used when none is set: LOCALSTATEDIR/lib/clusterip
  * for root, $XDG_STATE_HOME/clusterip or $HOME/.local/state/clusterip for
- * any other user. Points to static storage, valid until the next call.
+ * any other user; the user of the first call decides (a daemon that
+ * dropped root keeps root's). Points to static storage, valid until the
+ * next call.
  */
 const char *conf_default_state_dir(void);
 

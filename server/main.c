@@ -29,6 +29,7 @@
 #include "manifest.h"
 #include "metrics.h"
 #include "netif.h"
+#include "privdrop.h"
 #include "proxy.h"
 #include "registry.h"
 #include "runtime.h"
@@ -229,8 +230,16 @@ check_state_dir(const char *dir, char *err, size_t errlen)
 static int
 check_startup(const struct cip_conf *c, char *err, size_t errlen)
 {
+	struct privdrop *pd;
+
 	if (check_state_dir(c->state_dir, err, errlen) != 0)
 		return -1;
+	if (c->user != NULL) {
+		if ((pd = privdrop_new(c->user, c->docker, err, errlen)) ==
+		    NULL)
+			return -1;
+		privdrop_free(pd);
+	}
 	if (c->vip_interface != NULL && if_nametoindex(c->vip_interface) ==
 	    0) {
 		errf(err, errlen, "vip-interface: %s: %s", c->vip_interface,
@@ -313,6 +322,32 @@ log_conf_file(const char *file)
 		log_info("no configuration file: defaults and flags");
 }
 
+/*
+ * --user: everything privileged is open (DNS and API listeners, the
+ * forwarder's listeners of the services loaded so far, the netlink and
+ * packet sockets of interface mode, the state directory): become the user.
+ * What is opened later must work with what the user keeps: the state
+ * directory is the user's, new VIP:port listeners under 1024 bind with
+ * CAP_NET_BIND_SERVICE, VIPs are added with CAP_NET_ADMIN.
+ */
+static void
+drop_privileges(struct privdrop *pd)
+{
+	char err[1024];
+
+	if (privdrop_chown_dir(pd, rt.conf->state_dir, err,
+	    sizeof(err)) != 0 ||
+	    privdrop_apply(pd, rt.netif != NULL, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (access(rt.conf->state_dir, W_OK | X_OK) != 0)
+		fatalx("state-dir %s: user %s cannot write to it: %s",
+		    rt.conf->state_dir, rt.conf->user, strerror(errno));
+	if (rt.conf->manifests != NULL && access(rt.conf->manifests, R_OK) !=
+	    0)
+		log_warn("manifests %s: user %s cannot read them; changes "
+		    "will be refused", rt.conf->manifests, rt.conf->user);
+}
+
 /* SIGHUP: a new configuration beside the old, swapped only when valid. */
 static void
 reload(void)
@@ -337,6 +372,8 @@ reload(void)
 		    !streq_null(nc->vip_interface, rt.conf->vip_interface))
 			log_warnx("manifests, vip-range and vip-interface "
 			    "changes take effect at restart");
+		if (!streq_null(nc->user, rt.conf->user))
+			log_warnx("user changes take effect at restart");
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
@@ -382,6 +419,7 @@ int
 main(int argc, char **argv)
 {
 	struct event *ev_hup, *ev_term, *ev_int;
+	struct privdrop *pd = NULL;
 	char err[1024], state[4096];
 	const char *file;
 	bool check;
@@ -422,6 +460,10 @@ main(int argc, char **argv)
 	}
 	log_conf_file(file);
 	log_info("state directory %s", rt.conf->state_dir);
+	/* Refused before anything is bound: not root, no such user. */
+	if (rt.conf->user != NULL && (pd = privdrop_new(rt.conf->user,
+	    rt.conf->docker, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
@@ -465,6 +507,10 @@ main(int argc, char **argv)
 	 */
 	malloc_trim(0);
 #endif
+	if (pd != NULL) {
+		drop_privileges(pd);
+		privdrop_free(pd);
+	}
 
 	ev_hup = evsignal_new(rt.base, SIGHUP, signal_cb, NULL);
 	ev_term = evsignal_new(rt.base, SIGTERM, signal_cb, NULL);

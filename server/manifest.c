@@ -17,7 +17,6 @@
 #include "yamlnode.h"
 #include "validate.h"
 
-#define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
 #define MANIFEST_MAX_WARNINGS	100
 #define ANNOTATION_LB		"clusterip.io/lb-algorithm"
 /* What spec.publishNotReadyAddresses replaced (Kubernetes 1.11). */

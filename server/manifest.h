@@ -39,6 +39,9 @@ struct manifest_report {
 	size_t			 nwarns_dropped; /* beyond the cap */
 };
 
+/* Largest manifest file read, bytes. */
+#define MANIFEST_MAX_FILE	(64u * 1024 * 1024)
+
 /*
  * Parses a multi-document YAML (or JSON) buffer. Each document is a
  * Service, Pod, Endpoints, or a v1 List of them; documents of other

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * watch.c -- the --manifests file or directory: each file is one owner;
- * inotify tells of changes, a short timer gathers them, and only files whose
- * size, inode or modification time changed are read again.
+ * inotify tells of changes, a short timer gathers them, and the files that
+ * an event named or whose identity (inode, size, times) changed are read
+ * again; a file is applied only when its content's hash changed.
+ *
+ * Neither the events nor the times alone are trusted to tell a change:
+ * timestamps have the kernel tick's granularity (coarser on some file
+ * systems), and rename-over may reuse the inode of the file it replaced,
+ * so "same inode, size and mtime" does not mean "same content"; the event
+ * queue may overflow. The settle timer starts at the first event and is
+ * never pushed back, so that a directory busy with other files (a single
+ * watched file's parent may be /tmp) cannot hold a scan off for ever.
  */
 #include "config.h"
 
@@ -10,6 +19,7 @@
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <ldns/sha2.h>
 
 #include "hmap.h"
 #include "log.h"
@@ -25,15 +36,25 @@
 #include "util.h"
 #include "watch.h"
 
-#define WATCH_SETTLE_MS	50
+#define WATCH_SETTLE_MS		50
+#define WATCH_REWATCH_MS	1000	/* retry when the watched dir is gone */
+#define WATCH_MASK	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
+    IN_DELETE | IN_CREATE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct mfile {
 	char		*path;
-	struct timespec	 mtime;
-	off_t		 size;
+	/* identity at the last read: a change means "read again" */
+	dev_t		 dev;
 	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime, ctime;
+	/* what was parsed last: a change means "apply again" */
+	unsigned char	 hash[LDNS_SHA256_DIGEST_LENGTH];
+	bool		 hashed;
+	bool		 dirty;	/* an event named it since the last read */
 	bool		 failed;
 	bool		 seen;	/* during a scan */
+	bool		 gone;	/* missing at the last scan */
 };
 
 struct mwatch {
@@ -42,6 +63,11 @@ struct mwatch {
 	char			*path;
 	bool			 is_dir;
 	int			 ifd;
+	int			 wd;	/* watch of the directory, or -1 */
+	char			*watched;	/* that directory */
+	char			*fname;	/* a watched file's name in it */
+	bool			 all_dirty;	/* overflow, or a new watch */
+	bool			 recheck;	/* a file went: look again */
 	struct event		*ev_inotify;
 	struct event		*ev_settle;
 	struct hmap		*files;	/* path -> struct mfile */
@@ -68,7 +94,96 @@ mfile_free(void *arg)
 	free(f);
 }
 
-/* Reads one file into the registry unless unchanged (force: always). */
+/*
+ * Reads path through one descriptor, so that the identity recorded in st
+ * is that of the bytes read. Returns a buffer the caller frees, or NULL
+ * with a reason in err.
+ */
+static char *
+mwatch_read(const char *path, struct stat *st, size_t *lenp, char *err,
+    size_t errlen)
+{
+	char *buf = NULL, *nbuf;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, st) == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		errf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	/* The size is a hint: the file may grow while it is read. */
+	cap = st->st_size > 0 ? (size_t)st->st_size + 1 : 4096;
+	if (cap > MANIFEST_MAX_FILE + 1)
+		cap = MANIFEST_MAX_FILE + 1;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto nomem;
+	for (;;) {
+		if (len == cap) {
+			if (cap > MANIFEST_MAX_FILE) {
+				errno = EFBIG;
+				errf(err, errlen, "%s: file too large", path);
+				goto fail;
+			}
+			cap = cap > MANIFEST_MAX_FILE / 2 ?
+			    MANIFEST_MAX_FILE + 1 : cap * 2;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL)
+				goto nomem;
+			buf = nbuf;
+		}
+		if ((n = read(fd, buf + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			errf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > MANIFEST_MAX_FILE) {
+		errno = EFBIG;
+		errf(err, errlen, "%s: file too large", path);
+		goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+nomem:
+	errno = ENOMEM;
+	errf(err, errlen, "%s: out of memory", path);
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	errno = saved;
+	return NULL;
+}
+
+static bool
+mfile_same_identity(const struct mfile *f, const struct stat *st)
+{
+	return f->dev == st->st_dev && f->ino == st->st_ino &&
+	    f->size == st->st_size &&
+	    f->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    f->ctime.tv_sec == st->st_ctim.tv_sec &&
+	    f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/*
+ * Reads one file into the registry. Unless force, a file no event named
+ * and whose identity did not change is not read, and one whose content
+ * hashes as last time is not applied.
+ */
 static void
 mwatch_load(struct mwatch *w, const char *path, const struct stat *st,
     bool force)
@@ -77,13 +192,16 @@ mwatch_load(struct mwatch *w, const char *path, const struct stat *st,
 	struct objset set = { 0 };
 	struct manifest_report rep = { 0 };
 	struct mfile *f = hmap_get(w->files, path);
-	char err[1024];
+	unsigned char hash[LDNS_SHA256_DIGEST_LENGTH];
+	struct stat rst;
+	char err[1024], *buf;
+	size_t len;
 
 	if (f != NULL) {
 		f->seen = true;
-		if (!force && f->size == st->st_size && f->ino == st->st_ino &&
-		    f->mtime.tv_sec == st->st_mtim.tv_sec &&
-		    f->mtime.tv_nsec == st->st_mtim.tv_nsec)
+		f->gone = false;
+		if (!force && !f->dirty && !w->all_dirty &&
+		    mfile_same_identity(f, st))
 			return;
 	} else {
 		if ((f = calloc(1, sizeof(*f))) == NULL ||
@@ -97,18 +215,39 @@ mwatch_load(struct mwatch *w, const char *path, const struct stat *st,
 		}
 		f->seen = true;
 	}
-	f->size = st->st_size;
-	f->ino = st->st_ino;
-	f->mtime = st->st_mtim;
-	if (manifest_parse_file(path, &set, &rep, err, sizeof(err)) != 0 ||
-	    registry_apply(w->reg, &o, &set, REGISTRY_REPLACE, err,
-	    sizeof(err)) != 0) {
+	/* An event for what follows the read marks it dirty again. */
+	f->dirty = false;
+	if ((buf = mwatch_read(path, &rst, &len, err, sizeof(err))) == NULL) {
+		/* Renamed away meanwhile: the next scan sees what is there. */
+		if (errno == ENOENT)
+			return;
+		f->failed = true;
+		log_warnx("manifest refused, previous objects kept: %s", err);
+		return;
+	}
+	f->dev = rst.st_dev;
+	f->ino = rst.st_ino;
+	f->size = rst.st_size;
+	f->mtime = rst.st_mtim;
+	f->ctime = rst.st_ctim;
+	(void)ldns_sha256((const unsigned char *)buf, (unsigned int)len, hash);
+	if (!force && f->hashed && memcmp(hash, f->hash, sizeof(hash)) == 0) {
+		free(buf);
+		return;
+	}
+	memcpy(f->hash, hash, sizeof(hash));
+	f->hashed = true;
+	if (manifest_parse_buf(buf, len, f->path, &set, &rep, err,
+	    sizeof(err)) != 0 || registry_apply(w->reg, &o, &set,
+	    REGISTRY_REPLACE, err, sizeof(err)) != 0) {
+		free(buf);
 		objset_clear(&set);
 		manifest_report_clear(&rep);
 		f->failed = true;
 		log_warnx("manifest refused, previous objects kept: %s", err);
 		return;
 	}
+	free(buf);
 	manifest_report_log(&rep, "");
 	manifest_report_clear(&rep);
 	f->failed = false;
@@ -149,11 +288,23 @@ mwatch_scan(struct mwatch *w, bool force)
 		}
 		free(names);
 	}
-	/* Files gone since the last scan take their objects with them. */
+	w->all_dirty = false;
+	/*
+	 * Files gone since the last scan take their objects with them; when
+	 * the scan was not forced, only if still gone at the next one, as an
+	 * editor may move the file aside a moment before writing it anew.
+	 */
+	w->recheck = false;
 	hmap_iter_init(&it, w->files);
 	while (hmap_iter_next(&it, &key, &v)) {
 		struct mfile *f = v;
 		if (f->seen) {
+			failed += f->failed;
+			continue;
+		}
+		if (!force && !f->gone) {
+			f->gone = true;
+			w->recheck = true;
 			failed += f->failed;
 			continue;
 		}
@@ -166,10 +317,66 @@ mwatch_scan(struct mwatch *w, bool force)
 	return failed;
 }
 
+/*
+ * (Re)watches the directory: at start, and when it was deleted, moved or
+ * replaced (a new directory renamed over the path). 0 or -1.
+ */
+static int
+mwatch_add_watch(struct mwatch *w)
+{
+	int wd;
+
+	if ((wd = inotify_add_watch(w->ifd, w->watched, WATCH_MASK |
+	    IN_ONLYDIR)) == -1)
+		return -1;
+	if (w->wd != -1 && w->wd != wd)
+		(void)inotify_rm_watch(w->ifd, w->wd);
+	if (w->wd != wd)
+		w->all_dirty = true;
+	w->wd = wd;
+	return 0;
+}
+
+static void
+mwatch_arm(struct mwatch *w, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	/* Never pushed back: at most ms after the first event, a scan. */
+	if (!evtimer_pending(w->ev_settle, NULL))
+		evtimer_add(w->ev_settle, &tv);
+}
+
 static void
 mwatch_settle_cb(evutil_socket_t fd, short what, void *arg)
 {
-	mwatch_scan(arg, false);
+	struct mwatch *w = arg;
+
+	if (w->wd == -1 && mwatch_add_watch(w) == -1) {
+		/* Still gone: keep the objects, look again later. */
+		mwatch_arm(w, WATCH_REWATCH_MS);
+		return;
+	}
+	mwatch_scan(w, false);
+	if (w->recheck)
+		mwatch_arm(w, WATCH_SETTLE_MS);
+}
+
+/* Marks the file an event names for reading, whatever its stat says. */
+static void
+mwatch_mark(struct mwatch *w, const char *name)
+{
+	struct mfile *f;
+	char path[4096];
+
+	if (w->is_dir)
+		snprintf(path, sizeof(path), "%s/%s", w->path, name);
+	else if (strcmp(name, w->fname) == 0)
+		strlcpy(path, w->path, sizeof(path));
+	else
+		return;
+	if ((f = hmap_get(w->files, path)) != NULL)
+		f->dirty = true;
 }
 
 static void
@@ -177,12 +384,28 @@ mwatch_inotify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mwatch *w = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct timeval tv = { 0, WATCH_SETTLE_MS * 1000 };
+	const struct inotify_event *ev;
 	ssize_t n;
+	size_t off;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;	/* which file changed is found by the scan */
-	evtimer_add(w->ev_settle, &tv);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off + sizeof(*ev) <= (size_t)n;
+		    off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)(buf + off);
+			if (ev->mask & IN_Q_OVERFLOW)
+				w->all_dirty = true;
+			if (ev->wd == w->wd && (ev->mask & (IN_IGNORED |
+			    IN_DELETE_SELF | IN_MOVE_SELF))) {
+				/* The directory itself went: watch anew. */
+				if (!(ev->mask & IN_IGNORED))
+					(void)inotify_rm_watch(w->ifd, w->wd);
+				w->wd = -1;
+			}
+			if (ev->len > 0)
+				mwatch_mark(w, ev->name);
+		}
+	}
+	mwatch_arm(w, WATCH_SETTLE_MS);
 }
 
 struct mwatch *
@@ -191,8 +414,7 @@ mwatch_start(struct event_base *base, struct registry *reg, const char *path,
 {
 	struct mwatch *w;
 	struct stat st;
-	char *dirc = NULL;
-	const char *watched;
+	char *dirc = NULL, *basec = NULL;
 
 	if (stat(path, &st) != 0) {
 		errf(err, errlen, "%s: %s", path, strerror(errno));
@@ -203,6 +425,7 @@ mwatch_start(struct event_base *base, struct registry *reg, const char *path,
 	w->base = base;
 	w->reg = reg;
 	w->ifd = -1;
+	w->wd = -1;
 	w->is_dir = S_ISDIR(st.st_mode);
 	if ((w->path = strdup(path)) == NULL ||
 	    (w->files = hmap_new()) == NULL)
@@ -216,13 +439,14 @@ mwatch_start(struct event_base *base, struct registry *reg, const char *path,
 			errf(err, errlen, "inotify: %s", strerror(errno));
 			goto fail;
 		}
-		if ((dirc = strdup(w->path)) == NULL)
+		if ((dirc = strdup(w->path)) == NULL ||
+		    (basec = strdup(w->path)) == NULL ||
+		    (w->watched = strdup(w->is_dir ? w->path :
+		    dirname(dirc))) == NULL ||
+		    (w->fname = strdup(basename(basec))) == NULL)
 			goto nomem;
-		watched = w->is_dir ? w->path : dirname(dirc);
-		if (inotify_add_watch(w->ifd, watched, IN_CLOSE_WRITE |
-		    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
-		    IN_ATTRIB) < 0) {
-			errf(err, errlen, "%s: inotify: %s", watched,
+		if (mwatch_add_watch(w) != 0) {
+			errf(err, errlen, "%s: inotify: %s", w->watched,
 			    strerror(errno));
 			goto fail;
 		}
@@ -234,12 +458,14 @@ mwatch_start(struct event_base *base, struct registry *reg, const char *path,
 			goto nomem;
 	}
 	free(dirc);
+	free(basec);
 	mwatch_scan(w, true);
 	return w;
 nomem:
 	errf(err, errlen, "%s: out of memory", path);
 fail:
 	free(dirc);
+	free(basec);
 	mwatch_stop(w);
 	return NULL;
 }
@@ -275,6 +501,8 @@ mwatch_stop(struct mwatch *w)
 	if (w->ifd >= 0)
 		close(w->ifd);
 	hmap_free(w->files, mfile_free);
+	free(w->watched);
+	free(w->fname);
 	free(w->path);
 	free(w);
 }

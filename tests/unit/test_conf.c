@@ -27,6 +27,7 @@ test_defaults(void **state)
 	assert_int_equal(c->dns_listen.n, 1);
 	assert_int_equal(c->upstream.n, 0);
 	assert_null(c->vip_interface);
+	assert_null(c->user);
 	assert_int_equal(c->api_max_body, 1048576);
 	assert_int_equal(c->dns_tcp_idle_timeout_ms, 10000);
 	assert_string_equal(c->dns_short_names, "all");
@@ -116,7 +117,8 @@ test_print_round_trip(void **state)
 	const char *y = "dns-listen: [127.0.0.2:53]\nupstream: [127.0.0.9]\n"
 	    "manifests: \"/tmp/a \\\"b\\\"\"\nproxy-idle-timeout: 2m\n"
 	    "dns-allow: [10.1.0.0/16, \"2001:db8::/32\", vip-range]\n"
-	    "dns-short-names: single-label\n";
+	    "dns-short-names: single-label\n"
+	    "user: nobody\n";
 	struct cip_conf *a = conf_new_defaults(), *b = conf_new_defaults();
 	char *t1 = NULL, *t2 = NULL, err[256];
 	size_t l1, l2;
@@ -129,6 +131,7 @@ test_print_round_trip(void **state)
 	assert_int_equal(a->dns_allow.n, 3);
 	assert_string_equal(a->dns_allow.v[1], "2001:db8::/32");
 	assert_string_equal(a->dns_short_names, "single-label");
+	assert_string_equal(a->user, "nobody");
 	fp = open_memstream(&t1, &l1);
 	conf_print(a, fp);
 	fclose(fp);
