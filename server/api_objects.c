@@ -312,6 +312,12 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 		goto out;
 	}
 	manifest_report_log(&rep, "api: ");
+	json_array_foreach(results, i, r)
+		log_info("api: applied %s/%s in %s: %s",
+		    json_string_value(json_object_get(r, "kind")),
+		    json_string_value(json_object_get(r, "name")),
+		    json_string_value(json_object_get(r, "namespace")),
+		    json_string_value(json_object_get(r, "action")));
 	log_info("api: applied %zu object(s), skipped %zu",
 	    json_array_size(results), rep.nskips);
 	api_reply_durable(api, req, 200, json_pack("{s:s,s:s,s:O,s:O,s:O}",
