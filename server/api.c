@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -176,8 +178,8 @@ api_request_body(struct evhttp_request *req, size_t *lenp)
 	char *body;
 
 	/*
-	 * The guard refuses larger bodies before evhttp reads them (with
-	 * the limit at start); this covers a limit changed since.
+	 * evhttp refuses larger bodies before reading them (with the limit
+	 * at start); this covers a limit changed since.
 	 */
 	if (conf->api_max_body > 0 && len > conf->api_max_body) {
 		api_reply_error(req, 413, "body of %zu bytes exceeds the limit "
@@ -287,6 +289,33 @@ api_method_bit(enum evhttp_cmd_type cmd)
 	}
 }
 
+/*
+ * evhttp frames a body by the first Content-Length, and takes a
+ * Transfer-Encoding other than "chunked" for none: with a second
+ * Content-Length or such a Transfer-Encoding, what follows the body it
+ * read may be the rest of this request. Such a request is refused and
+ * its connection closed.
+ */
+const char *
+api_framing_bad(const struct evkeyvalq *hdrs)
+{
+	const struct evkeyval *h;
+	unsigned ncl = 0, nte = 0;
+
+	TAILQ_FOREACH(h, hdrs, next) {
+		if (strcasecmp(h->key, "Content-Length") == 0)
+			ncl++;
+		else if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
+			if (strcasecmp(h->value, "chunked") != 0)
+				return "unsupported Transfer-Encoding";
+			nte++;
+		}
+	}
+	if (ncl > 1 || nte > 1 || (ncl > 0 && nte > 0))
+		return "conflicting Content-Length and Transfer-Encoding";
+	return NULL;
+}
+
 static void
 api_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -295,18 +324,17 @@ api_request_cb(struct evhttp_request *req, void *arg)
 	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct api_route route;
-	const char *path;
-	char allow[64], why[256];
-	bool close;
-	int status;
+	const char *path, *bad;
+	char allow[64];
 
-	/* Limits first: a refused request is answered whatever its route. */
-	if ((status = api_guard_check(api, req, why, sizeof(why), &close)) !=
-	    0) {
-		if (close)
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Connection", "close");
-		api_reply_error(req, status, "%s", why);
+	/*
+	 * evhttp enforced the limits before calling here (a refused request
+	 * never reaches a route), whatever the route and the token.
+	 */
+	if ((bad = api_framing_bad(hdrs)) != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		api_reply_error(req, 400, "%s", bad);
 		return;
 	}
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
@@ -674,27 +702,27 @@ api_init(struct runtime *rt)
 		goto fail;
 	}
 	evhttp_set_gencb(api->http, api_request_cb, api);
-	/* Every method reaches the router, which answers 405 in JSON. */
+	/*
+	 * Every method evhttp knows reaches the router, which answers 405 in
+	 * JSON; evhttp answers 501 to any other.
+	 */
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	/*
-	 * The guard (api_guard.c) enforces the body and head limits on the
-	 * raw input and answers in JSON; evhttp's own limits, which answer
-	 * with an HTML page, stay behind it as a backstop it never reaches:
-	 * the guard passes at most API_MAX_HEADERS_SIZE head bytes plus one
-	 * framing line, and trailers never.
+	 * The limits are evhttp's own, which answer with its HTML pages: 413
+	 * from a Content-Length over the limit before the body is read (and
+	 * at once to "Expect: 100-continue"), or as soon as a chunked body's
+	 * chunk sizes add up past it; 400 for a head (or a trailer) over
+	 * API_MAX_HEADERS_SIZE. The connection closes after such an answer.
+	 * No lingering close (EVHTTP_SERVER_LINGERING_CLOSE): it would read
+	 * a refused body to its end before answering, and never answer a
+	 * client waiting for "100 Continue".
 	 */
-	api->max_body = conf->api_max_body > 0 ? conf->api_max_body :
-	    UINT64_MAX;
-	api_guard_start(api, conf->api_timeout_ms);
-	evhttp_set_bevcb(api->http, api_guard_bev_cb, api);
 	evhttp_set_max_body_size(api->http, conf->api_max_body > 0 ?
 	    (ev_ssize_t)conf->api_max_body : -1);
-	evhttp_set_max_headers_size(api->http, 2 * API_MAX_HEADERS_SIZE +
-	    1024);
-	evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS_SIZE);
 	if (conf->api_timeout_ms > 0) {
 		tv.tv_sec = (time_t)(conf->api_timeout_ms / 1000);
 		tv.tv_usec = (suseconds_t)(conf->api_timeout_ms % 1000) * 1000;
@@ -733,7 +761,6 @@ api_shutdown(void)
 		evhttp_free(api->http);
 	else if (api->unix_listener != NULL)
 		evconnlistener_free(api->unix_listener);
-	api_guard_shutdown(api);
 	if (api->accept_ev != NULL)
 		event_free(api->accept_ev);
 	if (api->unix_path != NULL)

@@ -15,21 +15,18 @@
 #include "hmap.h"
 #include "registry.h"
 
-struct bufferevent;
-struct event_base;
-struct evbuffer;
 struct evhttp_request;
+struct evkeyvalq;
 struct evhttp;
 struct evconnlistener;
 struct hmap;
 struct runtime;
 
 /*
- * Most bytes (request line and header lines, without line ends) and most
- * header lines of a request head.
+ * Most bytes of a request head (request line and header lines, without
+ * line ends), and of a chunked body's trailer: evhttp's limit.
  */
 #define API_MAX_HEADERS_SIZE	16384
-#define API_MAX_HEADERS		100
 
 /* Longest names accepted in a path: DNS-1123 subdomain and label. */
 #define API_NAME_MAX	253
@@ -79,6 +76,12 @@ const char *api_route_allow(unsigned methods, char *buf, size_t len);
  * in time independent of where the first difference lies.
  */
 bool	api_auth_ok(const char *header, const char *token);
+/*
+ * Why the request with these headers is refused for framing evhttp may
+ * have read otherwise than the client meant (a second Content-Length, a
+ * Transfer-Encoding other than one "chunked", both), or NULL. Pure.
+ */
+const char *api_framing_bad(const struct evkeyvalq *);
 
 /*
  * GET /version: {"version": PACKAGE_VERSION, "dnsListen": [the
@@ -101,11 +104,6 @@ struct api {
 	struct owner		 owner;		/* OWNER_API */
 	struct hmap		*leases;	/* pod key -> struct api_lease */
 	char			*state_path;	/* api-objects.json or NULL */
-	uint64_t		 max_body;	/* bytes; the guard's limit */
-	struct ptab		 conns;		/* struct api_conn, by bev */
-	/* Sockets read to their end after a refusal (api_guard.c). */
-	struct ptab		 lingers;	/* struct api_linger */
-	uint64_t		 linger_ms;
 };
 
 /* Replies. body is stolen. Return nothing: the request is done. */
@@ -146,95 +144,6 @@ void	api_lease_heartbeat(struct api *, struct evhttp_request *,
 bool	api_lease_held(struct api *, const char *pod_key);
 /* Drops the lease of a pod (deleted, or applied without one). */
 void	api_lease_drop(struct api *, const char *pod_key);
-
-/*
- * api_guard.c: the request limits, enforced on each connection's input
- * before evhttp parses it (see the comment atop api_guard.c).
- */
-enum api_guard_phase {
-	API_GUARD_P_LINE1,	/* the request line */
-	API_GUARD_P_HEADERS,
-	API_GUARD_P_BODY,	/* Content-Length body: left bytes */
-	API_GUARD_P_CHUNK_SIZE,
-	API_GUARD_P_CHUNK_DATA,	/* left bytes of a chunk */
-	API_GUARD_P_TRAILER,
-	API_GUARD_P_WAIT,	/* request complete, its handler not run */
-	API_GUARD_P_SKIP,	/* everything dropped until the close */
-};
-
-enum api_guard_why {
-	API_GUARD_W_OK,
-	API_GUARD_W_BODY,	/* 413 */
-	API_GUARD_W_URI,	/* 414 */
-	API_GUARD_W_HEAD,	/* 431 */
-	API_GUARD_W_FRAMING,	/* 400: Content-Length, Transfer-Encoding */
-	API_GUARD_W_CHUNK,	/* 400: chunked body */
-	API_GUARD_W_REQLINE,	/* 400: request line */
-	API_GUARD_W_METHOD,	/* 501: unknown method, CONNECT */
-	API_GUARD_W_HEADER,	/* 400: header line */
-	API_GUARD_W_EXPECT,	/* 417 */
-	API_GUARD_W_NOMEM,	/* 500 */
-};
-
-/* The guard of one connection. */
-struct api_guard {
-	enum api_guard_phase	 phase;
-	size_t			 pos;	/* input bytes passed, not consumed */
-	uint64_t		 left;	/* of the body or chunk */
-	uint64_t		 body;	/* chunked body so far */
-	size_t			 head;	/* head bytes so far */
-	size_t			 nheaders;
-	bool			 may_have_body;	/* by the method */
-	bool			 drop;	/* the body is dropped (refused) */
-	bool			 handled;	/* the handler ran */
-	bool			 withheld_last;	/* last line was framing */
-	bool			 framing_bad;
-	bool			 chunked;
-	bool			 cl_bad;
-	bool			 busy;	/* changing the buffer itself */
-	bool			 http11;	/* HTTP/1.1 (not 1.0) */
-	bool			 expect_seen, expect_ok;	/* first Expect */
-	bool			 expect_last;	/* last passed line is it */
-	size_t			 npassed;	/* header lines passed */
-	unsigned		 ncl, nte;	/* framing lines seen */
-	uint64_t		 cl;	/* Content-Length */
-	int			 status;	/* 0, or the answer's */
-	enum api_guard_why	 why;
-	bool			 close;	/* close after the answer */
-	size_t			 max_head;	/* <= API_MAX_HEADERS_SIZE */
-	size_t			 max_headers;
-	uint64_t		 max_body;
-};
-
-/* A guard at the start of a connection, with its limits. */
-void	api_guard_init(struct api_guard *, size_t max_head,
-    size_t max_headers, uint64_t max_body);
-/* evhttp removed n bytes from the front of the input buffer. */
-void	api_guard_consumed(struct api_guard *, size_t n);
-/*
- * Looks at the input buffer's bytes the guard has not passed yet:
- * passes, rewrites or drops them (see api_guard.c).
- */
-void	api_guard_feed(struct api_guard *, struct evbuffer *);
-/*
- * Called by the handler of the request evhttp just completed: returns 0,
- * or the status to answer with a reason in why and *close set when the
- * connection must close after it. Then moves on to the next request.
- */
-int	api_guard_verdict(struct api_guard *, struct evbuffer *, char *why,
-    size_t whylen, bool *close);
-/* evhttp_set_bevcb() callback: a bufferevent with its guard hook. */
-struct bufferevent *api_guard_bev_cb(struct event_base *, void *);
-/* The guard's verdict on req (api_guard_verdict), 0 when unguarded. */
-int	api_guard_check(struct api *, struct evhttp_request *, char *why,
-    size_t whylen, bool *close);
-/*
- * Starts and ends guarding the connections of api; a refused connection
- * lingers at most linger_ms (0: until the client closes) after evhttp
- * closed it.
- */
-void	api_guard_start(struct api *, uint64_t linger_ms);
-void	api_guard_shutdown(struct api *);
 
 /* api_store.c: the state file of API-owned objects. */
 /* Reads and applies the state file; a missing file is no error. */

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 # api.sh -- the control API against the real daemon with curl: tokens,
 # routes, methods, apply (all or nothing, created/configured/unchanged),
-# ownership (409), bad bodies (400 with file:line, 413 in JSON for
+# ownership (409), bad bodies (400 with file:line; 413 from evhttp for
 # Content-Length and chunked bodies, not held in memory), TTL leases, slow
-# clients, head limits, keep-alive and pipelining around refusals, the
-# unix socket, /metrics through a strict parser, and API objects
+# clients, head limits and malformed requests (evhttp's statuses, JSON
+# where our handler answers), keep-alive and pipelining up to a refusal,
+# the unix socket, /metrics through a strict parser, and API objects
 # (Endpoints too) surviving a restart; a broken state file moved aside.
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
@@ -137,7 +138,6 @@ expect 400 "wrong type in JSON"
 echo "$BODY" | grep -q 'request:1:.*ports\[\].port' || fail "JSON type error: $BODY"
 req POST /v1/apply --data-binary ''
 expect 400 "empty apply"
-head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' > "$TEST_TMP/big"
 # is_json_error: the body is a JSON object with an "error" string and the
 # reply said Content-Type: application/json.
 is_json_error() {
@@ -145,36 +145,41 @@ is_json_error() {
 		fail "$1: not a JSON error: $BODY"
 	[ "$CT" = application/json ] || fail "$1: Content-Type $CT"
 }
-# big_req WHAT [curl args...]: a 10 MiB apply; 413 with a JSON error.
+# big_req WHAT SIZE [chunked] [continue]: an apply of SIZE bytes, refused
+# by evhttp with 413 (its own page) before the body is read, or as soon
+# as the chunks pass the limit; the daemon lives on.
 big_req() {
 	local what=$1
 	shift
-	read -r CODE CT < <(curl -s -o "$TEST_TMP/body" -w '%{http_code} %{content_type}\n' \
-		-X POST -H "$AUTH" "$@" --data-binary @"$TEST_TMP/big" "$API/v1/apply")
+	read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" POST /v1/apply "$@")
 	BODY=$(cat "$TEST_TMP/body")
 	expect 413 "$what"
-	is_json_error "$what"
 	CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
 	[ "$CODE" = 200 ] || fail "$what: daemon not alive after it"
 }
-big_req "10 MiB body, Content-Length, Expect: 100-continue"
-echo "$BODY" | grep -q "request body of 10485760 bytes exceeds the limit of 1048576 bytes" ||
-	fail "413 reason: $BODY"
-big_req "10 MiB body, Content-Length, no Expect" -H "Expect:"
-big_req "10 MiB body, chunked, Expect: 100-continue" -H "Transfer-Encoding: chunked"
-big_req "10 MiB body, chunked, no Expect" -H "Transfer-Encoding: chunked" -H "Expect:"
-echo "$BODY" | grep -q "request body exceeds the limit of 1048576 bytes" || fail "413 reason: $BODY"
-req PUT /v1/pods/default/big -H "Expect:" --data-binary @"$TEST_TMP/big"
+export AUTH
+MIB=$((1024 * 1024))
+big_req "10 MiB body, Content-Length, Expect: 100-continue" $((10 * MIB)) continue
+big_req "10 MiB body, Content-Length, no Expect" $((10 * MIB))
+big_req "10 MiB body, chunked, Expect: 100-continue" $((10 * MIB)) chunked continue
+big_req "10 MiB body, chunked, no Expect" $((10 * MIB)) chunked
+big_req "1 MiB and a byte" $((MIB + 1))
+read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" PUT /v1/pods/default/big $((10 * MIB)))
 expect 413 "10 MiB registration"
-# Refused bodies are dropped as they come, not held: 64 MiB of each kind
-# leave the daemon's peak memory (VmHWM) within 8 MiB of before.
+# Just at the limit, the body is read and reaches the handler: 400 in
+# JSON (it is no YAML document), not 413.
+read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" POST /v1/apply "$MIB")
+BODY=$(cat "$TEST_TMP/body")
+expect 400 "a body of exactly 1 MiB"
+is_json_error "a body of exactly 1 MiB"
+# Refused bodies are not read (Content-Length) or not held past the limit
+# (chunked): 64 MiB of each kind leave the daemon's peak memory (VmHWM)
+# within 8 MiB of before.
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status"; }
-head -c $((64 * 1024 * 1024)) /dev/zero > "$TEST_TMP/huge"
 hwm0=$(hwm)
-for te in "X-Framing: Content-Length" "Transfer-Encoding: chunked"; do
-	CODE=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "$AUTH" -H "Expect:" \
-		-H "$te" --data-binary @"$TEST_TMP/huge" "$API/v1/apply") || CODE=000
-	[ "$CODE" = 413 ] || fail "64 MiB body ($te): HTTP $CODE"
+for framing in "" chunked; do
+	read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" POST /v1/apply $((64 * MIB)) $framing)
+	[ "$CODE" = 413 ] || fail "64 MiB body (${framing:-Content-Length}): HTTP $CODE"
 done
 hwm1=$(hwm)
 # (ASan keeps freed memory in quarantine: its builds skip the comparison.)
@@ -182,7 +187,6 @@ if ! ldd "$CIPD" 2>/dev/null | grep -q libasan; then
 	[ $((hwm1 - hwm0)) -lt 8192 ] ||
 		fail "peak memory grew from $hwm0 to $hwm1 kB refusing 64 MiB bodies"
 fi
-rm -f "$TEST_TMP/huge"
 req PUT /v1/pods/default/p1 --data-binary '{"ip": "1.2.3.4", "ttlSeconds": "x"}'
 expect 400 "registration with a wrong type"
 req PUT /v1/pods/default/p1 --data-binary 'not json'
@@ -190,7 +194,7 @@ expect 400 "registration not JSON"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
 [ "$CODE" = 200 ] || fail "daemon not alive after bad bodies"
 [ "$(services_now)" = "default/backend" ] || fail "state changed: $BODY"
-pass "bad YAML, wrong types, 10 MiB bodies: 400/413, state unchanged"
+pass "bad YAML, wrong types, 10 and 64 MiB bodies: 400/413, state unchanged"
 
 # Apply: created, unchanged, configured; all or nothing.
 cat > "$TEST_TMP/web.yaml" <<'EOF'
@@ -283,14 +287,14 @@ except socket.timeout:
     sys.exit(1)
 sys.exit(0 if time.time() - t < 4 else 1)
 PY
-# Huge heads are refused with JSON and the connection closed; the daemon
-# lives.
+# Huge heads and malformed requests get evhttp's own answer (its HTML
+# page) and the connection closes; framing evhttp would read one way and
+# a client another gets 400 in JSON from our handler. The daemon lives.
 read -r CODE CT < <(curl -s -o "$TEST_TMP/body" -w '%{http_code} %{content_type}\n' \
 	-H "$AUTH" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' 'b')" "$API/readyz")
 BODY=$(cat "$TEST_TMP/body")
-expect 431 "a 20 kB header"
-is_json_error "a 20 kB header"
-python3 - "$API_PORT" "$(cat "$TOKEN")" <<'PY' || fail "head limits"
+expect 400 "a 20 kB header"
+python3 - "$API_PORT" "$(cat "$TOKEN")" <<'PY' || fail "head limits and malformed requests"
 import json, socket, sys
 port, token = int(sys.argv[1]), sys.argv[2]
 def ask(req):
@@ -299,47 +303,54 @@ def ask(req):
     s.settimeout(10)
     data = b""
     while True:
-        d = s.recv(65536)
+        try:
+            d = s.recv(65536)
+        except ConnectionResetError:
+            break	# closed with part of the request unread
         if not d:
             break
         data += d
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     hdrs = dict(l.lower().split(": ", 1) for l in lines[1:])
-    assert hdrs["content-type"] == "application/json", lines
     assert hdrs.get("connection") == "close", lines
-    code = int(lines[0].split()[1])
-    # The reason phrase is the status code's own.
-    reasons = {400: "Bad Request", 413: "Payload Too Large",
-               414: "URI Too Long", 417: "Expectation Failed",
-               431: "Request Header Fields Too Large", 501: "Not Implemented"}
-    assert lines[0].split(" ", 2)[2] == reasons[code], lines[0]
-    return code, json.loads(body)["error"]
+    return int(lines[0].split()[1]), hdrs["content-type"], body
 auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
-many = b"".join(b"X-%d: 1\r\n" % i for i in range(150))
+many = b"".join(b"X-%d: 1\r\n" % i for i in range(2000))
+ok = b"kind: Service\nmetadata: {name: x}\n"
 cases = [
-    (b"GET /readyz HTTP/1.1\r\n" + auth + many + b"\r\n", 431),
-    (b"GET /" + b"u" * 20000 + b" HTTP/1.1\r\n\r\n", 414),
+    # evhttp's: a head over 16 KiB, a request line over 16 KiB.
+    (b"GET /readyz HTTP/1.1\r\n" + auth + many + b"\r\n", 400),
+    (b"GET /" + b"u" * 20000 + b" HTTP/1.1\r\n\r\n", 400),
+    # evhttp's: malformed framing, request line, header line, Expect.
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Content-Length: 3\r\n"
      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Content-Length: 3\r\n"
-     b"Content-Length: 3\r\n\r\nabc", 400),
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Content-Length: 3x\r\n\r\nabc", 400),
-    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Transfer-Encoding: chunked\r\n"
-     b"\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
-    # What evhttp itself would answer with an HTML page.
     (b"BREW /v1/apply HTTP/1.1\r\n" + auth + b"\r\n", 501),
     (b"GET /v1/services HTTP/3\r\n" + auth + b"\r\n", 400),
     (b"GET /v1/services HTTP/1.1\r\n" + auth + b"no colon here\r\n\r\n", 400),
     (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Expect: tea\r\n"
      b"Content-Length: 2\r\n\r\n{}", 417),
-    # A folded line makes the Expect other than 100-continue.
-    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Expect: 100-continue\r\n"
-     b" x\r\nContent-Length: 2\r\n\r\n{}", 417),
+    # evhttp 2.1 answers a broken chunked body, and a trailer over
+    # 16 KiB, as it answers a body over the limit.
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Transfer-Encoding: chunked\r\n"
+     b"\r\nzz\r\nabc\r\n0\r\n\r\n", 413),
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Transfer-Encoding: chunked\r\n"
+     b"\r\n5\r\nabcde\r\n0\r\nX-T: " + b"t" * 20000 + b"\r\n\r\n", 413),
+    # Ours, in JSON: a second Content-Length, or a Transfer-Encoding
+    # evhttp would take for none.
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Content-Length: %d\r\n"
+     b"Content-Length: 3\r\n\r\n" % len(ok) + ok, "conflicting"),
+    (b"POST /v1/apply HTTP/1.1\r\n" + auth + b"Transfer-Encoding: gzip, chunked\r\n"
+     b"\r\n0\r\n\r\n", "Transfer-Encoding"),
 ]
 for req, want in cases:
-    code, err = ask(req)
-    assert code == want, (req[:60], code, err)
+    code, ct, body = ask(req)
+    if isinstance(want, str):
+        assert code == 400 and ct == "application/json", (req[:60], code, ct)
+        assert want in json.loads(body)["error"], body
+    else:
+        assert code == want, (req[:60], code, body)
 PY
 # 413 to "Expect: 100-continue" before the body: the client may skip the
 # body and send its next request, so the connection closes.
@@ -359,14 +370,14 @@ lines = head.split(b"\r\n\r\n")[0].decode().lower().split("\r\n")
 assert lines[0].startswith("http/1.1 413"), lines
 assert "connection: close" in lines, lines
 PY
-# A refused connection lingers for --api-timeout (2s) at most, even when
-# its client keeps sending: the sends fail once the daemon closed it.
-python3 - "$API_PORT" <<'PY' || fail "a refused connection lingers while its client sends"
+# A refused connection closes at once, even when its client keeps
+# sending: the sends fail.
+python3 - "$API_PORT" <<'PY' || fail "a refused connection stays open while its client sends"
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"POST /v1/apply HTTP/1.1\r\nConnection: close\r\n"
           b"Content-Length: 100000000000\r\n\r\n")
-end = time.time() + 30
+end = time.time() + 5
 try:
     while time.time() < end:
         s.sendall(b"x" * 1024)
@@ -377,13 +388,14 @@ sys.exit(1)
 PY
 CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
 [ "$CODE" = 200 ] || fail "daemon not alive after a slow client and huge heads"
-pass "slow client timed out; header count and size, request line, method, framing, Expect refused in JSON"
+pass "slow client timed out; head size, request line, method, framing, Expect refused"
 
-# Keep-alive and pipelining across refused bodies: one connection sends a
-# 3 MiB Content-Length body, a 2.5 MiB chunked one, a small chunked apply
-# and GETs back to back; each is answered in order, the refused ones 413
-# in JSON, and the connection stays usable.
-python3 - "$API_PORT" "$(cat "$TOKEN")" <<'PY' || fail "pipelined requests around 413s"
+# Keep-alive and pipelining: one connection sends a small chunked apply
+# with a trailer, GETs, a request our handler refuses (404 in JSON, the
+# connection kept), then a 3 MiB body and a GET back to back; each is
+# answered in order, the body 413 by evhttp, which closes the connection
+# there: the GET after it is not answered.
+python3 - "$API_PORT" "$(cat "$TOKEN")" <<'PY' || fail "pipelined requests up to a 413"
 import json, socket, sys, threading
 port, token = int(sys.argv[1]), sys.argv[2]
 auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
@@ -392,16 +404,20 @@ def post(framing, body):
 def get(path):
     return b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n"
 big = 3 * 1024 * 1024
-chunks = b"".join(b"%x\r\n" % 65536 + b"b" * 65536 + b"\r\n" for _ in range(40))
 small = b"kind: Service\nmetadata: {name: pipelined}\nspec: {ports: [{port: 1}]}\n"
 small_chunked = b"%x\r\n" % 20 + small[:20] + b"\r\n" + b"%x\r\n" % (len(small) - 20) + small[20:] + b"\r\n0\r\nX-Trailer: 1\r\n\r\n"
-stream = (post(b"Content-Length: %d\r\n" % big, b"a" * big) + get(b"/healthz") +
-          post(b"Transfer-Encoding: chunked\r\n", chunks + b"0\r\n\r\n") + get(b"/readyz") +
-          post(b"Transfer-Encoding: chunked\r\n", small_chunked) +
-          get(b"/v1/services/default/pipelined"))
-want = [413, 200, 413, 200, 200, 200]
+stream = (get(b"/healthz") + post(b"Transfer-Encoding: chunked\r\n", small_chunked) +
+          get(b"/v1/nope") + get(b"/v1/services/default/pipelined") +
+          post(b"Content-Length: %d\r\n" % big, b"a" * big) + get(b"/readyz"))
+want = [200, 200, 404, 200, 413]
 s = socket.create_connection(("127.0.0.1", port))
-sender = threading.Thread(target=s.sendall, args=(stream,))
+s.settimeout(10)
+def send():
+    try:
+        s.sendall(stream)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+sender = threading.Thread(target=send)
 sender.start()
 f = s.makefile("rb")
 for i, code in enumerate(want):
@@ -413,17 +429,24 @@ for i, code in enumerate(want):
             break
         k, v = l.decode().split(":", 1)
         hdrs[k.lower()] = v.strip()
-    body = json.loads(f.read(int(hdrs["content-length"])))
+    body = f.read(int(hdrs["content-length"]))
     assert int(status[1]) == code, (i, status, body)
+    if code == 413:
+        assert hdrs.get("connection") == "close", (i, hdrs)
+        continue
     assert hdrs["content-type"] == "application/json", (i, hdrs)
     assert hdrs.get("connection") != "close", (i, hdrs)
-    if code == 413:
-        assert "exceeds the limit of 1048576 bytes" in body["error"], body
+    json.loads(body)
+try:
+    rest = f.read()
+except ConnectionResetError:
+    rest = b""
+assert rest == b"", rest[:100]
 sender.join()
 PY
 req DELETE /v1/services/default/pipelined; expect 200 "delete the pipelined service"
 [ "$(services_now)" = "default/backend,default/web" ] || fail "state after pipelining: $BODY"
-pass "keep-alive and pipelining across 413s, chunked bodies and trailers"
+pass "keep-alive and pipelining up to a 413, chunked bodies and trailers"
 
 # The unix socket serves the same API, with the same token.
 CODE=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://x/healthz)
@@ -432,7 +455,9 @@ CODE=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://x/v1/
 [ "$CODE" = 401 ] || fail "unix socket without token: $CODE"
 CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" --unix-socket "$SOCK" http://x/v1/services)
 [ "$CODE" = 200 ] || fail "unix socket with token: $CODE"
-pass "unix socket"
+read -r CODE CT < <(send_body "$SOCK" POST /v1/apply $((10 * MIB)))
+[ "$CODE" = 413 ] || fail "unix socket, 10 MiB body: $CODE"
+pass "unix socket, its body limit"
 
 # /metrics: strict exposition-format check, our gauges present.
 req GET /metrics; expect 200 "/metrics"

@@ -104,3 +104,74 @@ stop_daemon() {
 	wait "$DAEMON_PID" || rc=$?
 	[ "$rc" -eq 0 ] || fail "clusteripd exited with status $rc"
 }
+
+# send_body ADDR METHOD PATH SIZE [chunked] [continue]: sends METHOD PATH
+# with a body of SIZE bytes to ADDR (HOST:PORT, or a unix socket path),
+# with $AUTH when set; "chunked" sends it in 64 KiB chunks, "continue"
+# asks "Expect: 100-continue" and waits up to a second for an answer
+# first. A daemon that refuses the body answers at once and closes with
+# the rest unread, which resets the connection: the sending stops there
+# and the answer is read all the same (as libclusterip does; curl may
+# lose it). Prints "CODE CONTENT-TYPE"; the body lands in $TEST_TMP/body.
+send_body() {
+	TEST_TMP=$TEST_TMP AUTH=${AUTH:-} python3 - "$@" <<'PY'
+import os, select, socket, sys
+addr, method, path, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+opts = sys.argv[5:]
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(addr)
+else:
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)))
+s.settimeout(30)
+head = "%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path)
+if os.environ.get("AUTH"):
+    head += os.environ["AUTH"] + "\r\n"
+head += "Transfer-Encoding: chunked\r\n" if "chunked" in opts else "Content-Length: %d\r\n" % size
+if "continue" in opts:
+    head += "Expect: 100-continue\r\n"
+data = b""
+def body():
+    piece = b"a" * 65536
+    left = size
+    while left > 0:
+        n = min(left, len(piece))
+        yield (b"%x\r\n" % n + piece[:n] + b"\r\n") if "chunked" in opts else piece[:n]
+        left -= n
+    if "chunked" in opts:
+        yield b"0\r\n\r\n"
+try:
+    s.sendall(head.encode() + b"\r\n")
+    if "continue" in opts and select.select([s], [], [], 1.0)[0]:
+        data = s.recv(65536)
+    if not data or data.startswith(b"HTTP/1.1 100"):
+        for b in body():
+            s.sendall(b)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+def answer(data):
+    # The final answer (past a "100 Continue"), once whole, else None.
+    while data.startswith(b"HTTP/1.1 1") and b"\r\n\r\n" in data:
+        data = data.split(b"\r\n\r\n", 1)[1]
+    if b"\r\n\r\n" not in data:
+        return None
+    h, rest = data.split(b"\r\n\r\n", 1)
+    lines = h.decode("latin-1").split("\r\n")
+    hdrs = dict((k.lower(), v.strip()) for k, v in (l.split(":", 1) for l in lines[1:]))
+    if len(rest) < int(hdrs.get("content-length", "0")):
+        return None
+    return lines[0].split()[1], hdrs.get("content-type", ""), rest
+while answer(data) is None:
+    try:
+        d = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not d:
+        break
+    data += d
+a = answer(data) or ("000", "", b"")
+open(os.path.join(os.environ["TEST_TMP"], "body"), "wb").write(a[2])
+print(a[0], a[1])
+PY
+}

@@ -360,7 +360,15 @@ req POST /v1/apply --data-binary ''; expect 400 "empty apply"
 req PUT /v1/pods/default/p1 --data-binary 'not json'; expect 400 "registration not JSON"
 req PUT /v1/pods/default/p1 --data-binary '{"ip": "1.2.3.4", "ttlSeconds": "x"}'; expect 400 "bad TTL"
 head -c $((1100 * 1024)) /dev/zero | tr '\0' 'a' > "$TEST_TMP/big"
-req POST /v1/apply -H "Expect:" --data-binary @"$TEST_TMP/big"; expect 413 "body over 1 MiB"
+read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" POST /v1/apply $((1100 * 1024)))
+expect 413 "body over 1 MiB"
+read -r CODE CT < <(send_body "127.0.0.1:$API_PORT" POST /v1/apply $((1100 * 1024)) chunked)
+expect 413 "chunked body over 1 MiB"
+read -r CODE CT < <(send_body "$SOCK" POST /v1/apply $((1100 * 1024)) continue)
+expect 413 "body over 1 MiB over the unix socket, Expect: 100-continue"
+# A second Content-Length: refused by our handler, the connection closed.
+req POST /v1/apply -H "Content-Length: 2" -H "Content-Length: 2" --data-binary '{}'
+expect 400 "two Content-Lengths"
 req DELETE /v1/services/default/backend; expect 409 "delete a file's service"
 req DELETE /v1/pods/default/nothere; expect 404 "delete a missing pod"
 req GET /v1/services/default/web; expect 200 "web"
