@@ -170,10 +170,11 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string form */
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK &&
-#else
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS, CURLPROTO_HTTP) ==
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
 	    CURLE_OK &&
+#else
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK &&
 #endif
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_USERAGENT,

@@ -32,7 +32,7 @@ typedef void http_client_done_cb(long status, const char *body, size_t len,
 
 /* One GET request. The strings are copied; arg is passed to each callback. */
 struct http_client_opts {
-	const char		*url;		/* http://host[:port]/path */
+	const char		*url;		/* http[s]://host[:port]/path */
 	const char		*unix_path;	/* connect here instead, or NULL */
 	uint64_t		 timeout_ms;	/* whole transfer; 0: none */
 	uint64_t		 connect_timeout_ms; /* 0: libcurl's (300 s) */
