@@ -18,6 +18,10 @@
  * it. The first container's definition is kept; a container that
  * defines the same Service differently is warned about, not followed.
  * When the defining container goes, the oldest one left defines it.
+ *
+ * The requests are libcurl's (http_client.h), on the daemon's loop: the
+ * event stream's body is split into lines as it arrives, each line one
+ * JSON message; a list or inspect reply is read whole, then parsed.
  */
 #include "config.h"
 
@@ -31,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "util.h"
@@ -41,14 +43,15 @@
 #include "conf.h"
 #include "registry.h"
 #include "runtime.h"
-#include "docker_http.h"
+#include "http_client.h"
+#include "linebuf.h"
 #include "docker_pod.h"
 #include "docker_svc.h"
 #include "docker.h"
 
 #define DOCKER_BACKOFF_MIN_MS	1000
 #define DOCKER_BACKOFF_MAX_MS	30000
-#define DOCKER_REQ_TIMEOUT_S	10
+#define DOCKER_REQ_TIMEOUT_MS	10000
 #define DOCKER_MAX_BODY		(16u << 20)	/* list or inspect reply */
 #define DOCKER_MAX_EVENT	(1u << 20)	/* one event message */
 
@@ -61,10 +64,9 @@ enum docker_req_kind {
 struct docker_req {
 	struct docker		*d;
 	enum docker_req_kind	 kind;
-	struct bufferevent	*bev;
-	struct docker_http	 http;
+	struct http_client_req	*http;		/* NULL once done */
+	struct linebuf		 lines;		/* EVENTS: one message each */
 	char			 id[DOCKER_ID_MAX + 1];	/* INSPECT */
-	bool			 resynced;	/* EVENTS: list started */
 };
 
 /* A container id waiting to be inspected. */
@@ -97,8 +99,7 @@ struct docker {
 	struct runtime		*rt;
 	char			*socket_path;
 	char			*network;
-	struct sockaddr_un	 sun;
-	socklen_t		 sunlen;
+	struct http_client	*http;
 	struct docker_req	*events;
 	struct docker_req	*list;
 	struct docker_req	*inspect;	/* the one in flight */
@@ -117,17 +118,19 @@ static struct docker *docker;
 static struct docker_req *docker_req_new(struct docker *,
 		    enum docker_req_kind, const char *, const char *);
 static void	docker_req_free(struct docker_req *);
-static void	docker_read_cb(struct bufferevent *, void *);
-static void	docker_event_cb(struct bufferevent *, short, void *);
+static void	docker_events_head_cb(long, void *);
+static void	docker_events_body_cb(const char *, size_t, void *);
+static int	docker_event_line_cb(const char *, size_t, void *);
+static void	docker_done_cb(long, const char *, size_t, const char *,
+		    void *);
 static void	docker_req_fail(struct docker_req *, const char *);
-static void	docker_req_done(struct docker_req *);
-static void	docker_events_lines(struct docker_req *);
 static void	docker_connect_events(struct docker *);
 static void	docker_retry_cb(evutil_socket_t, short, void *);
 static void	docker_stream_broken(struct docker *, const char *);
 static void	docker_start_list(struct docker *);
-static void	docker_list_done(struct docker *, struct docker_req *);
-static void	docker_inspect_done(struct docker *, struct docker_req *);
+static void	docker_list_done(struct docker *, long, const char *, size_t);
+static void	docker_inspect_done(struct docker *, const char *, long,
+		    const char *, size_t);
 static void	docker_enqueue(struct docker *, const char *, bool);
 static void	docker_next(struct docker *);
 static void	docker_forget(struct docker *, const char *, const char *);
@@ -142,8 +145,9 @@ static struct docker_req *
 docker_req_new(struct docker *d, enum docker_req_kind kind, const char *path,
     const char *id)
 {
+	struct http_client_opts o = { 0 };
 	struct docker_req *r;
-	struct timeval tv = { DOCKER_REQ_TIMEOUT_S, 0 };
+	char url[256];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_warn("%s: calloc", __func__);
@@ -153,139 +157,117 @@ docker_req_new(struct docker *d, enum docker_req_kind kind, const char *path,
 	r->kind = kind;
 	if (id != NULL)
 		strlcpy(r->id, id, sizeof(r->id));
-	docker_http_init(&r->http, kind == DOCKER_REQ_EVENTS ?
-	    DOCKER_MAX_EVENT : DOCKER_MAX_BODY);
-	r->bev = bufferevent_socket_new(d->rt->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (r->bev == NULL) {
-		log_warn("%s: bufferevent", __func__);
+	linebuf_init(&r->lines, DOCKER_MAX_EVENT);
+	/* The host part only names the API; the socket is the peer. */
+	snprintf(url, sizeof(url), "http://docker%s", path);
+	o.url = url;
+	o.unix_path = d->socket_path;
+	o.connect_timeout_ms = DOCKER_REQ_TIMEOUT_MS;
+	o.max_body = DOCKER_MAX_BODY;
+	o.done_cb = docker_done_cb;
+	o.arg = r;
+	if (kind == DOCKER_REQ_EVENTS) {
+		/* The event stream stays quiet for long; requests must not. */
+		o.head_cb = docker_events_head_cb;
+		o.body_cb = docker_events_body_cb;
+	} else
+		o.timeout_ms = DOCKER_REQ_TIMEOUT_MS;
+	if ((r->http = http_client_get(d->http, &o)) == NULL) {
 		free(r);
-		return NULL;
-	}
-	bufferevent_setcb(r->bev, docker_read_cb, NULL, docker_event_cb, r);
-	/* The event stream stays quiet for long; requests must not. */
-	bufferevent_set_timeouts(r->bev, kind == DOCKER_REQ_EVENTS ? NULL : &tv,
-	    &tv);
-	if (evbuffer_add_printf(bufferevent_get_output(r->bev),
-	    "GET %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: clusteripd\r\n"
-	    "Accept: application/json\r\nConnection: close\r\n\r\n",
-	    path) == -1 ||
-	    bufferevent_enable(r->bev, EV_READ | EV_WRITE) == -1 ||
-	    bufferevent_socket_connect(r->bev, (struct sockaddr *)&d->sun,
-	    (int)d->sunlen) == -1) {
-		log_debug("docker: cannot connect to %s: %s", d->socket_path,
-		    strerror(errno));
-		docker_req_free(r);
 		return NULL;
 	}
 	log_debug("docker: GET %s", path);
 	return r;
 }
 
+/* Cancels r's request, if still running, and frees r. Accepts NULL. */
 static void
 docker_req_free(struct docker_req *r)
 {
 	if (r == NULL)
 		return;
-	if (r->bev != NULL)
-		bufferevent_free(r->bev);
-	docker_http_clear(&r->http);
+	http_client_cancel(r->http);
+	linebuf_clear(&r->lines);
 	free(r);
 }
 
+/* The event stream's head: the stream runs, so list what is running. */
 static void
-docker_read_cb(struct bufferevent *bev, void *arg)
+docker_events_head_cb(long status, void *arg)
 {
 	struct docker_req *r = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec v;
-	enum docker_http_state st;
-	size_t n;
+	struct docker *d = r->d;
 
-	while (evbuffer_get_length(in) > 0) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		st = docker_http_feed(&r->http, v.iov_base, v.iov_len);
-		n = v.iov_len;
-		evbuffer_drain(in, n);
-		if (st == DOCKER_HTTP_ERROR) {
-			docker_req_fail(r, r->http.error);
-			return;
-		}
-		if (r->kind == DOCKER_REQ_EVENTS) {
-			if (docker_http_headers_done(&r->http) &&
-			    !r->resynced) {
-				if (r->http.status != 200) {
-					docker_req_fail(r, "events refused");
-					return;
-				}
-				r->resynced = true;
-				r->d->connected = true;
-				r->d->backoff_ms = 0;
-				log_info("docker: following %s",
-				    r->d->socket_path);
-				docker_start_list(r->d);
-				if (r->d->events != r)
-					return;	/* freed */
-			}
-			docker_events_lines(r);
-			if (st == DOCKER_HTTP_DONE) {
-				docker_req_fail(r, "event stream ended");
-				return;
-			}
-		} else if (st == DOCKER_HTTP_DONE) {
-			docker_req_done(r);
-			return;
-		}
+	if (status != 200) {
+		docker_req_fail(r, "events refused");
+		return;
 	}
+	d->connected = true;
+	d->backoff_ms = 0;
+	log_info("docker: following %s", d->socket_path);
+	docker_start_list(d);
 }
 
+/* Event stream bytes: one JSON message per line. */
 static void
-docker_event_cb(struct bufferevent *bev, short what, void *arg)
+docker_events_body_cb(const char *data, size_t len, void *arg)
 {
 	struct docker_req *r = arg;
+	struct docker *d = r->d;
+	int rc;
 
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	if (what & BEV_EVENT_EOF) {
-		if (docker_http_eof(&r->http) == DOCKER_HTTP_DONE &&
-		    r->kind != DOCKER_REQ_EVENTS) {
-			docker_req_done(r);
-			return;
-		}
-		docker_req_fail(r, r->kind == DOCKER_REQ_EVENTS ?
-		    "event stream closed" : r->http.error);
+	rc = linebuf_feed(&r->lines, data, len, docker_event_line_cb, d);
+	if (rc != 0) {
+		docker_req_fail(r, rc == CIP_E_NOMEM ? "out of memory" :
+		    "event message too long");
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		docker_req_fail(r, "timed out");
-		return;
-	}
-	docker_req_fail(r, strerror(EVUTIL_SOCKET_ERROR()));
+	docker_next(d);
 }
 
-/* Splits the event stream's body into lines, one JSON message each. */
-static void
-docker_events_lines(struct docker_req *r)
+static int
+docker_event_line_cb(const char *line, size_t len, void *arg)
 {
-	struct docker_http *h = &r->http;
+	struct docker *d = arg;
 	enum docker_event_kind kind;
 	char id[DOCKER_ID_MAX + 1];
-	char *nl;
-	size_t len;
 
-	while (h->bodylen > 0 &&
-	    (nl = memchr(h->body, '\n', h->bodylen)) != NULL) {
-		len = (size_t)(nl - h->body);
-		kind = docker_event_parse(h->body, len, id);
-		if (kind != DOCKER_EVENT_IGNORE) {
-			log_debug("docker: event on %.12s%s", id,
-			    kind == DOCKER_EVENT_GONE ? " (destroyed)" : "");
-			docker_enqueue(r->d, id, kind == DOCKER_EVENT_GONE);
-		}
-		docker_http_consume(h, len + 1);
+	kind = docker_event_parse(line, len, id);
+	if (kind != DOCKER_EVENT_IGNORE) {
+		log_debug("docker: event on %.12s%s", id,
+		    kind == DOCKER_EVENT_GONE ? " (destroyed)" : "");
+		docker_enqueue(d, id, kind == DOCKER_EVENT_GONE);
 	}
-	docker_next(r->d);
+	return 0;
+}
+
+/* A request ended: its http_client_req is freed when this returns. */
+static void
+docker_done_cb(long status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct docker_req *r = arg;
+	struct docker *d = r->d;
+
+	r->http = NULL;
+	if (r->kind == DOCKER_REQ_EVENTS) {
+		docker_req_fail(r, error != NULL ? error :
+		    "event stream ended");
+		return;
+	}
+	if (error != NULL) {
+		docker_req_fail(r, error);
+		return;
+	}
+	if (r->kind == DOCKER_REQ_LIST) {
+		d->list = NULL;
+		docker_list_done(d, status, body, len);
+	} else {
+		d->inspect = NULL;
+		docker_inspect_done(d, r->id, status, body, len);
+	}
+	docker_req_free(r);
+	docker_next(d);
 }
 
 /* A request failed: a broken stream or listing starts the back-off. */
@@ -307,22 +289,6 @@ docker_req_fail(struct docker_req *r, const char *why)
 		docker_next(d);
 		return;
 	}
-}
-
-static void
-docker_req_done(struct docker_req *r)
-{
-	struct docker *d = r->d;
-
-	if (r->kind == DOCKER_REQ_LIST) {
-		d->list = NULL;
-		docker_list_done(d, r);
-	} else {
-		d->inspect = NULL;
-		docker_inspect_done(d, r);
-	}
-	docker_req_free(r);
-	docker_next(d);
 }
 
 static void
@@ -375,7 +341,7 @@ docker_start_list(struct docker *d)
 }
 
 static void
-docker_list_done(struct docker *d, struct docker_req *r)
+docker_list_done(struct docker *d, long status, const char *body, size_t len)
 {
 	struct hmap *listed;
 	struct hmap_iter it;
@@ -384,8 +350,7 @@ docker_list_done(struct docker *d, struct docker_req *r)
 	size_t nids, i, nstale = 0;
 	void *v;
 
-	if (r->http.status != 200 ||
-	    docker_list_ids(r->http.body, r->http.bodylen, &ids, &nids) != 0) {
+	if (status != 200 || docker_list_ids(body, len, &ids, &nids) != 0) {
 		docker_stream_broken(d, "bad container list");
 		return;
 	}
@@ -569,9 +534,10 @@ docker_log_health(struct docker *d, struct docker_ctr *c, const char *key)
 }
 
 static void
-docker_inspect_done(struct docker *d, struct docker_req *r)
+docker_inspect_done(struct docker *d, const char *id, long status,
+    const char *body, size_t len)
 {
-	struct owner o = { OWNER_DOCKER, r->id };
+	struct owner o = { OWNER_DOCKER, (char *)(uintptr_t)id };
 	struct objset set = { 0 };
 	struct docker_svc svc;
 	struct docker_ctr *c;
@@ -581,24 +547,24 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 	bool ready, has_svc;
 	int rc;
 
-	if (r->http.status == 404) {
-		docker_forget(d, r->id, " (no such container)");
+	if (status == 404) {
+		docker_forget(d, id, " (no such container)");
 		return;
 	}
-	if (r->http.status != 200) {
-		log_warnx("docker: inspecting %.12s: status %d", r->id,
-		    r->http.status);
+	if (status != 200) {
+		log_warnx("docker: inspecting %.12s: status %ld", id,
+		    status);
 		return;
 	}
-	rc = docker_pod_from_inspect(r->http.body, r->http.bodylen,
+	rc = docker_pod_from_inspect(body, len,
 	    d->network, &p, err, sizeof(err));
 	if (rc != 0) {
-		log_warnx("docker: inspecting %.12s: %s", r->id, err);
+		log_warnx("docker: inspecting %.12s: %s", id, err);
 		return;
 	}
 	if (p == NULL) {
 		log_debug("docker: %s", err);
-		docker_forget(d, r->id, "");
+		docker_forget(d, id, "");
 		return;
 	}
 	inet4_str(p->ip, ip);
@@ -613,30 +579,30 @@ docker_inspect_done(struct docker *d, struct docker_req *r)
 	    sizeof(err));
 	objset_clear(&set);
 	if (rc != 0) {
-		log_warnx("docker: container %.12s: %s", r->id, err);
+		log_warnx("docker: container %.12s: %s", id, err);
 		return;
 	}
 	err[0] = '\0';
-	has_svc = docker_svc_from_inspect(r->http.body, r->http.bodylen,
+	has_svc = docker_svc_from_inspect(body, len,
 	    &svc, err, sizeof(err)) == 1;
-	if ((c = hmap_get(d->known, r->id)) == NULL) {
-		log_info("docker: container %.12s is pod %s at %s%s", r->id,
+	if ((c = hmap_get(d->known, id)) == NULL) {
+		log_info("docker: container %.12s is pod %s at %s%s", id,
 		    key, ip, ready ? "" : " (not ready)");
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    hmap_put(d->known, r->id, c, NULL) == -1) {
+		    hmap_put(d->known, id, c, NULL) == -1) {
 			log_warn("%s: calloc", __func__);
 			free(c);
 			registry_remove_owner(d->rt->reg, &o);
 			return;
 		}
-		strlcpy(c->id, r->id, sizeof(c->id));
+		strlcpy(c->id, id, sizeof(c->id));
 		c->seq = ++d->seq;
 		c->ready = ready;
 		if (!has_svc && err[0] != '\0')
 			log_warnx("docker: container %s (%.12s) defines no "
-			    "service: %s", name, r->id, err);
+			    "service: %s", name, id, err);
 	} else {
-		log_debug("docker: container %.12s is pod %s at %s%s", r->id,
+		log_debug("docker: container %.12s is pod %s at %s%s", id,
 		    key, ip, ready ? "" : " (not ready)");
 		if (c->ready != ready) {
 			c->ready = ready;
@@ -737,20 +703,18 @@ docker_init(struct runtime *rt)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return -1;
 	d->rt = rt;
-	d->sun.sun_family = AF_UNIX;
-	if (strlcpy(d->sun.sun_path, path, sizeof(d->sun.sun_path)) >=
-	    sizeof(d->sun.sun_path)) {
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
 		log_warnx("docker: socket path too long: %s", path);
 		free(d);
 		return -1;
 	}
-	d->sunlen = (socklen_t)sizeof(d->sun);
 	if ((d->socket_path = strdup(path)) == NULL ||
 	    (rt->conf->docker_network != NULL && (d->network =
 	    strdup(rt->conf->docker_network)) == NULL) ||
 	    (d->queued = hmap_new()) == NULL ||
 	    (d->known = hmap_new()) == NULL ||
 	    (d->defs = hmap_new()) == NULL ||
+	    (d->http = http_client_new(rt->base)) == NULL ||
 	    (d->retry_ev = evtimer_new(rt->base, docker_retry_cb, d)) ==
 	    NULL) {
 		log_warn("%s", __func__);
@@ -777,6 +741,7 @@ docker_shutdown(void)
 	docker_req_free(d->list);
 	docker_req_free(d->inspect);
 	docker_todo_clear(d);
+	http_client_free(d->http);
 	if (d->retry_ev != NULL)
 		event_free(d->retry_ev);
 	hmap_free(d->queued, NULL);

@@ -13,8 +13,10 @@
 # $CLUSTERIP_CACHE (default /var/cache/clusterip-test), keyed by the
 # package list and the mirror ($CLUSTERIP_DEBIAN_MIRROR, default
 # http://deb.debian.org/debian), so only the first run needs the mirror.
-# An image already present under TAG is left as it is. Exits 0 once the
-# image exists, 1 (reason on stderr) otherwise.
+# An image already present under TAG is left as it is when it holds every
+# package below, else made again (the list grows: an older image would
+# send the Dockerfile to the mirror). Exits 0 once the image exists, 1
+# (reason on stderr) otherwise.
 set -u
 
 TAG=${1:-clusterip-bookworm:offline}
@@ -30,8 +32,12 @@ die() {
 }
 
 if $DOCKER image inspect "$TAG" > /dev/null 2>&1; then
-	echo "base image $TAG already present"
-	exit 0
+	if $DOCKER run --rm --network none --entrypoint dpkg "$TAG" \
+	    -s $(echo "$PKGS" | tr , ' ') > /dev/null 2>&1; then
+		echo "base image $TAG already present"
+		exit 0
+	fi
+	echo "base image $TAG lacks packages of the list: making it again"
 fi
 $DOCKER info > /dev/null 2>&1 || die "no Docker engine answers"
 tarball=$CACHE/bookworm-$(echo "$PKGS $MIRROR" | sha256sum | cut -c1-12).tar

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_docker.c -- the Docker provider's parsers: Engine API HTTP responses
- * (fed in pieces) and the JSON of inspect (as a pod and as the Service its
- * labels define), list and event messages. The first byte picks the
- * parser; the rest is its input.
+ * fuzz_docker.c -- the Docker provider's parsers: the event stream (fed in
+ * pieces, cut into lines, each an event message) and the JSON of inspect
+ * (as a pod and as the Service its labels define), list and event
+ * messages. The first byte picks the parser; the rest is its input.
  */
 #include "config.h"
 
@@ -13,36 +13,42 @@
 
 #include "util.h"
 #include "registry.h"
-#include "docker_http.h"
+#include "linebuf.h"
 #include "docker_pod.h"
 #include "docker_svc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void
-fuzz_http(const char *data, size_t len, size_t step)
+static int
+fuzz_line(const char *line, size_t len, void *arg)
 {
-	struct docker_http h;
-	enum docker_http_state st = DOCKER_HTTP_STATUS;
-	size_t off, n;
+	char id[DOCKER_ID_MAX + 1];
+	size_t *max = arg;
 
-	docker_http_init(&h, 4096);
-	for (off = 0; off < len; off += n) {
-		n = step < len - off ? step : len - off;
-		st = docker_http_feed(&h, data + off, n);
-		if (st == DOCKER_HTTP_ERROR || st == DOCKER_HTTP_DONE)
-			break;
-		/* Consume like the event stream does: line by line. */
-		while (h.bodylen > 0 && memchr(h.body, '\n', h.bodylen))
-			docker_http_consume(&h, (size_t)((char *)memchr(h.body,
-			    '\n', h.bodylen) - h.body) + 1);
-	}
-	if (st != DOCKER_HTTP_ERROR && st != DOCKER_HTTP_DONE)
-		docker_http_eof(&h);
-	if (h.bodylen > h.max_body || (h.state == DOCKER_HTTP_ERROR &&
-	    h.error == NULL))
+	if (len > *max)
 		abort();
-	docker_http_clear(&h);
+	if (docker_event_parse(line, len, id) != DOCKER_EVENT_IGNORE &&
+	    !docker_id_valid(id))
+		abort();
+	return 0;
+}
+
+/* The event stream as it arrives, in pieces of step bytes. */
+static void
+fuzz_events(const char *data, size_t len, size_t step)
+{
+	struct linebuf lb;
+	size_t off, n, max = 64;
+	int rc = 0;
+
+	linebuf_init(&lb, max);
+	for (off = 0; off < len && rc == 0; off += n) {
+		n = step < len - off ? step : len - off;
+		rc = linebuf_feed(&lb, data + off, n, fuzz_line, &max);
+		if (lb.len > max || (rc != 0 && rc != CIP_E_INVAL))
+			abort();
+	}
+	linebuf_clear(&lb);
 }
 
 int
@@ -60,9 +66,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 4) {
 	case 0:
-		fuzz_http(in, size - 1, size - 1);
-		fuzz_http(in, size - 1, 1);
-		fuzz_http(in, size - 1, 7);
+		fuzz_events(in, size - 1, size - 1);
+		fuzz_events(in, size - 1, 1);
+		fuzz_events(in, size - 1, 7);
 		break;
 	case 1:
 		if (docker_pod_from_inspect(in, size - 1, NULL, &p, err,

@@ -8,8 +8,11 @@
 # closed port, the VIP forwarder over TCP and UDP to python3 backends with
 # readiness probes and a failover, the control API (apply, delete, leases,
 # heartbeats, bad bodies, /metrics, the unix socket), the watched manifest
-# directory (changed, broken, removed), SIGHUP with a good and a broken
-# configuration, and SIGTERM with work in progress. Every clusterip
+# directory (changed, broken, removed), the Docker provider against a
+# fake engine on a unix socket (a refused event stream, containers with
+# a Service in their labels coming and going, the stream ending and the
+# resync after it), SIGHUP with a good and a broken configuration, and
+# SIGTERM with work in progress. Every clusterip
 # command it runs, and --check-config, run under valgrind too. It fails
 # when any of them has a memory error or a definitely, indirectly or
 # possibly lost block, printing valgrind's record of it; SIGTERM must end
@@ -196,8 +199,123 @@ DVG="$VGD/daemon.log"
 # no other daemon's VIP is ever ours.
 VIP_RANGE="127.$(( $(od -An -N1 -tu1 /dev/urandom) % 40 + 100 )).0.0/16"
 SOCK="$TEST_TMP/api.sock"
+# A fake Docker engine on a unix socket: the containers of $DSTATE (JSON,
+# {"epoch": N, "containers": {ID: {name, ip, labels}}}) are listed and
+# inspected; the event stream (refused the first time) reports a
+# container that appears or changes (each message split over two chunks)
+# and one that goes, and ends when the epoch changes.
+DSOCK="$TEST_TMP/docker.sock"
+DSTATE="$TEST_TMP/docker-state.json"
+CID1=$(printf 'c1%.0s' {1..32}) CID2=$(printf 'c2%.0s' {1..32}) CID3=$(printf 'c3%.0s' {1..32})
+docker_state() {	# docker_state EPOCH ID...: those containers run
+	local epoch=$1 id n sep=
+	shift
+	{
+		printf '{"epoch": %s, "containers": {' "$epoch"
+		for id; do
+			n=${id:1:1}
+			printf '%s"%s": {"name": "vgdock-%s", "ip": "127.0.77.%s", "labels": {"name": "vgdock", "clusterip.io/service": "vgdock", "clusterip.io/port": "8080"}}' \
+			    "$sep" "$id" "$n" "$n"
+			sep=,
+		done
+		printf '}}\n'
+	} > "$DSTATE.tmp" && mv "$DSTATE.tmp" "$DSTATE"
+}
+docker_state 0 "$CID1" "$CID2"
+cat > "$TEST_TMP/fake-docker.py" <<'PY'
+import json, os, socket, sys, threading, time
+path, statef = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(16)
+streams = 0
+
+def state():
+    try:
+        with open(statef) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {"epoch": -1, "containers": {}}
+
+def send(conn, status, body):
+    b = json.dumps(body).encode()
+    conn.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (status, len(b)) + b)
+
+def chunk(conn, data):
+    conn.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+
+def events(conn):
+    global streams
+    streams += 1
+    if streams == 1:
+        return send(conn, 500, {"message": "starting"})
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n")
+    st = state()
+    epoch, seen = st["epoch"], st["containers"]
+    while True:
+        time.sleep(0.1)
+        st = state()
+        if st["epoch"] != epoch:
+            conn.sendall(b"0\r\n\r\n")
+            return
+        cur = st["containers"]
+        for cid in cur:
+            if seen.get(cid) != cur[cid]:
+                m = json.dumps({"Type": "container", "Action": "start",
+                                "Actor": {"ID": cid, "Attributes":
+                                          {"name": "x"}}}).encode() + b"\n"
+                chunk(conn, m[:20])
+                chunk(conn, m[20:])
+        for cid in seen:
+            if cid not in cur:
+                chunk(conn, json.dumps({"Type": "container",
+                      "Action": "destroy", "Actor": {"ID": cid}}).encode()
+                      + b"\n")
+        seen = cur
+
+def inspect(cid, c):
+    return {"Id": cid, "Name": "/" + c["name"],
+            "State": {"Status": "running", "Running": True, "Paused": False},
+            "Config": {"Labels": c["labels"], "ExposedPorts": {"8080/tcp": {}}},
+            "NetworkSettings": {"Networks": {"bridge": {"IPAddress": c["ip"]}}}}
+
+def serve(conn):
+    buf = b""
+    try:
+        while True:	# keep-alive: one request after another
+            while b"\r\n\r\n" not in buf:
+                d = conn.recv(4096)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            url = head.split(b" ")[1].decode()
+            cs = state()["containers"]
+            if url.startswith("/events"):
+                return events(conn)
+            elif url == "/containers/json":
+                send(conn, 200, [{"Id": cid} for cid in cs])
+            elif url.startswith("/containers/") and url.split("/")[2] in cs:
+                cid = url.split("/")[2]
+                send(conn, 200, inspect(cid, cs[cid]))
+            else:
+                send(conn, 404, {"message": "No such container"})
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+python3 "$TEST_TMP/fake-docker.py" "$DSOCK" "$DSTATE" &
+TEST_PIDS+=($!)
+
 # A copy of the shipped configuration file, every setting that matters
-# overridden; Docker through a socket nobody serves: the provider retries.
+# overridden; Docker from the fake engine.
 CONF="$TEST_TMP/clusteripd.yaml"
 cp "$top_srcdir/conf/clusteripd.yaml" "$CONF"
 ARGS=(-c "$CONF" --manifests "$M"
@@ -206,7 +324,7 @@ ARGS=(-c "$CONF" --manifests "$M"
 	--api-token-file "$TOKEN_FILE" --upstream "127.0.0.1:$UP_PORT"
 	--upstream-timeout 1s --api-timeout 3s --vip-range "$VIP_RANGE"
 	--dns-cache-size 2 --dns-tcp-max-clients 4 --upstream-max-inflight 4
-	--docker="$TEST_TMP/docker.sock" --log-level debug)
+	--docker="$DSOCK" --log-level debug)
 
 # --check-config under valgrind: a good set, then a broken manifest.
 RC=0
@@ -502,9 +620,9 @@ PY
 }
 
 # --- The watched directory: a file changed, broken, fixed, added, removed.
-n_pods() {
+n_pods() {	# the fake Docker engine's (vgdock-N) not counted
 	req GET /v1/pods
-	python3 -c "import json; print(len(json.load(open('$TEST_TMP/body'))['items']))"
+	python3 -c "import json; print(len([p for p in json.load(open('$TEST_TMP/body'))['items'] if not p['metadata']['name'].startswith('vgdock-')]))"
 }
 cat >> "$M/pods.yaml" <<EOF
 ---
@@ -659,6 +777,28 @@ sys.exit(0 if s.recvfrom(100)[0] == b"echo:again" else 1)
 PY
 }
 until_ok 15 udp_echo || fail "UDP through the re-created web"
+# --- The Docker provider, from the fake engine.
+has_pod() { req GET /v1/pods; [ "$CODE" = 200 ] && echo "$BODY" | grep -q "\"$1\""; }
+until_ok 20 has_pod vgdock-1 && until_ok 5 has_pod vgdock-2 ||
+    fail "no pods from the fake Docker engine"
+grep -q "docker: .*events refused; retrying" "$DAEMON_LOG" ||
+    fail "the refused event stream was not retried"
+req GET /v1/services/default/vgdock; expect 200 "the Service of the containers' labels"
+docker_state 0 "$CID1" "$CID2" "$CID3"
+until_ok 10 has_pod vgdock-3 || fail "the event of a new container was not followed"
+docker_state 0 "$CID1" "$CID3"
+until_ok 10 grep -q "container c2c2c2c2c2c2 gone (destroyed)" "$DAEMON_LOG" ||
+    fail "a destroyed container kept its pod"
+has_pod vgdock-2 && fail "vgdock-2 still a pod after destroy"
+# The stream ends; vgdock-3 goes meanwhile: listing again drops its pod.
+docker_state 1 "$CID1"
+until_ok 15 grep -q "container c3c3c3c3c3c3 gone (not listed)" "$DAEMON_LOG" ||
+    fail "no resync after the event stream ended"
+[ "$(grep -c "docker: following" "$DAEMON_LOG")" -ge 2 ] || fail "no reconnect"
+has_pod vgdock-1 || fail "vgdock-1 lost its pod in the resync"
+req GET /v1/services/default/vgdock; expect 200 "the Service after the resync"
+pass "Docker provider: refused stream retried, events in pieces, destroy, resync"
+
 hold "$VIP:5000" vip
 hold "127.0.0.1:$DNS_PORT" dns
 hold "127.0.0.1:$API_PORT" api

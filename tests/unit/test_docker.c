@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_docker.c -- the Docker provider's pure parts: the Engine API HTTP
- * response parser and the JSON -> pod, id list and event translations,
+ * test_docker.c -- the Docker provider's pure parts: the event stream cut
+ * into messages and the JSON -> pod, id list and event translations,
  * the Service that clusterip.io/ labels define, with the shapes Docker
  * 20.10 sends.
  */
@@ -19,7 +19,7 @@
 
 #include "util.h"
 #include "registry.h"
-#include "docker_http.h"
+#include "linebuf.h"
 #include "docker_pod.h"
 #include "docker_svc.h"
 
@@ -49,168 +49,88 @@ inspect_with(const char *health)
 	return buf;
 }
 
-static void
-feed_all(struct docker_http *h, const char *s, size_t step)
-{
-	size_t off, n, len = strlen(s);
+/* What the event stream's lines became: kinds and ids, in order. */
+struct lines_seen {
+	char	 got[512];
+	size_t	 n;
+	int	 stop_at;	/* line number whose callback stops, or 0 */
+};
 
-	for (off = 0; off < len; off += n) {
-		n = step < len - off ? step : len - off;
-		docker_http_feed(h, s + off, n);
-	}
+static int
+lines_cb(const char *line, size_t len, void *arg)
+{
+	struct lines_seen *ls = arg;
+	char id[DOCKER_ID_MAX + 1] = "";
+	size_t off = strlen(ls->got);
+	enum docker_event_kind kind;
+
+	ls->n++;
+	kind = docker_event_parse(line, len, id);
+	snprintf(ls->got + off, sizeof(ls->got) - off, "%d:%.4s ", (int)kind,
+	    kind != DOCKER_EVENT_IGNORE ? id : "");
+	return ls->n == (size_t)ls->stop_at ? -1 : 0;
 }
 
+/* GET /events bytes in pieces of every size make the same messages. */
 static void
-test_docker_http_content_length(void **state)
+test_docker_events_lines_pieces(void **state)
 {
-	static const char resp[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n"
-	    "Content-Type: application/json\r\ncontent-length: 7\r\n\r\n"
-	    "[1,2,3]trailing garbage";
-	struct docker_http h;
-	size_t step;
+	static const char stream[] = "{\"Type\":\"container\",\"Action\":"
+	    "\"start\",\"Actor\":{\"ID\":\"" ID1 "\"}}\n"
+	    "\n{\"Type\":\"container\",\"Action\":\"destroy\",\"Actor\":{"
+	    "\"ID\":\"" ID2 "\"}}\n{\"Type\":\"container\",\"Action\":\"st";
+	struct lines_seen ls;
+	struct linebuf lb;
+	size_t step, off, n, len = strlen(stream);
 
-	for (step = 1; step <= sizeof(resp); step++) {
-		docker_http_init(&h, 1024);
-		feed_all(&h, resp, step);
-		assert_int_equal(h.state, DOCKER_HTTP_DONE);
-		assert_int_equal(h.status, 200);
-		assert_int_equal(h.bodylen, 7);
-		assert_memory_equal(h.body, "[1,2,3]", 7);
-		docker_http_clear(&h);
-	}
-}
-
-static void
-test_docker_http_chunked_stream(void **state)
-{
-	static const char resp[] = "HTTP/1.1 200 OK\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n"
-	    "6\r\n{\"a\":1\r\n3;ext=1\r\n}\n{\r\n5\r\n\"b\":2\r\n2\r\n}\n\r\n"
-	    "0\r\nX-Trailer: 1\r\n\r\n";
-	struct docker_http h;
-	size_t step;
-
-	for (step = 1; step <= sizeof(resp); step++) {
-		docker_http_init(&h, 1024);
-		feed_all(&h, resp, step);
-		assert_int_equal(h.state, DOCKER_HTTP_DONE);
-		assert_true(docker_http_headers_done(&h));
-		assert_int_equal(h.bodylen, 16);
-		assert_memory_equal(h.body, "{\"a\":1}\n{\"b\":2}\n", 16);
-		docker_http_consume(&h, 8);
-		assert_int_equal(h.bodylen, 8);
-		assert_memory_equal(h.body, "{\"b\":2}\n", 8);
-		docker_http_clear(&h);
-	}
-}
-
-static void
-test_docker_http_headers_done_early(void **state)
-{
-	struct docker_http h;
-
-	docker_http_init(&h, 1024);
-	docker_http_feed(&h, "HTTP/1.1 200 OK\r\nTransfer-Encoding: ", 36);
-	assert_false(docker_http_headers_done(&h));
-	docker_http_feed(&h, "chunked\r\n\r\n", 11);
-	assert_true(docker_http_headers_done(&h));
-	assert_int_equal(h.state, DOCKER_HTTP_CHUNK_SIZE);
-	assert_int_equal(docker_http_eof(&h), DOCKER_HTTP_ERROR);
-	assert_non_null(h.error);
-	docker_http_clear(&h);
-}
-
-static void
-test_docker_http_until_close(void **state)
-{
-	struct docker_http h;
-
-	docker_http_init(&h, 1024);
-	feed_all(&h, "HTTP/1.0 404 Not Found\nServer: x\n\n{\"message\":"
-	    "\"No such container\"}\n", 5);
-	assert_int_equal(h.state, DOCKER_HTTP_BODY_CLOSE);
-	assert_int_equal(docker_http_eof(&h), DOCKER_HTTP_DONE);
-	assert_int_equal(h.status, 404);
-	assert_int_equal(h.bodylen, 32);
-	docker_http_clear(&h);
-
-	docker_http_init(&h, 1024);
-	feed_all(&h, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n"
-	    "\r\n", 3);
-	assert_int_equal(h.state, DOCKER_HTTP_DONE);
-	assert_int_equal(h.status, 204);
-	docker_http_clear(&h);
-}
-
-static void
-test_docker_http_truncated(void **state)
-{
-	static const char *const resps[] = {
-		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		    "5\r\nhello\r\n0\r\n\r\n",
-	};
-	struct docker_http h;
-	size_t i, cut, len;
-
-	for (i = 0; i < CIP_ARRAY_LEN(resps); i++) {
-		len = strlen(resps[i]);
-		for (cut = 0; cut < len; cut++) {
-			docker_http_init(&h, 1024);
-			docker_http_feed(&h, resps[i], cut);
-			assert_int_not_equal(h.state, DOCKER_HTTP_DONE);
-			assert_int_equal(docker_http_eof(&h),
-			    DOCKER_HTTP_ERROR);
-			docker_http_clear(&h);
+	for (step = 1; step <= len; step++) {
+		memset(&ls, 0, sizeof(ls));
+		linebuf_init(&lb, 200);
+		for (off = 0; off < len; off += n) {
+			n = MINIMUM(step, len - off);
+			assert_int_equal(linebuf_feed(&lb, stream + off, n,
+			    lines_cb, &ls), 0);
 		}
+		assert_string_equal(ls.got, "1:3f2a 0: 2:aa2a ");
+		assert_int_equal(lb.len, 32);	/* the unfinished one */
+		linebuf_clear(&lb);
 	}
 }
 
+/* A message over the cap breaks the stream; those before it count. */
 static void
-test_docker_http_bad(void **state)
+test_docker_events_lines_too_long(void **state)
 {
-	static const char *const bad[] = {
-		"HTTP/2 200 OK\r\n",
-		"HTTP/1.1 20 OK\r\n",
-		"HTTP/1.1 999 What\r\n",
-		"SSH-2.0-OpenSSH\r\n",
-		"HTTP/1.1 200 OK\r\nno colon\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		    "fffffffffffffffff\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		    "2\r\nabX\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nX: a\0b\r\n",
-	};
-	static const size_t lens[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    25 };
-	struct docker_http h;
-	char big[1100];
-	size_t i;
+	struct lines_seen ls;
+	struct linebuf lb;
+	char big[64];
 
-	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
-		docker_http_init(&h, 1024);
-		docker_http_feed(&h, bad[i], lens[i] ? lens[i] :
-		    strlen(bad[i]));
-		if (h.state == DOCKER_HTTP_BODY_LENGTH) {
-			/* Over max_body. */
-			memset(big, 'x', sizeof(big));
-			docker_http_feed(&h, big, sizeof(big));
-		}
-		assert_int_equal(h.state, DOCKER_HTTP_ERROR);
-		assert_non_null(h.error);
-		docker_http_clear(&h);
-	}
-	/* A line longer than DOCKER_HTTP_MAX_LINE. */
-	docker_http_init(&h, 1024);
-	for (i = 0; i < DOCKER_HTTP_MAX_LINE / sizeof(big) + 1; i++)
-		docker_http_feed(&h, big, sizeof(big));
-	assert_int_equal(h.state, DOCKER_HTTP_ERROR);
-	docker_http_clear(&h);
+	memset(&ls, 0, sizeof(ls));
+	memset(big, 'x', sizeof(big));
+	linebuf_init(&lb, 16);
+	assert_int_equal(linebuf_feed(&lb, "{}\n0123456789abcdef\n", 20,
+	    lines_cb, &ls), 0);
+	assert_int_equal(ls.n, 2);	/* exactly the cap is fine */
+	assert_int_equal(linebuf_feed(&lb, "{}\n0123", 7, lines_cb, &ls), 0);
+	assert_int_equal(linebuf_feed(&lb, big, sizeof(big), lines_cb, &ls),
+	    CIP_E_INVAL);
+	assert_int_equal(ls.n, 3);
+	assert_int_equal(lb.len, 0);
+	assert_int_equal(linebuf_feed(&lb, big, 17, lines_cb, &ls),
+	    CIP_E_INVAL);
+	big[17] = '\n';
+	assert_int_equal(linebuf_feed(&lb, big, 18, lines_cb, &ls),
+	    CIP_E_INVAL);
+	assert_int_equal(ls.n, 3);
+	linebuf_clear(&lb);
+
+	/* A callback that stops ends the feed there. */
+	memset(&ls, 0, sizeof(ls));
+	ls.stop_at = 2;
+	assert_int_equal(linebuf_feed(&lb, "a\nb\nc\n", 6, lines_cb, &ls),
+	    -1);
+	assert_int_equal(ls.n, 2);
+	linebuf_clear(&lb);
 }
 
 static void
@@ -732,12 +652,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_docker_http_content_length),
-		cmocka_unit_test(test_docker_http_chunked_stream),
-		cmocka_unit_test(test_docker_http_headers_done_early),
-		cmocka_unit_test(test_docker_http_until_close),
-		cmocka_unit_test(test_docker_http_truncated),
-		cmocka_unit_test(test_docker_http_bad),
+		cmocka_unit_test(test_docker_events_lines_pieces),
+		cmocka_unit_test(test_docker_events_lines_too_long),
 		cmocka_unit_test(test_docker_pod_from_inspect_compose),
 		cmocka_unit_test(test_docker_pod_from_inspect_health),
 		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
