@@ -221,6 +221,18 @@ proxy_ep_match(const void *o, const void *key)
 	return ((const struct proxy_ep *)o)->uid == *(const uint64_t *)key;
 }
 
+static uint32_t
+proxy_ep_key_hash(const void *o)
+{
+	return ptab_hash_str(((const struct proxy_ep *)o)->key);
+}
+
+static bool
+proxy_ep_key_match(const void *o, const void *key)
+{
+	return strcmp(((const struct proxy_ep *)o)->key, key) == 0;
+}
+
 struct proxy_svc *
 proxy_svc_new(const char *key)
 {
@@ -232,6 +244,7 @@ proxy_svc_new(const char *key)
 	LIST_INIT(&ps->listeners);
 	LIST_INIT(&ps->ep_list);
 	ptab_init(&ps->eps, proxy_ep_hash);
+	ptab_init(&ps->eps_by_key, proxy_ep_key_hash);
 	if ((ps->key = strdup(key)) == NULL ||
 	    (ps->bal = balancer_new()) == NULL ||
 	    hmap_put(proxy.svcs, key, ps, NULL) == -1) {
@@ -349,6 +362,17 @@ proxy_ep_get(struct proxy_svc *ps, const struct pod *pod)
 
 	if ((ep = proxy_ep_find(ps, pod->uid)) != NULL)
 		return ep;
+	/*
+	 * A pod of the same name that went before: its state (connections,
+	 * back-off, metric series) carries on, as one series per name.
+	 */
+	if ((ep = ptab_find(&ps->eps_by_key, ptab_hash_str(pod->key),
+	    proxy_ep_key_match, pod->key)) != NULL) {
+		ptab_remove(&ps->eps, ep);
+		ep->uid = pod->uid;
+		(void)ptab_add(&ps->eps, ep);	/* the room it just left */
+		return ep;
+	}
 	if ((ep = calloc(1, sizeof(*ep))) == NULL)
 		return NULL;
 	TAILQ_INIT(&ep->sessions);
@@ -357,6 +381,12 @@ proxy_ep_get(struct proxy_svc *ps, const struct pod *pod)
 	ep->uid = pod->uid;
 	if ((ep->key = strdup(pod->key)) == NULL ||
 	    ptab_add(&ps->eps, ep) == -1) {
+		free(ep->key);
+		free(ep);
+		return NULL;
+	}
+	if (ptab_add(&ps->eps_by_key, ep) == -1) {
+		ptab_remove(&ps->eps, ep);
 		free(ep->key);
 		free(ep);
 		return NULL;
@@ -396,6 +426,7 @@ static void
 proxy_ep_free(struct proxy_ep *ep)
 {
 	ptab_remove(&ep->ps->eps, ep);
+	ptab_remove(&ep->ps->eps_by_key, ep);
 	LIST_REMOVE(ep, link);
 	if (ep->fails > 0)
 		ep->ps->nfailing--;
@@ -590,6 +621,7 @@ proxy_svc_free(void *arg)
 	while ((ep = LIST_FIRST(&ps->ep_list)) != NULL)
 		proxy_ep_free(ep);
 	ptab_clear(&ps->eps);
+	ptab_clear(&ps->eps_by_key);
 	balancer_free(ps->bal);
 	metrics_forget(ps->m_retries);
 	metrics_forget(ps->m_noep);

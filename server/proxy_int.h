@@ -82,6 +82,12 @@ struct proxy_svc {
 	bool			 busy;		/* being torn down: keep it */
 	uint32_t		 refs;		/* connections and flows */
 	struct ptab		 eps;		/* struct proxy_ep, by uid */
+	/*
+	 * The same by pod key: a pod made again under its name (a lease
+	 * registered again) finds the state of the one before, still
+	 * draining, as it did by name. Read on membership changes only.
+	 */
+	struct ptab		 eps_by_key;
 	LIST_HEAD(, proxy_ep)	 ep_list;	/* the same, to walk */
 	uint32_t		 nfailing;	/* eps with fails > 0 */
 	struct balancer		*bal;
