@@ -235,7 +235,7 @@ dns_zone_serial(const struct dns_zone *z)
 	return z->serial;
 }
 
-/* --- registry events ------------------------------------------------------ */
+/* --- registry events ------------------------------------------------- */
 
 /* Answers come from the registry itself: a change only moves the serial. */
 static void
