@@ -6,224 +6,252 @@
 #include <string.h>
 
 #include "balancer.h"
+#include "hmap.h"
 
 /* A client pinned to an endpoint (sessionAffinity: ClientIP). */
 struct balancer_pin {
-	struct balancer_pin	*next;
-	uint32_t		 client;
-	uint64_t		 last_ms;
-	char			*key;
+	uint32_t	 client;
+	uint64_t	 uid;
+	uint64_t	 last_ms;
 };
 
 struct balancer {
-	uint32_t		  rr;		/* round-robin cursor */
-	struct balancer_pin	**buckets;
-	size_t			  nbuckets;	/* power of two, or 0 */
-	size_t			  npins;
+	uint32_t	 rr;		/* round-robin cursor */
+	struct ptab	 pins;		/* struct balancer_pin, by client */
 };
 
-static size_t	balancer_hash(const struct balancer *, uint32_t);
-static struct balancer_pin **balancer_pin_find(struct balancer *, uint32_t);
-static int	balancer_grow(struct balancer *);
-static int	balancer_choose(struct balancer *, enum lb_algo,
-		    const struct balancer_cand *, size_t, uint32_t);
-static void	balancer_pin_set(struct balancer *, uint32_t, const char *,
+static uint32_t	balancer_pin_hash(const void *);
+static bool	balancer_pin_match(const void *, const void *);
+static struct balancer_pin *balancer_pin_find(const struct balancer *,
+		    uint32_t);
+static void	balancer_pin_set(struct balancer *, uint32_t, uint64_t,
 		    uint64_t);
+static size_t	balancer_nth(const struct balancer_load *, size_t, uint8_t,
+		    size_t);
+static size_t	balancer_choose(struct balancer *,
+		    const struct balancer_req *, const struct balancer_load *,
+		    size_t, uint8_t, size_t);
 
 struct balancer *
 balancer_new(void)
 {
-	return calloc(1, sizeof(struct balancer));
+	struct balancer *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	ptab_init(&b->pins, balancer_pin_hash);
+	return b;
 }
 
 void
 balancer_free(struct balancer *b)
 {
-	struct balancer_pin *p, *next;
-	size_t i;
+	struct balancer_pin *p;
+	size_t pos;
 
 	if (b == NULL)
 		return;
-	for (i = 0; i < b->nbuckets; i++) {
-		for (p = b->buckets[i]; p != NULL; p = next) {
-			next = p->next;
-			free(p->key);
-			free(p);
-		}
-	}
-	free(b->buckets);
+	for (pos = 0; (p = ptab_next(&b->pins, &pos)) != NULL; )
+		free(p);
+	ptab_clear(&b->pins);
 	free(b);
 }
 
-static size_t
-balancer_hash(const struct balancer *b, uint32_t client)
+static uint32_t
+balancer_pin_hash(const void *o)
 {
-	uint32_t h = client * 2654435761u;
-
-	return (h ^ (h >> 16)) & (b->nbuckets - 1);
+	return ptab_hash_u64(((const struct balancer_pin *)o)->client);
 }
 
-static struct balancer_pin **
-balancer_pin_find(struct balancer *b, uint32_t client)
+static bool
+balancer_pin_match(const void *o, const void *key)
 {
-	struct balancer_pin **pp;
-
-	if (b->nbuckets == 0)
-		return NULL;
-	for (pp = &b->buckets[balancer_hash(b, client)]; *pp != NULL;
-	    pp = &(*pp)->next)
-		if ((*pp)->client == client)
-			return pp;
-	return NULL;
+	return ((const struct balancer_pin *)o)->client ==
+	    *(const uint32_t *)key;
 }
 
-static int
-balancer_grow(struct balancer *b)
+static struct balancer_pin *
+balancer_pin_find(const struct balancer *b, uint32_t client)
 {
-	struct balancer_pin **nb, **ob, *p, *next;
-	size_t i, on, n;
-
-	n = b->nbuckets == 0 ? 64 : b->nbuckets * 2;
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return -1;
-	ob = b->buckets;
-	on = b->nbuckets;
-	b->buckets = nb;
-	b->nbuckets = n;
-	for (i = 0; i < on; i++) {
-		for (p = ob[i]; p != NULL; p = next) {
-			next = p->next;
-			p->next = nb[balancer_hash(b, p->client)];
-			nb[balancer_hash(b, p->client)] = p;
-		}
-	}
-	free(ob);
-	return 0;
+	return ptab_find(&b->pins, ptab_hash_u64(client), balancer_pin_match,
+	    &client);
 }
 
 static void
-balancer_pin_set(struct balancer *b, uint32_t client, const char *key,
+balancer_pin_set(struct balancer *b, uint32_t client, uint64_t uid,
     uint64_t now_ms)
 {
-	struct balancer_pin **pp, *p;
-	char *k;
+	struct balancer_pin *p;
 
-	if ((pp = balancer_pin_find(b, client)) != NULL) {
-		p = *pp;
-		p->last_ms = now_ms;
-		if (strcmp(p->key, key) != 0) {
-			if ((k = strdup(key)) == NULL)
-				return;
-			free(p->key);
-			p->key = k;
+	if ((p = balancer_pin_find(b, client)) == NULL) {
+		if ((p = malloc(sizeof(*p))) == NULL)
+			return;
+		p->client = client;
+		if (ptab_add(&b->pins, p) != 0) {
+			free(p);
+			return;
 		}
-		return;
 	}
-	if (b->npins >= b->nbuckets && balancer_grow(b) == -1)
-		return;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return;
-	if ((p->key = strdup(key)) == NULL) {
-		free(p);
-		return;
-	}
-	p->client = client;
+	p->uid = uid;
 	p->last_ms = now_ms;
-	p->next = b->buckets[balancer_hash(b, client)];
-	b->buckets[balancer_hash(b, client)] = p;
-	b->npins++;
 }
 
-static int
-balancer_choose(struct balancer *b, enum lb_algo algo,
-    const struct balancer_cand *c, size_t n, uint32_t rnd)
+/*
+ * The index of the k-th endpoint (from 0) that avoid does not exclude;
+ * the endpoints form one list, as if the excluded ones were not there.
+ */
+static size_t
+balancer_nth(const struct balancer_load *load, size_t n, uint8_t avoid,
+    size_t k)
+{
+	size_t i;
+
+	if (load == NULL)
+		return k;
+	for (i = 0; i < n; i++)
+		if ((load[i].flags & avoid) == 0 && k-- == 0)
+			return i;
+	return 0;	/* not reached: k < the number of eligible ones */
+}
+
+/* Chooses among the m endpoints that avoid does not exclude. */
+static size_t
+balancer_choose(struct balancer *b, const struct balancer_req *rq,
+    const struct balancer_load *load, size_t n, uint8_t avoid, size_t m)
 {
 	size_t i, j, best, start;
 
-	switch (algo) {
+	switch (rq->algo) {
 	case LB_ROUND_ROBIN:
-		return (int)(b->rr++ % n);
+		return balancer_nth(load, n, avoid, b->rr++ % m);
 	case LB_LEAST_CONN:
-		/* The first least loaded from a rotating start: ties spread. */
-		best = start = b->rr++ % n;
+		/*
+		 * The first least loaded from a rotating start, going round
+		 * the eligible ones in order: ties spread.
+		 */
+		best = start = balancer_nth(load, n, avoid, b->rr++ % m);
+		if (load == NULL)
+			return best;
 		for (i = 1; i < n; i++) {
 			j = (start + i) % n;
-			if (c[j].active < c[best].active)
+			if ((load[j].flags & avoid) == 0 &&
+			    load[j].active < load[best].active)
 				best = j;
 		}
-		return (int)best;
+		return best;
 	case LB_RANDOM:
 	default:
-		/* Lemire's multiply-shift: unbiased enough for n << 2^32. */
-		return (int)(((uint64_t)rnd * n) >> 32);
+		/* Lemire's multiply-shift: unbiased enough for m << 2^32. */
+		return balancer_nth(load, n, avoid,
+		    (size_t)(((uint64_t)rq->rnd * m) >> 32));
 	}
 }
 
 int
-balancer_pick(struct balancer *b, enum lb_algo algo,
-    const struct balancer_cand *c, size_t n, uint32_t client,
-    uint64_t affinity_ms, uint64_t now_ms, uint32_t rnd)
+balancer_pick(struct balancer *b, const struct balancer_req *rq,
+    const struct svc_endpoint *eps, size_t n,
+    const struct balancer_load *load)
 {
-	struct balancer_pin **pp, *p;
-	size_t i;
-	int pick;
+	struct balancer_pin *p;
+	uint8_t avoid = BALANCER_FAILING | BALANCER_TRIED;
+	size_t i, m = n, k;
 
-	if (n == 0)
-		return -1;
-	if (affinity_ms == 0)
-		return balancer_choose(b, algo, c, n, rnd);
-	if ((pp = balancer_pin_find(b, client)) != NULL) {
-		p = *pp;
-		if (now_ms - p->last_ms < affinity_ms) {
-			for (i = 0; i < n; i++) {
-				if (strcmp(c[i].key, p->key) == 0) {
-					p->last_ms = now_ms;
-					return (int)i;
-				}
-			}
+	if (load != NULL) {
+		/* Failing ones are avoided while there are others. */
+		for (m = 0, i = 0; i < n; i++)
+			if ((load[i].flags & avoid) == 0)
+				m++;
+		if (m == 0) {
+			avoid = BALANCER_TRIED;
+			for (i = 0; i < n; i++)
+				if ((load[i].flags & avoid) == 0)
+					m++;
 		}
 	}
-	pick = balancer_choose(b, algo, c, n, rnd);
-	balancer_pin_set(b, client, c[pick].key, now_ms);
-	return pick;
+	if (m == 0)
+		return -1;
+	if (rq->affinity_ms == 0)
+		return (int)balancer_choose(b, rq, load, n, avoid, m);
+	if ((p = balancer_pin_find(b, rq->client)) != NULL &&
+	    rq->now_ms - p->last_ms < rq->affinity_ms) {
+		for (i = 0; i < n; i++)
+			if (eps[i].uid == p->uid && (load == NULL ||
+			    (load[i].flags & avoid) == 0)) {
+				p->last_ms = rq->now_ms;
+				return (int)i;
+			}
+	}
+	k = balancer_choose(b, rq, load, n, avoid, m);
+	balancer_pin_set(b, rq->client, eps[k].uid, rq->now_ms);
+	return (int)k;
 }
 
-const char *
-balancer_pinned_key(struct balancer *b, uint32_t client, uint64_t affinity_ms,
-    uint64_t now_ms)
+uint64_t
+balancer_pinned_uid(const struct balancer *b, uint32_t client,
+    uint64_t affinity_ms, uint64_t now_ms)
 {
-	struct balancer_pin **pp;
+	const struct balancer_pin *p;
 
-	if (affinity_ms == 0 || (pp = balancer_pin_find(b, client)) == NULL ||
-	    now_ms - (*pp)->last_ms >= affinity_ms)
-		return NULL;
-	return (*pp)->key;
+	if (affinity_ms == 0 || (p = balancer_pin_find(b, client)) == NULL ||
+	    now_ms - p->last_ms >= affinity_ms)
+		return 0;
+	return p->uid;
+}
+
+static bool
+balancer_port_has(const struct svc_port *sp, uint64_t uid)
+{
+	size_t i;
+
+	for (i = 0; sp->ready != NULL && i < sp->ready->n; i++)
+		if (sp->ready->v[i].uid == uid)
+			return true;
+	return false;
+}
+
+bool
+balancer_pin_elsewhere(const struct service *svc, const struct svc_port *sp,
+    uint64_t uid)
+{
+	size_t i;
+
+	if (uid == 0 || balancer_port_has(sp, uid))
+		return false;
+	for (i = 0; i < svc->nports; i++)
+		if (&svc->ports[i] != sp && balancer_port_has(&svc->ports[i],
+		    uid))
+			return true;
+	return false;
 }
 
 size_t
 balancer_expire(struct balancer *b, uint64_t affinity_ms, uint64_t now_ms)
 {
-	struct balancer_pin **pp, *p;
-	size_t i, gone = 0;
+	struct balancer_pin *p;
+	struct ptab keep;
+	size_t pos, gone = 0;
 
-	for (i = 0; i < b->nbuckets; i++) {
-		pp = &b->buckets[i];
-		while ((p = *pp) != NULL) {
-			if (now_ms - p->last_ms >= affinity_ms) {
-				*pp = p->next;
-				free(p->key);
-				free(p);
-				b->npins--;
-				gone++;
-			} else
-				pp = &p->next;
-		}
+	/*
+	 * The survivors move to a new table: the old one is never edited
+	 * while walked. On OOM the pins stay until the next sweep.
+	 */
+	ptab_init(&keep, balancer_pin_hash);
+	if (ptab_reserve(&keep, b->pins.count) != 0)
+		return 0;
+	for (pos = 0; (p = ptab_next(&b->pins, &pos)) != NULL; ) {
+		if (now_ms - p->last_ms >= affinity_ms) {
+			free(p);
+			gone++;
+		} else
+			(void)ptab_add(&keep, p);	/* room reserved */
 	}
+	ptab_clear(&b->pins);
+	b->pins = keep;
 	return gone;
 }
 
 size_t
 balancer_pinned(const struct balancer *b)
 {
-	return b->npins;
+	return b->pins.count;
 }

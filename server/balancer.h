@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * balancer.h -- endpoint choice for one service: random, round-robin,
- * least-connections, and ClientIP affinity. Pure: the caller passes the
- * candidates, the clock and the random number; no sockets, no libevent.
+ * least-connections, and ClientIP affinity. Pure: a choice is a function
+ * of a port's ready endpoints (the registry's array), what the caller
+ * knows of their load and passive health, the client, the clock and a
+ * random number; no sockets, no libevent, no strings.
  */
 #ifndef CIP_BALANCER_H
 #define CIP_BALANCER_H
@@ -13,10 +15,28 @@
 
 #include "registry.h"
 
-/* One ready endpoint offered to the balancer. */
-struct balancer_cand {
-	const char	*key;		/* pod key "ns/name", not copied */
+/* What the caller knows of one endpoint of the array, at the same index. */
+struct balancer_load {
 	uint32_t	 active;	/* open connections to it now */
+	uint8_t		 flags;		/* BALANCER_* */
+};
+/* Failing passive health checks: chosen only when all others are too. */
+#define BALANCER_FAILING	0x01
+/* Never chosen (this connection tried it already). */
+#define BALANCER_TRIED		0x02
+
+/* One choice. */
+struct balancer_req {
+	enum lb_algo	 algo;
+	uint32_t	 client;	/* IPv4, network order */
+	/*
+	 * ClientIP affinity: the client sticks to the endpoint it was last
+	 * given while that endpoint can be chosen and its last pick is less
+	 * than affinity_ms old. 0: no affinity.
+	 */
+	uint64_t	 affinity_ms;
+	uint64_t	 now_ms;
+	uint32_t	 rnd;		/* uniformly random, for LB_RANDOM */
 };
 
 struct balancer;
@@ -27,25 +47,33 @@ struct balancer *balancer_new(void);
 void	balancer_free(struct balancer *);
 
 /*
- * Picks one of the n candidates for a new connection from client (IPv4,
- * network order) at now_ms. algo chooses among them; rnd is a uniformly
- * random 32-bit number used by LB_RANDOM. When affinity_ms is not 0 the
- * client sticks to the endpoint it was last given while that endpoint
- * is a candidate and its last connection is less than affinity_ms old;
- * the pin is refreshed by every pick (on OOM the pick is made but not
- * pinned). Returns the index, or -1 when n is 0.
+ * Picks one of the n endpoints eps for a new connection. load holds n
+ * entries, or is NULL when none is failing or tried and loads do not
+ * matter (least-connections then takes them as equal). Endpoints marked
+ * BALANCER_TRIED are never picked, those marked BALANCER_FAILING only
+ * when nothing else is left. With affinity the pick pins the client to
+ * the endpoint's uid (on OOM the pick is made but not pinned). Returns
+ * the index in eps, or -1 when none can be chosen.
  */
-int	balancer_pick(struct balancer *, enum lb_algo algo,
-    const struct balancer_cand *c, size_t n, uint32_t client,
-    uint64_t affinity_ms, uint64_t now_ms, uint32_t rnd);
+int	balancer_pick(struct balancer *, const struct balancer_req *,
+    const struct svc_endpoint *eps, size_t n,
+    const struct balancer_load *load);
 
 /*
- * The key of the endpoint client is pinned to at now_ms (a pin less than
- * affinity_ms old), or NULL. The string belongs to the balancer and lives
- * until its next pick or expiry.
+ * The uid of the endpoint client is pinned to at now_ms (a pin less
+ * than affinity_ms old), or 0.
  */
-const char *balancer_pinned_key(struct balancer *, uint32_t client,
+uint64_t balancer_pinned_uid(const struct balancer *, uint32_t client,
     uint64_t affinity_ms, uint64_t now_ms);
+
+/*
+ * True when the pinned endpoint uid is ready on another port of svc than
+ * sp but not on sp (a pod without sp's named targetPort): a connection
+ * to sp then goes elsewhere without moving the pin, which stays for the
+ * service's other ports.
+ */
+bool	balancer_pin_elsewhere(const struct service *svc,
+    const struct svc_port *sp, uint64_t uid);
 
 /* Drops affinity pins older than affinity_ms. Returns how many went. */
 size_t	balancer_expire(struct balancer *, uint64_t affinity_ms,

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hmap.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
@@ -20,13 +19,6 @@
 #define ZONE_MAX_RRS		4096	/* records of one answer (64 KiB / 16) */
 #define ZONE_NAME_MAX		(DNS_MAX_NAME + 1)
 #define ZONE_KEY_MAX		(2 * 64 + 2)
-
-/* Pods holding one address: the PTR index of endpoint addresses. */
-struct ip_pods {
-	char	**keys;
-	size_t	  n;
-	size_t	  cap;
-};
 
 struct dns_zone {
 	struct registry	*reg;
@@ -45,8 +37,6 @@ struct dns_zone {
 	enum dns_zone_short short_names;
 	uint32_t	 serial;
 	uint64_t	 rng;
-	struct hmap	*ip_pods;	/* "a.b.c.d" -> struct ip_pods */
-	struct hmap	*pod_ip;	/* pod key -> struct in_addr */
 	char		 chase[ZONE_NAME_MAX];	/* ExternalName target to chase */
 };
 
@@ -85,9 +75,6 @@ struct zone_portsel {
 
 static void	zone_event_cb(enum registry_event, const struct service *,
     const struct pod *, void *);
-static void	zone_index_pod(struct dns_zone *, const struct pod *);
-static void	zone_unindex_pod(struct dns_zone *, const char *);
-static void	zone_index_each(struct pod *, void *);
 static size_t	zone_count_labels(const char *);
 static bool	zone_short_ok(const struct dns_zone *, size_t);
 static bool	zq_lab_eq(const struct zq *, size_t, const char *);
@@ -128,8 +115,8 @@ static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
 static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *, const struct svc_port *);
 static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
-static bool	zone_ptr_seen(const struct dns_zone *, const struct ip_pods *,
-    size_t, const struct service *, const char *);
+static bool	zone_ptr_seen(const struct pod *, const struct pod *,
+    const struct service *, const char *);
 static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
     struct in_addr, bool);
 
@@ -190,18 +177,10 @@ dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
 	z->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 #endif
 	z->rng |= 1;
-	if ((z->ip_pods = hmap_new()) == NULL ||
-	    (z->pod_ip = hmap_new()) == NULL)
+	if (reg != NULL && registry_subscribe(reg, zone_event_cb, z) != 0)
 		goto fail;
-	if (reg != NULL) {
-		if (registry_subscribe(reg, zone_event_cb, z) != 0)
-			goto fail;
-		registry_foreach_pod(reg, zone_index_each, z);
-	}
 	return z;
 fail:
-	hmap_free(z->ip_pods, NULL);
-	hmap_free(z->pod_ip, NULL);
 	free(z);
 	return NULL;
 }
@@ -240,18 +219,6 @@ zone_short_ok(const struct dns_zone *z, size_t n)
 	}
 }
 
-static void
-ip_pods_free(void *p)
-{
-	struct ip_pods *ip = p;
-	size_t i;
-
-	for (i = 0; i < ip->n; i++)
-		free(ip->keys[i]);
-	free(ip->keys);
-	free(ip);
-}
-
 void
 dns_zone_free(struct dns_zone *z)
 {
@@ -259,8 +226,6 @@ dns_zone_free(struct dns_zone *z)
 		return;
 	if (z->reg != NULL)
 		registry_unsubscribe(z->reg, zone_event_cb, z);
-	hmap_free(z->ip_pods, ip_pods_free);
-	hmap_free(z->pod_ip, free);
 	free(z);
 }
 
@@ -270,97 +235,19 @@ dns_zone_serial(const struct dns_zone *z)
 	return z->serial;
 }
 
-/* --- the endpoint address index ----------------------------------------- */
+/* --- registry events ------------------------------------------------- */
 
+/* Answers come from the registry itself: a change only moves the serial. */
 static void
 zone_event_cb(enum registry_event ev, const struct service *svc,
     const struct pod *pod, void *arg)
 {
 	struct dns_zone *z = arg;
 
+	(void)ev;
 	(void)svc;
+	(void)pod;
 	z->serial++;
-	if (pod == NULL)
-		return;
-	if (ev == REG_POD_ADDED || ev == REG_POD_CHANGED)
-		zone_index_pod(z, pod);
-	else if (ev == REG_POD_REMOVED)
-		zone_unindex_pod(z, pod->key);
-}
-
-static void
-zone_index_pod(struct dns_zone *z, const struct pod *pod)
-{
-	struct in_addr *old, *ip;
-	struct ip_pods *ipp;
-	char a[INET_ADDRSTRLEN], *key;
-	size_t i;
-
-	old = hmap_get(z->pod_ip, pod->key);
-	if (old != NULL && old->s_addr == pod->ip.s_addr)
-		return;
-	zone_unindex_pod(z, pod->key);
-	if (pod->ip.s_addr == 0)
-		return;
-	if ((ip = malloc(sizeof(*ip))) == NULL)
-		goto oom;
-	*ip = pod->ip;
-	if (hmap_put(z->pod_ip, pod->key, ip, NULL) != 0) {
-		free(ip);
-		goto oom;
-	}
-	inet4_str(pod->ip, a);
-	if ((ipp = hmap_get(z->ip_pods, a)) == NULL) {
-		if ((ipp = calloc(1, sizeof(*ipp))) == NULL)
-			goto oom;
-		if (hmap_put(z->ip_pods, a, ipp, NULL) != 0) {
-			free(ipp);
-			goto oom;
-		}
-	}
-	for (i = 0; i < ipp->n; i++)
-		if (strcmp(ipp->keys[i], pod->key) == 0)
-			return;
-	if ((key = strdup(pod->key)) == NULL)
-		goto oom;
-	if (PTR_APPEND(ipp->keys, ipp->n, ipp->cap, key) != 0) {
-		free(key);
-		goto oom;
-	}
-	return;
-oom:
-	log_warnx("%s: out of memory; PTR of %s may be missing", __func__,
-	    pod->key);
-}
-
-static void
-zone_index_each(struct pod *pod, void *arg)
-{
-	zone_index_pod(arg, pod);
-}
-
-static void
-zone_unindex_pod(struct dns_zone *z, const char *key)
-{
-	struct in_addr *old;
-	struct ip_pods *ipp;
-	char a[INET_ADDRSTRLEN];
-	size_t i;
-
-	if ((old = hmap_del(z->pod_ip, key)) == NULL)
-		return;
-	inet4_str(*old, a);
-	free(old);
-	if ((ipp = hmap_get(z->ip_pods, a)) == NULL)
-		return;
-	for (i = 0; i < ipp->n; i++)
-		if (strcmp(ipp->keys[i], key) == 0) {
-			free(ipp->keys[i]);
-			ipp->keys[i] = ipp->keys[--ipp->n];
-			break;
-		}
-	if (ipp->n == 0)
-		ip_pods_free(hmap_del(z->ip_pods, a));
 }
 
 /* --- names ---------------------------------------------------------------- */
@@ -1085,23 +972,23 @@ zq_reverse_addr(const struct zq *zq, struct in_addr *a)
 }
 
 /*
- * True when a pod before keys[i] of ipp is published in svc under the
- * hostname host (NULL: the dashed address): that PTR is in the answer.
+ * True when a pod of the address chain from first up to (not including)
+ * pod is published in svc under the hostname host (NULL: the dashed
+ * address): that PTR is in the answer.
  */
 static bool
-zone_ptr_seen(const struct dns_zone *z, const struct ip_pods *ipp, size_t i,
+zone_ptr_seen(const struct pod *first, const struct pod *pod,
     const struct service *svc, const char *host)
 {
-	const struct pod *pod;
-	size_t k, j;
+	const struct pod *o;
+	size_t j;
 
-	for (k = 0; k < i; k++) {
-		pod = registry_find_pod_key(z->reg, ipp->keys[k]);
-		if (pod == NULL || !pod_published(pod, svc))
+	for (o = first; o != NULL && o != pod; o = o->ip_next) {
+		if (!pod_published(o, svc))
 			continue;
-		for (j = 0; j < pod->nmember_of; j++)
-			if (pod->member_of[j] == svc &&
-			    streq_null(pod_endpoint_hostname(pod, svc), host))
+		for (j = 0; j < o->nmember_of; j++)
+			if (o->member_of[j] == svc &&
+			    streq_null(pod_endpoint_hostname(o, svc), host))
 				return true;
 	}
 	return false;
@@ -1118,12 +1005,11 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     struct in_addr a, bool in_rev)
 {
 	const struct service *svc;
-	const struct pod *pod;
-	struct ip_pods *ipp;
-	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX], txt[INET_ADDRSTRLEN];
+	const struct pod *first, *pod;
+	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
 	const char *host;
 	uint16_t qt = zq->q->qtype;
-	size_t i, j;
+	size_t j;
 	bool begun = false;
 
 	if ((svc = registry_find_service_by_vip(z->reg, a)) != NULL) {
@@ -1136,11 +1022,8 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_PTR, z->ttl, fqdn);
 		return zq_finish(z, zq);
 	}
-	if ((ipp = hmap_get(z->ip_pods, inet4_str(a, txt))) != NULL) {
-		for (i = 0; i < ipp->n; i++) {
-			pod = registry_find_pod_key(z->reg, ipp->keys[i]);
-			if (pod == NULL)
-				continue;
+	if ((first = registry_find_pod_by_ip(z->reg, a)) != NULL) {
+		for (pod = first; pod != NULL; pod = pod->ip_next) {
 			for (j = 0; j < pod->nmember_of; j++) {
 				svc = pod->member_of[j];
 				if (!pod_published(pod, svc))
@@ -1157,7 +1040,7 @@ zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 					begun = true;
 				}
 				host = pod_endpoint_hostname(pod, svc);
-				if (zone_ptr_seen(z, ipp, i, svc, host) ||
+				if (zone_ptr_seen(first, pod, svc, host) ||
 				    !zone_svc_fqdn(z, svc, fqdn,
 				    sizeof(fqdn)) || !zone_endpoint_fqdn(pod,
 				    host, fqdn, target, sizeof(target)))

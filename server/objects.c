@@ -186,6 +186,7 @@ service_free(struct service *s)
 	for (i = 0; i < s->nports; i++) {
 		free(s->ports[i].name);
 		free(s->ports[i].target_name);
+		free(s->ports[i].ready);
 	}
 	free(s->ports);
 	/* owner.id belongs to the registry. */

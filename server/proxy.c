@@ -160,8 +160,7 @@ proxy_shutdown(void)
 	}
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
-	free(proxy.cands);
-	free(proxy.cand_pods);
+	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));
 }
 
@@ -190,6 +189,8 @@ proxy_registry_cb(enum registry_event ev, const struct service *svc,
 			return;
 		}
 		ps->gone = false;
+		/* The same struct until REG_SVC_REMOVED. */
+		ps->svc = svc;
 		proxy_svc_sync(ps, svc);
 		proxy_svc_sync_endpoints(ps, svc);
 		break;
@@ -208,6 +209,30 @@ proxy_registry_cb(enum registry_event ev, const struct service *svc,
 	}
 }
 
+static uint32_t
+proxy_ep_hash(const void *o)
+{
+	return ptab_hash_u64(((const struct proxy_ep *)o)->uid);
+}
+
+static bool
+proxy_ep_match(const void *o, const void *key)
+{
+	return ((const struct proxy_ep *)o)->uid == *(const uint64_t *)key;
+}
+
+static uint32_t
+proxy_ep_key_hash(const void *o)
+{
+	return ptab_hash_str(((const struct proxy_ep *)o)->key);
+}
+
+static bool
+proxy_ep_key_match(const void *o, const void *key)
+{
+	return strcmp(((const struct proxy_ep *)o)->key, key) == 0;
+}
+
 struct proxy_svc *
 proxy_svc_new(const char *key)
 {
@@ -217,12 +242,12 @@ proxy_svc_new(const char *key)
 	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return NULL;
 	LIST_INIT(&ps->listeners);
+	LIST_INIT(&ps->ep_list);
+	ptab_init(&ps->eps, proxy_ep_hash);
+	ptab_init(&ps->eps_by_key, proxy_ep_key_hash);
 	if ((ps->key = strdup(key)) == NULL ||
-	    (ps->eps = hmap_new()) == NULL ||
 	    (ps->bal = balancer_new()) == NULL ||
 	    hmap_put(proxy.svcs, key, ps, NULL) == -1) {
-		if (ps->eps != NULL)
-			hmap_free(ps->eps, NULL);
 		balancer_free(ps->bal);
 		free(ps->key);
 		free(ps);
@@ -324,26 +349,51 @@ proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
 }
 
 struct proxy_ep *
-proxy_ep_get(struct proxy_svc *ps, const char *pod_key)
+proxy_ep_find(const struct proxy_svc *ps, uint64_t uid)
+{
+	return ptab_find(&ps->eps, ptab_hash_u64(uid), proxy_ep_match, &uid);
+}
+
+struct proxy_ep *
+proxy_ep_get(struct proxy_svc *ps, const struct pod *pod)
 {
 	struct proxy_ep *ep;
 	char se[512], ee[512], labels[1200];
 
-	if ((ep = hmap_get(ps->eps, pod_key)) != NULL)
+	if ((ep = proxy_ep_find(ps, pod->uid)) != NULL)
 		return ep;
+	/*
+	 * A pod of the same name that went before: its state (connections,
+	 * back-off, metric series) carries on, as one series per name.
+	 */
+	if ((ep = ptab_find(&ps->eps_by_key, ptab_hash_str(pod->key),
+	    proxy_ep_key_match, pod->key)) != NULL) {
+		ptab_remove(&ps->eps, ep);
+		ep->uid = pod->uid;
+		(void)ptab_add(&ps->eps, ep);	/* the room it just left */
+		return ep;
+	}
 	if ((ep = calloc(1, sizeof(*ep))) == NULL)
 		return NULL;
 	TAILQ_INIT(&ep->sessions);
 	LIST_INIT(&ep->flows);
 	ep->ps = ps;
-	if ((ep->key = strdup(pod_key)) == NULL ||
-	    hmap_put(ps->eps, pod_key, ep, NULL) == -1) {
+	ep->uid = pod->uid;
+	if ((ep->key = strdup(pod->key)) == NULL ||
+	    ptab_add(&ps->eps, ep) == -1) {
 		free(ep->key);
 		free(ep);
 		return NULL;
 	}
+	if (ptab_add(&ps->eps_by_key, ep) == -1) {
+		ptab_remove(&ps->eps, ep);
+		free(ep->key);
+		free(ep);
+		return NULL;
+	}
+	LIST_INSERT_HEAD(&ps->ep_list, ep, link);
 	metrics_escape(ps->key, se, sizeof(se));
-	metrics_escape(pod_key, ee, sizeof(ee));
+	metrics_escape(pod->key, ee, sizeof(ee));
 	snprintf(labels, sizeof(labels), "service=\"%s\",endpoint=\"%s\"",
 	    se, ee);
 	ep->m_conns = metrics_get("clusterip_forward_connections_total",
@@ -375,7 +425,11 @@ proxy_ep_get(struct proxy_svc *ps, const char *pod_key)
 static void
 proxy_ep_free(struct proxy_ep *ep)
 {
-	hmap_del(ep->ps->eps, ep->key);
+	ptab_remove(&ep->ps->eps, ep);
+	ptab_remove(&ep->ps->eps_by_key, ep);
+	LIST_REMOVE(ep, link);
+	if (ep->fails > 0)
+		ep->ps->nfailing--;
 	if (ep->drain != NULL)
 		event_free(ep->drain);
 	if (ep->revive != NULL)
@@ -427,22 +481,22 @@ proxy_ep_drain_cb(evutil_socket_t fd, short what, void *arg)
 	proxy_ep_release(ep);
 }
 
+/*
+ * Follows the members of the service: state for each new one, drain for
+ * those that left. The choice itself reads the registry's ready arrays.
+ */
 static void
 proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 {
-	struct hmap_iter it;
-	struct proxy_ep *ep;
+	struct proxy_ep *ep, *next;
 	struct timeval tv;
-	const char *key;
-	void *val;
 	uint64_t drain_ms = proxy.rt->conf->proxy_drain_timeout_ms;
 	size_t i;
 
-	hmap_iter_init(&it, ps->eps);
-	while (hmap_iter_next(&it, &key, &val))
-		((struct proxy_ep *)val)->member = false;
+	LIST_FOREACH(ep, &ps->ep_list, link)
+		ep->member = false;
 	for (i = 0; i < svc->nmembers; i++) {
-		if ((ep = proxy_ep_get(ps, svc->members[i]->key)) == NULL)
+		if ((ep = proxy_ep_get(ps, svc->members[i])) == NULL)
 			continue;
 		ep->member = true;
 		ep->ready = pod_ready(svc->members[i]);
@@ -450,14 +504,12 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 		if (ep->drain != NULL)
 			event_del(ep->drain);
 	}
-	hmap_iter_init(&it, ps->eps);
-	while (hmap_iter_next(&it, &key, &val)) {
-		ep = val;
+	for (ep = LIST_FIRST(&ps->ep_list); ep != NULL; ep = next) {
+		next = LIST_NEXT(ep, link);
 		if (ep->member)
 			continue;
 		metric_set(ep->m_ready, 0);
 		if (ep->active == 0) {
-			/* Deleting the current entry is allowed. */
 			proxy_ep_free(ep);
 			continue;
 		}
@@ -477,15 +529,10 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 static void
 proxy_svc_health(struct proxy_svc *ps)
 {
-	struct hmap_iter it;
-	const char *key;
-	void *val;
+	struct proxy_ep *ep;
 	int64_t ready = 0, healthy = 0;
 
-	hmap_iter_init(&it, ps->eps);
-	while (hmap_iter_next(&it, &key, &val)) {
-		struct proxy_ep *ep = val;
-
+	LIST_FOREACH(ep, &ps->ep_list, link) {
 		if (!ep->member || !ep->ready)
 			continue;
 		ready++;
@@ -517,13 +564,12 @@ static void
 proxy_svc_gone(struct proxy_svc *ps)
 {
 	struct proxy_lsn *l, *next;
-	struct hmap_iter it;
-	const char *key;
-	void *val;
+	struct proxy_ep *ep, *enext;
 	char a[INET_ADDRSTRLEN];
 
 	ps->gone = true;
 	ps->busy = true;
+	ps->svc = NULL;
 	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
 		next = LIST_NEXT(l, entry);
 		proxy_lsn_close(l);
@@ -533,16 +579,14 @@ proxy_svc_gone(struct proxy_svc *ps)
 		log_warn("proxy: remove %s", inet4_str(ps->vip, a));
 	ps->vip_added = false;
 	ps->vip.s_addr = 0;
-	hmap_iter_init(&it, ps->eps);
-	while (hmap_iter_next(&it, &key, &val)) {
-		struct proxy_ep *ep = val;
-
+	for (ep = LIST_FIRST(&ps->ep_list); ep != NULL; ep = enext) {
+		enext = LIST_NEXT(ep, link);
 		ep->member = false;
 		ep->ready = false;
 		metric_set(ep->m_ready, 0);
 		if (proxy.shutting_down)
 			proxy_ep_close_all(ep, false);
-		/* Idle ones go now (the current entry may be deleted). */
+		/* Idle ones go now. */
 		if (ep->active == 0)
 			proxy_ep_free(ep);
 	}
@@ -554,7 +598,7 @@ static void
 proxy_svc_maybe_free(struct proxy_svc *ps)
 {
 	if (!ps->gone || ps->busy || proxy.shutting_down ||
-	    hmap_count(ps->eps) > 0 ||
+	    ps->eps.count > 0 ||
 	    ps->refs > 0)
 		return;
 	hmap_del(proxy.svcs, ps->key);
@@ -572,14 +616,12 @@ static void
 proxy_svc_free(void *arg)
 {
 	struct proxy_svc *ps = arg;
-	struct hmap_iter it;
-	const char *key;
-	void *val;
+	struct proxy_ep *ep;
 
-	hmap_iter_init(&it, ps->eps);
-	while (hmap_iter_next(&it, &key, &val))
-		proxy_ep_free(val);
-	hmap_free(ps->eps, NULL);
+	while ((ep = LIST_FIRST(&ps->ep_list)) != NULL)
+		proxy_ep_free(ep);
+	ptab_clear(&ps->eps);
+	ptab_clear(&ps->eps_by_key);
 	balancer_free(ps->bal);
 	metrics_forget(ps->m_retries);
 	metrics_forget(ps->m_noep);
@@ -601,7 +643,7 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	const char *key;
 	void *val;
 	uint64_t now = proxy_now_ms();
-	struct service *svc;
+	const struct service *svc;
 
 	(void)fd;
 	(void)what;
@@ -610,7 +652,7 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	while (hmap_iter_next(&it, &key, &val)) {
 		struct proxy_svc *ps = val;
 
-		svc = registry_find_service_key(proxy.rt->reg, key);
+		svc = ps->svc;
 		balancer_expire(ps->bal, svc != NULL &&
 		    svc->affinity == AFFINITY_CLIENTIP ?
 		    (uint64_t)svc->affinity_timeout_s * 1000 : 0, now);
@@ -637,54 +679,38 @@ proxy_random(void)
 }
 
 static int
-proxy_cands_reserve(size_t n)
+proxy_loads_reserve(size_t n)
 {
-	struct balancer_cand *c;
-	const struct pod **p;
+	struct balancer_load *l;
 
-	if (n <= proxy.ncands_cap)
+	if (n <= proxy.nloads_cap)
 		return 0;
-	if ((c = reallocarray(proxy.cands, n, sizeof(*c))) == NULL)
+	if ((l = reallocarray(proxy.loads, n, sizeof(*l))) == NULL)
 		return -1;
-	proxy.cands = c;
-	if ((p = reallocarray(proxy.cand_pods, n, sizeof(*p))) == NULL)
-		return -1;
-	proxy.cand_pods = p;
-	proxy.ncands_cap = n;
+	proxy.loads = l;
+	proxy.nloads_cap = n;
 	return 0;
 }
 
 /*
- * True when client is pinned to an endpoint of the service that is fine
- * but does not serve this port (a pod without the named targetPort): the
- * connection goes elsewhere, and the pin stays for the service's other
- * ports. A pin to an endpoint that failed or went moves as usual.
+ * True when the client's pin is to an endpoint that is fine but does not
+ * serve this port (a pod without the named targetPort): the connection
+ * goes elsewhere, and the pin stays for the service's other ports. A pin
+ * to an endpoint that failed or went moves as usual.
  */
 static bool
-proxy_pin_elsewhere(struct proxy_svc *ps, const struct service *svc,
-    const struct svc_port *sp, size_t ncands, uint32_t client, uint64_t now)
+proxy_pin_elsewhere(const struct proxy_svc *ps, const struct svc_port *sp,
+    const struct balancer_req *rq)
 {
 	const struct proxy_ep *ep;
-	const char *key;
-	size_t i;
+	uint64_t uid;
 
-	key = balancer_pinned_key(ps->bal, client,
-	    (uint64_t)svc->affinity_timeout_s * 1000, now);
-	if (key == NULL)
+	uid = balancer_pinned_uid(ps->bal, rq->client, rq->affinity_ms,
+	    rq->now_ms);
+	if (uid == 0 || !balancer_pin_elsewhere(ps->svc, sp, uid))
 		return false;
-	for (i = 0; i < ncands; i++)
-		if (strcmp(proxy.cands[i].key, key) == 0)
-			return false;		/* the usual case */
-	if ((ep = hmap_get(ps->eps, key)) == NULL || ep->skip_until_ms > now)
-		return false;
-	for (i = 0; i < svc->nmembers; i++) {
-		const struct pod *pod = svc->members[i];
-
-		if (strcmp(pod->key, key) == 0)
-			return pod_ready(pod) && pod->ip.s_addr != 0 &&
-			    pod_target_port(pod, sp) == 0;
-	}
-	return false;
+	return (ep = proxy_ep_find(ps, uid)) != NULL &&
+	    ep->skip_until_ms <= rq->now_ms;
 }
 
 int
@@ -692,65 +718,67 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
     uint32_t client, struct proxy_ep *const *tried, size_t ntried,
     struct sockaddr_in *dst, struct proxy_ep **epp)
 {
-	const struct service *svc;
+	const struct service *svc = ps->svc;
 	const struct svc_port *sp = NULL;
+	const struct svc_endpoint *eps;
+	struct balancer_load *load = NULL;
+	struct balancer_req rq;
 	struct proxy_ep *ep;
-	uint64_t now = proxy_now_ms(), aff_ms = 0;
-	size_t i, j, n, pass;
-	uint16_t tp;
+	size_t i, j, n;
 	int k;
 
-	if ((svc = registry_find_service_key(proxy.rt->reg, ps->key)) == NULL)
+	if (svc == NULL)
 		return -1;
 	for (i = 0; i < svc->nports; i++)
 		if (svc->ports[i].port == port && svc->ports[i].proto == proto)
 			sp = &svc->ports[i];
-	if (sp == NULL || proxy_cands_reserve(svc->nmembers) == -1)
+	if (sp == NULL || sp->ready == NULL || (n = sp->ready->n) == 0)
 		return -1;
-	/* First pass skips passively failed endpoints; the second does not. */
-	for (pass = 0, n = 0; pass < 2 && n == 0; pass++) {
-		for (i = 0; i < svc->nmembers; i++) {
-			const struct pod *pod = svc->members[i];
-
-			/* No address yet (status.podIP absent): not routable. */
-			if (!pod_ready(pod) || pod->ip.s_addr == 0 ||
-			    pod_target_port(pod, sp) == 0)
+	eps = sp->ready->v;
+	rq.algo = svc->algo;
+	rq.client = client;
+	rq.now_ms = proxy_now_ms();
+	rq.affinity_ms = svc->affinity == AFFINITY_CLIENTIP ?
+	    (uint64_t)svc->affinity_timeout_s * 1000 : 0;
+	rq.rnd = svc->algo == LB_RANDOM ? proxy_random() : 0;
+	/*
+	 * Loads and skips matter only for least-connections, a retry, or
+	 * while an endpoint fails: otherwise the choice reads the array
+	 * alone, and only the chosen endpoint's state is looked up.
+	 */
+	if (ntried > 0 || ps->nfailing > 0 || svc->algo == LB_LEAST_CONN) {
+		if (proxy_loads_reserve(n) == -1)
+			return -1;
+		load = proxy.loads;
+		for (i = 0; i < n; i++) {
+			load[i].active = 0;
+			load[i].flags = 0;
+			if ((ep = proxy_ep_find(ps, eps[i].uid)) == NULL) {
+				/* No state for it (OOM when it came). */
+				load[i].flags = BALANCER_TRIED;
 				continue;
-			if ((ep = hmap_get(ps->eps, pod->key)) == NULL &&
-			    (ep = proxy_ep_get(ps, pod->key)) == NULL)
-				continue;
-			ep->member = true;
-			ep->ready = true;
-			if (pass == 0 && ep->skip_until_ms > now)
-				continue;
+			}
+			load[i].active = ep->active;
+			if (ep->skip_until_ms > rq.now_ms)
+				load[i].flags |= BALANCER_FAILING;
 			for (j = 0; j < ntried; j++)
 				if (tried[j] == ep)
-					break;
-			if (j < ntried)
-				continue;
-			proxy.cands[n].key = pod->key;
-			proxy.cands[n].active = ep->active;
-			proxy.cand_pods[n] = pod;
-			n++;
+					load[i].flags |= BALANCER_TRIED;
 		}
 	}
-	if (n == 0)
+	if (rq.affinity_ms != 0 && proxy_pin_elsewhere(ps, sp, &rq))
+		rq.affinity_ms = 0;
+	if ((k = balancer_pick(ps->bal, &rq, eps, n, load)) < 0)
 		return -1;
-	if (svc->affinity == AFFINITY_CLIENTIP)
-		aff_ms = (uint64_t)svc->affinity_timeout_s * 1000;
-	if (aff_ms != 0 && proxy_pin_elsewhere(ps, svc, sp, n, client, now))
-		aff_ms = 0;
-	k = balancer_pick(ps->bal, svc->algo, proxy.cands, n, client, aff_ms,
-	    now, svc->algo == LB_RANDOM ? proxy_random() : 0);
-	if (k < 0)
+	if ((ep = proxy_ep_find(ps, eps[k].uid)) == NULL &&
+	    (ep = proxy_ep_get(ps, eps[k].pod)) == NULL)
 		return -1;
-	tp = pod_target_port(proxy.cand_pods[k], sp);
 	memset(dst, 0, sizeof(*dst));
 	dst->sin_family = AF_INET;
-	dst->sin_addr = proxy.cand_pods[k]->ip;
-	dst->sin_port = htons(tp);
-	*epp = hmap_get(ps->eps, proxy.cand_pods[k]->key);
-	return *epp == NULL ? -1 : 0;
+	dst->sin_addr = eps[k].ip;
+	dst->sin_port = htons(eps[k].port);
+	*epp = ep;
+	return 0;
 }
 
 /* A connect to ep failed: skip it for a while (passive health). */
@@ -766,7 +794,8 @@ proxy_ep_failed(struct proxy_ep *ep)
 	for (i = 0; i < ep->fails && skip < PROXY_SKIP_MAX_MS; i++)
 		skip *= 2;
 	skip = MINIMUM(skip, PROXY_SKIP_MAX_MS);
-	ep->fails++;
+	if (ep->fails++ == 0)
+		ep->ps->nfailing++;
 	ep->skip_until_ms = proxy_now_ms() + skip;
 	metric_set(ep->m_healthy, 0);
 	if (!ep->skipped) {
@@ -791,6 +820,7 @@ proxy_ep_connected(struct proxy_ep *ep)
 	if (ep->fails == 0)
 		return;
 	ep->fails = 0;
+	ep->ps->nfailing--;
 	ep->skip_until_ms = 0;
 	metric_set(ep->m_healthy, 1);
 	if (ep->revive != NULL)

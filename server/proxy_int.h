@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 #include "balancer.h"
+#include "hmap.h"
 #include "metrics.h"
 #include "registry.h"
 
 struct event;
 struct evconnlistener;
-struct hmap;
 struct metric;
 struct runtime;
 struct proxy_session;
@@ -28,10 +28,17 @@ struct sockaddr;
 /* Endpoints tried by one connection, at most. */
 #define PROXY_MAX_TRIED	8
 
-/* One endpoint of one service, keyed by pod key in proxy_svc.eps. */
+/*
+ * The forwarder's state of one endpoint of one service (load, passive
+ * health, connections, metrics), filed in proxy_svc.eps by the pod's
+ * uid. Which endpoints are ready, and where they listen, is the
+ * registry's: the ready arrays of the service's ports.
+ */
 struct proxy_ep {
-	char			*key;		/* pod key */
+	uint64_t		 uid;		/* the pod's */
+	char			*key;		/* pod key, for metrics and logs */
 	struct proxy_svc	*ps;
+	LIST_ENTRY(proxy_ep)	 link;		/* in ps->ep_list */
 	uint32_t		 active;	/* connections (connecting too) + flows */
 	uint32_t		 nconn;		/* connected TCP connections */
 	uint32_t		 nflows;	/* UDP flows */
@@ -61,18 +68,28 @@ struct proxy_lsn {
 	struct evconnlistener	*el;		/* TCP */
 	struct event		*resume;	/* TCP: after EMFILE */
 	struct event		*ev;		/* UDP: readable */
-	struct hmap		*flows;		/* UDP: client -> flow */
+	struct ptab		 flows;		/* UDP: by client address */
 };
 
 /* A service as the forwarder sees it, keyed by service key. */
 struct proxy_svc {
 	char			*key;
+	/* The registry's service (its identity is stable); NULL when gone. */
+	const struct service	*svc;
 	struct in_addr		 vip;		/* listened on; 0 when none */
 	bool			 vip_added;	/* on the interface */
 	bool			 gone;		/* removed from the registry */
 	bool			 busy;		/* being torn down: keep it */
 	uint32_t		 refs;		/* connections and flows */
-	struct hmap		*eps;
+	struct ptab		 eps;		/* struct proxy_ep, by uid */
+	/*
+	 * The same by pod key: a pod made again under its name (a lease
+	 * registered again) finds the state of the one before, still
+	 * draining, as it did by name. Read on membership changes only.
+	 */
+	struct ptab		 eps_by_key;
+	LIST_HEAD(, proxy_ep)	 ep_list;	/* the same, to walk */
+	uint32_t		 nfailing;	/* eps with fails > 0 */
 	struct balancer		*bal;
 	LIST_HEAD(, proxy_lsn)	 listeners;
 	uint32_t		 nconn;		/* connected TCP connections */
@@ -96,10 +113,9 @@ struct proxy {
 	uint64_t		 idle_ms;
 	const struct timeval	*idle_tv;	/* common timeout, or idle_plain */
 	struct timeval		 idle_plain;
-	/* Scratch space for endpoint choice. */
-	struct balancer_cand	*cands;
-	const struct pod	**cand_pods;
-	size_t			 ncands_cap;
+	/* Scratch space: what the forwarder knows of each ready endpoint. */
+	struct balancer_load	*loads;
+	size_t			 nloads_cap;
 };
 
 extern struct proxy proxy;
@@ -122,14 +138,17 @@ uint64_t proxy_now_ms(void);
 /*
  * Chooses a ready endpoint of ps for a new connection on port/proto from
  * client (network order), avoiding the ntried endpoints in tried and,
- * while others exist, those failing passively. Fills dst and *epp.
+ * while others exist, those failing passively: the balancer's choice
+ * over the port's ready array in the registry. Fills dst and *epp.
  * Returns 0, or -1 when there is none.
  */
 int	proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
     uint32_t client, struct proxy_ep *const *tried, size_t ntried,
     struct sockaddr_in *dst, struct proxy_ep **epp);
-/* Creates (or returns) the endpoint state of pod_key. NULL on OOM. */
-struct proxy_ep *proxy_ep_get(struct proxy_svc *ps, const char *pod_key);
+/* The endpoint state of the pod with uid, or NULL. */
+struct proxy_ep *proxy_ep_find(const struct proxy_svc *ps, uint64_t uid);
+/* Creates (or returns) the endpoint state of pod. NULL on OOM. */
+struct proxy_ep *proxy_ep_get(struct proxy_svc *ps, const struct pod *pod);
 /* Records a failed connect: the endpoint is skipped for a while. */
 void	proxy_ep_failed(struct proxy_ep *ep);
 /* Records a connect that worked: the endpoint is healthy again. */

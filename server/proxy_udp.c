@@ -32,8 +32,7 @@ struct proxy_flow {
 	LIST_ENTRY(proxy_flow)	 entry;		/* in ep->flows */
 	struct proxy_lsn	*lsn;
 	struct proxy_ep		*ep;
-	struct sockaddr_in	 client;
-	char			 key[16];	/* in lsn->flows */
+	struct sockaddr_in	 client;	/* its key in lsn->flows */
 	int			 fd;		/* connected to the endpoint */
 	struct event		*ev;
 	struct event		*idle;
@@ -46,14 +45,37 @@ static void	proxy_udp_read_cb(evutil_socket_t, short, void *);
 static void	proxy_flow_read_cb(evutil_socket_t, short, void *);
 static void	proxy_flow_idle_cb(evutil_socket_t, short, void *);
 static struct proxy_flow *proxy_flow_new(struct proxy_lsn *,
-		    const struct sockaddr_in *, const char *);
+		    const struct sockaddr_in *);
 static void	proxy_flow_free(struct proxy_flow *, bool);
+
+/* The hash of a client address and port, without strings. */
+static uint32_t
+proxy_flow_hash_addr(const struct sockaddr_in *sin)
+{
+	return ptab_hash_u64((uint64_t)sin->sin_addr.s_addr << 16 |
+	    sin->sin_port);
+}
+
+static uint32_t
+proxy_flow_hash(const void *o)
+{
+	return proxy_flow_hash_addr(&((const struct proxy_flow *)o)->client);
+}
+
+static bool
+proxy_flow_match(const void *o, const void *key)
+{
+	const struct sockaddr_in *a = &((const struct proxy_flow *)o)->client;
+	const struct sockaddr_in *b = key;
+
+	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+	    a->sin_port == b->sin_port;
+}
 
 int
 proxy_udp_open(struct proxy_lsn *l)
 {
-	if ((l->flows = hmap_new()) == NULL)
-		return -1;
+	ptab_init(&l->flows, proxy_flow_hash);
 	l->ev = event_new(proxy.rt->base, l->fd, EV_READ | EV_PERSIST,
 	    proxy_udp_read_cb, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) == -1)
@@ -61,18 +83,16 @@ proxy_udp_open(struct proxy_lsn *l)
 	return 0;
 }
 
-static void
-proxy_udp_free_flow_cb(void *arg)
-{
-	proxy_flow_free(arg, false);
-}
-
 void
 proxy_udp_close(struct proxy_lsn *l)
 {
-	if (l->flows != NULL)
-		hmap_free(l->flows, proxy_udp_free_flow_cb);
-	l->flows = NULL;
+	struct proxy_flow *f;
+	size_t pos;
+
+	/* The table is left alone while walked, then emptied at once. */
+	for (pos = 0; (f = ptab_next(&l->flows, &pos)) != NULL; )
+		proxy_flow_free(f, false);
+	ptab_clear(&l->flows);
 	if (l->ev != NULL)
 		event_free(l->ev);
 	l->ev = NULL;
@@ -95,8 +115,7 @@ proxy_udp_drain_ep(struct proxy_ep *ep)
 static uint64_t	proxy_udp_warned_ms;	/* the last flow failure logged */
 
 static struct proxy_flow *
-proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
-    const char *key)
+proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client)
 {
 	const struct cip_conf *conf = proxy.rt->conf;
 	struct proxy_flow *f;
@@ -117,7 +136,6 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
 	f->fd = -1;
 	f->lsn = l;
 	f->client = *client;
-	strlcpy(f->key, key, sizeof(f->key));
 	if ((f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) == -1)
@@ -132,7 +150,7 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client,
 	tv.tv_usec = (suseconds_t)(conf->udp_idle_timeout_ms % 1000 * 1000);
 	if (conf->udp_idle_timeout_ms != 0 && event_add(f->idle, &tv) == -1)
 		goto fail;
-	if (hmap_put(l->flows, key, f, NULL) == -1)
+	if (ptab_add(&l->flows, f) == -1)
 		goto fail;
 	f->ep = ep;
 	ep->active++;
@@ -170,7 +188,7 @@ proxy_flow_free(struct proxy_flow *f, bool unlink)
 	struct proxy_svc *ps = f->lsn->ps;
 
 	if (unlink)
-		hmap_del(f->lsn->flows, f->key);
+		ptab_remove(&f->lsn->flows, f);
 	LIST_REMOVE(f, entry);
 	event_free(f->ev);
 	event_free(f->idle);
@@ -191,7 +209,6 @@ proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct proxy_flow *f;
 	struct sockaddr_in from;
 	socklen_t fromlen;
-	char key[16];
 	ssize_t n;
 	int i;
 
@@ -205,10 +222,9 @@ proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		if (fromlen < sizeof(from) || from.sin_family != AF_INET)
 			continue;
-		snprintf(key, sizeof(key), "%08x%04x",
-		    (unsigned)from.sin_addr.s_addr, (unsigned)from.sin_port);
-		if ((f = hmap_get(l->flows, key)) == NULL &&
-		    (f = proxy_flow_new(l, &from, key)) == NULL)
+		f = ptab_find(&l->flows, proxy_flow_hash_addr(&from),
+		    proxy_flow_match, &from);
+		if (f == NULL && (f = proxy_flow_new(l, &from)) == NULL)
 			continue;
 		f->activity = true;
 		if (send(f->fd, proxy_udp_buf, (size_t)n, 0) == n)

@@ -62,6 +62,9 @@ struct registry {
 	struct ptab		 svcs;		/* by key "ns/name" */
 	struct ptab		 pods;		/* by key "ns/name" */
 	struct ptab		 by_vip;	/* services by vip */
+	/* The first pod of each address; the others chain by ip_next. */
+	struct ptab		 by_ip;
+	uint64_t		 last_uid;	/* the last uid given */
 	struct hmap		*namespaces;	/* ns -> struct plist (count in n) */
 	/* "k=v" -> services whose selector requires k=v (first EQ only). */
 	struct hmap		*svc_index;
@@ -115,6 +118,19 @@ static bool
 vip_match(const void *o, const void *key)
 {
 	return ((const struct service *)o)->vip.s_addr ==
+	    ((const struct in_addr *)key)->s_addr;
+}
+
+static uint32_t
+ip_hash(const void *o)
+{
+	return ptab_hash_u64(((const struct pod *)o)->ip.s_addr);
+}
+
+static bool
+ip_match(const void *o, const void *key)
+{
+	return ((const struct pod *)o)->ip.s_addr ==
 	    ((const struct in_addr *)key)->s_addr;
 }
 
@@ -357,6 +373,7 @@ registry_new(struct vip_pool *vips)
 	ptab_init(&r->svcs, svc_hash);
 	ptab_init(&r->pods, pod_hash);
 	ptab_init(&r->by_vip, vip_hash);
+	ptab_init(&r->by_ip, ip_hash);
 	r->namespaces = hmap_new();
 	r->svc_index = hmap_new();
 	r->pod_index = hmap_new();
@@ -385,6 +402,7 @@ registry_free(struct registry *r)
 	ptab_clear(&r->svcs);
 	ptab_clear(&r->pods);
 	ptab_clear(&r->by_vip);
+	ptab_clear(&r->by_ip);
 	hmap_free(r->namespaces, plist_free);
 	hmap_free(r->svc_index, free);
 	hmap_free(r->pod_index, free);
@@ -649,6 +667,137 @@ pod_track_owner(struct registry *r, struct pod *p, bool add)
 		ptab_remove(&ow->pods, p);
 }
 
+/*
+ * Files p under its address, after the pods that already hold it, or
+ * takes it out. A pod without address is not filed.
+ */
+static void
+pod_track_ip(struct registry *r, struct pod *p, bool add)
+{
+	struct pod *head, **pp;
+
+	if (p->ip.s_addr == 0)
+		return;
+	head = ptab_find(&r->by_ip, ip_hash(p), ip_match, &p->ip);
+	if (add) {
+		p->ip_next = NULL;
+		if (head == NULL) {
+			if (ptab_add(&r->by_ip, p) != 0)
+				log_warnx("%s: out of memory; PTR of %s may "
+				    "be missing", __func__, p->key);
+			return;
+		}
+		for (pp = &head->ip_next; *pp != NULL; pp = &(*pp)->ip_next)
+			;
+		*pp = p;
+		return;
+	}
+	if (head == p) {
+		ptab_remove(&r->by_ip, p);
+		/* Room for it: the head it replaces just left. */
+		if (p->ip_next != NULL)
+			(void)ptab_add(&r->by_ip, p->ip_next);
+	} else if (head != NULL) {
+		for (pp = &head->ip_next; *pp != NULL; pp = &(*pp)->ip_next)
+			if (*pp == p) {
+				*pp = p->ip_next;
+				break;
+			}
+	}
+	p->ip_next = NULL;
+}
+
+/*
+ * Rebuilds the ready endpoints of each port of s from its members: ready,
+ * with an address, and the port's targetPort resolved. Runs before every
+ * event that tells of a change to them, so subscribers read them current.
+ * On OOM a port keeps the endpoints that fit (logged).
+ */
+static void
+svc_ready_rebuild(struct service *s)
+{
+	struct svc_port *sp;
+	struct svc_ready *rd;
+	struct svc_endpoint *e;
+	struct pod *p;
+	size_t i, k;
+	uint16_t tp;
+
+	for (k = 0; k < s->nports; k++) {
+		sp = &s->ports[k];
+		if (s->nmembers == 0) {
+			free(sp->ready);
+			sp->ready = NULL;
+			continue;
+		}
+		rd = sp->ready;
+		if (rd == NULL || rd->cap < s->nmembers) {
+			if ((rd = realloc(sp->ready, sizeof(*rd) +
+			    s->nmembers * sizeof(rd->v[0]))) == NULL) {
+				log_warnx("%s: %s: out of memory; endpoints "
+				    "left out", __func__, s->key);
+				if ((rd = sp->ready) == NULL)
+					continue;
+			} else {
+				rd->cap = (uint32_t)s->nmembers;
+				sp->ready = rd;
+			}
+		}
+		rd->n = 0;
+		for (i = 0; i < s->nmembers && rd->n < rd->cap; i++) {
+			p = s->members[i];
+			/* No address yet (status.podIP absent): not routable. */
+			if (!pod_ready(p) || p->ip.s_addr == 0 ||
+			    (tp = pod_target_port(p, sp)) == 0)
+				continue;
+			e = &rd->v[rd->n++];
+			e->pod = p;
+			e->uid = p->uid;
+			e->ip = p->ip;
+			e->port = tp;
+		}
+	}
+}
+
+/*
+ * Moves the spec of s into old, which keeps its identity: its address,
+ * uid, creation time and member arrays. s is left holding the former
+ * spec, for the caller to free. Neither may be in an index.
+ */
+static void
+svc_take_spec(struct service *old, struct service *s)
+{
+	struct service tmp = *old;
+
+	*old = *s;
+	*s = tmp;
+	old->uid = s->uid;
+	old->created = s->created;
+	old->members = s->members;
+	old->nmembers = s->nmembers;
+	old->members_cap = s->members_cap;
+	s->members = NULL;
+	s->nmembers = s->members_cap = 0;
+}
+
+/* The same for pods: identity, member_of arrays and creation time stay. */
+static void
+pod_take_spec(struct pod *old, struct pod *p)
+{
+	struct pod tmp = *old;
+
+	*old = *p;
+	*p = tmp;
+	old->uid = p->uid;
+	old->created = p->created;
+	old->member_of = p->member_of;
+	old->nmember_of = p->nmember_of;
+	old->member_of_cap = p->member_of_cap;
+	old->ip_next = p->ip_next = NULL;
+	p->member_of = NULL;
+	p->nmember_of = p->member_of_cap = 0;
+}
+
 /* Unlinks and frees a service, telling subscribers; release its VIP. */
 static void
 svc_remove(struct registry *r, struct service *s, bool release_vip)
@@ -674,23 +823,27 @@ pod_remove(struct registry *r, struct pod *p)
 	while (p->nmember_of > 0) {
 		s = p->member_of[p->nmember_of - 1];
 		member_unlink(s, p);
+		svc_ready_rebuild(s);
 		publish(r, REG_ENDPOINTS_CHANGED, s, NULL);
 	}
 	pod_index(r, p, false);
 	pod_track_owner(r, p, false);
+	pod_track_ip(r, p, false);
 	ptab_remove(&r->pods, p);
 	ns_ref(r, p->ns, -1);
 	publish(r, REG_POD_REMOVED, NULL, p);
 	pod_free(p);
 }
 
+/*
+ * Files s, a new service, or when old is given, moves s's spec into old,
+ * which keeps its identity (s is freed). Tells subscribers.
+ */
 static void
 svc_insert(struct registry *r, struct service *s, struct service *old)
 {
-	size_t i;
 	bool had_members = old && old->nmembers > 0;
 
-	s->created = old ? old->created : time(NULL);
 	if (!s->algo_explicit)
 		s->algo = r->default_algo;
 	if (old != NULL) {
@@ -701,6 +854,12 @@ svc_insert(struct registry *r, struct service *s, struct service *old)
 		svc_track_owner(r, old, false);
 		ns_ref(r, old->ns, -1);
 		ptab_remove(&r->svcs, old);
+		svc_take_spec(old, s);
+		service_free(s);
+		s = old;
+	} else {
+		s->uid = ++r->last_uid;
+		s->created = time(NULL);
 	}
 	(void)ptab_add(&r->svcs, s);
 	ns_ref(r, s->ns, 1);
@@ -708,20 +867,23 @@ svc_insert(struct registry *r, struct service *s, struct service *old)
 	svc_track_vip(r, s, true);
 	svc_track_owner(r, s, true);
 	svc_attach_pods(r, s);
+	svc_ready_rebuild(s);
 	publish(r, old ? REG_SVC_CHANGED : REG_SVC_ADDED, s, NULL);
 	if (s->nmembers > 0 || had_members)
 		publish(r, REG_ENDPOINTS_CHANGED, s, NULL);
-	service_free(old);
-	(void)i;
 }
 
+/*
+ * Files p, a new pod, or when old is given, moves p's spec into old,
+ * which keeps its identity (p is freed). Tells subscribers.
+ */
 static void
 pod_insert(struct registry *r, struct pod *p, struct pod *old)
 {
 	struct plist touched = { 0 };
 	size_t i;
+	bool changed = old != NULL;
 
-	p->created = old ? old->created : time(NULL);
 	if (p->probe.kind != PROBE_NONE)
 		p->probe_ok = old != NULL && probe_equal(&old->probe,
 		    &p->probe) ? old->probe_ok : false;
@@ -733,23 +895,35 @@ pod_insert(struct registry *r, struct pod *p, struct pod *old)
 		}
 		pod_index(r, old, false);
 		pod_track_owner(r, old, false);
+		pod_track_ip(r, old, false);
 		ns_ref(r, old->ns, -1);
 		ptab_remove(&r->pods, old);
+		pod_take_spec(old, p);
+		pod_free(p);
+		p = old;
+	} else {
+		p->uid = ++r->last_uid;
+		p->created = time(NULL);
 	}
 	(void)ptab_add(&r->pods, p);
 	ns_ref(r, p->ns, 1);
 	pod_index(r, p, true);
 	pod_track_owner(r, p, true);
+	pod_track_ip(r, p, true);
 	pod_attach_services(r, p);
-	publish(r, old ? REG_POD_CHANGED : REG_POD_ADDED, NULL, p);
+	/* Every ready array is current before anyone hears of the pod. */
 	for (i = 0; i < p->nmember_of; i++) {
 		plist_remove(&touched, p->member_of[i]);
-		publish(r, REG_ENDPOINTS_CHANGED, p->member_of[i], NULL);
+		svc_ready_rebuild(p->member_of[i]);
 	}
+	for (i = 0; i < touched.n; i++)
+		svc_ready_rebuild(touched.v[i]);
+	publish(r, changed ? REG_POD_CHANGED : REG_POD_ADDED, NULL, p);
+	for (i = 0; i < p->nmember_of; i++)
+		publish(r, REG_ENDPOINTS_CHANGED, p->member_of[i], NULL);
 	for (i = 0; i < touched.n; i++)
 		publish(r, REG_ENDPOINTS_CHANGED, touched.v[i], NULL);
 	free(touched.v);
-	pod_free(old);
 }
 
 /* --- apply ------------------------------------------------------------ */
@@ -1225,6 +1399,8 @@ registry_set_probe_result(struct registry *r, const char *pod_key, bool ok)
 	if (p->probe_ok == ok)
 		return 0;
 	p->probe_ok = ok;
+	for (i = 0; i < p->nmember_of; i++)
+		svc_ready_rebuild(p->member_of[i]);
 	publish(r, REG_POD_CHANGED, NULL, p);
 	for (i = 0; i < p->nmember_of; i++)
 		publish(r, REG_ENDPOINTS_CHANGED, p->member_of[i], NULL);
@@ -1269,6 +1445,14 @@ struct pod *
 registry_find_pod_key(const struct registry *r, const char *key)
 {
 	return pod_get(r, key);
+}
+
+struct pod *
+registry_find_pod_by_ip(const struct registry *r, struct in_addr ip)
+{
+	if (ip.s_addr == 0)
+		return NULL;
+	return ptab_find(&r->by_ip, ptab_hash_u64(ip.s_addr), ip_match, &ip);
 }
 
 bool

@@ -66,17 +66,48 @@ enum affinity {
 	AFFINITY_CLIENTIP,
 };
 
+struct pod;
+
+/*
+ * A ready endpoint of one service port, as the forwarder connects to it:
+ * a member that is ready, has an address, and resolves the port's
+ * targetPort.
+ */
+struct svc_endpoint {
+	struct pod	*pod;
+	uint64_t	 uid;		/* pod->uid */
+	struct in_addr	 ip;
+	uint16_t	 port;		/* the resolved target port */
+};
+
+/* The ready endpoints of a service port, in the order of the members. */
+struct svc_ready {
+	uint32_t		 n;
+	uint32_t		 cap;
+	struct svc_endpoint	 v[];
+};
+
 struct svc_port {
 	char		*name;		/* NULL when unnamed */
+	char		*target_name;	/* targetPort by name, else NULL */
+	/*
+	 * Maintained by the registry on every change of membership,
+	 * readiness, addresses or ports; NULL when empty.
+	 */
+	struct svc_ready *ready;
 	uint16_t	 port;
 	uint16_t	 target_port;	/* 0 when given by name */
-	char		*target_name;	/* targetPort by name, else NULL */
 	enum cip_proto	 proto;
 };
 
-struct pod;
-
+/*
+ * Objects in the registry keep their identity: an update changes the
+ * struct in place, so a pointer stays valid until REG_SVC_REMOVED or
+ * REG_POD_REMOVED. uid is unique over the registry's lifetime (never
+ * reused, 0 outside the registry).
+ */
 struct service {
+	uint64_t	 uid;		/* set by the registry */
 	char		*ns;		/* in key's block */
 	char		*name;
 	char		*key;		/* "ns/name" */
@@ -136,6 +167,7 @@ struct probe {
 };
 
 struct pod {
+	uint64_t	 uid;		/* set by the registry */
 	char		*ns;		/* in key's block */
 	char		*name;
 	char		*key;		/* "ns/name" */
@@ -169,6 +201,8 @@ struct pod {
 	struct service	**member_of;
 	size_t		 nmember_of;
 	size_t		 member_of_cap;
+	/* The next pod holding the same address (registry_find_pod_by_ip). */
+	struct pod	*ip_next;
 };
 
 /* True when the pod takes new connections: declared ready and probe ok. */
@@ -258,9 +292,9 @@ void	endpoints_free(struct endpoints *);
 
 enum registry_event {
 	REG_SVC_ADDED,
-	REG_SVC_CHANGED,	/* spec changed; the struct may be a new one */
+	REG_SVC_CHANGED,	/* spec changed, in the same struct */
 	REG_SVC_REMOVED,	/* svc valid during the callback only */
-	REG_ENDPOINTS_CHANGED,	/* membership or readiness of members */
+	REG_ENDPOINTS_CHANGED,	/* membership, readiness or ready arrays */
 	REG_POD_ADDED,
 	REG_POD_CHANGED,
 	REG_POD_REMOVED,	/* pod valid during the callback only */
@@ -338,6 +372,12 @@ struct service *registry_find_service_by_vip(const struct registry *,
 struct pod *registry_find_pod(const struct registry *, const char *ns,
     const char *name);
 struct pod *registry_find_pod_key(const struct registry *, const char *key);
+/*
+ * The first pod whose address is ip (0.0.0.0 never matches); the others
+ * follow through pod->ip_next, in the order they got the address.
+ */
+struct pod *registry_find_pod_by_ip(const struct registry *,
+    struct in_addr ip);
 /* True while any service or pod lives in ns. */
 bool	registry_namespace_exists(const struct registry *, const char *ns);
 size_t	registry_count_services(const struct registry *);

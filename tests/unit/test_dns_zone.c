@@ -533,10 +533,10 @@ test_zone_srv_service_name(void **state)
 	    80);
 	s->ports = realloc(s->ports, 3 * sizeof(*s->ports));
 	s->nports = 3;
-	s->ports[1] = (struct svc_port){ strdup("dns"), 53, 53, NULL,
-	    CIP_PROTO_TCP };
-	s->ports[2] = (struct svc_port){ strdup("dns-udp"), 53, 53, NULL,
-	    CIP_PROTO_UDP };
+	s->ports[1] = (struct svc_port){ .name = strdup("dns"), .port = 53,
+	    .target_port = 53, .proto = CIP_PROTO_TCP };
+	s->ports[2] = (struct svc_port){ .name = strdup("dns-udp"),
+	    .port = 53, .target_port = 53, .proto = CIP_PROTO_UDP };
 	objset_add_service(&set, s);
 	apply(f->reg, &set);
 	p = ask(f, "multi.default.svc.cluster.local.", LDNS_RR_TYPE_SRV, -1,

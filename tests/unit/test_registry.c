@@ -45,8 +45,11 @@ apply_yaml(struct registry *r, const struct owner *o,
 	struct objset set = { 0 };
 	int rc;
 
-	assert_int_equal(manifest_parse_buf(yaml, strlen(yaml), "t.yaml",
-	    &set, NULL, err, 256), 0);
+	rc = manifest_parse_buf(yaml, strlen(yaml), "t.yaml", &set, NULL,
+	    err, 256);
+	if (rc != 0)
+		print_error("%s\n", err);
+	assert_int_equal(rc, 0);
 	rc = registry_apply(r, o, &set, mode, err, 256);
 	objset_clear(&set);
 	return rc;
@@ -720,6 +723,220 @@ test_endpoint_hostnames(void **state)
 	registry_free(r);
 }
 
+/* An update changes the object in place: pointer and uid stay. */
+static void
+test_identity_kept_across_updates(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct service *s;
+	struct pod *p;
+	uint64_t suid, puid;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("web", "{app: web}")
+	    POD("w1", "{app: web}", "127.0.10.1"), err), 0);
+	s = registry_find_service(r, "default", "web");
+	p = registry_find_pod(r, "default", "w1");
+	suid = s->uid;
+	puid = p->uid;
+	assert_true(suid != 0 && puid != 0 && suid != puid);
+	/* New port, new labels, new address: the same objects. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: web}\n"
+	    "spec: {selector: {app: web}, ports: [{port: 81}]}\n"
+	    POD("w1", "{app: web, v: \"2\"}", "127.0.10.9"), err), 0);
+	assert_ptr_equal(registry_find_service(r, "default", "web"), s);
+	assert_ptr_equal(registry_find_pod(r, "default", "w1"), p);
+	assert_int_equal(s->uid, suid);
+	assert_int_equal(p->uid, puid);
+	assert_int_equal(s->ports[0].port, 81);
+	assert_int_equal(p->ip.s_addr, inet_addr("127.0.10.9"));
+	assert_int_equal(s->nmembers, 1);
+	assert_ptr_equal(s->members[0], p);
+	assert_int_equal(p->nmember_of, 1);
+	assert_ptr_equal(p->member_of[0], s);
+	/* Deleted and made again: a new identity. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("web", "{app: web}"), err), 0);
+	assert_null(registry_find_pod(r, "default", "w1"));
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    SVC("web", "{app: web}")
+	    POD("w1", "{app: web}", "127.0.10.1"), err), 0);
+	assert_true(registry_find_pod(r, "default", "w1")->uid > puid);
+	registry_free(r);
+}
+
+static size_t
+ready_n(const struct svc_port *sp)
+{
+	return sp->ready == NULL ? 0 : sp->ready->n;
+}
+
+static const struct svc_endpoint *
+ready_ep(const struct svc_port *sp, size_t i)
+{
+	assert_true(i < ready_n(sp));
+	return &sp->ready->v[i];
+}
+
+struct ready_seen {
+	size_t	n[2];		/* ready endpoints of ports 0, 1 at the event */
+	int	events;
+};
+
+static void
+ready_cb(enum registry_event ev, const struct service *s,
+    const struct pod *p, void *arg)
+{
+	struct ready_seen *rs = arg;
+
+	(void)p;
+	if (ev == REG_ENDPOINTS_CHANGED && strcmp(s->name, "web") == 0 &&
+	    s->nports == 2) {
+		rs->n[0] = ready_n(&s->ports[0]);
+		rs->n[1] = ready_n(&s->ports[1]);
+		rs->events++;
+	}
+}
+
+#define WEB_SVC \
+	"---\nkind: Service\nmetadata: {name: web}\n" \
+	"spec:\n  selector: {app: web}\n  ports:\n" \
+	"  - {name: http, port: 80, targetPort: http}\n" \
+	"  - {name: raw, port: 81, targetPort: 9000}\n"
+#define WEB_POD_A(port) \
+	"---\nkind: Pod\nmetadata: {name: a, labels: {app: web}}\n" \
+	"spec: {containers: [{ports: [{name: http, containerPort: " port \
+	"}]}]}\nstatus: {podIP: 127.0.10.1}\n"
+#define WEB_POD_B \
+	"---\nkind: Pod\nmetadata: {name: b, labels: {app: web}}\n" \
+	"spec:\n  containers:\n  - ports: [{name: other, " \
+	"containerPort: 7000}]\n    readinessProbe: {tcpSocket: {port: " \
+	"7000}}\nstatus: {podIP: 127.0.10.2}\n"
+
+/*
+ * Each service port keeps its ready endpoints with the target port
+ * resolved, current whenever subscribers hear of a change.
+ */
+static void
+test_ready_arrays(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct ready_seen rs = { { 0, 0 }, 0 };
+	struct service *s;
+	struct pod *a, *b;
+	char err[256];
+
+	registry_subscribe(r, ready_cb, &rs);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    WEB_SVC WEB_POD_A("8080") WEB_POD_B, err), 0);
+	s = registry_find_service(r, "default", "web");
+	a = registry_find_pod(r, "default", "a");
+	b = registry_find_pod(r, "default", "b");
+	assert_int_equal(s->nmembers, 2);
+	/* b waits for its probe. */
+	assert_int_equal(ready_n(&s->ports[0]), 1);
+	assert_ptr_equal(ready_ep(&s->ports[0], 0)->pod, a);
+	assert_int_equal(ready_ep(&s->ports[0], 0)->uid, a->uid);
+	assert_int_equal(ready_ep(&s->ports[0], 0)->port, 8080);
+	assert_int_equal(ready_ep(&s->ports[0], 0)->ip.s_addr,
+	    inet_addr("127.0.10.1"));
+	assert_int_equal(ready_n(&s->ports[1]), 1);
+	assert_int_equal(ready_ep(&s->ports[1], 0)->port, 9000);
+	/* b's probe passes: ready on the port it resolves only. */
+	rs.events = 0;
+	assert_int_equal(registry_set_probe_result(r, "default/b", true), 0);
+	assert_int_equal(rs.events, 1);
+	assert_int_equal(rs.n[0], 1);
+	assert_int_equal(rs.n[1], 2);
+	assert_ptr_equal(ready_ep(&s->ports[1], 1)->pod, b);
+	assert_int_equal(ready_ep(&s->ports[1], 1)->port, 9000);
+	/* ... and fails again. */
+	assert_int_equal(registry_set_probe_result(r, "default/b", false), 0);
+	assert_int_equal(ready_n(&s->ports[1]), 1);
+	/* a's named port moves: the array follows, a keeps its place. */
+	rs.events = 0;
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    WEB_SVC WEB_POD_A("8081") WEB_POD_B, err), 0);
+	assert_true(rs.events >= 1);
+	assert_int_equal(rs.n[0], 1);
+	assert_int_equal(ready_ep(&s->ports[0], 0)->port, 8081);
+	assert_ptr_equal(ready_ep(&s->ports[0], 0)->pod, a);
+	/* a leaves the selector: nothing ready on port 80. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    WEB_SVC WEB_POD_B
+	    "---\nkind: Pod\nmetadata: {name: a, labels: {app: old}}\n"
+	    "status: {podIP: 127.0.10.1}\n", err), 0);
+	assert_int_equal(ready_n(&s->ports[0]), 0);
+	assert_int_equal(ready_n(&s->ports[1]), 0);
+	assert_int_equal(rs.n[0], 0);
+	/* The service's targetPort changes: resolved again. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: web}\n"
+	    "spec:\n  selector: {app: web}\n  ports:\n"
+	    "  - {name: http, port: 80, targetPort: 7000}\n"
+	    "  - {name: raw, port: 81, targetPort: other}\n" WEB_POD_B, err),
+	    0);
+	assert_int_equal(registry_set_probe_result(r, "default/b", true), 0);
+	assert_int_equal(ready_n(&s->ports[0]), 1);
+	assert_int_equal(ready_ep(&s->ports[0], 0)->port, 7000);
+	assert_int_equal(ready_ep(&s->ports[1], 0)->port, 7000);
+	/* The pod goes: the arrays drop it before it is freed. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: web}\n"
+	    "spec:\n  selector: {app: web}\n  ports:\n"
+	    "  - {name: http, port: 80, targetPort: 7000}\n"
+	    "  - {name: raw, port: 81, targetPort: other}\n", err), 0);
+	assert_int_equal(ready_n(&s->ports[0]), 0);
+	assert_int_equal(rs.n[0], 0);
+	registry_free(r);
+}
+
+/* Pods are indexed by address; several may share one. */
+static void
+test_pods_by_ip(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct in_addr a1, a2;
+	struct pod *p, *q, *x;
+	char err[256];
+
+	a1.s_addr = inet_addr("127.0.10.1");
+	a2.s_addr = inet_addr("127.0.10.2");
+	assert_null(registry_find_pod_by_ip(r, a1));
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    POD("p", "{app: x}", "127.0.10.1")
+	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	p = registry_find_pod(r, "default", "p");
+	q = registry_find_pod(r, "default", "q");
+	x = registry_find_pod_by_ip(r, a1);
+	assert_true((x == p && x->ip_next == q) || (x == q && x->ip_next == p));
+	assert_null(x->ip_next->ip_next);
+	assert_null(registry_find_pod_by_ip(r, a2));
+	assert_null(registry_find_pod_by_ip(r, (struct in_addr){ 0 }));
+	/* p moves to another address. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    POD("p", "{app: x}", "127.0.10.2")
+	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	assert_ptr_equal(registry_find_pod_by_ip(r, a1), q);
+	assert_null(q->ip_next);
+	assert_ptr_equal(registry_find_pod_by_ip(r, a2), p);
+	/* The first of a chain goes: the next one heads it. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    POD("p", "{app: x}", "127.0.10.1")
+	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	assert_ptr_equal(registry_find_pod_by_ip(r, a1), q);
+	assert_ptr_equal(q->ip_next, p);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    POD("p", "{app: x}", "127.0.10.1"), err), 0);
+	assert_ptr_equal(registry_find_pod_by_ip(r, a1), p);
+	assert_null(p->ip_next);
+	registry_remove_owner(r, &file_a);
+	assert_null(registry_find_pod_by_ip(r, a1));
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -740,6 +957,9 @@ main(void)
 		cmocka_unit_test(test_names_share_one_block),
 		cmocka_unit_test(test_owner_id_and_vip_lookup),
 		cmocka_unit_test(test_endpoint_hostnames),
+		cmocka_unit_test(test_identity_kept_across_updates),
+		cmocka_unit_test(test_ready_arrays),
+		cmocka_unit_test(test_pods_by_ip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
