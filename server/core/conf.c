@@ -18,7 +18,6 @@
 
 #include "conf.h"
 #include "dns_acl.h"
-#include "dns_zone.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
@@ -542,7 +541,9 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (c->dns_short_names == NULL ||
-	    dns_zone_short_parse(c->dns_short_names) < 0) {
+	    (strcmp(c->dns_short_names, "all") != 0 &&
+	    strcmp(c->dns_short_names, "single-label") != 0 &&
+	    strcmp(c->dns_short_names, "off") != 0)) {
 		errf(err, errlen, "dns-short-names: \"%s\" is not all, "
 		    "single-label or off",
 		    c->dns_short_names ? c->dns_short_names : "");
