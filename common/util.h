@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct timeval;
+struct timespec;
+
 /* Pure modules return 0 or one of these. */
 #define CIP_E_INVAL	(-1)	/* bad input */
 #define CIP_E_NOMEM	(-2)
@@ -89,6 +92,9 @@ char	*read_file(const char *path, size_t max, size_t *lenp, char *err,
     size_t errlen);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
+/* Fills tv (or ts) with a duration of ms milliseconds. Returns it. */
+struct timeval *ms_to_tv(uint64_t ms, struct timeval *tv);
+struct timespec *ms_to_ts(uint64_t ms, struct timespec *ts);
 /* 64-bit FNV-1a. */
 uint64_t hash_fnv1a(const void *data, size_t len);
 

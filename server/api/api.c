@@ -724,9 +724,8 @@ api_init(struct runtime *rt)
 	    (ev_ssize_t)conf->api_max_body : -1);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS_SIZE);
 	if (conf->api_timeout_ms > 0) {
-		tv.tv_sec = (time_t)(conf->api_timeout_ms / 1000);
-		tv.tv_usec = (suseconds_t)(conf->api_timeout_ms % 1000) * 1000;
-		evhttp_set_timeout_tv(api->http, &tv);
+		evhttp_set_timeout_tv(api->http,
+		    ms_to_tv(conf->api_timeout_ms, &tv));
 	}
 	if (api_lease_init(api) != 0)
 		goto fail;

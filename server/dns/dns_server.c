@@ -817,8 +817,7 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	s->conns = t;
 	if (++s->ntcp >= s->tcp_max)
 		dns_accept_set(s, false);
-	tv.tv_sec = (time_t)(s->tcp_idle_ms / 1000);
-	tv.tv_usec = (suseconds_t)(s->tcp_idle_ms % 1000) * 1000;
+	ms_to_tv(s->tcp_idle_ms, &tv);
 	bufferevent_set_timeouts(t->bev, &tv, &tv);
 	bufferevent_setcb(t->bev, dns_tcp_read_cb, dns_tcp_write_cb,
 	    dns_tcp_event_cb, t);
@@ -1289,9 +1288,7 @@ dns_server_reload(const struct cip_conf *nc)
 				s->retired = ret;
 				/* Then 1 s more for answers on their way. */
 				ms = upstream_longest_ms(s->up) + 1000;
-				tv.tv_sec = (time_t)(ms / 1000);
-				tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-				evtimer_add(ret->ev, &tv);
+				evtimer_add(ret->ev, ms_to_tv(ms, &tv));
 			}
 			s->up = nu;
 			/* Answers of the old servers go with them. */

@@ -62,14 +62,6 @@ static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
-static const struct timeval *
-proxy_tv(struct timeval *tv, uint64_t ms)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
-
 uint64_t
 proxy_now_ms(void)
 {
@@ -118,7 +110,7 @@ proxy_init(struct runtime *rt)
 	proxy.sweep = event_new(rt->base, -1, EV_PERSIST, proxy_sweep_cb,
 	    NULL);
 	if (proxy.sweep == NULL ||
-	    event_add(proxy.sweep, proxy_tv(&tv, PROXY_SWEEP_MS)) == -1)
+	    event_add(proxy.sweep, ms_to_tv(PROXY_SWEEP_MS, &tv)) == -1)
 		goto fail;
 	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) == -1)
 		goto fail;
@@ -520,7 +512,7 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 			ep->drain = evtimer_new(proxy.rt->base,
 			    proxy_ep_drain_cb, ep);
 		if (ep->drain != NULL)
-			evtimer_add(ep->drain, proxy_tv(&tv, drain_ms));
+			evtimer_add(ep->drain, ms_to_tv(drain_ms, &tv));
 	}
 	proxy_svc_health(ps);
 }
@@ -810,7 +802,7 @@ proxy_ep_failed(struct proxy_ep *ep)
 		ep->revive = evtimer_new(proxy.rt->base, proxy_ep_revive_cb,
 		    ep);
 	if (ep->revive != NULL)
-		evtimer_add(ep->revive, proxy_tv(&tv, skip));
+		evtimer_add(ep->revive, ms_to_tv(skip, &tv));
 }
 
 /* A connect to ep worked: it is healthy again. */
@@ -974,7 +966,7 @@ proxy_accept_error_cb(struct evconnlistener *el, void *arg)
 	log_warnx("proxy: accept: %s; pausing %d ms", strerror(err),
 	    PROXY_EMFILE_PAUSE_MS);
 	evconnlistener_disable(el);
-	evtimer_add(l->resume, proxy_tv(&tv, PROXY_EMFILE_PAUSE_MS));
+	evtimer_add(l->resume, ms_to_tv(PROXY_EMFILE_PAUSE_MS, &tv));
 }
 
 static void
