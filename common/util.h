@@ -12,7 +12,19 @@
 struct timeval;
 struct timespec;
 
-/* Pure modules return 0 or one of these. */
+/*
+ * Error codes. A function follows one of two conventions and its header
+ * says which:
+ * - I/O glue (sockets, files, libevent) returns 0, or -1 with errno set;
+ * - pure modules (objects, registry, selectors, parsers) return 0 or one
+ *   of the negative CIP_E_* below; an outcome that is not an error (a
+ *   callback that stopped, "not mine") is positive.
+ * Test a CIP_E_* function with `!= 0` or `< 0`, never `== -1`: CIP_E_INVAL
+ * is -1, so such a test lets CIP_E_NOMEM and the others through.
+ * These codes are the daemon's own and no installed header includes this
+ * one: libclusterip's statuses (CIP_OK, CIP_ENOTFOUND, ... in
+ * <clusterip/clusterip.h>) are positive and unrelated.
+ */
 #define CIP_E_INVAL	(-1)	/* bad input */
 #define CIP_E_NOMEM	(-2)
 #define CIP_E_NOTFOUND	(-3)

@@ -64,7 +64,7 @@ health_init(struct runtime *rt)
 	health.rt = rt;
 	if ((health.checks = hmap_new()) == NULL)
 		return -1;
-	if (registry_subscribe(rt->reg, health_registry_cb, NULL) == -1) {
+	if (registry_subscribe(rt->reg, health_registry_cb, NULL) != 0) {
 		health_shutdown();
 		return -1;
 	}

@@ -112,7 +112,7 @@ proxy_init(struct runtime *rt)
 	if (proxy.sweep == NULL ||
 	    event_add(proxy.sweep, ms_to_tv(PROXY_SWEEP_MS, &tv)) == -1)
 		goto fail;
-	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) == -1)
+	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) != 0)
 		goto fail;
 	proxy.subscribed = true;
 	registry_foreach_service(rt->reg, proxy_svc_init_one, NULL);
