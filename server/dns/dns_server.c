@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "conf.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -119,8 +120,7 @@ struct dns_server {
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
 	size_t			 ntcp;
-	bool			 accept_paused;
-	struct event		*accept_ev;	/* re-enable after EMFILE */
+	struct listen_guard	*guard;		/* of the TCP listeners */
 	struct dns_tcp		*conns;		/* open TCP connections */
 	struct dns_req		*reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
@@ -168,9 +168,6 @@ static size_t	dns_answer_msg(struct dns_server *,
 static void	dns_req_free(struct dns_req *);
 static void	dns_accept_cb(struct evconnlistener *, evutil_socket_t,
     struct sockaddr *, int, void *);
-static void	dns_accept_error_cb(struct evconnlistener *, void *);
-static void	dns_accept_resume_cb(evutil_socket_t, short, void *);
-static void	dns_accept_set(struct dns_server *, bool);
 static void	dns_tcp_read_cb(struct bufferevent *, void *);
 static void	dns_tcp_write_cb(struct bufferevent *, void *);
 static void	dns_tcp_event_cb(struct bufferevent *, short, void *);
@@ -747,48 +744,6 @@ dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 /* --- TCP ------------------------------------------------------------------ */
 
 static void
-dns_accept_set(struct dns_server *s, bool on)
-{
-	size_t i;
-
-	if (s->accept_paused == !on)
-		return;
-	s->accept_paused = !on;
-	for (i = 0; i < s->nls; i++)
-		if (s->ls[i].tcp != NULL) {
-			if (on)
-				evconnlistener_enable(s->ls[i].tcp);
-			else
-				evconnlistener_disable(s->ls[i].tcp);
-		}
-}
-
-static void
-dns_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->ntcp < s->tcp_max)
-		dns_accept_set(s, true);
-}
-
-static void
-dns_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct dns_listener *l = arg;	/* the listener's, as for accepts */
-	struct dns_server *s = l->srv;
-	struct timeval tv = { 1, 0 };
-
-	(void)lev;
-	log_warn("dns: accept");
-	/* Out of descriptors: pause a second rather than spin. */
-	dns_accept_set(s, false);
-	evtimer_add(s->accept_ev, &tv);
-}
-
-static void
 dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -816,7 +771,7 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		t->next->prev = t;
 	s->conns = t;
 	if (++s->ntcp >= s->tcp_max)
-		dns_accept_set(s, false);
+		listen_guard_hold(s->guard, true);
 	ms_to_tv(s->tcp_idle_ms, &tv);
 	bufferevent_set_timeouts(t->bev, &tv, &tv);
 	bufferevent_setcb(t->bev, dns_tcp_read_cb, dns_tcp_write_cb,
@@ -841,9 +796,8 @@ dns_tcp_free(struct dns_tcp *t)
 		t->next->prev = t->prev;
 	bufferevent_free(t->bev);
 	free(t);
-	if (--s->ntcp < s->tcp_max && s->accept_ev != NULL &&
-	    !evtimer_pending(s->accept_ev, NULL))
-		dns_accept_set(s, true);
+	if (--s->ntcp < s->tcp_max)
+		listen_guard_hold(s->guard, false);
 }
 
 static void
@@ -1011,7 +965,12 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 	if ((l->tcp = evconnlistener_new(s->base, dns_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL)
 		goto fail;
-	evconnlistener_set_error_cb(l->tcp, dns_accept_error_cb);
+	if (listen_guard_add(s->guard, l->tcp) != 0) {
+		evconnlistener_free(l->tcp);	/* closes fd */
+		l->tcp = NULL;
+		fd = -1;
+		goto fail;
+	}
 	log_info("dns: listening on %s (udp, tcp)",
 	    sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
 	return 0;
@@ -1120,8 +1079,7 @@ dns_server_init(struct runtime *rt)
 	    (size_t)conf->dns_tcp_max_clients : 1;
 	if ((s->in = malloc((size_t)UDP_BATCH * UDP_IN_MAX)) == NULL ||
 	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
-	    (s->accept_ev = evtimer_new(s->base, dns_accept_resume_cb,
-	    s)) == NULL)
+	    (s->guard = listen_guard_new(s->base, "dns", 1000)) == NULL)
 		goto oom;
 	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
 	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
@@ -1250,8 +1208,7 @@ dns_server_reload(const struct cip_conf *nc)
 	s->tcp_idle_ms = nc->dns_tcp_idle_timeout_ms;
 	s->tcp_max = nc->dns_tcp_max_clients > 0 ?
 	    (size_t)nc->dns_tcp_max_clients : 1;
-	if (!evtimer_pending(s->accept_ev, NULL))
-		dns_accept_set(s, s->ntcp < s->tcp_max);
+	listen_guard_hold(s->guard, s->ntcp >= s->tcp_max);
 
 	/*
 	 * The forwarder: rebuilt when its settings changed, and when it
@@ -1362,15 +1319,16 @@ dns_server_shutdown(void)
 			event_free(s->ls[i].udp_ev);
 		if (s->ls[i].udp_fd != -1)
 			close(s->ls[i].udp_fd);
-		if (s->ls[i].tcp != NULL)
+		if (s->ls[i].tcp != NULL) {
+			listen_guard_remove(s->guard, s->ls[i].tcp);
 			evconnlistener_free(s->ls[i].tcp);
+		}
 	}
 	free(s->ls);
 	for (i = 0; i < s->bound.n; i++)
 		free(s->bound.v[i]);
 	free(s->bound.v);
-	if (s->accept_ev != NULL)
-		event_free(s->accept_ev);
+	listen_guard_free(s->guard);
 	dns_zone_free(s->zone);
 	dns_acl_free(s->allow);
 	dns_cache_free(s->cache);

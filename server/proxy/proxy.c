@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "hmap.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "netif.h"
@@ -54,8 +55,6 @@ static void	proxy_svc_maybe_free(struct proxy_svc *);
 static void	proxy_svc_free(void *);
 static void	proxy_lsn_open(struct proxy_svc *, uint16_t, enum cip_proto);
 static void	proxy_lsn_close(struct proxy_lsn *);
-static void	proxy_accept_error_cb(struct evconnlistener *, void *);
-static void	proxy_resume_cb(evutil_socket_t, short, void *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
@@ -107,6 +106,9 @@ proxy_init(struct runtime *rt)
 	proxy_raise_nofile();
 	if ((proxy.svcs = hmap_new()) == NULL)
 		return -1;
+	if ((proxy.guard = listen_guard_new(rt->base, "proxy",
+	    PROXY_EMFILE_PAUSE_MS)) == NULL)
+		goto fail;
 	proxy.sweep = event_new(rt->base, -1, EV_PERSIST, proxy_sweep_cb,
 	    NULL);
 	if (proxy.sweep == NULL ||
@@ -152,6 +154,7 @@ proxy_shutdown(void)
 	}
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
+	listen_guard_free(proxy.guard);
 	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));
 }
@@ -891,12 +894,8 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (l->el == NULL)
 			goto fail;
-		evconnlistener_set_error_cb(l->el, proxy_accept_error_cb);
-		l->resume = evtimer_new(proxy.rt->base, proxy_resume_cb, l);
-		if (l->resume == NULL)
+		if (listen_guard_add(proxy.guard, l->el) != 0)
 			goto fail;
-		if (proxy.paused)
-			evconnlistener_disable(l->el);
 	}
 	LIST_INSERT_HEAD(&ps->listeners, l, entry);
 	LIST_INSERT_HEAD(&proxy.listeners, l, all);
@@ -913,8 +912,6 @@ fail:
 			close(l->fd);
 		else if (proto == CIP_PROTO_UDP)
 			proxy_udp_close(l);
-		if (l->resume != NULL)
-			event_free(l->resume);
 		free(l);
 	}
 }
@@ -926,10 +923,10 @@ proxy_lsn_close(struct proxy_lsn *l)
 	LIST_REMOVE(l, all);
 	if (l->proto == CIP_PROTO_UDP)
 		proxy_udp_close(l);
-	if (l->el != NULL)
+	if (l->el != NULL) {
+		listen_guard_remove(proxy.guard, l->el);
 		evconnlistener_free(l->el);
-	if (l->resume != NULL)
-		event_free(l->resume);
+	}
 	free(l);
 }
 
@@ -937,45 +934,6 @@ proxy_lsn_close(struct proxy_lsn *l)
 void
 proxy_pause_all(bool pause)
 {
-	struct proxy_lsn *l;
-
 	proxy.paused = pause;
-	LIST_FOREACH(l, &proxy.listeners, all) {
-		if (l->el == NULL)
-			continue;
-		if (pause)
-			evconnlistener_disable(l->el);
-		else if (!evtimer_pending(l->resume, NULL))
-			evconnlistener_enable(l->el);
-	}
-}
-
-static void
-proxy_accept_error_cb(struct evconnlistener *el, void *arg)
-{
-	struct proxy_lsn *l = arg;
-	struct timeval tv;
-	int err = EVUTIL_SOCKET_ERROR();
-
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
-	    err != ENOMEM) {
-		log_debug("proxy: accept: %s", strerror(err));
-		return;
-	}
-	/* Out of descriptors: back off instead of spinning on accept. */
-	log_warnx("proxy: accept: %s; pausing %d ms", strerror(err),
-	    PROXY_EMFILE_PAUSE_MS);
-	evconnlistener_disable(el);
-	evtimer_add(l->resume, ms_to_tv(PROXY_EMFILE_PAUSE_MS, &tv));
-}
-
-static void
-proxy_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy_lsn *l = arg;
-
-	(void)fd;
-	(void)what;
-	if (!proxy.paused)
-		evconnlistener_enable(l->el);
+	listen_guard_hold(proxy.guard, pause);
 }
