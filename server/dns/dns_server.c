@@ -166,6 +166,24 @@ static size_t	dns_answer_msg(struct dns_server *,
     const struct dns_relay_msg *, const struct dns_query *,
     const struct dns_chase *, uint32_t, uint8_t *, size_t, size_t);
 static void	dns_req_free(struct dns_req *);
+#define DNS_REFUSED	"Names outside the cluster zone refused, by reason."
+static const struct metric_def dns_metrics[] = {
+	{ offsetof(struct dns_server, m_hits), "clusterip_dns_cache_hits_total",
+	    METRIC_COUNTER, "Forwarded names answered from the cache.", "" },
+	{ offsetof(struct dns_server, m_misses),
+	    "clusterip_dns_cache_misses_total", METRIC_COUNTER,
+	    "Forwarded names not in the cache.", "" },
+	{ offsetof(struct dns_server, m_dropped), "clusterip_dns_dropped_total",
+	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
+	    "" },
+	{ offsetof(struct dns_server, m_refused_acl),
+	    "clusterip_dns_refused_total", METRIC_COUNTER, DNS_REFUSED,
+	    "reason=\"not-allowed\"" },
+	{ offsetof(struct dns_server, m_refused_norec),
+	    "clusterip_dns_refused_total", METRIC_COUNTER, DNS_REFUSED,
+	    "reason=\"no-recursion\"" },
+};
+
 static void	dns_accept_cb(struct evconnlistener *, evutil_socket_t,
     struct sockaddr *, int, void *);
 static void	dns_tcp_read_cb(struct bufferevent *, void *);
@@ -1081,20 +1099,7 @@ dns_server_init(struct runtime *rt)
 	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
 	    (s->guard = listen_guard_new(s->base, "dns", 1000)) == NULL)
 		goto oom;
-	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
-	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
-	    NULL, 0);
-	s->m_misses = metrics_get("clusterip_dns_cache_misses_total",
-	    METRIC_COUNTER, "Forwarded names not in the cache.", "", NULL, 0);
-	s->m_dropped = metrics_get("clusterip_dns_dropped_total",
-	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
-	    "", NULL, 0);
-	s->m_refused_acl = metrics_get("clusterip_dns_refused_total",
-	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
-	    "reason.", "reason=\"not-allowed\"", NULL, 0);
-	s->m_refused_norec = metrics_get("clusterip_dns_refused_total",
-	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
-	    "reason.", "reason=\"no-recursion\"", NULL, 0);
+	metrics_get_defs(s, dns_metrics, CIP_ARRAY_LEN(dns_metrics), "");
 	if (conf->dns_listen.n == 0) {
 		log_warnx("dns: no listen address");
 		goto fail;

@@ -61,6 +61,53 @@ static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
+#define SVC_M(f, name, type, help, labels)				\
+	{ offsetof(struct proxy_svc, f), name, type, help, labels }
+static const struct metric_def svc_metrics[] = {
+	SVC_M(m_retries, "clusterip_forward_retries_total", METRIC_COUNTER,
+	    "Connects retried on another endpoint.", ""),
+	SVC_M(m_noep, "clusterip_forward_no_endpoint_total", METRIC_COUNTER,
+	    "Connections reset for want of a ready endpoint.", ""),
+	SVC_M(m_conns, "clusterip_service_connections_total", METRIC_COUNTER,
+	    "Connections forwarded for a service.", ""),
+	SVC_M(m_active, "clusterip_service_connections_active", METRIC_GAUGE,
+	    "Open forwarded connections of a service.", ""),
+	SVC_M(m_fail, "clusterip_service_connect_failures_total",
+	    METRIC_COUNTER, "Connects to a service's endpoints that failed.",
+	    ""),
+	SVC_M(m_ready, "clusterip_service_endpoints_ready", METRIC_GAUGE,
+	    "Endpoints of a service that are ready.", ""),
+	SVC_M(m_healthy, "clusterip_service_endpoints_healthy", METRIC_GAUGE,
+	    "Ready endpoints of a service that the forwarder does not skip "
+	    "after failed connects.", ""),
+	SVC_M(m_bytes_to_ep, "clusterip_service_bytes_total", METRIC_COUNTER,
+	    "Bytes forwarded for a service.", "direction=\"to_endpoint\""),
+	SVC_M(m_bytes_to_client, "clusterip_service_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded for a service.",
+	    "direction=\"to_client\""),
+};
+
+#define EP_M(f, name, type, help, labels)				\
+	{ offsetof(struct proxy_ep, f), name, type, help, labels }
+static const struct metric_def ep_metrics[] = {
+	EP_M(m_conns, "clusterip_forward_connections_total", METRIC_COUNTER,
+	    "Connections forwarded to an endpoint.", ""),
+	EP_M(m_active, "clusterip_forward_connections_active", METRIC_GAUGE,
+	    "Open forwarded connections.", ""),
+	EP_M(m_fail, "clusterip_forward_connect_failures_total",
+	    METRIC_COUNTER, "Connects to an endpoint that failed.", ""),
+	EP_M(m_ready, "clusterip_endpoint_ready", METRIC_GAUGE,
+	    "1 when the endpoint is ready (probes, leases, conditions), as "
+	    "DNS and the API report it.", ""),
+	EP_M(m_healthy, "clusterip_endpoint_healthy", METRIC_GAUGE,
+	    "0 while the forwarder skips the endpoint after failed connects "
+	    "(passive health), else 1.", ""),
+	EP_M(m_bytes_to_ep, "clusterip_forward_bytes_total", METRIC_COUNTER,
+	    "Bytes forwarded.", "direction=\"to_endpoint\""),
+	EP_M(m_bytes_to_client, "clusterip_forward_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded.", "direction=\"to_client\""),
+};
+
 uint64_t
 proxy_now_ms(void)
 {
@@ -250,35 +297,7 @@ proxy_svc_new(const char *key)
 	}
 	metrics_escape(key, esc, sizeof(esc));
 	snprintf(labels, sizeof(labels), "service=\"%s\"", esc);
-	ps->m_retries = metrics_get("clusterip_forward_retries_total",
-	    METRIC_COUNTER, "Connects retried on another endpoint.", labels,
-	    NULL, 0);
-	ps->m_noep = metrics_get("clusterip_forward_no_endpoint_total",
-	    METRIC_COUNTER, "Connections reset for want of a ready endpoint.",
-	    labels, NULL, 0);
-	ps->m_conns = metrics_get("clusterip_service_connections_total",
-	    METRIC_COUNTER, "Connections forwarded for a service.", labels,
-	    NULL, 0);
-	ps->m_active = metrics_get("clusterip_service_connections_active",
-	    METRIC_GAUGE, "Open forwarded connections of a service.", labels,
-	    NULL, 0);
-	ps->m_fail = metrics_get("clusterip_service_connect_failures_total",
-	    METRIC_COUNTER, "Connects to a service's endpoints that failed.",
-	    labels, NULL, 0);
-	ps->m_ready = metrics_get("clusterip_service_endpoints_ready",
-	    METRIC_GAUGE, "Endpoints of a service that are ready.", labels,
-	    NULL, 0);
-	ps->m_healthy = metrics_get("clusterip_service_endpoints_healthy",
-	    METRIC_GAUGE, "Ready endpoints of a service that the forwarder "
-	    "does not skip after failed connects.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",direction=\"to_endpoint\"", esc);
-	ps->m_bytes_to_ep = metrics_get("clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",direction=\"to_client\"", esc);
-	ps->m_bytes_to_client = metrics_get("clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
+	metrics_get_defs(ps, svc_metrics, CIP_ARRAY_LEN(svc_metrics), labels);
 	return ps;
 }
 
@@ -391,29 +410,8 @@ proxy_ep_get(struct proxy_svc *ps, const struct pod *pod)
 	metrics_escape(pod->key, ee, sizeof(ee));
 	snprintf(labels, sizeof(labels), "service=\"%s\",endpoint=\"%s\"",
 	    se, ee);
-	ep->m_conns = metrics_get("clusterip_forward_connections_total",
-	    METRIC_COUNTER, "Connections forwarded to an endpoint.", labels,
-	    NULL, 0);
-	ep->m_active = metrics_get("clusterip_forward_connections_active",
-	    METRIC_GAUGE, "Open forwarded connections.", labels, NULL, 0);
-	ep->m_fail = metrics_get("clusterip_forward_connect_failures_total",
-	    METRIC_COUNTER, "Connects to an endpoint that failed.", labels,
-	    NULL, 0);
-	ep->m_ready = metrics_get("clusterip_endpoint_ready", METRIC_GAUGE,
-	    "1 when the endpoint is ready (probes, leases, conditions), as "
-	    "DNS and the API report it.", labels, NULL, 0);
-	ep->m_healthy = metrics_get("clusterip_endpoint_healthy", METRIC_GAUGE,
-	    "0 while the forwarder skips the endpoint after failed connects "
-	    "(passive health), else 1.", labels, NULL, 0);
+	metrics_get_defs(ep, ep_metrics, CIP_ARRAY_LEN(ep_metrics), labels);
 	metric_set(ep->m_healthy, 1);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",endpoint=\"%s\",direction=\"to_endpoint\"", se, ee);
-	ep->m_bytes_to_ep = metrics_get("clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",endpoint=\"%s\",direction=\"to_client\"", se, ee);
-	ep->m_bytes_to_client = metrics_get("clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
 	return ep;
 }
 
