@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -56,7 +57,7 @@ struct dns_listener {
 };
 
 struct dns_tcp {
-	struct dns_tcp		*prev, *next;	/* the server's list */
+	LIST_ENTRY(dns_tcp)	 entry;		/* in the server's conns */
 	struct dns_server	*srv;
 	struct bufferevent	*bev;
 	size_t			 pending;	/* upstream queries */
@@ -89,7 +90,7 @@ struct dns_req {
 	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
 	struct upstream		*up;		/* the forwarder it went to */
 	struct dns_chase	*chase;		/* q is an ExternalName's target */
-	struct dns_req		*prev, *next;	/* the server's list */
+	LIST_ENTRY(dns_req)	 entry;		/* in the server's reqs */
 };
 
 /*
@@ -97,7 +98,7 @@ struct dns_req {
  * freed once its timeout has passed. Each reload leaves its own.
  */
 struct dns_retired {
-	struct dns_retired	*next;
+	LIST_ENTRY(dns_retired)	 entry;
 	struct dns_server	*srv;
 	struct upstream		*up;
 	struct event		*ev;
@@ -114,15 +115,15 @@ struct dns_server {
 	size_t			 cache_max;
 	struct dns_acl		*allow;		/* may use the forwarder */
 	struct upstream		*up;
-	struct dns_retired	*retired;	/* replaced by reloads */
+	LIST_HEAD(, dns_retired) retired;	/* replaced by reloads */
 	size_t			 up_inflight;	/* of up and the retired */
 	size_t			 edns;
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
 	size_t			 ntcp;
 	struct listen_guard	*guard;		/* of the TCP listeners */
-	struct dns_tcp		*conns;		/* open TCP connections */
-	struct dns_req		*reqs;		/* queries gone upstream */
+	LIST_HEAD(, dns_tcp)	 conns;		/* open TCP connections */
+	LIST_HEAD(, dns_req)	 reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
 	struct metric		*m_hits, *m_misses, *m_dropped;
 	struct metric		*m_refused_acl, *m_refused_norec;
@@ -382,10 +383,7 @@ dns_forward(struct dns_server *s, const struct dns_query *q,
 		goto error;
 	}
 	free(fwd);
-	r->prev = NULL;
-	if ((r->next = s->reqs) != NULL)
-		r->next->prev = r;
-	s->reqs = r;
+	LIST_INSERT_HEAD(&s->reqs, r, entry);
 	if (r->tcp != NULL)
 		r->tcp->pending++;
 	return 0;
@@ -508,12 +506,7 @@ dns_req_free(struct dns_req *r)
 {
 	if (r == NULL)
 		return;
-	if (r->srv->reqs == r)
-		r->srv->reqs = r->next;
-	else if (r->prev != NULL)
-		r->prev->next = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
+	LIST_REMOVE(r, entry);
 	if (r->tcp != NULL) {
 		r->tcp->pending--;
 		dns_tcp_maybe_close(r->tcp);
@@ -784,10 +777,7 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	sockaddr_str(sa, t->peer, sizeof(t->peer));
 	t->addrlen = (socklen_t)MINIMUM((size_t)salen, sizeof(t->addr));
 	memcpy(&t->addr, sa, t->addrlen);
-	t->prev = NULL;
-	if ((t->next = s->conns) != NULL)
-		t->next->prev = t;
-	s->conns = t;
+	LIST_INSERT_HEAD(&s->conns, t, entry);
 	if (++s->ntcp >= s->tcp_max)
 		listen_guard_hold(s->guard, true);
 	ms_to_tv(s->tcp_idle_ms, &tv);
@@ -803,15 +793,10 @@ dns_tcp_free(struct dns_tcp *t)
 	struct dns_server *s = t->srv;
 	struct dns_req *r;
 
-	for (r = s->reqs; r != NULL; r = r->next)
+	LIST_FOREACH(r, &s->reqs, entry)
 		if (r->tcp == t)
 			r->tcp = NULL;
-	if (s->conns == t)
-		s->conns = t->next;
-	else if (t->prev != NULL)
-		t->prev->next = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
+	LIST_REMOVE(t, entry);
 	bufferevent_free(t->bev);
 	free(t);
 	if (--s->ntcp < s->tcp_max)
@@ -1087,6 +1072,9 @@ dns_server_init(struct runtime *rt)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto oom;
 	server = s;
+	LIST_INIT(&s->conns);
+	LIST_INIT(&s->reqs);
+	LIST_INIT(&s->retired);
 	s->rt = rt;
 	s->base = rt->base;
 	s->edns = dns_conf_edns(conf);
@@ -1152,13 +1140,7 @@ dns_strlist_eq(const struct strlist *a, const struct strlist *b)
 static void
 dns_retired_free(struct dns_retired *r)
 {
-	struct dns_retired **pp;
-
-	for (pp = &r->srv->retired; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
+	LIST_REMOVE(r, entry);
 	event_free(r->ev);
 	upstream_free(r->up);
 	free(r);
@@ -1246,8 +1228,7 @@ dns_server_reload(const struct cip_conf *nc)
 			if (ret != NULL) {
 				ret->srv = s;
 				ret->up = s->up;
-				ret->next = s->retired;
-				s->retired = ret;
+				LIST_INSERT_HEAD(&s->retired, ret, entry);
 				/* Then 1 s more for answers on their way. */
 				ms = upstream_longest_ms(s->up) + 1000;
 				evtimer_add(ret->ev, ms_to_tv(ms, &tv));
@@ -1305,7 +1286,7 @@ void
 dns_server_shutdown(void)
 {
 	struct dns_server *s = server;
-	struct dns_tcp *t, *next;
+	struct dns_tcp *t;
 	size_t i;
 
 	if (s == NULL)
@@ -1313,12 +1294,10 @@ dns_server_shutdown(void)
 	/* Cancelled queries free their requests. */
 	upstream_free(s->up);
 	s->up = NULL;
-	while (s->retired != NULL)
-		dns_retired_free(s->retired);
-	for (t = s->conns; t != NULL; t = next) {
-		next = t->next;
+	while (!LIST_EMPTY(&s->retired))
+		dns_retired_free(LIST_FIRST(&s->retired));
+	while ((t = LIST_FIRST(&s->conns)) != NULL)
 		dns_tcp_free(t);
-	}
 	for (i = 0; i < s->nls; i++) {
 		if (s->ls[i].udp_ev != NULL)
 			event_free(s->ls[i].udp_ev);
