@@ -2,8 +2,11 @@
 /* cli_opts.c -- the clusterip command line's flags. */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -35,8 +38,6 @@ static const struct cli_flagdef {
 
 #define CLI_NFLAGDEFS	(sizeof(cli_flagdefs) / sizeof(cli_flagdefs[0]))
 
-static const struct cli_flagdef *cli_flag_lookup(const char *,
-    const char **);
 static void	cli_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 static int	cli_store(const struct cli_flagdef *, const char *,
@@ -112,106 +113,162 @@ cli_store(const struct cli_flagdef *d, const char *val, struct cli_opts *o,
 	return 0;
 }
 
-/*
- * The flag a ("--name", "--name=value", "-x" or "-xvalue"), its value
- * in *val when a carries one, or NULL when no flag has that name.
- */
-static const struct cli_flagdef *
-cli_flag_lookup(const char *a, const char **val)
-{
-	const struct cli_flagdef *d = NULL;
-	const char *eq;
-	size_t i, namelen;
+/* getopt_long's tables, built once from cli_flagdefs. */
+static struct option cli_longopts[CLI_NFLAGDEFS + 1];
+static char cli_shortopts[3 + 2 * CLI_NFLAGDEFS + 1];
 
-	*val = NULL;
-	if (a[1] == '-') {
-		eq = strchr(a + 2, '=');
-		namelen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-		for (i = 0; i < CLI_NFLAGDEFS; i++)
-			if (strlen(cli_flagdefs[i].name) == namelen &&
-			    strncmp(cli_flagdefs[i].name, a + 2, namelen) == 0)
-				d = &cli_flagdefs[i];
-		if (eq != NULL)
-			*val = eq + 1;
-		return d;
+static void
+cli_opts_init(void)
+{
+	const struct cli_flagdef *d;
+	size_t i, n;
+
+	if (cli_shortopts[0] != '\0')
+		return;
+	/* '-': positionals in order, as code 1; ':': tell a missing value. */
+	n = 0;
+	cli_shortopts[n++] = '-';
+	cli_shortopts[n++] = ':';
+	for (i = 0; i < CLI_NFLAGDEFS; i++) {
+		d = &cli_flagdefs[i];
+		cli_longopts[i].name = d->name;
+		cli_longopts[i].has_arg = d->arg ? required_argument :
+		    no_argument;
+		cli_longopts[i].val = d->letter ? d->letter : 256 + (int)i;
+		if (d->letter) {
+			cli_shortopts[n++] = d->letter;
+			if (d->arg)
+				cli_shortopts[n++] = ':';
+		}
 	}
+	cli_shortopts[n] = '\0';
+}
+
+/* The flag getopt_long returned as code, or NULL. */
+static const struct cli_flagdef *
+cli_flag_by_code(int code)
+{
+	size_t i;
+
+	if (code >= 256 && code < 256 + (int)CLI_NFLAGDEFS)
+		return &cli_flagdefs[code - 256];
 	for (i = 0; i < CLI_NFLAGDEFS; i++)
-		if (cli_flagdefs[i].letter == a[1])
-			d = &cli_flagdefs[i];
-	/* "-nkube-system" and "-owide" */
-	if (d != NULL && a[2] != '\0')
-		*val = a + 2;
-	return d;
+		if (code != 0 && cli_flagdefs[i].letter == code)
+			return &cli_flagdefs[i];
+	return NULL;
+}
+
+/*
+ * True when the token a, "--name" or "--name=value", spells d's whole
+ * name: getopt_long also takes unique prefixes, the command line not.
+ */
+static bool
+cli_flag_whole(const char *a, const struct cli_flagdef *d)
+{
+	size_t n = strcspn(a + 2, "=");
+
+	return a[0] != '-' || a[1] != '-' ||
+	    (n == strlen(d->name) && strncmp(a + 2, d->name, n) == 0);
+}
+
+/*
+ * Runs getopt_long over args[0..argc) (args[-1] stands for the program
+ * name, as getopt_long wants): a copy with a program name in front.
+ */
+static char **
+cli_argv(int argc, char **args)
+{
+	char **av;
+
+	if ((av = calloc((size_t)argc + 2, sizeof(*av))) == NULL)
+		return NULL;
+	av[0] = (char *)(uintptr_t)"clusterip";
+	memcpy(av + 1, args, (size_t)argc * sizeof(*av));
+	return av;
 }
 
 int
-cli_parse(int argc, char **argv, unsigned mask, struct cli_opts *o,
+cli_parse(int argc, char **args, unsigned mask, struct cli_opts *o,
     char *err, size_t errlen)
 {
 	const struct cli_flagdef *d;
-	const char *a, *val;
-	int k;
-	bool dashdash = false;
+	const char *a;
+	char **av;
+	int ac = argc + 1, c, at, li, rc = -1;
 
-	for (k = 0; k < argc; k++) {
-		a = argv[k];
-		if (dashdash || a[0] != '-' || a[1] == '\0') {
+	cli_opts_init();
+	if ((av = cli_argv(argc, args)) == NULL) {
+		cli_err(err, errlen, "out of memory");
+		return -1;
+	}
+	opterr = 0;
+	optind = 0;
+	for (;;) {
+		at = optind == 0 ? 1 : optind;	/* the token getopt reads */
+		li = -1;
+		if ((c = getopt_long(ac, av, cli_shortopts, cli_longopts,
+		    &li)) == -1)
+			break;
+		a = av[at];
+		if (c == 1) {
 			if (o->npos == CLI_MAX_POS) {
 				cli_err(err, errlen, "too many arguments "
-				    "(\"%s\")", a);
-				return -1;
+				    "(\"%s\")", optarg);
+				goto done;
 			}
-			o->pos[o->npos++] = a;
+			o->pos[o->npos++] = optarg;
 			continue;
 		}
-		if (strcmp(a, "--") == 0) {
-			dashdash = true;
-			continue;
+		if (c == ':') {
+			cli_err(err, errlen, "flag needs an argument: %s", a);
+			goto done;
 		}
-		d = cli_flag_lookup(a, &val);
-		/* "-Ax": a short flag without value cannot take one. */
-		if (d != NULL && a[1] != '-' && val != NULL && !d->arg) {
-			cli_err(err, errlen, "unknown flag: %s", a);
-			return -1;
-		}
-		if (d == NULL || (mask & CLI_FLAG(d->id)) == 0) {
-			cli_err(err, errlen, "unknown flag: %s", a);
-			return -1;
-		}
-		if (d->arg && val == NULL) {
-			if (k + 1 >= argc) {
-				cli_err(err, errlen, "flag needs an argument: "
-				    "%s", a);
-				return -1;
-			}
-			val = argv[++k];
-		} else if (!d->arg && val != NULL) {
+		d = c == '?' ? cli_flag_by_code(optopt) : cli_flag_by_code(c);
+		if (c == '?' && d != NULL && !d->arg && a[1] == '-' &&
+		    strchr(a, '=') != NULL && cli_flag_whole(a, d)) {
 			cli_err(err, errlen, "flag takes no argument: %s", a);
-			return -1;
+			goto done;
 		}
-		if (cli_store(d, val, o, err, errlen) != 0)
-			return -1;
+		if (c == '?' || d == NULL || !cli_flag_whole(a, d) ||
+		    (mask & CLI_FLAG(d->id)) == 0) {
+			if (c == '?' && a[1] != '-' && optopt != 0)
+				cli_err(err, errlen, "unknown flag: -%c",
+				    optopt);
+			else
+				cli_err(err, errlen, "unknown flag: %s", a);
+			goto done;
+		}
+		if (cli_store(d, d->arg ? optarg : NULL, o, err, errlen) != 0)
+			goto done;
 	}
-	return 0;
+	/* After "--": positionals, all of them. */
+	for (; optind < ac; optind++) {
+		if (o->npos == CLI_MAX_POS) {
+			cli_err(err, errlen, "too many arguments (\"%s\")",
+			    av[optind]);
+			goto done;
+		}
+		o->pos[o->npos++] = av[optind];
+	}
+	rc = 0;
+done:
+	free(av);
+	return rc;
 }
 
 int
 cli_command_index(int argc, char **argv)
 {
-	const struct cli_flagdef *d;
-	const char *a, *val;
-	int k;
+	int c;
 
-	for (k = 1; k < argc; k++) {
-		a = argv[k];
-		if (strcmp(a, "--") == 0)
-			return k + 1 < argc ? k + 1 : -1;
-		if (a[0] != '-' || a[1] == '\0')
-			return k;
-		/* A flag whose value is the next argument skips it too. */
-		if ((d = cli_flag_lookup(a, &val)) != NULL && d->arg &&
-		    val == NULL)
-			k++;
-	}
-	return -1;
+	cli_opts_init();
+	/* '+' for '-': stop at the first word that is no flag's. */
+	cli_shortopts[0] = '+';
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, cli_shortopts, cli_longopts,
+	    NULL)) != -1)
+		;
+	cli_shortopts[0] = '-';
+	return optind < argc ? optind : -1;
 }

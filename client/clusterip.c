@@ -518,10 +518,8 @@ cli_keepalive(struct cli_ctx *ctx, const char *path, const char *body,
 	every_ms = ttl_ms / 3 ? ttl_ms / 3 : 1;
 	snprintf(hb, sizeof(hb), "%s/heartbeat", path);
 	while (!cli_stop) {
-		ts.tv_sec = (time_t)(every_ms / 1000);
-		ts.tv_nsec = (long)(every_ms % 1000) * 1000000L;
 		/* A signal ends the sleep early. */
-		if (nanosleep(&ts, NULL) == -1 && cli_stop)
+		if (nanosleep(ms_to_ts(every_ms, &ts), NULL) == -1 && cli_stop)
 			break;
 		if (cli_stop)
 			break;

@@ -300,8 +300,7 @@ http_client_timer_cb(CURLM *m, long timeout_ms, void *arg)
 		evtimer_del(c->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	ms_to_tv((uint64_t)timeout_ms, &tv);
 	return evtimer_add(c->timer, &tv) == 0 ? 0 : -1;
 }
 

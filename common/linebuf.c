@@ -76,7 +76,7 @@ linebuf_feed(struct linebuf *lb, const char *data, size_t len,
 			rc = cb(lb->buf, whole, arg);
 		}
 		if (rc != 0)
-			return -1;
+			return 1;
 		data += n + 1;
 		len -= n + 1;
 	}

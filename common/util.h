@@ -9,7 +9,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Pure modules return 0 or one of these. */
+struct timeval;
+struct timespec;
+
+/*
+ * Error codes. A function follows one of two conventions and its header
+ * says which:
+ * - I/O glue (sockets, files, libevent) returns 0, or -1 with errno set;
+ * - pure modules (objects, registry, selectors, parsers) return 0 or one
+ *   of the negative CIP_E_* below; an outcome that is not an error (a
+ *   callback that stopped, "not mine") is positive.
+ * Test a CIP_E_* function with `!= 0` or `< 0`, never `== -1`: CIP_E_INVAL
+ * is -1, so such a test lets CIP_E_NOMEM and the others through.
+ * These codes are the daemon's own and no installed header includes this
+ * one: libclusterip's statuses (CIP_OK, CIP_ENOTFOUND, ... in
+ * <clusterip/clusterip.h>) are positive and unrelated.
+ */
 #define CIP_E_INVAL	(-1)	/* bad input */
 #define CIP_E_NOMEM	(-2)
 #define CIP_E_NOTFOUND	(-3)
@@ -89,6 +104,9 @@ char	*read_file(const char *path, size_t max, size_t *lenp, char *err,
     size_t errlen);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
+/* Fills tv (or ts) with a duration of ms milliseconds. Returns it. */
+struct timeval *ms_to_tv(uint64_t ms, struct timeval *tv);
+struct timespec *ms_to_ts(uint64_t ms, struct timespec *ts);
 /* 64-bit FNV-1a. */
 uint64_t hash_fnv1a(const void *data, size_t len);
 

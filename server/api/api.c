@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "util.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "conf.h"
 #include "hmap.h"
@@ -516,56 +517,6 @@ api_check_conf(const struct cip_conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
-/* Pauses or resumes accepting on every API listener. */
-static void
-api_accept_set(struct api *api, bool on)
-{
-	struct evconnlistener *ls[] = { api->tcp_listener, api->unix_listener };
-	size_t i;
-
-	for (i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
-		if (ls[i] != NULL) {
-			if (on)
-				evconnlistener_enable(ls[i]);
-			else
-				evconnlistener_disable(ls[i]);
-		}
-}
-
-static void
-api_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	api_accept_set(arg, true);
-}
-
-/*
- * An accept failed (the argument is evhttp's). evhttp leaves its
- * listeners enabled, which spins on a full descriptor table: out of
- * descriptors or memory, accepting pauses for a second instead.
- */
-static void
-api_accept_error_cb(struct evconnlistener *el, void *arg)
-{
-	struct api *api = api_server;
-	struct timeval tv = { 1, 0 };
-	int err = EVUTIL_SOCKET_ERROR();
-
-	(void)el;
-	(void)arg;
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
-	    err != ENOMEM) {
-		log_debug("api: accept: %s", strerror(err));
-		return;
-	}
-	if (api == NULL || evtimer_pending(api->accept_ev, NULL))
-		return;
-	log_warnx("api: accept: %s; pausing for a second", strerror(err));
-	api_accept_set(api, false);
-	evtimer_add(api->accept_ev, &tv);
-}
-
 static int
 api_bind_tcp(struct api *api, const char *listen)
 {
@@ -595,8 +546,12 @@ api_bind_tcp(struct api *api, const char *listen)
 		log_warn("api: cannot listen on %s", listen);
 		return -1;
 	}
+	/* evhttp leaves its listeners enabled, which spins on EMFILE. */
 	api->tcp_listener = evhttp_bound_socket_get_listener(bound);
-	evconnlistener_set_error_cb(api->tcp_listener, api_accept_error_cb);
+	if (listen_guard_add(api->guard, api->tcp_listener) != 0) {
+		log_warnx("api: out of memory");
+		return -1;
+	}
 	log_info("api: listening on http://%s", listen);
 	return 0;
 }
@@ -649,8 +604,8 @@ api_bind_unix(struct api *api, const char *path)
 		unlink(path);
 		return -1;
 	}
-	evconnlistener_set_error_cb(api->unix_listener, api_accept_error_cb);
-	if ((api->unix_path = strdup(path)) == NULL) {
+	if (listen_guard_add(api->guard, api->unix_listener) != 0 ||
+	    (api->unix_path = strdup(path)) == NULL) {
 		log_warnx("api: out of memory");
 		return -1;
 	}
@@ -724,14 +679,12 @@ api_init(struct runtime *rt)
 	    (ev_ssize_t)conf->api_max_body : -1);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS_SIZE);
 	if (conf->api_timeout_ms > 0) {
-		tv.tv_sec = (time_t)(conf->api_timeout_ms / 1000);
-		tv.tv_usec = (suseconds_t)(conf->api_timeout_ms % 1000) * 1000;
-		evhttp_set_timeout_tv(api->http, &tv);
+		evhttp_set_timeout_tv(api->http,
+		    ms_to_tv(conf->api_timeout_ms, &tv));
 	}
 	if (api_lease_init(api) != 0)
 		goto fail;
-	if ((api->accept_ev = evtimer_new(rt->base, api_accept_resume_cb,
-	    api)) == NULL) {
+	if ((api->guard = listen_guard_new(rt->base, "api", 1000)) == NULL) {
 		log_warnx("api: out of memory");
 		goto fail;
 	}
@@ -761,8 +714,7 @@ api_shutdown(void)
 		evhttp_free(api->http);
 	else if (api->unix_listener != NULL)
 		evconnlistener_free(api->unix_listener);
-	if (api->accept_ev != NULL)
-		event_free(api->accept_ev);
+	listen_guard_free(api->guard);
 	if (api->unix_path != NULL)
 		unlink(api->unix_path);
 	free(api->unix_path);

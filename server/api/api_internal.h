@@ -19,6 +19,7 @@ struct evhttp_request;
 struct evkeyvalq;
 struct evhttp;
 struct evconnlistener;
+struct listen_guard;
 struct hmap;
 struct runtime;
 
@@ -98,7 +99,7 @@ struct api {
 	struct evhttp		*http;
 	struct evconnlistener	*unix_listener;
 	struct evconnlistener	*tcp_listener;	/* evhttp's */
-	struct event		*accept_ev;	/* resumes accepting */
+	struct listen_guard	*guard;		/* of both listeners */
 	char			*unix_path;
 	char			*token;		/* NULL: no authentication */
 	struct owner		 owner;		/* OWNER_API */

@@ -71,6 +71,29 @@ metrics_family(const char *name, enum metric_type type, const char *help,
 	return f;
 }
 
+void
+metrics_get_defs(void *owner, const struct metric_def *defs, size_t n,
+    const char *prefix)
+{
+	struct metric **mp;
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(prefix) + strlen(defs[i].labels) + 2;
+		{
+			char labels[len];
+
+			snprintf(labels, len, "%s%s%s", prefix,
+			    *prefix != '\0' && *defs[i].labels != '\0' ? "," :
+			    "", defs[i].labels);
+			mp = (struct metric **)(void *)((char *)owner +
+			    defs[i].off);
+			*mp = metrics_get(defs[i].family, defs[i].type,
+			    defs[i].help, labels, NULL, 0);
+		}
+	}
+}
+
 struct metric *
 metrics_get(const char *family, enum metric_type type, const char *help,
     const char *labels, const double *bounds, size_t nbounds)

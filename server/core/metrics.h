@@ -30,6 +30,21 @@ struct metric;
 struct metric *metrics_get(const char *family, enum metric_type,
     const char *help, const char *labels, const double *bounds,
     size_t nbounds);
+
+/* One series of those a module looks up together (no histograms). */
+struct metric_def {
+	size_t		 off;		/* of its struct metric * in the owner */
+	const char	*family;
+	enum metric_type type;
+	const char	*help;
+	const char	*labels;	/* after the caller's, or "" */
+};
+/*
+ * metrics_get for each of n defs, the handle stored at owner + off; the
+ * labels are prefix's (may be "") followed by the row's.
+ */
+void	metrics_get_defs(void *owner, const struct metric_def *defs,
+    size_t n, const char *prefix);
 /* Accept NULL handles (then do nothing). */
 void	metric_add(struct metric *, uint64_t n);
 void	metric_set(struct metric *, int64_t value);

@@ -340,11 +340,11 @@ mwatch_add_watch(struct mwatch *w)
 static void
 mwatch_arm(struct mwatch *w, int ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv;
 
 	/* Never pushed back: at most ms after the first event, a scan. */
 	if (!evtimer_pending(w->ev_settle, NULL))
-		evtimer_add(w->ev_settle, &tv);
+		evtimer_add(w->ev_settle, ms_to_tv((uint64_t)ms, &tv));
 }
 
 static void

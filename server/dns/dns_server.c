@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <event2/listener.h>
 
 #include "conf.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -55,7 +57,7 @@ struct dns_listener {
 };
 
 struct dns_tcp {
-	struct dns_tcp		*prev, *next;	/* the server's list */
+	LIST_ENTRY(dns_tcp)	 entry;		/* in the server's conns */
 	struct dns_server	*srv;
 	struct bufferevent	*bev;
 	size_t			 pending;	/* upstream queries */
@@ -88,7 +90,7 @@ struct dns_req {
 	struct dns_tcp		*tcp;		/* TCP: NULL once it closed */
 	struct upstream		*up;		/* the forwarder it went to */
 	struct dns_chase	*chase;		/* q is an ExternalName's target */
-	struct dns_req		*prev, *next;	/* the server's list */
+	LIST_ENTRY(dns_req)	 entry;		/* in the server's reqs */
 };
 
 /*
@@ -96,7 +98,7 @@ struct dns_req {
  * freed once its timeout has passed. Each reload leaves its own.
  */
 struct dns_retired {
-	struct dns_retired	*next;
+	LIST_ENTRY(dns_retired)	 entry;
 	struct dns_server	*srv;
 	struct upstream		*up;
 	struct event		*ev;
@@ -113,16 +115,15 @@ struct dns_server {
 	size_t			 cache_max;
 	struct dns_acl		*allow;		/* may use the forwarder */
 	struct upstream		*up;
-	struct dns_retired	*retired;	/* replaced by reloads */
+	LIST_HEAD(, dns_retired) retired;	/* replaced by reloads */
 	size_t			 up_inflight;	/* of up and the retired */
 	size_t			 edns;
 	uint64_t		 tcp_idle_ms;
 	size_t			 tcp_max;
 	size_t			 ntcp;
-	bool			 accept_paused;
-	struct event		*accept_ev;	/* re-enable after EMFILE */
-	struct dns_tcp		*conns;		/* open TCP connections */
-	struct dns_req		*reqs;		/* queries gone upstream */
+	struct listen_guard	*guard;		/* of the TCP listeners */
+	LIST_HEAD(, dns_tcp)	 conns;		/* open TCP connections */
+	LIST_HEAD(, dns_req)	 reqs;		/* queries gone upstream */
 	struct metric		*m_q[NTYPES][NRCODES];
 	struct metric		*m_hits, *m_misses, *m_dropped;
 	struct metric		*m_refused_acl, *m_refused_norec;
@@ -166,11 +167,26 @@ static size_t	dns_answer_msg(struct dns_server *,
     const struct dns_relay_msg *, const struct dns_query *,
     const struct dns_chase *, uint32_t, uint8_t *, size_t, size_t);
 static void	dns_req_free(struct dns_req *);
+#define DNS_REFUSED	"Names outside the cluster zone refused, by reason."
+static const struct metric_def dns_metrics[] = {
+	{ offsetof(struct dns_server, m_hits), "clusterip_dns_cache_hits_total",
+	    METRIC_COUNTER, "Forwarded names answered from the cache.", "" },
+	{ offsetof(struct dns_server, m_misses),
+	    "clusterip_dns_cache_misses_total", METRIC_COUNTER,
+	    "Forwarded names not in the cache.", "" },
+	{ offsetof(struct dns_server, m_dropped), "clusterip_dns_dropped_total",
+	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
+	    "" },
+	{ offsetof(struct dns_server, m_refused_acl),
+	    "clusterip_dns_refused_total", METRIC_COUNTER, DNS_REFUSED,
+	    "reason=\"not-allowed\"" },
+	{ offsetof(struct dns_server, m_refused_norec),
+	    "clusterip_dns_refused_total", METRIC_COUNTER, DNS_REFUSED,
+	    "reason=\"no-recursion\"" },
+};
+
 static void	dns_accept_cb(struct evconnlistener *, evutil_socket_t,
     struct sockaddr *, int, void *);
-static void	dns_accept_error_cb(struct evconnlistener *, void *);
-static void	dns_accept_resume_cb(evutil_socket_t, short, void *);
-static void	dns_accept_set(struct dns_server *, bool);
 static void	dns_tcp_read_cb(struct bufferevent *, void *);
 static void	dns_tcp_write_cb(struct bufferevent *, void *);
 static void	dns_tcp_event_cb(struct bufferevent *, short, void *);
@@ -367,10 +383,7 @@ dns_forward(struct dns_server *s, const struct dns_query *q,
 		goto error;
 	}
 	free(fwd);
-	r->prev = NULL;
-	if ((r->next = s->reqs) != NULL)
-		r->next->prev = r;
-	s->reqs = r;
+	LIST_INSERT_HEAD(&s->reqs, r, entry);
 	if (r->tcp != NULL)
 		r->tcp->pending++;
 	return 0;
@@ -493,12 +506,7 @@ dns_req_free(struct dns_req *r)
 {
 	if (r == NULL)
 		return;
-	if (r->srv->reqs == r)
-		r->srv->reqs = r->next;
-	else if (r->prev != NULL)
-		r->prev->next = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
+	LIST_REMOVE(r, entry);
 	if (r->tcp != NULL) {
 		r->tcp->pending--;
 		dns_tcp_maybe_close(r->tcp);
@@ -747,48 +755,6 @@ dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 /* --- TCP ------------------------------------------------------------------ */
 
 static void
-dns_accept_set(struct dns_server *s, bool on)
-{
-	size_t i;
-
-	if (s->accept_paused == !on)
-		return;
-	s->accept_paused = !on;
-	for (i = 0; i < s->nls; i++)
-		if (s->ls[i].tcp != NULL) {
-			if (on)
-				evconnlistener_enable(s->ls[i].tcp);
-			else
-				evconnlistener_disable(s->ls[i].tcp);
-		}
-}
-
-static void
-dns_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->ntcp < s->tcp_max)
-		dns_accept_set(s, true);
-}
-
-static void
-dns_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct dns_listener *l = arg;	/* the listener's, as for accepts */
-	struct dns_server *s = l->srv;
-	struct timeval tv = { 1, 0 };
-
-	(void)lev;
-	log_warn("dns: accept");
-	/* Out of descriptors: pause a second rather than spin. */
-	dns_accept_set(s, false);
-	evtimer_add(s->accept_ev, &tv);
-}
-
-static void
 dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -811,14 +777,10 @@ dns_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	sockaddr_str(sa, t->peer, sizeof(t->peer));
 	t->addrlen = (socklen_t)MINIMUM((size_t)salen, sizeof(t->addr));
 	memcpy(&t->addr, sa, t->addrlen);
-	t->prev = NULL;
-	if ((t->next = s->conns) != NULL)
-		t->next->prev = t;
-	s->conns = t;
+	LIST_INSERT_HEAD(&s->conns, t, entry);
 	if (++s->ntcp >= s->tcp_max)
-		dns_accept_set(s, false);
-	tv.tv_sec = (time_t)(s->tcp_idle_ms / 1000);
-	tv.tv_usec = (suseconds_t)(s->tcp_idle_ms % 1000) * 1000;
+		listen_guard_hold(s->guard, true);
+	ms_to_tv(s->tcp_idle_ms, &tv);
 	bufferevent_set_timeouts(t->bev, &tv, &tv);
 	bufferevent_setcb(t->bev, dns_tcp_read_cb, dns_tcp_write_cb,
 	    dns_tcp_event_cb, t);
@@ -831,20 +793,14 @@ dns_tcp_free(struct dns_tcp *t)
 	struct dns_server *s = t->srv;
 	struct dns_req *r;
 
-	for (r = s->reqs; r != NULL; r = r->next)
+	LIST_FOREACH(r, &s->reqs, entry)
 		if (r->tcp == t)
 			r->tcp = NULL;
-	if (s->conns == t)
-		s->conns = t->next;
-	else if (t->prev != NULL)
-		t->prev->next = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
+	LIST_REMOVE(t, entry);
 	bufferevent_free(t->bev);
 	free(t);
-	if (--s->ntcp < s->tcp_max && s->accept_ev != NULL &&
-	    !evtimer_pending(s->accept_ev, NULL))
-		dns_accept_set(s, true);
+	if (--s->ntcp < s->tcp_max)
+		listen_guard_hold(s->guard, false);
 }
 
 static void
@@ -1012,7 +968,12 @@ dns_listen(struct dns_server *s, struct dns_listener *l, const char *text)
 	if ((l->tcp = evconnlistener_new(s->base, dns_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL)
 		goto fail;
-	evconnlistener_set_error_cb(l->tcp, dns_accept_error_cb);
+	if (listen_guard_add(s->guard, l->tcp) != 0) {
+		evconnlistener_free(l->tcp);	/* closes fd */
+		l->tcp = NULL;
+		fd = -1;
+		goto fail;
+	}
 	log_info("dns: listening on %s (udp, tcp)",
 	    sockaddr_str((struct sockaddr *)&l->addr, a, sizeof(a)));
 	return 0;
@@ -1111,6 +1072,9 @@ dns_server_init(struct runtime *rt)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto oom;
 	server = s;
+	LIST_INIT(&s->conns);
+	LIST_INIT(&s->reqs);
+	LIST_INIT(&s->retired);
 	s->rt = rt;
 	s->base = rt->base;
 	s->edns = dns_conf_edns(conf);
@@ -1121,23 +1085,9 @@ dns_server_init(struct runtime *rt)
 	    (size_t)conf->dns_tcp_max_clients : 1;
 	if ((s->in = malloc((size_t)UDP_BATCH * UDP_IN_MAX)) == NULL ||
 	    (s->out = malloc((size_t)UDP_BATCH * s->outcap)) == NULL ||
-	    (s->accept_ev = evtimer_new(s->base, dns_accept_resume_cb,
-	    s)) == NULL)
+	    (s->guard = listen_guard_new(s->base, "dns", 1000)) == NULL)
 		goto oom;
-	s->m_hits = metrics_get("clusterip_dns_cache_hits_total",
-	    METRIC_COUNTER, "Forwarded names answered from the cache.", "",
-	    NULL, 0);
-	s->m_misses = metrics_get("clusterip_dns_cache_misses_total",
-	    METRIC_COUNTER, "Forwarded names not in the cache.", "", NULL, 0);
-	s->m_dropped = metrics_get("clusterip_dns_dropped_total",
-	    METRIC_COUNTER, "Messages dropped unanswered (no header, QR=1).",
-	    "", NULL, 0);
-	s->m_refused_acl = metrics_get("clusterip_dns_refused_total",
-	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
-	    "reason.", "reason=\"not-allowed\"", NULL, 0);
-	s->m_refused_norec = metrics_get("clusterip_dns_refused_total",
-	    METRIC_COUNTER, "Names outside the cluster zone refused, by "
-	    "reason.", "reason=\"no-recursion\"", NULL, 0);
+	metrics_get_defs(s, dns_metrics, CIP_ARRAY_LEN(dns_metrics), "");
 	if (conf->dns_listen.n == 0) {
 		log_warnx("dns: no listen address");
 		goto fail;
@@ -1190,13 +1140,7 @@ dns_strlist_eq(const struct strlist *a, const struct strlist *b)
 static void
 dns_retired_free(struct dns_retired *r)
 {
-	struct dns_retired **pp;
-
-	for (pp = &r->srv->retired; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
+	LIST_REMOVE(r, entry);
 	event_free(r->ev);
 	upstream_free(r->up);
 	free(r);
@@ -1251,8 +1195,7 @@ dns_server_reload(const struct cip_conf *nc)
 	s->tcp_idle_ms = nc->dns_tcp_idle_timeout_ms;
 	s->tcp_max = nc->dns_tcp_max_clients > 0 ?
 	    (size_t)nc->dns_tcp_max_clients : 1;
-	if (!evtimer_pending(s->accept_ev, NULL))
-		dns_accept_set(s, s->ntcp < s->tcp_max);
+	listen_guard_hold(s->guard, s->ntcp >= s->tcp_max);
 
 	/*
 	 * The forwarder: rebuilt when its settings changed, and when it
@@ -1285,13 +1228,10 @@ dns_server_reload(const struct cip_conf *nc)
 			if (ret != NULL) {
 				ret->srv = s;
 				ret->up = s->up;
-				ret->next = s->retired;
-				s->retired = ret;
+				LIST_INSERT_HEAD(&s->retired, ret, entry);
 				/* Then 1 s more for answers on their way. */
 				ms = upstream_longest_ms(s->up) + 1000;
-				tv.tv_sec = (time_t)(ms / 1000);
-				tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-				evtimer_add(ret->ev, &tv);
+				evtimer_add(ret->ev, ms_to_tv(ms, &tv));
 			}
 			s->up = nu;
 			/* Answers of the old servers go with them. */
@@ -1346,7 +1286,7 @@ void
 dns_server_shutdown(void)
 {
 	struct dns_server *s = server;
-	struct dns_tcp *t, *next;
+	struct dns_tcp *t;
 	size_t i;
 
 	if (s == NULL)
@@ -1354,26 +1294,25 @@ dns_server_shutdown(void)
 	/* Cancelled queries free their requests. */
 	upstream_free(s->up);
 	s->up = NULL;
-	while (s->retired != NULL)
-		dns_retired_free(s->retired);
-	for (t = s->conns; t != NULL; t = next) {
-		next = t->next;
+	while (!LIST_EMPTY(&s->retired))
+		dns_retired_free(LIST_FIRST(&s->retired));
+	while ((t = LIST_FIRST(&s->conns)) != NULL)
 		dns_tcp_free(t);
-	}
 	for (i = 0; i < s->nls; i++) {
 		if (s->ls[i].udp_ev != NULL)
 			event_free(s->ls[i].udp_ev);
 		if (s->ls[i].udp_fd != -1)
 			close(s->ls[i].udp_fd);
-		if (s->ls[i].tcp != NULL)
+		if (s->ls[i].tcp != NULL) {
+			listen_guard_remove(s->guard, s->ls[i].tcp);
 			evconnlistener_free(s->ls[i].tcp);
+		}
 	}
 	free(s->ls);
 	for (i = 0; i < s->bound.n; i++)
 		free(s->bound.v[i]);
 	free(s->bound.v);
-	if (s->accept_ev != NULL)
-		event_free(s->accept_ev);
+	listen_guard_free(s->guard);
 	dns_zone_free(s->zone);
 	dns_acl_free(s->allow);
 	dns_cache_free(s->cache);

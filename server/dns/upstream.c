@@ -49,6 +49,16 @@ struct up_query {
 	bool		 done_early;
 };
 
+#define UP_QUERIES(field, result) { offsetof(struct upstream, field),	\
+	"clusterip_upstream_queries_total", METRIC_COUNTER,		\
+	"Queries forwarded upstream, by result.", "result=\"" result "\"" }
+static const struct metric_def up_metrics[] = {
+	UP_QUERIES(m_ok, "ok"),
+	UP_QUERIES(m_fail, "fail"),
+	UP_QUERIES(m_timeout, "timeout"),
+	UP_QUERIES(m_refused, "overload"),
+};
+
 static int	lib_refs;
 
 static void	up_answer_cb(void *, int, int, unsigned char *, int);
@@ -252,18 +262,7 @@ upstream_new(struct event_base *base, char *const *servers, size_t n,
 	    timeout_ms / per < 50 ? 50 : timeout_ms / per, servers, n, self,
 	    nself) != 0)
 		goto fail;
-	u->m_ok = metrics_get("clusterip_upstream_queries_total",
-	    METRIC_COUNTER, "Queries forwarded upstream, by result.",
-	    "result=\"ok\"", NULL, 0);
-	u->m_fail = metrics_get("clusterip_upstream_queries_total",
-	    METRIC_COUNTER, "Queries forwarded upstream, by result.",
-	    "result=\"fail\"", NULL, 0);
-	u->m_timeout = metrics_get("clusterip_upstream_queries_total",
-	    METRIC_COUNTER, "Queries forwarded upstream, by result.",
-	    "result=\"timeout\"", NULL, 0);
-	u->m_refused = metrics_get("clusterip_upstream_queries_total",
-	    METRIC_COUNTER, "Queries forwarded upstream, by result.",
-	    "result=\"overload\"", NULL, 0);
+	metrics_get_defs(u, up_metrics, CIP_ARRAY_LEN(up_metrics), "");
 	u->m_duration = metrics_get("clusterip_upstream_duration_seconds",
 	    METRIC_HISTOGRAM, "Time to an upstream answer.", "", bounds,
 	    CIP_ARRAY_LEN(bounds));

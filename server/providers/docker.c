@@ -307,9 +307,7 @@ docker_stream_broken(struct docker *d, const char *why)
 	docker_todo_clear(d);
 	d->backoff_ms = d->backoff_ms == 0 ? DOCKER_BACKOFF_MIN_MS :
 	    MINIMUM(d->backoff_ms * 2, DOCKER_BACKOFF_MAX_MS);
-	tv.tv_sec = (time_t)(d->backoff_ms / 1000);
-	tv.tv_usec = (suseconds_t)(d->backoff_ms % 1000) * 1000;
-	evtimer_add(d->retry_ev, &tv);
+	evtimer_add(d->retry_ev, ms_to_tv(d->backoff_ms, &tv));
 }
 
 static void

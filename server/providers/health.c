@@ -64,7 +64,7 @@ health_init(struct runtime *rt)
 	health.rt = rt;
 	if ((health.checks = hmap_new()) == NULL)
 		return -1;
-	if (registry_subscribe(rt->reg, health_registry_cb, NULL) == -1) {
+	if (registry_subscribe(rt->reg, health_registry_cb, NULL) != 0) {
 		health_shutdown();
 		return -1;
 	}
@@ -183,9 +183,7 @@ health_schedule(struct hcheck *c, uint32_t ms)
 {
 	struct timeval tv;
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	evtimer_add(c->timer, ms_to_tv(ms, &tv));
 }
 
 static void

@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "hmap.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "netif.h"
@@ -54,21 +55,58 @@ static void	proxy_svc_maybe_free(struct proxy_svc *);
 static void	proxy_svc_free(void *);
 static void	proxy_lsn_open(struct proxy_svc *, uint16_t, enum cip_proto);
 static void	proxy_lsn_close(struct proxy_lsn *);
-static void	proxy_accept_error_cb(struct evconnlistener *, void *);
-static void	proxy_resume_cb(evutil_socket_t, short, void *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
-static const struct timeval *
-proxy_tv(struct timeval *tv, uint64_t ms)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
+#define SVC_M(f, name, type, help, labels)				\
+	{ offsetof(struct proxy_svc, f), name, type, help, labels }
+static const struct metric_def svc_metrics[] = {
+	SVC_M(m_retries, "clusterip_forward_retries_total", METRIC_COUNTER,
+	    "Connects retried on another endpoint.", ""),
+	SVC_M(m_noep, "clusterip_forward_no_endpoint_total", METRIC_COUNTER,
+	    "Connections reset for want of a ready endpoint.", ""),
+	SVC_M(m_conns, "clusterip_service_connections_total", METRIC_COUNTER,
+	    "Connections forwarded for a service.", ""),
+	SVC_M(m_active, "clusterip_service_connections_active", METRIC_GAUGE,
+	    "Open forwarded connections of a service.", ""),
+	SVC_M(m_fail, "clusterip_service_connect_failures_total",
+	    METRIC_COUNTER, "Connects to a service's endpoints that failed.",
+	    ""),
+	SVC_M(m_ready, "clusterip_service_endpoints_ready", METRIC_GAUGE,
+	    "Endpoints of a service that are ready.", ""),
+	SVC_M(m_healthy, "clusterip_service_endpoints_healthy", METRIC_GAUGE,
+	    "Ready endpoints of a service that the forwarder does not skip "
+	    "after failed connects.", ""),
+	SVC_M(m_bytes_to_ep, "clusterip_service_bytes_total", METRIC_COUNTER,
+	    "Bytes forwarded for a service.", "direction=\"to_endpoint\""),
+	SVC_M(m_bytes_to_client, "clusterip_service_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded for a service.",
+	    "direction=\"to_client\""),
+};
+
+#define EP_M(f, name, type, help, labels)				\
+	{ offsetof(struct proxy_ep, f), name, type, help, labels }
+static const struct metric_def ep_metrics[] = {
+	EP_M(m_conns, "clusterip_forward_connections_total", METRIC_COUNTER,
+	    "Connections forwarded to an endpoint.", ""),
+	EP_M(m_active, "clusterip_forward_connections_active", METRIC_GAUGE,
+	    "Open forwarded connections.", ""),
+	EP_M(m_fail, "clusterip_forward_connect_failures_total",
+	    METRIC_COUNTER, "Connects to an endpoint that failed.", ""),
+	EP_M(m_ready, "clusterip_endpoint_ready", METRIC_GAUGE,
+	    "1 when the endpoint is ready (probes, leases, conditions), as "
+	    "DNS and the API report it.", ""),
+	EP_M(m_healthy, "clusterip_endpoint_healthy", METRIC_GAUGE,
+	    "0 while the forwarder skips the endpoint after failed connects "
+	    "(passive health), else 1.", ""),
+	EP_M(m_bytes_to_ep, "clusterip_forward_bytes_total", METRIC_COUNTER,
+	    "Bytes forwarded.", "direction=\"to_endpoint\""),
+	EP_M(m_bytes_to_client, "clusterip_forward_bytes_total",
+	    METRIC_COUNTER, "Bytes forwarded.", "direction=\"to_client\""),
+};
 
 uint64_t
 proxy_now_ms(void)
@@ -115,12 +153,15 @@ proxy_init(struct runtime *rt)
 	proxy_raise_nofile();
 	if ((proxy.svcs = hmap_new()) == NULL)
 		return -1;
+	if ((proxy.guard = listen_guard_new(rt->base, "proxy",
+	    PROXY_EMFILE_PAUSE_MS)) == NULL)
+		goto fail;
 	proxy.sweep = event_new(rt->base, -1, EV_PERSIST, proxy_sweep_cb,
 	    NULL);
 	if (proxy.sweep == NULL ||
-	    event_add(proxy.sweep, proxy_tv(&tv, PROXY_SWEEP_MS)) == -1)
+	    event_add(proxy.sweep, ms_to_tv(PROXY_SWEEP_MS, &tv)) == -1)
 		goto fail;
-	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) == -1)
+	if (registry_subscribe(rt->reg, proxy_registry_cb, NULL) != 0)
 		goto fail;
 	proxy.subscribed = true;
 	registry_foreach_service(rt->reg, proxy_svc_init_one, NULL);
@@ -160,6 +201,7 @@ proxy_shutdown(void)
 	}
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
+	listen_guard_free(proxy.guard);
 	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));
 }
@@ -255,35 +297,7 @@ proxy_svc_new(const char *key)
 	}
 	metrics_escape(key, esc, sizeof(esc));
 	snprintf(labels, sizeof(labels), "service=\"%s\"", esc);
-	ps->m_retries = metrics_get("clusterip_forward_retries_total",
-	    METRIC_COUNTER, "Connects retried on another endpoint.", labels,
-	    NULL, 0);
-	ps->m_noep = metrics_get("clusterip_forward_no_endpoint_total",
-	    METRIC_COUNTER, "Connections reset for want of a ready endpoint.",
-	    labels, NULL, 0);
-	ps->m_conns = metrics_get("clusterip_service_connections_total",
-	    METRIC_COUNTER, "Connections forwarded for a service.", labels,
-	    NULL, 0);
-	ps->m_active = metrics_get("clusterip_service_connections_active",
-	    METRIC_GAUGE, "Open forwarded connections of a service.", labels,
-	    NULL, 0);
-	ps->m_fail = metrics_get("clusterip_service_connect_failures_total",
-	    METRIC_COUNTER, "Connects to a service's endpoints that failed.",
-	    labels, NULL, 0);
-	ps->m_ready = metrics_get("clusterip_service_endpoints_ready",
-	    METRIC_GAUGE, "Endpoints of a service that are ready.", labels,
-	    NULL, 0);
-	ps->m_healthy = metrics_get("clusterip_service_endpoints_healthy",
-	    METRIC_GAUGE, "Ready endpoints of a service that the forwarder "
-	    "does not skip after failed connects.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",direction=\"to_endpoint\"", esc);
-	ps->m_bytes_to_ep = metrics_get("clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",direction=\"to_client\"", esc);
-	ps->m_bytes_to_client = metrics_get("clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.", labels, NULL, 0);
+	metrics_get_defs(ps, svc_metrics, CIP_ARRAY_LEN(svc_metrics), labels);
 	return ps;
 }
 
@@ -396,29 +410,8 @@ proxy_ep_get(struct proxy_svc *ps, const struct pod *pod)
 	metrics_escape(pod->key, ee, sizeof(ee));
 	snprintf(labels, sizeof(labels), "service=\"%s\",endpoint=\"%s\"",
 	    se, ee);
-	ep->m_conns = metrics_get("clusterip_forward_connections_total",
-	    METRIC_COUNTER, "Connections forwarded to an endpoint.", labels,
-	    NULL, 0);
-	ep->m_active = metrics_get("clusterip_forward_connections_active",
-	    METRIC_GAUGE, "Open forwarded connections.", labels, NULL, 0);
-	ep->m_fail = metrics_get("clusterip_forward_connect_failures_total",
-	    METRIC_COUNTER, "Connects to an endpoint that failed.", labels,
-	    NULL, 0);
-	ep->m_ready = metrics_get("clusterip_endpoint_ready", METRIC_GAUGE,
-	    "1 when the endpoint is ready (probes, leases, conditions), as "
-	    "DNS and the API report it.", labels, NULL, 0);
-	ep->m_healthy = metrics_get("clusterip_endpoint_healthy", METRIC_GAUGE,
-	    "0 while the forwarder skips the endpoint after failed connects "
-	    "(passive health), else 1.", labels, NULL, 0);
+	metrics_get_defs(ep, ep_metrics, CIP_ARRAY_LEN(ep_metrics), labels);
 	metric_set(ep->m_healthy, 1);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",endpoint=\"%s\",direction=\"to_endpoint\"", se, ee);
-	ep->m_bytes_to_ep = metrics_get("clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
-	snprintf(labels, sizeof(labels),
-	    "service=\"%s\",endpoint=\"%s\",direction=\"to_client\"", se, ee);
-	ep->m_bytes_to_client = metrics_get("clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", labels, NULL, 0);
 	return ep;
 }
 
@@ -520,7 +513,7 @@ proxy_svc_sync_endpoints(struct proxy_svc *ps, const struct service *svc)
 			ep->drain = evtimer_new(proxy.rt->base,
 			    proxy_ep_drain_cb, ep);
 		if (ep->drain != NULL)
-			evtimer_add(ep->drain, proxy_tv(&tv, drain_ms));
+			evtimer_add(ep->drain, ms_to_tv(drain_ms, &tv));
 	}
 	proxy_svc_health(ps);
 }
@@ -810,7 +803,7 @@ proxy_ep_failed(struct proxy_ep *ep)
 		ep->revive = evtimer_new(proxy.rt->base, proxy_ep_revive_cb,
 		    ep);
 	if (ep->revive != NULL)
-		evtimer_add(ep->revive, proxy_tv(&tv, skip));
+		evtimer_add(ep->revive, ms_to_tv(skip, &tv));
 }
 
 /* A connect to ep worked: it is healthy again. */
@@ -899,12 +892,8 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (l->el == NULL)
 			goto fail;
-		evconnlistener_set_error_cb(l->el, proxy_accept_error_cb);
-		l->resume = evtimer_new(proxy.rt->base, proxy_resume_cb, l);
-		if (l->resume == NULL)
+		if (listen_guard_add(proxy.guard, l->el) != 0)
 			goto fail;
-		if (proxy.paused)
-			evconnlistener_disable(l->el);
 	}
 	LIST_INSERT_HEAD(&ps->listeners, l, entry);
 	LIST_INSERT_HEAD(&proxy.listeners, l, all);
@@ -921,8 +910,6 @@ fail:
 			close(l->fd);
 		else if (proto == CIP_PROTO_UDP)
 			proxy_udp_close(l);
-		if (l->resume != NULL)
-			event_free(l->resume);
 		free(l);
 	}
 }
@@ -934,10 +921,10 @@ proxy_lsn_close(struct proxy_lsn *l)
 	LIST_REMOVE(l, all);
 	if (l->proto == CIP_PROTO_UDP)
 		proxy_udp_close(l);
-	if (l->el != NULL)
+	if (l->el != NULL) {
+		listen_guard_remove(proxy.guard, l->el);
 		evconnlistener_free(l->el);
-	if (l->resume != NULL)
-		event_free(l->resume);
+	}
 	free(l);
 }
 
@@ -945,45 +932,6 @@ proxy_lsn_close(struct proxy_lsn *l)
 void
 proxy_pause_all(bool pause)
 {
-	struct proxy_lsn *l;
-
 	proxy.paused = pause;
-	LIST_FOREACH(l, &proxy.listeners, all) {
-		if (l->el == NULL)
-			continue;
-		if (pause)
-			evconnlistener_disable(l->el);
-		else if (!evtimer_pending(l->resume, NULL))
-			evconnlistener_enable(l->el);
-	}
-}
-
-static void
-proxy_accept_error_cb(struct evconnlistener *el, void *arg)
-{
-	struct proxy_lsn *l = arg;
-	struct timeval tv;
-	int err = EVUTIL_SOCKET_ERROR();
-
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
-	    err != ENOMEM) {
-		log_debug("proxy: accept: %s", strerror(err));
-		return;
-	}
-	/* Out of descriptors: back off instead of spinning on accept. */
-	log_warnx("proxy: accept: %s; pausing %d ms", strerror(err),
-	    PROXY_EMFILE_PAUSE_MS);
-	evconnlistener_disable(el);
-	evtimer_add(l->resume, proxy_tv(&tv, PROXY_EMFILE_PAUSE_MS));
-}
-
-static void
-proxy_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy_lsn *l = arg;
-
-	(void)fd;
-	(void)what;
-	if (!proxy.paused)
-		evconnlistener_enable(l->el);
+	listen_guard_hold(proxy.guard, pause);
 }

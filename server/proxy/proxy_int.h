@@ -19,6 +19,7 @@
 
 struct event;
 struct evconnlistener;
+struct listen_guard;
 struct metric;
 struct runtime;
 struct proxy_session;
@@ -66,7 +67,6 @@ struct proxy_lsn {
 	enum cip_proto		 proto;
 	int			 fd;
 	struct evconnlistener	*el;		/* TCP */
-	struct event		*resume;	/* TCP: after EMFILE */
 	struct event		*ev;		/* UDP: readable */
 	struct ptab		 flows;		/* UDP: by client address */
 };
@@ -106,6 +106,7 @@ struct proxy {
 	LIST_HEAD(, proxy_lsn)	 listeners;
 	uint64_t		 nsessions;	/* connections + flows */
 	bool			 paused;	/* at proxy_max_sessions */
+	struct listen_guard	*guard;		/* of the TCP listeners */
 	bool			 subscribed;
 	bool			 shutting_down;
 	struct event		*sweep;

@@ -90,14 +90,6 @@ static void	proxy_read_cb(evutil_socket_t, short, void *);
 static void	proxy_write_cb(evutil_socket_t, short, void *);
 static bool	proxy_half_shut(struct proxy_half *);
 
-static const struct timeval *
-proxy_tcp_tv(struct timeval *tv, uint64_t ms)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
-
 /* The TCP state of fd (TCP_ESTABLISHED, ...), or -1. */
 static int
 proxy_tcp_state(int fd)
@@ -202,7 +194,7 @@ proxy_session_connect(struct proxy_session *s)
 	}
 	event_assign(&s->out.wev, proxy.rt->base, fd, EV_WRITE,
 	    proxy_connect_cb, s);
-	event_add(&s->out.wev, proxy_tcp_tv(&tv, conf->proxy_connect_timeout_ms));
+	event_add(&s->out.wev, ms_to_tv(conf->proxy_connect_timeout_ms, &tv));
 }
 
 static void
@@ -246,7 +238,7 @@ proxy_session_failed(struct proxy_session *s)
 	delay = s->attempts <= 1 ? 0 : MINIMUM(10u << (s->attempts - 2), 200u);
 	evtimer_assign(&s->timer, proxy.rt->base, proxy_timer_cb, s);
 	s->timer_set = true;
-	evtimer_add(&s->timer, proxy_tcp_tv(&tv, delay));
+	evtimer_add(&s->timer, ms_to_tv(delay, &tv));
 }
 
 static void
@@ -275,7 +267,7 @@ proxy_session_up(struct proxy_session *s)
 	if (conf->proxy_idle_timeout_ms != 0) {
 		if (proxy.idle_ms != conf->proxy_idle_timeout_ms) {
 			proxy.idle_ms = conf->proxy_idle_timeout_ms;
-			proxy_tcp_tv(&proxy.idle_plain, proxy.idle_ms);
+			ms_to_tv(proxy.idle_ms, &proxy.idle_plain);
 			/*
 			 * A base holds 256 common timeouts; past that (many
 			 * reloads with new values) an ordinary one serves.

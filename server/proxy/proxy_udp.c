@@ -146,9 +146,8 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client)
 	    f);
 	if (f->ev == NULL || f->idle == NULL || event_add(f->ev, NULL) == -1)
 		goto fail;
-	tv.tv_sec = (time_t)(conf->udp_idle_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(conf->udp_idle_timeout_ms % 1000 * 1000);
-	if (conf->udp_idle_timeout_ms != 0 && event_add(f->idle, &tv) == -1)
+	if (conf->udp_idle_timeout_ms != 0 &&
+	    event_add(f->idle, ms_to_tv(conf->udp_idle_timeout_ms, &tv)) == -1)
 		goto fail;
 	if (ptab_add(&l->flows, f) == -1)
 		goto fail;
