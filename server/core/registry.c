@@ -1012,8 +1012,14 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 		for (j = 0; j < e->naddrs; j++) {
 			const struct ep_address *ea = &e->addrs[j];
 			uint32_t a = ntohl(ea->ip.s_addr);
-			snprintf(name, sizeof(name), "%s-%u-%u-%u-%u", e->name,
-			    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+			char d6[INET6_ADDRSTRLEN];
+			if (a == 0)
+				snprintf(name, sizeof(name), "%s-%s", e->name,
+				    in6_dashed(&ea->ip6, d6, sizeof(d6)));
+			else
+				snprintf(name, sizeof(name), "%s-%u-%u-%u-%u",
+				    e->name, a >> 24, (a >> 16) & 255,
+				    (a >> 8) & 255, a & 255);
 			snprintf(pkey, sizeof(pkey), "%s/%s", e->ns, name);
 			/* A pod name of another object: refused later. */
 			if ((p = hmap_get(made, pkey)) != NULL &&
@@ -1023,6 +1029,8 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 				if ((p = pod_new()) == NULL)
 					goto nomem;
 				p->ip = ea->ip;
+				p->ip6 = ea->ip6;
+				p->ip6_primary = a == 0;
 				p->line = e->line;
 				p->col = e->col;
 				if (pod_set_name(p, e->ns, name) != 0 ||
@@ -1132,6 +1140,41 @@ apply_check_owners(struct registry *r, const struct owner *o,
 	return 0;
 }
 
+/*
+ * The families the daemon has VIP ranges for, primary first; both
+ * without a pool (tests), so requested addresses of either family stay.
+ */
+static size_t
+registry_families(const struct registry *r, enum ip_family out[2])
+{
+	out[0] = IP_FAMILY_V4;
+	out[1] = IP_FAMILY_V6;
+	return r->vips == NULL ? 2 : 1;
+}
+
+/* Settles every service's IP family policy and families. */
+static int
+apply_families(struct registry *r, struct objset *set, char *err,
+    size_t errlen)
+{
+	enum ip_family cluster[2];
+	size_t ncluster = registry_families(r, cluster), i;
+	char e2[256], at[600];
+	int rc;
+
+	for (i = 0; i < set->nsvcs; i++) {
+		struct service *s = set->svcs[i];
+		rc = service_ip_families(s, cluster, ncluster, &s->policy,
+		    s->families, &s->nfamilies, e2, sizeof(e2));
+		if (rc != 0) {
+			set_where(set, s->line, s->col, at, sizeof(at));
+			errf(err, errlen, "%sservice %s: %s", at, s->key, e2);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 struct vip_undo {
 	char		*key;
 	struct in_addr	 prev;	/* 0: had none in use */
@@ -1163,9 +1206,14 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		if (s->type != SVC_CLUSTERIP)
 			continue;
 		if (r->vips == NULL) {
-			s->vip = s->requested_vip;
+			if (service_has_family(s, IP_FAMILY_V4))
+				s->vip = s->requested_vip;
+			if (service_has_family(s, IP_FAMILY_V6))
+				s->vip6 = s->requested_vip6;
 			continue;
 		}
+		if (!service_has_family(s, IP_FAMILY_V4))
+			continue;
 		if (old && old->vip.s_addr != 0 &&
 		    (s->requested_vip.s_addr == 0 ||
 		    s->requested_vip.s_addr == old->vip.s_addr)) {
@@ -1249,7 +1297,8 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		rc = CIP_E_NOMEM;
 		goto refused;
 	}
-	if ((rc = apply_vips(r, set, olds, nnew[0], err, errlen)) != 0)
+	if ((rc = apply_families(r, set, err, errlen)) != 0 ||
+	    (rc = apply_vips(r, set, olds, nnew[0], err, errlen)) != 0)
 		goto refused;
 
 	/*
@@ -1307,7 +1356,12 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		struct service *old = olds[i];
 		set_owner(&s->owner, own, o);
 		if (old && service_spec_equal(old, s) &&
-		    old->vip.s_addr == s->vip.s_addr) {
+		    old->vip.s_addr == s->vip.s_addr &&
+		    memcmp(&old->vip6, &s->vip6, sizeof(s->vip6)) == 0 &&
+		    old->policy == s->policy &&
+		    old->nfamilies == s->nfamilies &&
+		    memcmp(old->families, s->families,
+		    s->nfamilies * sizeof(s->families[0])) == 0) {
 			service_free(s);
 			continue;
 		}

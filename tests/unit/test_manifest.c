@@ -118,6 +118,33 @@ test_errors_name_position(void **state)
 		  "f.yaml:1:1: status.podIP: missing" },
 		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 300.1.1.1}\n",
 		  "f.yaml:3:17: status.podIP: \"300.1.1.1\" is not an IPv4" },
+		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 'fd00::1', "
+		  "podIPs: [{ip: 'fd00::2'}]}\n", "f.yaml:3:42: "
+		  "status.podIPs[0]: \"fd00::2\" is not status.podIP" },
+		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIPs: "
+		  "[{ip: 'fd00::1'}, {ip: 'fd00::2'}]}\n", "f.yaml:3:41: "
+		  "status.podIPs[].ip: a second IPv6 address" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: "
+		  "'fd00::1', clusterIPs: ['fd00::1', 'fd00::2']}\n",
+		  "f.yaml:3:54: spec.clusterIPs[]: a second IPv6 address" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: "
+		  "10.0.0.1, clusterIPs: ['fd00::1']}\n", "f.yaml:3:42: "
+		  "spec.clusterIPs[0]: \"fd00::1\" is not spec.clusterIP" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: None, "
+		  "clusterIPs: [None, 10.0.0.1]}\n", "f.yaml:3:44: "
+		  "spec.clusterIPs: must be a single \"None\"" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilies: "
+		  "[IPv4, IPv4]}\n", "f.yaml:3:27: spec.ipFamilies[1]: "
+		  "duplicate value \"IPv4\"" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilies: "
+		  "[IPv5]}\n", "f.yaml:3:21: spec.ipFamilies[]: \"IPv5\" is "
+		  "not IPv4 or IPv6" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilyPolicy: "
+		  "DualStack}\n", "f.yaml:3:24: spec.ipFamilyPolicy: "
+		  "\"DualStack\" is not SingleStack" },
+		{ "kind: Endpoints\nmetadata: {name: e}\nsubsets: [{addresses: "
+		  "[{ip: 'fe80::1%eth0'}]}]\n", "f.yaml:3:29: addresses[].ip: "
+		  "\"fe80::1%eth0\" is not an IPv4 or IPv6 address" },
 		{ "kind: [Deployment]\nmetadata: {name: p}\n",
 		  "f.yaml:1:7: kind: expected a string" },
 		{ "kind: Service\nmetadata: {name: a}\nspec: [1]\n",
