@@ -811,6 +811,8 @@ svc_remove(struct registry *r, struct service *s, bool release_vip)
 	ns_ref(r, s->ns, -1);
 	if (release_vip && r->vips && s->vip.s_addr != 0)
 		vip_release(r->vips, s->key);
+	if (release_vip && r->vips && !in6_is_unset(&s->vip6))
+		vip_release6(r->vips, s->key);
 	publish(r, REG_SVC_REMOVED, s, NULL);
 	service_free(s);
 }
@@ -1147,9 +1149,17 @@ apply_check_owners(struct registry *r, const struct owner *o,
 static size_t
 registry_families(const struct registry *r, enum ip_family out[2])
 {
+	int af[2];
+	size_t i, n;
+
 	out[0] = IP_FAMILY_V4;
 	out[1] = IP_FAMILY_V6;
-	return r->vips == NULL ? 2 : 1;
+	if (r->vips == NULL)
+		return 2;
+	n = vip_families(r->vips, af);
+	for (i = 0; i < n; i++)
+		out[i] = af[i] == AF_INET6 ? IP_FAMILY_V6 : IP_FAMILY_V4;
+	return n;
 }
 
 /* Settles every service's IP family policy and families. */
@@ -1178,7 +1188,50 @@ apply_families(struct registry *r, struct objset *set, char *err,
 struct vip_undo {
 	char		*key;
 	struct in_addr	 prev;	/* 0: had none in use */
+	struct in6_addr	 prev6;	/* ::: had none in use */
+	bool		 v6;	/* the entry is of the IPv6 range */
 };
+
+/*
+ * Gives s its IPv6 VIP: the old one when the request allows, else from
+ * the pool. Records what to undo.
+ */
+static int
+apply_vip6(struct registry *r, const struct objset *set, struct service *s,
+    const struct service *old, struct vip_undo *undo, size_t *nundo,
+    char *err, size_t errlen)
+{
+	char e2[256], a[INET6_ADDRSTRLEN], at[600];
+	struct in6_addr got;
+	int rc;
+
+	if (old && !in6_is_unset(&old->vip6) &&
+	    (in6_is_unset(&s->requested_vip6) ||
+	    memcmp(&s->requested_vip6, &old->vip6, sizeof(got)) == 0)) {
+		s->vip6 = old->vip6;
+		return 0;
+	}
+	undo[*nundo].key = s->key;
+	undo[*nundo].v6 = true;
+	memset(&undo[*nundo].prev6, 0, sizeof(got));
+	if (old)
+		undo[*nundo].prev6 = old->vip6;
+	rc = vip_alloc6(r->vips, s->key, &s->requested_vip6, &got, e2,
+	    sizeof(e2));
+	if (rc != 0) {
+		set_where(set, s->line, s->col, at, sizeof(at));
+		if (!in6_is_unset(&s->requested_vip6))
+			errf(err, errlen, "%sservice %s: clusterIP %s: %s", at,
+			    s->key, inet_ntop(AF_INET6, &s->requested_vip6, a,
+			    sizeof(a)), e2);
+		else
+			errf(err, errlen, "%sservice %s: %s", at, s->key, e2);
+		return rc;
+	}
+	(*nundo)++;
+	s->vip6 = got;
+	return 0;
+}
 
 /*
  * Gives every ClusterIP service of the set its VIP. On failure the
@@ -1193,7 +1246,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 	char e2[256], a[INET_ADDRSTRLEN], at[600];
 	int rc = 0;
 
-	if ((undo = calloc(set->nsvcs + 1, sizeof(*undo))) == NULL)
+	if ((undo = calloc(2 * set->nsvcs + 1, sizeof(*undo))) == NULL)
 		return CIP_E_NOMEM;
 	/* Room at once: a first load allocates every key. */
 	if (r->vips != NULL && nnew > 64)
@@ -1212,6 +1265,10 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 				s->vip6 = s->requested_vip6;
 			continue;
 		}
+		if (service_has_family(s, IP_FAMILY_V6) &&
+		    (rc = apply_vip6(r, set, s, old, undo, &nundo, err,
+		    errlen)) != 0)
+			break;
 		if (!service_has_family(s, IP_FAMILY_V4))
 			continue;
 		if (old && old->vip.s_addr != 0 &&
@@ -1222,6 +1279,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		}
 		undo[nundo].key = s->key;
 		undo[nundo].prev = old ? old->vip : got;
+		undo[nundo].v6 = false;
 		nundo++;
 		rc = vip_alloc(r->vips, s->key, s->requested_vip, &got, e2,
 		    sizeof(e2));
@@ -1243,14 +1301,23 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		while (nundo > 0) {
 			struct vip_undo *u = &undo[--nundo];
 			struct in_addr dummy;
-			if (u->prev.s_addr != 0)
+			struct in6_addr dummy6;
+			if (u->v6 && !in6_is_unset(&u->prev6))
+				vip_alloc6(r->vips, u->key, &u->prev6, &dummy6,
+				    NULL, 0);
+			else if (u->v6)
+				vip_release6(r->vips, u->key);
+			else if (u->prev.s_addr != 0)
 				vip_alloc(r->vips, u->key, u->prev, &dummy,
 				    NULL, 0);
 			else
 				vip_release(r->vips, u->key);
 		}
-		for (i = 0; i < set->nsvcs; i++)
+		for (i = 0; i < set->nsvcs; i++) {
 			set->svcs[i]->vip.s_addr = 0;
+			memset(&set->svcs[i]->vip6, 0,
+			    sizeof(set->svcs[i]->vip6));
+		}
 	}
 	free(undo);
 	return rc;
@@ -1368,6 +1435,9 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		if (old && old->vip.s_addr != s->vip.s_addr &&
 		    old->vip.s_addr != 0 && s->vip.s_addr == 0 && r->vips)
 			vip_release(r->vips, old->key);
+		if (old && !in6_is_unset(&old->vip6) &&
+		    in6_is_unset(&s->vip6) && r->vips)
+			vip_release6(r->vips, old->key);
 		svc_insert(r, s, old);
 	}
 	for (i = 0; i < set->npods; i++) {

@@ -1128,6 +1128,62 @@ test_apply_dual_stack_refusals(void **state)
 	registry_free(r);
 }
 
+/* With a range per family, each family's VIP comes from its range. */
+static void
+test_apply_dual_stack_vips(void **state)
+{
+	const char *ranges[] = { "127.96.0.0/24", "fd00:96::/120" };
+	struct vip_pool *pool;
+	struct registry *r;
+	struct service *s;
+	struct in6_addr six;
+	char err[256];
+
+	pool = vip_pool_new_ranges(ranges, 2, NULL, err, sizeof(err));
+	assert_non_null(pool);
+	r = registry_new(pool);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  ipFamilyPolicy: PreferDualStack\n"
+	    "  ports: [{port: 80}]\n"
+	    "---\nkind: Service\nmetadata: {name: four}\n"
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_int_equal(s->nfamilies, 2);
+	assert_true(vip_in_range(pool, s->vip));
+	assert_true(vip_in_range6(pool, &s->vip6));
+	assert_string_equal(vip_owner6(pool, &s->vip6), "default/d");
+	six = s->vip6;
+	s = registry_find_service(r, "default", "four");
+	assert_true(in6_is_unset(&s->vip6));
+	assert_int_equal(vip_count(pool), 3);
+	/* Back to single-stack: the IPv6 VIP is released, then given back. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\n"
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_true(in6_is_unset(&s->vip6));
+	assert_null(vip_owner6(pool, &six));
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  ipFamilies: [IPv6]\n"
+	    "  ports: [{port: 80}]\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_memory_equal(&s->vip6, &six, sizeof(six));
+	assert_int_equal(s->vip.s_addr, 0);
+	/* A requested IPv6 address outside the range: refused, unchanged. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  clusterIP: 'fd00:97::1'\n"
+	    "  ports: [{port: 80}]\n", err), CIP_E_INVAL);
+	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
+	    "clusterIP fd00:97::1: fd00:97::1 is not a usable address"));
+	assert_memory_equal(&registry_find_service(r, "default", "d")->vip6,
+	    &six, sizeof(six));
+	registry_free(r);
+	vip_pool_free(pool);
+}
+
 int
 main(void)
 {
@@ -1153,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_pods_by_ip),
 		cmocka_unit_test(test_service_ip_families_policies),
 		cmocka_unit_test(test_apply_dual_stack_refusals),
+		cmocka_unit_test(test_apply_dual_stack_vips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
