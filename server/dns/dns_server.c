@@ -1068,7 +1068,7 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	zc.domain = c->cluster_domain;
 	/* The range VIPs come from: a reload changes it only at restart. */
 	zc.vip_range = s->rt->vips != NULL ? vip_range(s->rt->vips) :
-	    c->vip_range;
+	    conf_vip_range(c, AF_INET);
 	zc.ttl_s = (uint32_t)MINIMUM(c->dns_ttl_s, UINT32_MAX);
 	zc.negative_ttl_s = (uint32_t)MINIMUM(c->dns_negative_ttl_s,
 	    UINT32_MAX);
@@ -1093,7 +1093,8 @@ dns_conf_allow(struct dns_server *s, const struct cip_conf *c)
 
 	/* vip-range is the range VIPs come from, as for the zone. */
 	if ((acl = dns_acl_new(c->dns_allow.v, c->dns_allow.n,
-	    s->rt->vips != NULL ? vip_range(s->rt->vips) : c->vip_range,
+	    s->rt->vips != NULL ? vip_range(s->rt->vips) :
+	    conf_vip_range(c, AF_INET),
 	    err, sizeof(err))) == NULL)
 		log_warnx("dns: dns-allow: %s", err);
 	return acl;
