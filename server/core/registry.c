@@ -62,8 +62,10 @@ struct registry {
 	struct ptab		 svcs;		/* by key "ns/name" */
 	struct ptab		 pods;		/* by key "ns/name" */
 	struct ptab		 by_vip;	/* services by vip */
+	struct ptab		 by_vip6;	/* services by vip6 */
 	/* The first pod of each address; the others chain by ip_next. */
 	struct ptab		 by_ip;
+	struct ptab		 by_ip6;	/* the same by ip6, ip6_next */
 	uint64_t		 last_uid;	/* the last uid given */
 	struct hmap		*namespaces;	/* ns -> struct plist (count in n) */
 	/* "k=v" -> services whose selector requires k=v (first EQ only). */
@@ -132,6 +134,38 @@ ip_match(const void *o, const void *key)
 {
 	return ((const struct pod *)o)->ip.s_addr ==
 	    ((const struct in_addr *)key)->s_addr;
+}
+
+static uint32_t
+in6_hash(const struct in6_addr *a)
+{
+	return (uint32_t)hash_fnv1a(a, sizeof(*a));
+}
+
+static uint32_t
+vip6_hash(const void *o)
+{
+	return in6_hash(&((const struct service *)o)->vip6);
+}
+
+static bool
+vip6_match(const void *o, const void *key)
+{
+	return memcmp(&((const struct service *)o)->vip6, key,
+	    sizeof(struct in6_addr)) == 0;
+}
+
+static uint32_t
+ip6_hash(const void *o)
+{
+	return in6_hash(&((const struct pod *)o)->ip6);
+}
+
+static bool
+ip6_match(const void *o, const void *key)
+{
+	return memcmp(&((const struct pod *)o)->ip6, key,
+	    sizeof(struct in6_addr)) == 0;
 }
 
 static uint32_t
@@ -374,6 +408,8 @@ registry_new(struct vip_pool *vips)
 	ptab_init(&r->pods, pod_hash);
 	ptab_init(&r->by_vip, vip_hash);
 	ptab_init(&r->by_ip, ip_hash);
+	ptab_init(&r->by_vip6, vip6_hash);
+	ptab_init(&r->by_ip6, ip6_hash);
 	r->namespaces = hmap_new();
 	r->svc_index = hmap_new();
 	r->pod_index = hmap_new();
@@ -403,6 +439,8 @@ registry_free(struct registry *r)
 	ptab_clear(&r->pods);
 	ptab_clear(&r->by_vip);
 	ptab_clear(&r->by_ip);
+	ptab_clear(&r->by_vip6);
+	ptab_clear(&r->by_ip6);
 	hmap_free(r->namespaces, plist_free);
 	hmap_free(r->svc_index, free);
 	hmap_free(r->pod_index, free);
@@ -622,7 +660,7 @@ pod_attach_services(struct registry *r, struct pod *p)
 /* --- insertion and removal ------------------------------------------- */
 
 static void
-svc_track_vip(struct registry *r, struct service *s, bool add)
+svc_track_vip4(struct registry *r, struct service *s, bool add)
 {
 	struct service *prev;
 
@@ -639,6 +677,32 @@ svc_track_vip(struct registry *r, struct service *s, bool add)
 	if (prev != NULL)
 		ptab_remove(&r->by_vip, prev);
 	(void)ptab_add(&r->by_vip, s);
+}
+
+static void
+svc_track_vip6(struct registry *r, struct service *s, bool add)
+{
+	struct service *prev;
+
+	if (in6_is_unset(&s->vip6))
+		return;
+	if (!add) {
+		ptab_remove(&r->by_vip6, s);
+		return;
+	}
+	prev = ptab_find(&r->by_vip6, vip6_hash(s), vip6_match, &s->vip6);
+	if (prev == s)
+		return;
+	if (prev != NULL)
+		ptab_remove(&r->by_vip6, prev);
+	(void)ptab_add(&r->by_vip6, s);
+}
+
+static void
+svc_track_vip(struct registry *r, struct service *s, bool add)
+{
+	svc_track_vip4(r, s, add);
+	svc_track_vip6(r, s, add);
 }
 
 static void
@@ -672,7 +736,7 @@ pod_track_owner(struct registry *r, struct pod *p, bool add)
  * takes it out. A pod without address is not filed.
  */
 static void
-pod_track_ip(struct registry *r, struct pod *p, bool add)
+pod_track_ip4(struct registry *r, struct pod *p, bool add)
 {
 	struct pod *head, **pp;
 
@@ -705,6 +769,48 @@ pod_track_ip(struct registry *r, struct pod *p, bool add)
 			}
 	}
 	p->ip_next = NULL;
+}
+
+static void
+pod_track_ip6(struct registry *r, struct pod *p, bool add)
+{
+	struct pod *head, **pp;
+
+	if (in6_is_unset(&p->ip6))
+		return;
+	head = ptab_find(&r->by_ip6, ip6_hash(p), ip6_match, &p->ip6);
+	if (add) {
+		p->ip6_next = NULL;
+		if (head == NULL) {
+			if (ptab_add(&r->by_ip6, p) != 0)
+				log_warnx("%s: out of memory; PTR of %s may "
+				    "be missing", __func__, p->key);
+			return;
+		}
+		for (pp = &head->ip6_next; *pp != NULL; pp = &(*pp)->ip6_next)
+			;
+		*pp = p;
+		return;
+	}
+	if (head == p) {
+		ptab_remove(&r->by_ip6, p);
+		if (p->ip6_next != NULL)
+			(void)ptab_add(&r->by_ip6, p->ip6_next);
+	} else if (head != NULL) {
+		for (pp = &head->ip6_next; *pp != NULL; pp = &(*pp)->ip6_next)
+			if (*pp == p) {
+				*pp = p->ip6_next;
+				break;
+			}
+	}
+	p->ip6_next = NULL;
+}
+
+static void
+pod_track_ip(struct registry *r, struct pod *p, bool add)
+{
+	pod_track_ip4(r, p, add);
+	pod_track_ip6(r, p, add);
 }
 
 /*
@@ -794,6 +900,7 @@ pod_take_spec(struct pod *old, struct pod *p)
 	old->nmember_of = p->nmember_of;
 	old->member_of_cap = p->member_of_cap;
 	old->ip_next = p->ip_next = NULL;
+	old->ip6_next = p->ip6_next = NULL;
 	p->member_of = NULL;
 	p->nmember_of = p->member_of_cap = 0;
 }
@@ -1569,6 +1676,23 @@ struct pod *
 registry_find_pod_key(const struct registry *r, const char *key)
 {
 	return pod_get(r, key);
+}
+
+struct service *
+registry_find_service_by_vip6(const struct registry *r,
+    const struct in6_addr *vip)
+{
+	if (in6_is_unset(vip))
+		return NULL;
+	return ptab_find(&r->by_vip6, in6_hash(vip), vip6_match, vip);
+}
+
+struct pod *
+registry_find_pod_by_ip6(const struct registry *r, const struct in6_addr *ip)
+{
+	if (in6_is_unset(ip))
+		return NULL;
+	return ptab_find(&r->by_ip6, in6_hash(ip), ip6_match, ip);
 }
 
 struct pod *

@@ -254,6 +254,8 @@ struct pod {
 	size_t		 member_of_cap;
 	/* The next pod holding the same address (registry_find_pod_by_ip). */
 	struct pod	*ip_next;
+	/* The same for ip6 (registry_find_pod_by_ip6). */
+	struct pod	*ip6_next;
 };
 
 /* True when the pod takes new connections: declared ready and probe ok. */
@@ -461,6 +463,11 @@ struct pod *registry_find_pod_key(const struct registry *, const char *key);
  */
 struct pod *registry_find_pod_by_ip(const struct registry *,
     struct in_addr ip);
+/* The same for IPv6 (:: never matches); the others by pod->ip6_next. */
+struct service *registry_find_service_by_vip6(const struct registry *,
+    const struct in6_addr *vip);
+struct pod *registry_find_pod_by_ip6(const struct registry *,
+    const struct in6_addr *ip);
 /* True while any service or pod lives in ns. */
 bool	registry_namespace_exists(const struct registry *, const char *ns);
 size_t	registry_count_services(const struct registry *);
