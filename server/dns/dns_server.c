@@ -1069,6 +1069,8 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	/* The range VIPs come from: a reload changes it only at restart. */
 	zc.vip_range = s->rt->vips != NULL ? vip_range(s->rt->vips) :
 	    conf_vip_range(c, AF_INET);
+	zc.vip_range6 = s->rt->vips != NULL ? vip_range6(s->rt->vips) :
+	    conf_vip_range(c, AF_INET6);
 	zc.ttl_s = (uint32_t)MINIMUM(c->dns_ttl_s, UINT32_MAX);
 	zc.negative_ttl_s = (uint32_t)MINIMUM(c->dns_negative_ttl_s,
 	    UINT32_MAX);
