@@ -1097,7 +1097,8 @@ dns_conf_allow(struct dns_server *s, const struct cip_conf *c)
 	if ((acl = dns_acl_new(c->dns_allow.v, c->dns_allow.n,
 	    s->rt->vips != NULL ? vip_range(s->rt->vips) :
 	    conf_vip_range(c, AF_INET),
-	    err, sizeof(err))) == NULL)
+	    s->rt->vips != NULL ? vip_range6(s->rt->vips) :
+	    conf_vip_range(c, AF_INET6), err, sizeof(err))) == NULL)
 		log_warnx("dns: dns-allow: %s", err);
 	return acl;
 }
