@@ -409,6 +409,16 @@ test_registration_ok(void **state)
 	assert_int_equal(ttl, OBJJSON_TTL_DEFAULT_S);
 	assert_true(p->declared_ready);
 	pod_free(p);
+	/* An IPv6 address registers as the pod's only (primary) one. */
+	assert_int_equal(objjson_parse_registration("{\"ip\":\"fd00::9\"}",
+	    16, "ns", "p", &p, &ttl, err, sizeof(err)), 0);
+	assert_int_equal(p->ip.s_addr, 0);
+	assert_int_equal(p->ip6.s6_addr[15], 9);
+	assert_true(p->ip6_primary);
+	pod_free(p);
+	assert_int_equal(objjson_parse_registration("{\"ip\":\"fd00::g\"}",
+	    16, "ns", "p", &p, &ttl, err, sizeof(err)), CIP_E_INVAL);
+	assert_non_null(strstr(err, "IPv4 or IPv6"));
 }
 
 static void
