@@ -379,11 +379,27 @@ cli_print_pods(json_t *items, const struct cli_view *v, FILE *fp)
 	return json_array_size(items);
 }
 
+/* The strings of a JSON array joined by ",", or "<none>". */
+static void
+cli_join(json_t *a, char *buf, size_t len)
+{
+	json_t *v;
+	size_t i;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, v)
+		if (json_is_string(v))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			    i ? "," : "", json_string_value(v));
+	if (buf[0] == '\0')
+		snprintf(buf, len, "<none>");
+}
+
 char *
 cli_format_endpoints(json_t *ep, const char *port_name)
 {
 	json_t *ss, *addrs, *ports, *p, *a;
-	const char *pn;
+	const char *pn, *ip;
 	char one[80], *out;
 	size_t i, j, k, count = 0, shown = 0, len = 1;
 	bool more = false;
@@ -421,8 +437,11 @@ cli_format_endpoints(json_t *ep, const char *port_name)
 					more = true;
 					break;
 				}
-				snprintf(one, sizeof(one), "%s%s:%lld",
-				    shown ? "," : "", cli_str(a, "ip"),
+				/* IPv6 bracketed, as Go's JoinHostPort. */
+				ip = cli_str(a, "ip") ? cli_str(a, "ip") : "";
+				snprintf(one, sizeof(one), "%s%s%s%s:%lld",
+				    shown ? "," : "", strchr(ip, ':') ? "[" :
+				    "", ip, strchr(ip, ':') ? "]" : "",
 				    (long long)json_integer_value(
 				    json_object_get(p, "port")));
 				strcat(out, one);
@@ -563,7 +582,7 @@ cli_selector_string(json_t *sel)
 void
 cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 {
-	json_t *md, *spec, *ips, *p, *x;
+	json_t *md, *spec, *p, *x;
 	const char *type, *proto, *name, *s;
 	char *str, line[128];
 	size_t i;
@@ -582,14 +601,13 @@ cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 	cli_describe_line(fp, "Type:", type);
 	if ((s = cli_str(spec, "ipFamilyPolicy")) != NULL)
 		cli_describe_line(fp, "IP Family Policy:", s);
-	ips = json_object_get(spec, "ipFamilies");
-	cli_describe_line(fp, "IP Families:", json_array_size(ips) > 0 ?
-	    json_string_value(json_array_get(ips, 0)) : "<none>");
+	/* Both families of a dual-stack service, comma-separated. */
+	cli_join(json_object_get(spec, "ipFamilies"), line, sizeof(line));
+	cli_describe_line(fp, "IP Families:", line);
 	s = cli_str(spec, "clusterIP");
 	cli_describe_line(fp, "IP:", s ? s : "");
-	ips = json_object_get(spec, "clusterIPs");
-	cli_describe_line(fp, "IPs:", json_array_size(ips) > 0 ?
-	    json_string_value(json_array_get(ips, 0)) : "<none>");
+	cli_join(json_object_get(spec, "clusterIPs"), line, sizeof(line));
+	cli_describe_line(fp, "IPs:", line);
 	if (strcmp(type, "ExternalName") == 0 &&
 	    (s = cli_str(spec, "externalName")) != NULL)
 		cli_describe_line(fp, "External Name:", s);

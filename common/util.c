@@ -169,6 +169,29 @@ parse_cidr4(const char *text, struct in_addr *net, unsigned *prefix)
 }
 
 int
+parse_cidr6(const char *text, struct in6_addr *net, unsigned *prefix)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash;
+	uint64_t p;
+	size_t hlen;
+
+	if (text == NULL || (slash = strchr(text, '/')) == NULL)
+		return -1;
+	hlen = (size_t)(slash - text);
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET6, host, net) != 1)
+		return -1;
+	if (parse_u64(slash + 1, &p) != 0 || p > 128)
+		return -1;
+	*prefix = (unsigned)p;
+	return 0;
+}
+
+int
 parse_u64(const char *text, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -85,6 +85,8 @@ int	parse_hostport(const char *text, uint16_t default_port,
     struct sockaddr_storage *ss, socklen_t *sslen);
 /* Parses "A.B.C.D/N" (IPv4 only). Returns 0 or -1. */
 int	parse_cidr4(const char *text, struct in_addr *net, unsigned *prefix);
+/* "ADDR/N" for IPv6, N up to 128. Returns 0 or -1. */
+int	parse_cidr6(const char *text, struct in6_addr *net, unsigned *prefix);
 /* Parses a decimal uint64 with no sign and no trailing garbage. */
 int	parse_u64(const char *text, uint64_t *out);
 /*

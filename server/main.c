@@ -263,7 +263,8 @@ check_manifests(const struct cip_conf *c)
 	char err[1024];
 	int bad;
 
-	if ((vips = vip_pool_new(c->vip_range, NULL, err, sizeof(err))) ==
+	if ((vips = vip_pool_new_ranges((const char *const *)c->vip_range.v,
+	    c->vip_range.n, NULL, err, sizeof(err))) ==
 	    NULL || (reg = registry_new(vips)) == NULL)
 		fatalx("%s", err);
 	if ((w = mwatch_start(NULL, reg, c->manifests, err,
@@ -368,7 +369,7 @@ reload(void)
 	} else {
 		log_conf_file(file);
 		if (!streq_null(nc->manifests, rt.conf->manifests) ||
-		    strcmp(nc->vip_range, rt.conf->vip_range) != 0 ||
+		    !strlist_equal(&nc->vip_range, &rt.conf->vip_range) ||
 		    !streq_null(nc->vip_interface, rt.conf->vip_interface))
 			log_warnx("manifests, vip-range and vip-interface "
 			    "changes take effect at restart");
@@ -471,8 +472,9 @@ main(int argc, char **argv)
 	if (mkdir_p(rt.conf->state_dir) != 0)
 		fatal("state-dir %s", rt.conf->state_dir);
 	snprintf(state, sizeof(state), "%s/vips.state", rt.conf->state_dir);
-	if ((rt.vips = vip_pool_new(rt.conf->vip_range, state, err,
-	    sizeof(err))) == NULL)
+	if ((rt.vips = vip_pool_new_ranges(
+	    (const char *const *)rt.conf->vip_range.v, rt.conf->vip_range.n,
+	    state, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((rt.reg = registry_new(rt.vips)) == NULL)
 		fatalx("out of memory");
@@ -520,9 +522,11 @@ main(int argc, char **argv)
 		fatalx("signal events");
 	rt.ready = true;
 	log_info("clusteripd %s: startup complete: %zu services, %zu pods, "
-	    "vip-range %s%s%s", PACKAGE_VERSION,
+	    "vip-range %s%s%s%s%s", PACKAGE_VERSION,
 	    registry_count_services(rt.reg), registry_count_pods(rt.reg),
-	    rt.conf->vip_range, rt.netif ? " on " : "",
+	    rt.conf->vip_range.v[0], rt.conf->vip_range.n > 1 ? " " : "",
+	    rt.conf->vip_range.n > 1 ? rt.conf->vip_range.v[1] : "",
+	    rt.netif ? " on " : "",
 	    rt.netif ? netif_name(rt.netif) : "");
 
 	event_base_dispatch(rt.base);

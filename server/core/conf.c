@@ -95,8 +95,9 @@ static const struct conf_option options[] = {
 	    "fc00::/7 fe80::/10 " DNS_ACL_VIP_RANGE,
 	    "client CIDR for which other names are forwarded (\"vip-range\": "
 	    "the VIP range); others get REFUSED"),
-	STR("vip-range", vip_range, "127.96.0.0/16",
-	    "CIDR the VIPs come from"),
+	LIST("vip-range", vip_range, "127.96.0.0/16",
+	    "CIDR the VIPs come from, one per family (IPv4 /8-/30, IPv6 "
+	    "/96-/126); the first is the primary family"),
 	STR("vip-interface", vip_interface, NULL,
 	    "add VIPs to this interface (interface mode); unset: loopback"),
 	STR("lb-algorithm", lb_algorithm, "random",
@@ -193,6 +194,31 @@ conf_option(size_t i)
 		return &docker;
 	}
 	return &options[i].info;
+}
+
+bool
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+const char *
+conf_vip_range(const struct cip_conf *c, int af)
+{
+	size_t i;
+
+	for (i = 0; i < c->vip_range.n; i++)
+		if ((strchr(c->vip_range.v[i], ':') != NULL) ==
+		    (af == AF_INET6))
+			return c->vip_range.v[i];
+	return NULL;
 }
 
 static void
@@ -528,10 +554,31 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		    c->api_listen);
 		return -1;
 	}
-	if (c->vip_range == NULL || parse_cidr4(c->vip_range, &net,
-	    &prefix) != 0 || prefix < 8 || prefix > 30) {
+	if (c->vip_range.n == 0 || c->vip_range.n > 2) {
+		errf(err, errlen, "vip-range: one or two ranges (one per "
+		    "family), not %zu", c->vip_range.n);
+		return -1;
+	}
+	for (i = 0; i < c->vip_range.n; i++) {
+		const char *r = c->vip_range.v[i];
+		struct in6_addr net6;
+
+		if (parse_cidr4(r, &net, &prefix) == 0) {
+			if (prefix >= 8 && prefix <= 30)
+				continue;
+		} else if (parse_cidr6(r, &net6, &prefix) == 0) {
+			if (prefix >= 96 && prefix <= 126)
+				continue;
+		}
 		errf(err, errlen, "vip-range: \"%s\" is not an IPv4 CIDR "
-		    "from /8 to /30", c->vip_range ? c->vip_range : "");
+		    "from /8 to /30 or an IPv6 one from /96 to /126", r);
+		return -1;
+	}
+	if (c->vip_range.n == 2 && (strchr(c->vip_range.v[0], ':') != NULL) ==
+	    (strchr(c->vip_range.v[1], ':') != NULL)) {
+		errf(err, errlen, "vip-range: %s and %s are of one family "
+		    "(one range per family)", c->vip_range.v[0],
+		    c->vip_range.v[1]);
 		return -1;
 	}
 	if (c->lb_algorithm == NULL || lb_algo_parse(c->lb_algorithm) < 0) {

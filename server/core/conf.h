@@ -37,7 +37,7 @@ struct cip_conf {
 	uint64_t	 dns_cache_size;	/* entries; 0 disables */
 	struct strlist	 dns_allow;		/* CIDR or "vip-range" */
 	/* VIPs and the forwarder */
-	char		*vip_range;
+	struct strlist	 vip_range;		/* one per family, primary first */
 	char		*vip_interface;		/* NULL: loopback mode */
 	char		*lb_algorithm;		/* default for services */
 	uint64_t	 proxy_connect_timeout_ms;
@@ -91,6 +91,13 @@ int	conf_parse_file(struct cip_conf *conf, const char *path, char *err,
  */
 int	conf_set(struct cip_conf *conf, const char *name, const char *text,
     bool first_of_list, char *err, size_t errlen);
+/*
+ * The vip-range of family af (AF_INET or AF_INET6), or NULL when none
+ * is configured.
+ */
+const char *conf_vip_range(const struct cip_conf *conf, int af);
+/* True when both lists hold the same strings in the same order. */
+bool	strlist_equal(const struct strlist *, const struct strlist *);
 /* Checks cross-option rules (addresses parse, CIDR valid, ...). */
 int	conf_validate(const struct cip_conf *conf, char *err, size_t errlen);
 /* Prints the effective configuration as YAML that conf_parse_buf reads back. */

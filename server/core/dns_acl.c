@@ -120,8 +120,8 @@ notcidr:
 }
 
 struct dns_acl *
-dns_acl_new(char *const *v, size_t n, const char *vip_range, char *err,
-    size_t errlen)
+dns_acl_new(char *const *v, size_t n, const char *vip_range,
+    const char *vip_range6, char *err, size_t errlen)
 {
 	struct dns_acl *acl;
 	struct in_addr net;
@@ -129,7 +129,7 @@ dns_acl_new(char *const *v, size_t n, const char *vip_range, char *err,
 	size_t i;
 
 	if ((acl = calloc(1, sizeof(*acl))) == NULL ||
-	    (n > 0 && (acl->e = calloc(n, sizeof(*acl->e))) == NULL)) {
+	    (n > 0 && (acl->e = calloc(n + 1, sizeof(*acl->e))) == NULL)) {
 		free(acl);
 		errf(err, errlen, "out of memory");
 		return NULL;
@@ -144,6 +144,16 @@ dns_acl_new(char *const *v, size_t n, const char *vip_range, char *err,
 			}
 			acl->n++;
 			continue;
+		}
+		/* At most once: the IPv6 range takes the spare entry. */
+		if (vip_range6 != NULL && *vip_range6 != '\0') {
+			if (dns_acl_parse(vip_range6, e, err, errlen) != 0) {
+				dns_acl_free(acl);
+				return NULL;
+			}
+			acl->n++;
+			e = &acl->e[acl->n];
+			vip_range6 = NULL;
 		}
 		if (vip_range == NULL || *vip_range == '\0')
 			continue;

@@ -40,13 +40,13 @@ int	dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,
 
 /*
  * Builds the list of n entries of v (DNS_ACL_VIP_RANGE stands for
- * vip_range, an IPv4 CIDR whose host bits are masked; NULL or "": no
- * entry). n == 0 gives a list nobody matches. Calls malloc: free with
+ * vip_range, an IPv4 CIDR whose host bits are masked, and vip_range6,
+ * the IPv6 one; NULL or "": no entry). n == 0 gives a list nobody matches. Calls malloc: free with
  * dns_acl_free. Returns NULL with a reason in err (a bad entry, or out
  * of memory).
  */
 struct dns_acl *dns_acl_new(char *const *v, size_t n, const char *vip_range,
-    char *err, size_t errlen);
+    const char *vip_range6, char *err, size_t errlen);
 /* Frees. Accepts NULL. */
 void	dns_acl_free(struct dns_acl *);
 

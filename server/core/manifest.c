@@ -414,17 +414,195 @@ skip_doc(struct ynode_ctx *c, struct mparse *mp, yaml_node_t *doc,
 	return 0;
 }
 
+/*
+ * An IPv4 or IPv6 address into *v4 or *v6 (the other untouched), its
+ * family in *fam. Refused when that family's slot is already set: one
+ * address per family, as Kubernetes allows.
+ */
 static int
 want_ip(struct ynode_ctx *c, yaml_node_t *n, const char *what,
-    struct in_addr *out)
+    struct in_addr *v4, struct in6_addr *v6, enum ip_family *fam)
 {
+	struct in6_addr a6;
+	struct in_addr a4;
 	const char *s;
 
 	if (ynode_want_str(c, n, what, &s) != 0)
 		return -1;
-	if (inet_pton(AF_INET, s, out) != 1)
-		return ynode_fail(c, n, "%s: \"%s\" is not an IPv4 address",
-		    what, s);
+	if (inet_pton(AF_INET, s, &a4) == 1 && a4.s_addr != 0) {
+		if (v4->s_addr != 0)
+			return ynode_fail(c, n, "%s: a second IPv4 address "
+			    "(at most one per family)", what);
+		*v4 = a4;
+		*fam = IP_FAMILY_V4;
+	} else if (inet_pton(AF_INET6, s, &a6) == 1 && !in6_is_unset(&a6)) {
+		if (!in6_is_unset(v6))
+			return ynode_fail(c, n, "%s: a second IPv6 address "
+			    "(at most one per family)", what);
+		*v6 = a6;
+		*fam = IP_FAMILY_V6;
+	} else
+		return ynode_fail(c, n, "%s: \"%s\" is not an IPv4 or IPv6 "
+		    "address", what, s);
+	return 0;
+}
+
+/*
+ * spec.clusterIP, spec.clusterIPs, spec.ipFamilies, spec.ipFamilyPolicy.
+ * Rules that need the daemon's ranges are service_ip_families'.
+ */
+static int
+parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
+{
+	yaml_node_t *n, *ips;
+	yaml_node_item_t *it;
+	const char *str, *first = NULL;
+	enum ip_family fam;
+	size_t i;
+	int v;
+
+	/* ExternalName has no address; service_ip_families refuses the rest. */
+	if (s->type != SVC_EXTERNALNAME &&
+	    (n = ynode_get(c, spec, "clusterIP")) != NULL &&
+	    !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "spec.clusterIP", &str) != 0)
+			return -1;
+		if (strcmp(str, "None") == 0)
+			s->type = SVC_HEADLESS;
+		else if (*str != '\0') {
+			if (want_ip(c, n, "spec.clusterIP", &s->requested_vip,
+			    &s->requested_vip6, &fam) != 0)
+				return -1;
+			s->req_ip_families[s->nreq_ips++] = fam;
+		}
+		first = str;
+	}
+	ips = ynode_get(c, spec, "clusterIPs");
+	if (s->type != SVC_EXTERNALNAME && ips != NULL && !ynode_is_null(ips)) {
+		if (ynode_want_seq(c, ips, "spec.clusterIPs") != 0)
+			return -1;
+		for (i = 0, it = ips->data.sequence.items.start;
+		    it < ips->data.sequence.items.top; it++, i++) {
+			n = yaml_document_get_node(c->doc, *it);
+			if (ynode_want_str(c, n, "spec.clusterIPs[]", &str))
+				return -1;
+			if (i >= 2)
+				return ynode_fail(c, n, "spec.clusterIPs: at "
+				    "most two addresses, one per family");
+			if (i == 0 && first != NULL && *first != '\0') {
+				if (strcmp(str, first) != 0)
+					return ynode_fail(c, n, "spec.clusterIPs"
+					    "[0]: \"%s\" is not spec.clusterIP "
+					    "\"%s\"", str, first);
+				continue;
+			}
+			if (strcmp(str, "None") == 0 && i == 0) {
+				s->type = SVC_HEADLESS;
+				first = str;
+				continue;
+			}
+			if (s->type == SVC_HEADLESS)
+				return ynode_fail(c, n, "spec.clusterIPs: "
+				    "must be a single \"None\" for a headless "
+				    "service");
+			if (want_ip(c, n, "spec.clusterIPs[]",
+			    &s->requested_vip, &s->requested_vip6, &fam) != 0)
+				return -1;
+			s->req_ip_families[s->nreq_ips++] = fam;
+		}
+	}
+	n = ynode_get(c, spec, "ipFamilies");
+	if (n != NULL && !ynode_is_null(n)) {
+		if (ynode_want_seq(c, n, "spec.ipFamilies") != 0)
+			return -1;
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			yaml_node_t *f = yaml_document_get_node(c->doc, *it);
+			if (ynode_want_str(c, f, "spec.ipFamilies[]", &str))
+				return -1;
+			if ((v = ip_family_parse(str)) < 0)
+				return ynode_fail(c, f, "spec.ipFamilies[]: "
+				    "\"%s\" is not IPv4 or IPv6", str);
+			if (s->nreq_families == 2)
+				return ynode_fail(c, f, "spec.ipFamilies: at "
+				    "most two families");
+			if (s->nreq_families == 1 &&
+			    s->req_families[0] == (enum ip_family)v)
+				return ynode_fail(c, f, "spec.ipFamilies[1]: "
+				    "duplicate value \"%s\"", str);
+			s->req_families[s->nreq_families++] =
+			    (enum ip_family)v;
+		}
+	}
+	n = ynode_get(c, spec, "ipFamilyPolicy");
+	if (n != NULL && !ynode_is_null(n)) {
+		if (ynode_want_str(c, n, "spec.ipFamilyPolicy", &str) != 0)
+			return -1;
+		if ((v = ip_family_policy_parse(str)) < 0)
+			return ynode_fail(c, n, "spec.ipFamilyPolicy: \"%s\" "
+			    "is not SingleStack, PreferDualStack or "
+			    "RequireDualStack", str);
+		s->req_policy = (enum ip_family_policy)v;
+	}
+	return 0;
+}
+
+/*
+ * status.podIP and status.podIPs (a list of {ip: A}, podIPs[0] being
+ * podIP), at most one address per family. One of them is required.
+ */
+static int
+parse_pod_ips(struct ynode_ctx *c, yaml_node_t *doc, yaml_node_t *status,
+    struct pod *p)
+{
+	yaml_node_t *n, *ips;
+	yaml_node_item_t *it;
+	const char *first = NULL, *str;
+	enum ip_family fam;
+	size_t i;
+
+	n = status ? ynode_get(c, status, "podIP") : NULL;
+	ips = status ? ynode_get(c, status, "podIPs") : NULL;
+	if (ips != NULL && ynode_is_null(ips))
+		ips = NULL;
+	if (n == NULL && ips == NULL)
+		return ynode_fail(c, status ? status : doc, "status.podIP: "
+		    "missing (a pod needs an address)");
+	if (n != NULL) {
+		if (want_ip(c, n, "status.podIP", &p->ip, &p->ip6, &fam) != 0)
+			return -1;
+		p->ip6_primary = fam == IP_FAMILY_V6;
+		first = ynode_str(n);
+	}
+	if (ips == NULL)
+		return 0;
+	if (ynode_want_seq(c, ips, "status.podIPs") != 0)
+		return -1;
+	for (i = 0, it = ips->data.sequence.items.start;
+	    it < ips->data.sequence.items.top; it++, i++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+		if (ynode_want_map(c, e, "status.podIPs[]") != 0)
+			return -1;
+		if ((n = ynode_get(c, e, "ip")) == NULL)
+			return ynode_fail(c, e, "status.podIPs[].ip: missing");
+		if (ynode_want_str(c, n, "status.podIPs[].ip", &str) != 0)
+			return -1;
+		if (i >= 2)
+			return ynode_fail(c, n, "status.podIPs: at most two "
+			    "addresses, one per family");
+		if (i == 0 && first != NULL) {
+			if (strcmp(str, first) != 0)
+				return ynode_fail(c, n, "status.podIPs[0]: "
+				    "\"%s\" is not status.podIP \"%s\"", str,
+				    first);
+			continue;
+		}
+		if (want_ip(c, n, "status.podIPs[].ip", &p->ip, &p->ip6,
+		    &fam) != 0)
+			return -1;
+		if (i == 0)
+			p->ip6_primary = fam == IP_FAMILY_V6;
+	}
 	return 0;
 }
 
@@ -809,16 +987,9 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 			    "valid DNS name", str);
 			goto fail;
 		}
-	} else if ((n = ynode_get(c, spec, "clusterIP")) != NULL &&
-	    !ynode_is_null(n)) {
-		if (ynode_want_str(c, n, "spec.clusterIP", &str) != 0)
-			goto fail;
-		if (strcmp(str, "None") == 0)
-			s->type = SVC_HEADLESS;
-		else if (*str != '\0' && want_ip(c, n, "spec.clusterIP",
-		    &s->requested_vip) != 0)
-			goto fail;
 	}
+	if (parse_svc_families(c, spec, s) != 0)
+		goto fail;
 	if (parse_selector(c, ynode_get(c, spec, "selector"), &s->selector))
 		goto fail;
 	if (parse_svc_ports(c, ynode_get(c, spec, "ports"), s) != 0)
@@ -1035,12 +1206,7 @@ parse_pod(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		}
 	}
 	status = ynode_get(c, doc, "status");
-	if (status == NULL || (n = ynode_get(c, status, "podIP")) == NULL) {
-		ynode_fail(c, status ? status : doc, "status.podIP: missing "
-		    "(a pod needs an address)");
-		goto fail;
-	}
-	if (want_ip(c, n, "status.podIP", &p->ip) != 0)
+	if (parse_pod_ips(c, doc, status, p) != 0)
 		goto fail;
 	n = ynode_get(c, status, "conditions");
 	if (n != NULL && !ynode_is_null(n)) {
@@ -1107,12 +1273,13 @@ parse_ep_addresses(struct ynode_ctx *c, yaml_node_t *n, bool not_ready,
 	    jt < n->data.sequence.items.top; jt++) {
 		yaml_node_t *a = yaml_document_get_node(c->doc, *jt);
 		struct ep_address *ea = &e->addrs[e->naddrs];
+		enum ip_family fam;
 
 		memset(ea, 0, sizeof(*ea));
 		ea->not_ready = not_ready;
 		if (ynode_want_map(c, a, "addresses[]") != 0 ||
 		    want_ip(c, ynode_get(c, a, "ip"), "addresses[].ip",
-		    &ea->ip) != 0)
+		    &ea->ip, &ea->ip6, &fam) != 0)
 			return -1;
 		e->naddrs++;
 		if (want_label_opt(c, ynode_get(c, a, "hostname"),

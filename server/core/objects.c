@@ -2,6 +2,7 @@
 /* objects.c -- services, pods, Endpoints and object sets: construction, comparison, freeing. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +124,211 @@ pod_endpoint_hostname(const struct pod *p, const struct service *svc)
 bool
 pod_published(const struct pod *p, const struct service *svc)
 {
-	if (p->ip.s_addr == 0)
+	if (p->ip.s_addr == 0 && in6_is_unset(&p->ip6))
 		return false;
 	return pod_ready(p) || svc->publish_not_ready;
+}
+
+bool
+pod_has_family(const struct pod *p, enum ip_family f)
+{
+	return f == IP_FAMILY_V6 ? !in6_is_unset(&p->ip6) : p->ip.s_addr != 0;
+}
+
+bool
+service_has_family(const struct service *s, enum ip_family f)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfamilies; i++)
+		if (s->families[i] == f)
+			return true;
+	return false;
+}
+
+bool
+in6_is_unset(const struct in6_addr *a)
+{
+	static const struct in6_addr any;
+
+	return memcmp(a, &any, sizeof(any)) == 0;
+}
+
+char *
+in6_dashed(const struct in6_addr *a, char *buf, size_t len)
+{
+	char *c;
+
+	if (inet_ntop(AF_INET6, a, buf, (socklen_t)len) == NULL) {
+		if (len > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (c = buf; *c != '\0'; c++)
+		if (*c == ':')
+			*c = '-';
+	return buf;
+}
+
+const char *
+ip_family_name(enum ip_family f)
+{
+	return f == IP_FAMILY_V6 ? "IPv6" : "IPv4";
+}
+
+int
+ip_family_parse(const char *s)
+{
+	if (strcmp(s, "IPv4") == 0)
+		return IP_FAMILY_V4;
+	if (strcmp(s, "IPv6") == 0)
+		return IP_FAMILY_V6;
+	return -1;
+}
+
+static const char *const ipfp_names[] = {
+	[IPFP_UNSET] = "",
+	[IPFP_SINGLE_STACK] = "SingleStack",
+	[IPFP_PREFER_DUAL_STACK] = "PreferDualStack",
+	[IPFP_REQUIRE_DUAL_STACK] = "RequireDualStack",
+};
+
+const char *
+ip_family_policy_name(enum ip_family_policy p)
+{
+	if ((size_t)p < CIP_ARRAY_LEN(ipfp_names))
+		return ipfp_names[p];
+	return "";
+}
+
+int
+ip_family_policy_parse(const char *s)
+{
+	size_t i;
+
+	for (i = IPFP_SINGLE_STACK; i < CIP_ARRAY_LEN(ipfp_names); i++)
+		if (strcmp(s, ipfp_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum ip_family
+other_family(enum ip_family f)
+{
+	return f == IP_FAMILY_V4 ? IP_FAMILY_V6 : IP_FAMILY_V4;
+}
+
+/* As Kubernetes' initIPFamilyFields and validateIPFamilyInfo decide. */
+int
+service_ip_families(const struct service *s, const enum ip_family *cluster,
+    size_t ncluster, enum ip_family_policy *policy, enum ip_family out[2],
+    uint8_t *nout, char *err, size_t errlen)
+{
+	static const enum ip_family v4only[] = { IP_FAMILY_V4 };
+	enum ip_family_policy pol = s->req_policy;
+	enum ip_family fam[2];
+	size_t n = 0, i, k;
+
+	*policy = IPFP_UNSET;
+	*nout = 0;
+	if (cluster == NULL || ncluster == 0) {
+		cluster = v4only;
+		ncluster = 1;
+	}
+	if (s->type == SVC_EXTERNALNAME) {
+		if (s->req_policy != IPFP_UNSET) {
+			errf(err, errlen, "spec.ipFamilyPolicy: may not be "
+			    "set for type ExternalName");
+			return CIP_E_INVAL;
+		}
+		if (s->nreq_families != 0) {
+			errf(err, errlen, "spec.ipFamilies: may not be set "
+			    "for type ExternalName");
+			return CIP_E_INVAL;
+		}
+		return 0;
+	}
+	if (s->nreq_families > 2 || s->nreq_ips > 2) {
+		errf(err, errlen, "spec.%s: may hold at most two entries",
+		    s->nreq_ips > 2 ? "clusterIPs" : "ipFamilies");
+		return CIP_E_INVAL;
+	}
+	if (s->nreq_families == 2 &&
+	    s->req_families[0] == s->req_families[1]) {
+		errf(err, errlen, "spec.ipFamilies[1]: duplicate value \"%s\"",
+		    ip_family_name(s->req_families[1]));
+		return CIP_E_INVAL;
+	}
+	if (s->nreq_ips == 2 &&
+	    s->req_ip_families[0] == s->req_ip_families[1]) {
+		errf(err, errlen, "spec.clusterIPs: may hold no more than one "
+		    "address per IP family");
+		return CIP_E_INVAL;
+	}
+	if (pol == IPFP_SINGLE_STACK &&
+	    (s->nreq_families == 2 || s->nreq_ips == 2)) {
+		errf(err, errlen, "spec.ipFamilyPolicy: must be "
+		    "RequireDualStack or PreferDualStack when two '%s' are "
+		    "given", s->nreq_ips == 2 ? "clusterIPs" : "ipFamilies");
+		return CIP_E_INVAL;
+	}
+	for (i = 0; i < s->nreq_families; i++)
+		fam[n++] = s->req_families[i];
+	/* Families follow clusterIPs, which must agree with ipFamilies. */
+	for (i = 0; i < s->nreq_ips; i++) {
+		if (i >= n)
+			fam[n++] = s->req_ip_families[i];
+		else if (fam[i] != s->req_ip_families[i]) {
+			errf(err, errlen, "spec.ipFamilies[%zu]: %s does not "
+			    "match the family of spec.clusterIPs[%zu]", i,
+			    ip_family_name(fam[i]), i);
+			return CIP_E_INVAL;
+		}
+	}
+	if (pol == IPFP_UNSET && n == 2)
+		pol = IPFP_REQUIRE_DUAL_STACK;
+	/*
+	 * Headless without selector: addresses come from Endpoints of any
+	 * family, so Kubernetes lets it be dual-stack on any cluster.
+	 */
+	if (s->type == SVC_HEADLESS && s->selector == NULL) {
+		if (pol == IPFP_UNSET)
+			pol = IPFP_REQUIRE_DUAL_STACK;
+		if (n == 0)
+			fam[n++] = cluster[0];
+		if (n == 1 && pol != IPFP_SINGLE_STACK)
+			fam[n++] = other_family(fam[0]);
+		goto done;
+	}
+	if (pol == IPFP_UNSET)
+		pol = IPFP_SINGLE_STACK;
+	if (pol == IPFP_REQUIRE_DUAL_STACK && ncluster < 2) {
+		errf(err, errlen, "spec.ipFamilyPolicy: RequireDualStack: "
+		    "the daemon is not configured for dual-stack services "
+		    "(one --vip-range per family)");
+		return CIP_E_INVAL;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < ncluster && cluster[k] != fam[i]; k++)
+			;
+		if (k == ncluster) {
+			errf(err, errlen, "spec.%s[%zu]: %s is not configured "
+			    "on this daemon (no --vip-range of that family)",
+			    i < s->nreq_families ? "ipFamilies" : "clusterIPs",
+			    i, ip_family_name(fam[i]));
+			return CIP_E_INVAL;
+		}
+	}
+	if (n == 0)
+		fam[n++] = cluster[0];
+	if (pol != IPFP_SINGLE_STACK && n == 1 && ncluster == 2)
+		fam[n++] = other_family(fam[0]);
+done:
+	*policy = pol;
+	for (i = 0; i < n; i++)
+		out[i] = fam[i];
+	*nout = (uint8_t)n;
+	return 0;
 }
 
 /*
@@ -225,6 +428,15 @@ service_spec_equal(const struct service *a, const struct service *b)
 	    a->type == b->type &&
 	    streq_null(a->external_name, b->external_name) &&
 	    a->requested_vip.s_addr == b->requested_vip.s_addr &&
+	    memcmp(&a->requested_vip6, &b->requested_vip6,
+	    sizeof(a->requested_vip6)) == 0 &&
+	    a->nreq_ips == b->nreq_ips &&
+	    memcmp(a->req_ip_families, b->req_ip_families,
+	    a->nreq_ips * sizeof(a->req_ip_families[0])) == 0 &&
+	    a->nreq_families == b->nreq_families &&
+	    memcmp(a->req_families, b->req_families,
+	    a->nreq_families * sizeof(a->req_families[0])) == 0 &&
+	    a->req_policy == b->req_policy &&
 	    a->affinity == b->affinity &&
 	    a->affinity_timeout_s == b->affinity_timeout_s &&
 	    a->algo_explicit == b->algo_explicit &&
@@ -296,6 +508,8 @@ pod_spec_equal(const struct pod *a, const struct pod *b)
 	size_t i;
 
 	if (strcmp(a->key, b->key) != 0 || a->ip.s_addr != b->ip.s_addr ||
+	    memcmp(&a->ip6, &b->ip6, sizeof(a->ip6)) != 0 ||
+	    a->ip6_primary != b->ip6_primary ||
 	    a->nports != b->nports || a->declared_ready != b->declared_ready ||
 	    !streq_null(a->endpoints_of, b->endpoints_of) ||
 	    !streq_null(a->hostname, b->hostname) ||

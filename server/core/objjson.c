@@ -17,6 +17,38 @@
 #include "objjson.h"
 #include "validate.h"
 
+/* Presentation form of the address of family f of a (v4, v6) pair. */
+static const char *
+objjson_addr(enum ip_family f, struct in_addr v4, const struct in6_addr *v6,
+    char *buf, size_t len)
+{
+	if (f == IP_FAMILY_V6)
+		return inet_ntop(AF_INET6, v6, buf, (socklen_t)len);
+	return inet_ntop(AF_INET, &v4, buf, (socklen_t)len);
+}
+
+/*
+ * The family of a member's address in the service's Endpoints: the
+ * service's primary one when the pod has it (Endpoints hold one family).
+ */
+static enum ip_family
+objjson_member_family(const struct pod *p, const struct service *svc)
+{
+	enum ip_family f = svc->nfamilies ? svc->families[0] : IP_FAMILY_V4;
+
+	if (pod_has_family(p, f))
+		return f;
+	return p->ip.s_addr != 0 ? IP_FAMILY_V4 : IP_FAMILY_V6;
+}
+
+/* The single address of a pod made from an Endpoints address. */
+static const char *
+objjson_pod_addr(const struct pod *p, char *buf, size_t len)
+{
+	return objjson_addr(p->ip.s_addr == 0 ? IP_FAMILY_V6 : IP_FAMILY_V4,
+	    p->ip, &p->ip6, buf, len);
+}
+
 static int	objjson_set(json_t *, const char *, json_t *);
 static json_t	*objjson_labels(const struct labels *);
 static json_t	*objjson_metadata(const char *, const char *,
@@ -180,7 +212,7 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 {
 	const struct svc_port *sp;
 	json_t *doc, *spec, *ports, *p, *ips, *cfg;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN];
 	size_t i;
 	int rc = 0;
 
@@ -202,19 +234,31 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 		if (mode == OBJJSON_STATE)
 			rc |= objjson_set(spec, "clusterIPs",
 			    json_pack("[s]", "None"));
-	}
-	else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_MANIFEST &&
-	    svc->requested_vip.s_addr != 0)
-		rc |= objjson_set(spec, "clusterIP",
-		    json_string(inet4_str(svc->requested_vip, ip)));
-	else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_STATE &&
-	    svc->vip.s_addr != 0) {
-		rc |= objjson_set(spec, "clusterIP",
-		    json_string(inet4_str(svc->vip, ip)));
+	} else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_MANIFEST &&
+	    svc->nreq_ips > 0) {
+		rc |= objjson_set(spec, "clusterIP", json_string(objjson_addr(
+		    svc->req_ip_families[0], svc->requested_vip,
+		    &svc->requested_vip6, ip, sizeof(ip))));
+		if (svc->nreq_ips == 2 && (ips = json_array()) != NULL) {
+			for (i = 0; i < 2; i++)
+				rc |= json_array_append_new(ips, json_string(
+				    objjson_addr(svc->req_ip_families[i],
+				    svc->requested_vip, &svc->requested_vip6,
+				    ip, sizeof(ip))));
+			rc |= objjson_set(spec, "clusterIPs", ips);
+		}
+	} else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_STATE &&
+	    (svc->vip.s_addr != 0 || !in6_is_unset(&svc->vip6))) {
 		ips = json_array();
-		if (ips != NULL)
-			rc |= json_array_append_new(ips,
-			    json_string(inet4_str(svc->vip, ip)));
+		for (i = 0; ips != NULL && i < svc->nfamilies; i++)
+			rc |= json_array_append_new(ips, json_string(
+			    objjson_addr(svc->families[i], svc->vip,
+			    &svc->vip6, ip, sizeof(ip))));
+		if (ips != NULL && svc->nfamilies == 0)
+			rc |= json_array_append_new(ips, json_string(
+			    inet4_str(svc->vip, ip)));
+		rc |= objjson_set(spec, "clusterIP",
+		    json_incref(json_array_get(ips, 0)));
 		rc |= objjson_set(spec, "clusterIPs", ips);
 	}
 	if (svc->type == SVC_EXTERNALNAME && svc->external_name != NULL)
@@ -249,10 +293,29 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 	if (svc->publish_not_ready)
 		rc |= objjson_set(spec, "publishNotReadyAddresses",
 		    json_true());
-	if (mode == OBJJSON_STATE && svc->type != SVC_EXTERNALNAME) {
+	if (mode == OBJJSON_STATE && svc->type != SVC_EXTERNALNAME &&
+	    svc->nfamilies == 0) {
 		rc |= objjson_set(spec, "ipFamilies", json_pack("[s]", "IPv4"));
 		rc |= objjson_set(spec, "ipFamilyPolicy",
 		    json_string("SingleStack"));
+	} else if (mode == OBJJSON_STATE && svc->type != SVC_EXTERNALNAME) {
+		ips = json_array();
+		for (i = 0; ips != NULL && i < svc->nfamilies; i++)
+			rc |= json_array_append_new(ips, json_string(
+			    ip_family_name(svc->families[i])));
+		rc |= objjson_set(spec, "ipFamilies", ips);
+		rc |= objjson_set(spec, "ipFamilyPolicy",
+		    json_string(ip_family_policy_name(svc->policy)));
+	} else if (mode == OBJJSON_MANIFEST) {
+		if (svc->nreq_families > 0 && (ips = json_array()) != NULL) {
+			for (i = 0; i < svc->nreq_families; i++)
+				rc |= json_array_append_new(ips, json_string(
+				    ip_family_name(svc->req_families[i])));
+			rc |= objjson_set(spec, "ipFamilies", ips);
+		}
+		if (svc->req_policy != IPFP_UNSET)
+			rc |= objjson_set(spec, "ipFamilyPolicy", json_string(
+			    ip_family_policy_name(svc->req_policy)));
 	}
 	if (mode == OBJJSON_STATE)
 		rc |= objjson_set(doc, "status",
@@ -301,7 +364,7 @@ json_t *
 objjson_pod(const struct pod *pod, enum objjson_mode mode)
 {
 	json_t *doc, *spec, *ctr, *ports, *p, *status, *cond;
-	char ip[INET_ADDRSTRLEN], ts[32];
+	char ip[INET6_ADDRSTRLEN], ts[32];
 	bool ready;
 	size_t i;
 	int rc = 0;
@@ -359,11 +422,34 @@ objjson_pod(const struct pod *pod, enum objjson_mode mode)
 		    "False");
 		rc |= objjson_set(status, "conditions", cond);
 	}
-	rc |= objjson_set(status, "podIP",
-	    json_string(inet4_str(pod->ip, ip)));
-	if (mode == OBJJSON_STATE)
-		rc |= objjson_set(status, "podIPs",
-		    json_pack("[{s:s}]", "ip", ip));
+	{
+		enum ip_family f[2];
+		size_t n = 0;
+		json_t *ips = json_array();
+
+		bool has4 = pod->ip.s_addr != 0;
+		bool has6 = !in6_is_unset(&pod->ip6);
+
+		if (has6 && (pod->ip6_primary || !has4)) {
+			f[n++] = IP_FAMILY_V6;
+			if (has4)
+				f[n++] = IP_FAMILY_V4;
+		} else {
+			f[n++] = IP_FAMILY_V4;
+			if (has6)
+				f[n++] = IP_FAMILY_V6;
+		}
+		for (i = 0; ips != NULL && i < n; i++)
+			rc |= json_array_append_new(ips, json_pack("{s:s}",
+			    "ip", objjson_addr(f[i], pod->ip, &pod->ip6, ip,
+			    sizeof(ip))));
+		rc |= objjson_set(status, "podIP", json_string(objjson_addr(
+		    f[0], pod->ip, &pod->ip6, ip, sizeof(ip))));
+		if (mode == OBJJSON_STATE || n == 2)
+			rc |= objjson_set(status, "podIPs", ips);
+		else
+			json_decref(ips);
+	}
 	if (rc != 0)
 		goto fail;
 	return doc;
@@ -386,9 +472,12 @@ objjson_cmp_pod_ip(const void *a, const void *b)
 	const struct pod *x = *(struct pod *const *)a;
 	const struct pod *y = *(struct pod *const *)b;
 	uint32_t ix = ntohl(x->ip.s_addr), iy = ntohl(y->ip.s_addr);
+	int c;
 
 	if (ix != iy)
 		return ix < iy ? -1 : 1;
+	if ((c = memcmp(&x->ip6, &y->ip6, sizeof(x->ip6))) != 0)
+		return c;
 	return strcmp(x->key, y->key);
 }
 
@@ -400,7 +489,7 @@ objjson_endpoints(const struct service *svc)
 	struct pod **sorted = NULL;
 	json_t *doc, *subsets = NULL, *sj, *ports, *p, *addr;
 	uint16_t *cur = NULL;
-	char ip[INET_ADDRSTRLEN], ts[32];
+	char ip[INET6_ADDRSTRLEN], ts[32];
 	size_t i, j, k, nsubs = 0, nresolved;
 	int rc = 0;
 
@@ -458,7 +547,8 @@ objjson_endpoints(const struct service *svc)
 		}
 		s = &subs[k];
 		addr = json_pack("{s:s,s:{s:s,s:s,s:s}}", "ip",
-		    inet4_str(pod->ip, ip), "targetRef", "kind", "Pod",
+		    objjson_addr(objjson_member_family(pod, svc), pod->ip,
+		    &pod->ip6, ip, sizeof(ip)), "targetRef", "kind", "Pod",
 		    "name", pod->name, "namespace", pod->ns);
 		if (addr != NULL && pod_endpoint_hostname(pod, svc) != NULL &&
 		    objjson_set(addr, "hostname", json_string(
@@ -576,7 +666,7 @@ objjson_endpoints_manifest(const char *ns, const char *name,
     struct pod *const *pods, size_t npods)
 {
 	json_t *doc, *subsets, *sj, *addr, *list, *ports;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN];
 	size_t i, j, *sub = NULL;	/* subset of each pod */
 	int rc = 0;
 
@@ -609,7 +699,8 @@ objjson_endpoints_manifest(const char *ns, const char *name,
 			}
 		}
 		sj = json_array_get(subsets, sub[i]);
-		addr = json_pack("{s:s}", "ip", inet4_str(pods[i]->ip, ip));
+		addr = json_pack("{s:s}", "ip",
+		    objjson_pod_addr(pods[i], ip, sizeof(ip)));
 		if (addr != NULL && pods[i]->hostname != NULL)
 			rc |= objjson_set(addr, "hostname",
 			    json_string(pods[i]->hostname));
@@ -794,12 +885,15 @@ objjson_parse_registration(const char *body, size_t len, const char *ns,
 			    false, err, errlen);
 		else if (strcmp(key, "ip") == 0) {
 			rc = 0;
-			if (!json_is_string(v) || inet_pton(AF_INET,
-			    json_string_value(v), &pod->ip) != 1) {
-				errf(err, errlen, "ip: must be an IPv4 "
-				    "address");
+			if (!json_is_string(v) || (inet_pton(AF_INET,
+			    json_string_value(v), &pod->ip) != 1 &&
+			    inet_pton(AF_INET6, json_string_value(v),
+			    &pod->ip6) != 1)) {
+				errf(err, errlen, "ip: must be an IPv4 or "
+				    "IPv6 address");
 				rc = CIP_E_INVAL;
 			}
+			pod->ip6_primary = pod->ip.s_addr == 0;
 			have_ip = true;
 		} else if (strcmp(key, "ports") == 0)
 			rc = objjson_parse_ports(v, pod, err, errlen);

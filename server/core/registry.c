@@ -62,8 +62,10 @@ struct registry {
 	struct ptab		 svcs;		/* by key "ns/name" */
 	struct ptab		 pods;		/* by key "ns/name" */
 	struct ptab		 by_vip;	/* services by vip */
+	struct ptab		 by_vip6;	/* services by vip6 */
 	/* The first pod of each address; the others chain by ip_next. */
 	struct ptab		 by_ip;
+	struct ptab		 by_ip6;	/* the same by ip6, ip6_next */
 	uint64_t		 last_uid;	/* the last uid given */
 	struct hmap		*namespaces;	/* ns -> struct plist (count in n) */
 	/* "k=v" -> services whose selector requires k=v (first EQ only). */
@@ -132,6 +134,38 @@ ip_match(const void *o, const void *key)
 {
 	return ((const struct pod *)o)->ip.s_addr ==
 	    ((const struct in_addr *)key)->s_addr;
+}
+
+static uint32_t
+in6_hash(const struct in6_addr *a)
+{
+	return (uint32_t)hash_fnv1a(a, sizeof(*a));
+}
+
+static uint32_t
+vip6_hash(const void *o)
+{
+	return in6_hash(&((const struct service *)o)->vip6);
+}
+
+static bool
+vip6_match(const void *o, const void *key)
+{
+	return memcmp(&((const struct service *)o)->vip6, key,
+	    sizeof(struct in6_addr)) == 0;
+}
+
+static uint32_t
+ip6_hash(const void *o)
+{
+	return in6_hash(&((const struct pod *)o)->ip6);
+}
+
+static bool
+ip6_match(const void *o, const void *key)
+{
+	return memcmp(&((const struct pod *)o)->ip6, key,
+	    sizeof(struct in6_addr)) == 0;
 }
 
 static uint32_t
@@ -374,6 +408,8 @@ registry_new(struct vip_pool *vips)
 	ptab_init(&r->pods, pod_hash);
 	ptab_init(&r->by_vip, vip_hash);
 	ptab_init(&r->by_ip, ip_hash);
+	ptab_init(&r->by_vip6, vip6_hash);
+	ptab_init(&r->by_ip6, ip6_hash);
 	r->namespaces = hmap_new();
 	r->svc_index = hmap_new();
 	r->pod_index = hmap_new();
@@ -403,6 +439,8 @@ registry_free(struct registry *r)
 	ptab_clear(&r->pods);
 	ptab_clear(&r->by_vip);
 	ptab_clear(&r->by_ip);
+	ptab_clear(&r->by_vip6);
+	ptab_clear(&r->by_ip6);
 	hmap_free(r->namespaces, plist_free);
 	hmap_free(r->svc_index, free);
 	hmap_free(r->pod_index, free);
@@ -622,7 +660,7 @@ pod_attach_services(struct registry *r, struct pod *p)
 /* --- insertion and removal ------------------------------------------- */
 
 static void
-svc_track_vip(struct registry *r, struct service *s, bool add)
+svc_track_vip4(struct registry *r, struct service *s, bool add)
 {
 	struct service *prev;
 
@@ -639,6 +677,32 @@ svc_track_vip(struct registry *r, struct service *s, bool add)
 	if (prev != NULL)
 		ptab_remove(&r->by_vip, prev);
 	(void)ptab_add(&r->by_vip, s);
+}
+
+static void
+svc_track_vip6(struct registry *r, struct service *s, bool add)
+{
+	struct service *prev;
+
+	if (in6_is_unset(&s->vip6))
+		return;
+	if (!add) {
+		ptab_remove(&r->by_vip6, s);
+		return;
+	}
+	prev = ptab_find(&r->by_vip6, vip6_hash(s), vip6_match, &s->vip6);
+	if (prev == s)
+		return;
+	if (prev != NULL)
+		ptab_remove(&r->by_vip6, prev);
+	(void)ptab_add(&r->by_vip6, s);
+}
+
+static void
+svc_track_vip(struct registry *r, struct service *s, bool add)
+{
+	svc_track_vip4(r, s, add);
+	svc_track_vip6(r, s, add);
 }
 
 static void
@@ -672,7 +736,7 @@ pod_track_owner(struct registry *r, struct pod *p, bool add)
  * takes it out. A pod without address is not filed.
  */
 static void
-pod_track_ip(struct registry *r, struct pod *p, bool add)
+pod_track_ip4(struct registry *r, struct pod *p, bool add)
 {
 	struct pod *head, **pp;
 
@@ -705,6 +769,48 @@ pod_track_ip(struct registry *r, struct pod *p, bool add)
 			}
 	}
 	p->ip_next = NULL;
+}
+
+static void
+pod_track_ip6(struct registry *r, struct pod *p, bool add)
+{
+	struct pod *head, **pp;
+
+	if (in6_is_unset(&p->ip6))
+		return;
+	head = ptab_find(&r->by_ip6, ip6_hash(p), ip6_match, &p->ip6);
+	if (add) {
+		p->ip6_next = NULL;
+		if (head == NULL) {
+			if (ptab_add(&r->by_ip6, p) != 0)
+				log_warnx("%s: out of memory; PTR of %s may "
+				    "be missing", __func__, p->key);
+			return;
+		}
+		for (pp = &head->ip6_next; *pp != NULL; pp = &(*pp)->ip6_next)
+			;
+		*pp = p;
+		return;
+	}
+	if (head == p) {
+		ptab_remove(&r->by_ip6, p);
+		if (p->ip6_next != NULL)
+			(void)ptab_add(&r->by_ip6, p->ip6_next);
+	} else if (head != NULL) {
+		for (pp = &head->ip6_next; *pp != NULL; pp = &(*pp)->ip6_next)
+			if (*pp == p) {
+				*pp = p->ip6_next;
+				break;
+			}
+	}
+	p->ip6_next = NULL;
+}
+
+static void
+pod_track_ip(struct registry *r, struct pod *p, bool add)
+{
+	pod_track_ip4(r, p, add);
+	pod_track_ip6(r, p, add);
 }
 
 /*
@@ -794,6 +900,7 @@ pod_take_spec(struct pod *old, struct pod *p)
 	old->nmember_of = p->nmember_of;
 	old->member_of_cap = p->member_of_cap;
 	old->ip_next = p->ip_next = NULL;
+	old->ip6_next = p->ip6_next = NULL;
 	p->member_of = NULL;
 	p->nmember_of = p->member_of_cap = 0;
 }
@@ -811,6 +918,8 @@ svc_remove(struct registry *r, struct service *s, bool release_vip)
 	ns_ref(r, s->ns, -1);
 	if (release_vip && r->vips && s->vip.s_addr != 0)
 		vip_release(r->vips, s->key);
+	if (release_vip && r->vips && !in6_is_unset(&s->vip6))
+		vip_release6(r->vips, s->key);
 	publish(r, REG_SVC_REMOVED, s, NULL);
 	service_free(s);
 }
@@ -1012,8 +1121,14 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 		for (j = 0; j < e->naddrs; j++) {
 			const struct ep_address *ea = &e->addrs[j];
 			uint32_t a = ntohl(ea->ip.s_addr);
-			snprintf(name, sizeof(name), "%s-%u-%u-%u-%u", e->name,
-			    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+			char d6[INET6_ADDRSTRLEN];
+			if (a == 0)
+				snprintf(name, sizeof(name), "%s-%s", e->name,
+				    in6_dashed(&ea->ip6, d6, sizeof(d6)));
+			else
+				snprintf(name, sizeof(name), "%s-%u-%u-%u-%u",
+				    e->name, a >> 24, (a >> 16) & 255,
+				    (a >> 8) & 255, a & 255);
 			snprintf(pkey, sizeof(pkey), "%s/%s", e->ns, name);
 			/* A pod name of another object: refused later. */
 			if ((p = hmap_get(made, pkey)) != NULL &&
@@ -1023,6 +1138,8 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 				if ((p = pod_new()) == NULL)
 					goto nomem;
 				p->ip = ea->ip;
+				p->ip6 = ea->ip6;
+				p->ip6_primary = a == 0;
 				p->line = e->line;
 				p->col = e->col;
 				if (pod_set_name(p, e->ns, name) != 0 ||
@@ -1132,10 +1249,96 @@ apply_check_owners(struct registry *r, const struct owner *o,
 	return 0;
 }
 
+/*
+ * The families the daemon has VIP ranges for, primary first; both
+ * without a pool (tests), so requested addresses of either family stay.
+ */
+static size_t
+registry_families(const struct registry *r, enum ip_family out[2])
+{
+	int af[2];
+	size_t i, n;
+
+	out[0] = IP_FAMILY_V4;
+	out[1] = IP_FAMILY_V6;
+	if (r->vips == NULL)
+		return 2;
+	n = vip_families(r->vips, af);
+	for (i = 0; i < n; i++)
+		out[i] = af[i] == AF_INET6 ? IP_FAMILY_V6 : IP_FAMILY_V4;
+	return n;
+}
+
+/* Settles every service's IP family policy and families. */
+static int
+apply_families(struct registry *r, struct objset *set, char *err,
+    size_t errlen)
+{
+	enum ip_family cluster[2];
+	size_t ncluster = registry_families(r, cluster), i;
+	char e2[256], at[600];
+	int rc;
+
+	for (i = 0; i < set->nsvcs; i++) {
+		struct service *s = set->svcs[i];
+		rc = service_ip_families(s, cluster, ncluster, &s->policy,
+		    s->families, &s->nfamilies, e2, sizeof(e2));
+		if (rc != 0) {
+			set_where(set, s->line, s->col, at, sizeof(at));
+			errf(err, errlen, "%sservice %s: %s", at, s->key, e2);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 struct vip_undo {
 	char		*key;
 	struct in_addr	 prev;	/* 0: had none in use */
+	struct in6_addr	 prev6;	/* ::: had none in use */
+	bool		 v6;	/* the entry is of the IPv6 range */
 };
+
+/*
+ * Gives s its IPv6 VIP: the old one when the request allows, else from
+ * the pool. Records what to undo.
+ */
+static int
+apply_vip6(struct registry *r, const struct objset *set, struct service *s,
+    const struct service *old, struct vip_undo *undo, size_t *nundo,
+    char *err, size_t errlen)
+{
+	char e2[256], a[INET6_ADDRSTRLEN], at[600];
+	struct in6_addr got;
+	int rc;
+
+	if (old && !in6_is_unset(&old->vip6) &&
+	    (in6_is_unset(&s->requested_vip6) ||
+	    memcmp(&s->requested_vip6, &old->vip6, sizeof(got)) == 0)) {
+		s->vip6 = old->vip6;
+		return 0;
+	}
+	undo[*nundo].key = s->key;
+	undo[*nundo].v6 = true;
+	memset(&undo[*nundo].prev6, 0, sizeof(got));
+	if (old)
+		undo[*nundo].prev6 = old->vip6;
+	rc = vip_alloc6(r->vips, s->key, &s->requested_vip6, &got, e2,
+	    sizeof(e2));
+	if (rc != 0) {
+		set_where(set, s->line, s->col, at, sizeof(at));
+		if (!in6_is_unset(&s->requested_vip6))
+			errf(err, errlen, "%sservice %s: clusterIP %s: %s", at,
+			    s->key, inet_ntop(AF_INET6, &s->requested_vip6, a,
+			    sizeof(a)), e2);
+		else
+			errf(err, errlen, "%sservice %s: %s", at, s->key, e2);
+		return rc;
+	}
+	(*nundo)++;
+	s->vip6 = got;
+	return 0;
+}
 
 /*
  * Gives every ClusterIP service of the set its VIP. On failure the
@@ -1150,7 +1353,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 	char e2[256], a[INET_ADDRSTRLEN], at[600];
 	int rc = 0;
 
-	if ((undo = calloc(set->nsvcs + 1, sizeof(*undo))) == NULL)
+	if ((undo = calloc(2 * set->nsvcs + 1, sizeof(*undo))) == NULL)
 		return CIP_E_NOMEM;
 	/* Room at once: a first load allocates every key. */
 	if (r->vips != NULL && nnew > 64)
@@ -1163,9 +1366,18 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		if (s->type != SVC_CLUSTERIP)
 			continue;
 		if (r->vips == NULL) {
-			s->vip = s->requested_vip;
+			if (service_has_family(s, IP_FAMILY_V4))
+				s->vip = s->requested_vip;
+			if (service_has_family(s, IP_FAMILY_V6))
+				s->vip6 = s->requested_vip6;
 			continue;
 		}
+		if (service_has_family(s, IP_FAMILY_V6) &&
+		    (rc = apply_vip6(r, set, s, old, undo, &nundo, err,
+		    errlen)) != 0)
+			break;
+		if (!service_has_family(s, IP_FAMILY_V4))
+			continue;
 		if (old && old->vip.s_addr != 0 &&
 		    (s->requested_vip.s_addr == 0 ||
 		    s->requested_vip.s_addr == old->vip.s_addr)) {
@@ -1174,6 +1386,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		}
 		undo[nundo].key = s->key;
 		undo[nundo].prev = old ? old->vip : got;
+		undo[nundo].v6 = false;
 		nundo++;
 		rc = vip_alloc(r->vips, s->key, s->requested_vip, &got, e2,
 		    sizeof(e2));
@@ -1195,14 +1408,23 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		while (nundo > 0) {
 			struct vip_undo *u = &undo[--nundo];
 			struct in_addr dummy;
-			if (u->prev.s_addr != 0)
+			struct in6_addr dummy6;
+			if (u->v6 && !in6_is_unset(&u->prev6))
+				vip_alloc6(r->vips, u->key, &u->prev6, &dummy6,
+				    NULL, 0);
+			else if (u->v6)
+				vip_release6(r->vips, u->key);
+			else if (u->prev.s_addr != 0)
 				vip_alloc(r->vips, u->key, u->prev, &dummy,
 				    NULL, 0);
 			else
 				vip_release(r->vips, u->key);
 		}
-		for (i = 0; i < set->nsvcs; i++)
+		for (i = 0; i < set->nsvcs; i++) {
 			set->svcs[i]->vip.s_addr = 0;
+			memset(&set->svcs[i]->vip6, 0,
+			    sizeof(set->svcs[i]->vip6));
+		}
 	}
 	free(undo);
 	return rc;
@@ -1249,7 +1471,8 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		rc = CIP_E_NOMEM;
 		goto refused;
 	}
-	if ((rc = apply_vips(r, set, olds, nnew[0], err, errlen)) != 0)
+	if ((rc = apply_families(r, set, err, errlen)) != 0 ||
+	    (rc = apply_vips(r, set, olds, nnew[0], err, errlen)) != 0)
 		goto refused;
 
 	/*
@@ -1307,13 +1530,21 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		struct service *old = olds[i];
 		set_owner(&s->owner, own, o);
 		if (old && service_spec_equal(old, s) &&
-		    old->vip.s_addr == s->vip.s_addr) {
+		    old->vip.s_addr == s->vip.s_addr &&
+		    memcmp(&old->vip6, &s->vip6, sizeof(s->vip6)) == 0 &&
+		    old->policy == s->policy &&
+		    old->nfamilies == s->nfamilies &&
+		    memcmp(old->families, s->families,
+		    s->nfamilies * sizeof(s->families[0])) == 0) {
 			service_free(s);
 			continue;
 		}
 		if (old && old->vip.s_addr != s->vip.s_addr &&
 		    old->vip.s_addr != 0 && s->vip.s_addr == 0 && r->vips)
 			vip_release(r->vips, old->key);
+		if (old && !in6_is_unset(&old->vip6) &&
+		    in6_is_unset(&s->vip6) && r->vips)
+			vip_release6(r->vips, old->key);
 		svc_insert(r, s, old);
 	}
 	for (i = 0; i < set->npods; i++) {
@@ -1445,6 +1676,23 @@ struct pod *
 registry_find_pod_key(const struct registry *r, const char *key)
 {
 	return pod_get(r, key);
+}
+
+struct service *
+registry_find_service_by_vip6(const struct registry *r,
+    const struct in6_addr *vip)
+{
+	if (in6_is_unset(vip))
+		return NULL;
+	return ptab_find(&r->by_vip6, in6_hash(vip), vip6_match, vip);
+}
+
+struct pod *
+registry_find_pod_by_ip6(const struct registry *r, const struct in6_addr *ip)
+{
+	if (in6_is_unset(ip))
+		return NULL;
+	return ptab_find(&r->by_ip6, in6_hash(ip), ip6_match, ip);
 }
 
 struct pod *

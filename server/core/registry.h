@@ -46,6 +46,31 @@ enum cip_proto {
 /* "TCP", "UDP", "SCTP". */
 const char *cip_proto_name(enum cip_proto);
 
+/* An address family of a service or pod, as spec.ipFamilies names it. */
+enum ip_family {
+	IP_FAMILY_V4,
+	IP_FAMILY_V6,
+};
+/* "IPv4", "IPv6"; parse returns -1 if unknown. */
+const char *ip_family_name(enum ip_family);
+int	ip_family_parse(const char *);
+
+enum ip_family_policy {
+	IPFP_UNSET,		/* absent from the spec */
+	IPFP_SINGLE_STACK,
+	IPFP_PREFER_DUAL_STACK,
+	IPFP_REQUIRE_DUAL_STACK,
+};
+/*
+ * "SingleStack", "PreferDualStack", "RequireDualStack" ("" for unset);
+ * parse returns -1 if unknown.
+ */
+const char *ip_family_policy_name(enum ip_family_policy);
+int	ip_family_policy_parse(const char *);
+
+/* True when a is ::. */
+bool	in6_is_unset(const struct in6_addr *a);
+
 enum svc_type {
 	SVC_CLUSTERIP,		/* a VIP (allocated or spec.clusterIP) */
 	SVC_HEADLESS,		/* type ClusterIP with clusterIP: None */
@@ -118,8 +143,28 @@ struct service {
 	enum svc_type	 type;
 	uint32_t	 line, col;	/* manifest position, for messages */
 	char		*external_name;	/* SVC_EXTERNALNAME */
-	struct in_addr	 requested_vip;	/* spec.clusterIP, 0 when absent */
+	/*
+	 * The IPv4 and IPv6 entries of spec.clusterIP/clusterIPs, 0 and ::
+	 * when absent; req_ip_families gives their order (clusterIPs[0] is
+	 * spec.clusterIP).
+	 */
+	struct in_addr	 requested_vip;
+	struct in6_addr	 requested_vip6;
+	enum ip_family	 req_ip_families[2];
+	uint8_t		 nreq_ips;
+	/* spec.ipFamilies and spec.ipFamilyPolicy as given. */
+	enum ip_family	 req_families[2];
+	uint8_t		 nreq_families;
+	enum ip_family_policy req_policy;
+	/*
+	 * Set by the registry (service_ip_families): the policy and the
+	 * families, primary first; none for ExternalName.
+	 */
+	enum ip_family_policy policy;
+	enum ip_family	 families[2];
+	uint8_t		 nfamilies;
 	struct in_addr	 vip;		/* set by the registry; 0 if none */
+	struct in6_addr	 vip6;		/* set by the registry; :: if none */
 	struct svc_port	*ports;
 	size_t		 nports;
 	enum affinity	 affinity;
@@ -173,7 +218,13 @@ struct pod {
 	char		*key;		/* "ns/name" */
 	struct labels	 labels;
 	struct labels	 annotations;
-	struct in_addr	 ip;		/* status.podIP */
+	/*
+	 * status.podIP and status.podIPs, at most one per family: 0 and ::
+	 * when absent; ip6_primary when podIP is the IPv6 one.
+	 */
+	struct in_addr	 ip;
+	struct in6_addr	 ip6;
+	bool		 ip6_primary;
 	struct pod_port	*ports;
 	size_t		 nports;
 	struct probe	 probe;
@@ -203,6 +254,8 @@ struct pod {
 	size_t		 member_of_cap;
 	/* The next pod holding the same address (registry_find_pod_by_ip). */
 	struct pod	*ip_next;
+	/* The same for ip6 (registry_find_pod_by_ip6). */
+	struct pod	*ip6_next;
 };
 
 /* True when the pod takes new connections: declared ready and probe ok. */
@@ -227,17 +280,49 @@ const char *pod_endpoint_hostname(const struct pod *,
  * member with an address when svc publishes not-ready addresses.
  */
 bool	pod_published(const struct pod *, const struct service *svc);
+/* True when pod has an address of family f. */
+bool	pod_has_family(const struct pod *, enum ip_family f);
+/* True when svc has family f (after the registry resolved them). */
+bool	service_has_family(const struct service *, enum ip_family f);
+
+/*
+ * An IPv6 address as CoreDNS names endpoints without a hostname:
+ * presentation form with ':' turned to '-' ("fd00--1"). buf holds at
+ * least INET6_ADDRSTRLEN bytes. Returns buf.
+ */
+char	*in6_dashed(const struct in6_addr *, char *buf, size_t len);
+
+/*
+ * Kubernetes' rules for the IP families of svc, from its
+ * spec.ipFamilyPolicy, spec.ipFamilies and spec.clusterIPs and the
+ * families the daemon has VIP ranges for (cluster[0] is the primary,
+ * ncluster 1 or 2): the policy it gets (SingleStack when absent, but
+ * RequireDualStack when two families or two clusterIPs are given, and
+ * for headless services without selector) and its families, primary
+ * first (the cluster's primary when none is asked; a second one for
+ * PreferDualStack on a dual-stack daemon and always for
+ * RequireDualStack). Refused with CIP_E_INVAL and a reason in err:
+ * more than two or repeated families, clusterIPs not matching
+ * ipFamilies, SingleStack with two, RequireDualStack or a family
+ * without a range, any of them on ExternalName. Pure.
+ */
+int	service_ip_families(const struct service *svc,
+    const enum ip_family *cluster, size_t ncluster,
+    enum ip_family_policy *policy, enum ip_family out[2], uint8_t *nout,
+    char *err, size_t errlen);
 
 /*
  * One subset of an Endpoints object (for a service without selector):
  * addresses and ports. The registry turns each address into a pod named
- * "<name>-<a-b-c-d>" with endpoints_of set; an address listed in several
+ * "<name>-<a-b-c-d>" (IPv6: "<name>-<dashed address>", as
+ * pod_addr_dashed) with endpoints_of set; an address listed in several
  * subsets of the object (other ports, as Kubernetes allows) is one pod
  * with the ports of all of them, not ready if any subset lists it in
  * notReadyAddresses, named by the first hostname given for it.
  */
 struct ep_address {
-	struct in_addr	 ip;
+	struct in_addr	 ip;		/* 0 when the address is IPv6 */
+	struct in6_addr	 ip6;		/* :: when the address is IPv4 */
 	char		*hostname;	/* may be NULL */
 	bool		 not_ready;	/* from notReadyAddresses */
 };
@@ -378,6 +463,11 @@ struct pod *registry_find_pod_key(const struct registry *, const char *key);
  */
 struct pod *registry_find_pod_by_ip(const struct registry *,
     struct in_addr ip);
+/* The same for IPv6 (:: never matches); the others by pod->ip6_next. */
+struct service *registry_find_service_by_vip6(const struct registry *,
+    const struct in6_addr *vip);
+struct pod *registry_find_pod_by_ip6(const struct registry *,
+    const struct in6_addr *ip);
 /* True while any service or pod lives in ns. */
 bool	registry_namespace_exists(const struct registry *, const char *ns);
 size_t	registry_count_services(const struct registry *);

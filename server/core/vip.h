@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* vip.h -- stable virtual IPs from a CIDR, persisted in a state file; pure but for that file. */
+/*
+ * vip.h -- stable virtual IPs from one CIDR per address family,
+ * persisted in a state file; pure but for that file.
+ */
 #ifndef CIP_VIP_H
 #define CIP_VIP_H
 
@@ -19,6 +22,20 @@ struct vip_pool;
  */
 struct vip_pool *vip_pool_new(const char *cidr, const char *state_path,
     char *err, size_t errlen);
+/*
+ * The same over one or two ranges, at most one per family, the first
+ * being the primary family: IPv4 as above, IPv6 "ADDR/N" with N from 96
+ * to 126 (the network and the all-ones address are never handed out).
+ * Both families' allocations persist in the one state file; a file of
+ * version 1 (one IPv4 range) loads and is rewritten as version 2.
+ */
+struct vip_pool *vip_pool_new_ranges(const char *const *cidrs, size_t n,
+    const char *state_path, char *err, size_t errlen);
+/*
+ * The families of the pool's ranges, AF_INET or AF_INET6, primary
+ * first. Returns their number (1 or 2).
+ */
+size_t	vip_families(const struct vip_pool *, int af[2]);
 void	vip_pool_free(struct vip_pool *);
 
 /*
@@ -42,6 +59,16 @@ int	vip_alloc(struct vip_pool *, const char *key, struct in_addr requested,
 int	vip_check(const struct vip_pool *, const char *key,
     struct in_addr requested, char *err, size_t errlen);
 /*
+ * vip_alloc and vip_check for the IPv6 range: requested NULL or ::
+ * means "any". The same key has one address per family, each derived
+ * from its hash in its own range. CIP_E_INVAL without an IPv6 range.
+ */
+int	vip_alloc6(struct vip_pool *, const char *key,
+    const struct in6_addr *requested, struct in6_addr *out, char *err,
+    size_t errlen);
+int	vip_check6(const struct vip_pool *, const char *key,
+    const struct in6_addr *requested, char *err, size_t errlen);
+/*
  * Makes room for n more keys in use, so that allocating them at startup
  * does not regrow the indexes key by key. Remembered released keys
  * count as room (those keys mostly come back). Returns 0 or
@@ -53,13 +80,18 @@ int	vip_reserve(struct vip_pool *, size_t n);
  * delete-then-recreate gets the same VIP.
  */
 void	vip_release(struct vip_pool *, const char *key);
+void	vip_release6(struct vip_pool *, const char *key);
 /* Returns the key holding addr in use, or NULL. */
 const char *vip_owner(const struct vip_pool *, struct in_addr addr);
-/* True when addr lies in the pool's range. */
+const char *vip_owner6(const struct vip_pool *, const struct in6_addr *);
+/* True when addr lies in the pool's range of its family. */
 bool	vip_in_range(const struct vip_pool *, struct in_addr addr);
-/* The range as given ("127.96.0.0/16"). */
+bool	vip_in_range6(const struct vip_pool *, const struct in6_addr *);
+/* The IPv4 range as given ("127.96.0.0/16"), NULL when none. */
 const char *vip_range(const struct vip_pool *);
-/* Number of keys in use. */
+/* The IPv6 range as given ("fd00:96::/112"), NULL when none. */
+const char *vip_range6(const struct vip_pool *);
+/* Number of keys in use, over both families. */
 size_t	vip_count(const struct vip_pool *);
 /*
  * Writes the state file if anything changed since the last save:

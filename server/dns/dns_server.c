@@ -1029,7 +1029,9 @@ dns_conf_zone(struct dns_server *s, const struct cip_conf *c,
 	zc.domain = c->cluster_domain;
 	/* The range VIPs come from: a reload changes it only at restart. */
 	zc.vip_range = s->rt->vips != NULL ? vip_range(s->rt->vips) :
-	    c->vip_range;
+	    conf_vip_range(c, AF_INET);
+	zc.vip_range6 = s->rt->vips != NULL ? vip_range6(s->rt->vips) :
+	    conf_vip_range(c, AF_INET6);
 	zc.ttl_s = (uint32_t)MINIMUM(c->dns_ttl_s, UINT32_MAX);
 	zc.negative_ttl_s = (uint32_t)MINIMUM(c->dns_negative_ttl_s,
 	    UINT32_MAX);
@@ -1054,8 +1056,10 @@ dns_conf_allow(struct dns_server *s, const struct cip_conf *c)
 
 	/* vip-range is the range VIPs come from, as for the zone. */
 	if ((acl = dns_acl_new(c->dns_allow.v, c->dns_allow.n,
-	    s->rt->vips != NULL ? vip_range(s->rt->vips) : c->vip_range,
-	    err, sizeof(err))) == NULL)
+	    s->rt->vips != NULL ? vip_range(s->rt->vips) :
+	    conf_vip_range(c, AF_INET),
+	    s->rt->vips != NULL ? vip_range6(s->rt->vips) :
+	    conf_vip_range(c, AF_INET6), err, sizeof(err))) == NULL)
 		log_warnx("dns: dns-allow: %s", err);
 	return acl;
 }

@@ -488,6 +488,17 @@ dns_msg_add_a(struct dns_msg *m, const char *owner, uint32_t ttl,
 }
 
 void
+dns_msg_add_aaaa(struct dns_msg *m, const char *owner, uint32_t ttl,
+    const struct in6_addr *a)
+{
+	size_t off;
+
+	off = dns_msg_rr_begin(m, owner, DNS_TYPE_AAAA, ttl);
+	msg_put_raw(m, a->s6_addr, 16);
+	dns_msg_rr_end(m, off);
+}
+
+void
 dns_msg_add_name_rr(struct dns_msg *m, const char *owner, uint16_t type,
     uint32_t ttl, const char *target)
 {

@@ -211,6 +211,8 @@ void	dns_msg_put_cstring(struct dns_msg *m, const char *s);
  */
 void	dns_msg_add_a(struct dns_msg *m, const char *owner, uint32_t ttl,
     struct in_addr a);
+void	dns_msg_add_aaaa(struct dns_msg *m, const char *owner, uint32_t ttl,
+    const struct in6_addr *a);
 void	dns_msg_add_name_rr(struct dns_msg *m, const char *owner,
     uint16_t type, uint32_t ttl, const char *target);
 void	dns_msg_add_srv(struct dns_msg *m, const char *owner, uint32_t ttl,

@@ -26,6 +26,8 @@ struct dns_zone {
 	size_t		 ndomain;	/* labels */
 	char		 rev[ZONE_NAME_MAX];	/* "96.127.in-addr.arpa" or "" */
 	size_t		 nrev;
+	char		 rev6[ZONE_NAME_MAX];	/* "...6.9.0.0.d.f.ip6.arpa" or "" */
+	size_t		 nrev6;
 	uint32_t	 vip_net;	/* host order */
 	uint32_t	 vip_mask;
 	bool		 has_range;
@@ -38,6 +40,11 @@ struct dns_zone {
 	uint32_t	 serial;
 	uint64_t	 rng;
 	char		 chase[ZONE_NAME_MAX];	/* ExternalName target to chase */
+	/* Addresses of one answer, gathered before they are written. */
+	uint32_t	 a4[ZONE_MAX_RRS];	/* host order */
+	size_t		 n4;
+	struct in6_addr	 a6[ZONE_MAX_RRS];
+	size_t		 n6;
 };
 
 /* One query being answered. */
@@ -64,6 +71,7 @@ struct zq {
 struct zone_ep {
 	const struct pod	*pod;
 	const char		*host;	/* NULL: the dashed address */
+	enum ip_family		 fam;	/* which address of the pod */
 };
 
 /* Which ports an SRV answer lists: all (name NULL), or one name and proto. */
@@ -91,14 +99,14 @@ static size_t	zone_endpoints(const struct service *, struct zone_ep *,
 static int	zone_ep_cmp(const void *, const void *);
 static bool	zone_ep_same_name(const struct zone_ep *,
     const struct zone_ep *);
-static size_t	zone_addrs(struct dns_zone *, uint32_t *, size_t);
+static void	zone_gather(struct dns_zone *, const struct zone_ep *, uint16_t);
+static size_t	zone_emit(struct dns_zone *, struct zq *, const char *);
 static bool	zone_svc_fqdn(const struct dns_zone *, const struct service *,
     char *, size_t);
 static bool	zone_join(char *, size_t, const char *, const char *);
-static bool	zone_endpoint_label(const struct pod *, const char *, char *,
+static bool	zone_endpoint_label(const struct zone_ep *, char *, size_t);
+static bool	zone_endpoint_fqdn(const struct zone_ep *, const char *, char *,
     size_t);
-static bool	zone_endpoint_fqdn(const struct pod *, const char *,
-    const char *, char *, size_t);
 static size_t	zone_endpoint_a(struct dns_zone *, struct zq *, uint8_t *,
     size_t, const struct service *);
 static size_t	zone_service_srv(struct dns_zone *, struct zq *, uint8_t *,
@@ -109,16 +117,23 @@ static bool	zone_ep_has_proto(const struct service *, enum cip_proto);
 static size_t	zone_headless_srv(struct dns_zone *, struct zq *, uint8_t *,
     size_t, const struct service *, const struct zone_portsel *);
 static bool	zone_port_seen(const struct service *, size_t, uint16_t);
+static void	zone_vip_additional(struct dns_zone *, struct zq *,
+    const struct service *, const char *);
+static bool	zone_ep_same_addr(const struct zone_ep *,
+    const struct zone_ep *);
+static int	zone_in6_cmp(const void *, const void *);
 static size_t	zone_service(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *);
 static size_t	zone_cluster(struct dns_zone *, struct zq *, uint8_t *, size_t);
 static size_t	zone_srv(struct dns_zone *, struct zq *, uint8_t *, size_t,
     const struct service *, const struct svc_port *);
 static bool	zq_reverse_addr(const struct zq *, struct in_addr *);
-static bool	zone_ptr_seen(const struct pod *, const struct pod *,
+static bool	zq_reverse_addr6(const struct zq *, struct in6_addr *);
+static bool	zone_ptr_seen(enum ip_family, const struct pod *,
+    const struct pod *,
     const struct service *, const char *);
 static size_t	zone_ptr(struct dns_zone *, struct zq *, uint8_t *, size_t,
-    struct in_addr, bool);
+    enum ip_family, struct in_addr, const struct in6_addr *, bool);
 
 struct dns_zone *
 dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
@@ -163,6 +178,22 @@ dns_zone_new(struct registry *reg, const struct dns_zone_conf *zc)
 			    "%u.", (n >> (32 - 8 * i)) & 0xff);
 		(void)snprintf(z->rev + o, sizeof(z->rev) - o, "in-addr.arpa");
 		z->nrev = zone_count_labels(z->rev);
+	}
+	if (zc->vip_range6 != NULL && *zc->vip_range6 != '\0') {
+		struct in6_addr net6;
+
+		if (parse_cidr6(zc->vip_range6, &net6, &prefix) != 0 ||
+		    prefix < 8 || prefix > 128)
+			goto fail;
+		/* The nibbles the prefix fixes entirely, lowest first. */
+		o = 0;
+		for (i = prefix / 4; i > 0; i--) {
+			unsigned b = net6.s6_addr[(i - 1) / 2];
+			o += (size_t)snprintf(z->rev6 + o, sizeof(z->rev6) - o,
+			    "%x.", (i - 1) % 2 ? b & 0xf : b >> 4);
+		}
+		(void)snprintf(z->rev6 + o, sizeof(z->rev6) - o, "ip6.arpa");
+		z->nrev6 = zone_count_labels(z->rev6);
 	}
 	z->ttl = zc->ttl_s;
 	z->negttl = zc->negative_ttl_s;
@@ -327,18 +358,22 @@ zone_join(char *buf, size_t len, const char *a, const char *b)
 }
 
 /*
- * The label of an endpoint: its hostname host when it has one, else
- * CoreDNS's dashed address ("10-0-0-1"). False when it does not fit.
+ * The label of an endpoint: its hostname when it has one, else
+ * CoreDNS's dashed address ("10-0-0-1", "fd00--1"). False when it does
+ * not fit.
  */
 static bool
-zone_endpoint_label(const struct pod *pod, const char *host, char *buf,
-    size_t len)
+zone_endpoint_label(const struct zone_ep *ep, char *buf, size_t len)
 {
-	uint32_t a = ntohl(pod->ip.s_addr);
+	uint32_t a = ntohl(ep->pod->ip.s_addr);
+	char d6[INET6_ADDRSTRLEN];
 	int n;
 
-	if (host != NULL)
-		return strlcpy(buf, host, len) < len;
+	if (ep->host != NULL)
+		return strlcpy(buf, ep->host, len) < len;
+	if (ep->fam == IP_FAMILY_V6)
+		return strlcpy(buf, in6_dashed(&ep->pod->ip6, d6, sizeof(d6)),
+		    len) < len;
 	n = snprintf(buf, len, "%u-%u-%u-%u", a >> 24, (a >> 16) & 0xff,
 	    (a >> 8) & 0xff, a & 0xff);
 	return n > 0 && (size_t)n < len;
@@ -350,16 +385,16 @@ zone_endpoint_label(const struct pod *pod, const char *host, char *buf,
  * are made. False when it does not fit.
  */
 static bool
-zone_endpoint_fqdn(const struct pod *pod, const char *host,
-    const char *svc_fqdn, char *buf, size_t len)
+zone_endpoint_fqdn(const struct zone_ep *ep, const char *svc_fqdn, char *buf,
+    size_t len)
 {
 	char label[64];
 
-	return zone_endpoint_label(pod, host, label, sizeof(label)) &&
+	return zone_endpoint_label(ep, label, sizeof(label)) &&
 	    zone_join(buf, len, label, svc_fqdn);
 }
 
-/* By name (hostnames after dashed addresses), then by address. */
+/* By name (hostnames after dashed addresses), then family, address. */
 static int
 zone_ep_cmp(const void *a, const void *b)
 {
@@ -371,9 +406,25 @@ zone_ep_cmp(const void *a, const void *b)
 		return x->host == NULL ? -1 : 1;
 	if (x->host != NULL && (c = strcmp(x->host, y->host)) != 0)
 		return c;
+	if (x->fam != y->fam)
+		return x->fam == IP_FAMILY_V4 ? -1 : 1;
+	if (x->fam == IP_FAMILY_V6)
+		return memcmp(&x->pod->ip6, &y->pod->ip6, sizeof(x->pod->ip6));
 	if (ix != iy)
 		return ix < iy ? -1 : 1;
 	return 0;
+}
+
+/* True when two endpoints have one address (family and value). */
+static bool
+zone_ep_same_addr(const struct zone_ep *x, const struct zone_ep *y)
+{
+	if (x->fam != y->fam)
+		return false;
+	if (x->fam == IP_FAMILY_V6)
+		return memcmp(&x->pod->ip6, &y->pod->ip6,
+		    sizeof(x->pod->ip6)) == 0;
+	return x->pod->ip.s_addr == y->pod->ip.s_addr;
 }
 
 /* True when two endpoints have one name (adjacent once sorted). */
@@ -383,26 +434,35 @@ zone_ep_same_name(const struct zone_ep *x, const struct zone_ep *y)
 	if (x->host != NULL || y->host != NULL)
 		return x->host != NULL && y->host != NULL &&
 		    strcmp(x->host, y->host) == 0;
-	return x->pod->ip.s_addr == y->pod->ip.s_addr;
+	return zone_ep_same_addr(x, y);
 }
 
 /*
- * The members of svc that DNS names, at most max, sorted with
- * zone_ep_cmp so that endpoints of one name are adjacent.
+ * The addresses of the members of svc that DNS names, one endpoint per
+ * address of a family the service has (as Kubernetes keeps an
+ * EndpointSlice per family), at most max, sorted with zone_ep_cmp so
+ * that endpoints of one name are adjacent.
  */
 static size_t
 zone_endpoints(const struct service *svc, struct zone_ep *out, size_t max)
 {
+	static const enum ip_family fams[] = { IP_FAMILY_V4, IP_FAMILY_V6 };
 	const struct pod *pod;
-	size_t i, n = 0;
+	size_t i, f, n = 0;
 
 	for (i = 0; i < svc->nmembers && n < max; i++) {
 		pod = svc->members[i];
 		if (!pod_published(pod, svc))
 			continue;
-		out[n].pod = pod;
-		out[n].host = pod_endpoint_hostname(pod, svc);
-		n++;
+		for (f = 0; f < CIP_ARRAY_LEN(fams) && n < max; f++) {
+			if (!pod_has_family(pod, fams[f]) ||
+			    !service_has_family(svc, fams[f]))
+				continue;
+			out[n].pod = pod;
+			out[n].host = pod_endpoint_hostname(pod, svc);
+			out[n].fam = fams[f];
+			n++;
+		}
 	}
 	qsort(out, n, sizeof(*out), zone_ep_cmp);
 	return n;
@@ -482,22 +542,60 @@ zone_u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int
+zone_in6_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct in6_addr));
+}
+
+/* Adds ep's address to the answer's when qt asks for its family. */
+static void
+zone_gather(struct dns_zone *z, const struct zone_ep *ep, uint16_t qt)
+{
+	if (ep->fam == IP_FAMILY_V4 && (qt == DNS_TYPE_A ||
+	    qt == DNS_TYPE_ANY) && z->n4 < CIP_ARRAY_LEN(z->a4))
+		z->a4[z->n4++] = ntohl(ep->pod->ip.s_addr);
+	if (ep->fam == IP_FAMILY_V6 && (qt == DNS_TYPE_AAAA ||
+	    qt == DNS_TYPE_ANY) && z->n6 < CIP_ARRAY_LEN(z->a6))
+		z->a6[z->n6++] = ep->pod->ip6;
+}
+
 /*
- * Leaves each of the n addresses (host order) in a once, in random
- * order: pods sharing an address (host network) give one record, as
- * an RRset holds no duplicates (RFC 2181 section 5). Returns how many.
+ * Writes the gathered addresses, each once, in random order: pods
+ * sharing an address (host network) give one record, as an RRset holds
+ * no duplicates (RFC 2181 section 5). Returns how many were written.
  */
 static size_t
-zone_addrs(struct dns_zone *z, uint32_t *a, size_t n)
+zone_emit(struct dns_zone *z, struct zq *zq, const char *owner)
 {
-	size_t i, k = 0;
+	struct in6_addr t6;
+	struct in_addr a;
+	size_t i, j, k4 = 0, k6 = 0;
 
-	qsort(a, n, sizeof(*a), zone_u32_cmp);
-	for (i = 0; i < n; i++)
-		if (k == 0 || a[k - 1] != a[i])
-			a[k++] = a[i];
-	zone_shuffle(z, a, k);
-	return k;
+	qsort(z->a4, z->n4, sizeof(z->a4[0]), zone_u32_cmp);
+	for (i = 0; i < z->n4; i++)
+		if (k4 == 0 || z->a4[k4 - 1] != z->a4[i])
+			z->a4[k4++] = z->a4[i];
+	zone_shuffle(z, z->a4, k4);
+	qsort(z->a6, z->n6, sizeof(z->a6[0]), zone_in6_cmp);
+	for (i = 0; i < z->n6; i++)
+		if (k6 == 0 || memcmp(&z->a6[k6 - 1], &z->a6[i],
+		    sizeof(t6)) != 0)
+			z->a6[k6++] = z->a6[i];
+	for (i = k6; i > 1; i--) {
+		j = (size_t)(zone_rand(z) % i);
+		t6 = z->a6[i - 1];
+		z->a6[i - 1] = z->a6[j];
+		z->a6[j] = t6;
+	}
+	for (i = 0; i < k4 && !zq->m.err; i++) {
+		a.s_addr = htonl(z->a4[i]);
+		dns_msg_add_a(&zq->m, owner, z->ttl, a);
+	}
+	for (i = 0; i < k6 && !zq->m.err; i++)
+		dns_msg_add_aaaa(&zq->m, owner, z->ttl, &z->a6[i]);
+	z->n4 = z->n6 = 0;
+	return k4 + k6;
 }
 
 /* The service's own name (or a short form of it) as the question. */
@@ -506,9 +604,7 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     const struct service *svc)
 {
 	struct zone_ep eps[ZONE_MAX_RRS];
-	uint32_t addrs[ZONE_MAX_RRS];
 	char target[ZONE_NAME_MAX];
-	struct in_addr a;
 	uint16_t qt = zq->q->qtype;
 	size_t i, n, l;
 
@@ -536,29 +632,46 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 			    DNS_RCODE_NXDOMAIN, z->domain);
 		if (qt == DNS_TYPE_SRV)
 			return zone_service_srv(z, zq, buf, cap, svc);
-		if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
-			break;
+		z->n4 = z->n6 = 0;
 		for (i = 0; i < n; i++)
-			addrs[i] = ntohl(eps[i].pod->ip.s_addr);
-		n = zone_addrs(z, addrs, n);
+			zone_gather(z, &eps[i], qt);
+		if (z->n4 + z->n6 == 0)
+			break;
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-		for (i = 0; i < n && !zq->m.err; i++) {
-			a.s_addr = htonl(addrs[i]);
-			dns_msg_add_a(&zq->m, NULL, z->ttl, a);
-		}
+		(void)zone_emit(z, zq, NULL);
 		return zq_finish(z, zq);
 	case SVC_CLUSTERIP:
 	default:
 		if (qt == DNS_TYPE_SRV && svc->nports > 0)
 			return zone_service_srv(z, zq, buf, cap, svc);
-		if ((qt != DNS_TYPE_A && qt != DNS_TYPE_ANY) ||
-		    svc->vip.s_addr == 0)
+		/* A for the IPv4 VIP, AAAA for the IPv6 one. */
+		if (!((qt == DNS_TYPE_A || qt == DNS_TYPE_ANY) &&
+		    svc->vip.s_addr != 0) &&
+		    !((qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY) &&
+		    !in6_is_unset(&svc->vip6)))
 			break;
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-		dns_msg_add_a(&zq->m, NULL, z->ttl, svc->vip);
+		if (qt != DNS_TYPE_AAAA && svc->vip.s_addr != 0)
+			dns_msg_add_a(&zq->m, NULL, z->ttl, svc->vip);
+		if (qt != DNS_TYPE_A && !in6_is_unset(&svc->vip6))
+			dns_msg_add_aaaa(&zq->m, NULL, z->ttl, &svc->vip6);
 		return zq_finish(z, zq);
 	}
 	return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR, z->domain);
+}
+
+/* The VIPs of svc, A and AAAA, in the additional section under fqdn. */
+static void
+zone_vip_additional(struct dns_zone *z, struct zq *zq,
+    const struct service *svc, const char *fqdn)
+{
+	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->vip6))
+		return;
+	dns_msg_section(&zq->m, 2);
+	if (svc->vip.s_addr != 0)
+		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
+	if (!in6_is_unset(&svc->vip6))
+		dns_msg_add_aaaa(&zq->m, fqdn, z->ttl, &svc->vip6);
 }
 
 /* True when port p of svc repeats an earlier one's number. */
@@ -604,10 +717,7 @@ zone_service_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 			dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, port,
 			    fqdn);
 	}
-	if (svc->vip.s_addr != 0) {
-		dns_msg_section(&zq->m, 2);
-		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
-	}
+	zone_vip_additional(z, zq, svc, fqdn);
 	return zq_finish(z, zq);
 }
 
@@ -716,8 +826,7 @@ zone_headless_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf,
 	for (g = 0; g < ng && !zq->m.err; g++) {
 		e = groups[g];
 		listed[g] = false;
-		if (!zone_endpoint_fqdn(eps[e].pod, eps[e].host, fqdn, target,
-		    sizeof(target)))
+		if (!zone_endpoint_fqdn(&eps[e], fqdn, target, sizeof(target)))
 			continue;
 		for (np = 0; e < n && (e == groups[g] ||
 		    zone_ep_same_name(&eps[e - 1], &eps[e])); e++)
@@ -731,15 +840,22 @@ zone_headless_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf,
 	dns_msg_section(&zq->m, 2);
 	for (g = 0; g < ng && !zq->m.err; g++) {
 		e = groups[g];
-		if (!listed[g] || !zone_endpoint_fqdn(eps[e].pod, eps[e].host,
-		    fqdn, target, sizeof(target)))
+		if (!listed[g] || !zone_endpoint_fqdn(&eps[e], fqdn, target,
+		    sizeof(target)))
 			continue;
+		/* A and AAAA of the name, each address once. */
 		for (; e < n && (e == groups[g] ||
-		    zone_ep_same_name(&eps[e - 1], &eps[e])); e++)
-			if (e == groups[g] || eps[e - 1].pod->ip.s_addr !=
-			    eps[e].pod->ip.s_addr)
+		    zone_ep_same_name(&eps[e - 1], &eps[e])); e++) {
+			if (e != groups[g] &&
+			    zone_ep_same_addr(&eps[e - 1], &eps[e]))
+				continue;
+			if (eps[e].fam == IP_FAMILY_V6)
+				dns_msg_add_aaaa(&zq->m, target, z->ttl,
+				    &eps[e].pod->ip6);
+			else
 				dns_msg_add_a(&zq->m, target, z->ttl,
 				    eps[e].pod->ip);
+		}
 	}
 	return zq_finish(z, zq);
 }
@@ -771,10 +887,7 @@ zone_srv(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		    z->domain);
 	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
 	dns_msg_add_srv(&zq->m, NULL, z->ttl, 0, 100, sp->port, fqdn);
-	if (svc->vip.s_addr != 0) {
-		dns_msg_section(&zq->m, 2);
-		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
-	}
+	zone_vip_additional(z, zq, svc, fqdn);
 	return zq_finish(z, zq);
 }
 
@@ -789,32 +902,32 @@ zone_endpoint_a(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
     const struct service *svc)
 {
 	struct zone_ep eps[ZONE_MAX_RRS];
-	uint32_t addrs[ZONE_MAX_RRS];
 	char label[64];
-	struct in_addr a;
 	uint16_t qt = zq->q->qtype;
 	size_t i, n, k = 0;
 
+	z->n4 = z->n6 = 0;
 	n = zone_endpoints(svc, eps, CIP_ARRAY_LEN(eps));
 	for (i = 0; i < n; i++)
-		if (zone_endpoint_label(eps[i].pod, eps[i].host, label,
-		    sizeof(label)) && zq_lab_eq(zq, 0, label))
-			addrs[k++] = ntohl(eps[i].pod->ip.s_addr);
+		if (zone_endpoint_label(&eps[i], label, sizeof(label)) &&
+		    zq_lab_eq(zq, 0, label)) {
+			zone_gather(z, &eps[i], qt);
+			k++;
+		}
 	for (i = 0; i < n && k == 0; i++)
-		if (zq_lab_eq(zq, 0, eps[i].pod->name))
-			addrs[k++] = ntohl(eps[i].pod->ip.s_addr);
+		if (zq_lab_eq(zq, 0, eps[i].pod->name)) {
+			zone_gather(z, &eps[i], qt);
+			k++;
+		}
 	if (k == 0)
 		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
 		    z->domain);
-	if (qt != DNS_TYPE_A && qt != DNS_TYPE_ANY)
+	/* The name exists; no address of the asked family: NODATA. */
+	if (z->n4 + z->n6 == 0)
 		return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
 		    z->domain);
-	k = zone_addrs(z, addrs, k);
 	zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
-	for (i = 0; i < k && !zq->m.err; i++) {
-		a.s_addr = htonl(addrs[i]);
-		dns_msg_add_a(&zq->m, NULL, z->ttl, a);
-	}
+	(void)zone_emit(z, zq, NULL);
 	return zq_finish(z, zq);
 }
 
@@ -971,19 +1084,50 @@ zq_reverse_addr(const struct zq *zq, struct in_addr *a)
 	return true;
 }
 
+/* The 32 nibble labels of N.N...N.ip6.arpa -> the address. */
+static bool
+zq_reverse_addr6(const struct zq *zq, struct in6_addr *a)
+{
+	unsigned v;
+	size_t i;
+	char c;
+
+	if (zq->n != 34 || !zq_lab_eq(zq, 32, "ip6") ||
+	    !zq_lab_eq(zq, 33, "arpa"))
+		return false;
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < 32; i++) {
+		if (zq->llen[i] != 1)
+			return false;
+		c = zq->lab[i][0];
+		if (c >= '0' && c <= '9')
+			v = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v = (unsigned)(c - 'A' + 10);
+		else
+			return false;
+		/* Label 0 is the lowest nibble of the last byte. */
+		a->s6_addr[15 - i / 2] |= (uint8_t)(i % 2 ? v << 4 : v);
+	}
+	return true;
+}
+
 /*
  * True when a pod of the address chain from first up to (not including)
  * pod is published in svc under the hostname host (NULL: the dashed
  * address): that PTR is in the answer.
  */
 static bool
-zone_ptr_seen(const struct pod *first, const struct pod *pod,
-    const struct service *svc, const char *host)
+zone_ptr_seen(enum ip_family fam, const struct pod *first,
+    const struct pod *pod, const struct service *svc, const char *host)
 {
 	const struct pod *o;
 	size_t j;
 
-	for (o = first; o != NULL && o != pod; o = o->ip_next) {
+	for (o = first; o != NULL && o != pod;
+	    o = fam == IP_FAMILY_V6 ? o->ip6_next : o->ip_next) {
 		if (!pod_published(o, svc))
 			continue;
 		for (j = 0; j < o->nmember_of; j++)
@@ -997,64 +1141,69 @@ zone_ptr_seen(const struct pod *first, const struct pod *pod,
 /*
  * PTR for a VIP, or for an endpoint address of any service (as CoreDNS):
  * the endpoint's name under each service it serves, by hostname or
- * dashed address. Returns 0 when the address is none of ours (in_rev:
- * NXDOMAIN then, else forward).
+ * dashed address, for an address of family fam (a, or *a6 for IPv6).
+ * Returns 0 when the address is none of ours (in_rev: NXDOMAIN then,
+ * else forward).
  */
 static size_t
 zone_ptr(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
-    struct in_addr a, bool in_rev)
+    enum ip_family fam, struct in_addr a, const struct in6_addr *a6,
+    bool in_rev)
 {
 	const struct service *svc;
 	const struct pod *first, *pod;
+	struct zone_ep ep;
 	char fqdn[ZONE_NAME_MAX], target[ZONE_NAME_MAX];
-	const char *host;
+	const char *rev = fam == IP_FAMILY_V6 ? z->rev6 : z->rev;
 	uint16_t qt = zq->q->qtype;
 	size_t j;
 	bool begun = false;
 
-	if ((svc = registry_find_service_by_vip(z->reg, a)) != NULL) {
+	svc = fam == IP_FAMILY_V6 ? registry_find_service_by_vip6(z->reg, a6) :
+	    registry_find_service_by_vip(z->reg, a);
+	if (svc != NULL) {
 		if (qt != DNS_TYPE_PTR && qt != DNS_TYPE_ANY)
 			return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
-			    in_rev ? z->rev : z->domain);
+			    in_rev ? rev : z->domain);
 		if (!zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)))
 			return 0;
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
 		dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_PTR, z->ttl, fqdn);
 		return zq_finish(z, zq);
 	}
-	if ((first = registry_find_pod_by_ip(z->reg, a)) != NULL) {
-		for (pod = first; pod != NULL; pod = pod->ip_next) {
-			for (j = 0; j < pod->nmember_of; j++) {
-				svc = pod->member_of[j];
-				if (!pod_published(pod, svc))
-					continue;
-				if (!begun) {
-					if (qt != DNS_TYPE_PTR &&
-					    qt != DNS_TYPE_ANY)
-						return zq_negative(z, zq, buf,
-						    cap, DNS_RCODE_NOERROR,
-						    in_rev ? z->rev :
-						    z->domain);
-					zq_begin(z, zq, buf, cap,
-					    DNS_RCODE_NOERROR);
-					begun = true;
-				}
-				host = pod_endpoint_hostname(pod, svc);
-				if (zone_ptr_seen(first, pod, svc, host) ||
-				    !zone_svc_fqdn(z, svc, fqdn,
-				    sizeof(fqdn)) || !zone_endpoint_fqdn(pod,
-				    host, fqdn, target, sizeof(target)))
-					continue;
-				dns_msg_add_name_rr(&zq->m, NULL,
-				    DNS_TYPE_PTR, z->ttl, target);
+	first = fam == IP_FAMILY_V6 ? registry_find_pod_by_ip6(z->reg, a6) :
+	    registry_find_pod_by_ip(z->reg, a);
+	for (pod = first; pod != NULL;
+	    pod = fam == IP_FAMILY_V6 ? pod->ip6_next : pod->ip_next) {
+		for (j = 0; j < pod->nmember_of; j++) {
+			svc = pod->member_of[j];
+			if (!pod_published(pod, svc) ||
+			    !service_has_family(svc, fam))
+				continue;
+			if (!begun) {
+				if (qt != DNS_TYPE_PTR && qt != DNS_TYPE_ANY)
+					return zq_negative(z, zq, buf, cap,
+					    DNS_RCODE_NOERROR,
+					    in_rev ? rev : z->domain);
+				zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
+				begun = true;
 			}
+			ep.pod = pod;
+			ep.host = pod_endpoint_hostname(pod, svc);
+			ep.fam = fam;
+			if (zone_ptr_seen(fam, first, pod, svc, ep.host) ||
+			    !zone_svc_fqdn(z, svc, fqdn, sizeof(fqdn)) ||
+			    !zone_endpoint_fqdn(&ep, fqdn, target,
+			    sizeof(target)))
+				continue;
+			dns_msg_add_name_rr(&zq->m, NULL, DNS_TYPE_PTR, z->ttl,
+			    target);
 		}
-		if (begun)
-			return zq_finish(z, zq);
 	}
+	if (begun)
+		return zq_finish(z, zq);
 	if (in_rev)
-		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN,
-		    z->rev);
+		return zq_negative(z, zq, buf, cap, DNS_RCODE_NXDOMAIN, rev);
 	return 0;
 }
 
@@ -1066,8 +1215,9 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	const struct service *svc = NULL;
 	char key[ZONE_KEY_MAX];
 	struct in_addr a;
+	struct in6_addr a6;
 	size_t o, len, nl, ns;
-	bool in_domain, in_rev, in_ptr;
+	bool in_domain, in_rev, in_ptr, in_rev6, in_ptr6;
 
 	*lenp = 0;
 	*rcodep = DNS_RCODE_NOERROR;
@@ -1105,6 +1255,12 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 			    z->rev);
 			goto answered;
 		}
+		if (z->nrev6 > 0 &&
+		    dns_wire_qname_under(q, z->rev6, z->nrev6)) {
+			len = zq_negative(z, &zq, buf, cap, DNS_RCODE_NXDOMAIN,
+			    z->rev6);
+			goto answered;
+		}
 		return DNS_ZONE_FORWARD;
 	}
 	/*
@@ -1119,13 +1275,19 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	}
 	in_domain = zq_under(&zq, z->domain, z->ndomain);
 	in_rev = !in_domain && zq_under(&zq, z->rev, z->nrev);
+	in_rev6 = !in_domain && zq_under(&zq, z->rev6, z->nrev6);
 	in_ptr = zq_reverse_addr(&zq, &a);
-	if (!in_domain && !in_rev) {
+	in_ptr6 = zq_reverse_addr6(&zq, &a6);
+	if (!in_domain && !in_rev && !in_rev6) {
 		if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY)
 			return DNS_ZONE_FORWARD;
 		zq.outside = true;
 		/* The endpoint addresses of services. */
-		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, a, false)) != 0)
+		if (in_ptr && (len = zone_ptr(z, &zq, buf, cap, IP_FAMILY_V4,
+		    a, NULL, false)) != 0)
+			goto answered;
+		if (in_ptr6 && (len = zone_ptr(z, &zq, buf, cap, IP_FAMILY_V6,
+		    a, &a6, false)) != 0)
 			goto answered;
 		/* Short forms S, S.N, S.N.svc, only for what exists. */
 		if (!zone_short_ok(z, zq.n) ||
@@ -1160,8 +1322,26 @@ dns_zone_answer(struct dns_zone *z, const struct dns_query *q, uint8_t *buf,
 	}
 	if (in_domain)
 		len = zone_cluster(z, &zq, buf, cap);
-	else if (in_ptr)
-		len = zone_ptr(z, &zq, buf, cap, a, true);
+	else if (in_rev6) {
+		if (in_ptr6)
+			len = zone_ptr(z, &zq, buf, cap, IP_FAMILY_V6, a, &a6,
+			    true);
+		else if (zq.n == z->nrev6) {
+			/* The reverse apex. */
+			zq_begin(z, &zq, buf, cap, DNS_RCODE_NOERROR);
+			if (q->qtype == DNS_TYPE_SOA ||
+			    q->qtype == DNS_TYPE_ANY) {
+				dns_msg_add_soa(&zq.m, z->rev6, z->negttl,
+				    z->serial, z->negttl);
+				len = zq_finish(z, &zq);
+			} else
+				len = zq_negative(z, &zq, buf, cap,
+				    DNS_RCODE_NOERROR, z->rev6);
+		} else
+			len = zq_negative(z, &zq, buf, cap,
+			    DNS_RCODE_NXDOMAIN, z->rev6);
+	} else if (in_ptr)
+		len = zone_ptr(z, &zq, buf, cap, IP_FAMILY_V4, a, NULL, true);
 	else if (zq.n == z->nrev) {
 		/* The reverse apex. */
 		zq_begin(z, &zq, buf, cap, DNS_RCODE_NOERROR);

@@ -37,6 +37,7 @@ int	dns_zone_short_parse(const char *text);
 struct dns_zone_conf {
 	const char	*domain;	/* "cluster.local" */
 	const char	*vip_range;	/* "127.96.0.0/16": the reverse zone; may be NULL */
+	const char	*vip_range6;	/* "fd00:96::/112": its ip6.arpa zone; may be NULL */
 	uint32_t	 ttl_s;
 	uint32_t	 negative_ttl_s;
 	size_t		 edns_payload;	/* announced in answers */

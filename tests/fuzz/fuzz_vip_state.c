@@ -65,6 +65,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vip_count(p) != CIP_ARRAY_LEN(keys) - 1)
 		abort();
 	vip_pool_free(p);
+	/* The same input read by a dual-stack pool: IPv6 lines count too. */
+	{
+		const char *ranges[] = { "10.250.0.0/24", "fd00:96::/120" };
+		struct in6_addr g6[CIP_ARRAY_LEN(keys)];
+
+		if ((p = vip_pool_new_ranges(ranges, 2, path, err,
+		    sizeof(err))) == NULL || vip_count(p) != 0)
+			abort();
+		for (i = 0; i < CIP_ARRAY_LEN(keys); i++) {
+			if (vip_alloc6(p, keys[i], NULL, &g6[i], err,
+			    sizeof(err)) != 0 || !vip_in_range6(p, &g6[i]) ||
+			    g6[i].s6_addr[15] == 0 || g6[i].s6_addr[15] == 0xff)
+				abort();
+			for (j = 0; j < i; j++)
+				if (memcmp(&g6[j], &g6[i], sizeof(g6[i])) == 0)
+					abort();
+		}
+		vip_pool_free(p);
+	}
 	close(fd);
 	return 0;
 }

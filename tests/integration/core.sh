@@ -23,7 +23,16 @@ ARGS=(--manifests "$M" --state-dir "$STATE" --dns-listen "127.0.0.1:$DNS_PORT"
 # broken manifests with file:line:column.
 "$CIPD" "${ARGS[@]}" --check-config > "$TEST_TMP/printed.yaml" 2>"$TEST_TMP/check.log" ||
 	fail "--check-config refused the demo: $(cat "$TEST_TMP/check.log")"
-grep -q "^vip-range: \"127.96.0.0/16\"" "$TEST_TMP/printed.yaml" || fail "--check-config output"
+grep -A1 "^vip-range:" "$TEST_TMP/printed.yaml" | grep -q '^  - "127.96.0.0/16"' ||
+	fail "--check-config output"
+# One range per family, repeatable; two of one family are refused.
+"$CIPD" "${ARGS[@]}" --vip-range 127.96.0.0/16 --vip-range fd00:96::/112 \
+	--check-config > "$TEST_TMP/dual.yaml" 2>&1 || fail "dual-stack ranges refused"
+grep -A2 "^vip-range:" "$TEST_TMP/dual.yaml" | grep -q '^  - "fd00:96::/112"' ||
+	fail "--check-config lost the IPv6 range"
+out=$("$CIPD" "${ARGS[@]}" --vip-range 127.96.0.0/16 --vip-range 127.97.0.0/16 \
+	--check-config 2>&1) && fail "two IPv4 ranges accepted"
+echo "$out" | grep -q "are of one family" || fail "two IPv4 ranges: $out"
 "$CIPD" -c "$TEST_TMP/printed.yaml" --check-config >/dev/null 2>&1 ||
 	fail "printed configuration does not read back"
 printf 'dns-ttl: 5\nbogus: 1\n' > "$TEST_TMP/bad.yaml"

@@ -20,7 +20,8 @@ test_defaults(void **state)
 	char err[256];
 
 	assert_non_null(c);
-	assert_string_equal(c->vip_range, "127.96.0.0/16");
+	assert_int_equal(c->vip_range.n, 1);
+	assert_string_equal(c->vip_range.v[0], "127.96.0.0/16");
 	assert_string_equal(c->api_listen, "127.0.0.1:9901");
 	assert_string_equal(c->cluster_domain, "cluster.local");
 	assert_int_equal(c->dns_ttl_s, 5);
@@ -83,6 +84,12 @@ test_errors_have_positions(void **state)
 		{ "api-insecure: maybe\n", "c.yaml:1:15: api-insecure: expected" },
 		{ "dns-listen: [1.2.3.4:99999]\n", "dns-listen: \"1.2.3.4:99999\"" },
 		{ "vip-range: 10.0.0.0/31\n", "vip-range" },
+		{ "vip-range: [10.0.0.0/16, 10.1.0.0/16]\n", "vip-range: "
+		    "10.0.0.0/16 and 10.1.0.0/16 are of one family" },
+		{ "vip-range: [\"fd00::/64\"]\n", "vip-range: \"fd00::/64\" is "
+		    "not an IPv4 CIDR from /8 to /30 or an IPv6 one" },
+		{ "vip-range: [10.0.0.0/16, \"fd00::/112\", \"fd01::/112\"]\n",
+		    "vip-range: one or two ranges" },
 		{ "lb-algorithm: fastest\n", "lb-algorithm" },
 		{ "- a\n", "c.yaml:1:1: configuration: expected a mapping" },
 		{ "a: [\n", "c.yaml:2:1:" },

@@ -41,7 +41,7 @@ acl_of(char *const *v, size_t n, const char *vip)
 	struct dns_acl *acl;
 	char err[256];
 
-	acl = dns_acl_new(v, n, vip, err, sizeof(err));
+	acl = dns_acl_new(v, n, vip, NULL, err, sizeof(err));
 	if (acl == NULL)
 		fail_msg("dns_acl_new: %s", err);
 	return acl;
@@ -195,7 +195,7 @@ test_dns_acl_match_all_and_none(void **state)
 	dns_acl_free(acl);
 
 	/* An empty list matches nobody; so do a NULL one and odd families. */
-	acl = dns_acl_new(NULL, 0, "127.96.0.0/16", err, sizeof(err));
+	acl = dns_acl_new(NULL, 0, "127.96.0.0/16", NULL, err, sizeof(err));
 	assert_non_null(acl);
 	assert_false(dns_acl_match(acl, client("127.0.0.1")));
 	memset(&sa, 0, sizeof(sa));
@@ -228,13 +228,21 @@ test_dns_acl_new_vip_range(void **state)
 	assert_false(dns_acl_match(acl, client("10.100.0.1")));
 	dns_acl_free(acl);
 	err[0] = '\0';
-	assert_null(dns_acl_new(v, CIP_ARRAY_LEN(v), "nope", err,
+	assert_null(dns_acl_new(v, CIP_ARRAY_LEN(v), "nope", NULL, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "nope"));
-	assert_null(dns_acl_new(bad, CIP_ARRAY_LEN(bad), NULL, err,
+	assert_null(dns_acl_new(bad, CIP_ARRAY_LEN(bad), NULL, NULL, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "\"11.0.0.0/7\""));
 	assert_non_null(strstr(err, "(10.0.0.0/7?)"));
+	/* With an IPv6 range too, the entry stands for both. */
+	acl = dns_acl_new(v, CIP_ARRAY_LEN(v), "10.96.0.0/16", "fd00:96::/112",
+	    err, sizeof(err));
+	assert_non_null(acl);
+	assert_true(dns_acl_match(acl, client("10.96.0.1")));
+	assert_true(dns_acl_match(acl, client("fd00:96::5")));
+	assert_false(dns_acl_match(acl, client("fd00:97::5")));
+	dns_acl_free(acl);
 }
 
 int

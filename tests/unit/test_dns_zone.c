@@ -13,6 +13,7 @@
 
 #include <ldns/ldns.h>
 
+#include "manifest.h"
 #include "registry.h"
 #include "selector.h"
 #include "util.h"
@@ -1238,6 +1239,191 @@ test_zone_ptr_any_service(void **state)
 	ldns_pkt_free(p);
 }
 
+static const char dual_yaml[] =
+    "kind: Service\nmetadata: {name: dual}\n"
+    "spec: {selector: {app: dual}, ipFamilyPolicy: PreferDualStack, "
+    "ports: [{name: http, port: 80}]}\n"
+    "---\nkind: Service\nmetadata: {name: six}\n"
+    "spec: {selector: {app: dual}, clusterIP: 'fd00:96::20', "
+    "ports: [{port: 80}]}\n"
+    "---\nkind: Service\nmetadata: {name: hl}\n"
+    "spec: {clusterIP: None, selector: {app: hl}, ipFamilyPolicy: "
+    "PreferDualStack, ports: [{name: http, port: 80}]}\n"
+    "---\nkind: Service\nmetadata: {name: hl4}\n"
+    "spec: {clusterIP: None, selector: {app: hl}, ports: [{port: 80}]}\n"
+    "---\nkind: Pod\nmetadata: {name: hl-0, labels: {app: hl}}\n"
+    "status: {podIPs: [{ip: 127.0.40.1}, {ip: '5678:abcd::1'}]}\n"
+    "---\nkind: Pod\nmetadata: {name: hl-1, labels: {app: hl}}\n"
+    "spec: {hostname: web-1, subdomain: hl}\n"
+    "status: {podIP: 'fd00:40::2'}\n"
+    "---\nkind: Pod\nmetadata: {name: dual-1, labels: {app: dual}}\n"
+    "status: {podIPs: [{ip: 127.0.50.1}, {ip: 'fd00:50::1'}]}\n";
+
+static int
+setup_dual(void **state)
+{
+	const char *ranges[] = { "127.96.0.0/16", "fd00:96::/112" };
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dns_zone_conf zc;
+	struct objset set = { 0 };
+	char err[256];
+
+	f->vips = vip_pool_new_ranges(ranges, 2, NULL, err, sizeof(err));
+	assert_non_null(f->vips);
+	f->reg = registry_new(f->vips);
+	memset(&zc, 0, sizeof(zc));
+	zc.domain = "cluster.local";
+	zc.vip_range = ranges[0];
+	zc.vip_range6 = ranges[1];
+	zc.ttl_s = 5;
+	zc.negative_ttl_s = 30;
+	zc.edns_payload = 1232;
+	f->zone = dns_zone_new(f->reg, &zc);
+	assert_non_null(f->zone);
+	if (manifest_parse_buf(dual_yaml, strlen(dual_yaml), "dual.yaml", &set,
+	    NULL, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	apply(f->reg, &set);
+	*state = f;
+	return 0;
+}
+
+/* Asks name/type; the answer section (or additional) must be want. */
+static void
+expect(struct fixture *f, const char *name, ldns_rr_type type,
+    ldns_pkt_rcode rcode, bool additional, const char *want)
+{
+	ldns_pkt *p = ask(f, name, type, -1, 4096);
+	char *got, *c;
+
+	if (p == NULL)
+		fail_msg("%s: forwarded", name);
+	if (ldns_pkt_get_rcode(p) != rcode)
+		fail_msg("%s: rcode %d", name, ldns_pkt_get_rcode(p));
+	got = section_text(additional ? ldns_pkt_additional(p) :
+	    ldns_pkt_answer(p));
+	/* One line per record: joined by "|" here. */
+	for (c = got; *c != '\0'; c++)
+		if (*c == '\n')
+			*c = c[1] == '\0' ? '\0' : '|';
+	if (strcasecmp(got, want) != 0)
+		fail_msg("%s: \"%s\", want \"%s\"", name, got, want);
+	free(got);
+	ldns_pkt_free(p);
+}
+
+/* "b.a.9.8....ip6.arpa." of an address. */
+static const char *
+rev6(const char *addr, char *buf, size_t len)
+{
+	struct in6_addr a;
+	size_t i, o = 0;
+
+	assert_int_equal(inet_pton(AF_INET6, addr, &a), 1);
+	for (i = 32; i > 0; i--) {
+		unsigned b = a.s6_addr[(i - 1) / 2];
+		o += (size_t)snprintf(buf + o, len - o, "%x.",
+		    (i - 1) % 2 ? b & 0xf : b >> 4);
+	}
+	snprintf(buf + o, len - o, "ip6.arpa.");
+	return buf;
+}
+
+static void
+test_zone_dual_stack(void **state)
+{
+	struct fixture *f = *state;
+	struct service *dual = registry_find_service(f->reg, "default",
+	    "dual");
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], want[512], r[128];
+	ldns_pkt *p;
+
+	assert_non_null(dual);
+	inet_ntop(AF_INET, &dual->vip, v4, sizeof(v4));
+	inet_ntop(AF_INET6, &dual->vip6, v6, sizeof(v6));
+	assert_true(strncmp(v6, "fd00:96::", 9) == 0);
+	/* A for the IPv4 VIP, AAAA for the IPv6 one. */
+	snprintf(want, sizeof(want), "dual.default.svc.cluster.local.\t5\tIN"
+	    "\tA\t%s", v4);
+	expect(f, "dual.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, false, want);
+	snprintf(want, sizeof(want), "dual.default.svc.cluster.local.\t5\tIN"
+	    "\tAAAA\t%s", v6);
+	expect(f, "dual.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+	    LDNS_RCODE_NOERROR, false, want);
+	/* IPv6 single-stack: AAAA only. */
+	expect(f, "six.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, false, "");
+	expect(f, "six.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+	    LDNS_RCODE_NOERROR, false, "six.default.svc.cluster.local.\t5\tIN"
+	    "\tAAAA\tfd00:96::20");
+	/* SRV: the A and the AAAA in additional. */
+	snprintf(want, sizeof(want), "dual.default.svc.cluster.local.\t5\tIN"
+	    "\tA\t%s|dual.default.svc.cluster.local.\t5\tIN\tAAAA\t%s", v4, v6);
+	expect(f, "_http._tcp.dual.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, true, want);
+	/* Headless: one record per address of each family it has. */
+	expect(f, "hl.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+	    LDNS_RCODE_NOERROR, false, "hl.default.svc.cluster.local.\t5\tIN"
+	    "\tAAAA\t5678:abcd::1|hl.default.svc.cluster.local.\t5\tIN\tAAAA"
+	    "\tfd00:40::2");
+	expect(f, "hl.default.svc.cluster.local.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, false, "hl.default.svc.cluster.local.\t5\tIN"
+	    "\tA\t127.0.40.1");
+	/* A single-stack IPv4 one publishes no IPv6 endpoint. */
+	expect(f, "hl4.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+	    LDNS_RCODE_NOERROR, false, "");
+	expect(f, "5678-abcd--1.hl4.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_AAAA, LDNS_RCODE_NXDOMAIN, false, "");
+	/* CoreDNS's dashed names, one per address. */
+	expect(f, "5678-abcd--1.hl.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, false,
+	    "5678-abcd--1.hl.default.svc.cluster.local.\t5\tIN\tAAAA\t"
+	    "5678:abcd::1");
+	expect(f, "5678-abcd--1.hl.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, "");
+	expect(f, "127-0-40-1.hl.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false,
+	    "127-0-40-1.hl.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.1");
+	expect(f, "web-1.hl.default.svc.cluster.local.", LDNS_RR_TYPE_AAAA,
+	    LDNS_RCODE_NOERROR, false, "web-1.hl.default.svc.cluster.local.\t"
+	    "5\tIN\tAAAA\tfd00:40::2");
+	/* Headless SRV: targets' A and AAAA in additional. */
+	expect(f, "_http._tcp.hl.default.svc.cluster.local.",
+	    LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, true,
+	    "127-0-40-1.hl.default.svc.cluster.local.\t5\tIN\tA\t127.0.40.1|"
+	    "5678-abcd--1.hl.default.svc.cluster.local.\t5\tIN\tAAAA\t"
+	    "5678:abcd::1|web-1.hl.default.svc.cluster.local.\t5\tIN\tAAAA\t"
+	    "fd00:40::2");
+	/* PTR in the IPv6 range's zone, authoritative. */
+	snprintf(want, sizeof(want), "%s\t5\tIN\tPTR\t"
+	    "dual.default.svc.cluster.local.", rev6(v6, r, sizeof(r)));
+	expect(f, r, LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, false, want);
+	p = ask(f, rev6("fd00:96::ffff", r, sizeof(r)), LDNS_RR_TYPE_PTR, -1,
+	    512);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	assert_rr_prefix(ldns_pkt_authority(p), 0,
+	    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.0.d.f."
+	    "ip6.arpa.\t30\tIN\tSOA\t");
+	ldns_pkt_free(p);
+	expect(f, "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.0.d.f."
+	    "ip6.arpa.", LDNS_RR_TYPE_NS, LDNS_RCODE_NOERROR, false, "");
+	/* An IPv6 endpoint's PTR, under each service publishing it. */
+	snprintf(want, sizeof(want), "%s\t5\tIN\tPTR\t"
+	    "5678-abcd--1.hl.default.svc.cluster.local.",
+	    rev6("5678:abcd::1", r, sizeof(r)));
+	expect(f, r, LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, false, want);
+	snprintf(want, sizeof(want), "%s\t5\tIN\tPTR\t"
+	    "web-1.hl.default.svc.cluster.local.",
+	    rev6("fd00:40::2", r, sizeof(r)));
+	expect(f, r, LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, false, want);
+	/* Other ip6.arpa names are not ours: forwarded. */
+	assert_null(ask(f, rev6("2001:db8::1", r, sizeof(r)),
+	    LDNS_RR_TYPE_PTR, -1, 512));
+}
+
 int
 main(void)
 {
@@ -1268,6 +1454,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zone_short_names_modes,
 		    setup, teardown),
 		cmocka_unit_test(test_zone_short_parse),
+		cmocka_unit_test_setup_teardown(test_zone_dual_stack,
+		    setup_dual, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

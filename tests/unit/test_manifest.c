@@ -118,6 +118,33 @@ test_errors_name_position(void **state)
 		  "f.yaml:1:1: status.podIP: missing" },
 		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 300.1.1.1}\n",
 		  "f.yaml:3:17: status.podIP: \"300.1.1.1\" is not an IPv4" },
+		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 'fd00::1', "
+		  "podIPs: [{ip: 'fd00::2'}]}\n", "f.yaml:3:42: "
+		  "status.podIPs[0]: \"fd00::2\" is not status.podIP" },
+		{ "kind: Pod\nmetadata: {name: p}\nstatus: {podIPs: "
+		  "[{ip: 'fd00::1'}, {ip: 'fd00::2'}]}\n", "f.yaml:3:41: "
+		  "status.podIPs[].ip: a second IPv6 address" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: "
+		  "'fd00::1', clusterIPs: ['fd00::1', 'fd00::2']}\n",
+		  "f.yaml:3:54: spec.clusterIPs[]: a second IPv6 address" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: "
+		  "10.0.0.1, clusterIPs: ['fd00::1']}\n", "f.yaml:3:42: "
+		  "spec.clusterIPs[0]: \"fd00::1\" is not spec.clusterIP" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {clusterIP: None, "
+		  "clusterIPs: [None, 10.0.0.1]}\n", "f.yaml:3:44: "
+		  "spec.clusterIPs: must be a single \"None\"" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilies: "
+		  "[IPv4, IPv4]}\n", "f.yaml:3:27: spec.ipFamilies[1]: "
+		  "duplicate value \"IPv4\"" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilies: "
+		  "[IPv5]}\n", "f.yaml:3:21: spec.ipFamilies[]: \"IPv5\" is "
+		  "not IPv4 or IPv6" },
+		{ "kind: Service\nmetadata: {name: a}\nspec: {ipFamilyPolicy: "
+		  "DualStack}\n", "f.yaml:3:24: spec.ipFamilyPolicy: "
+		  "\"DualStack\" is not SingleStack" },
+		{ "kind: Endpoints\nmetadata: {name: e}\nsubsets: [{addresses: "
+		  "[{ip: 'fe80::1%eth0'}]}]\n", "f.yaml:3:29: addresses[].ip: "
+		  "\"fe80::1%eth0\" is not an IPv4 or IPv6 address" },
 		{ "kind: [Deployment]\nmetadata: {name: p}\n",
 		  "f.yaml:1:7: kind: expected a string" },
 		{ "kind: Service\nmetadata: {name: a}\nspec: [1]\n",
@@ -168,23 +195,67 @@ test_whole_or_nothing(void **state)
 }
 
 /* Every truncation gives objects or a clean, positioned error. */
+static const char dual[] =
+    "kind: Service\nmetadata: {name: d}\nspec:\n"
+    "  clusterIPs: [\"fd00:96::20\", 127.96.0.20]\n"
+    "  ipFamilies: [IPv6, IPv4]\n  ipFamilyPolicy: RequireDualStack\n"
+    "---\nkind: Pod\nmetadata: {name: p}\nstatus:\n"
+    "  podIP: \"fd00::7\"\n  podIPs: [{ip: \"fd00::7\"}, {ip: 10.0.0.7}]\n"
+    "---\nkind: Endpoints\nmetadata: {name: e}\n"
+    "subsets: [{addresses: [{ip: \"fd00::1:2\"}, {ip: 10.0.0.9}]}]\n";
+
 static void
 test_truncation_never_crashes(void **state)
 {
-	size_t len, n = strlen(demo);
+	const char *docs[] = { demo, dual };
+	size_t len, n, i;
 	char err[256];
 
-	for (len = 0; len <= n; len++) {
-		struct objset set = { 0 };
-		char *copy = malloc(len ? len : 1);
-		memcpy(copy, demo, len);
-		err[0] = '\0';
-		if (manifest_parse_buf(copy, len, "t.yaml", &set, NULL, err,
-		    sizeof(err)) != 0)
-			assert_true(strncmp(err, "t.yaml:", 7) == 0);
-		objset_clear(&set);
-		free(copy);
+	for (i = 0; i < CIP_ARRAY_LEN(docs); i++) {
+		n = strlen(docs[i]);
+		for (len = 0; len <= n; len++) {
+			struct objset set = { 0 };
+			char *copy = malloc(len ? len : 1);
+			memcpy(copy, docs[i], len);
+			err[0] = '\0';
+			if (manifest_parse_buf(copy, len, "t.yaml", &set, NULL,
+			    err, sizeof(err)) != 0)
+				assert_true(strncmp(err, "t.yaml:", 7) == 0);
+			objset_clear(&set);
+			free(copy);
+		}
 	}
+}
+
+/* Both families, in the order given; one per family. */
+static void
+test_parse_dual_stack(void **state)
+{
+	struct objset set = { 0 };
+	struct service *s;
+	struct pod *p;
+	char err[256];
+
+	assert_int_equal(manifest_parse_buf(dual, strlen(dual), "d.yaml", &set,
+	    NULL, err, sizeof(err)), 0);
+	assert_int_equal(set.nsvcs, 1);
+	s = set.svcs[0];
+	assert_int_equal(s->nreq_ips, 2);
+	assert_int_equal(s->req_ip_families[0], IP_FAMILY_V6);
+	assert_int_equal(s->req_ip_families[1], IP_FAMILY_V4);
+	assert_int_equal(ntohl(s->requested_vip.s_addr), 0x7f600014);
+	assert_int_equal(s->requested_vip6.s6_addr[15], 0x20);
+	assert_int_equal(s->nreq_families, 2);
+	assert_int_equal(s->req_policy, IPFP_REQUIRE_DUAL_STACK);
+	p = set.pods[0];
+	assert_true(p->ip6_primary);
+	assert_int_equal(ntohl(p->ip.s_addr), 0x0a000007);
+	assert_int_equal(set.neps, 1);
+	assert_int_equal(set.eps[0]->naddrs, 2);
+	assert_int_equal(set.eps[0]->addrs[0].ip.s_addr, 0);
+	assert_int_equal(set.eps[0]->addrs[0].ip6.s6_addr[15], 2);
+	assert_true(in6_is_unset(&set.eps[0]->addrs[1].ip6));
+	objset_clear(&set);
 }
 
 static void
@@ -739,6 +810,7 @@ main(void)
 		cmocka_unit_test(test_errors_name_position),
 		cmocka_unit_test(test_whole_or_nothing),
 		cmocka_unit_test(test_truncation_never_crashes),
+		cmocka_unit_test(test_parse_dual_stack),
 		cmocka_unit_test(test_unknown_fields_ignored),
 		cmocka_unit_test(test_k8s_app_skips_other_kinds),
 		cmocka_unit_test(test_list_items_skipped),

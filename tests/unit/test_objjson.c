@@ -55,6 +55,12 @@ static const char objects_yaml[] =
     "spec: {clusterIP: 10.96.0.20, ports: [{port: 80}]}\n"
     "---\n"
     "apiVersion: v1\n"
+    "kind: Service\n"
+    "metadata: {name: dual}\n"
+    "spec: {clusterIPs: [\"fd00:96::20\", 10.96.0.21], ipFamilies: [IPv6, "
+    "IPv4], ipFamilyPolicy: PreferDualStack, ports: [{port: 80}]}\n"
+    "---\n"
+    "apiVersion: v1\n"
     "kind: Pod\n"
     "metadata: {name: backend-1, labels: {name: backend}}\n"
     "spec:\n"
@@ -76,7 +82,14 @@ static const char objects_yaml[] =
     "    readinessProbe: {tcpSocket: {port: 5001}}\n"
     "status:\n"
     "  podIP: 127.0.10.2\n"
-    "  conditions: [{type: Ready, status: \"False\"}]\n";
+    "  conditions: [{type: Ready, status: \"False\"}]\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: dual-1, labels: {name: dual}}\n"
+    "status:\n"
+    "  podIP: \"fd00::3\"\n"
+    "  podIPs: [{ip: \"fd00::3\"}, {ip: 127.0.10.3}]\n";
 
 /* Serializes every object of set, parses that back, compares. */
 static void
@@ -92,8 +105,8 @@ test_roundtrip_manifest(void **state)
 	if (manifest_parse_buf(objects_yaml, strlen(objects_yaml), "t.yaml",
 	    &set, NULL, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
-	assert_int_equal(set.nsvcs, 4);
-	assert_int_equal(set.npods, 2);
+	assert_int_equal(set.nsvcs, 5);
+	assert_int_equal(set.npods, 3);
 	for (i = 0; i < set.nsvcs + set.npods; i++) {
 		a = i < set.nsvcs ? objjson_service(set.svcs[i],
 		    OBJJSON_MANIFEST) : objjson_pod(set.pods[i - set.nsvcs],
@@ -396,6 +409,16 @@ test_registration_ok(void **state)
 	assert_int_equal(ttl, OBJJSON_TTL_DEFAULT_S);
 	assert_true(p->declared_ready);
 	pod_free(p);
+	/* An IPv6 address registers as the pod's only (primary) one. */
+	assert_int_equal(objjson_parse_registration("{\"ip\":\"fd00::9\"}",
+	    16, "ns", "p", &p, &ttl, err, sizeof(err)), 0);
+	assert_int_equal(p->ip.s_addr, 0);
+	assert_int_equal(p->ip6.s6_addr[15], 9);
+	assert_true(p->ip6_primary);
+	pod_free(p);
+	assert_int_equal(objjson_parse_registration("{\"ip\":\"fd00::g\"}",
+	    16, "ns", "p", &p, &ttl, err, sizeof(err)), CIP_E_INVAL);
+	assert_non_null(strstr(err, "IPv4 or IPv6"));
 }
 
 static void

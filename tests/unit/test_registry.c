@@ -937,6 +937,253 @@ test_pods_by_ip(void **state)
 	registry_free(r);
 }
 
+/* Parses one Service and resolves its families against cluster. */
+static int
+families_of(const char *spec, const enum ip_family *cluster,
+    size_t ncluster, enum ip_family_policy *pol, enum ip_family out[2],
+    uint8_t *n, char *err)
+{
+	char yaml[512];
+	struct objset set = { 0 };
+	int rc;
+
+	snprintf(yaml, sizeof(yaml), "kind: Service\nmetadata: {name: s}\n"
+	    "spec: {%s, ports: [{port: 80}]}\n", spec);
+	rc = manifest_parse_buf(yaml, strlen(yaml), "t.yaml", &set, NULL,
+	    err, 256);
+	if (rc != 0)
+		print_error("%s\n", err);
+	assert_int_equal(rc, 0);
+	rc = service_ip_families(set.svcs[0], cluster, ncluster, pol, out, n,
+	    err, 256);
+	objset_clear(&set);
+	return rc;
+}
+
+struct fam_case {
+	const char	*spec;
+	size_t		 ncluster;	/* 1: IPv4 only; 2: IPv4, IPv6 */
+	int		 rc;
+	enum ip_family_policy pol;
+	uint8_t		 n;
+	enum ip_family	 f0, f1;
+	const char	*why;		/* in the reason when refused */
+};
+
+#define V4 IP_FAMILY_V4
+#define V6 IP_FAMILY_V6
+#define SS IPFP_SINGLE_STACK
+#define PD IPFP_PREFER_DUAL_STACK
+#define RD IPFP_REQUIRE_DUAL_STACK
+static const struct fam_case fam_cases[] = {
+	/* Nothing asked: the primary family, single-stack. */
+	{ "selector: {a: b}", 1, 0, SS, 1, V4, V4, NULL },
+	{ "selector: {a: b}", 2, 0, SS, 1, V4, V4, NULL },
+	{ "selector: {a: b}, ipFamilies: [IPv6]", 2, 0, SS, 1, V6, V6, NULL },
+	{ "selector: {a: b}, ipFamilies: [IPv6]", 1, CIP_E_INVAL, 0, 0, 0, 0,
+	    "spec.ipFamilies[0]: IPv6 is not configured" },
+	{ "selector: {a: b}, clusterIP: 'fd00::5'", 1, CIP_E_INVAL, 0, 0, 0,
+	    0, "spec.clusterIPs[0]: IPv6 is not configured" },
+	{ "selector: {a: b}, clusterIP: 'fd00::5'", 2, 0, SS, 1, V6, V6,
+	    NULL },
+	/* PreferDualStack: both where there are two ranges. */
+	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack", 1, 0, PD, 1,
+	    V4, V4, NULL },
+	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack", 2, 0, PD, 2,
+	    V4, V6, NULL },
+	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack, "
+	    "ipFamilies: [IPv6]", 2, 0, PD, 2, V6, V4, NULL },
+	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack, "
+	    "ipFamilies: [IPv4, IPv6]", 1, CIP_E_INVAL, 0, 0, 0, 0,
+	    "spec.ipFamilies[1]: IPv6 is not configured" },
+	/* RequireDualStack: both, or refused. */
+	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack", 2, 0, RD, 2,
+	    V4, V6, NULL },
+	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack", 1,
+	    CIP_E_INVAL, 0, 0, 0, 0, "not configured for dual-stack" },
+	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack, "
+	    "ipFamilies: [IPv6]", 2, 0, RD, 2, V6, V4, NULL },
+	/* Two families or two clusterIPs without a policy: required. */
+	{ "selector: {a: b}, ipFamilies: [IPv6, IPv4]", 2, 0, RD, 2, V6, V4,
+	    NULL },
+	{ "selector: {a: b}, ipFamilies: [IPv4, IPv6]", 1, CIP_E_INVAL, 0, 0,
+	    0, 0, "not configured for dual-stack" },
+	{ "selector: {a: b}, clusterIPs: ['fd00::5', 10.0.0.5]", 2, 0, RD, 2,
+	    V6, V4, NULL },
+	{ "selector: {a: b}, ipFamilyPolicy: SingleStack, "
+	    "ipFamilies: [IPv4, IPv6]", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "must be RequireDualStack or PreferDualStack" },
+	{ "selector: {a: b}, ipFamilyPolicy: SingleStack, "
+	    "clusterIPs: [10.0.0.5, 'fd00::5']", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "two 'clusterIPs'" },
+	{ "selector: {a: b}, ipFamilies: [IPv4], clusterIP: 'fd00::5'", 2,
+	    CIP_E_INVAL, 0, 0, 0, 0, "does not match the family" },
+	{ "selector: {a: b}, ipFamilies: [IPv4], ipFamilyPolicy: "
+	    "PreferDualStack, clusterIPs: [10.0.0.5, 'fd00::5']", 2, 0, PD, 2,
+	    V4, V6, NULL },
+	/* Headless with selector: as ClusterIP; without: dual-stack. */
+	{ "selector: {a: b}, clusterIP: None", 2, 0, SS, 1, V4, V4, NULL },
+	{ "clusterIP: None", 1, 0, RD, 2, V4, V6, NULL },
+	{ "clusterIP: None, ipFamilyPolicy: SingleStack", 2, 0, SS, 1, V4,
+	    V4, NULL },
+	/* ExternalName: no families, and none may be asked. */
+	{ "type: ExternalName, externalName: example.com", 2, 0, IPFP_UNSET,
+	    0, V4, V4, NULL },
+	{ "type: ExternalName, externalName: example.com, "
+	    "ipFamilyPolicy: SingleStack", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "may not be set for type ExternalName" },
+};
+
+static void
+test_service_ip_families_policies(void **state)
+{
+	static const enum ip_family cluster[] = { V4, V6 };
+	enum ip_family_policy pol;
+	enum ip_family out[2];
+	uint8_t n;
+	char err[256];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < CIP_ARRAY_LEN(fam_cases); i++) {
+		const struct fam_case *c = &fam_cases[i];
+		err[0] = '\0';
+		rc = families_of(c->spec, cluster, c->ncluster, &pol, out, &n,
+		    err);
+		if (rc != c->rc)
+			print_error("case %zu (%s): rc %d, %s\n", i, c->spec,
+			    rc, err);
+		assert_int_equal(rc, c->rc);
+		if (rc != 0) {
+			if (strstr(err, c->why) == NULL)
+				print_error("case %zu: \"%s\"\n", i, err);
+			assert_non_null(strstr(err, c->why));
+			continue;
+		}
+		if (pol != c->pol || n != c->n)
+			print_error("case %zu (%s): policy %d, %u families\n",
+			    i, c->spec, pol, n);
+		assert_int_equal(pol, c->pol);
+		assert_int_equal(n, c->n);
+		if (n > 0)
+			assert_int_equal(out[0], c->f0);
+		if (n > 1)
+			assert_int_equal(out[1], c->f1);
+	}
+}
+#undef V4
+#undef V6
+#undef SS
+#undef PD
+#undef RD
+
+/* Without a pool both families are there: requested VIPs of each stay. */
+static void
+test_apply_dual_stack_refusals(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct service *s;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n"
+	    "  clusterIPs: ['fd00:96::20', 127.96.0.20]\n"
+	    "  ports: [{port: 80}]\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_non_null(s);
+	assert_int_equal(s->policy, IPFP_REQUIRE_DUAL_STACK);
+	assert_int_equal(s->nfamilies, 2);
+	assert_int_equal(s->families[0], IP_FAMILY_V6);
+	assert_int_equal(ntohl(s->vip.s_addr), 0x7f600014);
+	assert_int_equal(s->vip6.s6_addr[15], 0x20);
+	/* A refusal names the file and the service's line. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n"
+	    "  ipFamilyPolicy: SingleStack\n"
+	    "  ipFamilies: [IPv6, IPv4]\n"
+	    "  ports: [{port: 80}]\n", err), CIP_E_INVAL);
+	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
+	    "spec.ipFamilyPolicy: must be"));
+	/* Refused: nothing changed. */
+	assert_int_equal(registry_find_service(r, "default", "d")->nfamilies,
+	    2);
+	/* A pod of both families and an IPv6 Endpoints address. */
+	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
+	    "kind: Pod\nmetadata: {name: p, labels: {a: b}}\n"
+	    "status: {podIP: 'fd00::7', podIPs: [{ip: 'fd00::7'}, "
+	    "{ip: 10.0.0.7}]}\n"
+	    "---\nkind: Service\nmetadata: {name: e}\n"
+	    "spec: {clusterIP: None, ports: [{port: 80}]}\n"
+	    "---\nkind: Endpoints\nmetadata: {name: e}\n"
+	    "subsets: [{addresses: [{ip: 'fd00::1:2'}], ports: [{port: 80}]}]\n",
+	    err), 0);
+	assert_true(registry_find_pod(r, "default", "p")->ip6_primary);
+	assert_int_equal(ntohl(registry_find_pod(r, "default",
+	    "p")->ip.s_addr), 0x0a000007);
+	assert_non_null(registry_find_pod(r, "default", "e-fd00--1-2"));
+	assert_int_equal(registry_find_service(r, "default", "d")->nmembers,
+	    1);
+	registry_free(r);
+}
+
+/* With a range per family, each family's VIP comes from its range. */
+static void
+test_apply_dual_stack_vips(void **state)
+{
+	const char *ranges[] = { "127.96.0.0/24", "fd00:96::/120" };
+	struct vip_pool *pool;
+	struct registry *r;
+	struct service *s;
+	struct in6_addr six;
+	char err[256];
+
+	pool = vip_pool_new_ranges(ranges, 2, NULL, err, sizeof(err));
+	assert_non_null(pool);
+	r = registry_new(pool);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  ipFamilyPolicy: PreferDualStack\n"
+	    "  ports: [{port: 80}]\n"
+	    "---\nkind: Service\nmetadata: {name: four}\n"
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_int_equal(s->nfamilies, 2);
+	assert_true(vip_in_range(pool, s->vip));
+	assert_true(vip_in_range6(pool, &s->vip6));
+	assert_string_equal(vip_owner6(pool, &s->vip6), "default/d");
+	six = s->vip6;
+	s = registry_find_service(r, "default", "four");
+	assert_true(in6_is_unset(&s->vip6));
+	assert_int_equal(vip_count(pool), 3);
+	/* Back to single-stack: the IPv6 VIP is released, then given back. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\n"
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_true(in6_is_unset(&s->vip6));
+	assert_null(vip_owner6(pool, &six));
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  ipFamilies: [IPv6]\n"
+	    "  ports: [{port: 80}]\n", err), 0);
+	s = registry_find_service(r, "default", "d");
+	assert_memory_equal(&s->vip6, &six, sizeof(six));
+	assert_int_equal(s->vip.s_addr, 0);
+	/* A requested IPv6 address outside the range: refused, unchanged. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "kind: Service\nmetadata: {name: d}\nspec:\n"
+	    "  selector: {a: b}\n  clusterIP: 'fd00:97::1'\n"
+	    "  ports: [{port: 80}]\n", err), CIP_E_INVAL);
+	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
+	    "clusterIP fd00:97::1: fd00:97::1 is not a usable address"));
+	assert_memory_equal(&registry_find_service(r, "default", "d")->vip6,
+	    &six, sizeof(six));
+	registry_free(r);
+	vip_pool_free(pool);
+}
+
 int
 main(void)
 {
@@ -960,6 +1207,9 @@ main(void)
 		cmocka_unit_test(test_identity_kept_across_updates),
 		cmocka_unit_test(test_ready_arrays),
 		cmocka_unit_test(test_pods_by_ip),
+		cmocka_unit_test(test_service_ip_families_policies),
+		cmocka_unit_test(test_apply_dual_stack_refusals),
+		cmocka_unit_test(test_apply_dual_stack_vips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -703,6 +704,189 @@ test_vip_many(void **state)
 	assert_true(t_alloc < 5.0);
 }
 
+static struct vip_pool *
+pool2(const char *a, const char *b, const char *path)
+{
+	const char *r[2] = { a, b };
+	struct vip_pool *p;
+	char err[256] = "";
+
+	p = vip_pool_new_ranges(r, b ? 2 : 1, path, err, sizeof(err));
+	if (p == NULL)
+		fail_msg("vip_pool_new_ranges %s %s: %s", a, b ? b : "", err);
+	return p;
+}
+
+static struct in6_addr
+ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+static struct in6_addr
+alloc6_ok(struct vip_pool *p, const char *key, const char *req)
+{
+	struct in6_addr out, r;
+	char err[256] = "";
+	int rc;
+
+	if (req != NULL)
+		r = ip6(req);
+	rc = vip_alloc6(p, key, req ? &r : NULL, &out, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("vip_alloc6 %s: %d %s", key, rc, err);
+	assert_true(vip_in_range6(p, &out));
+	assert_string_equal(vip_owner6(p, &out), key);
+	return out;
+}
+
+static void
+test_vip_ranges_invalid(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "10.0.0.0/24", "10.1.0.0/24" },	/* two IPv4 */
+		{ "fd00::/112", "fd01::/112" },		/* two IPv6 */
+		{ "fd00::/64", NULL },			/* too wide */
+		{ "fd00::/127", NULL },			/* too narrow */
+		{ "fd00::1/112", NULL },		/* host bits */
+		{ "fd00::/x", NULL },
+	};
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
+		err[0] = '\0';
+		assert_null(vip_pool_new_ranges((const char *const *)bad[i],
+		    bad[i][1] ? 2 : 1, NULL, err, sizeof(err)));
+		assert_true(err[0] != '\0');
+	}
+}
+
+/* Each family from its own range, derived from the key's hash. */
+static void
+test_vip6_alloc_stable(void **state)
+{
+	struct vip_pool *p = pool2("fd00:96::/112", "127.96.0.0/16", NULL);
+	struct vip_pool *q = pool2("127.96.0.0/16", "fd00:96::/112", NULL);
+	struct in6_addr a, b;
+	char err[256];
+	int af[2];
+
+	assert_int_equal(vip_families(p, af), 2);
+	assert_int_equal(af[0], AF_INET6);
+	assert_int_equal(af[1], AF_INET);
+	assert_string_equal(vip_range6(p), "fd00:96::/112");
+	assert_string_equal(vip_range(p), "127.96.0.0/16");
+	a = alloc6_ok(p, "default/backend", NULL);
+	b = alloc6_ok(q, "default/backend", NULL);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* The IPv4 one is independent of it, and both count. */
+	assert_true(vip_in_range(p, alloc_ok(p, "default/backend", any)));
+	assert_int_equal(vip_count(p), 2);
+	/* Released and recreated: the same address. */
+	vip_release6(p, "default/backend");
+	assert_null(vip_owner6(p, &a));
+	b = alloc6_ok(p, "default/backend", NULL);
+	assert_memory_equal(&a, &b, sizeof(a));
+	/* Requests: in range, not the network, not another key's. */
+	alloc6_ok(p, "default/fixed", "fd00:96::20");
+	assert_int_equal(vip_check6(p, "default/x", &b, err, sizeof(err)),
+	    CIP_E_CONFLICT);
+	b = ip6("fd00:97::20");
+	assert_int_equal(vip_alloc6(p, "default/x", &b, &b, err, sizeof(err)),
+	    CIP_E_INVAL);
+	assert_non_null(strstr(err, "is not a usable address of fd00:96::/112"));
+	b = ip6("fd00:96::");
+	assert_int_equal(vip_check6(p, "default/x", &b, err, sizeof(err)),
+	    CIP_E_INVAL);
+	vip_pool_free(p);
+	vip_pool_free(q);
+	/* Without an IPv6 range, or without an IPv4 one: refused. */
+	p = pool("127.96.0.0/16", NULL);
+	assert_int_equal(vip_alloc6(p, "a/b", NULL, &a, err, sizeof(err)),
+	    CIP_E_INVAL);
+	assert_non_null(strstr(err, "no IPv6 VIP range"));
+	vip_pool_free(p);
+	p = pool2("fd00:96::/112", NULL, NULL);
+	assert_int_equal(vip_check(p, "a/b", any, err, sizeof(err)),
+	    CIP_E_INVAL);
+	assert_null(vip_range(p));
+	vip_pool_free(p);
+}
+
+/* Both families persist in one file and come back after a restart. */
+static void
+test_vip6_state_persisted(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct in6_addr a, b;
+	struct in_addr x;
+	char *text;
+	size_t len;
+
+	p = pool2("127.96.0.0/16", "fd00:96::/112", f->path);
+	a = alloc6_ok(p, "ns/six", "fd00:96::abcd");
+	x = alloc_ok(p, "ns/six", ip("127.96.1.2"));
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	text = slurp(f->path, &len);
+	assert_non_null(strstr(text, "clusterip-vip 2\nrange 127.96.0.0/16\n"
+	    "range fd00:96::/112\n127.96.1.2 U "));
+	assert_non_null(strstr(text, "\nfd00:96::abcd U "));
+	free(text);
+	p = pool2("127.96.0.0/16", "fd00:96::/112", f->path);
+	b = alloc6_ok(p, "ns/six", NULL);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(alloc_ok(p, "ns/six", any).s_addr, x.s_addr);
+	vip_pool_free(p);
+	/* The IPv6 range dropped: the IPv4 address stays. */
+	log_setlevel(LOG_LEVEL_ERROR);
+	p = pool("127.96.0.0/16", f->path);
+	assert_int_equal(alloc_ok(p, "ns/six", any).s_addr, x.s_addr);
+	vip_pool_free(p);
+	log_setlevel(LOG_LEVEL_INFO);
+}
+
+/* A version 1 file (one IPv4 range) loads, and is saved as version 2. */
+static void
+test_vip_state_v1_migrates(void **state)
+{
+	struct fixture *f = *state;
+	char v1[256], *text;
+	struct vip_pool *p;
+	size_t len, n;
+
+	n = (size_t)snprintf(v1, sizeof(v1), "clusterip-vip 1\n"
+	    "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n");
+	snprintf(v1 + n, sizeof(v1) - n, "end 1 %016" PRIx64 "\n",
+	    hash_fnv1a(v1, n));
+	write_file(f->path, v1, strlen(v1));
+	log_setlevel(LOG_LEVEL_ERROR);
+	p = pool2("10.250.0.0/24", "fd00:96::/120", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	alloc6_ok(p, "ns/req", NULL);
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	log_setlevel(LOG_LEVEL_INFO);
+	text = slurp(f->path, &len);
+	assert_non_null(strstr(text, "clusterip-vip 2\nrange 10.250.0.0/24\n"
+	    "range fd00:96::/120\n10.250.0.77 U "));
+	free(text);
+	/* Loaded alone, without a change, it is rewritten too. */
+	write_file(f->path, v1, strlen(v1));
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	text = slurp(f->path, &len);
+	assert_non_null(strstr(text, "clusterip-vip 2\n"));
+	assert_non_null(strstr(text, "10.250.0.77 R "));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -726,6 +910,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vip_state_range_change,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_save_atomic,
+		    setup, teardown),
+		cmocka_unit_test(test_vip_ranges_invalid),
+		cmocka_unit_test(test_vip6_alloc_stable),
+		cmocka_unit_test_setup_teardown(test_vip6_state_persisted,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_v1_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_many,
 		    setup, teardown),
