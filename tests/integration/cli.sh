@@ -311,7 +311,7 @@ ok get pods web-2 --show-labels
 grep -Eq '^web-2 +1/1 +Running .*app=web,tier=front$' "$OUT" || fail "registered pod: $(cat "$OUT")"
 bad register web-2 --ip 127.0.11.2 --ttl soon
 bad register web-2 --ip 300.1.1.1
-grep -q "ip: must be an IPv4 address (HTTP 400)" "$ERR" || fail "bad ip: $(cat "$ERR")"
+grep -q "ip: must be an IPv4 or IPv6 address (HTTP 400)" "$ERR" || fail "bad ip: $(cat "$ERR")"
 bad register web-2 --ip 127.0.11.2 --port http=eighty
 gone=0
 for ((i = 0; i < 100; i++)); do
