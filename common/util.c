@@ -145,31 +145,10 @@ parse_hostport(const char *text, uint16_t default_port,
 	return -1;
 }
 
-int
-parse_cidr4(const char *text, struct in_addr *net, unsigned *prefix)
-{
-	char host[INET_ADDRSTRLEN];
-	const char *slash;
-	uint64_t p;
-	size_t hlen;
-
-	if (text == NULL || (slash = strchr(text, '/')) == NULL)
-		return -1;
-	hlen = (size_t)(slash - text);
-	if (hlen >= sizeof(host))
-		return -1;
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, net) != 1)
-		return -1;
-	if (parse_u64(slash + 1, &p) != 0 || p > 32)
-		return -1;
-	*prefix = (unsigned)p;
-	return 0;
-}
-
-int
-parse_cidr6(const char *text, struct in6_addr *net, unsigned *prefix)
+/* "ADDR/N" of family af (N at most maxbits) into net and *prefix. */
+static int
+parse_cidr(int af, const char *text, void *net, unsigned maxbits,
+    unsigned *prefix)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *slash;
@@ -183,12 +162,24 @@ parse_cidr6(const char *text, struct in6_addr *net, unsigned *prefix)
 		return -1;
 	memcpy(host, text, hlen);
 	host[hlen] = '\0';
-	if (inet_pton(AF_INET6, host, net) != 1)
+	if (inet_pton(af, host, net) != 1)
 		return -1;
-	if (parse_u64(slash + 1, &p) != 0 || p > 128)
+	if (parse_u64(slash + 1, &p) != 0 || p > maxbits)
 		return -1;
 	*prefix = (unsigned)p;
 	return 0;
+}
+
+int
+parse_cidr4(const char *text, struct in_addr *net, unsigned *prefix)
+{
+	return parse_cidr(AF_INET, text, net, 32, prefix);
+}
+
+int
+parse_cidr6(const char *text, struct in6_addr *net, unsigned *prefix)
+{
+	return parse_cidr(AF_INET6, text, net, 128, prefix);
 }
 
 int

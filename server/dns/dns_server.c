@@ -1127,19 +1127,6 @@ fail:
 	return -1;
 }
 
-static bool
-dns_strlist_eq(const struct strlist *a, const struct strlist *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
 /* Unlinks and frees a replaced forwarder; queries still on it are cancelled. */
 static void
 dns_retired_free(struct dns_retired *r)
@@ -1181,7 +1168,7 @@ dns_server_reload(const struct cip_conf *nc)
 		return 0;
 	oc = s->rt->conf;
 	domain = oc->cluster_domain;
-	if (!dns_strlist_eq(&nc->dns_listen, &s->bound))
+	if (!strlist_equal(&nc->dns_listen, &s->bound))
 		log_warnx("dns: dns-listen changes take effect at restart");
 
 	edns = dns_conf_edns(nc);
@@ -1206,7 +1193,7 @@ dns_server_reload(const struct cip_conf *nc)
 	 * follows /etc/resolv.conf (re-read). Queries in flight finish on
 	 * the old one, freed once its timeout has passed.
 	 */
-	up_changed = !dns_strlist_eq(&nc->upstream, &oc->upstream);
+	up_changed = !strlist_equal(&nc->upstream, &oc->upstream);
 	if (up_changed || nc->upstream.n == 0 ||
 	    nc->upstream_timeout_ms != oc->upstream_timeout_ms ||
 	    nc->upstream_max_inflight != oc->upstream_max_inflight) {
