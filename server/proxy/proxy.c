@@ -48,6 +48,7 @@ static void	proxy_svc_init_one(struct service *, void *);
 static void	proxy_registry_cb(enum registry_event, const struct service *,
 		    const struct pod *, void *);
 static void	proxy_svc_sync(struct proxy_svc *, const struct service *);
+static void	proxy_svc_unbind(struct proxy_svc *);
 static void	proxy_svc_sync_endpoints(struct proxy_svc *,
 		    const struct service *);
 static void	proxy_svc_gone(struct proxy_svc *);
@@ -314,6 +315,24 @@ proxy_svc_wants(const struct service *svc, uint16_t port, enum cip_proto p)
 	return false;
 }
 
+/* Closes ps's listeners and takes its VIP off the interface. */
+static void
+proxy_svc_unbind(struct proxy_svc *ps)
+{
+	struct proxy_lsn *l, *next;
+	char a[INET_ADDRSTRLEN];
+
+	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
+		next = LIST_NEXT(l, entry);
+		proxy_lsn_close(l);
+	}
+	if (ps->vip_added && proxy.rt->netif != NULL &&
+	    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
+		log_warn("proxy: remove %s", inet4_str(ps->vip, a));
+	ps->vip_added = false;
+	ps->vip.s_addr = 0;
+}
+
 /* Makes the listeners match the service's VIP and ports. */
 static void
 proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
@@ -324,15 +343,7 @@ proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
 
 	if (ps->vip.s_addr != svc->vip.s_addr ||
 	    svc->type != SVC_CLUSTERIP) {
-		for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
-			next = LIST_NEXT(l, entry);
-			proxy_lsn_close(l);
-		}
-		if (ps->vip_added && proxy.rt->netif != NULL &&
-		    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
-			log_warn("proxy: remove %s", inet4_str(ps->vip, a));
-		ps->vip_added = false;
-		ps->vip.s_addr = 0;
+		proxy_svc_unbind(ps);
 	}
 	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
 		return;
@@ -556,22 +567,12 @@ proxy_ep_conn_down(struct proxy_ep *ep)
 static void
 proxy_svc_gone(struct proxy_svc *ps)
 {
-	struct proxy_lsn *l, *next;
 	struct proxy_ep *ep, *enext;
-	char a[INET_ADDRSTRLEN];
 
 	ps->gone = true;
 	ps->busy = true;
 	ps->svc = NULL;
-	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
-		next = LIST_NEXT(l, entry);
-		proxy_lsn_close(l);
-	}
-	if (ps->vip_added && proxy.rt->netif != NULL &&
-	    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
-		log_warn("proxy: remove %s", inet4_str(ps->vip, a));
-	ps->vip_added = false;
-	ps->vip.s_addr = 0;
+	proxy_svc_unbind(ps);
 	for (ep = LIST_FIRST(&ps->ep_list); ep != NULL; ep = enext) {
 		enext = LIST_NEXT(ep, link);
 		ep->member = false;
