@@ -87,7 +87,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "register", cmd_register, F_CONN | CLI_FLAG(CLI_F_NAMESPACE) |
 	    CLI_FLAG(CLI_F_LABEL) | CLI_FLAG(CLI_F_IP) | CLI_FLAG(CLI_F_PORT) |
 	    CLI_FLAG(CLI_F_TTL) | CLI_FLAG(CLI_F_KEEPALIVE),
-	    "register NAME --ip A.B.C.D [--label k=v]... [--port [name=]P[/UDP]]"
+	    "register NAME --ip ADDR [--label k=v]... [--port [name=]P[/UDP]]"
 	    "... [--ttl 15s] [--keepalive] [-n NS]",
 	    "Register a pod with a TTL lease. With --keepalive, stay in the "
 	    "foreground,\nrenew the lease every TTL/3 and deregister on "
@@ -554,7 +554,7 @@ cmd_register(struct cli_ctx *ctx, struct cli_opts *o)
 	int rc;
 
 	if (o->npos != 1 || o->ip == NULL)
-		return cli_fail("usage: clusterip register NAME --ip A.B.C.D "
+		return cli_fail("usage: clusterip register NAME --ip ADDR "
 		    "[--label k=v] [--port name=P] [--ttl 15s] [--keepalive]");
 	if (o->ttl != NULL && (parse_duration_ms(o->ttl, &ttl_ms) != 0 ||
 	    ttl_ms < 1000 || ttl_ms > 86400000ull))
