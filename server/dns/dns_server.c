@@ -154,6 +154,8 @@ static void	dns_count(struct dns_server *, uint16_t, uint16_t);
 static size_t	dns_process(struct dns_server *, const uint8_t *, size_t,
     uint8_t *, size_t, struct dns_req *, bool);
 static void	dns_udp_cb(evutil_socket_t, short, void *);
+static void	dns_udp_put_pktinfo(struct msghdr *, uint8_t *, int,
+    const struct dns_req *);
 static void	dns_udp_send(struct dns_listener *, const uint8_t *, size_t,
     const struct sockaddr_storage *, socklen_t, const struct dns_req *);
 static void	dns_upstream_cb(void *, bool, bool, const uint8_t *, size_t);
@@ -566,6 +568,28 @@ dns_upstream_cb(void *arg, bool ok, bool cancelled, const uint8_t *ans,
 
 /* --- UDP ------------------------------------------------------------------ */
 
+/*
+ * Puts the address the query came to into mh's control buffer cbuf
+ * (room for an in6_pktinfo), so a wildcard listener answers from it.
+ */
+static void
+dns_udp_put_pktinfo(struct msghdr *mh, uint8_t *cbuf, int family,
+    const struct dns_req *pi)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(void *)cbuf;
+	const void *data = family == AF_INET ? (const void *)&pi->pi4 :
+	    (const void *)&pi->pi6;
+	size_t len = family == AF_INET ? sizeof(pi->pi4) : sizeof(pi->pi6);
+
+	memset(cbuf, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
+	c->cmsg_level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	c->cmsg_type = family == AF_INET ? IP_PKTINFO : IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	mh->msg_control = cbuf;
+	mh->msg_controllen = CMSG_SPACE(len);
+}
+
 static void
 dns_udp_send(struct dns_listener *l, const uint8_t *buf, size_t len,
     const struct sockaddr_storage *to, socklen_t tolen,
@@ -577,7 +601,6 @@ dns_udp_send(struct dns_listener *l, const uint8_t *buf, size_t len,
 		struct cmsghdr	c;
 		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} cm;
-	struct cmsghdr *c;
 
 	memset(&mh, 0, sizeof(mh));
 	iov.iov_base = (void *)(uintptr_t)buf;
@@ -586,24 +609,8 @@ dns_udp_send(struct dns_listener *l, const uint8_t *buf, size_t len,
 	mh.msg_namelen = tolen;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (l->wildcard && pi->has_pi) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.b;
-		c = (struct cmsghdr *)cm.b;
-		if (to->ss_family == AF_INET) {
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi->pi4));
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi->pi4));
-			memcpy(CMSG_DATA(c), &pi->pi4, sizeof(pi->pi4));
-		} else {
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi->pi6));
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi->pi6));
-			memcpy(CMSG_DATA(c), &pi->pi6, sizeof(pi->pi6));
-		}
-	}
+	if (l->wildcard && pi->has_pi)
+		dns_udp_put_pktinfo(&mh, cm.b, to->ss_family, pi);
 	if (sendmsg(l->udp_fd, &mh, 0) == -1)
 		log_debug("dns: sendmsg: %s", strerror(errno));
 }
@@ -675,7 +682,6 @@ dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 		uint8_t		b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} cout[UDP_BATCH];
 	struct dns_req proto;
-	struct cmsghdr *c;
 	int i, n, nout, sent, round;
 	size_t alen;
 
@@ -714,28 +720,9 @@ dns_udp_cb(evutil_socket_t fd, short what, void *arg)
 			    in[i].msg_hdr.msg_namelen;
 			out[nout].msg_hdr.msg_iov = &iout[nout];
 			out[nout].msg_hdr.msg_iovlen = 1;
-			if (l->wildcard && proto.has_pi) {
-				memset(&cout[nout], 0, sizeof(cout[nout]));
-				c = &cout[nout].c;
-				out[nout].msg_hdr.msg_control = cout[nout].b;
-				if (from[i].ss_family == AF_INET) {
-					c->cmsg_level = IPPROTO_IP;
-					c->cmsg_type = IP_PKTINFO;
-					c->cmsg_len = CMSG_LEN(sizeof(proto.pi4));
-					memcpy(CMSG_DATA(c), &proto.pi4,
-					    sizeof(proto.pi4));
-					out[nout].msg_hdr.msg_controllen =
-					    CMSG_SPACE(sizeof(proto.pi4));
-				} else {
-					c->cmsg_level = IPPROTO_IPV6;
-					c->cmsg_type = IPV6_PKTINFO;
-					c->cmsg_len = CMSG_LEN(sizeof(proto.pi6));
-					memcpy(CMSG_DATA(c), &proto.pi6,
-					    sizeof(proto.pi6));
-					out[nout].msg_hdr.msg_controllen =
-					    CMSG_SPACE(sizeof(proto.pi6));
-				}
-			}
+			if (l->wildcard && proto.has_pi)
+				dns_udp_put_pktinfo(&out[nout].msg_hdr,
+				    cout[nout].b, from[i].ss_family, &proto);
 			nout++;
 		}
 		for (i = 0; i < nout; i += sent) {
