@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http_client.c -- HTTP GET on our event_base through libcurl's
+ * http_client.c -- HTTP GET and POST on our event_base through libcurl's
  * multi-socket interface: libcurl says which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one struct event each) and when to call it
  * back (CURLMOPT_TIMERFUNCTION: one timer); libevent says when a socket
@@ -12,6 +12,11 @@
  * (c->in_curl), new requests wait on the list unadded and cancelled
  * ones stay there marked, until libcurl returns and http_client_settle()
  * adds, reaps and reports finished transfers.
+ *
+ * A request given several servers (bases) that fails before any answer
+ * arrived is moved to the next one from http_client_finish(), which runs
+ * outside libcurl: the easy handle is taken off the multi handle, given
+ * the next URL and added again.
  */
 #include "config.h"
 
@@ -38,6 +43,13 @@ struct http_client_req {
 	http_client_body_cb	*body_cb;
 	http_client_done_cb	*done_cb;
 	void			*arg;
+	struct curl_slist	*headers;	/* the client's and ours */
+	char			**bases;	/* copies, or NULL */
+	size_t			 nbases;
+	size_t			 base;		/* index being tried */
+	size_t			 tries;		/* bases tried so far */
+	size_t			*member;	/* the caller's, or NULL */
+	char			*path;		/* appended to each base */
 	char			*body;		/* without body_cb */
 	size_t			 bodylen;
 	size_t			 bodycap;
@@ -62,7 +74,6 @@ struct http_client {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;
-	struct curl_slist	*headers;
 	TAILQ_HEAD(, http_client_req) reqs;
 	LIST_HEAD(, http_client_sock) socks;
 	bool			 in_curl;	/* inside socket_action */
@@ -81,6 +92,8 @@ static void	http_client_req_free(struct http_client_req *);
 static void	http_client_sock_free(struct http_client_sock *);
 static size_t	http_client_header_cb(char *, size_t, size_t, void *);
 static size_t	http_client_write_cb(char *, size_t, size_t, void *);
+static int	http_client_set_url(struct http_client_req *);
+static bool	http_client_retry(struct http_client_req *, CURLcode);
 
 struct http_client *
 http_client_new(struct event_base *base)
@@ -104,8 +117,6 @@ http_client_new(struct event_base *base)
 	if ((c->multi = curl_multi_init()) == NULL ||
 	    (c->timer = evtimer_new(base, http_client_timeout_cb, c)) ==
 	    NULL ||
-	    (c->headers = curl_slist_append(NULL,
-	    "Accept: application/json")) == NULL ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION,
 	    http_client_socket_cb) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
@@ -136,9 +147,77 @@ http_client_free(struct http_client *c)
 		http_client_sock_free(s);
 	if (c->timer != NULL)
 		event_free(c->timer);
-	curl_slist_free_all(c->headers);
 	free(c);
 	curl_global_cleanup();
+}
+
+/* Points r's handle at its current base + path. 0, or -1. */
+static int
+http_client_set_url(struct http_client_req *r)
+{
+	char *url;
+	int rc;
+
+	if (r->bases == NULL)
+		return 0;
+	if (asprintf(&url, "%s%s", r->bases[r->base], r->path) == -1)
+		return -1;
+	rc = curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK ? 0 : -1;
+	free(url);
+	return rc;
+}
+
+/* The header list of one request: the client's, then what o adds. */
+static struct curl_slist *
+http_client_headers(const struct http_client_opts *o)
+{
+	struct curl_slist *h = NULL, *n;
+	char ct[256];
+
+	if ((h = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+		return NULL;
+	if (o->post != NULL) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+		    o->content_type != NULL ? o->content_type :
+		    "application/json");
+		/* No "Expect: 100-continue" round trip before a body. */
+		if ((n = curl_slist_append(h, ct)) == NULL ||
+		    (h = n, n = curl_slist_append(h, "Expect:")) == NULL)
+			goto fail;
+		h = n;
+	}
+	if (o->auth_header != NULL) {
+		if ((n = curl_slist_append(h, o->auth_header)) == NULL)
+			goto fail;
+		h = n;
+	}
+	return h;
+fail:
+	curl_slist_free_all(h);
+	return NULL;
+}
+
+/* Copies what a retry on another base needs. 0, or -1. */
+static int
+http_client_copy_bases(struct http_client_req *r,
+    const struct http_client_opts *o)
+{
+	size_t i;
+
+	if (o->nbases == 0)
+		return 0;
+	if ((r->bases = calloc(o->nbases, sizeof(*r->bases))) == NULL ||
+	    (r->path = strdup(o->url)) == NULL)
+		return -1;
+	r->nbases = o->nbases;
+	for (i = 0; i < o->nbases; i++)
+		if ((r->bases[i] = strdup(o->bases[i])) == NULL)
+			return -1;
+	r->member = o->member;
+	r->base = o->member != NULL && *o->member < o->nbases ?
+	    *o->member : 0;
+	r->tries = 1;
+	return 0;
 }
 
 struct http_client_req *
@@ -166,7 +245,10 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	r->arg = o->arg;
 	r->max_body = o->max_body;
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
-	ok = curl_easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK &&
+	ok = http_client_copy_bases(r, o) == 0 &&
+	    (r->headers = http_client_headers(o)) != NULL &&
+	    (o->nbases > 0 ? http_client_set_url(r) == 0 :
+	    curl_easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK) &&
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string form */
@@ -179,7 +261,7 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_USERAGENT,
 	    "clusteripd/" PACKAGE_VERSION) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION,
 	    http_client_header_cb) == CURLE_OK &&
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, r) == CURLE_OK &&
@@ -192,7 +274,24 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	    (long)o->connect_timeout_ms) == CURLE_OK &&
 	    (o->unix_path == NULL ||
 	    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_path) ==
-	    CURLE_OK);
+	    CURLE_OK) &&
+	    (o->post == NULL ||
+	    (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)o->post_len) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->post) ==
+	    CURLE_OK)) &&
+	    (o->cacert == NULL ||
+	    curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert) == CURLE_OK) &&
+	    (o->cert == NULL ||
+	    curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
+	    (o->key == NULL ||
+	    curl_easy_setopt(e, CURLOPT_SSLKEY, o->key) == CURLE_OK) &&
+	    (o->user == NULL ||
+	    (curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_USERNAME, o->user) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_PASSWORD,
+	    o->password != NULL ? o->password : "") == CURLE_OK));
 	if (!ok) {
 		log_warnx("%s: %s: cannot set up the request", __func__,
 		    o->url);
@@ -232,11 +331,17 @@ static void
 http_client_req_free(struct http_client_req *r)
 {
 	struct http_client *c = r->c;
+	size_t i;
 
 	TAILQ_REMOVE(&c->reqs, r, entry);
 	if (r->added)
 		curl_multi_remove_handle(c->multi, r->easy);
 	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	for (i = 0; i < r->nbases && r->bases != NULL; i++)
+		free(r->bases[i]);
+	free(r->bases);
+	free(r->path);
 	free(r->body);
 	free(r);
 }
@@ -396,6 +501,11 @@ http_client_finish(struct http_client_req *r, CURLcode result)
 	const char *error = NULL, *body;
 	long status = 0;
 
+	if (http_client_retry(r, result))
+		return;
+	if (r->member != NULL && r->bases != NULL &&
+	    (result == CURLE_OK || r->head_done))
+		*r->member = r->base;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->too_big)
 		snprintf(r->errbuf, sizeof(r->errbuf), "body over %zu bytes",
@@ -411,6 +521,35 @@ http_client_finish(struct http_client_req *r, CURLcode result)
 		r->done_cb(status, body, r->stream ? 0 : r->bodylen, error,
 		    r->arg);
 	http_client_req_free(r);
+}
+
+/*
+ * A transfer that failed before any answer, with bases left untried,
+ * starts again on the next one. Returns true when it did (r lives on).
+ */
+static bool
+http_client_retry(struct http_client_req *r, CURLcode result)
+{
+	struct http_client *c = r->c;
+
+	if (result == CURLE_OK || r->head_done || r->cancelled ||
+	    r->bases == NULL || r->tries >= r->nbases || r->too_big)
+		return false;
+	log_debug("%s: %s%s: %s; trying the next server", __func__,
+	    r->bases[r->base], r->path, r->errbuf[0] != '\0' ? r->errbuf :
+	    curl_easy_strerror(result));
+	if (r->added)
+		curl_multi_remove_handle(c->multi, r->easy);
+	r->added = false;
+	r->base = (r->base + 1) % r->nbases;
+	r->tries++;
+	r->bodylen = 0;
+	r->errbuf[0] = '\0';
+	if (http_client_set_url(r) != 0 ||
+	    curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
+		return false;
+	r->added = true;
+	return true;
 }
 
 /* libcurl: one header line; an empty one ends a response's head. */

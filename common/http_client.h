@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http_client.h -- HTTP GET requests on the daemon's event_base, over TCP
+ * http_client.h -- HTTP requests on the daemon's event_base, over TCP
  * or a unix socket (the Docker Engine API; etcd's gateway): libcurl's
  * multi interface, its sockets and its one timer watched by libevent.
- * A response's body comes either in pieces as it arrives (streams such
- * as GET /events) or whole, up to a cap, when the transfer ends.
+ * GET, or POST with a JSON body; TLS with a CA, a client certificate and
+ * key; a list of servers tried in turn until one answers. A response's
+ * body comes either in pieces as it arrives (streams such as Docker's
+ * GET /events or etcd's watch) or whole, up to a cap, when the transfer
+ * ends.
  */
 #ifndef CIP_HTTP_CLIENT_H
 #define CIP_HTTP_CLIENT_H
@@ -30,9 +33,31 @@ typedef void http_client_body_cb(const char *data, size_t len, void *arg);
 typedef void http_client_done_cb(long status, const char *body, size_t len,
     const char *error, void *arg);
 
-/* One GET request. The strings are copied; arg is passed to each callback. */
+/*
+ * One request. The strings are copied; arg is passed to each callback.
+ *
+ * With nbases > 0, url is a path ("/v3/kv/range") appended to each base
+ * ("https://10.0.0.2:2379") in turn: a transfer that fails before a
+ * response's head arrived (refused, unreachable, timed out) is tried
+ * again on the next base, starting from *member (when member is not
+ * NULL), until each was tried once; *member is then set to the base
+ * that answered, so the caller's next request starts there. member must
+ * stay valid while the request lives.
+ */
 struct http_client_opts {
 	const char		*url;		/* http[s]://host[:port]/path */
+	const char *const	*bases;		/* or NULL */
+	size_t			 nbases;
+	size_t			*member;	/* in/out, or NULL */
+	const char		*post;		/* POST this body, or NULL: GET */
+	size_t			 post_len;
+	const char		*content_type;	/* of post; NULL: JSON */
+	const char		*auth_header;	/* "Authorization: ..." or NULL */
+	const char		*cacert;	/* PEM CA file, or NULL */
+	const char		*cert;		/* PEM client certificate */
+	const char		*key;		/* its PEM key */
+	const char		*user;		/* HTTP basic auth, or NULL */
+	const char		*password;
 	const char		*unix_path;	/* connect here instead, or NULL */
 	uint64_t		 timeout_ms;	/* whole transfer; 0: none */
 	uint64_t		 connect_timeout_ms; /* 0: libcurl's (300 s) */
@@ -54,7 +79,7 @@ struct http_client *http_client_new(struct event_base *base);
  */
 void	http_client_free(struct http_client *c);
 /*
- * Starts a GET request. Returns it (owned by c until done_cb returns or
+ * Starts a request (GET, or POST when opts->post is set). Returns it (owned by c until done_cb returns or
  * http_client_cancel) or NULL (logged) on failure, when no callback is
  * ever called. May be called from any callback.
  */

@@ -2,14 +2,18 @@
 /*
  * test_http_client.c -- http_client against a small HTTP server on a unix
  * socket, both on one event_base: whole bodies, a chunked stream (head
- * before body), the body cap, 404, a refused connection, a timeout, and
- * requests started and cancelled from inside the callbacks.
+ * before body), the body cap, 404, a refused connection, a timeout,
+ * requests started and cancelled from inside the callbacks, a POST whose
+ * body the server echoes, and a request moving past a server that
+ * refuses to one that answers (the server also listens on 127.0.0.1).
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +57,8 @@ struct srv_conn {
 struct fixture {
 	struct event_base	*base;
 	struct evconnlistener	*lis;
+	struct evconnlistener	*tcp;		/* 127.0.0.1:tcp_port */
+	uint16_t		 tcp_port;
 	struct http_client	*c;
 	char			 path[108];
 	char			 url[64];
@@ -116,10 +122,31 @@ srv_read_cb(struct bufferevent *bev, void *arg)
 	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	if (end.pos < 0 || sc->answered)
 		return;
-	sc->answered = true;
 	n = MINIMUM((size_t)end.pos, sizeof(f->request) - 1);
 	evbuffer_copyout(in, f->request, n);
 	f->request[n] = '\0';
+	if (evbuffer_search(in, "POST /echo ", 11, NULL).pos == 0) {
+		/* Answers once the whole body (Content-Length) is in. */
+		const char *cl = strstr(f->request, "Content-Length: ");
+		char echo[2048];
+		size_t blen;
+
+		assert_non_null(cl);
+		blen = strtoul(cl + 16, NULL, 10);
+		assert_true(blen < sizeof(echo));
+		if (evbuffer_get_length(in) < (size_t)end.pos + 4 + blen)
+			return;
+		evbuffer_drain(in, (size_t)end.pos + 4);
+		evbuffer_remove(in, echo, blen);
+		sc->answered = true;
+		bufferevent_write(bev, "HTTP/1.1 200 OK\r\nConnection: close"
+		    "\r\n", 35);
+		evbuffer_add_printf(bufferevent_get_output(bev),
+		    "Content-Length: %zu\r\n\r\n", blen);
+		bufferevent_write(bev, echo, blen);
+		return;
+	}
+	sc->answered = true;
 	if (evbuffer_search(in, "GET /len ", 9, NULL).pos == 0)
 		bufferevent_write(bev, resp_len, sizeof(resp_len) - 1);
 	else if (evbuffer_search(in, "GET /404 ", 9, NULL).pos == 0)
@@ -166,6 +193,8 @@ setup(void **state)
 {
 	struct fixture *f;
 	struct sockaddr_un sun;
+	struct sockaddr_in sin;
+	socklen_t slen;
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -179,6 +208,17 @@ setup(void **state)
 	f->lis = evconnlistener_new_bind(f->base, srv_accept_cb, f,
 	    LEV_OPT_CLOSE_ON_FREE, 16, (struct sockaddr *)&sun, sizeof(sun));
 	assert_non_null(f->lis);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->tcp = evconnlistener_new_bind(f->base, srv_accept_cb, f,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
+	    (struct sockaddr *)&sin, sizeof(sin));
+	assert_non_null(f->tcp);
+	slen = sizeof(sin);
+	assert_int_equal(getsockname(evconnlistener_get_fd(f->tcp),
+	    (struct sockaddr *)&sin, &slen), 0);
+	f->tcp_port = ntohs(sin.sin_port);
 	assert_non_null(f->c = http_client_new(f->base));
 	*state = f;
 	return 0;
@@ -195,6 +235,7 @@ teardown(void **state)
 		if (f->conns[i] != NULL)
 			srv_free(f->conns[i]);
 	evconnlistener_free(f->lis);
+	evconnlistener_free(f->tcp);
 	unlink(f->path);
 	event_base_free(f->base);
 	free(f);
@@ -418,6 +459,113 @@ test_http_client_free_busy(void **state)
 	assert_int_equal(f->dones, 0);
 }
 
+/* Runs the loop until every request is done. */
+static void
+run(struct fixture *f)
+{
+	struct timeval guard = { 10, 0 };
+
+	event_base_loopexit(f->base, &guard);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->pending, 0);
+}
+
+/* A POST carries its body and a JSON content type, with no Expect. */
+static void
+test_http_client_post(void **state)
+{
+	struct fixture *f = *state;
+	struct http_client_opts o = { 0 };
+	char big[1500];
+
+	memset(big, 'x', sizeof(big));
+	big[0] = '"';
+	big[sizeof(big) - 1] = '"';
+	o.url = "http://etcd/echo";
+	o.unix_path = f->path;
+	o.post = big;
+	o.post_len = sizeof(big);
+	o.auth_header = "Authorization: tok123";
+	o.max_body = 4096;
+	o.timeout_ms = 5000;
+	o.done_cb = done_cb;
+	o.arg = f;
+	assert_non_null(f->req = http_client_get(f->c, &o));
+	f->pending++;
+	run(f);
+	assert_false(f->failed);
+	assert_int_equal(f->status, 200);
+	assert_int_equal(f->bodylen, sizeof(f->body) - 1);
+	assert_memory_equal(f->body, big, f->bodylen);
+	assert_non_null(strstr(f->request, "POST /echo HTTP/1.1\r\n"));
+	assert_non_null(strstr(f->request,
+	    "\r\nContent-Type: application/json"));
+	assert_non_null(strstr(f->request, "\r\nAuthorization: tok123"));
+	assert_null(strstr(f->request, "Expect:"));
+}
+
+/*
+ * Bases: a port nobody listens on, then the server. The request moves
+ * on, and *member names the one that answered; the next request starts
+ * there. With every base refusing, the request fails after each was
+ * tried once.
+ */
+static void
+test_http_client_failover(void **state)
+{
+	struct fixture *f = *state;
+	struct http_client_opts o = { 0 };
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	char dead[64], live[64];
+	const char *bases[3];
+	size_t member = 0;
+	int fd;
+
+	/* A port that was free a moment ago: bound, then closed. */
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	close(fd);
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u",
+	    ntohs(sin.sin_port));
+	snprintf(live, sizeof(live), "http://127.0.0.1:%u", f->tcp_port);
+	bases[0] = dead;
+	bases[1] = dead;
+	bases[2] = live;
+	o.url = "/len";
+	o.bases = bases;
+	o.nbases = 3;
+	o.member = &member;
+	o.max_body = 1024;
+	o.timeout_ms = 5000;
+	o.connect_timeout_ms = 2000;
+	o.done_cb = done_cb;
+	o.arg = f;
+	assert_non_null(f->req = http_client_get(f->c, &o));
+	f->pending++;
+	run(f);
+	assert_false(f->failed);
+	assert_int_equal(f->status, 200);
+	assert_int_equal(member, 2);
+	assert_memory_equal(f->body, "[1,2,3]", 7);
+
+	/* Every base refuses: one failure, after the last one tried. */
+	bases[2] = dead;
+	member = 1;
+	f->dones = 0;
+	assert_non_null(f->req = http_client_get(f->c, &o));
+	f->pending++;
+	run(f);
+	assert_int_equal(f->dones, 1);
+	assert_true(f->failed);
+	assert_int_equal(f->status, 0);
+	assert_int_equal(member, 1);
+}
+
 int
 main(void)
 {
@@ -439,6 +587,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_http_client_start_in_body,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_client_free_busy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_client_post,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_client_failover,
 		    setup, teardown),
 	};
 
