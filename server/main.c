@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "dns_server.h"
 #include "docker.h"
+#include "cluster.h"
 #include "health.h"
 #include "log.h"
 #include "manifest.h"
@@ -501,6 +502,9 @@ main(int argc, char **argv)
 	    (rt.watch = mwatch_start(rt.base, rt.reg, rt.conf->manifests, err,
 	    sizeof(err))) == NULL)
 		fatalx("manifests: %s", err);
+	/* After the local sources: they are published as they stand. */
+	if (cluster_init(&rt) != 0)
+		fatalx("etcd: startup failed");
 #ifdef __GLIBC__
 	/*
 	 * The initial load parsed every manifest document and built the
@@ -538,6 +542,7 @@ main(int argc, char **argv)
 	vip_set_saver(rt.vips, NULL, NULL);
 	statewr_free(rt.sw);
 	rt.sw = NULL;
+	cluster_shutdown();
 	docker_shutdown();
 	api_shutdown();
 	dns_server_shutdown();

@@ -211,6 +211,23 @@ api_count(int code)
 	    "Control API requests by status code.", labels, NULL, 0), 1);
 }
 
+/*
+ * Ready once started; with --etcd, "etcd" says whether it answers: an
+ * unreachable etcd is no failure, the daemon serves its last state.
+ */
+static void
+api_readyz(struct api *api, struct evhttp_request *req)
+{
+	json_t *b;
+
+	b = json_pack("{s:s}", "status", api->rt->ready ? "ready" :
+	    "starting");
+	if (b != NULL && api->rt->etcd != RT_ETCD_OFF)
+		json_object_set_new(b, "etcd", json_string(api->rt->etcd ==
+		    RT_ETCD_UP ? "connected" : "unreachable"));
+	api_reply_json(req, api->rt->ready ? 200 : 503, b);
+}
+
 static void
 api_metrics(struct api *api, struct evhttp_request *req)
 {
@@ -370,12 +387,7 @@ api_request_cb(struct evhttp_request *req, void *arg)
 		api_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 		break;
 	case API_R_READYZ:
-		if (api->rt->ready)
-			api_reply_json(req, 200, json_pack("{s:s}", "status",
-			    "ready"));
-		else
-			api_reply_json(req, 503, json_pack("{s:s}", "status",
-			    "starting"));
+		api_readyz(api, req);
 		break;
 	case API_R_METRICS:
 		api_metrics(api, req);

@@ -129,8 +129,22 @@ static const struct conf_option options[] = {
 	    "follow Docker containers through this socket"),
 	STR("docker-network", docker_network, NULL,
 	    "use container addresses on this network (default: any)"),
-	STR("etcd", etcd, NULL, "etcd URL (not supported yet)"),
+	STR("etcd", etcd, NULL, "etcd member URLs, comma-separated: share "
+	    "the registry with the other hosts"),
 	STR("etcd-prefix", etcd_prefix, "/clusterip/", "etcd key prefix"),
+	STR("etcd-cacert", etcd_cacert, NULL,
+	    "PEM file of the CA that signed the etcd members' certificates"),
+	STR("etcd-cert", etcd_cert, NULL,
+	    "PEM client certificate for etcd"),
+	STR("etcd-key", etcd_key, NULL, "PEM key of etcd-cert"),
+	STR("etcd-user", etcd_user, NULL, "etcd user (etcd's token auth)"),
+	STR("etcd-password-file", etcd_password_file, NULL,
+	    "file holding the password of etcd-user"),
+	MS("etcd-lease-ttl", etcd_lease_ttl_ms, "15s", 2000, 3600000,
+	    "this host's objects vanish from etcd this long after it dies"),
+	STR("advertise-address", advertise_address, NULL,
+	    "this host's name in etcd and the address other hosts reach it "
+	    "at (default: the host name)"),
 };
 
 /*
@@ -162,6 +176,42 @@ conf_default_state_dir(void)
 	    sub) >= sizeof(path))
 		return LOCALSTATEDIR "/lib/clusterip";
 	return path;
+}
+
+/* etcd: URLs of http or https members; a prefix that is a key path. */
+static int
+conf_check_etcd(const struct cip_conf *c, char *err, size_t errlen)
+{
+	const char *p = c->etcd, *end;
+	size_t n;
+
+	for (;;) {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (!((n > 7 && strncmp(p, "http://", 7) == 0) ||
+		    (n > 8 && strncmp(p, "https://", 8) == 0))) {
+			errf(err, errlen, "etcd: \"%.*s\" is not an http:// "
+			    "or https:// URL", (int)n, p);
+			return -1;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if (c->etcd_prefix == NULL || c->etcd_prefix[0] != '/' ||
+	    c->etcd_prefix[strlen(c->etcd_prefix) - 1] != '/') {
+		errf(err, errlen, "etcd-prefix: must start and end with /");
+		return -1;
+	}
+	if ((c->etcd_cert == NULL) != (c->etcd_key == NULL)) {
+		errf(err, errlen, "etcd-cert and etcd-key go together");
+		return -1;
+	}
+	if (c->etcd_password_file != NULL && c->etcd_user == NULL) {
+		errf(err, errlen, "etcd-password-file needs etcd-user");
+		return -1;
+	}
+	return 0;
 }
 
 static const struct conf_option *
@@ -612,11 +662,8 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		errf(err, errlen, "cluster-domain: must be a domain name");
 		return -1;
 	}
-	if (c->etcd != NULL) {
-		errf(err, errlen, "etcd: the etcd provider is not supported "
-		    "in this version");
+	if (c->etcd != NULL && conf_check_etcd(c, err, errlen) != 0)
 		return -1;
-	}
 	if (c->state_dir == NULL) {
 		errf(err, errlen, "state-dir: must be set");
 		return -1;

@@ -56,8 +56,15 @@ struct cip_conf {
 	/* providers */
 	char		*docker;		/* socket path, or NULL: off */
 	char		*docker_network;	/* NULL: any network */
-	char		*etcd;			/* URL, or NULL: off */
+	char		*etcd;			/* URL[,URL...], or NULL: off */
 	char		*etcd_prefix;
+	char		*etcd_cacert;
+	char		*etcd_cert;
+	char		*etcd_key;
+	char		*etcd_user;
+	char		*etcd_password_file;
+	uint64_t	 etcd_lease_ttl_ms;
+	char		*advertise_address;	/* NULL: the host name */
 };
 
 /*

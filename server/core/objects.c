@@ -30,7 +30,11 @@ owner_describe(const struct owner *o, char *buf, size_t len)
 			    o->id ? o->id : "?");
 		break;
 	case OWNER_ETCD:
-		snprintf(buf, len, "etcd");
+		/* id: the host that published it; none: applied cluster-wide. */
+		if (o->id != NULL)
+			snprintf(buf, len, "etcd (host %s)", o->id);
+		else
+			snprintf(buf, len, "etcd (the API of any host)");
 		break;
 	}
 	return buf;

@@ -26,6 +26,8 @@ struct runtime {
 	struct mwatch		*watch;	/* --manifests, else NULL */
 	struct statewr		*sw;	/* the state files' writer */
 	bool			 ready;	/* manifests loaded, listeners bound */
+	/* --etcd: whether a member answers (set by server/cluster/). */
+	enum { RT_ETCD_OFF, RT_ETCD_UP, RT_ETCD_DOWN } etcd;
 	time_t			 started;
 };
 
