@@ -10,21 +10,20 @@
  *                                   by HOST's lease, which the daemon
  *                                   keeps alive, so they vanish when it
  *                                   dies
- *   P vips/ADDR                     "NS/NAME": the VIP's holder, claimed
- *                                   with a create-if-absent transaction
+ *   P vips/ADDR                     the etcd key of the Service holding
+ *                                   the VIP, claimed with a
+ *                                   create-if-absent transaction (on the
+ *                                   host's lease for a host's Service)
  * Values are {"host": HOST, "object": the object as a manifest}, the
  * allocated VIP written as spec.clusterIP so that every host uses it.
  *
- * Local changes (any owner but etcd) reach the registry first; the
- * registry tells us, the keys they touch are noted, and a zero-timeout
- * event writes them all in one transaction: one apply, one
- * transaction. Other hosts' objects come from a read of the prefix at
- * start, then a watch from that revision, and are applied to the
- * registry owned by etcd (id: the host that published them; none for
- * cluster-wide ones). When etcd does not answer the daemon keeps what it
- * has, says so (/readyz, clusterip_etcd_up, one log line), and when
- * etcd answers again it publishes everything of its own again while the
- * watch resumes where it stopped.
+ * This file writes: local changes (any owner but etcd) reach the
+ * registry first; the registry tells us, the keys they touch are noted,
+ * and a zero-timeout event writes them all in one transaction: one
+ * apply, one transaction. A write etcd did not take stays pending and
+ * goes again once etcd answers. cluster_read.c applies what the other
+ * hosts wrote. When etcd does not answer the daemon keeps what it has
+ * and says so once (/readyz, clusterip_etcd_up, the log).
  */
 #include "config.h"
 
@@ -51,45 +50,15 @@
 #include "runtime.h"
 #include "etcd.h"
 #include "cluster.h"
+#include "cluster_int.h"
 
 #define CLUSTER_MAX_PASSWORD	4096
-
-/* A key to write at the next flush: put the object, or delete. */
-struct cluster_pending {
-	enum registry_kind	 kind;
-	char			*objkey;	/* "ns/name" */
-	bool			 remove;
-	bool			 new_vip;	/* claim the VIP key too */
-};
-
-struct cluster {
-	struct runtime		*rt;
-	struct etcd		*etcd;
-	struct etcd_watch	*watch;
-	char			*prefix;
-	size_t			 prefixlen;
-	char			*host;
-	int64_t			 lease;		/* 0: none yet */
-	int64_t			 ttl_s;
-	bool			 granting;
-	bool			 loaded;	/* the prefix was read once */
-	bool			 republish;	/* a write failed: all again */
-	struct hmap		*pending;	/* etcd key -> cluster_pending */
-	struct event		*flush_ev;
-	struct event		*tick;		/* keepalive, retries */
-	struct metric		*m_up;
-	struct metric		*m_txn_fail;
-	struct metric		*m_vip_conflicts;
-	struct metric		*m_remote;
-};
 
 static struct cluster *cl;
 
 static void	cluster_reg_cb(enum registry_event, const struct service *,
 		    const struct pod *, void *);
-static void	cluster_read_prefix(struct cluster *);
 static void	cluster_schedule(struct cluster *);
-static void	cluster_publish_all(struct cluster *);
 
 static void
 pending_free(void *p)
@@ -99,23 +68,37 @@ pending_free(void *p)
 	if (pd == NULL)
 		return;
 	free(pd->objkey);
+	free(pd->vip);
 	free(pd);
 }
 
-/* P + "services/" + key, or P + "hosts/H/" + what + key. Caller frees. */
-static char *
-cluster_key(const struct cluster *c, const char *what, const char *objkey,
-    bool host)
+char *
+cluster_obj_key(const struct cluster *c, enum registry_kind kind,
+    const char *objkey, const struct owner *o)
 {
+	const char *what = kind == REGISTRY_POD ? "pods" : "services";
 	char *k;
 
-	if (host) {
-		if (asprintf(&k, "%shosts/%s/%s/%s", c->prefix, c->host, what,
-		    objkey) == -1)
+	if (kind == REGISTRY_SERVICE && o->kind == OWNER_API) {
+		if (asprintf(&k, "%s%s/%s", c->prefix, what, objkey) == -1)
 			return NULL;
-	} else if (asprintf(&k, "%s%s/%s", c->prefix, what, objkey) == -1)
+	} else if (asprintf(&k, "%shosts/%s/%s/%s", c->prefix, c->host, what,
+	    objkey) == -1)
 		return NULL;
 	return k;
+}
+
+bool
+cluster_key_is_host(const struct cluster *c, const char *key)
+{
+	return strncmp(key, c->prefix, c->prefixlen) == 0 &&
+	    strncmp(key + c->prefixlen, "hosts/", 6) == 0;
+}
+
+bool
+cluster_pending_has(const struct cluster *c, const char *etcd_key)
+{
+	return hmap_get(c->pending, etcd_key) != NULL;
 }
 
 /* Health: told once per change, as a log line, a metric and /readyz. */
@@ -127,53 +110,71 @@ cluster_health_cb(bool up, const char *why, void *arg)
 	c->rt->etcd = up ? RT_ETCD_UP : RT_ETCD_DOWN;
 	metric_set(c->m_up, up ? 1 : 0);
 	if (up) {
-		log_info("etcd: reachable again; catching up");
-		if (c->republish || c->lease == 0)
-			cluster_publish_all(c);
+		log_info("etcd: reachable; catching up");
+		if (c->retry)
+			cluster_schedule(c);
 		if (!c->loaded)
 			cluster_read_prefix(c);
-	} else {
+	} else
 		log_warnx("etcd: unreachable (%s); serving the last state",
 		    why != NULL ? why : "no answer");
-		c->republish = true;
-	}
 }
 
-/* Notes a local object's key for the next flush. */
+/* Stores pd under k unless a newer entry is there (keep_newer). */
 static void
+cluster_pending_put(struct cluster *c, const char *k,
+    struct cluster_pending *pd, bool keep_newer)
+{
+	struct cluster_pending *cur;
+	void *old = NULL;
+
+	if (keep_newer && (cur = hmap_get(c->pending, k)) != NULL) {
+		cur->new_vip |= pd->new_vip;
+		if (cur->vip == NULL) {
+			cur->vip = pd->vip;
+			pd->vip = NULL;
+		}
+		pending_free(pd);
+		return;
+	}
+	if (hmap_put(c->pending, k, pd, &old) != 0) {
+		log_warnx("etcd: out of memory: %s not published", k);
+		pending_free(pd);
+		return;
+	}
+	if (old != NULL) {
+		pd->new_vip |= ((struct cluster_pending *)old)->new_vip;
+		if (pd->vip == NULL) {
+			pd->vip = ((struct cluster_pending *)old)->vip;
+			((struct cluster_pending *)old)->vip = NULL;
+		}
+	}
+	pending_free(old);
+}
+
+void
 cluster_note(struct cluster *c, enum registry_kind kind, const char *objkey,
-    const struct owner *owner, bool remove, bool new_vip)
+    const struct owner *owner, bool remove, bool new_vip, const char *vip)
 {
 	struct cluster_pending *pd;
-	void *old = NULL;
 	char *k;
-	bool host;
 
-	if (owner->kind == OWNER_ETCD)
+	if (owner->kind == OWNER_ETCD || c->applying)
 		return;
-	host = kind == REGISTRY_POD || owner->kind != OWNER_API;
-	k = cluster_key(c, kind == REGISTRY_POD ? "pods" : "services", objkey,
-	    host);
+	k = cluster_obj_key(c, kind, objkey, owner);
 	if (k == NULL || (pd = calloc(1, sizeof(*pd))) == NULL ||
-	    (pd->objkey = strdup(objkey)) == NULL) {
-		if (k != NULL)
-			free(pd);
+	    (pd->objkey = strdup(objkey)) == NULL ||
+	    (vip != NULL && (pd->vip = strdup(vip)) == NULL)) {
+		if (k != NULL && pd != NULL)
+			pending_free(pd);
 		free(k);
-		log_warnx("etcd: out of memory; publishing everything later");
-		c->republish = true;
+		log_warnx("etcd: out of memory: %s not published", objkey);
 		return;
 	}
 	pd->kind = kind;
 	pd->remove = remove;
 	pd->new_vip = new_vip;
-	if (hmap_put(c->pending, k, pd, &old) != 0) {
-		pending_free(pd);
-		c->republish = true;
-	} else {
-		if (old != NULL)
-			pd->new_vip |= ((struct cluster_pending *)old)->new_vip;
-		pending_free(old);
-	}
+	cluster_pending_put(c, k, pd, false);
 	free(k);
 	cluster_schedule(c);
 }
@@ -183,13 +184,18 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
     const struct pod *pod, void *arg)
 {
 	struct cluster *c = arg;
+	char ip[INET_ADDRSTRLEN];
 
 	switch (ev) {
 	case REG_SVC_ADDED:
 	case REG_SVC_CHANGED:
+		cluster_note(c, REGISTRY_SERVICE, svc->key, &svc->owner,
+		    false, ev == REG_SVC_ADDED, NULL);
+		break;
 	case REG_SVC_REMOVED:
 		cluster_note(c, REGISTRY_SERVICE, svc->key, &svc->owner,
-		    ev == REG_SVC_REMOVED, ev == REG_SVC_ADDED);
+		    true, false, svc->vip.s_addr != 0 ?
+		    inet4_str(svc->vip, ip) : NULL);
 		break;
 	case REG_POD_ADDED:
 	case REG_POD_CHANGED:
@@ -197,7 +203,7 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
 		if (pod->endpoints_of != NULL)
 			break;	/* its Endpoints object is not shared yet */
 		cluster_note(c, REGISTRY_POD, pod->key, &pod->owner,
-		    ev == REG_POD_REMOVED, false);
+		    ev == REG_POD_REMOVED, false, NULL);
 		break;
 	case REG_ENDPOINTS_CHANGED:
 		break;
@@ -241,78 +247,124 @@ cluster_value(struct cluster *c, const struct service *svc,
 
 struct cluster_vip_claim {
 	struct cluster	*c;
-	char		*holder;	/* "ns/name" */
-	char		*addr;
+	char		*svc_key;	/* "ns/name" */
+	char		*holder;	/* the service's etcd key */
+	char		*vip_key;	/* P vips/ADDR */
+	bool		 release;	/* a delete, not a claim */
 };
+
+static void
+cluster_claim_free(struct cluster_vip_claim *vc)
+{
+	if (vc == NULL)
+		return;
+	free(vc->svc_key);
+	free(vc->holder);
+	free(vc->vip_key);
+	free(vc);
+}
 
 static void
 cluster_vip_cb(const char *error, bool ok, int64_t rev, struct etcd_kv *kvs,
     size_t n, void *arg)
 {
 	struct cluster_vip_claim *vc = arg;
+	struct cluster *c = vc->c;
 
 	if (error != NULL)
-		log_warnx("etcd: VIP %s of %s not claimed: %s", vc->addr,
-		    vc->holder, error);
-	else if (!ok && (n == 0 || strcmp(kvs[0].value, vc->holder) != 0)) {
-		metric_add(vc->c->m_vip_conflicts, 1);
-		log_warnx("etcd: VIP %s of %s is held by %s in etcd",
-		    vc->addr, vc->holder, n > 0 ? kvs[0].value : "?");
+		log_warnx("etcd: %s %s for %s: %s", vc->release ?
+		    "releasing" : "claiming", vc->vip_key, vc->holder, error);
+	else if (!ok && !vc->release &&
+	    (n == 0 || strcmp(kvs[0].value, vc->holder) != 0)) {
+		metric_add(c->m_vip_conflicts, 1);
+		log_info("etcd: %s is held by %s, not %s: choosing another",
+		    vc->vip_key, n > 0 ? kvs[0].value : "?", vc->holder);
+		/* Our own key holds it: a leftover of ours, not a rival. */
+		if (n > 0 && !(cluster_key_is_host(c, kvs[0].value) &&
+		    strncmp(kvs[0].value + c->prefixlen + 6, c->host,
+		    strlen(c->host)) == 0 && kvs[0].value[c->prefixlen + 6 +
+		    strlen(c->host)] == '/'))
+			cluster_vip_lost(c, vc->svc_key, kvs[0].value);
 	}
-	free(vc->holder);
-	free(vc->addr);
-	free(vc);
+	cluster_claim_free(vc);
 }
 
-/* Claims svc's VIP cluster-wide: create-if-absent on P vips/ADDR. */
+/*
+ * Claims the VIP at ip for the service whose etcd key is holder
+ * (create-if-absent on P vips/ADDR), or releases it (deleted when it
+ * still names holder). Fire and forget: a lost claim moves the service.
+ */
 static void
-cluster_claim_vip(struct cluster *c, const struct service *svc)
+cluster_vip_txn(struct cluster *c, const char *svc_key, const char *holder,
+    const char *ip, bool release)
 {
 	struct cluster_vip_claim *vc;
-	struct etcd_txn *t;
-	char ip[INET_ADDRSTRLEN], *k = NULL;
+	struct etcd_txn *t = NULL;
+	int64_t lease;
+	size_t kl;
+	char *vk;
 
-	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
-		return;
-	inet4_str(svc->vip, ip);
 	if ((vc = calloc(1, sizeof(*vc))) == NULL ||
-	    (vc->holder = strdup(svc->key)) == NULL ||
-	    (vc->addr = strdup(ip)) == NULL ||
-	    asprintf(&k, "%svips/%s", c->prefix, ip) == -1 ||
-	    (t = etcd_txn_new()) == NULL) {
-		if (vc != NULL) {
-			free(vc->holder);
-			free(vc->addr);
-		}
-		free(vc);
-		free(k);
+	    (vc->svc_key = strdup(svc_key)) == NULL ||
+	    (vc->holder = strdup(holder)) == NULL ||
+	    asprintf(&vk, "%svips/%s", c->prefix, ip) == -1 ||
+	    (vc->vip_key = vk) == NULL || (t = etcd_txn_new()) == NULL)
+		goto fail;
+	vc->c = c;
+	vc->release = release;
+	kl = strlen(vc->vip_key);
+	lease = cluster_key_is_host(c, holder) ? c->lease : 0;
+	if (release) {
+		if (etcd_txn_cmp_value(t, vc->vip_key, kl, holder,
+		    strlen(holder)) != 0 ||
+		    etcd_txn_delete(t, vc->vip_key, kl) != 0)
+			goto fail;
+	} else if (etcd_txn_cmp_absent(t, vc->vip_key, kl) != 0 ||
+	    etcd_txn_put(t, vc->vip_key, kl, holder, strlen(holder),
+	    lease) != 0 ||
+	    etcd_txn_on_failure_get(t, vc->vip_key, kl) != 0)
+		goto fail;
+	if (etcd_txn_commit(c->etcd, t, cluster_vip_cb, vc) != 0) {
+		cluster_claim_free(vc);
 		return;
 	}
-	vc->c = c;
-	if (etcd_txn_cmp_absent(t, k, strlen(k)) != 0 ||
-	    etcd_txn_put(t, k, strlen(k), svc->key, strlen(svc->key), 0) !=
-	    0 || etcd_txn_on_failure_get(t, k, strlen(k)) != 0 ||
-	    etcd_txn_commit(c->etcd, t, cluster_vip_cb, vc) != 0) {
-		etcd_txn_free(t);
-		free(vc->holder);
-		free(vc->addr);
-		free(vc);
-	}
-	free(k);
+	return;
+fail:
+	etcd_txn_free(t);
+	cluster_claim_free(vc);
 }
+
+/* What one flush wrote, kept until etcd said whether it took it. */
+struct cluster_flight {
+	struct cluster	*c;
+	struct hmap	*keys;		/* etcd key -> cluster_pending */
+};
 
 static void
 cluster_flush_done(const char *error, bool ok, int64_t rev,
     struct etcd_kv *kvs, size_t n, void *arg)
 {
-	struct cluster *c = arg;
+	struct cluster_flight *f = arg;
+	struct cluster *c = f->c;
+	struct cluster_pending *pd;
+	struct hmap_iter it;
+	const char *k;
+	void *val;
 
-	if (error == NULL)
-		return;
-	metric_add(c->m_txn_fail, 1);
-	log_warnx("etcd: changes not written (%s); written again once etcd "
-	    "answers", error);
-	c->republish = true;
+	if (error != NULL) {
+		metric_add(c->m_txn_fail, 1);
+		log_warnx("etcd: %zu change(s) not written (%s); written "
+		    "again once etcd answers", hmap_count(f->keys), error);
+		/* Back to pending, under what changed since. */
+		hmap_iter_init(&it, f->keys);
+		while (hmap_iter_next(&it, &k, &val)) {
+			pd = hmap_del(f->keys, k);
+			cluster_pending_put(c, k, pd, true);
+		}
+		c->retry = true;
+	}
+	hmap_free(f->keys, pending_free);
+	free(f);
 }
 
 /* Writes every pending key in one transaction. */
@@ -320,22 +372,30 @@ static void
 cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster *c = arg;
+	struct cluster_flight *f;
 	struct cluster_pending *pd;
 	struct hmap_iter it;
 	struct etcd_txn *t;
 	const struct service *svc;
 	const struct pod *pod;
 	const char *k;
-	char *v;
+	char *v, ip[INET_ADDRSTRLEN];
 	void *val;
 	int rc = 0;
-	size_t nops = 0;
 
 	if (hmap_count(c->pending) == 0 || c->lease == 0)
 		return;		/* the lease's grant flushes */
-	if ((t = etcd_txn_new()) == NULL)
+	if ((t = etcd_txn_new()) == NULL ||
+	    (f = calloc(1, sizeof(*f))) == NULL) {
+		etcd_txn_free(t);
 		return;
-	hmap_iter_init(&it, c->pending);
+	}
+	c->retry = false;
+	f->c = c;
+	f->keys = c->pending;
+	if ((c->pending = hmap_new()) == NULL)
+		fatalx("out of memory");
+	hmap_iter_init(&it, f->keys);
 	while (rc == 0 && hmap_iter_next(&it, &k, &val)) {
 		pd = val;
 		svc = pd->kind == REGISTRY_SERVICE ?
@@ -347,33 +407,38 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 			svc = NULL, pod = NULL;	/* another host's now */
 		if (pd->remove || (svc == NULL && pod == NULL)) {
 			rc = etcd_txn_delete(t, k, strlen(k));
-		} else if ((v = cluster_value(c, svc, pod)) != NULL) {
-			rc = etcd_txn_put(t, k, strlen(k), v, strlen(v),
-			    strstr(k + c->prefixlen, "hosts/") == k +
-			    c->prefixlen ? c->lease : 0);
-			free(v);
-			if (svc != NULL && pd->new_vip &&
-			    svc->owner.kind == OWNER_API)
-				cluster_claim_vip(c, svc);
+			if (pd->vip != NULL)
+				cluster_vip_txn(c, pd->objkey, k, pd->vip,
+				    true);
+			continue;
 		}
-		nops++;
+		if ((v = cluster_value(c, svc, pod)) == NULL) {
+			rc = CIP_E_NOMEM;
+			break;
+		}
+		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v),
+		    cluster_key_is_host(c, k) ? c->lease : 0);
+		free(v);
+		if (svc != NULL && pd->new_vip && svc->vip.s_addr != 0 &&
+		    svc->type == SVC_CLUSTERIP)
+			cluster_vip_txn(c, svc->key, k, inet4_str(svc->vip, ip),
+			    false);
 	}
-	hmap_free(c->pending, pending_free);
-	if ((c->pending = hmap_new()) == NULL)
-		fatalx("out of memory");
-	if (rc != 0 || nops == 0) {
-		etcd_txn_free(t);
-		return;
+	if (rc != 0 || etcd_txn_commit(c->etcd, t, cluster_flush_done,
+	    f) != 0) {
+		if (rc != 0)
+			etcd_txn_free(t);
+		cluster_flush_done("cannot send", false, 0, NULL, 0, f);
 	}
-	if (etcd_txn_commit(c->etcd, t, cluster_flush_done, c) != 0)
-		c->republish = true;
 }
 
 static void
 cluster_note_svc_cb(struct service *svc, void *arg)
 {
-	cluster_note(arg, REGISTRY_SERVICE, svc->key, &svc->owner, false,
-	    true);
+	/* The API's Services are etcd's: ours go only when changed. */
+	if (svc->owner.kind != OWNER_API)
+		cluster_note(arg, REGISTRY_SERVICE, svc->key, &svc->owner,
+		    false, true, NULL);
 }
 
 static void
@@ -381,14 +446,13 @@ cluster_note_pod_cb(struct pod *pod, void *arg)
 {
 	if (pod->endpoints_of == NULL)
 		cluster_note(arg, REGISTRY_POD, pod->key, &pod->owner, false,
-		    false);
+		    false, NULL);
 }
 
-/* Every local object again: at start, after a lost lease or write. */
-static void
+/* Every object of this host: at start, and under a new lease. */
+void
 cluster_publish_all(struct cluster *c)
 {
-	c->republish = false;
 	registry_foreach_service(c->rt->reg, cluster_note_svc_cb, c);
 	registry_foreach_pod(c->rt->reg, cluster_note_pod_cb, c);
 	cluster_schedule(c);
@@ -450,254 +514,8 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 		    cluster_keepalive_cb, c);
 	if (!c->loaded)
 		cluster_read_prefix(c);
-	else if (c->republish && etcd_is_up(c->etcd))
-		cluster_publish_all(c);
-}
-
-/*
- * Splits a key under the prefix: the publishing host (NULL for
- * cluster-wide), the kind, the object key. Returns 0, or -1 when the key
- * is not an object's.
- */
-static int
-cluster_parse_key(const struct cluster *c, const char *key, char **host,
-    enum registry_kind *kind, const char **objkey)
-{
-	const char *p = key + c->prefixlen, *slash;
-
-	*host = NULL;
-	if (strncmp(p, "hosts/", 6) == 0) {
-		p += 6;
-		if ((slash = strchr(p, '/')) == NULL || slash == p)
-			return -1;
-		if ((*host = strndup(p, (size_t)(slash - p))) == NULL)
-			return -1;
-		p = slash + 1;
-	}
-	if (strncmp(p, "services/", 9) == 0) {
-		*kind = REGISTRY_SERVICE;
-		p += 9;
-	} else if (strncmp(p, "pods/", 5) == 0) {
-		*kind = REGISTRY_POD;
-		p += 5;
-	} else
-		goto fail;
-	if ((slash = strchr(p, '/')) == NULL || slash == p ||
-	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
-		goto fail;
-	*objkey = p;
-	return 0;
-fail:
-	free(*host);
-	*host = NULL;
-	return -1;
-}
-
-/* Another host's object, as etcd holds it, into the registry. */
-static void
-cluster_apply_kv(struct cluster *c, enum etcd_event ev,
-    const struct etcd_kv *kv)
-{
-	struct owner o = { OWNER_ETCD, NULL };
-	enum registry_kind kind;
-	struct objset set;
-	struct manifest_report rep;
-	const char *objkey, *h, *slash;
-	json_t *v = NULL;
-	char *host = NULL, *doc = NULL, err[1024], ns[64], name[256];
-	size_t nslen;
-
-	if (kv->keylen < c->prefixlen || cluster_parse_key(c, kv->key, &host,
-	    &kind, &objkey) != 0)
-		goto out;
-	if (host != NULL && strcmp(host, c->host) == 0)
-		goto out;	/* our own */
-	o.id = host;
-	metric_add(c->m_remote, 1);
-	if (ev == ETCD_DELETE) {
-		slash = strchr(objkey, '/');
-		nslen = (size_t)(slash - objkey);
-		if (nslen >= sizeof(ns) || strlen(slash + 1) >= sizeof(name))
-			goto out;
-		memcpy(ns, objkey, nslen);
-		ns[nslen] = '\0';
-		strlcpy(name, slash + 1, sizeof(name));
-		if (registry_delete(c->rt->reg, kind, ns, name, &o, err,
-		    sizeof(err)) == CIP_E_CONFLICT)
-			log_debug("etcd: %s: %s", kv->key, err);
-		goto out;
-	}
-	if ((v = json_loadb(kv->value, kv->valuelen, 0, NULL)) == NULL ||
-	    (h = json_string_value(json_object_get(v, "host"))) == NULL) {
-		log_warnx("etcd: %s: not an object of clusterip", kv->key);
-		goto out;
-	}
-	if (strcmp(h, c->host) == 0)
-		goto out;	/* applied here: the API's copy is ours */
-	if ((doc = json_dumps(json_object_get(v, "object"),
-	    JSON_COMPACT)) == NULL)
-		goto out;
-	memset(&set, 0, sizeof(set));
-	memset(&rep, 0, sizeof(rep));
-	if (manifest_parse_buf(doc, strlen(doc), kv->key, &set, &rep, err,
-	    sizeof(err)) != 0 || set.nsvcs + set.npods != 1)
-		log_warnx("etcd: %s: %s", kv->key, err);
-	else if (registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
-	    sizeof(err)) != 0)
-		log_warnx("etcd: %s not applied: %s", kv->key, err);
-	objset_clear(&set);
-	manifest_report_clear(&rep);
-out:
-	json_decref(v);
-	free(doc);
-	free(host);
-}
-
-static void
-cluster_watch_event_cb(enum etcd_event ev, const struct etcd_kv *kv,
-    void *arg)
-{
-	cluster_apply_kv(arg, ev, kv);
-}
-
-static void
-cluster_watch_state_cb(enum etcd_watch_state st, int64_t rev, void *arg)
-{
-	struct cluster *c = arg;
-
-	switch (st) {
-	case ETCD_WATCH_UP:
-		log_debug("etcd: watching %s from revision %" PRId64,
-		    c->prefix, rev + 1);
-		break;
-	case ETCD_WATCH_BROKEN:
-		log_debug("etcd: watch broken at revision %" PRId64, rev);
-		break;
-	case ETCD_WATCH_COMPACTED:
-		log_info("etcd: changes after revision %" PRId64 " were "
-		    "compacted away: reading everything again", rev);
-		etcd_watch_stop(c->watch);
-		c->watch = NULL;
-		c->loaded = false;
-		cluster_read_prefix(c);
-		break;
-	}
-}
-
-struct cluster_seen {
-	struct hmap	*keys;		/* "s:ns/name", "p:ns/name" */
-	struct cluster	*c;
-	struct service	**svcs;
-	struct pod	**pods;
-	size_t		 nsvcs, npods, cap_svcs, cap_pods;
-};
-
-static void
-cluster_stale_svc_cb(struct service *svc, void *arg)
-{
-	struct cluster_seen *s = arg;
-	char k[320];
-
-	if (svc->owner.kind != OWNER_ETCD)
-		return;
-	snprintf(k, sizeof(k), "s:%s", svc->key);
-	if (hmap_get(s->keys, k) == NULL && s->nsvcs < s->cap_svcs)
-		s->svcs[s->nsvcs++] = svc;
-}
-
-static void
-cluster_stale_pod_cb(struct pod *pod, void *arg)
-{
-	struct cluster_seen *s = arg;
-	char k[320];
-
-	if (pod->owner.kind != OWNER_ETCD)
-		return;
-	snprintf(k, sizeof(k), "p:%s", pod->key);
-	if (hmap_get(s->keys, k) == NULL && s->npods < s->cap_pods)
-		s->pods[s->npods++] = pod;
-}
-
-/*
- * After a full read (at start, or after a compaction): objects from etcd
- * that the read no longer holds were deleted meanwhile.
- */
-static void
-cluster_drop_stale(struct cluster *c, struct hmap *keys)
-{
-	struct cluster_seen s = { keys, c, NULL, NULL, 0, 0, 0, 0 };
-	char err[256];
-	size_t i;
-
-	s.cap_svcs = registry_count_services(c->rt->reg);
-	s.cap_pods = registry_count_pods(c->rt->reg);
-	s.svcs = calloc(s.cap_svcs + 1, sizeof(*s.svcs));
-	s.pods = calloc(s.cap_pods + 1, sizeof(*s.pods));
-	if (s.svcs == NULL || s.pods == NULL)
-		goto out;
-	registry_foreach_service(c->rt->reg, cluster_stale_svc_cb, &s);
-	registry_foreach_pod(c->rt->reg, cluster_stale_pod_cb, &s);
-	for (i = 0; i < s.nsvcs; i++)
-		registry_delete(c->rt->reg, REGISTRY_SERVICE, s.svcs[i]->ns,
-		    s.svcs[i]->name, NULL, err, sizeof(err));
-	for (i = 0; i < s.npods; i++)
-		registry_delete(c->rt->reg, REGISTRY_POD, s.pods[i]->ns,
-		    s.pods[i]->name, NULL, err, sizeof(err));
-out:
-	free(s.svcs);
-	free(s.pods);
-}
-
-static void
-cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
-    size_t n, void *arg)
-{
-	struct cluster *c = arg;
-	struct hmap *keys;
-	enum registry_kind kind;
-	const char *objkey;
-	char *host, k[320];
-	size_t i;
-
-	if (error != NULL) {
-		log_warnx("etcd: cannot read %s: %s; trying again",
-		    c->prefix, error);
-		return;		/* the tick tries again */
-	}
-	if (c->loaded)
-		return;		/* two reads crossed */
-	if ((keys = hmap_new()) == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		cluster_apply_kv(c, ETCD_PUT, &kvs[i]);
-		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
-		    &objkey) == 0) {
-			snprintf(k, sizeof(k), "%c:%s", kind ==
-			    REGISTRY_SERVICE ? 's' : 'p', objkey);
-			(void)hmap_put(keys, k, (void *)1, NULL);
-			free(host);
-		}
-	}
-	cluster_drop_stale(c, keys);
-	hmap_free(keys, NULL);
-	c->loaded = true;
-	log_info("etcd: read %zu key(s) under %s at revision %" PRId64
-	    ": %zu services, %zu pods here", n, c->prefix, rev,
-	    registry_count_services(c->rt->reg),
-	    registry_count_pods(c->rt->reg));
-	c->watch = etcd_watch_start(c->etcd, c->prefix, c->prefixlen,
-	    rev + 1, 500, cluster_watch_event_cb, cluster_watch_state_cb, c);
-	if (c->watch == NULL)
-		c->loaded = false;	/* the tick tries again */
-}
-
-static void
-cluster_read_prefix(struct cluster *c)
-{
-	if (c->watch != NULL)
-		return;
-	(void)etcd_range(c->etcd, c->prefix, c->prefixlen, true,
-	    cluster_range_cb, c);
+	else if (c->retry)
+		cluster_schedule(c);
 }
 
 /* The endpoints list, and the password from its file. */

@@ -52,6 +52,16 @@ ectl() { ip netns exec ${P}e etcdctl --endpoints "$ETCD_URL" "$@"; }
 for ((n = 0; n < 600; n++)); do ectl endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
 ectl endpoint health >/dev/null 2>&1 || fail "etcd did not start"
 
+# Host A also serves a manifest file: its Service stays A's.
+mkdir -p "$TEST_TMP/man-a"
+cat >"$TEST_TMP/man-a/files.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: filesvc}
+spec:
+  selector: {app: f}
+  ports: [{port: 81}]
+Y
 declare -A LOG PID
 addr() { case $1 in a) echo 10.178.0.3;; b) echo 10.178.0.4;; c) echo 10.178.0.5;; esac; }
 for h in a b c; do
@@ -59,7 +69,8 @@ for h in a b c; do
 	start_daemon "$TEST_TMP/$h.log" --dns-listen 127.0.0.1:53 \
 	    --api-listen 127.0.0.1:9901 --state-dir "$TEST_TMP/state-$h" \
 	    --etcd "$ETCD_URL" --advertise-address "$(addr $h)" \
-	    --etcd-lease-ttl 3s --upstream 127.0.0.1:9
+	    --etcd-lease-ttl 3s --upstream 127.0.0.1:9 \
+	    $([ $h = a ] && echo --manifests "$TEST_TMP/man-a")
 	LOG[$h]=$DAEMON_LOG PID[$h]=$DAEMON_PID
 done
 for h in a b c; do wait_log "${LOG[$h]}" 'etcd: read [0-9]+ key' 30; done
@@ -92,8 +103,30 @@ vip=$(digp a web.default.svc.cluster.local)
 [ -n "$vip" ] || fail "no VIP on A"
 poll_eq b web.default.svc.cluster.local "$vip"
 poll_eq c web.default.svc.cluster.local "$vip"
-[ "$(ectl get --print-value-only /clusterip/vips/$vip)" = default/web ] || fail "VIP not claimed in etcd"
+[ "$(ectl get --print-value-only /clusterip/vips/$vip)" = /clusterip/services/default/web ] || fail "VIP not claimed in etcd"
 pass "a Service applied on A has VIP $vip on A, B and C"
+
+# Ownership: A's file Service reaches C and cannot be overwritten from B;
+# the API's Service can be changed from B and deleted from C.
+fvip=$(digp a filesvc.default.svc.cluster.local)
+[ -n "$fvip" ] || fail "no VIP for A's file Service"
+poll_eq c filesvc.default.svc.cluster.local "$fvip"
+code=$(api b -o "$TEST_TMP/own.out" -w '%{http_code}' -X POST --data-binary \
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"filesvc"},"spec":{"ports":[{"port":82}]}}' \
+    http://127.0.0.1:9901/v1/apply)
+[ "$code" = 409 ] && grep -q 'etcd (host 10.178.0.3)' "$TEST_TMP/own.out" ||
+	fail "overwriting A's file Service from B: $code $(cat "$TEST_TMP/own.out")"
+code=$(api b -o "$TEST_TMP/upd.out" -w '%{http_code}' -X POST --data-binary \
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"name":"h","port":8080,"targetPort":8080},{"name":"x","port":9090}]}}' \
+    http://127.0.0.1:9901/v1/apply)
+[ "$code" = 200 ] || fail "updating A's API Service from B: $code $(cat "$TEST_TMP/upd.out")"
+for ((n = 0; n < 300; n++)); do
+	api a http://127.0.0.1:9901/v1/services/default/web | grep -q 9090 && break
+	sleep 0.2
+done
+api a http://127.0.0.1:9901/v1/services/default/web | grep -q 9090 || fail "B's change did not reach A"
+[ "$(digp c web.default.svc.cluster.local)" = "$vip" ] || fail "the VIP moved on update"
+pass "a file Service stays its host's (409 elsewhere); the API's Service changes from any host"
 
 # A pod registered on B (TTL 4 s), serving on B's address.
 ip netns exec ${P}b python3 -c '
@@ -154,7 +187,13 @@ ip netns exec ${P}e etcd --name m1 --data-dir "$TEST_TMP/m1" \
     --initial-cluster "m1=http://$E:2380" >>"$TEST_TMP/etcd.log" 2>&1 &
 ETCD_PID=$!
 TEST_PIDS+=("$ETCD_PID")
-for h in a b c; do wait_log "${LOG[$h]}" 'etcd: reachable again' 60; done
+for h in a b c; do
+	for ((n = 0; n < 600; n++)); do
+		[ "$(count_log "${LOG[$h]}" 'etcd: reachable')" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(count_log "${LOG[$h]}" 'etcd: reachable')" -ge 2 ] || fail "host $h: etcd never back"
+done
 api c -X POST --data-binary '{"apiVersion":"v1","kind":"Service","metadata":{"name":"late"},"spec":{"selector":{"app":"late"},"ports":[{"port":80}]}}' \
     http://127.0.0.1:9901/v1/apply >/dev/null || fail "apply on C"
 late=$(digp c late.default.svc.cluster.local)
@@ -162,3 +201,14 @@ late=$(digp c late.default.svc.cluster.local)
 poll_eq a late.default.svc.cluster.local "$late"
 poll_eq b late.default.svc.cluster.local "$late"
 pass "after etcd returned, a Service applied on C reached A and B"
+
+# Deleted through B's API: gone on A and C, its VIP key released.
+api b -X DELETE http://127.0.0.1:9901/v1/services/default/late >/dev/null || fail "delete on B"
+poll_eq a late.default.svc.cluster.local ""
+poll_eq c late.default.svc.cluster.local ""
+for ((n = 0; n < 300; n++)); do
+	[ -z "$(ectl get /clusterip/vips/$late)" ] && break
+	sleep 0.2
+done
+[ -z "$(ectl get /clusterip/vips/$late)" ] || fail "the VIP key of a deleted Service stayed"
+pass "a Service deleted on B is gone on A and C and its VIP is free"

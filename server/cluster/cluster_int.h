@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cluster_int.h -- what the files of the registry's sync share:
+ * cluster.c (this host's objects into etcd: the lease, the pending
+ * writes, the VIP claims) and cluster_read.c (the other hosts' objects
+ * out of etcd: the read, the watch, VIP conflicts).
+ */
+#ifndef CIP_CLUSTER_INT_H
+#define CIP_CLUSTER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "etcd.h"
+
+struct event;
+struct hmap;
+struct metric;
+struct runtime;
+
+/* A key to write at the next flush: put the object, or delete. */
+struct cluster_pending {
+	enum registry_kind	 kind;
+	char			*objkey;	/* "ns/name" */
+	bool			 remove;
+	bool			 new_vip;	/* claim the VIP key too */
+	char			*vip;		/* removed service's, to free */
+};
+
+struct cluster {
+	struct runtime		*rt;
+	struct etcd		*etcd;
+	struct etcd_watch	*watch;
+	char			*prefix;
+	size_t			 prefixlen;
+	char			*host;
+	int64_t			 lease;		/* 0: none yet */
+	int64_t			 ttl_s;
+	bool			 granting;
+	bool			 reading;	/* a range is out */
+	bool			 loaded;	/* the prefix was read once */
+	/* Set while other hosts' changes go in: not ours to publish. */
+	bool			 applying;
+	bool			 retry;		/* pending writes failed */
+	struct hmap		*pending;	/* etcd key -> cluster_pending */
+	struct event		*flush_ev;
+	struct event		*tick;		/* keepalive, retries */
+	struct metric		*m_up;
+	struct metric		*m_txn_fail;
+	struct metric		*m_vip_conflicts;
+	struct metric		*m_remote;
+};
+
+/*
+ * The etcd key of a local object: P services/KEY for a Service the API
+ * owns (cluster-wide), P hosts/HOST/{services,pods}/KEY otherwise.
+ * Caller frees; NULL on OOM.
+ */
+char	*cluster_obj_key(const struct cluster *, enum registry_kind,
+    const char *objkey, const struct owner *);
+/* True for a key under P hosts/: held by a host's lease. */
+bool	cluster_key_is_host(const struct cluster *, const char *key);
+/*
+ * Splits a key under the prefix: the publishing host (caller frees; NULL
+ * for cluster-wide), the kind, the object key (points into key).
+ * Returns 0, or -1 when the key is no object's.
+ */
+int	cluster_parse_key(const struct cluster *, const char *key,
+    char **host, enum registry_kind *kind, const char **objkey);
+
+/* Notes a local object's key for the next flush (cluster.c). */
+void	cluster_note(struct cluster *, enum registry_kind, const char *objkey,
+    const struct owner *, bool remove, bool new_vip, const char *vip);
+/* Notes every local object (cluster.c). */
+void	cluster_publish_all(struct cluster *);
+/* True when a write of objkey's etcd key is pending (cluster.c). */
+bool	cluster_pending_has(const struct cluster *, const char *etcd_key);
+
+/* Reads the prefix, then watches it (cluster_read.c). */
+void	cluster_read_prefix(struct cluster *);
+/*
+ * svc's VIP is held in etcd by the object at holder_key: give the VIP to
+ * that object and a new one to svc (cluster_read.c).
+ */
+void	cluster_vip_lost(struct cluster *, const char *svc_key,
+    const char *holder_key);
+
+#endif

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cluster_read.c -- the other hosts' objects, out of etcd into the
+ * registry: the prefix read at start, then watched from that revision
+ * (read again after a compaction, dropping what vanished meanwhile).
+ * A host's objects are owned by etcd with the host as id; a Service
+ * applied through any host's API is owned by the API here too, so that
+ * this host's API may change or delete it like its own. Changes applied
+ * here are not written back (cluster->applying).
+ *
+ * VIPs: the VIP a Service got on the host that published it travels as
+ * spec.clusterIP. When two hosts gave one VIP to two Services at once,
+ * the one whose claim on P vips/ADDR lost gives the VIP to the winner
+ * and takes a new one (cluster_vip_lost).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util.h"
+#include "log.h"
+#include "hmap.h"
+#include "registry.h"
+#include "manifest.h"
+#include "objjson.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "etcd.h"
+#include "cluster_int.h"
+
+int
+cluster_parse_key(const struct cluster *c, const char *key, char **host,
+    enum registry_kind *kind, const char **objkey)
+{
+	const char *p, *slash;
+
+	*host = NULL;
+	if (strncmp(key, c->prefix, c->prefixlen) != 0)
+		return -1;
+	p = key + c->prefixlen;
+	if (strncmp(p, "hosts/", 6) == 0) {
+		p += 6;
+		if ((slash = strchr(p, '/')) == NULL || slash == p)
+			return -1;
+		if ((*host = strndup(p, (size_t)(slash - p))) == NULL)
+			return -1;
+		p = slash + 1;
+	}
+	if (strncmp(p, "services/", 9) == 0) {
+		*kind = REGISTRY_SERVICE;
+		p += 9;
+	} else if (strncmp(p, "pods/", 5) == 0) {
+		*kind = REGISTRY_POD;
+		p += 5;
+	} else
+		goto fail;
+	if ((slash = strchr(p, '/')) == NULL || slash == p ||
+	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
+		goto fail;
+	*objkey = p;
+	return 0;
+fail:
+	free(*host);
+	*host = NULL;
+	return -1;
+}
+
+/* "ns/name" into its parts. Returns 0, or -1 when too long. */
+static int
+cluster_split(const char *objkey, char *ns, size_t nslen, char *name,
+    size_t namelen)
+{
+	const char *slash = strchr(objkey, '/');
+	size_t n;
+
+	if (slash == NULL || (n = (size_t)(slash - objkey)) >= nslen ||
+	    strlen(slash + 1) >= namelen)
+		return -1;
+	memcpy(ns, objkey, n);
+	ns[n] = '\0';
+	strlcpy(name, slash + 1, namelen);
+	return 0;
+}
+
+/*
+ * One object as etcd holds it, into the registry. Returns 0, or a
+ * CIP_E_* from the registry (CIP_E_CONFLICT: a VIP or name is held
+ * here by another object).
+ */
+static int
+cluster_apply_kv(struct cluster *c, enum etcd_event ev,
+    const struct etcd_kv *kv)
+{
+	struct owner o = { OWNER_ETCD, NULL };
+	enum registry_kind kind;
+	struct objset set;
+	struct manifest_report rep;
+	const char *objkey, *h;
+	json_t *v = NULL;
+	char *host = NULL, *doc = NULL, err[1024], ns[64], name[256];
+	int rc = 0;
+
+	if (cluster_parse_key(c, kv->key, &host, &kind, &objkey) != 0)
+		goto out;
+	if (host != NULL && strcmp(host, c->host) == 0)
+		goto out;	/* our own */
+	o.id = host;
+	if (host == NULL)
+		o.kind = OWNER_API;	/* cluster-wide: any host's API */
+	metric_add(c->m_remote, 1);
+	c->applying = true;
+	if (ev == ETCD_DELETE) {
+		if (cluster_split(objkey, ns, sizeof(ns), name,
+		    sizeof(name)) == 0 &&
+		    registry_delete(c->rt->reg, kind, ns, name, &o, err,
+		    sizeof(err)) == CIP_E_CONFLICT)
+			log_debug("etcd: %s: %s", kv->key, err);
+		goto out;
+	}
+	if ((v = json_loadb(kv->value, kv->valuelen, 0, NULL)) == NULL ||
+	    (h = json_string_value(json_object_get(v, "host"))) == NULL) {
+		log_warnx("etcd: %s: not an object of clusterip", kv->key);
+		goto out;
+	}
+	if (host == NULL && strcmp(h, c->host) == 0)
+		goto out;	/* applied here: the registry has it */
+	if ((doc = json_dumps(json_object_get(v, "object"),
+	    JSON_COMPACT)) == NULL)
+		goto out;
+	memset(&set, 0, sizeof(set));
+	memset(&rep, 0, sizeof(rep));
+	if (manifest_parse_buf(doc, strlen(doc), kv->key, &set, &rep, err,
+	    sizeof(err)) != 0 || set.nsvcs + set.npods != 1) {
+		log_warnx("etcd: %s: %s", kv->key, err);
+		rc = CIP_E_INVAL;
+	} else if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE,
+	    err, sizeof(err))) != 0)
+		log_info("etcd: %s not applied: %s", kv->key, err);
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+out:
+	c->applying = false;
+	json_decref(v);
+	free(doc);
+	free(host);
+	return rc;
+}
+
+static void
+cluster_watch_event_cb(enum etcd_event ev, const struct etcd_kv *kv,
+    void *arg)
+{
+	(void)cluster_apply_kv(arg, ev, kv);
+}
+
+static void
+cluster_watch_state_cb(enum etcd_watch_state st, int64_t rev, void *arg)
+{
+	struct cluster *c = arg;
+
+	switch (st) {
+	case ETCD_WATCH_UP:
+		log_debug("etcd: watching %s after revision %" PRId64,
+		    c->prefix, rev);
+		break;
+	case ETCD_WATCH_BROKEN:
+		log_debug("etcd: watch broken at revision %" PRId64, rev);
+		break;
+	case ETCD_WATCH_COMPACTED:
+		log_info("etcd: changes up to revision %" PRId64 " were "
+		    "compacted away: reading everything again", rev);
+		etcd_watch_stop(c->watch);
+		c->watch = NULL;
+		c->loaded = false;
+		cluster_read_prefix(c);
+		break;
+	}
+}
+
+/* What a full read found, to drop what vanished from etcd meanwhile. */
+struct cluster_seen {
+	struct cluster	*c;
+	struct hmap	*keys;		/* "s:ns/name", "p:ns/name" */
+	char		**drop;		/* "s:ns/name", "p:ns/name" */
+	size_t		 n, cap;
+};
+
+static void
+cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
+    const struct owner *o)
+{
+	char k[320], *ek;
+	bool pending;
+
+	if (o->kind != OWNER_ETCD && !(kind == 's' && o->kind == OWNER_API))
+		return;
+	snprintf(k, sizeof(k), "%c:%s", kind, objkey);
+	if (hmap_get(s->keys, k) != NULL || s->n >= s->cap)
+		return;
+	if (o->kind == OWNER_API) {
+		/* Applied here and not written yet: not gone. */
+		ek = cluster_obj_key(s->c, REGISTRY_SERVICE, objkey, o);
+		pending = ek == NULL || cluster_pending_has(s->c, ek);
+		free(ek);
+		if (pending)
+			return;
+	}
+	if ((s->drop[s->n] = strdup(k)) != NULL)
+		s->n++;
+}
+
+static void
+cluster_seen_svc_cb(struct service *svc, void *arg)
+{
+	cluster_seen_check(arg, 's', svc->key, &svc->owner);
+}
+
+static void
+cluster_seen_pod_cb(struct pod *pod, void *arg)
+{
+	cluster_seen_check(arg, 'p', pod->key, &pod->owner);
+}
+
+/*
+ * After a full read (at start, or after a compaction): objects of etcd,
+ * and Services of the API (etcd holds the truth about those), that the
+ * read no longer holds were deleted meanwhile.
+ */
+static void
+cluster_drop_stale(struct cluster *c, struct hmap *keys)
+{
+	struct cluster_seen s = { c, keys, NULL, 0, 0 };
+	char ns[64], name[256], err[256];
+	size_t i;
+
+	s.cap = registry_count_services(c->rt->reg) +
+	    registry_count_pods(c->rt->reg);
+	if ((s.drop = calloc(s.cap + 1, sizeof(*s.drop))) == NULL)
+		return;
+	registry_foreach_service(c->rt->reg, cluster_seen_svc_cb, &s);
+	registry_foreach_pod(c->rt->reg, cluster_seen_pod_cb, &s);
+	c->applying = true;
+	for (i = 0; i < s.n; i++) {
+		if (cluster_split(s.drop[i] + 2, ns, sizeof(ns), name,
+		    sizeof(name)) == 0) {
+			log_info("etcd: %s %s is gone from etcd",
+			    s.drop[i][0] == 's' ? "service" : "pod",
+			    s.drop[i] + 2);
+			registry_delete(c->rt->reg, s.drop[i][0] == 's' ?
+			    REGISTRY_SERVICE : REGISTRY_POD, ns, name, NULL,
+			    err, sizeof(err));
+		}
+		free(s.drop[i]);
+	}
+	c->applying = false;
+	free(s.drop);
+}
+
+static void
+cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
+    size_t n, void *arg)
+{
+	struct cluster *c = arg;
+	struct hmap *keys;
+	enum registry_kind kind;
+	const char *objkey;
+	char *host, k[320];
+	size_t i;
+
+	c->reading = false;
+	if (error != NULL) {
+		log_warnx("etcd: cannot read %s: %s; trying again",
+		    c->prefix, error);
+		return;		/* the tick tries again */
+	}
+	if (c->loaded || (keys = hmap_new()) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		(void)cluster_apply_kv(c, ETCD_PUT, &kvs[i]);
+		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
+		    &objkey) == 0) {
+			snprintf(k, sizeof(k), "%c:%s", kind ==
+			    REGISTRY_SERVICE ? 's' : 'p', objkey);
+			(void)hmap_put(keys, k, (void *)1, NULL);
+			free(host);
+		}
+	}
+	cluster_drop_stale(c, keys);
+	hmap_free(keys, NULL);
+	c->loaded = true;
+	log_info("etcd: read %zu key(s) under %s at revision %" PRId64
+	    ": %zu services, %zu pods here", n, c->prefix, rev,
+	    registry_count_services(c->rt->reg),
+	    registry_count_pods(c->rt->reg));
+	c->watch = etcd_watch_start(c->etcd, c->prefix, c->prefixlen,
+	    rev + 1, 500, cluster_watch_event_cb, cluster_watch_state_cb, c);
+	if (c->watch == NULL)
+		c->loaded = false;	/* the tick tries again */
+}
+
+void
+cluster_read_prefix(struct cluster *c)
+{
+	if (c->watch != NULL || c->reading)
+		return;
+	c->reading = etcd_range(c->etcd, c->prefix, c->prefixlen, true,
+	    cluster_range_cb, c) == 0;
+}
+
+/* What cluster_vip_lost needs once the winner's object is read. */
+struct cluster_swap {
+	struct cluster	*c;
+	char		*svc_key;
+};
+
+static void
+cluster_swap_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
+    size_t n, void *arg)
+{
+	struct cluster_swap *sw = arg;
+	struct cluster *c = sw->c;
+	struct service *svc;
+	struct objset set;
+	struct manifest_report rep;
+	struct owner o;
+	json_t *j = NULL;
+	char *doc = NULL, err[1024], ns[64], name[256];
+
+	memset(&set, 0, sizeof(set));
+	memset(&rep, 0, sizeof(rep));
+	svc = registry_find_service_key(c->rt->reg, sw->svc_key);
+	if (error != NULL || n != 1 || svc == NULL ||
+	    svc->owner.kind == OWNER_ETCD || svc->nreq_ips > 0)
+		goto out;	/* nothing to do, or a VIP asked for */
+	/* The loser's declaration, to apply again without its VIP. */
+	if ((j = objjson_service(svc, OBJJSON_MANIFEST)) == NULL ||
+	    (doc = json_dumps(j, JSON_COMPACT)) == NULL ||
+	    manifest_parse_buf(doc, strlen(doc), sw->svc_key, &set, &rep,
+	    err, sizeof(err)) != 0 || set.nsvcs != 1 ||
+	    cluster_split(sw->svc_key, ns, sizeof(ns), name,
+	    sizeof(name)) != 0)
+		goto out;
+	o.kind = svc->owner.kind;
+	if ((o.id = strdup_null(svc->owner.id)) == NULL &&
+	    svc->owner.id != NULL)
+		goto out;
+	/* Out (quietly), the winner in with its VIP, the loser back in. */
+	c->applying = true;
+	registry_delete(c->rt->reg, REGISTRY_SERVICE, ns, name, NULL, err,
+	    sizeof(err));
+	c->applying = false;
+	if (cluster_apply_kv(c, ETCD_PUT, &kvs[0]) != 0)
+		c->applying = true;	/* no new claim: it would fail again */
+	if (registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
+	    sizeof(err)) != 0)
+		log_warnx("etcd: %s could not get another VIP: %s",
+		    sw->svc_key, err);
+	else if ((svc = registry_find_service_key(c->rt->reg,
+	    sw->svc_key)) != NULL)
+		log_info("etcd: %s moved to VIP %s", sw->svc_key,
+		    inet4_str(svc->vip, err));
+	c->applying = false;
+	free(o.id);
+out:
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+	json_decref(j);
+	free(doc);
+	free(sw->svc_key);
+	free(sw);
+}
+
+void
+cluster_vip_lost(struct cluster *c, const char *svc_key,
+    const char *holder_key)
+{
+	struct cluster_swap *sw;
+
+	if ((sw = calloc(1, sizeof(*sw))) == NULL ||
+	    (sw->svc_key = strdup(svc_key)) == NULL) {
+		free(sw);
+		return;
+	}
+	sw->c = c;
+	if (etcd_range(c->etcd, holder_key, strlen(holder_key), false,
+	    cluster_swap_cb, sw) != 0) {
+		free(sw->svc_key);
+		free(sw);
+	}
+}
