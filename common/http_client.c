@@ -130,6 +130,17 @@ http_client_new(struct event_base *base)
 	return c;
 }
 
+int
+http_client_set_max_connections(struct http_client *c, long n)
+{
+	if (curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n) !=
+	    CURLM_OK) {
+		log_warnx("%s: libcurl refused the limit", __func__);
+		return -1;
+	}
+	return 0;
+}
+
 void
 http_client_free(struct http_client *c)
 {
@@ -286,6 +297,12 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	    curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
 	    (o->key == NULL ||
 	    curl_easy_setopt(e, CURLOPT_SSLKEY, o->key) == CURLE_OK) &&
+	    (o->keepalive_s == 0 ||
+	    (curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)o->keepalive_s) ==
+	    CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL,
+	    (long)(o->keepalive_s + 1) / 2) == CURLE_OK)) &&
 	    (o->user == NULL ||
 	    (curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) ==
 	    CURLE_OK &&

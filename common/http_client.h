@@ -58,6 +58,11 @@ struct http_client_opts {
 	const char		*key;		/* its PEM key */
 	const char		*user;		/* HTTP basic auth, or NULL */
 	const char		*password;
+	/*
+	 * TCP keepalive probes after this many idle seconds (0: none), so
+	 * that a long stream to a peer that vanished without a word ends.
+	 */
+	uint32_t		 keepalive_s;
 	const char		*unix_path;	/* connect here instead, or NULL */
 	uint64_t		 timeout_ms;	/* whole transfer; 0: none */
 	uint64_t		 connect_timeout_ms; /* 0: libcurl's (300 s) */
@@ -73,6 +78,11 @@ struct http_client_opts {
  * failure; free with http_client_free.
  */
 struct http_client *http_client_new(struct event_base *base);
+/*
+ * At most n connections at once (0: no limit, the default); requests
+ * beyond wait in libcurl's queue. 0, or -1 (logged).
+ */
+int	http_client_set_max_connections(struct http_client *c, long n);
 /*
  * Cancels every request without calling its callbacks, closes every
  * connection and frees c. Accepts NULL. Not from a callback of c.

@@ -53,6 +53,8 @@
 #include "cluster_int.h"
 
 #define CLUSTER_MAX_PASSWORD	4096
+/* Operations in one transaction: etcd's --max-txn-ops default. */
+#define CLUSTER_MAX_TXN_OPS	128
 
 static struct cluster *cl;
 
@@ -115,6 +117,8 @@ cluster_health_cb(bool up, const char *why, void *arg)
 			cluster_schedule(c);
 		if (!c->loaded)
 			cluster_read_prefix(c);
+		else
+			cluster_rewatch(c);
 	} else
 		log_warnx("etcd: unreachable (%s); serving the last state",
 		    why != NULL ? why : "no answer");
@@ -367,12 +371,16 @@ cluster_flush_done(const char *error, bool ok, int64_t rev,
 	free(f);
 }
 
-/* Writes every pending key in one transaction. */
+/*
+ * Writes the pending keys: one transaction, or several of at most
+ * CLUSTER_MAX_TXN_OPS operations when more changed at once than etcd
+ * takes in one (its --max-txn-ops, 128 by default).
+ */
 static void
 cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster *c = arg;
-	struct cluster_flight *f;
+	struct cluster_flight *f = NULL;
 	struct cluster_pending *pd;
 	struct hmap_iter it;
 	struct etcd_txn *t;
@@ -381,20 +389,31 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	const char *k;
 	char *v, ip[INET_ADDRSTRLEN];
 	void *val;
+	size_t nops = 0;
 	int rc = 0;
 
 	if (hmap_count(c->pending) == 0 || c->lease == 0)
 		return;		/* the lease's grant flushes */
 	if ((t = etcd_txn_new()) == NULL ||
-	    (f = calloc(1, sizeof(*f))) == NULL) {
+	    (f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->keys = hmap_new()) == NULL) {
 		etcd_txn_free(t);
+		free(f);
 		return;
 	}
 	c->retry = false;
 	f->c = c;
-	f->keys = c->pending;
-	if ((c->pending = hmap_new()) == NULL)
-		fatalx("out of memory");
+	/* This transaction's share of the pending keys. */
+	hmap_iter_init(&it, c->pending);
+	while (nops < CLUSTER_MAX_TXN_OPS &&
+	    hmap_iter_next(&it, &k, &val)) {
+		if (hmap_put(f->keys, k, val, NULL) != 0)
+			break;
+		hmap_del(c->pending, k);
+		nops++;
+	}
+	if (hmap_count(c->pending) > 0)
+		cluster_schedule(c);	/* the rest in the next one */
 	hmap_iter_init(&it, f->keys);
 	while (rc == 0 && hmap_iter_next(&it, &k, &val)) {
 		pd = val;

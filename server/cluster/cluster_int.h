@@ -80,6 +80,11 @@ bool	cluster_pending_has(const struct cluster *, const char *etcd_key);
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
 /*
+ * Opens the watch again from where it was: after etcd did not answer,
+ * its stream may be dead without a word (cluster_read.c).
+ */
+void	cluster_rewatch(struct cluster *);
+/*
  * svc's VIP is held in etcd by the object at holder_key: give the VIP to
  * that object and a new one to svc (cluster_read.c).
  */

@@ -305,6 +305,21 @@ cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 }
 
 void
+cluster_rewatch(struct cluster *c)
+{
+	int64_t rev;
+
+	if (c->watch == NULL)
+		return;
+	rev = etcd_watch_revision(c->watch);
+	etcd_watch_stop(c->watch);
+	c->watch = etcd_watch_start(c->etcd, c->prefix, c->prefixlen,
+	    rev + 1, 500, cluster_watch_event_cb, cluster_watch_state_cb, c);
+	if (c->watch == NULL)
+		c->loaded = false;	/* the tick reads everything again */
+}
+
+void
 cluster_read_prefix(struct cluster *c)
 {
 	if (c->watch != NULL || c->reading)

@@ -25,6 +25,8 @@
 
 /* Biggest answer held: a range over 100,000 objects fits. */
 #define ETCD_MAX_BODY	(512u * 1024 * 1024)
+/* Connections to the members at once: each watch holds one. */
+#define ETCD_MAX_CONNS	16
 
 struct etcd_req;
 typedef void etcd_req_handler(struct etcd_req *, const char *error,
@@ -75,7 +77,9 @@ etcd_new(struct event_base *base, const struct etcd_conf *conf)
 	TAILQ_INIT(&e->reqs);
 	LIST_INIT(&e->watches);
 	e->timeout_ms = conf->timeout_ms != 0 ? conf->timeout_ms : 5000;
+	/* Requests beyond queue in libcurl, not as new connections. */
 	if ((e->http = http_client_new(base)) == NULL ||
+	    http_client_set_max_connections(e->http, ETCD_MAX_CONNS) != 0 ||
 	    (e->eps = calloc(conf->nendpoints, sizeof(*e->eps))) == NULL)
 		goto fail;
 	e->neps = conf->nendpoints;

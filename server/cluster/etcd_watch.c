@@ -218,6 +218,7 @@ etcd_watch_open(struct etcd_watch *w)
 		return -1;
 	etcd_http_opts(w->e, &o);
 	o.url = "/v3/watch";
+	o.keepalive_s = 5;	/* a member gone silent ends the stream */
 	o.post = body;
 	o.post_len = strlen(body);
 	o.body_cb = etcd_watch_body_cb;

@@ -137,6 +137,10 @@ while True:
     c, _ = s.accept(); c.sendall(b"hello from b\n"); c.close()
 ' &
 TEST_PIDS+=($!)
+for ((n = 0; n < 300; n++)); do
+	ip netns exec ${P}b python3 -c 'import socket; socket.create_connection(("10.178.0.4", 8080), timeout=2)' 2>/dev/null && break
+	sleep 0.1
+done
 api b -X PUT -d '{"labels":{"app":"web"},"ip":"10.178.0.4","ports":[{"port":8080}],"ttlSeconds":4}' \
     http://127.0.0.1:9901/v1/pods/default/web-b >/dev/null || fail "register on B"
 for h in a c; do
