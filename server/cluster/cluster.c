@@ -118,10 +118,12 @@ cluster_health_cb(bool up, const char *why, void *arg)
 		if (!c->loaded)
 			cluster_read_prefix(c);
 		else
-			cluster_rewatch(c);
-	} else
+			cluster_watch_resume(c);
+	} else {
 		log_warnx("etcd: unreachable (%s); serving the last state",
 		    why != NULL ? why : "no answer");
+		cluster_watch_pause(c);
+	}
 }
 
 /* Stores pd under k unless a newer entry is there (keep_newer). */
@@ -288,7 +290,8 @@ cluster_vip_cb(const char *error, bool ok, int64_t rev, struct etcd_kv *kvs,
 		    strncmp(kvs[0].value + c->prefixlen + 6, c->host,
 		    strlen(c->host)) == 0 && kvs[0].value[c->prefixlen + 6 +
 		    strlen(c->host)] == '/'))
-			cluster_vip_lost(c, vc->svc_key, kvs[0].value);
+			cluster_vip_lost(c, vc->svc_key, vc->vip_key +
+			    c->prefixlen + 5, kvs[0].value);
 	}
 	cluster_claim_free(vc);
 }
@@ -533,7 +536,9 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 		    cluster_keepalive_cb, c);
 	if (!c->loaded)
 		cluster_read_prefix(c);
-	else if (c->retry)
+	else if (c->watch == NULL && etcd_is_up(c->etcd))
+		cluster_watch_resume(c);
+	if (c->retry)
 		cluster_schedule(c);
 }
 
@@ -616,6 +621,7 @@ cluster_init(struct runtime *rt)
 	if (c->etcd == NULL || (c->host = strdup(host)) == NULL ||
 	    (c->prefix = strdup(rt->conf->etcd_prefix)) == NULL ||
 	    (c->pending = hmap_new()) == NULL ||
+	    (c->lost = hmap_new()) == NULL ||
 	    (c->flush_ev = evtimer_new(rt->base, cluster_flush_cb, c)) ==
 	    NULL ||
 	    (c->tick = event_new(rt->base, -1, EV_PERSIST, cluster_tick_cb,
@@ -669,6 +675,7 @@ cluster_shutdown(void)
 		event_free(c->tick);
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
+	hmap_free(c->lost, free);
 	free(c->host);
 	free(c->prefix);
 	free(c);

@@ -32,6 +32,7 @@ struct cluster {
 	struct runtime		*rt;
 	struct etcd		*etcd;
 	struct etcd_watch	*watch;
+	int64_t			 watch_rev;	/* seen, while paused */
 	char			*prefix;
 	size_t			 prefixlen;
 	char			*host;
@@ -43,6 +44,9 @@ struct cluster {
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */
+	bool			 swapping;	/* inside cluster_swap */
+	/* VIPs ours lost in etcd: "ADDR" -> our Service's key. */
+	struct hmap		*lost;
 	struct hmap		*pending;	/* etcd key -> cluster_pending */
 	struct event		*flush_ev;
 	struct event		*tick;		/* keepalive, retries */
@@ -80,15 +84,21 @@ bool	cluster_pending_has(const struct cluster *, const char *etcd_key);
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
 /*
- * Opens the watch again from where it was: after etcd did not answer,
- * its stream may be dead without a word (cluster_read.c).
+ * Closes the watch when etcd stops answering (its stream may be dead
+ * without a word), and opens it again from the same revision when etcd
+ * answers (cluster_read.c).
  */
-void	cluster_rewatch(struct cluster *);
+void	cluster_watch_pause(struct cluster *);
+void	cluster_watch_resume(struct cluster *);
 /*
- * svc's VIP is held in etcd by the object at holder_key: give the VIP to
- * that object and a new one to svc (cluster_read.c).
+ * svc_key's VIP (vip) is held in etcd by the object at holder_key: give
+ * the VIP to that object and a new one to svc_key, now if the holder's
+ * object is in etcd, else when it arrives (cluster_read.c).
  */
 void	cluster_vip_lost(struct cluster *, const char *svc_key,
-    const char *holder_key);
+    const char *vip, const char *holder_key);
+/* The same with the holder's object kv at hand (cluster_read.c). */
+void	cluster_swap(struct cluster *, const char *svc_key,
+    const struct etcd_kv *kv);
 
 #endif

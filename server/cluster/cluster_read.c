@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,7 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	const char *objkey, *h;
 	json_t *v = NULL;
 	char *host = NULL, *doc = NULL, err[1024], ns[64], name[256];
+	char vip[INET_ADDRSTRLEN] = "", *lost;
 	int rc = 0;
 
 	if (cluster_parse_key(c, kv->key, &host, &kind, &objkey) != 0)
@@ -139,9 +141,25 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	    sizeof(err)) != 0 || set.nsvcs + set.npods != 1) {
 		log_warnx("etcd: %s: %s", kv->key, err);
 		rc = CIP_E_INVAL;
-	} else if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE,
-	    err, sizeof(err))) != 0)
-		log_info("etcd: %s not applied: %s", kv->key, err);
+	} else {
+		if (set.nsvcs == 1 && set.svcs[0]->requested_vip.s_addr != 0)
+			inet4_str(set.svcs[0]->requested_vip, vip);
+		if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE,
+		    err, sizeof(err))) != 0)
+			log_info("etcd: %s not applied: %s", kv->key, err);
+	}
+	if (rc == CIP_E_CONFLICT && vip[0] != '\0' && !c->swapping &&
+	    (lost = hmap_get(c->lost, vip)) != NULL) {
+		/* A VIP a Service of ours lost the race for: give it up. */
+		objset_clear(&set);
+		manifest_report_clear(&rep);
+		c->applying = false;
+		lost = strdup(lost);
+		if (lost != NULL)
+			cluster_swap(c, lost, kv);
+		free(lost);
+		goto out;
+	}
 	objset_clear(&set);
 	manifest_report_clear(&rep);
 out:
@@ -294,27 +312,32 @@ cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	cluster_drop_stale(c, keys);
 	hmap_free(keys, NULL);
 	c->loaded = true;
+	c->watch_rev = rev;
 	log_info("etcd: read %zu key(s) under %s at revision %" PRId64
 	    ": %zu services, %zu pods here", n, c->prefix, rev,
 	    registry_count_services(c->rt->reg),
 	    registry_count_pods(c->rt->reg));
-	c->watch = etcd_watch_start(c->etcd, c->prefix, c->prefixlen,
-	    rev + 1, 500, cluster_watch_event_cb, cluster_watch_state_cb, c);
-	if (c->watch == NULL)
-		c->loaded = false;	/* the tick tries again */
+	cluster_watch_resume(c);
 }
 
 void
-cluster_rewatch(struct cluster *c)
+cluster_watch_pause(struct cluster *c)
 {
-	int64_t rev;
-
 	if (c->watch == NULL)
 		return;
-	rev = etcd_watch_revision(c->watch);
+	c->watch_rev = etcd_watch_revision(c->watch);
 	etcd_watch_stop(c->watch);
+	c->watch = NULL;
+}
+
+void
+cluster_watch_resume(struct cluster *c)
+{
+	if (c->watch != NULL || !c->loaded)
+		return;
 	c->watch = etcd_watch_start(c->etcd, c->prefix, c->prefixlen,
-	    rev + 1, 500, cluster_watch_event_cb, cluster_watch_state_cb, c);
+	    c->watch_rev + 1, 500, cluster_watch_event_cb,
+	    cluster_watch_state_cb, c);
 	if (c->watch == NULL)
 		c->loaded = false;	/* the tick reads everything again */
 }
@@ -328,6 +351,65 @@ cluster_read_prefix(struct cluster *c)
 	    cluster_range_cb, c) == 0;
 }
 
+/*
+ * Gives the VIP that svc_key (ours) lost to the winner, whose object is
+ * kv, and a new VIP to svc_key: ours out quietly, the winner in, ours
+ * back in (a new VIP; noted, so published and claimed again).
+ */
+void
+cluster_swap(struct cluster *c, const char *svc_key,
+    const struct etcd_kv *kv)
+{
+	struct service *svc;
+	struct objset set;
+	struct manifest_report rep;
+	struct owner o = { OWNER_API, NULL };
+	json_t *j = NULL;
+	char *doc = NULL, err[1024], ns[64], name[256], ip[INET_ADDRSTRLEN];
+
+	memset(&set, 0, sizeof(set));
+	memset(&rep, 0, sizeof(rep));
+	svc = registry_find_service_key(c->rt->reg, svc_key);
+	if (svc == NULL || svc->owner.kind == OWNER_ETCD ||
+	    svc->nreq_ips > 0)
+		goto out;	/* gone, not ours, or a VIP asked for */
+	free(hmap_del(c->lost, inet4_str(svc->vip, ip)));
+	/* Our declaration, to apply again without its VIP. */
+	if ((j = objjson_service(svc, OBJJSON_MANIFEST)) == NULL ||
+	    (doc = json_dumps(j, JSON_COMPACT)) == NULL ||
+	    manifest_parse_buf(doc, strlen(doc), svc_key, &set, &rep,
+	    err, sizeof(err)) != 0 || set.nsvcs != 1 ||
+	    cluster_split(svc_key, ns, sizeof(ns), name, sizeof(name)) != 0)
+		goto out;
+	o.kind = svc->owner.kind;
+	if ((o.id = strdup_null(svc->owner.id)) == NULL &&
+	    svc->owner.id != NULL)
+		goto out;
+	c->swapping = true;
+	c->applying = true;
+	registry_delete(c->rt->reg, REGISTRY_SERVICE, ns, name, NULL, err,
+	    sizeof(err));
+	c->applying = false;
+	if (cluster_apply_kv(c, ETCD_PUT, kv) != 0)
+		c->applying = true;	/* no new claim: it would fail again */
+	if (registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
+	    sizeof(err)) != 0)
+		log_warnx("etcd: %s could not get another VIP: %s", svc_key,
+		    err);
+	else if ((svc = registry_find_service_key(c->rt->reg, svc_key)) !=
+	    NULL)
+		log_info("etcd: %s moved to VIP %s", svc_key,
+		    inet4_str(svc->vip, ip));
+	c->applying = false;
+	c->swapping = false;
+	free(o.id);
+out:
+	objset_clear(&set);
+	manifest_report_clear(&rep);
+	json_decref(j);
+	free(doc);
+}
+
 /* What cluster_vip_lost needs once the winner's object is read. */
 struct cluster_swap {
 	struct cluster	*c;
@@ -339,64 +421,28 @@ cluster_swap_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
     size_t n, void *arg)
 {
 	struct cluster_swap *sw = arg;
-	struct cluster *c = sw->c;
-	struct service *svc;
-	struct objset set;
-	struct manifest_report rep;
-	struct owner o;
-	json_t *j = NULL;
-	char *doc = NULL, err[1024], ns[64], name[256];
 
-	memset(&set, 0, sizeof(set));
-	memset(&rep, 0, sizeof(rep));
-	svc = registry_find_service_key(c->rt->reg, sw->svc_key);
-	if (error != NULL || n != 1 || svc == NULL ||
-	    svc->owner.kind == OWNER_ETCD || svc->nreq_ips > 0)
-		goto out;	/* nothing to do, or a VIP asked for */
-	/* The loser's declaration, to apply again without its VIP. */
-	if ((j = objjson_service(svc, OBJJSON_MANIFEST)) == NULL ||
-	    (doc = json_dumps(j, JSON_COMPACT)) == NULL ||
-	    manifest_parse_buf(doc, strlen(doc), sw->svc_key, &set, &rep,
-	    err, sizeof(err)) != 0 || set.nsvcs != 1 ||
-	    cluster_split(sw->svc_key, ns, sizeof(ns), name,
-	    sizeof(name)) != 0)
-		goto out;
-	o.kind = svc->owner.kind;
-	if ((o.id = strdup_null(svc->owner.id)) == NULL &&
-	    svc->owner.id != NULL)
-		goto out;
-	/* Out (quietly), the winner in with its VIP, the loser back in. */
-	c->applying = true;
-	registry_delete(c->rt->reg, REGISTRY_SERVICE, ns, name, NULL, err,
-	    sizeof(err));
-	c->applying = false;
-	if (cluster_apply_kv(c, ETCD_PUT, &kvs[0]) != 0)
-		c->applying = true;	/* no new claim: it would fail again */
-	if (registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
-	    sizeof(err)) != 0)
-		log_warnx("etcd: %s could not get another VIP: %s",
-		    sw->svc_key, err);
-	else if ((svc = registry_find_service_key(c->rt->reg,
-	    sw->svc_key)) != NULL)
-		log_info("etcd: %s moved to VIP %s", sw->svc_key,
-		    inet4_str(svc->vip, err));
-	c->applying = false;
-	free(o.id);
-out:
-	objset_clear(&set);
-	manifest_report_clear(&rep);
-	json_decref(j);
-	free(doc);
+	/*
+	 * Not written yet (the winner's claim can land before its
+	 * object): its arrival through the watch swaps (cluster->lost).
+	 */
+	if (error == NULL && n == 1)
+		cluster_swap(sw->c, sw->svc_key, &kvs[0]);
 	free(sw->svc_key);
 	free(sw);
 }
 
 void
-cluster_vip_lost(struct cluster *c, const char *svc_key,
+cluster_vip_lost(struct cluster *c, const char *svc_key, const char *vip,
     const char *holder_key)
 {
 	struct cluster_swap *sw;
+	char *k, *old = NULL;
 
+	if ((k = strdup(svc_key)) != NULL &&
+	    hmap_put(c->lost, vip, k, (void **)&old) != 0)
+		free(k);
+	free(old);
 	if ((sw = calloc(1, sizeof(*sw))) == NULL ||
 	    (sw->svc_key = strdup(svc_key)) == NULL) {
 		free(sw);

@@ -162,19 +162,20 @@ etcd_watch_done_cb(long status, const char *body, size_t len,
 	struct timeval tv;
 
 	w->http = NULL;
-	etcd_note(w->e, status, error);
 	log_debug("etcd: watch stream ended (%ld): %s", status,
 	    error != NULL ? error : "closed");
-	if (w->compacted)
-		return;
+	/* The owner may stop w from either callback. */
 	w->busy = true;
-	w->state_cb(ETCD_WATCH_BROKEN, w->rev, w->arg);
+	etcd_note(w->e, status, error);
+	if (!w->dead && !w->compacted)
+		w->state_cb(ETCD_WATCH_BROKEN, w->rev, w->arg);
 	w->busy = false;
 	if (w->dead) {
 		etcd_watch_free(w);
 		return;
 	}
-	evtimer_add(w->retry, ms_to_tv(w->retry_ms, &tv));
+	if (!w->compacted)
+		evtimer_add(w->retry, ms_to_tv(w->retry_ms, &tv));
 }
 
 static void
