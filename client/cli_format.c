@@ -371,7 +371,9 @@ cli_print_pods(json_t *items, const struct cli_view *v, FILE *fp)
 		    "metadata.creationTimestamp")), age, sizeof(age));
 		cells[5] = cli_str(pod, "status.podIP") ?
 		    cli_str(pod, "status.podIP") : "<none>";
-		cells[6] = cells[7] = cells[8] = "<none>";
+		cells[6] = cli_str(pod, "spec.nodeName") ?
+		    cli_str(pod, "spec.nodeName") : "<none>";
+		cells[7] = cells[8] = "<none>";
 		cli_add_row(&t, v, pod, cells, n);
 	}
 	cli_table_print(&t, !v->no_headers, fp);

@@ -400,6 +400,11 @@ objjson_pod(const struct pod *pod, enum objjson_mode mode)
 	if (pod->subdomain != NULL)
 		rc |= objjson_set(spec, "subdomain",
 		    json_string(pod->subdomain));
+	/* The host that published it through etcd, as Kubernetes' node. */
+	if (mode == OBJJSON_STATE && pod->owner.kind == OWNER_ETCD &&
+	    pod->owner.id != NULL)
+		rc |= objjson_set(spec, "nodeName",
+		    json_string(pod->owner.id));
 	rc |= objjson_set(doc, "spec", spec);
 	if (rc != 0)
 		goto fail;

@@ -153,6 +153,8 @@ for h in a c; do
 done
 api c http://127.0.0.1:9901/v1/pods/default/web-b | grep -q 'etcd (host 10.178.0.4)' ||
 	fail "host C does not name B as the pod's owner"
+ip netns exec ${P}c "$top_builddir/client/clusterip" get pods -o wide | grep -Eq '^web-b .* 10\.178\.0\.4 +10\.178\.0\.4 ' ||
+	fail "clusterip get pods -o wide on C: $(ip netns exec ${P}c "$top_builddir/client/clusterip" get pods -o wide)"
 out=$(ip netns exec ${P}c python3 -c "
 import socket; s = socket.create_connection(('$vip', 8080), timeout=10); print(s.recv(100).decode().strip())")
 [ "$out" = "hello from b" ] || fail "through the VIP on C: '$out'"
