@@ -53,14 +53,14 @@
 #include "cluster_int.h"
 
 #define CLUSTER_MAX_PASSWORD	4096
-/* Operations in one transaction: etcd's --max-txn-ops default. */
-#define CLUSTER_MAX_TXN_OPS	128
 
 static struct cluster *cl;
 
 static void	cluster_reg_cb(enum registry_event, const struct service *,
 		    const struct pod *, void *);
 static void	cluster_schedule(struct cluster *);
+static void	cluster_pending_put(struct cluster *, const char *,
+		    struct cluster_pending *, bool);
 
 static void
 pending_free(void *p)
@@ -124,6 +124,31 @@ cluster_health_cb(bool up, const char *why, void *arg)
 		    why != NULL ? why : "no answer");
 		cluster_watch_pause(c);
 	}
+}
+
+void
+cluster_note_later(struct cluster *c, const char *svc_key)
+{
+	const struct service *svc;
+	struct cluster_pending *pd;
+	char *k;
+
+	if ((svc = registry_find_service_key(c->rt->reg, svc_key)) == NULL ||
+	    svc->owner.kind == OWNER_ETCD)
+		return;
+	if ((k = cluster_obj_key(c, REGISTRY_SERVICE, svc_key,
+	    &svc->owner)) == NULL || (pd = calloc(1, sizeof(*pd))) == NULL ||
+	    (pd->objkey = strdup(svc_key)) == NULL) {
+		if (k != NULL && pd != NULL)
+			pending_free(pd);
+		free(k);
+		return;
+	}
+	pd->kind = REGISTRY_SERVICE;
+	pd->new_vip = true;
+	cluster_pending_put(c, k, pd, true);
+	free(k);
+	c->retry = true;	/* the tick, or etcd's return, writes it */
 }
 
 /* Stores pd under k unless a newer entry is there (keep_newer). */
@@ -251,96 +276,6 @@ cluster_value(struct cluster *c, const struct service *svc,
 	return s;
 }
 
-struct cluster_vip_claim {
-	struct cluster	*c;
-	char		*svc_key;	/* "ns/name" */
-	char		*holder;	/* the service's etcd key */
-	char		*vip_key;	/* P vips/ADDR */
-	bool		 release;	/* a delete, not a claim */
-};
-
-static void
-cluster_claim_free(struct cluster_vip_claim *vc)
-{
-	if (vc == NULL)
-		return;
-	free(vc->svc_key);
-	free(vc->holder);
-	free(vc->vip_key);
-	free(vc);
-}
-
-static void
-cluster_vip_cb(const char *error, bool ok, int64_t rev, struct etcd_kv *kvs,
-    size_t n, void *arg)
-{
-	struct cluster_vip_claim *vc = arg;
-	struct cluster *c = vc->c;
-
-	if (error != NULL)
-		log_warnx("etcd: %s %s for %s: %s", vc->release ?
-		    "releasing" : "claiming", vc->vip_key, vc->holder, error);
-	else if (!ok && !vc->release &&
-	    (n == 0 || strcmp(kvs[0].value, vc->holder) != 0)) {
-		metric_add(c->m_vip_conflicts, 1);
-		log_info("etcd: %s is held by %s, not %s: choosing another",
-		    vc->vip_key, n > 0 ? kvs[0].value : "?", vc->holder);
-		/* Our own key holds it: a leftover of ours, not a rival. */
-		if (n > 0 && !(cluster_key_is_host(c, kvs[0].value) &&
-		    strncmp(kvs[0].value + c->prefixlen + 6, c->host,
-		    strlen(c->host)) == 0 && kvs[0].value[c->prefixlen + 6 +
-		    strlen(c->host)] == '/'))
-			cluster_vip_lost(c, vc->svc_key, vc->vip_key +
-			    c->prefixlen + 5, kvs[0].value);
-	}
-	cluster_claim_free(vc);
-}
-
-/*
- * Claims the VIP at ip for the service whose etcd key is holder
- * (create-if-absent on P vips/ADDR), or releases it (deleted when it
- * still names holder). Fire and forget: a lost claim moves the service.
- */
-static void
-cluster_vip_txn(struct cluster *c, const char *svc_key, const char *holder,
-    const char *ip, bool release)
-{
-	struct cluster_vip_claim *vc;
-	struct etcd_txn *t = NULL;
-	int64_t lease;
-	size_t kl;
-	char *vk;
-
-	if ((vc = calloc(1, sizeof(*vc))) == NULL ||
-	    (vc->svc_key = strdup(svc_key)) == NULL ||
-	    (vc->holder = strdup(holder)) == NULL ||
-	    asprintf(&vk, "%svips/%s", c->prefix, ip) == -1 ||
-	    (vc->vip_key = vk) == NULL || (t = etcd_txn_new()) == NULL)
-		goto fail;
-	vc->c = c;
-	vc->release = release;
-	kl = strlen(vc->vip_key);
-	lease = cluster_key_is_host(c, holder) ? c->lease : 0;
-	if (release) {
-		if (etcd_txn_cmp_value(t, vc->vip_key, kl, holder,
-		    strlen(holder)) != 0 ||
-		    etcd_txn_delete(t, vc->vip_key, kl) != 0)
-			goto fail;
-	} else if (etcd_txn_cmp_absent(t, vc->vip_key, kl) != 0 ||
-	    etcd_txn_put(t, vc->vip_key, kl, holder, strlen(holder),
-	    lease) != 0 ||
-	    etcd_txn_on_failure_get(t, vc->vip_key, kl) != 0)
-		goto fail;
-	if (etcd_txn_commit(c->etcd, t, cluster_vip_cb, vc) != 0) {
-		cluster_claim_free(vc);
-		return;
-	}
-	return;
-fail:
-	etcd_txn_free(t);
-	cluster_claim_free(vc);
-}
-
 /* What one flush wrote, kept until etcd said whether it took it. */
 struct cluster_flight {
 	struct cluster	*c;
@@ -389,6 +324,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	struct etcd_txn *t;
 	const struct service *svc;
 	const struct pod *pod;
+	struct cluster_claims *cc = NULL;
 	const char *k;
 	char *v, ip[INET_ADDRSTRLEN];
 	void *val;
@@ -399,8 +335,11 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		return;		/* the lease's grant flushes */
 	if ((t = etcd_txn_new()) == NULL ||
 	    (f = calloc(1, sizeof(*f))) == NULL ||
-	    (f->keys = hmap_new()) == NULL) {
+	    (f->keys = hmap_new()) == NULL ||
+	    (cc = cluster_claims_new(c)) == NULL) {
 		etcd_txn_free(t);
+		if (f != NULL)
+			hmap_free(f->keys, NULL);
 		free(f);
 		return;
 	}
@@ -430,8 +369,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (pd->remove || (svc == NULL && pod == NULL)) {
 			rc = etcd_txn_delete(t, k, strlen(k));
 			if (pd->vip != NULL)
-				cluster_vip_txn(c, pd->objkey, k, pd->vip,
-				    true);
+				cluster_vip_release(c, k, pd->vip);
 			continue;
 		}
 		if ((v = cluster_value(c, svc, pod)) == NULL) {
@@ -443,9 +381,10 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		free(v);
 		if (svc != NULL && pd->new_vip && svc->vip.s_addr != 0 &&
 		    svc->type == SVC_CLUSTERIP)
-			cluster_vip_txn(c, svc->key, k, inet4_str(svc->vip, ip),
-			    false);
+			rc = cluster_claims_add(cc, svc->key, k,
+			    inet4_str(svc->vip, ip));
 	}
+	cluster_claims_send(cc);
 	if (rc != 0 || etcd_txn_commit(c->etcd, t, cluster_flush_done,
 	    f) != 0) {
 		if (rc != 0)

@@ -81,6 +81,26 @@ void	cluster_publish_all(struct cluster *);
 /* True when a write of objkey's etcd key is pending (cluster.c). */
 bool	cluster_pending_has(const struct cluster *, const char *etcd_key);
 
+/*
+ * VIP claims (cluster_vip.c): create-if-absent on P vips/ADDR, naming
+ * the etcd key of the Service (holder), up to CLUSTER_MAX_TXN_OPS of them
+ * in one transaction. A lost claim moves the Service (cluster_vip_lost);
+ * a claim etcd did not take goes again with the next write.
+ */
+#define CLUSTER_MAX_TXN_OPS	128
+struct cluster_claims;
+struct cluster_claims *cluster_claims_new(struct cluster *);
+/* Adds one claim; a full batch is sent. 0, or CIP_E_NOMEM. */
+int	cluster_claims_add(struct cluster_claims *, const char *svc_key,
+    const char *holder, const char *ip);
+/* Sends what the batch holds and frees it. Accepts NULL. */
+void	cluster_claims_send(struct cluster_claims *);
+/* Deletes P vips/ip if it still names holder. */
+void	cluster_vip_release(struct cluster *, const char *holder,
+    const char *ip);
+/* Notes svc_key for the next write with its VIP claim, not now. */
+void	cluster_note_later(struct cluster *, const char *svc_key);
+
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
 /*
