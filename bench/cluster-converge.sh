@@ -100,8 +100,14 @@ PY
   daemon a --manifests "$W/man"
   last=svc-$((startup - 1)).default.svc.cluster.local
   for _ in $(seq 6000); do
-    n=$(ip netns exec ${P}e etcdctl --endpoints "$eps" get /clusterip/hosts/ --prefix --keys-only --count-only -w json 2> /dev/null |
-      python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))')
+    n=$(ip netns exec ${P}e etcdctl --endpoints "$eps" get /clusterip/hosts/ --prefix --keys-only --limit 1 -w json 2> /dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))' 2> /dev/null || echo 0)
+    [ "$n" -ge "$startup" ] && break; sleep 0.5
+  done
+  # Every VIP claimed too, so the joining host meets a settled cluster.
+  for _ in $(seq 6000); do
+    n=$(ip netns exec ${P}e etcdctl --endpoints "$eps" get /clusterip/vips/ --prefix --keys-only --limit 1 -w json 2> /dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))' 2> /dev/null || echo 0)
     [ "$n" -ge "$startup" ] && break; sleep 0.5
   done
   want=$(ip netns exec ${P}a dig +short @127.0.0.1 "$last")

@@ -90,6 +90,65 @@ cluster_split(const char *objkey, char *ns, size_t nslen, char *name,
 }
 
 /*
+ * The object kv holds, parsed into set (one Service or pod), and its
+ * owner into o (o->id, the publishing host, is the caller's to free;
+ * NULL for a cluster-wide Service, owned by the API). Returns 0; 1 when
+ * it is this host's own (nothing to apply); -1 when it is no object of
+ * ours (logged).
+ */
+static int
+cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
+    struct objset *set)
+{
+	enum registry_kind kind;
+	struct manifest_report rep;
+	const char *objkey, *h;
+	json_t *v = NULL;
+	char *host = NULL, *doc = NULL, err[1024];
+	int rc = -1;
+
+	memset(&rep, 0, sizeof(rep));
+	o->kind = OWNER_ETCD;
+	o->id = NULL;
+	if (cluster_parse_key(c, kv->key, &host, &kind, &objkey) != 0)
+		return -1;	/* a VIP key, or no key of ours */
+	if (host != NULL && strcmp(host, c->host) == 0) {
+		rc = 1;
+		goto out;
+	}
+	if ((v = json_loadb(kv->value, kv->valuelen, 0, NULL)) == NULL ||
+	    (h = json_string_value(json_object_get(v, "host"))) == NULL) {
+		log_warnx("etcd: %s: not an object of clusterip", kv->key);
+		goto out;
+	}
+	if (host == NULL && strcmp(h, c->host) == 0) {
+		rc = 1;		/* applied here: the registry has it */
+		goto out;
+	}
+	if ((doc = json_dumps(json_object_get(v, "object"),
+	    JSON_COMPACT)) == NULL)
+		goto out;
+	if (manifest_parse_buf(doc, strlen(doc), kv->key, set, &rep, err,
+	    sizeof(err)) != 0 || set->nsvcs + set->npods != 1) {
+		log_warnx("etcd: %s: %s", kv->key, set->nsvcs + set->npods ==
+		    1 ? err : "not one object");
+		objset_clear(set);
+		goto out;
+	}
+	if (host == NULL)
+		o->kind = OWNER_API;	/* cluster-wide: any host's API */
+	o->id = host;
+	host = NULL;
+	rc = 0;
+out:
+	manifest_report_clear(&rep);
+	json_decref(v);
+	free(doc);
+	free(host);
+	return rc;
+}
+
+/*
  * One object as etcd holds it, into the registry. Returns 0, or a
  * CIP_E_* from the registry (CIP_E_CONFLICT: a VIP or name is held
  * here by another object).
@@ -101,23 +160,21 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	struct owner o = { OWNER_ETCD, NULL };
 	enum registry_kind kind;
 	struct objset set;
-	struct manifest_report rep;
-	const char *objkey, *h;
-	json_t *v = NULL;
-	char *host = NULL, *doc = NULL, err[1024], ns[64], name[256];
+	const char *objkey;
+	char *host = NULL, err[1024], ns[64], name[256];
 	char vip[INET_ADDRSTRLEN] = "", *lost;
 	int rc = 0;
 
-	if (cluster_parse_key(c, kv->key, &host, &kind, &objkey) != 0)
-		goto out;
-	if (host != NULL && strcmp(host, c->host) == 0)
-		goto out;	/* our own */
-	o.id = host;
-	if (host == NULL)
-		o.kind = OWNER_API;	/* cluster-wide: any host's API */
-	metric_add(c->m_remote, 1);
-	c->applying = true;
+	memset(&set, 0, sizeof(set));
 	if (ev == ETCD_DELETE) {
+		if (cluster_parse_key(c, kv->key, &host, &kind, &objkey) != 0 ||
+		    (host != NULL && strcmp(host, c->host) == 0))
+			goto out;
+		o.id = host;
+		if (host == NULL)
+			o.kind = OWNER_API;
+		metric_add(c->m_remote, 1);
+		c->applying = true;
 		if (cluster_split(objkey, ns, sizeof(ns), name,
 		    sizeof(name)) == 0 &&
 		    registry_delete(c->rt->reg, kind, ns, name, &o, err,
@@ -125,47 +182,28 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 			log_debug("etcd: %s: %s", kv->key, err);
 		goto out;
 	}
-	if ((v = json_loadb(kv->value, kv->valuelen, 0, NULL)) == NULL ||
-	    (h = json_string_value(json_object_get(v, "host"))) == NULL) {
-		log_warnx("etcd: %s: not an object of clusterip", kv->key);
+	if (cluster_decode(c, kv, &o, &set) != 0)
 		goto out;
-	}
-	if (host == NULL && strcmp(h, c->host) == 0)
-		goto out;	/* applied here: the registry has it */
-	if ((doc = json_dumps(json_object_get(v, "object"),
-	    JSON_COMPACT)) == NULL)
-		goto out;
-	memset(&set, 0, sizeof(set));
-	memset(&rep, 0, sizeof(rep));
-	if (manifest_parse_buf(doc, strlen(doc), kv->key, &set, &rep, err,
-	    sizeof(err)) != 0 || set.nsvcs + set.npods != 1) {
-		log_warnx("etcd: %s: %s", kv->key, err);
-		rc = CIP_E_INVAL;
-	} else {
-		if (set.nsvcs == 1 && set.svcs[0]->requested_vip.s_addr != 0)
-			inet4_str(set.svcs[0]->requested_vip, vip);
-		if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE,
-		    err, sizeof(err))) != 0)
-			log_info("etcd: %s not applied: %s", kv->key, err);
-	}
+	host = o.id;
+	metric_add(c->m_remote, 1);
+	if (set.nsvcs == 1 && set.svcs[0]->requested_vip.s_addr != 0)
+		inet4_str(set.svcs[0]->requested_vip, vip);
+	c->applying = true;
+	if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
+	    sizeof(err))) != 0)
+		log_info("etcd: %s not applied: %s", kv->key, err);
+	c->applying = false;
+	objset_clear(&set);
 	if (rc == CIP_E_CONFLICT && vip[0] != '\0' && !c->swapping &&
 	    (lost = hmap_get(c->lost, vip)) != NULL) {
 		/* A VIP a Service of ours lost the race for: give it up. */
-		objset_clear(&set);
-		manifest_report_clear(&rep);
-		c->applying = false;
-		lost = strdup(lost);
-		if (lost != NULL)
+		if ((lost = strdup(lost)) != NULL)
 			cluster_swap(c, lost, kv);
 		free(lost);
-		goto out;
 	}
-	objset_clear(&set);
-	manifest_report_clear(&rep);
 out:
 	c->applying = false;
-	json_decref(v);
-	free(doc);
+	objset_clear(&set);
 	free(host);
 	return rc;
 }
@@ -280,6 +318,103 @@ cluster_drop_stale(struct cluster *c, struct hmap *keys)
 	free(s.drop);
 }
 
+/* The objects of one owner in a full read, applied in one go. */
+struct cluster_batch {
+	struct owner		 o;
+	struct objset		 set;
+	const struct etcd_kv	**kvs;
+	size_t			 n, cap;
+};
+
+static void
+cluster_batch_free(void *p)
+{
+	struct cluster_batch *b = p;
+
+	objset_clear(&b->set);
+	free(b->o.id);
+	free(b->kvs);
+	free(b);
+}
+
+/*
+ * Applies a full read: one registry apply per publishing host (and one
+ * for the cluster-wide Services), so that 100,000 objects cost one VIP
+ * save each, not one each; a batch the registry refuses (a conflict
+ * somewhere in it) is applied object by object instead.
+ */
+static void
+cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
+{
+	struct hmap *batches;
+	struct hmap_iter it;
+	struct cluster_batch *b;
+	struct objset one;
+	struct owner o;
+	const struct etcd_kv **grown;
+	const char *k;
+	char err[1024];
+	void *val;
+	size_t i;
+
+	if ((batches = hmap_new()) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		memset(&one, 0, sizeof(one));
+		if (cluster_decode(c, &kvs[i], &o, &one) != 0)
+			continue;
+		metric_add(c->m_remote, 1);
+		k = o.id != NULL ? o.id : "";
+		if ((b = hmap_get(batches, k)) == NULL) {
+			if ((b = calloc(1, sizeof(*b))) == NULL ||
+			    hmap_put(batches, k, b, NULL) != 0) {
+				free(b);
+				objset_clear(&one);
+				free(o.id);
+				continue;
+			}
+			b->o = o;
+		} else
+			free(o.id);
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 64;
+			if ((grown = realloc(b->kvs, b->cap *
+			    sizeof(*b->kvs))) == NULL) {
+				objset_clear(&one);
+				continue;
+			}
+			b->kvs = grown;
+		}
+		if ((one.nsvcs == 1 && objset_add_service(&b->set,
+		    one.svcs[0]) != 0) || (one.npods == 1 &&
+		    objset_add_pod(&b->set, one.pods[0]) != 0)) {
+			objset_clear(&one);
+			continue;
+		}
+		/* Moved into the batch: only the arrays are left. */
+		one.nsvcs = one.npods = 0;
+		objset_clear(&one);
+		b->kvs[b->n++] = &kvs[i];
+	}
+	hmap_iter_init(&it, batches);
+	while (hmap_iter_next(&it, &k, &val)) {
+		b = val;
+		c->applying = true;
+		if (registry_apply(c->rt->reg, &b->o, &b->set, REGISTRY_MERGE,
+		    err, sizeof(err)) != 0) {
+			c->applying = false;
+			log_info("etcd: %zu object(s) of %s not applied at "
+			    "once (%s): one by one", b->n, *k != '\0' ? k :
+			    "the API", err);
+			objset_clear(&b->set);
+			for (i = 0; i < b->n; i++)
+				(void)cluster_apply_kv(c, ETCD_PUT, b->kvs[i]);
+		}
+		c->applying = false;
+	}
+	hmap_free(batches, cluster_batch_free);
+}
+
 static void
 cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
     size_t n, void *arg)
@@ -299,8 +434,8 @@ cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	}
 	if (c->loaded || (keys = hmap_new()) == NULL)
 		return;
+	cluster_apply_all(c, kvs, n);
 	for (i = 0; i < n; i++) {
-		(void)cluster_apply_kv(c, ETCD_PUT, &kvs[i]);
 		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
 		    &objkey) == 0) {
 			snprintf(k, sizeof(k), "%c:%s", kind ==
