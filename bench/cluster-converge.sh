@@ -80,6 +80,7 @@ daemon() {
   a=$(ip -n $P$h -4 -o addr show eth0 | awk '{sub(/\/.*/, "", $4); print $4}')
   ip netns exec $P$h "$cipd" --dns-listen 127.0.0.1:53 --api-listen "$a:9901" --api-insecure \
     --state-dir "$W/state-$h" --etcd "$eps" --advertise-address "$a" --upstream 127.0.0.1:9 \
+    --vip-range 127.64.0.0/10 \
     --log-level warn "$@" 2> "$W/$h.log" &
   echo $! > "$W/$h.pid"
   for _ in $(seq 6000); do
@@ -113,7 +114,8 @@ PY
   want=$(ip netns exec ${P}a dig +short @127.0.0.1 "$last")
   t0=$(date +%s.%N)
   ip netns exec ${P}c "$cipd" --dns-listen 127.0.0.1:53 --api-listen none --state-dir "$W/state-c" \
-    --etcd "$eps" --advertise-address 10.179.0.5 --upstream 127.0.0.1:9 --log-level warn 2> "$W/c.log" &
+    --etcd "$eps" --advertise-address 10.179.0.5 --upstream 127.0.0.1:9 --vip-range 127.64.0.0/10 \
+    --log-level warn 2> "$W/c.log" &
   cpid=$!
   until [ "$(ip netns exec ${P}c dig +short +time=1 +tries=1 @127.0.0.1 "$last" 2> /dev/null)" = "$want" ]; do
     sleep 0.01

@@ -376,6 +376,12 @@ reload(void)
 			    "changes take effect at restart");
 		if (!streq_null(nc->user, rt.conf->user))
 			log_warnx("user changes take effect at restart");
+		if (!streq_null(nc->etcd, rt.conf->etcd) ||
+		    !streq_null(nc->etcd_prefix, rt.conf->etcd_prefix) ||
+		    !streq_null(nc->advertise_address,
+		    rt.conf->advertise_address) ||
+		    nc->etcd_lease_ttl_ms != rt.conf->etcd_lease_ttl_ms)
+			log_warnx("etcd settings take effect at restart");
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));

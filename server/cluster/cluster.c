@@ -53,6 +53,8 @@
 #include "cluster_int.h"
 
 #define CLUSTER_MAX_PASSWORD	4096
+/* Write transactions in flight at once. */
+#define CLUSTER_MAX_INFLIGHT	4
 
 static struct cluster *cl;
 
@@ -307,6 +309,9 @@ cluster_flush_done(const char *error, bool ok, int64_t rev,
 	}
 	hmap_free(f->keys, pending_free);
 	free(f);
+	c->inflight--;
+	if (error == NULL && hmap_count(c->pending) > 0)
+		cluster_schedule(c);	/* what waited for a free slot */
 }
 
 /*
@@ -333,6 +338,13 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (hmap_count(c->pending) == 0 || c->lease == 0)
 		return;		/* the lease's grant flushes */
+	/*
+	 * A few transactions at a time: the rest waits here, not in
+	 * libcurl's queue where its timeout would run out (a host
+	 * publishing 100,000 objects at start).
+	 */
+	if (c->inflight >= CLUSTER_MAX_INFLIGHT)
+		return;		/* a flush's answer schedules the next */
 	if ((t = etcd_txn_new()) == NULL ||
 	    (f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->keys = hmap_new()) == NULL ||
@@ -344,6 +356,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->retry = false;
+	c->inflight++;
 	f->c = c;
 	/* This transaction's share of the pending keys. */
 	hmap_iter_init(&it, c->pending);

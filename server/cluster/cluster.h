@@ -16,7 +16,10 @@ struct runtime;
  * cannot work. Without --etcd: does nothing, returns 0.
  */
 int	cluster_init(struct runtime *rt);
-/* Revokes the lease (best effort, not waited for) and frees it all. */
+/*
+ * Stops writing and watching and frees it all. The host's lease is left
+ * to run out by its TTL (a restart within it finds its keys in place).
+ */
 void	cluster_shutdown(void);
 
 #endif

@@ -44,6 +44,7 @@ struct cluster {
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */
+	unsigned		 inflight;	/* flushes etcd has not answered */
 	bool			 swapping;	/* inside cluster_swap */
 	/* VIPs ours lost in etcd: "ADDR" -> our Service's key. */
 	struct hmap		*lost;

@@ -18,10 +18,14 @@
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "util.h"
@@ -415,6 +419,14 @@ cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
 	hmap_free(batches, cluster_batch_free);
 }
 
+#ifdef __GLIBC__
+static void
+cluster_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	malloc_trim(0);
+}
+#endif
+
 static void
 cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
     size_t n, void *arg)
@@ -453,6 +465,16 @@ cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	    registry_count_services(c->rt->reg),
 	    registry_count_pods(c->rt->reg));
 	cluster_watch_resume(c);
+#ifdef __GLIBC__
+	/*
+	 * The answer, its JSON tree and every object's manifest are freed
+	 * when this returns; give the pages back (main.c does the same
+	 * after the manifests' first load).
+	 */
+	if (n > 1000)
+		(void)event_base_once(c->rt->base, -1, EV_TIMEOUT,
+		    cluster_trim_cb, NULL, &(struct timeval){ 0, 0 });
+#endif
 }
 
 void

@@ -25,6 +25,8 @@
 
 /* Biggest answer held: a range over 100,000 objects fits. */
 #define ETCD_MAX_BODY	(512u * 1024 * 1024)
+/* A prefix read, which may hold the whole cluster. */
+#define ETCD_RANGE_TIMEOUT_MS	120000
 /* Connections to the members at once: each watch holds one. */
 #define ETCD_MAX_CONNS	16
 
@@ -38,6 +40,7 @@ struct etcd_req {
 	struct http_client_req	*http;
 	char			*path;
 	char			*body;
+	uint64_t		 timeout_ms;	/* 0: the client's */
 	bool			 is_auth;
 	etcd_req_handler	*handle;
 	union {
@@ -53,7 +56,7 @@ struct etcd_txn {
 };
 
 static int	etcd_post(struct etcd *, const char *, json_t *,
-		    etcd_req_handler *, struct etcd_req **);
+		    etcd_req_handler *, uint64_t, struct etcd_req **);
 static int	etcd_send(struct etcd_req *);
 static void	etcd_req_free(struct etcd_req *);
 static void	etcd_done_cb(long, const char *, size_t, const char *, void *);
@@ -204,7 +207,7 @@ etcd_auth_refused(struct etcd *e, long status, const json_t *body)
  */
 static int
 etcd_post(struct etcd *e, const char *path, json_t *body,
-    etcd_req_handler *handle, struct etcd_req **out)
+    etcd_req_handler *handle, uint64_t timeout_ms, struct etcd_req **out)
 {
 	struct etcd_req *r;
 
@@ -215,6 +218,7 @@ etcd_post(struct etcd *e, const char *path, json_t *body,
 	}
 	r->e = e;
 	r->handle = handle;
+	r->timeout_ms = timeout_ms;
 	r->body = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (r->body == NULL || (r->path = strdup(path)) == NULL) {
@@ -246,7 +250,7 @@ etcd_send(struct etcd_req *r)
 	o.url = r->path;
 	o.post = r->body;
 	o.post_len = strlen(r->body);
-	o.timeout_ms = r->e->timeout_ms;
+	o.timeout_ms = r->timeout_ms != 0 ? r->timeout_ms : r->e->timeout_ms;
 	o.max_body = ETCD_MAX_BODY;
 	o.done_cb = etcd_done_cb;
 	o.arg = r;
@@ -397,7 +401,9 @@ etcd_range(struct etcd *e, const char *key, size_t keylen, bool prefix,
 		b = NULL;
 	}
 	free(end);
-	if (etcd_post(e, "/v3/kv/range", b, etcd_range_done, &r) != 0)
+	/* A whole prefix may be 100,000 objects: more time to come. */
+	if (etcd_post(e, "/v3/kv/range", b, etcd_range_done,
+	    prefix ? ETCD_RANGE_TIMEOUT_MS : 0, &r) != 0)
 		return -1;
 	r->cb.range = cb;
 	r->arg = arg;
@@ -553,7 +559,7 @@ etcd_txn_commit(struct etcd *e, struct etcd_txn *t, etcd_txn_cb *cb,
 	b = json_pack("{s:O,s:O,s:O}", "compare", t->compare, "success",
 	    t->success, "failure", t->failure);
 	etcd_txn_free(t);
-	if (etcd_post(e, "/v3/kv/txn", b, etcd_txn_done, &r) != 0)
+	if (etcd_post(e, "/v3/kv/txn", b, etcd_txn_done, 0, &r) != 0)
 		return -1;
 	r->cb.txn = cb;
 	r->arg = arg;
@@ -585,7 +591,7 @@ etcd_lease_req(struct etcd *e, const char *path, json_t *b,
 {
 	struct etcd_req *r;
 
-	if (etcd_post(e, path, b, etcd_lease_done, &r) != 0)
+	if (etcd_post(e, path, b, etcd_lease_done, 0, &r) != 0)
 		return -1;
 	r->cb.lease = cb;
 	r->arg = arg;
