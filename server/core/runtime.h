@@ -26,6 +26,13 @@ struct runtime {
 	struct mwatch		*watch;	/* --manifests, else NULL */
 	struct statewr		*sw;	/* the state files' writer */
 	bool			 ready;	/* manifests loaded, listeners bound */
+	/*
+	 * --proxy-mode at start (enum proxy_mode; a reload does not change
+	 * it), and whether the kernel path may serve services (nftables
+	 * mode, or CAP_NET_ADMIN for services that ask by annotation).
+	 */
+	int			 proxy_mode;
+	bool			 kernel_ok;
 	time_t			 started;
 };
 
