@@ -25,11 +25,13 @@
 #include "dns_server.h"
 #include "docker.h"
 #include "health.h"
+#include "kernel.h"
 #include "log.h"
 #include "manifest.h"
 #include "metrics.h"
 #include "netif.h"
 #include "privdrop.h"
+#include "proxymode.h"
 #include "proxy.h"
 #include "registry.h"
 #include "runtime.h"
@@ -338,7 +340,8 @@ drop_privileges(struct privdrop *pd)
 
 	if (privdrop_chown_dir(pd, rt.conf->state_dir, err,
 	    sizeof(err)) != 0 ||
-	    privdrop_apply(pd, rt.netif != NULL, err, sizeof(err)) != 0)
+	    privdrop_apply(pd, rt.netif != NULL || rt.kernel_ok, err,
+	    sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (access(rt.conf->state_dir, W_OK | X_OK) != 0)
 		fatalx("state-dir %s: user %s cannot write to it: %s",
@@ -375,6 +378,8 @@ reload(void)
 			    "changes take effect at restart");
 		if (!streq_null(nc->user, rt.conf->user))
 			log_warnx("user changes take effect at restart");
+		if (proxy_mode_parse(nc->proxy_mode) != rt.proxy_mode)
+			log_warnx("proxy-mode changes take effect at restart");
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
@@ -391,6 +396,7 @@ reload(void)
 		int bad = mwatch_rescan(rt.watch);
 		log_info("manifests re-read: %d refused", bad);
 	}
+	kernel_resync();
 }
 
 static void
@@ -493,6 +499,10 @@ main(int argc, char **argv)
 	if (rt.netif != NULL && netif_attach(rt.netif, rt.base) != 0)
 		fatal("vip-interface: netlink event");
 
+	rt.proxy_mode = proxy_mode_parse(rt.conf->proxy_mode);
+	/* Before the forwarder, which asks which services it leaves. */
+	if (kernel_init(&rt) != 0)
+		fatalx("proxy-mode nftables: the kernel path cannot start");
 	if (proxy_init(&rt) != 0 || health_init(&rt) != 0 ||
 	    dns_server_init(&rt) != 0 || api_init(&rt) != 0 ||
 	    docker_init(&rt) != 0)
@@ -543,6 +553,7 @@ main(int argc, char **argv)
 	dns_server_shutdown();
 	health_shutdown();
 	proxy_shutdown();
+	kernel_shutdown();
 	mwatch_stop(rt.watch);
 	netif_close(rt.netif);
 	if (vip_save(rt.vips) != 0)

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netif.h"
+#include "proxymode.h"
 #include "registry.h"
 #include "runtime.h"
 #include "util.h"
@@ -302,12 +303,22 @@ proxy_svc_new(const char *key)
 	return ps;
 }
 
+/* The kernel data path serves svc: the forwarder only keeps its VIP. */
+static bool
+proxy_kernel_serves(const struct service *svc)
+{
+	return service_proxy_mode(svc, (enum proxy_mode)proxy.rt->proxy_mode,
+	    proxy.rt->kernel_ok, NULL) == PROXY_MODE_NFTABLES;
+}
+
 static bool
 proxy_svc_wants(const struct service *svc, uint16_t port, enum cip_proto p)
 {
 	size_t i;
 
 	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
+		return false;
+	if (proxy_kernel_serves(svc))
 		return false;
 	for (i = 0; i < svc->nports; i++)
 		if (svc->ports[i].port == port && svc->ports[i].proto == p)
@@ -363,7 +374,8 @@ proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
 	for (i = 0; i < svc->nports; i++) {
 		const struct svc_port *sp = &svc->ports[i];
 
-		if (sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP)
+		if ((sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP) ||
+		    proxy_kernel_serves(svc))
 			continue;
 		LIST_FOREACH(l, &ps->listeners, entry)
 			if (l->port == sp->port && l->proto == sp->proto)
