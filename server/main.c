@@ -340,7 +340,8 @@ drop_privileges(struct privdrop *pd)
 
 	if (privdrop_chown_dir(pd, rt.conf->state_dir, err,
 	    sizeof(err)) != 0 ||
-	    privdrop_apply(pd, rt.netif != NULL || rt.kernel_ok, err,
+	    privdrop_apply(pd, rt.netif != NULL ||
+	    rt.proxy_mode == PROXY_MODE_NFTABLES, err,
 	    sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (access(rt.conf->state_dir, W_OK | X_OK) != 0)

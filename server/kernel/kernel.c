@@ -102,8 +102,12 @@ kernel_init(struct runtime *rt)
 {
 	memset(&k, 0, sizeof(k));
 	k.rt = rt;
+	/*
+	 * In userspace mode a service may still ask for the kernel path,
+	 * when the daemon has CAP_NET_ADMIN and keeps it (no --user).
+	 */
 	rt->kernel_ok = rt->proxy_mode == PROXY_MODE_NFTABLES ||
-	    has_net_admin();
+	    (rt->conf->user == NULL && has_net_admin());
 	if (!rt->kernel_ok)
 		return 0;
 	k.opts.table = NFTRULES_TABLE;

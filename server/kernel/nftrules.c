@@ -132,9 +132,11 @@ char *
 nftrules_ep_chain(const struct service *svc, const struct svc_port *sp,
     const struct svc_endpoint *ep, char *buf, size_t len)
 {
-	snprintf(buf, len, "ep-%016" PRIx64 "-%s-%u-%08" PRIx32 "-%u",
+	/* The name says all the chain holds: kept as long as it stays. */
+	snprintf(buf, len, "ep-%016" PRIx64 "-%s-%u-%08" PRIx32 "-%u%s",
 	    svc_hash(svc), proto_kw(sp->proto), (unsigned)sp->port,
-	    (uint32_t)ntohl(ep->ip.s_addr), (unsigned)ep->port);
+	    (uint32_t)ntohl(ep->ip.s_addr), (unsigned)ep->port,
+	    svc->affinity == AFFINITY_CLIENTIP ? "-a" : "");
 	return buf;
 }
 
@@ -264,12 +266,12 @@ emit_ep(struct nftbuf *out, const struct nftrules_opts *o,
 static int
 emit_port(struct nftbuf *out, const struct nftrules_opts *o,
     const struct service *svc, const struct svc_port *sp,
-    struct nftrules_state *now)
+    const struct nftrules_state *old, struct nftrules_state *now)
 {
 	const char *t = TBL(o);
 	const char *algo = svc->algo == LB_ROUND_ROBIN ? "inc" : "random";
 	char chain[NFTRULES_NAME_MAX], sc[NFTRULES_NAME_MAX];
-	char set[NFTRULES_NAME_MAX], key[64];
+	char set[NFTRULES_NAME_MAX], key[64], ck[NFTRULES_NAME_MAX + 2];
 	uint32_t i, n = 0;
 	int rc;
 
@@ -296,12 +298,17 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 			continue;	/* the same address and port twice */
 		if (svc->affinity == AFFINITY_CLIENTIP) {
 			aff_set(svc, sp, ep, set, sizeof(set));
-			nftbuf_printf(out, "add set ip %s %s { type ipv4_addr; "
-			    "flags dynamic,timeout; timeout %" PRIu32 "s; }\n",
-			    t, set, svc->affinity_timeout_s);
 			if (state_add(now, 's', set) < 0)
 				return CIP_E_NOMEM;
 		}
+		/* An endpoint that stays keeps its chain, counter and set. */
+		snprintf(ck, sizeof(ck), "c:%s", chain);
+		if (state_has(old, ck))
+			continue;
+		if (svc->affinity == AFFINITY_CLIENTIP)
+			nftbuf_printf(out, "add set ip %s %s { type ipv4_addr; "
+			    "flags dynamic,timeout; timeout %" PRIu32 "s; }\n",
+			    t, set, svc->affinity_timeout_s);
 		emit_ep(out, o, svc, sp, ep, chain);
 	}
 	nftbuf_printf(out, "add chain ip %s %s\nflush chain ip %s %s\n",
@@ -369,20 +376,25 @@ nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
 		else if (old->v[i][0] == 'r')
 			nftbuf_printf(out, "delete element ip %s no-endpoints "
 			    "{ %s }\n", t, e);
-		else if (old->v[i][0] == 'c')
+		else if (strncmp(old->v[i], "c:svc-", 6) == 0)
 			nftbuf_printf(out, "flush chain ip %s %s\n", t, e);
 	}
 	for (i = 0; svc != NULL && i < svc->nports && rc == 0; i++)
 		if (port_served(&svc->ports[i]))
-			rc = emit_port(out, o, svc, &svc->ports[i], now);
+			rc = emit_port(out, o, svc, &svc->ports[i], old,
+			    now);
 	if (rc != 0 || out->err != 0) {
 		nftrules_state_clear(now);
 		return CIP_E_NOMEM;
 	}
-	/* What the service no longer needs: chains first, then sets. */
+	/*
+	 * What the service no longer needs, nothing jumping there any more:
+	 * chains emptied and deleted, then sets.
+	 */
 	for (i = 0; i < old->n; i++)
 		if (old->v[i][0] == 'c' && !state_has(now, old->v[i]))
-			nftbuf_printf(out, "delete chain ip %s %s\n", t,
+			nftbuf_printf(out, "flush chain ip %s %s\n"
+			    "delete chain ip %s %s\n", t, old->v[i] + 2, t,
 			    old->v[i] + 2);
 	for (i = 0; i < old->n; i++)
 		if (old->v[i][0] == 's' && !state_has(now, old->v[i]))

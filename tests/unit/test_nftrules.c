@@ -270,9 +270,11 @@ test_service_endpoint_leaves(void **state)
 	expect(f->out.p, "delete chain", 1);
 	gone = strstr(f->out.p, del);
 	assert_true(strstr(f->out.p, "add element") < gone);
-	/* One endpoint: a plain goto, no numgen. */
+	/* One endpoint: a plain goto, no numgen; a's chain left as it is. */
 	expect(f->out.p, "numgen", 0);
 	expect(f->out.p, "dnat to 127.0.10.2", 0);
+	expect(f->out.p, "dnat to 127.0.10.1", 0);
+	expect(f->out.p, "add chain ip t ep-", 0);
 	assert_int_equal(now.n, 3);
 	nftrules_state_clear(&old);
 	old = now;
@@ -283,7 +285,7 @@ test_service_endpoint_leaves(void **state)
 	assert_int_equal(nftrules_service(&f->out, &f->o, NULL, &old, &now),
 	    0);
 	expect(f->out.p, "delete element", 1);
-	expect(f->out.p, "flush chain", 2);
+	expect(f->out.p, "flush chain", 3);
 	expect(f->out.p, "delete chain", 2);
 	expect(f->out.p, "add ", 0);
 	assert_int_equal(now.n, 0);
