@@ -249,8 +249,9 @@ emit_ep(struct nftbuf *out, const struct nftrules_opts *o,
 	const char *t = TBL(o);
 	char set[NFTRULES_NAME_MAX], a[INET_ADDRSTRLEN];
 
-	nftbuf_printf(out, "add chain ip %s %s\nflush chain ip %s %s\n"
-	    "add rule ip %s %s", t, chain, t, chain, t, chain);
+	/* A new chain: one that the old state had is never rewritten. */
+	nftbuf_printf(out, "add chain ip %s %s\nadd rule ip %s %s", t, chain,
+	    t, chain);
 	if (svc->affinity == AFFINITY_CLIENTIP) {
 		aff_set(svc, sp, ep, set, sizeof(set));
 		nftbuf_printf(out, " update @%s { ip saddr }", set);
@@ -311,8 +312,8 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 			    t, set, svc->affinity_timeout_s);
 		emit_ep(out, o, svc, sp, ep, chain);
 	}
-	nftbuf_printf(out, "add chain ip %s %s\nflush chain ip %s %s\n",
-	    t, sc, t, sc);
+	/* An old service chain was flushed at the start. */
+	nftbuf_printf(out, "add chain ip %s %s\n", t, sc);
 	if (sp->proto == CIP_PROTO_TCP && o->tcp_time_wait_s > 0)
 		nftbuf_printf(out, "add rule ip %s %s ct timeout set "
 		    "\"tcp-vip\"\n", t, sc);
