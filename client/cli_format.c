@@ -582,9 +582,9 @@ cli_selector_string(json_t *sel)
 void
 cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 {
-	json_t *md, *spec, *p, *x;
+	json_t *md, *spec, *p, *x, *st;
 	const char *type, *proto, *name, *s;
-	char *str, line[128];
+	char *str, line[256];
 	size_t i;
 
 	md = json_object_get(svc, "metadata");
@@ -633,6 +633,18 @@ cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 	}
 	s = cli_str(spec, "sessionAffinity");
 	cli_describe_line(fp, "Session Affinity:", s ? s : "None");
+	/* The kernel path, or why a service stays off it; else nothing. */
+	st = json_object_get(svc, "status");
+	s = cli_str(st, "proxyMode");
+	if (s != NULL && (strcmp(s, "userspace") != 0 ||
+	    cli_str(st, "proxyModeReason") != NULL)) {
+		snprintf(line, sizeof(line), "%s%s%s%s", s,
+		    cli_str(st, "proxyModeReason") ? " (" : "",
+		    cli_str(st, "proxyModeReason") ?
+		    cli_str(st, "proxyModeReason") : "",
+		    cli_str(st, "proxyModeReason") ? ")" : "");
+		cli_describe_line(fp, "Proxy Mode:", line);
+	}
 	cli_describe_line(fp, "Events:", "<none>");
 }
 

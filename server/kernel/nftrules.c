@@ -273,7 +273,7 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 	const char *algo = svc->algo == LB_ROUND_ROBIN ? "inc" : "random";
 	char chain[NFTRULES_NAME_MAX], sc[NFTRULES_NAME_MAX];
 	char set[NFTRULES_NAME_MAX], key[64], ck[NFTRULES_NAME_MAX + 2];
-	uint32_t i, n = 0;
+	uint32_t i, k, n = 0;
 	int rc;
 
 	elem_key(svc, sp, key, sizeof(key));
@@ -329,27 +329,27 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 			    "goto %s\n", t, sc, set, chain);
 		}
 	}
-	if (n == 1) {
-		for (i = 0; !ep_served(&sp->ready->v[i]); i++)
-			;
+	/*
+	 * The choice is a cascade, as kube-proxy's iptables mode has it:
+	 * rule k of N takes 1/(N-k) of what reaches it, which is 1/N of
+	 * all. With numgen inc each rule keeps its own counter and matches
+	 * once per round, so every endpoint gets one connection in turn.
+	 * Not a numgen vmap: anonymous verdict maps make every later jump's
+	 * loop check walk them all, so a table of 10,000 services took 20x
+	 * longer to load.
+	 */
+	for (i = 0, k = 0; i < sp->ready->n; i++) {
+		if (!ep_served(&sp->ready->v[i]))
+			continue;
 		nftrules_ep_chain(svc, sp, &sp->ready->v[i], chain,
 		    sizeof(chain));
-		nftbuf_printf(out, "add rule ip %s %s goto %s\n", t, sc, chain);
-	} else {
-		uint32_t k = 0;
-
-		nftbuf_printf(out, "add rule ip %s %s numgen %s mod %" PRIu32
-		    " vmap {", t, sc, algo, n);
-		for (i = 0; i < sp->ready->n; i++) {
-			if (!ep_served(&sp->ready->v[i]))
-				continue;
-			nftrules_ep_chain(svc, sp, &sp->ready->v[i], chain,
-			    sizeof(chain));
-			nftbuf_printf(out, "%s %" PRIu32 " : goto %s",
-			    k ? "," : "", k, chain);
-			k++;
-		}
-		nftbuf_printf(out, " }\n");
+		if (k + 1 < n)
+			nftbuf_printf(out, "add rule ip %s %s numgen %s mod %"
+			    PRIu32 " 0 goto %s\n", t, sc, algo, n - k, chain);
+		else
+			nftbuf_printf(out, "add rule ip %s %s goto %s\n", t, sc,
+			    chain);
+		k++;
 	}
 	nftbuf_printf(out, "add element ip %s service-ips { %s : goto %s }\n",
 	    t, key, sc);

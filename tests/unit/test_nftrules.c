@@ -163,8 +163,11 @@ test_service_two_endpoints_random(void **state)
 	expect(f->out.p, "dnat to 127.0.10.2:8082\n", 1);
 	expect(f->out.p, "meta l4proto tcp dnat", 2);
 	expect(f->out.p, " counter ", 2);
-	expect(f->out.p, "numgen random mod 2 vmap { 0 : goto ep-", 1);
-	expect(f->out.p, ", 1 : goto ep-", 1);
+	/* A cascade: half to the first, the rest to the second. */
+	expect(f->out.p, "numgen random mod 2 0 goto ep-", 1);
+	expect(f->out.p, "numgen", 1);
+	expect(f->out.p, " goto ep-", 2);
+	expect(f->out.p, "vmap", 0);
 	expect(f->out.p, "add element ip t service-ips { 127.96.0.7 . tcp . "
 	    "80 : goto svc-", 1);
 	expect(f->out.p, "no-endpoints", 0);
@@ -176,6 +179,29 @@ test_service_two_endpoints_random(void **state)
 	/* The endpoint chains are filled before the vmap names them. */
 	assert_true(strstr(f->out.p, "dnat to 127.0.10.2") <
 	    strstr(f->out.p, "numgen"));
+	nftrules_state_clear(&now);
+}
+
+static void
+test_service_three_endpoints_cascade(void **state)
+{
+	struct fx *f = *state;
+	struct nftrules_state old = { 0 }, now = { 0 };
+	const char *a, *b, *c;
+
+	apply(f, SVC("", "") POD("a", "127.0.10.1", "8081")
+	    POD("b", "127.0.10.2", "8082") POD("c", "127.0.10.3", "8083"));
+	assert_int_equal(nftrules_service(&f->out, &f->o, web(f), &old, &now),
+	    0);
+	/* 1/3 to the first, 1/2 of the rest to the second, then the third. */
+	a = strstr(f->out.p, " numgen random mod 3 0 goto ep-");
+	b = strstr(f->out.p, " numgen random mod 2 0 goto ep-");
+	c = strstr(f->out.p, "-tcp-80 goto ep-");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	expect(f->out.p, "numgen", 2);
 	nftrules_state_clear(&now);
 }
 
@@ -195,7 +221,7 @@ test_service_round_robin_udp(void **state)
 	    "status: {podIP: 127.0.10.2}\n");
 	assert_int_equal(nftrules_service(&f->out, &f->o, web(f), &old, &now),
 	    0);
-	expect(f->out.p, "numgen inc mod 2 vmap", 1);
+	expect(f->out.p, "numgen inc mod 2 0 goto ep-", 1);
 	expect(f->out.p, "meta l4proto udp dnat to 127.0.10.1:53\n", 1);
 	expect(f->out.p, "127.96.0.7 . udp . 53 : goto svc-", 1);
 	nftrules_state_clear(&now);
@@ -333,6 +359,8 @@ main(void)
 		    test_base_interface_mode_masquerades, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_service_two_endpoints_random, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_service_three_endpoints_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_service_round_robin_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(
