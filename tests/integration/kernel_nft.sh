@@ -47,7 +47,14 @@ wait_listen "$VLC" 80
 wait_listen "$VUS" 80
 grep -q "service default/lc stays on the userspace forwarder: least-conn" \
     "$T/daemon.log" || fail "least-connections not logged as userspace"
-echo "kernel: VIP served by rules; least-connections and the annotation stay in userspace"
+CLI="$top_builddir/client/clusterip --server http://127.0.0.1:$APIPORT"
+$NSX $CLI describe svc web | grep -Eq '^Proxy Mode: +nftables$' ||
+    fail "describe: no nftables line: $($NSX $CLI describe svc web)"
+$NSX $CLI describe svc lc | grep -Eq '^Proxy Mode: +userspace \(least-connections' ||
+    fail "describe: no reason for lc: $($NSX $CLI describe svc lc)"
+$NSX $CLI describe svc us | grep -q '^Proxy Mode:' &&
+    fail "describe: a proxy mode line for a service that asked userspace"
+echo "kernel: VIP served by rules; least-connections and the annotation stay in userspace (describe says so)"
 
 out=$(khits http://$VIP/ 30 | sort | uniq -c)
 echo "$out" | grep -q ' a$' && echo "$out" | grep -q ' b$' ||
