@@ -86,9 +86,18 @@ touch "$T/ready-b"
 wait_table "dnat to 127.0.10.2:$PB"
 echo "kernel: readiness takes an endpoint out and back"
 
-# The counters count connections per endpoint.
+# The counters count connections per endpoint, and /metrics shows them.
 table | grep -Eq "counter packets [1-9][0-9]* .*dnat to 127.0.10.1:$PA" ||
     fail "no connection counted"
+for _ in $(seq 300); do
+	$NSX curl -s "http://127.0.0.1:$APIPORT/metrics" > "$T/metrics"
+	grep -Eq '^clusterip_forward_connections_total\{service="default/web",endpoint="default/web-a"\} [1-9]' \
+	    "$T/metrics" && break
+	sleep 0.05
+done
+grep -Eq '^clusterip_forward_connections_total\{service="default/web",endpoint="default/web-a"\} [1-9]' \
+    "$T/metrics" || fail "no kernel connections in /metrics: $(grep forward_connections_total "$T/metrics")"
+echo "kernel: per-endpoint connections from the nftables counters in /metrics"
 
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exited with an error"
