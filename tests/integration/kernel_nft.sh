@@ -99,6 +99,20 @@ grep -Eq '^clusterip_forward_connections_total\{service="default/web",endpoint="
     "$T/metrics" || fail "no kernel connections in /metrics: $(grep forward_connections_total "$T/metrics")"
 echo "kernel: per-endpoint connections from the nftables counters in /metrics"
 
+# SIGHUP rebuilds the whole table in one transaction; traffic goes on.
+kill -HUP "$DPID"
+for _ in $(seq 200); do
+	[ "$(grep -c 'kernel: table ip clusterip built' "$T/daemon.log")" -ge 2 ] && break
+	sleep 0.05
+done
+[ "$(grep -c 'kernel: table ip clusterip built' "$T/daemon.log")" -ge 2 ] ||
+    fail "no rebuild on SIGHUP"
+grep 'kernel: table ip clusterip built' "$T/daemon.log" | tail -1 |
+    grep -q ': 5 services in the kernel' || fail "SIGHUP rebuilt a different table"
+out=$(khits "http://$VIP/" 10 | sort -u | wc -l)
+[ "$out" = 2 ] || fail "after SIGHUP: $out endpoints reached"
+echo "kernel: SIGHUP rebuilt the table"
+
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exited with an error"
 DPID=""
