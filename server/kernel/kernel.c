@@ -283,9 +283,16 @@ kernel_build(void)
 		return -1;
 	}
 	if (nftapply_run(k.nft, k.buf.p, err, sizeof(err)) != 0) {
+		hmap_free(svcs, ksvc_free);
+		if (!k.built && k.opts.tcp_time_wait_s > 0) {
+			/* A kernel without conntrack timeout policies. */
+			log_warnx("kernel: table ip %s refused (%s); again "
+			    "without the TIME_WAIT policy", k.opts.table, err);
+			k.opts.tcp_time_wait_s = 0;
+			return kernel_build();
+		}
 		log_warnx("kernel: table ip %s not programmed: %s",
 		    k.opts.table, err);
-		hmap_free(svcs, ksvc_free);
 		return -1;
 	}
 	hmap_free(k.svcs, ksvc_free);
