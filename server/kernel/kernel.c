@@ -284,7 +284,8 @@ kernel_build(void)
 	}
 	if (nftapply_run(k.nft, k.buf.p, err, sizeof(err)) != 0) {
 		hmap_free(svcs, ksvc_free);
-		if (!k.built && k.opts.tcp_time_wait_s > 0) {
+		if (!k.built && k.opts.tcp_time_wait_s > 0 &&
+		    strstr(err, "Operation not permitted") == NULL) {
 			/* A kernel without conntrack timeout policies. */
 			log_warnx("kernel: table ip %s refused (%s); again "
 			    "without the TIME_WAIT policy", k.opts.table, err);

@@ -37,6 +37,20 @@ Y
 	pod web-a 127.0.10.1 "$PA" web "$PROBE"
 	pod web-b 127.0.10.2 "$PB" web "$PROBE"
 } | manifest all.yaml
+# Without CAP_NET_ADMIN the daemon refuses nftables mode at start.
+if command -v setpriv > /dev/null; then
+	NP=$(mktemp -d /tmp/cipk-np.XXXXXX) && chmod 777 "$NP"
+	EXTRA_CLEANUP="$EXTRA_CLEANUP; rm -rf $NP"
+	if $NSX setpriv --reuid 65534 --regid 65534 --clear-groups \
+	    "$top_builddir/server/clusteripd" --proxy-mode nftables \
+	    --state-dir "$NP" --dns-listen 127.0.0.1:0 --api-listen none \
+	    --upstream 127.0.0.1:9 > "$T/np.log" 2>&1; then
+		fail "nftables mode started without CAP_NET_ADMIN"
+	fi
+	grep -q "the kernel path cannot start" "$T/np.log" ||
+	    fail "no reason given: $(cat "$T/np.log")"
+	echo "kernel: refused at start without CAP_NET_ADMIN"
+fi
 kstart --dns-listen 127.0.0.1:5300
 wait_table "dnat to 127.0.10.2:$PB"
 wait_table "dnat to 127.0.10.1:$PA"
