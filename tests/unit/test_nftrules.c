@@ -335,6 +335,51 @@ test_service_interface_mode_marks(void **state)
 }
 
 static void
+test_udp_removed_names_vip_and_endpoint(void **state)
+{
+	struct fx *f = *state;
+	struct nftrules_state old = { 0 }, now = { 0 };
+	struct nftrules_udp_gone *g = NULL;
+	size_t n = 0, cap = 0;
+	char a[INET_ADDRSTRLEN];
+
+	apply(f, "---\nkind: Service\nmetadata: {name: web}\nspec: "
+	    "{selector: {app: web}, clusterIP: 127.96.0.7, ports: ["
+	    "{name: d, port: 53, protocol: UDP, targetPort: 5353}, "
+	    "{name: h, port: 80, targetPort: 8080}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: a, labels: {app: web}}\n"
+	    "status: {podIP: 127.0.10.1}\n"
+	    "---\nkind: Pod\nmetadata: {name: b, labels: {app: web}}\n"
+	    "status: {podIP: 127.0.10.2}\n");
+	assert_int_equal(nftrules_service(&f->out, &f->o, web(f), &old, &now),
+	    0);
+	old = now;
+	memset(&now, 0, sizeof(now));
+	/* b goes: its UDP endpoint is named, its TCP one is not. */
+	apply(f, "---\nkind: Service\nmetadata: {name: web}\nspec: "
+	    "{selector: {app: web}, clusterIP: 127.96.0.7, ports: ["
+	    "{name: d, port: 53, protocol: UDP, targetPort: 5353}, "
+	    "{name: h, port: 80, targetPort: 8080}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: a, labels: {app: web}}\n"
+	    "status: {podIP: 127.0.10.1}\n");
+	assert_int_equal(nftrules_service(&f->out, &f->o, web(f), &old, &now),
+	    0);
+	assert_int_equal(nftrules_udp_removed(&old, &now, &g, &n, &cap), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(inet4_str(g[0].vip, a), "127.96.0.7");
+	assert_string_equal(inet4_str(g[0].ep, a), "127.0.10.2");
+	assert_int_equal(g[0].port, 53);
+	assert_int_equal(g[0].ep_port, 5353);
+	/* Nothing left the second time. */
+	n = 0;
+	assert_int_equal(nftrules_udp_removed(&now, &now, &g, &n, &cap), 0);
+	assert_int_equal(n, 0);
+	free(g);
+	nftrules_state_clear(&old);
+	nftrules_state_clear(&now);
+}
+
+static void
 test_buf_grows(void **state)
 {
 	struct nftbuf b = { 0 };
@@ -371,6 +416,8 @@ main(void)
 		    test_service_endpoint_leaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_service_interface_mode_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_udp_removed_names_vip_and_endpoint, setup, teardown),
 		cmocka_unit_test(test_buf_grows),
 	};
 
