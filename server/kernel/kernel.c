@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -318,6 +319,15 @@ kernel_resync(void)
 		log_warnx("kernel: resync failed; the table kept as it was");
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static bool
 kernel_wants(const struct service *svc)
 {
@@ -386,6 +396,7 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 	const char *key;
 	void *val;
 	char err[1024];
+	uint64_t t0 = now_us();
 
 	(void)fd;
 	(void)what;
@@ -450,7 +461,8 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 			ksvc_free(hmap_del(k.svcs, key));
 	kernel_flush_udp(gone, ngone);
 	log_debug("kernel: %zu services changed, %zu in one transaction "
-	    "(%zu bytes)", nd, nc, k.buf.len);
+	    "(%zu bytes, %.3f ms)", nd, nc, k.buf.len,
+	    (double)(now_us() - t0) / 1000);
 	goto out;
 resync:
 	if (kernel_build() != 0)
