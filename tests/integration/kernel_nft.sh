@@ -51,9 +51,13 @@ if command -v setpriv > /dev/null; then
 	    fail "no reason given: $(cat "$T/np.log")"
 	echo "kernel: refused at start without CAP_NET_ADMIN"
 fi
-kstart --dns-listen 127.0.0.1:5300
+kstart --dns-listen 127.0.0.1:5300 --log-level debug
 wait_table "dnat to 127.0.10.2:$PB"
 wait_table "dnat to 127.0.10.1:$PA"
+# The manifest's services came in one transaction (lc and us are not
+# the kernel's).
+grep -q 'kernel: 7 services changed, 5 in one transaction' "$T/daemon.log" ||
+    fail "the manifest's services were not one transaction"
 
 # Nothing listens on the kernel's VIPs; the forwarder keeps the others.
 $NSX ss -Hltn "src $VIP" | grep -q . && fail "a listener on $VIP"
