@@ -408,12 +408,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* vip_saver over the state writer. */
+/* vip_saver over the state writer: the JSON is built on its thread. */
 static int
-vip_saver_statewr(void *arg, const char *path, char *data, size_t len,
+vip_saver_statewr(void *arg, const char *path, const struct statewr_job *job,
     int mode)
 {
-	return statewr_submit(arg, path, data, len, mode);
+	return statewr_submit_job(arg, path, job, mode);
 }
 
 int
@@ -471,7 +471,8 @@ main(int argc, char **argv)
 	rt.started = time(NULL);
 	if (mkdir_p(rt.conf->state_dir) != 0)
 		fatal("state-dir %s", rt.conf->state_dir);
-	snprintf(state, sizeof(state), "%s/vips.state", rt.conf->state_dir);
+	snprintf(state, sizeof(state), "%s/" VIP_STATE_FILE,
+	    rt.conf->state_dir);
 	if ((rt.vips = vip_pool_new_ranges(
 	    (const char *const *)rt.conf->vip_range.v, rt.conf->vip_range.n,
 	    state, err, sizeof(err))) == NULL)

@@ -150,7 +150,7 @@ wait_log "$DAEMON_LOG" "manifests re-read: 0 refused"
 kill -0 "$DAEMON_PID" || fail "clusteripd died on SIGHUP"
 grep -q "configuration refused" "$DAEMON_LOG" && fail "reload refused"
 stop_daemon
-[ "$(stat -c %U "$ST/vips.state" 2>&1)" = nobody ] ||
+[ "$(stat -c %U "$ST/vips.json" 2>&1)" = nobody ] ||
 	fail "VIP state not saved by nobody: $(ls -l "$ST")"
 grep -q "VIP state not saved" "$DAEMON_LOG" && fail "VIP state not saved"
 pass "state written after the drop, SIGHUP reload, clean exit"
