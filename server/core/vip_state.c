@@ -371,11 +371,20 @@ vip_load_json(struct vip_pool *p, const char *buf, size_t len,
 	}
 	vip_load_reserve(p, json_array_size(vips), len);
 	json_array_foreach(vips, i, e) {
-		if (json_unpack_ex(e, &je, 0, "[ssIb!]", &addr, &key, &seq,
-		    &in_use) != 0) {
-			errf(err, errlen, "vips[%zu]: %s", i, je.text);
+		/* Member by member: json_unpack parses a format each time. */
+		if (!json_is_array(e) || json_array_size(e) != 4 ||
+		    !json_is_string(json_array_get(e, 0)) ||
+		    !json_is_string(json_array_get(e, 1)) ||
+		    !json_is_integer(json_array_get(e, 2)) ||
+		    !json_is_boolean(json_array_get(e, 3))) {
+			errf(err, errlen, "vips[%zu]: not [address, key, "
+			    "seq, inUse]", i);
 			goto done;
 		}
+		addr = json_string_value(json_array_get(e, 0));
+		key = json_string_value(json_array_get(e, 1));
+		seq = json_integer_value(json_array_get(e, 2));
+		in_use = json_is_true(json_array_get(e, 3));
 		if ((rc = vip_load_add(p, addr, in_use != 0,
 		    seq > 0 ? (uint64_t)seq : 0, key, dropped, err,
 		    errlen)) != 0) {
@@ -663,10 +672,20 @@ vip_snap_build(void *arg, size_t *len)
 				in.s_addr = htonl(v[i].addr);
 				inet4_str(in, buf);
 			}
-			/* A key jansson refuses (not UTF-8) fails the save. */
-			if ((e = json_pack("[ssIb]", buf, s->keys + v[i].key,
-			    (json_int_t)v[i].seq, v[i].in_use)) == NULL ||
-			    json_array_append_new(vips, e) != 0)
+			/*
+			 * Member by member, not json_pack (which parses a
+			 * format each time). A key jansson refuses (not
+			 * UTF-8) fails the save.
+			 */
+			if ((e = json_array()) == NULL ||
+			    json_array_append_new(vips, e) != 0 ||
+			    json_array_append_new(e, json_string(buf)) != 0 ||
+			    json_array_append_new(e,
+			    json_string(s->keys + v[i].key)) != 0 ||
+			    json_array_append_new(e,
+			    json_integer((json_int_t)v[i].seq)) != 0 ||
+			    json_array_append_new(e,
+			    json_boolean(v[i].in_use)) != 0)
 				goto oom;
 		}
 	}
