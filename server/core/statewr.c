@@ -296,13 +296,14 @@ sw_main(void *arg)
 			free(f->path);
 			free(f);
 		}
-#ifdef __GLIBC__
-		if (bytes >= SW_TRIM_BYTES)
-			malloc_trim(0);
-#endif
 		if (bars != NULL)
 			while (write(w->pipe[1], "x", 1) == -1 && errno == EINTR)
 				;
+#ifdef __GLIBC__
+		/* After the barriers' wake-up: no answer waits for it. */
+		if (bytes >= SW_TRIM_BYTES)
+			malloc_trim(0);
+#endif
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
