@@ -213,6 +213,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 {
 	char *line, *nl, *end, *trailer, hex[17], *f[3], *sp;
 	uint64_t count, nread = 0, seq;
+	json_t *js;
 	size_t lineno = 0, i;
 	int rc;
 
@@ -283,6 +284,13 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 		}
 		if (parse_u64(f[2], &seq) != 0)
 			seq = 0;
+		nread++;
+		/* A key JSON cannot hold (not UTF-8) is not carried over. */
+		if ((js = json_string(line)) == NULL) {
+			(*dropped)++;
+			continue;
+		}
+		json_decref(js);
 		if ((rc = vip_load_add(p, f[0], f[1][0] == 'U', seq, line,
 		    dropped, err, errlen)) != 0) {
 			char why[96];
@@ -291,7 +299,6 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 			errf(err, errlen, "line %zu: %s", lineno, why);
 			return rc;
 		}
-		nread++;
 	}
 	if (lineno < 2) {
 		errf(err, errlen, "missing header");

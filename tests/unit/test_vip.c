@@ -1045,6 +1045,35 @@ test_vip_state_v2_migrates(void **state)
 }
 
 /*
+ * A text key JSON cannot hold (not UTF-8) is left behind; the others
+ * migrate, and the JSON file is written.
+ */
+static void
+test_vip_state_text_not_utf8(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	size_t len;
+	char *t;
+
+	t = text_state(2, "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n"
+	    "10.250.0.78 U 4 ns/\xff\xfe\n", 2);
+	write_file(f->legacy, t, strlen(t));
+	free(t);
+	log_setlevel(LOG_LEVEL_ERROR);
+	p = pool("10.250.0.0/24", f->path);
+	log_setlevel(LOG_LEVEL_INFO);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	assert_int_equal(access(f->legacy, F_OK), -1);
+	t = slurp(f->path, &len);
+	assert_non_null(strstr(t, "\"10.250.0.77\""));
+	assert_null(strstr(t, "\"10.250.0.78\""));
+	free(t);
+}
+
+/*
  * A text file left beside a JSON one (a crash between the write and the
  * removal): the JSON one wins, the text one goes at the next save.
  */
@@ -1154,6 +1183,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vip_state_v2_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_json_wins,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_text_not_utf8,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_save_on_writer,
 		    setup, teardown),
