@@ -109,6 +109,11 @@ fi
 LOG="$TEST_TMP/d1.log"
 start_daemon "$LOG" "${ARGS[@]}"
 grep -q "startup complete: 1 services, 2 pods" "$LOG" || fail "demo not loaded"
+# The writer thread saves the state after start-up: polled, bounded.
+for ((i = 0; i < 400; i++)); do
+	grep -qs '"default/backend"' "$STATE/vips.json" && break
+	sleep 0.05
+done
 [ -s "$STATE/vips.json" ] || fail "no VIP state file"
 grep -q '"default/backend"' "$STATE/vips.json" || fail "backend has no VIP in the state file"
 # The address the state file gives KEY (JSON: [address, key, seq, inUse]).
