@@ -46,8 +46,13 @@ enum cip_proto {
 /* "TCP", "UDP", "SCTP". */
 const char *cip_proto_name(enum cip_proto);
 
-/* An address family of a service or pod, as spec.ipFamilies names it. */
-enum ip_family {
+/*
+ * An address family of a service or pod, as spec.ipFamilies names it.
+ * This and the policy are packed (one byte): every service and pod holds
+ * several of them, and with 100,000 services the four-byte enums and
+ * their padding came to 3 MiB.
+ */
+enum __attribute__((packed)) ip_family {
 	IP_FAMILY_V4,
 	IP_FAMILY_V6,
 };
@@ -55,7 +60,7 @@ enum ip_family {
 const char *ip_family_name(enum ip_family);
 int	ip_family_parse(const char *);
 
-enum ip_family_policy {
+enum __attribute__((packed)) ip_family_policy {
 	IPFP_UNSET,		/* absent from the spec */
 	IPFP_SINGLE_STACK,
 	IPFP_PREFER_DUAL_STACK,
