@@ -4,9 +4,26 @@
 # per family, A and AAAA of the VIPs, IPv6 single-stack, headless AAAA
 # per endpoint with CoreDNS's dashed IPv6 names, SRV additional A and
 # AAAA, PTR in the IPv6 range's ip6.arpa zone and for IPv6 endpoints,
-# and the refusal of RequireDualStack without an IPv6 range. DNS only
-# answers the addresses, so no root is needed.
+# and the refusal of RequireDualStack without an IPv6 range. The daemon
+# routes an IPv6 range to lo in loopback mode, which needs root: it runs
+# in a network namespace of the test's own, so the host's routes stay
+# as they are.
 . "$top_srcdir/tests/integration/dns_lib.sh"
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: an IPv6 VIP range needs CAP_NET_ADMIN"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: no ip(8) (iproute2)"; exit 77; }
+NS="cip-dns6-$$"
+ip netns add "$NS" 2>/dev/null || { echo "SKIP: cannot create network namespaces"; exit 77; }
+dual_cleanup() {
+	lib_cleanup
+	ip netns del "$NS" 2>/dev/null
+}
+trap dual_cleanup EXIT
+ip -n "$NS" link set lo up
+DAEMON_PREFIX=(ip netns exec "$NS")
+dq() {
+	ip netns exec "$NS" dig +time=2 +tries=1 -p "$DNS_PORT" @127.0.0.1 "$@" 2>&1
+}
 
 M="$TEST_TMP/manifests"
 mkdir -p "$M"
