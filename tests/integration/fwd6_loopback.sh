@@ -7,7 +7,8 @@
 # endpoints only and over VIP4:port the IPv4 ones only (per-family
 # balancing, as kube-proxy); a refused IPv6 endpoint is retried on
 # another; ClientIP affinity over IPv6; a family without endpoints is
-# reset at once while the other serves; UDP over IPv6 answered from the
+# reset at once while the other serves; an httpGet readiness probe over
+# IPv6 lets an IPv6-only pod in and out; UDP over IPv6 answered from the
 # VIP; dig AAAA and PTR; metrics per endpoint; without CAP_NET_ADMIN an
 # IPv6 range is refused at start with that reason. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
@@ -31,13 +32,15 @@ done
 
 VIP4=127.96.7.10 VIP6=fd00:96::10
 STICKY6=fd00:96::11 ONLY4=fd00:96::12 UDP6=fd00:96::13
-P=$(free_port) U=$(free_port udp)
+P=$(free_port) U=$(free_port udp) Q=$(free_port)
 backend http a-v4 127.0.10.1 "$P"
 backend http a-v6 fd00:90::1 "$P"
 backend http b-v4 127.0.10.2 "$P"
 backend http c-v6 fd00:90::3 "$P"
 # fd00:90::4 (pod d) is local but nothing listens: refused, retried.
 backend udpecho u6 fd00:90::1 "$U"
+# Healthy while the flag file exists.
+backend http h-v6 fd00:90::4 "$Q" "$T/h.flag"
 
 dual() {	# dual NAME VIP4 VIP6 APP [EXTRA]: a dual-stack Service
 	cat <<Y
@@ -80,6 +83,27 @@ Y
 	pod6 d "$P" web fd00:90::4
 	pod6 e "$P" only4 127.0.10.1
 	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: probed}
+spec:
+  selector: {app: probed}
+  ipFamilies: [IPv6]
+  clusterIP: "fd00:96::14"
+  ports: [{name: p, port: 80, targetPort: p}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: h, labels: {app: probed}}
+spec:
+  containers:
+  - ports: [{name: p, containerPort: $Q}]
+    readinessProbe:
+      httpGet: {path: /healthz, port: p}
+      periodSeconds: 1
+      failureThreshold: 1
+status: {podIP: "fd00:90::4"}
+---
 apiVersion: v1
 kind: Service
 metadata: {name: echo}
@@ -155,11 +179,35 @@ got=$($NSX bash -c "$(declare -f hits); hits 'http://[$STICKY6]/' 12" | sort -u 
 [ "$got" = 1 ] || fail "ClientIP affinity over IPv6: $got endpoints for one client"
 echo "$NAME: ClientIP affinity keyed by the IPv6 client"
 
+wait6 "$ONLY4" 80
 out=$($NSX curl -sS --max-time 10 "http://[$ONLY4]/" 2>&1) && fail "[$ONLY4] answered: $out"
-echo "$out" | grep -qi "reset\|refused\|empty reply" || fail "[$ONLY4]: $out"
+echo "$out" | grep -qi "reset\|connect\|empty reply" || fail "[$ONLY4]: $out"
+# Accepted and reset by the forwarder, not refused by the kernel.
+metrics | grep -q '^clusterip_forward_no_endpoint_total{service="default/only4"} [1-9]' ||
+    fail "[$ONLY4]: no reset for want of an endpoint counted"
 [ "$($NSX curl -sS --max-time 10 http://127.96.7.12/)" = a-v4 ] ||
     fail "the IPv4 VIP of a service without IPv6 endpoints"
 echo "$NAME: no IPv6 endpoint: [VIP6] reset at once, VIP4 served"
+
+# probed STATE: waits (30 s at most) until [fd00:96::14]:80 is served by
+# h-v6 (in) or reset for want of a ready endpoint (out).
+probed() {
+	local out
+	for _ in $(seq 300); do
+		out=$($NSX curl -sS --max-time 5 "http://[fd00:96::14]/" 2>/dev/null)
+		case "$1:$out" in in:h-v6 | out:) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "probe over IPv6: h never went $1 (last answer '$out')"
+}
+probed out
+touch "$T/h.flag"
+probed in
+grep -q "health: default/h is ready" "$T/daemon.log" || fail "h's probe verdict not logged"
+rm -f "$T/h.flag"
+probed out
+grep -q "health: default/h is not ready" "$T/daemon.log" || fail "h's failure not logged"
+echo "$NAME: an httpGet probe over IPv6 takes an IPv6-only pod in and out"
 
 out=$($NSX python3 - "$UDP6" <<'PY'
 import socket, sys
