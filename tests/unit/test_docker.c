@@ -200,6 +200,66 @@ test_docker_pod_from_inspect_health(void **state)
 	pod_free(p);
 }
 
+/*
+ * A network with enable_ipv6 gives GlobalIPv6Address beside IPAddress:
+ * both become podIPs, IPv4 first; an IPv6-only network gives an IPv6
+ * pod; a bad IPv6 address is refused as a bad IPv4 one is.
+ */
+static void
+test_docker_pod_from_inspect_ipv6(void **state)
+{
+	static const char dual[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"demo_svcnet\":{"
+	    "\"IPAddress\":\"172.29.0.3\",\"GlobalIPv6Address\":"
+	    "\"fd00:29::3\",\"GlobalIPv6PrefixLen\":64}}}}";
+	static const char only6[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"a\":{\"IPAddress\":\"\","
+	    "\"GlobalIPv6Address\":\"\"},\"b\":{\"IPAddress\":\"\","
+	    "\"GlobalIPv6Address\":\"fd00:29::4\"}}}}";
+	static const char bad6[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":"
+	    "\"10.0.0.9\",\"GlobalIPv6Address\":\"fd00::zz\"}}}}";
+	struct in6_addr want;
+	char err[256], buf[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 1];
+	struct pod *p;
+
+	(void)state;
+	assert_int_equal(docker_pod_from_inspect(dual, strlen(dual), "svcnet",
+	    &p, err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->ip.s_addr, inet_addr("172.29.0.3"));
+	assert_int_equal(inet_pton(AF_INET6, "fd00:29::3", &want), 1);
+	assert_memory_equal(&p->ip6, &want, sizeof(want));
+	assert_false(p->ip6_primary);
+	assert_true(pod_has_family(p, IP_FAMILY_V6));
+	assert_string_equal(docker_pod_addrs(p, buf, sizeof(buf)),
+	    "172.29.0.3 fd00:29::3");
+	pod_free(p);
+	/* No network named: the first that gives an address of either family. */
+	assert_int_equal(docker_pod_from_inspect(only6, strlen(only6), NULL,
+	    &p, err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->ip.s_addr, 0);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:29::4", &want), 1);
+	assert_memory_equal(&p->ip6, &want, sizeof(want));
+	assert_true(p->ip6_primary);
+	assert_string_equal(docker_pod_addrs(p, buf, sizeof(buf)),
+	    "fd00:29::4");
+	pod_free(p);
+	/* On network a neither family: no address. */
+	assert_int_equal(docker_pod_from_inspect(only6, strlen(only6), "a",
+	    &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "has no address on a"));
+	assert_int_equal(docker_pod_from_inspect(bad6, strlen(bad6), NULL,
+	    &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "bad address \"fd00::zz\""));
+}
+
 static void
 test_docker_pod_from_inspect_not_a_pod(void **state)
 {
@@ -657,6 +717,7 @@ main(void)
 		cmocka_unit_test(test_docker_pod_from_inspect_compose),
 		cmocka_unit_test(test_docker_pod_from_inspect_health),
 		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
+		cmocka_unit_test(test_docker_pod_from_inspect_ipv6),
 		cmocka_unit_test(test_docker_pod_from_inspect_malformed),
 		cmocka_unit_test(test_docker_list_ids),
 		cmocka_unit_test(test_docker_event_parse),
