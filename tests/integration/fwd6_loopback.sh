@@ -9,7 +9,7 @@
 # another; ClientIP affinity over IPv6; a family without endpoints is
 # reset at once while the other serves; an httpGet readiness probe over
 # IPv6 lets an IPv6-only pod in and out; UDP over IPv6 answered from the
-# VIP; dig AAAA and PTR; metrics per endpoint; without CAP_NET_ADMIN an
+# VIP; dig AAAA and PTR; describe svc and get svc -o wide; metrics per endpoint; without CAP_NET_ADMIN an
 # IPv6 range is refused at start with that reason. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
@@ -226,6 +226,17 @@ aaaa=$($NSX dig +short +time=2 +tries=3 -p "$DNSPORT" @127.0.0.1 web.default.svc
 ptr=$($NSX dig +short +time=2 +tries=3 -p "$DNSPORT" @127.0.0.1 -x "$VIP6")
 [ "$ptr" = web.default.svc.cluster.local. ] || fail "PTR of $VIP6: '$ptr'"
 echo "$NAME: dig AAAA and PTR of the IPv6 VIP"
+
+CLI() { $NSX "$top_builddir/client/clusterip" --server "http://127.0.0.1:$APIPORT" "$@"; }
+out=$(CLI describe svc web) || fail "describe svc web"
+echo "$out" | grep -Eq "^IP Family Policy: +RequireDualStack$" || fail "describe: $out"
+echo "$out" | grep -Eq "^IP Families: +IPv4,IPv6$" || fail "describe: $out"
+echo "$out" | grep -Eq "^IP: +$VIP4$" || fail "describe: $out"
+echo "$out" | grep -Eq "^IPs: +$VIP4,$VIP6$" || fail "describe: $out"
+CLI get svc -o wide | grep -Eq "^web +ClusterIP +$VIP4,$VIP6 " ||
+    fail "get svc -o wide: $(CLI get svc -o wide)"
+CLI get svc | grep -Eq "^web +ClusterIP +$VIP4 " || fail "get svc: $(CLI get svc)"
+echo "$NAME: describe svc and get svc -o wide show both addresses"
 
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exit status $?"
