@@ -2,8 +2,9 @@
 /*
  * test_netif.c -- VIP addresses over rtnetlink, in a network namespace of
  * the test's own (so nothing leaves it): add, remove, idempotence,
- * cleanup on close, and the gratuitous ARP seen on a veth peer. Needs
- * root; skipped (77) otherwise.
+ * cleanup on close, and the gratuitous ARP seen on a veth peer; IPv6
+ * /128 without DAD and its unsolicited neighbour advertisement; the
+ * local route of an IPv6 range on lo. Needs root; skipped (77) otherwise.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netpacket/packet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -347,6 +349,259 @@ test_netif_attached(void **state)
 	event_base_free(base);
 }
 
+static struct in6_addr
+ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* True when ifname carries addr/128, as getifaddrs sees it. */
+static bool
+has_addr6(const char *ifname, const char *addr)
+{
+	struct ifaddrs *ifa, *i;
+	struct sockaddr_in6 *sin6, *mask;
+	struct in6_addr want = ip6(addr), ones;
+	bool found = false;
+
+	memset(&ones, 0xff, sizeof(ones));
+	assert_int_equal(getifaddrs(&ifa), 0);
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6 ||
+		    strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		sin6 = (struct sockaddr_in6 *)i->ifa_addr;
+		mask = (struct sockaddr_in6 *)i->ifa_netmask;
+		if (memcmp(&sin6->sin6_addr, &want, sizeof(want)) == 0 &&
+		    mask != NULL && memcmp(&mask->sin6_addr, &ones,
+		    sizeof(ones)) == 0)
+			found = true;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* bind(2) to [addr]:0 without IPV6_FREEBIND: 0 or the errno. */
+static int
+bind6(const char *addr)
+{
+	struct sockaddr_in6 sin6;
+	int s, rc = 0;
+
+	assert_true((s = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6(addr);
+	if (bind(s, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
+		rc = errno;
+	close(s);
+	return rc;
+}
+
+static void
+test_netif_add_del6(void **state)
+{
+	struct netif *n;
+	struct in6_addr a = ip6("fd00:250::5");
+
+	(void)state;
+	n = open_ok("lo");
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_true(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_int_equal(netif_addr6_del(n, &a), 0);
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_del(n, &a), 0);
+	/* Left on at close: removed, beside an IPv4 one. */
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.5")), 0);
+	netif_close(n);
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_false(has_addr("lo", "10.250.0.5"));
+}
+
+/*
+ * On a veth pair with carrier the kernel runs duplicate address
+ * detection: without IFA_F_NODAD the /128 would be tentative (not
+ * bindable) for a second. Ours is usable at once, and announced to
+ * cipv1 by an unsolicited neighbour advertisement: to ff02::1, hop
+ * limit 255, override set, solicited not, target the VIP, cipv0's MAC as
+ * target link-layer address.
+ */
+static void
+test_netif_na(void **state)
+{
+	struct {
+		struct nd_neighbor_advert	na;
+		struct nd_opt_hdr		opt;
+		uint8_t				lladdr[ETH_ALEN];
+	} __attribute__((packed)) pkt;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[256];
+	} ctl;
+	struct icmp6_filter filt;
+	struct in6_addr vip = ip6("fd00:250::9"), allnodes = ip6("ff02::1");
+	struct timeval tv = { 2, 0 };
+	struct sockaddr_in6 from;
+	struct ifreq ifr;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	struct in6_pktinfo pi;
+	struct netif *n;
+	ssize_t r;
+	int s, on = 1, hops, got = 0;
+
+	(void)state;
+	if (system("ip link add cipv0 type veth peer name cipv1 "
+	    ">/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(link_up("cipv0"), 0);
+	assert_int_equal(link_up("cipv1"), 0);
+	assert_true(link_running("cipv0"));
+	assert_true(link_running("cipv1"));
+
+	assert_true((s = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)) != -1);
+	ICMP6_FILTER_SETBLOCKALL(&filt);
+	ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &filt);
+	assert_int_equal(setsockopt(s, IPPROTO_ICMPV6, ICMP6_FILTER, &filt,
+	    sizeof(filt)), 0);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "cipv1",
+	    6), 0);
+	assert_int_equal(setsockopt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+	    sizeof(on)), 0);
+	assert_int_equal(setsockopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+	    sizeof(on)), 0);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, "cipv0", sizeof(ifr.ifr_name));
+	assert_int_equal(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+
+	n = open_ok("cipv0");
+	assert_int_equal(netif_addr6_add(n, &vip), 0);
+	assert_true(has_addr6("cipv0", "fd00:250::9"));
+	assert_int_equal(bind6("fd00:250::9"), 0);
+	for (;;) {
+		iov.iov_base = &pkt;
+		iov.iov_len = sizeof(pkt);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		if ((r = recvmsg(s, &msg, 0)) == -1)
+			break;		/* timeout */
+		if (r != (ssize_t)sizeof(pkt) ||
+		    memcmp(&pkt.na.nd_na_target, &vip, sizeof(vip)) != 0)
+			continue;
+		hops = -1;
+		memset(&pi, 0, sizeof(pi));
+		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
+		    cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != IPPROTO_IPV6)
+				continue;
+			if (cm->cmsg_type == IPV6_HOPLIMIT)
+				memcpy(&hops, CMSG_DATA(cm), sizeof(hops));
+			if (cm->cmsg_type == IPV6_PKTINFO)
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		}
+		assert_int_equal(hops, 255);
+		assert_memory_equal(&pi.ipi6_addr, &allnodes,
+		    sizeof(allnodes));
+		assert_memory_equal(&from.sin6_addr, &vip, sizeof(vip));
+		assert_true((pkt.na.nd_na_flags_reserved &
+		    ND_NA_FLAG_OVERRIDE) != 0);
+		assert_true((pkt.na.nd_na_flags_reserved &
+		    ND_NA_FLAG_SOLICITED) == 0);
+		assert_int_equal(pkt.opt.nd_opt_type, ND_OPT_TARGET_LINKADDR);
+		assert_int_equal(pkt.opt.nd_opt_len, 1);
+		assert_memory_equal(pkt.lladdr, ifr.ifr_hwaddr.sa_data,
+		    ETH_ALEN);
+		got = 1;
+		break;
+	}
+	close(s);
+	netif_close(n);
+	assert_false(has_addr6("cipv0", "fd00:250::9"));
+	if (system("ip link del cipv0 >/dev/null 2>&1") != 0)
+		print_message("could not delete cipv0\n");
+	if (!got)
+		fail_msg("no neighbour advertisement for fd00:250::9 on cipv1");
+}
+
+/* connect(2) over TCP to [addr]:port: 0 or the errno. */
+static int
+connect6(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 sin6;
+	int s, rc = 0;
+
+	assert_true((s = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6(addr);
+	sin6.sin6_port = htons(port);
+	if (connect(s, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
+		rc = errno;
+	close(s);
+	return rc;
+}
+
+/*
+ * The range's local route makes every address of it this host's: a
+ * listener bound (with IPV6_FREEBIND) to one of them takes connections;
+ * without the route they go nowhere. A route already there counts as
+ * success and stays at close; ours goes.
+ */
+static void
+test_netif_route_local6(void **state)
+{
+	struct in6_addr net = ip6("fd00:96::");
+	struct sockaddr_in6 sin6;
+	socklen_t len = sizeof(sin6);
+	struct netif *a, *b;
+	uint16_t port;
+	int l, on = 1;
+
+	(void)state;
+	assert_true((l = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(setsockopt(l, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+	    sizeof(on)), 0);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6("fd00:96::7");
+	assert_int_equal(bind(l, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin6, &len), 0);
+	port = ntohs(sin6.sin6_port);
+	assert_int_not_equal(connect6("fd00:96::7", port), 0);
+
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local6(a, true, &net, 112), 0);
+	assert_int_equal(connect6("fd00:96::7", port), 0);
+	/* b finds it there: success, and not b's to remove. */
+	b = open_ok("lo");
+	assert_int_equal(netif_route_local6(b, true, &net, 112), 0);
+	netif_close(b);
+	assert_int_equal(connect6("fd00:96::7", port), 0);
+	netif_close(a);
+	assert_int_not_equal(connect6("fd00:96::7", port), 0);
+	/* Removing what is not there is no error. */
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local6(a, false, &net, 112), 0);
+	assert_int_equal(netif_route_local6(a, true, &net, 129), -1);
+	netif_close(a);
+	close(l);
+}
+
 int
 main(void)
 {
@@ -359,6 +614,9 @@ main(void)
 		cmocka_unit_test(test_netif_removed_behind_our_back),
 		cmocka_unit_test(test_netif_garp),
 		cmocka_unit_test(test_netif_attached),
+		cmocka_unit_test(test_netif_add_del6),
+		cmocka_unit_test(test_netif_na),
+		cmocka_unit_test(test_netif_route_local6),
 	};
 
 	log_init("test_netif", LOG_LEVEL_INFO);
