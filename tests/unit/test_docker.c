@@ -557,6 +557,12 @@ test_docker_svc_from_inspect_bad(void **state)
 		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
 		  "\"clusterip.io/affinity\":\"clientip\"",
 		  "None or ClientIP" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/ip-family-policy\":\"DualStack\"",
+		  "not SingleStack, PreferDualStack or RequireDualStack" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/ip-family-policy\":\"\"",
+		  "not SingleStack, PreferDualStack" },
 	};
 	struct docker_svc svc;
 	char err[256], many[2048];
@@ -637,6 +643,17 @@ test_docker_svc_equal_diff(void **state)
 	docker_svc_diff(&a, &b, diff, sizeof(diff));
 	assert_string_equal(diff,
 	    "lb-algorithm least-connections, not (default)");
+	/* The IP family policy is part of the definition. */
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5000\","
+	    "\"clusterip.io/ip-family-policy\":\"PreferDualStack\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_int_equal(b.policy, IPFP_PREFER_DUAL_STACK);
+	assert_false(docker_svc_equal(&a, &b));
+	docker_svc_diff(&a, &b, diff, sizeof(diff));
+	assert_string_equal(diff,
+	    "ip-family-policy PreferDualStack, not (default)");
 	/* Another namespace is another Service. */
 	js = inspect_labels("\"clusterip.io/service\":\"backend\","
 	    "\"clusterip.io/namespace\":\"prod\","
@@ -653,7 +670,8 @@ test_docker_svc_build_selects(void **state)
 	const char *js = inspect_labels("\"clusterip.io/service\":\"backend\","
 	    "\"clusterip.io/ports\":\"http:5000\","
 	    "\"clusterip.io/lb-algorithm\":\"round-robin\","
-	    "\"clusterip.io/affinity\":\"ClientIP\"");
+	    "\"clusterip.io/affinity\":\"ClientIP\","
+	    "\"clusterip.io/ip-family-policy\":\"RequireDualStack\"");
 	struct owner so = { OWNER_DOCKER,
 	    (char *)(uintptr_t)"default/backend" };
 	struct owner po = { OWNER_DOCKER, (char *)(uintptr_t)ID1 };
@@ -680,6 +698,9 @@ test_docker_svc_build_selects(void **state)
 	assert_string_equal(labels_get(&s->annotations,
 	    "clusterip.io/lb-algorithm"), "round-robin");
 	assert_int_equal(s->affinity, AFFINITY_CLIENTIP);
+	assert_int_equal(s->req_policy, IPFP_REQUIRE_DUAL_STACK);
+	/* Not to be applied on the single-stack registry below. */
+	s->req_policy = IPFP_UNSET;
 
 	assert_non_null(reg = registry_new(NULL));
 	assert_int_equal(objset_add_service(&set, s), 0);
