@@ -9,7 +9,7 @@
 # another; ClientIP affinity over IPv6; a family without endpoints is
 # reset at once while the other serves; an httpGet readiness probe over
 # IPv6 lets an IPv6-only pod in and out; UDP over IPv6 answered from the
-# VIP; dig AAAA and PTR; describe svc and get svc -o wide; metrics per endpoint; without CAP_NET_ADMIN an
+# VIP; dig AAAA and PTR; describe svc and get svc -o wide; --user; metrics per endpoint; without CAP_NET_ADMIN an
 # IPv6 range is refused at start with that reason. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
@@ -244,4 +244,21 @@ DPID=""
 ip -n "$ND" -6 route show table local | grep -q "fd00:96::/112" &&
     fail "local route left after exit"
 echo "$NAME: the local route went with the daemon"
+
+# Dropped to another user, the daemon keeps CAP_NET_ADMIN for the removal.
+if id nobody > /dev/null 2>&1; then
+	chmod 711 "$T"		# the state directory is reached through it
+	start_daemon --vip-range 127.96.0.0/16 --vip-range fd00:96::/112 --user nobody
+	grep -q "dropped to user nobody, capabilities: .*cap_net_admin" "$T/daemon.log" ||
+	    fail "no CAP_NET_ADMIN kept: $(grep dropped "$T/daemon.log")"
+	wait6 "$VIP6" 80
+	ip -n "$ND" -6 route show table local | grep -q "^local fd00:96::/112 dev lo" ||
+	    fail "no local route under --user"
+	kill -TERM "$DPID"
+	wait "$DPID" || fail "daemon exit status $? under --user"
+	DPID=""
+	ip -n "$ND" -6 route show table local | grep -q "fd00:96::/112" &&
+	    fail "local route left after exit under --user"
+	echo "$NAME: --user nobody: the route added before the drop, removed after"
+fi
 pass
