@@ -42,6 +42,14 @@
 #define NETIF_TIMEOUT_S	2	/* for the kernel's acknowledgement */
 #define NETIF_PENDING	1024	/* requests awaiting their acknowledgement */
 #define NETIF_RCVBUF	(1 << 20)
+/*
+ * Unsolicited neighbour advertisements per IPv6 VIP and the gap between
+ * them (RFC 4861 10: MAX_NEIGHBOR_ADVERTISEMENT, RetransTimer): one may
+ * be lost, as a link under load drops packets. Repeats need the loop.
+ */
+#define NETIF_NA_COUNT	3
+#define NETIF_NA_GAP_MS	1000
+#define NETIF_NA_QUEUE	256	/* addresses awaiting repeats */
 
 /* An address of either family. */
 struct netif_addr {
@@ -73,6 +81,13 @@ struct netif {
 	uint8_t		 route6_len;
 	bool		 route6_added;
 	struct event	*ev;		/* acknowledgements; NULL: wait */
+	/* IPv6 VIPs whose advertisement is repeated, and when. */
+	struct {
+		struct in6_addr	 addr;
+		uint8_t		 left;
+	}		 na_q[NETIF_NA_QUEUE];
+	size_t		 na_n;
+	struct event	*na_ev;
 	int		 kerr;		/* what netif_wait's request got */
 	struct netif_req pending[NETIF_PENDING];	/* by seq % size */
 };
@@ -100,6 +115,9 @@ static int	netif_wait(struct netif *, uint32_t);
 static void	netif_read_cb(evutil_socket_t, short, void *);
 static void	netif_garp(struct netif *, struct in_addr);
 static void	netif_na(struct netif *, const struct in6_addr *);
+static void	netif_na_repeat(struct netif *, const struct in6_addr *,
+		    bool);
+static void	netif_na_cb(evutil_socket_t, short, void *);
 
 /* The presentation form of a. */
 static const char *
@@ -281,12 +299,15 @@ netif_done(struct netif *n, struct netif_req *q, int kerr)
 		else
 			log_debug("%s: added %s/%u to %s", __func__, buf, plen,
 			    n->name);
-		if (q->addr.af == AF_INET6)
+		if (q->addr.af == AF_INET6) {
 			netif_na(n, &q->addr.a6);
-		else
+			netif_na_repeat(n, &q->addr.a6, true);
+		} else
 			netif_garp(n, q->addr.a4);
 		return;
 	}
+	if (q->addr.af == AF_INET6)
+		netif_na_repeat(n, &q->addr.a6, false);
 	if (kerr != 0 && kerr != EADDRNOTAVAIL) {
 		errno = kerr;
 		log_warn("vip-interface: removing %s from %s", buf, n->name);
@@ -512,6 +533,58 @@ netif_na(struct netif *n, const struct in6_addr *addr)
 		log_debug("%s: announced %s on %s", __func__, buf, n->name);
 }
 
+/*
+ * Queues (queue true) the NETIF_NA_COUNT - 1 repeats of addr's
+ * advertisement, or drops them (an address removed). Attached only; a
+ * full queue leaves an address with its first advertisement alone.
+ */
+static void
+netif_na_repeat(struct netif *n, const struct in6_addr *addr, bool queue)
+{
+	struct timeval tv;
+	size_t i;
+
+	for (i = 0; i < n->na_n; i++)
+		if (memcmp(&n->na_q[i].addr, addr, sizeof(*addr)) == 0)
+			break;
+	if (!queue) {
+		if (i < n->na_n)
+			n->na_q[i] = n->na_q[--n->na_n];
+		return;
+	}
+	if (n->na_ev == NULL || NETIF_NA_COUNT < 2 ||
+	    (i == n->na_n && n->na_n == NETIF_NA_QUEUE))
+		return;
+	if (i == n->na_n)
+		n->na_q[n->na_n++].addr = *addr;
+	n->na_q[i].left = NETIF_NA_COUNT - 1;
+	if (!evtimer_pending(n->na_ev, NULL))
+		evtimer_add(n->na_ev, ms_to_tv(NETIF_NA_GAP_MS, &tv));
+}
+
+/* The gap passed: the queued addresses are announced again. */
+static void
+netif_na_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netif *n = arg;
+	struct timeval tv;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < n->na_n; ) {
+		netif_na(n, &n->na_q[i].addr);
+		if (n->na_q[i].left <= 1)
+			n->na_q[i] = n->na_q[--n->na_n];
+		else {
+			n->na_q[i].left--;
+			i++;
+		}
+	}
+	if (n->na_n > 0)
+		evtimer_add(n->na_ev, ms_to_tv(NETIF_NA_GAP_MS, &tv));
+}
+
 struct netif *
 netif_open(const char *ifname, char *err, size_t errlen)
 {
@@ -590,7 +663,8 @@ netif_attach(struct netif *n, struct event_base *base)
 	    fcntl(n->nl, F_SETFL, fl | O_NONBLOCK) == -1)
 		return -1;
 	if ((n->ev = event_new(base, n->nl, EV_READ | EV_PERSIST,
-	    netif_read_cb, n)) == NULL || event_add(n->ev, NULL) == -1) {
+	    netif_read_cb, n)) == NULL || event_add(n->ev, NULL) == -1 ||
+	    (n->na_ev = evtimer_new(base, netif_na_cb, n)) == NULL) {
 		if (n->ev != NULL)
 			event_free(n->ev);
 		n->ev = NULL;
@@ -642,6 +716,8 @@ netif_close(struct netif *n)
 		    "from %s", __func__, n->name);
 	if (n->ev != NULL)
 		event_free(n->ev);
+	if (n->na_ev != NULL)
+		event_free(n->na_ev);
 	if (n->nl != -1)
 		close(n->nl);
 	if (n->pkt != -1)

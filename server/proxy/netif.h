@@ -45,7 +45,8 @@ int	netif_addr_del(struct netif *, struct in_addr addr);
 /*
  * The same for an IPv6 address: addr/128 with IFA_F_NODAD (a VIP is
  * ours alone, duplicate address detection would only delay it),
- * announced by an unsolicited neighbour advertisement to all nodes.
+ * announced by an unsolicited neighbour advertisement to all nodes,
+ * attached three times a second apart (RFC 4861 7.2.6).
  */
 int	netif_addr6_add(struct netif *, const struct in6_addr *addr);
 int	netif_addr6_del(struct netif *, const struct in6_addr *addr);
