@@ -51,6 +51,8 @@ enum {
 };
 
 static struct runtime rt;
+/* Loopback mode with an IPv6 range: lo, holding the range's local route. */
+static struct netif *lo_route6;
 static int saved_argc;
 static char **saved_argv;
 
@@ -340,7 +342,7 @@ drop_privileges(struct privdrop *pd)
 
 	if (privdrop_chown_dir(pd, rt.conf->state_dir, err,
 	    sizeof(err)) != 0 ||
-	    privdrop_apply(pd, rt.netif != NULL ||
+	    privdrop_apply(pd, rt.netif != NULL || lo_route6 != NULL ||
 	    rt.proxy_mode == PROXY_MODE_NFTABLES, err,
 	    sizeof(err)) != 0)
 		fatalx("%s", err);
@@ -351,6 +353,39 @@ drop_privileges(struct privdrop *pd)
 	    0)
 		log_warn("manifests %s: user %s cannot read them; changes "
 		    "will be refused", rt.conf->manifests, rt.conf->user);
+}
+
+/*
+ * Loopback mode with an IPv6 VIP range: Linux takes only ::1 as local
+ * on lo (unlike 127.0.0.0/8), so the range gets a local route on lo, as
+ * "ip -6 route add local RANGE dev lo table local" would, removed at
+ * exit. Without it no IPv6 VIP could be reached: refused at start.
+ */
+static void
+route_vip_range6(void)
+{
+	const char *range = vip_range6(rt.vips);
+	struct in6_addr net;
+	unsigned plen;
+	char err[256];
+
+	if (rt.netif != NULL || range == NULL)
+		return;
+	if (parse_cidr6(range, &net, &plen) != 0)
+		fatalx("vip-range %s: not an IPv6 CIDR", range);
+	if ((lo_route6 = netif_open("lo", err, sizeof(err))) == NULL)
+		fatalx("vip-range %s: IPv6 VIPs refused: loopback mode routes "
+		    "the range to lo: %s", range, err);
+	if (netif_route_local6(lo_route6, true, &net, plen) == -1) {
+		if (errno == EPERM || errno == EACCES)
+			fatalx("vip-range %s: IPv6 VIPs refused: loopback mode "
+			    "routes the range to lo, which needs CAP_NET_ADMIN "
+			    "(%s); run as root, grant the capability, or use "
+			    "--vip-interface", range, strerror(errno));
+		fatal("vip-range %s: IPv6 VIPs refused: adding the local "
+		    "route on lo", range);
+	}
+	log_info("vip-range %s: local route on lo", range);
 }
 
 /* SIGHUP: a new configuration beside the old, swapped only when valid. */
@@ -533,6 +568,8 @@ main(int argc, char **argv)
 	 */
 	malloc_trim(0);
 #endif
+	/* Last of what may fail at start: nothing else to undo then. */
+	route_vip_range6();
 	if (pd != NULL) {
 		drop_privileges(pd);
 		privdrop_free(pd);
@@ -570,6 +607,8 @@ main(int argc, char **argv)
 	kernel_shutdown();
 	mwatch_stop(rt.watch);
 	netif_close(rt.netif);
+	netif_close(lo_route6);
+	lo_route6 = NULL;
 	if (vip_save(rt.vips) != 0)
 		log_warnx("VIP state not saved");
 	registry_free(rt.reg);
