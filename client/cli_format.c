@@ -295,6 +295,8 @@ cli_svc_ports(json_t *svc)
 	return out;
 }
 
+static void	cli_join(json_t *, char *, size_t);
+
 size_t
 cli_print_services(json_t *items, const struct cli_view *v, FILE *fp)
 {
@@ -302,7 +304,8 @@ cli_print_services(json_t *items, const struct cli_view *v, FILE *fp)
 	    "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR" };
 	struct cli_table t;
 	const char *cells[7], *type, *cip;
-	char age[32], *ports, *sel;
+	char age[32], *ports, *sel, ips[2 * 48];
+	json_t *cips;
 	json_t *svc, *s;
 	size_t i;
 
@@ -316,6 +319,13 @@ cli_print_services(json_t *items, const struct cli_view *v, FILE *fp)
 		cells[0] = cli_str(svc, "metadata.name");
 		cells[1] = type ? type : "ClusterIP";
 		cells[2] = cip && *cip ? cip : "<none>";
+		/* -o wide: each family's address of a dual-stack service. */
+		cips = json_object_get(json_object_get(svc, "spec"),
+		    "clusterIPs");
+		if (v->wide && json_array_size(cips) > 1) {
+			cli_join(cips, ips, sizeof(ips));
+			cells[2] = ips;
+		}
 		if (type != NULL && strcmp(type, "ExternalName") == 0)
 			cells[3] = cli_str(svc, "spec.externalName");
 		else
@@ -584,9 +594,9 @@ cli_selector_string(json_t *sel)
 void
 cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 {
-	json_t *md, *spec, *p, *x;
+	json_t *md, *spec, *p, *x, *st;
 	const char *type, *proto, *name, *s;
-	char *str, line[128];
+	char *str, line[256];
 	size_t i;
 
 	md = json_object_get(svc, "metadata");
@@ -635,6 +645,18 @@ cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 	}
 	s = cli_str(spec, "sessionAffinity");
 	cli_describe_line(fp, "Session Affinity:", s ? s : "None");
+	/* The kernel path, or why a service stays off it; else nothing. */
+	st = json_object_get(svc, "status");
+	s = cli_str(st, "proxyMode");
+	if (s != NULL && (strcmp(s, "userspace") != 0 ||
+	    cli_str(st, "proxyModeReason") != NULL)) {
+		snprintf(line, sizeof(line), "%s%s%s%s", s,
+		    cli_str(st, "proxyModeReason") ? " (" : "",
+		    cli_str(st, "proxyModeReason") ?
+		    cli_str(st, "proxyModeReason") : "",
+		    cli_str(st, "proxyModeReason") ? ")" : "");
+		cli_describe_line(fp, "Proxy Mode:", line);
+	}
 	cli_describe_line(fp, "Events:", "<none>");
 }
 

@@ -26,11 +26,13 @@
 #include "docker.h"
 #include "cluster.h"
 #include "health.h"
+#include "kernel.h"
 #include "log.h"
 #include "manifest.h"
 #include "metrics.h"
 #include "netif.h"
 #include "privdrop.h"
+#include "proxymode.h"
 #include "proxy.h"
 #include "registry.h"
 #include "runtime.h"
@@ -50,6 +52,8 @@ enum {
 };
 
 static struct runtime rt;
+/* Loopback mode with an IPv6 range: lo, holding the range's local route. */
+static struct netif *lo_route6;
 static int saved_argc;
 static char **saved_argv;
 
@@ -339,7 +343,9 @@ drop_privileges(struct privdrop *pd)
 
 	if (privdrop_chown_dir(pd, rt.conf->state_dir, err,
 	    sizeof(err)) != 0 ||
-	    privdrop_apply(pd, rt.netif != NULL, err, sizeof(err)) != 0)
+	    privdrop_apply(pd, rt.netif != NULL || lo_route6 != NULL ||
+	    rt.proxy_mode == PROXY_MODE_NFTABLES, err,
+	    sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (access(rt.conf->state_dir, W_OK | X_OK) != 0)
 		fatalx("state-dir %s: user %s cannot write to it: %s",
@@ -348,6 +354,39 @@ drop_privileges(struct privdrop *pd)
 	    0)
 		log_warn("manifests %s: user %s cannot read them; changes "
 		    "will be refused", rt.conf->manifests, rt.conf->user);
+}
+
+/*
+ * Loopback mode with an IPv6 VIP range: Linux takes only ::1 as local
+ * on lo (unlike 127.0.0.0/8), so the range gets a local route on lo, as
+ * "ip -6 route add local RANGE dev lo table local" would, removed at
+ * exit. Without it no IPv6 VIP could be reached: refused at start.
+ */
+static void
+route_vip_range6(void)
+{
+	const char *range = vip_range6(rt.vips);
+	struct in6_addr net;
+	unsigned plen;
+	char err[256];
+
+	if (rt.netif != NULL || range == NULL)
+		return;
+	if (parse_cidr6(range, &net, &plen) != 0)
+		fatalx("vip-range %s: not an IPv6 CIDR", range);
+	if ((lo_route6 = netif_open("lo", err, sizeof(err))) == NULL)
+		fatalx("vip-range %s: IPv6 VIPs refused: loopback mode routes "
+		    "the range to lo: %s", range, err);
+	if (netif_route_local6(lo_route6, true, &net, plen) == -1) {
+		if (errno == EPERM || errno == EACCES)
+			fatalx("vip-range %s: IPv6 VIPs refused: loopback mode "
+			    "routes the range to lo, which needs CAP_NET_ADMIN "
+			    "(%s); run as root, grant the capability, or use "
+			    "--vip-interface", range, strerror(errno));
+		fatal("vip-range %s: IPv6 VIPs refused: adding the local "
+		    "route on lo", range);
+	}
+	log_info("vip-range %s: local route on lo", range);
 }
 
 /* SIGHUP: a new configuration beside the old, swapped only when valid. */
@@ -382,6 +421,8 @@ reload(void)
 		    rt.conf->advertise_address) ||
 		    nc->etcd_lease_ttl_ms != rt.conf->etcd_lease_ttl_ms)
 			log_warnx("etcd settings take effect at restart");
+		if (proxy_mode_parse(nc->proxy_mode) != rt.proxy_mode)
+			log_warnx("proxy-mode changes take effect at restart");
 		log_setlevel((enum log_level)log_parse_level(nc->log_level));
 		registry_set_default_algo(rt.reg,
 		    (enum lb_algo)lb_algo_parse(nc->lb_algorithm));
@@ -398,6 +439,7 @@ reload(void)
 		int bad = mwatch_rescan(rt.watch);
 		log_info("manifests re-read: %d refused", bad);
 	}
+	kernel_resync();
 }
 
 static void
@@ -415,12 +457,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* vip_saver over the state writer. */
+/* vip_saver over the state writer: the JSON is built on its thread. */
 static int
-vip_saver_statewr(void *arg, const char *path, char *data, size_t len,
+vip_saver_statewr(void *arg, const char *path, const struct statewr_job *job,
     int mode)
 {
-	return statewr_submit(arg, path, data, len, mode);
+	return statewr_submit_job(arg, path, job, mode);
 }
 
 int
@@ -434,6 +476,18 @@ main(int argc, char **argv)
 	int bad;
 
 	log_init("clusteripd", LOG_LEVEL_INFO);
+#ifdef __GLIBC__
+	/*
+	 * Fixed malloc thresholds. glibc raises its mmap and trim
+	 * thresholds (up to 32 and 64 MiB) once a large block is freed,
+	 * and malloc_trim never shrinks a thread's arena below its top
+	 * chunk: the state writer's arena kept ~8 MiB after each save of
+	 * 100,000 VIPs, and the index tables left holes in the main heap.
+	 * With the default 128 KiB fixed, large blocks are mapped on
+	 * their own and given back when freed, and arenas shrink.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
 	saved_argc = argc;
 	saved_argv = argv;
 	if ((rt.conf = load_conf(argc, argv, &check, &file, err,
@@ -478,7 +532,8 @@ main(int argc, char **argv)
 	rt.started = time(NULL);
 	if (mkdir_p(rt.conf->state_dir) != 0)
 		fatal("state-dir %s", rt.conf->state_dir);
-	snprintf(state, sizeof(state), "%s/vips.state", rt.conf->state_dir);
+	snprintf(state, sizeof(state), "%s/" VIP_STATE_FILE,
+	    rt.conf->state_dir);
 	if ((rt.vips = vip_pool_new_ranges(
 	    (const char *const *)rt.conf->vip_range.v, rt.conf->vip_range.n,
 	    state, err, sizeof(err))) == NULL)
@@ -500,6 +555,10 @@ main(int argc, char **argv)
 	if (rt.netif != NULL && netif_attach(rt.netif, rt.base) != 0)
 		fatal("vip-interface: netlink event");
 
+	rt.proxy_mode = proxy_mode_parse(rt.conf->proxy_mode);
+	/* Before the forwarder, which asks which services it leaves. */
+	if (kernel_init(&rt) != 0)
+		fatalx("proxy-mode nftables: the kernel path cannot start");
 	if (proxy_init(&rt) != 0 || health_init(&rt) != 0 ||
 	    dns_server_init(&rt) != 0 || api_init(&rt) != 0 ||
 	    docker_init(&rt) != 0)
@@ -519,6 +578,8 @@ main(int argc, char **argv)
 	 */
 	malloc_trim(0);
 #endif
+	/* Last of what may fail at start: nothing else to undo then. */
+	route_vip_range6();
 	if (pd != NULL) {
 		drop_privileges(pd);
 		privdrop_free(pd);
@@ -554,8 +615,11 @@ main(int argc, char **argv)
 	dns_server_shutdown();
 	health_shutdown();
 	proxy_shutdown();
+	kernel_shutdown();
 	mwatch_stop(rt.watch);
 	netif_close(rt.netif);
+	netif_close(lo_route6);
+	lo_route6 = NULL;
 	if (vip_save(rt.vips) != 0)
 		log_warnx("VIP state not saved");
 	registry_free(rt.reg);

@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "manifest.h"
 #include "objjson.h"
+#include "proxymode.h"
 #include "runtime.h"
 #include "api_internal.h"
 #include "validate.h"
@@ -42,6 +43,35 @@ static void	 api_collect_svc(struct service *, void *);
 static void	 api_collect_pod(struct pod *, void *);
 static int	 api_cmp_svc(const void *, const void *);
 static int	 api_cmp_pod(const void *, const void *);
+static void	 api_objects_proxy_mode(struct api *, const struct service *,
+    json_t *);
+
+/*
+ * status.proxyMode of a service: the data path serving it, and
+ * status.proxyModeReason when it stays in userspace though the kernel
+ * path was asked (describe prints both).
+ */
+static void
+api_objects_proxy_mode(struct api *api, const struct service *svc,
+    json_t *doc)
+{
+	const char *why;
+	enum proxy_mode m;
+	json_t *st;
+
+	if (doc == NULL || svc->type != SVC_CLUSTERIP)
+		return;
+	m = service_proxy_mode(svc, (enum proxy_mode)api->rt->proxy_mode,
+	    api->rt->kernel_ok, &why);
+	if ((st = json_object_get(doc, "status")) == NULL) {
+		if ((st = json_object()) == NULL ||
+		    json_object_set_new(doc, "status", st) != 0)
+			return;
+	}
+	json_object_set_new(st, "proxyMode", json_string(proxy_mode_name(m)));
+	if (why != NULL)
+		json_object_set_new(st, "proxyModeReason", json_string(why));
+}
 
 static json_t *
 api_result(const char *kind, const char *ns, const char *name,
@@ -502,9 +532,10 @@ api_objects_get(struct api *api, struct evhttp_request *req,
 			    route->ns, route->name);
 			return;
 		}
-		if (route->id == API_R_SERVICE)
+		if (route->id == API_R_SERVICE) {
 			doc = objjson_service(svc, OBJJSON_STATE);
-		else
+			api_objects_proxy_mode(api, svc, doc);
+		} else
 			doc = objjson_endpoints(svc);
 	}
 	if (doc == NULL) {

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "dns_acl.h"
 #include "log.h"
+#include "proxymode.h"
 #include "registry.h"
 #include "util.h"
 #include "yamlnode.h"
@@ -102,6 +103,7 @@ static const struct conf_option options[] = {
 	    "add VIPs to this interface (interface mode); unset: loopback"),
 	STR("lb-algorithm", lb_algorithm, "random",
 	    "random, round-robin or least-connections"),
+	STR("proxy-mode", proxy_mode, "userspace", "userspace (the forwarder) or nftables (the kernel path)"),
 	MS("proxy-connect-timeout", proxy_connect_timeout_ms, "1s", 10,
 	    600000, "connect to an endpoint, per try"),
 	UINT("proxy-connect-retries", proxy_connect_retries, "3", 0, 16,
@@ -635,6 +637,11 @@ conf_validate(const struct cip_conf *c, char *err, size_t errlen)
 		errf(err, errlen, "lb-algorithm: \"%s\" is not random, "
 		    "round-robin or least-connections",
 		    c->lb_algorithm ? c->lb_algorithm : "");
+		return -1;
+	}
+	if (proxy_mode_parse(c->proxy_mode) < 0) {
+		errf(err, errlen, "proxy-mode: \"%s\" is not userspace or "
+		    "nftables", c->proxy_mode ? c->proxy_mode : "");
 		return -1;
 	}
 	if (c->dns_short_names == NULL ||

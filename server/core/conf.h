@@ -40,6 +40,7 @@ struct cip_conf {
 	struct strlist	 vip_range;		/* one per family, primary first */
 	char		*vip_interface;		/* NULL: loopback mode */
 	char		*lb_algorithm;		/* default for services */
+	char		*proxy_mode;		/* userspace|nftables */
 	uint64_t	 proxy_connect_timeout_ms;
 	uint64_t	 proxy_connect_retries;
 	uint64_t	 proxy_idle_timeout_ms;	/* 0: none */

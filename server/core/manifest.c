@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "manifest.h"
+#include "proxymode.h"
 #include "registry.h"
 #include "util.h"
 #include "yamlnode.h"
@@ -941,6 +942,12 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		}
 		s->algo = (enum lb_algo)a;
 		s->algo_explicit = true;
+	}
+	if ((str = labels_get(&s->annotations, PROXYMODE_ANNOTATION)) !=
+	    NULL && proxy_mode_parse(str) < 0) {
+		ynode_fail(c, m.node, "annotation %s: \"%s\" is not "
+		    "userspace or nftables", PROXYMODE_ANNOTATION, str);
+		goto fail;
 	}
 	spec = ynode_get(c, doc, "spec");
 	if (spec == NULL) {

@@ -394,6 +394,7 @@ service_free(struct service *s)
 		free(s->ports[i].name);
 		free(s->ports[i].target_name);
 		free(s->ports[i].ready);
+		free(s->ports[i].ready6);
 	}
 	free(s->ports);
 	/* owner.id belongs to the registry. */

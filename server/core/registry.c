@@ -814,53 +814,84 @@ pod_track_ip(struct registry *r, struct pod *p, bool add)
 }
 
 /*
+ * Makes *rdp hold room for n endpoints. Returns it, or the array as it
+ * was (maybe NULL) on OOM, logged: it then keeps what fits.
+ */
+static struct svc_ready *
+svc_ready_reserve(struct service *s, struct svc_ready **rdp, size_t n)
+{
+	struct svc_ready *rd = *rdp;
+
+	if (rd != NULL && rd->cap >= n)
+		return rd;
+	if ((rd = realloc(*rdp, sizeof(*rd) + n * sizeof(rd->v[0]))) ==
+	    NULL) {
+		log_warnx("%s: %s: out of memory; endpoints left out",
+		    __func__, s->key);
+		return *rdp;
+	}
+	rd->cap = (uint32_t)n;
+	*rdp = rd;
+	return rd;
+}
+
+/*
  * Rebuilds the ready endpoints of each port of s from its members: ready,
- * with an address, and the port's targetPort resolved. Runs before every
- * event that tells of a change to them, so subscribers read them current.
- * On OOM a port keeps the endpoints that fit (logged).
+ * with an address, and the port's targetPort resolved; one array per
+ * family the service has. Runs before every event that tells of a change
+ * to them, so subscribers read them current. On OOM a port keeps the
+ * endpoints that fit (logged).
  */
 static void
 svc_ready_rebuild(struct service *s)
 {
 	struct svc_port *sp;
-	struct svc_ready *rd;
+	struct svc_ready *rd, *rd6;
 	struct svc_endpoint *e;
 	struct pod *p;
 	size_t i, k;
 	uint16_t tp;
+	bool want6 = service_has_family(s, IP_FAMILY_V6);
 
 	for (k = 0; k < s->nports; k++) {
 		sp = &s->ports[k];
+		if (s->nmembers == 0 || !want6) {
+			free(sp->ready6);
+			sp->ready6 = NULL;
+		}
 		if (s->nmembers == 0) {
 			free(sp->ready);
 			sp->ready = NULL;
 			continue;
 		}
-		rd = sp->ready;
-		if (rd == NULL || rd->cap < s->nmembers) {
-			if ((rd = realloc(sp->ready, sizeof(*rd) +
-			    s->nmembers * sizeof(rd->v[0]))) == NULL) {
-				log_warnx("%s: %s: out of memory; endpoints "
-				    "left out", __func__, s->key);
-				if ((rd = sp->ready) == NULL)
-					continue;
-			} else {
-				rd->cap = (uint32_t)s->nmembers;
-				sp->ready = rd;
-			}
-		}
-		rd->n = 0;
-		for (i = 0; i < s->nmembers && rd->n < rd->cap; i++) {
+		rd = svc_ready_reserve(s, &sp->ready, s->nmembers);
+		rd6 = want6 ? svc_ready_reserve(s, &sp->ready6, s->nmembers) :
+		    NULL;
+		if (rd != NULL)
+			rd->n = 0;
+		if (rd6 != NULL)
+			rd6->n = 0;
+		for (i = 0; i < s->nmembers; i++) {
 			p = s->members[i];
 			/* No address yet (status.podIP absent): not routable. */
-			if (!pod_ready(p) || p->ip.s_addr == 0 ||
-			    (tp = pod_target_port(p, sp)) == 0)
+			if (!pod_ready(p) || (tp = pod_target_port(p, sp)) == 0)
 				continue;
-			e = &rd->v[rd->n++];
-			e->pod = p;
-			e->uid = p->uid;
-			e->ip = p->ip;
-			e->port = tp;
+			if (rd != NULL && p->ip.s_addr != 0 &&
+			    rd->n < rd->cap) {
+				e = &rd->v[rd->n++];
+				e->pod = p;
+				e->uid = p->uid;
+				e->ip = p->ip;
+				e->port = tp;
+			}
+			if (rd6 != NULL && !in6_is_unset(&p->ip6) &&
+			    rd6->n < rd6->cap) {
+				e = &rd6->v[rd6->n++];
+				e->pod = p;
+				e->uid = p->uid;
+				e->ip6 = p->ip6;
+				e->port = tp;
+			}
 		}
 	}
 }

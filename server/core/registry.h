@@ -46,8 +46,13 @@ enum cip_proto {
 /* "TCP", "UDP", "SCTP". */
 const char *cip_proto_name(enum cip_proto);
 
-/* An address family of a service or pod, as spec.ipFamilies names it. */
-enum ip_family {
+/*
+ * An address family of a service or pod, as spec.ipFamilies names it.
+ * This and the policy are packed (one byte): every service and pod holds
+ * several of them, and with 100,000 services the four-byte enums and
+ * their padding came to 3 MiB.
+ */
+enum __attribute__((packed)) ip_family {
 	IP_FAMILY_V4,
 	IP_FAMILY_V6,
 };
@@ -55,7 +60,7 @@ enum ip_family {
 const char *ip_family_name(enum ip_family);
 int	ip_family_parse(const char *);
 
-enum ip_family_policy {
+enum __attribute__((packed)) ip_family_policy {
 	IPFP_UNSET,		/* absent from the spec */
 	IPFP_SINGLE_STACK,
 	IPFP_PREFER_DUAL_STACK,
@@ -95,13 +100,16 @@ struct pod;
 
 /*
  * A ready endpoint of one service port, as the forwarder connects to it:
- * a member that is ready, has an address, and resolves the port's
- * targetPort.
+ * a member that is ready, has an address of the array's family, and
+ * resolves the port's targetPort.
  */
 struct svc_endpoint {
 	struct pod	*pod;
 	uint64_t	 uid;		/* pod->uid */
-	struct in_addr	 ip;
+	union {
+		struct in_addr	 ip;	/* in svc_port.ready */
+		struct in6_addr	 ip6;	/* in svc_port.ready6 */
+	};
 	uint16_t	 port;		/* the resolved target port */
 };
 
@@ -117,9 +125,13 @@ struct svc_port {
 	char		*target_name;	/* targetPort by name, else NULL */
 	/*
 	 * Maintained by the registry on every change of membership,
-	 * readiness, addresses or ports; NULL when empty.
+	 * readiness, addresses or ports; NULL when empty. One array per
+	 * family, as kube-proxy balances a VIP over the endpoints of its
+	 * own family: ready holds the members' IPv4 addresses, ready6
+	 * their IPv6 ones (kept only while the service has that family).
 	 */
 	struct svc_ready *ready;
+	struct svc_ready *ready6;
 	uint16_t	 port;
 	uint16_t	 target_port;	/* 0 when given by name */
 	enum cip_proto	 proto;

@@ -28,6 +28,13 @@ struct runtime {
 	bool			 ready;	/* manifests loaded, listeners bound */
 	/* --etcd: whether a member answers (set by server/cluster/). */
 	enum { RT_ETCD_OFF, RT_ETCD_UP, RT_ETCD_DOWN } etcd;
+	/*
+	 * --proxy-mode at start (enum proxy_mode; a reload does not change
+	 * it), and whether the kernel path may serve services (nftables
+	 * mode, or CAP_NET_ADMIN for services that ask by annotation).
+	 */
+	int			 proxy_mode;
+	bool			 kernel_ok;
 	time_t			 started;
 };
 

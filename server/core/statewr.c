@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,12 +22,21 @@
 #include "util.h"
 #include "statewr.h"
 
-/* A file's next content. */
+/*
+ * After a batch of at least this many bytes the freed memory goes back to
+ * the system: the thread's malloc arena (and the loop's, which allocated
+ * submitted buffers and snapshots) would otherwise keep the pages of the
+ * largest file written, 5-10 MiB with 100,000 services.
+ */
+#define SW_TRIM_BYTES	(1024 * 1024)
+
+/* A file's next content: data, or a job that builds it. */
 struct sw_file {
 	struct sw_file	*next;
 	char		*path;
 	char		*data;
 	size_t		 len;
+	struct statewr_job job;		/* job.build NULL: data */
 	int		 mode;
 	int		 err;		/* after the write */
 };
@@ -63,6 +75,7 @@ static void	sw_batch(struct statewr *, struct sw_file *);
 static void	sw_note(struct statewr *, const struct sw_file *);
 static void	sw_done_cb(evutil_socket_t, short, void *);
 static void	sw_run_done(struct statewr *);
+static void	sw_file_release(struct sw_file *, int);
 
 /* path's temporary file, fsync'd, renamed over path; no directory sync. */
 static int
@@ -140,6 +153,34 @@ statefile_write(const char *path, const char *data, size_t len, int mode)
 	return sw_sync_dir(path);
 }
 
+int
+statewr_run_job(const char *path, const struct statewr_job *job, int mode)
+{
+	char *data;
+	size_t len = 0;
+	int err = 0;
+
+	if ((data = job->build(job->ctx, &len)) == NULL)
+		err = errno ? errno : ENOMEM;
+	else if (statefile_write(path, data, len, mode) != 0)
+		err = errno ? errno : EIO;
+	free(data);
+	job->done(job->ctx, err);
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
+/* Frees f's content; a job hears how it went (err). */
+static void
+sw_file_release(struct sw_file *f, int err)
+{
+	free(f->data);
+	f->data = NULL;
+	if (f->job.build != NULL)
+		f->job.done(f->job.ctx, err);
+	f->job.build = NULL;
+}
+
 /* Records how path's latest write went: failed files stay failed. */
 static void
 sw_note(struct statewr *w, const struct sw_file *f)
@@ -177,9 +218,15 @@ sw_batch(struct statewr *w, struct sw_file *batch)
 	struct sw_file *f, *g;
 	bool seen;
 
-	for (f = batch; f != NULL; f = f->next)
+	for (f = batch; f != NULL; f = f->next) {
+		if (f->job.build != NULL && (f->data = f->job.build(f->job.ctx,
+		    &f->len)) == NULL) {
+			f->err = errno ? errno : ENOMEM;
+			continue;
+		}
 		if (sw_replace(f->path, f->data, f->len, f->mode) == -1)
 			f->err = errno ? errno : EIO;
+	}
 	for (f = batch; f != NULL; f = f->next) {
 		if (f->err != 0)
 			continue;
@@ -205,6 +252,7 @@ sw_main(void *arg)
 	struct statewr *w = arg;
 	struct sw_file *batch, *f;
 	struct sw_barrier *bars, *b, **tail;
+	size_t bytes;
 	int err;
 
 	pthread_mutex_lock(&w->mu);
@@ -236,19 +284,26 @@ sw_main(void *arg)
 			b->err = err;
 		*tail = bars;
 		pthread_mutex_unlock(&w->mu);
+		bytes = 0;
 		while ((f = batch) != NULL) {
 			batch = f->next;
 			if (f->err != 0) {
 				errno = f->err;
 				log_warn("cannot write %s", f->path);
 			}
+			bytes += f->len;
+			sw_file_release(f, f->err);
 			free(f->path);
-			free(f->data);
 			free(f);
 		}
 		if (bars != NULL)
 			while (write(w->pipe[1], "x", 1) == -1 && errno == EINTR)
 				;
+#ifdef __GLIBC__
+		/* After the barriers' wake-up: no answer waits for it. */
+		if (bytes >= SW_TRIM_BYTES)
+			malloc_trim(0);
+#endif
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -318,11 +373,12 @@ fail:
 	return NULL;
 }
 
-int
-statewr_submit(struct statewr *w, const char *path, char *data, size_t len,
-    int mode)
+/* Queues data or job (exclusive) as path's next content. */
+static int
+sw_submit(struct statewr *w, const char *path, char *data, size_t len,
+    const struct statewr_job *job, int mode)
 {
-	struct sw_file *f, **pp;
+	struct sw_file *f, **pp, old = { 0 };
 
 	pthread_mutex_lock(&w->mu);
 	for (pp = &w->files; *pp != NULL; pp = &(*pp)->next)
@@ -330,22 +386,43 @@ statewr_submit(struct statewr *w, const char *path, char *data, size_t len,
 			break;
 	if ((f = *pp) != NULL) {
 		/* Still queued: the newer version replaces it. */
-		free(f->data);
+		old = *f;
 	} else if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->path = strdup(path)) == NULL) {
 		pthread_mutex_unlock(&w->mu);
 		free(f);
 		free(data);
+		if (job != NULL)
+			job->done(job->ctx, ENOMEM);
 		errno = ENOMEM;
 		return -1;
 	} else
 		*pp = f;
 	f->data = data;
 	f->len = len;
+	memset(&f->job, 0, sizeof(f->job));
+	if (job != NULL)
+		f->job = *job;
 	f->mode = mode;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	/* The replaced version is freed outside the lock. */
+	sw_file_release(&old, ECANCELED);
 	return 0;
+}
+
+int
+statewr_submit(struct statewr *w, const char *path, char *data, size_t len,
+    int mode)
+{
+	return sw_submit(w, path, data, len, NULL, mode);
+}
+
+int
+statewr_submit_job(struct statewr *w, const char *path,
+    const struct statewr_job *job, int mode)
+{
+	return sw_submit(w, path, NULL, 0, job, mode);
 }
 
 int

@@ -39,6 +39,35 @@ int	statewr_submit(struct statewr *, const char *path, char *data,
     size_t len, int mode);
 
 /*
+ * A file whose content is made on the writer thread, so that the loop
+ * only takes a snapshot: build(ctx, &len) returns the content (malloc'd,
+ * the writer frees it) or NULL with errno. done(ctx, err) is called
+ * exactly once when ctx is of no more use and frees it: err is 0 once
+ * the file is on disk, else the errno of the failed build or write, or
+ * ECANCELED (on the submitting thread) when a newer version replaced it
+ * before the writer took it. Both run on the writer thread otherwise.
+ */
+struct statewr_job {
+	char	*(*build)(void *ctx, size_t *len);
+	void	 (*done)(void *ctx, int err);
+	void	*ctx;
+};
+
+/*
+ * Queues job as the next content of path, like statewr_submit. Returns
+ * 0, or -1 (ENOMEM; done has then been called).
+ */
+int	statewr_submit_job(struct statewr *, const char *path,
+    const struct statewr_job *job, int mode);
+
+/*
+ * Builds job's content and writes it now on the calling thread, as the
+ * writer would; calls done. Returns 0, or -1 with errno.
+ */
+int	statewr_run_job(const char *path, const struct statewr_job *job,
+    int mode);
+
+/*
  * Runs cb(arg, err) on the loop once every file submitted so far is on
  * disk; err is the errno of the last failed write of a file whose
  * latest version is not on disk, else 0. Returns 0, or -1 (ENOMEM).

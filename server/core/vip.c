@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* vip.c -- stable virtual IPs from a CIDR, persisted in a state file. */
+/*
+ * vip.c -- stable virtual IPs from one CIDR per family; the state file is
+ * vip_state.c's.
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -18,76 +21,14 @@
 #include "hmap.h"
 #include "log.h"
 #include "util.h"
-#include "statewr.h"
 #include "vip.h"
+#include "vip_impl.h"
 
-/*
- * State file, version 2. Lines end in '\n'; the key is the rest of its
- * line, so it may hold anything but a line break:
- *
- *	clusterip-vip 2
- *	range 127.96.0.0/16			(one line per family,
- *	range fd00:96::/112			 primary first)
- *	127.96.12.34 U 17 default/backend	(in use when saved)
- *	127.96.0.9 R 12 default/old		(released, remembered)
- *	fd00:96::3a1 U 4 default/backend
- *	end 3 0123456789abcdef
- *
- * The trailer gives the entry count and the FNV-1a hash of every byte
- * before it, so a truncated or altered file is detected and rebuilt.
- * Version 1 is the same with one IPv4 range line; it loads as is and is
- * written as version 2 at the next save.
- */
-#define VIP_STATE_MAGIC		"clusterip-vip 2"
-#define VIP_STATE_MAGIC_V1	"clusterip-vip 1"
-#define VIP_STATE_MAX		(256u * 1024 * 1024)
 #define VIP_PREFIX_MIN		8
 #define VIP_PREFIX_MAX		30
 /* IPv6: at most 32 host bits, so offsets fit the IPv4 machinery. */
 #define VIP6_PREFIX_MIN		96
 #define VIP6_PREFIX_MAX		126
-
-/* One block per entry, the key inside it; indexed by key and address. */
-struct vip_entry {
-	TAILQ_ENTRY(vip_entry)	 rel;	/* on released when !in_use */
-	uint64_t		 seq;	/* when allocated or released */
-	uint32_t		 addr;		/* host order, as vip_space */
-	bool			 in_use;
-	bool			 saved_in_use;	/* while loading the state */
-	char			 key[];
-};
-
-TAILQ_HEAD(vip_entries, vip_entry);
-
-/*
- * The addresses of one range. An IPv4 address is held as itself (host
- * order); an IPv6 one as its offset in the range (net is then 0), which
- * fits 32 bits since the prefix is at least /96.
- */
-struct vip_space {
-	char			*range;
-	int			 af;		/* AF_INET or AF_INET6 */
-	struct in6_addr		 net6;		/* AF_INET6 */
-	uint32_t		 net;		/* host order; 0 for IPv6 */
-	unsigned		 prefix;
-	uint32_t		 usable;	/* net+1 .. net+usable */
-	struct ptab		 by_key;	/* entries by key */
-	struct ptab		 by_addr;	/* entries by addr */
-	struct vip_entries	 released;	/* oldest release first */
-	size_t			 nentries;
-	size_t			 nused;
-	uint64_t		 seq;
-	bool			 dirty;
-};
-
-struct vip_pool {
-	struct vip_space	*sp[2];		/* primary first */
-	size_t			 nsp;
-	struct vip_space	*v4, *v6;	/* the same, by family */
-	char			*state_path;
-	vip_saver		*saver;		/* NULL: vip_save writes */
-	void			*saver_arg;
-};
 
 /* What vip_alloc would do; computed without changing the pool. */
 struct vip_plan {
@@ -95,42 +36,15 @@ struct vip_plan {
 	uint32_t		 addr;		/* host order */
 };
 
-/* A growable byte buffer for writing the state file. */
-struct vip_buf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-	bool	 oom;
-};
-
-static struct vip_entry *vip_entry_new(const char *, uint32_t);
-static struct vip_entry *vip_find_key(const struct vip_space *, const char *);
-static struct vip_entry *vip_find_addr(const struct vip_space *, uint32_t);
-static bool	vip_usable(const struct vip_space *, uint32_t);
 static uint64_t	vip_mix(uint64_t);
 static uint32_t	vip_gcd(uint32_t, uint32_t);
 static uint32_t	vip_probe(const struct vip_space *, const char *);
 static int	vip_plan(const struct vip_space *, const char *,
     uint32_t, struct vip_plan *, char *, size_t);
-static void	vip_entry_free(void *);
 static void	vip_forget(struct vip_space *, struct vip_entry *);
-static void	vip_clear(struct vip_space *);
-static void	vip_load(struct vip_pool *);
-static int	vip_load_buf(struct vip_pool *, char *, size_t, size_t *,
-    char *, size_t);
-static int	vip_load_entry(struct vip_pool *, char *, char *, size_t,
-    size_t *);
-static void	vip_load_space(struct vip_space *);
-static int	vip_seq_cmp(const void *, const void *);
-static int	vip_addr_cmp(const void *, const void *);
-static bool	vip_buf_reserve(struct vip_buf *, size_t);
-static void	vip_buf_entry(struct vip_buf *, const struct vip_space *,
-    const struct vip_entry *);
-static void	vip_buf_printf(struct vip_buf *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* An IPv6 address of sp from its offset. */
-static struct in6_addr
+struct in6_addr
 vip_addr6(const struct vip_space *sp, uint32_t off)
 {
 	struct in6_addr a = sp->net6;
@@ -143,7 +57,7 @@ vip_addr6(const struct vip_space *sp, uint32_t off)
 }
 
 /* True when a lies in sp's range; its offset there in *off. */
-static bool
+bool
 vip_off6(const struct vip_space *sp, const struct in6_addr *a, uint32_t *off)
 {
 	uint32_t low, net, mask;
@@ -161,7 +75,7 @@ vip_off6(const struct vip_space *sp, const struct in6_addr *a, uint32_t *off)
 }
 
 /* addr of sp in presentation form; buf holds INET6_ADDRSTRLEN bytes. */
-static const char *
+const char *
 vip_space_str(const struct vip_space *sp, uint32_t addr, char *buf)
 {
 	struct in6_addr a6;
@@ -201,7 +115,7 @@ vip_addr_match(const void *e, const void *addr)
 	    *(const uint32_t *)addr;
 }
 
-static struct vip_entry *
+struct vip_entry *
 vip_entry_new(const char *key, uint32_t addr)
 {
 	size_t klen = strlen(key);
@@ -214,13 +128,13 @@ vip_entry_new(const char *key, uint32_t addr)
 	return e;
 }
 
-static struct vip_entry *
+struct vip_entry *
 vip_find_key(const struct vip_space *p, const char *key)
 {
 	return ptab_find(&p->by_key, ptab_hash_str(key), vip_key_match, key);
 }
 
-static struct vip_entry *
+struct vip_entry *
 vip_find_addr(const struct vip_space *p, uint32_t addr)
 {
 	return ptab_find(&p->by_addr, ptab_hash_u64(addr), vip_addr_match,
@@ -228,7 +142,7 @@ vip_find_addr(const struct vip_space *p, uint32_t addr)
 }
 
 /* Inside the range and neither the network nor the broadcast address. */
-static bool
+bool
 vip_usable(const struct vip_space *p, uint32_t addr)
 {
 	return addr > p->net && addr - p->net <= p->usable;
@@ -332,7 +246,7 @@ vip_plan(const struct vip_space *p, const char *key, uint32_t requested,
 	return CIP_E_EXHAUSTED;
 }
 
-static void
+void
 vip_entry_free(void *arg)
 {
 	free(arg);
@@ -353,7 +267,7 @@ vip_forget(struct vip_space *p, struct vip_entry *e)
 }
 
 /* Forgets every entry. */
-static void
+void
 vip_clear(struct vip_space *p)
 {
 	struct vip_entry *e;
@@ -496,6 +410,7 @@ vip_pool_free(struct vip_pool *p)
 	for (i = 0; i < p->nsp; i++)
 		vip_space_free(p->sp[i]);
 	free(p->state_path);
+	free(p->legacy_path);
 	free(p);
 }
 
@@ -786,478 +701,4 @@ vip_count(const struct vip_pool *p)
 	for (i = 0; i < p->nsp; i++)
 		n += p->sp[i]->nused;
 	return n;
-}
-
-/* Loading. */
-
-static int
-vip_seq_cmp(const void *a, const void *b)
-{
-	const struct vip_entry *x = *(struct vip_entry *const *)a;
-	const struct vip_entry *y = *(struct vip_entry *const *)b;
-
-	/* Released ones first, then those in use at save time. */
-	if (x->saved_in_use != y->saved_in_use)
-		return x->saved_in_use ? 1 : -1;
-	if (x->seq != y->seq)
-		return x->seq < y->seq ? -1 : 1;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* One "ADDR STATE SEQ KEY" line; *dropped counts those out of range. */
-static int
-vip_load_entry(struct vip_pool *p, char *line, char *err, size_t errlen,
-    size_t *dropped)
-{
-	struct vip_space *space;
-	struct vip_entry *e;
-	struct in6_addr in6;
-	struct in_addr in;
-	char *f[3], *key, *sp;
-	uint64_t seq;
-	uint32_t addr;
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		if ((sp = strchr(line, ' ')) == NULL) {
-			errf(err, errlen, "missing field");
-			return CIP_E_INVAL;
-		}
-		*sp = '\0';
-		f[i] = line;
-		line = sp + 1;
-	}
-	key = line;
-	if (inet_pton(AF_INET, f[0], &in) == 1) {
-		space = p->v4;
-		addr = ntohl(in.s_addr);
-	} else if (inet_pton(AF_INET6, f[0], &in6) == 1) {
-		space = p->v6;
-		if (space != NULL && !vip_off6(space, &in6, &addr))
-			addr = 0;
-	} else {
-		errf(err, errlen, "bad address");
-		return CIP_E_INVAL;
-	}
-	if (strcmp(f[1], "U") != 0 && strcmp(f[1], "R") != 0) {
-		errf(err, errlen, "bad state");
-		return CIP_E_INVAL;
-	}
-	if (parse_u64(f[2], &seq) != 0 || seq == 0) {
-		errf(err, errlen, "bad sequence number");
-		return CIP_E_INVAL;
-	}
-	if (*key == '\0' || strchr(key, '\r') != NULL) {
-		errf(err, errlen, "bad key");
-		return CIP_E_INVAL;
-	}
-	if (space == NULL) {
-		/* That family has no range any more. */
-		(*dropped)++;
-		return 0;
-	}
-	if (vip_find_key(space, key) != NULL ||
-	    (addr != 0 && vip_find_addr(space, addr) != NULL)) {
-		errf(err, errlen, "duplicate key or address");
-		return CIP_E_INVAL;
-	}
-	if (!vip_usable(space, addr)) {
-		/* The range changed; forget what no longer fits. */
-		(*dropped)++;
-		return 0;
-	}
-	if ((e = vip_entry_new(key, addr)) == NULL)
-		goto oom;
-	/* In use until vip_load has ordered them, then all released. */
-	e->in_use = true;
-	e->saved_in_use = f[1][0] == 'U';
-	e->seq = seq;
-	if (ptab_add(&space->by_key, e) != 0)
-		goto oom;
-	if (ptab_add(&space->by_addr, e) != 0) {
-		ptab_remove(&space->by_key, e);
-		goto oom;
-	}
-	space->nentries++;
-	space->nused++;
-	return 0;
-oom:
-	vip_entry_free(e);
-	errf(err, errlen, "out of memory");
-	return CIP_E_NOMEM;
-}
-
-/* Parses a whole state file held in buf (NUL-terminated at len). */
-static int
-vip_load_buf(struct vip_pool *p, char *buf, size_t len, size_t *lineno,
-    char *err, size_t errlen)
-{
-	char *line, *nl, *end, *trailer, hex[17], ranges[2][64];
-	uint64_t count, nread = 0;
-	size_t dropped = 0, nranges = 0, i, j, kept = 0;
-	bool v1 = false, changed;
-	int rc;
-
-	*lineno = 0;
-	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len)) {
-		errf(err, errlen, "truncated or binary file");
-		return CIP_E_INVAL;
-	}
-	/* The trailer is the last line; it covers every byte before it. */
-	buf[len - 1] = '\0';
-	trailer = strrchr(buf, '\n');
-	trailer = trailer ? trailer + 1 : buf;
-	if (strncmp(trailer, "end ", 4) != 0 ||
-	    (end = strchr(trailer + 4, ' ')) == NULL) {
-		errf(err, errlen, "no trailer (truncated)");
-		return CIP_E_INVAL;
-	}
-	*end = '\0';
-	if (parse_u64(trailer + 4, &count) != 0 || strlen(end + 1) != 16) {
-		errf(err, errlen, "bad trailer");
-		return CIP_E_INVAL;
-	}
-	snprintf(hex, sizeof(hex), "%016" PRIx64,
-	    hash_fnv1a(buf, (size_t)(trailer - buf)));
-	if (strcmp(hex, end + 1) != 0) {
-		errf(err, errlen, "checksum mismatch");
-		return CIP_E_INVAL;
-	}
-	*trailer = '\0';
-	/* Room for every entry at once; a line takes at least 14 bytes. */
-	for (i = 0; count <= len / 14 && i < p->nsp; i++)
-		(void)(ptab_reserve(&p->sp[i]->by_key, (size_t)count) ||
-		    ptab_reserve(&p->sp[i]->by_addr, (size_t)count));
-
-	line = buf;
-	for (; *line != '\0'; line = nl + 1) {
-		nl = strchr(line, '\n');	/* present: trailer follows */
-		*nl = '\0';
-		(*lineno)++;
-		if (*lineno == 1) {
-			v1 = strcmp(line, VIP_STATE_MAGIC_V1) == 0;
-			if (!v1 && strcmp(line, VIP_STATE_MAGIC) != 0) {
-				errf(err, errlen, "unknown format or version");
-				return CIP_E_INVAL;
-			}
-		} else if (*lineno == 2 || (!v1 && nranges < 2 &&
-		    *lineno == 3 && strncmp(line, "range ", 6) == 0)) {
-			if (strncmp(line, "range ", 6) != 0 ||
-			    strlen(line + 6) >= sizeof(ranges[0])) {
-				errf(err, errlen, "bad range line");
-				return CIP_E_INVAL;
-			}
-			strlcpy(ranges[nranges++], line + 6,
-			    sizeof(ranges[0]));
-		} else {
-			if ((rc = vip_load_entry(p, line, err, errlen,
-			    &dropped)) != 0)
-				return rc;
-			nread++;
-		}
-	}
-	if (*lineno < 2) {
-		errf(err, errlen, "missing header");
-		return CIP_E_INVAL;
-	}
-	if (nread != count) {
-		errf(err, errlen, "%" PRIu64 " entries, trailer says %" PRIu64,
-		    nread, count);
-		return CIP_E_INVAL;
-	}
-	changed = dropped > 0 || nranges != p->nsp;
-	for (i = 0; i < p->nsp; i++) {
-		kept += p->sp[i]->nentries;
-		for (j = 0; j < nranges; j++)
-			if (strcmp(ranges[j], p->sp[i]->range) == 0)
-				break;
-		if (j == nranges)
-			changed = true;
-	}
-	if (changed)
-		log_info("%s: ranges changed from %s%s%s to %s%s%s: kept %zu "
-		    "addresses, dropped %zu", p->state_path, ranges[0],
-		    nranges > 1 ? " " : "", nranges > 1 ? ranges[1] : "",
-		    p->sp[0]->range, p->nsp > 1 ? " " : "",
-		    p->nsp > 1 ? p->sp[1]->range : "", kept, dropped);
-	/* Rewritten in the current version at the next save. */
-	for (i = 0; i < p->nsp && (changed || v1); i++)
-		p->sp[i]->dirty = true;
-	return 0;
-}
-
-/*
- * Every remembered address of sp starts released: the daemon allocates
- * again what it still has. Reclaim order: those released before the
- * save, oldest first, then those in use then.
- */
-static void
-vip_load_space(struct vip_space *p)
-{
-	struct vip_entry **v, *e;
-	size_t n = 0, i, pos;
-
-	if (p->nentries == 0)
-		return;
-	if ((v = calloc(p->nentries, sizeof(*v))) == NULL) {
-		log_warnx("%s: out of memory, starting empty", p->range);
-		vip_clear(p);
-		return;
-	}
-	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; )
-		v[n++] = e;
-	qsort(v, n, sizeof(*v), vip_seq_cmp);
-	for (i = 0; i < n; i++) {
-		v[i]->in_use = false;
-		v[i]->seq = ++p->seq;
-		TAILQ_INSERT_TAIL(&p->released, v[i], rel);
-	}
-	p->nused = 0;
-	log_debug("%s: %zu remembered addresses", p->range, n);
-	free(v);
-}
-
-/* Reads the state file. */
-static void
-vip_load(struct vip_pool *p)
-{
-	struct stat st;
-	char *buf = NULL, err[128];
-	size_t lineno = 0, n = 0, i;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(p->state_path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT)
-			log_warn("%s: cannot read VIP state, starting empty",
-			    p->state_path);
-		return;
-	}
-	if (fstat(fd, &st) == -1 || st.st_size > VIP_STATE_MAX) {
-		log_warnx("%s: unreadable or too large, starting empty",
-		    p->state_path);
-		goto done;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		log_warnx("%s: out of memory, starting empty", p->state_path);
-		goto done;
-	}
-	while (n < (size_t)st.st_size) {
-		r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	if (vip_load_buf(p, buf, n, &lineno, err, sizeof(err)) != 0) {
-		log_warnx("%s: line %zu: %s; VIP state rebuilt from scratch",
-		    p->state_path, lineno, err);
-		for (i = 0; i < p->nsp; i++) {
-			vip_clear(p->sp[i]);
-			p->sp[i]->dirty = true;
-		}
-		goto done;
-	}
-	for (i = 0; i < p->nsp; i++)
-		vip_load_space(p->sp[i]);
-done:
-	free(buf);
-	close(fd);
-}
-
-/* Saving. */
-
-/* Entries sorted by address without touching them: (addr, entry) pairs. */
-struct vip_sorted {
-	uint32_t		 addr;
-	struct vip_entry	*e;
-};
-
-static int
-vip_addr_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const struct vip_sorted *)a)->addr;
-	uint32_t y = ((const struct vip_sorted *)b)->addr;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Room for n more bytes and a NUL. */
-static bool
-vip_buf_reserve(struct vip_buf *b, size_t n)
-{
-	size_t ncap;
-	char *ns;
-
-	if (b->oom)
-		return false;
-	if (b->cap - b->len > n)
-		return true;
-	ncap = b->cap ? b->cap * 2 : 4096;
-	while (ncap - b->len <= n)
-		ncap *= 2;
-	if ((ns = realloc(b->s, ncap)) == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->s = ns;
-	b->cap = ncap;
-	return true;
-}
-
-/* "A.B.C.D U|R SEQ KEY\n", formatted by hand: ~10x faster than printf. */
-static void
-vip_buf_entry(struct vip_buf *b, const struct vip_space *sp,
-    const struct vip_entry *e)
-{
-	char digits[20], *o, a6[INET6_ADDRSTRLEN];
-	size_t klen = strlen(e->key), n;
-	uint64_t seq = e->seq;
-	int i;
-
-	if (sp->af == AF_INET6) {
-		vip_buf_printf(b, "%s %c %" PRIu64 " %s\n",
-		    vip_space_str(sp, e->addr, a6), e->in_use ? 'U' : 'R',
-		    e->seq, e->key);
-		return;
-	}
-	if (!vip_buf_reserve(b, 16 + 3 + sizeof(digits) + klen + 2))
-		return;
-	o = b->s + b->len;
-	for (i = 24; i >= 0; i -= 8) {
-		unsigned v = (e->addr >> i) & 255;
-		if (v >= 100)
-			*o++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*o++ = (char)('0' + v / 10 % 10);
-		*o++ = (char)('0' + v % 10);
-		*o++ = i ? '.' : ' ';
-	}
-	*o++ = e->in_use ? 'U' : 'R';
-	*o++ = ' ';
-	n = 0;
-	do {
-		digits[n++] = (char)('0' + seq % 10);
-		seq /= 10;
-	} while (seq != 0);
-	while (n > 0)
-		*o++ = digits[--n];
-	*o++ = ' ';
-	memcpy(o, e->key, klen);
-	o += klen;
-	*o++ = '\n';
-	*o = '\0';
-	b->len = (size_t)(o - b->s);
-}
-
-static void
-vip_buf_printf(struct vip_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	size_t ncap;
-	char *ns;
-	int n;
-
-	for (;;) {
-		if (b->oom)
-			return;
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		ncap = b->cap ? b->cap * 2 : 4096;
-		while (ncap - b->len <= (size_t)n)
-			ncap *= 2;
-		if ((ns = realloc(b->s, ncap)) == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
-
-int
-vip_save(struct vip_pool *p)
-{
-	struct vip_buf b = { NULL, 0, 0, false };
-	struct vip_sorted *v = NULL;
-	struct vip_entry *e;
-	size_t n, total = 0, i, k, pos;
-	bool dirty = false;
-	int saved, rc = -1;
-
-	for (k = 0; k < p->nsp; k++)
-		dirty = dirty || p->sp[k]->dirty;
-	if (p->state_path == NULL || !dirty)
-		return 0;
-	vip_buf_printf(&b, "%s\n", VIP_STATE_MAGIC);
-	for (k = 0; k < p->nsp; k++)
-		vip_buf_printf(&b, "range %s\n", p->sp[k]->range);
-	for (k = 0; k < p->nsp; k++) {
-		struct vip_space *sp = p->sp[k];
-		free(v);
-		v = NULL;
-		n = 0;
-		if (sp->nentries > 0 &&
-		    (v = calloc(sp->nentries, sizeof(*v))) == NULL)
-			goto fail;
-		pos = 0;
-		while (v != NULL && (e = ptab_next(&sp->by_key, &pos)) != NULL) {
-			v[n].addr = e->addr;
-			v[n++].e = e;
-		}
-		if (n > 0)
-			qsort(v, n, sizeof(*v), vip_addr_cmp);
-		for (i = 0; i < n; i++)
-			vip_buf_entry(&b, sp, v[i].e);
-		total += n;
-	}
-	if (b.oom) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	vip_buf_printf(&b, "end %zu %016" PRIx64 "\n", total,
-	    hash_fnv1a(b.s, b.len));
-	if (b.oom) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	if (p->saver != NULL) {
-		/* The saver owns the buffer from here on. */
-		rc = p->saver(p->saver_arg, p->state_path, b.s, b.len, 0644);
-		b.s = NULL;
-		if (rc != 0)
-			goto fail;
-	} else if (statefile_write(p->state_path, b.s, b.len, 0644) != 0)
-		goto fail;
-	for (k = 0; k < p->nsp; k++)
-		p->sp[k]->dirty = false;
-	rc = 0;
-	goto done;
-fail:
-	saved = errno;
-	log_warn("%s: cannot save VIP state", p->state_path);
-	errno = saved;
-	rc = -1;
-done:
-	free(v);
-	free(b.s);
-	return rc;
-}
-
-void
-vip_set_saver(struct vip_pool *p, vip_saver *save, void *arg)
-{
-	p->saver = save;
-	p->saver_arg = arg;
 }

@@ -11,14 +11,23 @@
 #include <stddef.h>
 
 struct vip_pool;
+struct statewr_job;
+
+/* The state file's name in the state directory, and the older one's. */
+#define VIP_STATE_FILE		"vips.json"
+#define VIP_STATE_LEGACY	"vips.state"
 
 /*
  * Creates a pool over cidr (IPv4 "A.B.C.D/N", N from 8 to 30). The
  * network and broadcast addresses are never handed out. state_path is
- * the file allocations persist in, or NULL for none. When the file
- * exists it is read; a corrupt or truncated file is reported with
- * log_warnx and the pool starts empty (rebuilt), never a failure.
- * Returns NULL with a reason in err on a bad cidr or OOM.
+ * the file allocations persist in (JSON), or NULL for none. When the
+ * file exists it is read; a corrupt or truncated file is reported with
+ * log_warnx and the pool starts empty (rebuilt), never a failure. When
+ * it does not, a text state file of version 1 or 2 (VIP_STATE_LEGACY in
+ * the same directory) is read instead and migrated: the next save
+ * writes state_path, and the text file is removed once that is on disk.
+ * A state_path holding text is read as well. Returns NULL with a reason
+ * in err on a bad cidr or OOM.
  */
 struct vip_pool *vip_pool_new(const char *cidr, const char *state_path,
     char *err, size_t errlen);
@@ -26,8 +35,7 @@ struct vip_pool *vip_pool_new(const char *cidr, const char *state_path,
  * The same over one or two ranges, at most one per family, the first
  * being the primary family: IPv4 as above, IPv6 "ADDR/N" with N from 96
  * to 126 (the network and the all-ones address are never handed out).
- * Both families' allocations persist in the one state file; a file of
- * version 1 (one IPv4 range) loads and is rewritten as version 2.
+ * Both families' allocations persist in the one state file.
  */
 struct vip_pool *vip_pool_new_ranges(const char *const *cidrs, size_t n,
     const char *state_path, char *err, size_t errlen);
@@ -94,20 +102,24 @@ const char *vip_range6(const struct vip_pool *);
 /* Number of keys in use, over both families. */
 size_t	vip_count(const struct vip_pool *);
 /*
- * Writes the state file if anything changed since the last save:
- * temporary file, fsync, rename, fsync of the directory (statefile_write),
- * or hands the content to the saver when one is set. Returns 0, or -1
- * with errno (reason logged). No-op without a state path.
+ * Saves the state if anything changed since the last save. Takes a
+ * snapshot of the entries (an array copy, no JSON) and hands it to the
+ * saver, which builds the JSON document from it and writes it, off the
+ * caller's thread; without a saver, builds and writes it now
+ * (statewr_run_job: temporary file, fsync, rename, fsync of the
+ * directory). Returns 0, or -1 with errno (reason logged). No-op
+ * without a state path.
  */
 int	vip_save(struct vip_pool *);
 
 /*
- * Who writes the state file from now on: save(arg, path, data, len,
- * mode) takes the malloc'd content and returns 0 or -1 (statewr_submit
- * has this shape). NULL: vip_save writes it itself.
+ * Who writes the state file from now on: save(arg, path, job, mode)
+ * takes the job (statewr_submit_job has this shape) and returns 0 or
+ * -1, job->done having been called then. NULL: vip_save writes it
+ * itself.
  */
-typedef int vip_saver(void *arg, const char *path, char *data, size_t len,
-    int mode);
+typedef int vip_saver(void *arg, const char *path,
+    const struct statewr_job *job, int mode);
 void	vip_set_saver(struct vip_pool *, vip_saver *save, void *arg);
 
 #endif

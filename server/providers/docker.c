@@ -541,7 +541,8 @@ docker_inspect_done(struct docker *d, const char *id, long status,
 	struct docker_ctr *c;
 	struct docker_def *def;
 	struct pod *p = NULL;
-	char err[512] = "", ip[INET_ADDRSTRLEN], key[300], name[64];
+	char err[512] = "", ip[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 1];
+	char key[300], name[64];
 	bool ready, has_svc;
 	int rc;
 
@@ -565,7 +566,7 @@ docker_inspect_done(struct docker *d, const char *id, long status,
 		docker_forget(d, id, "");
 		return;
 	}
-	inet4_str(p->ip, ip);
+	docker_pod_addrs(p, ip, sizeof(ip));
 	snprintf(key, sizeof(key), "%s", p->key);
 	snprintf(name, sizeof(name), "%s", p->name);
 	ready = p->declared_ready;

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,15 @@ docker_pod_ports(struct pod *p, json_t *exposed)
 }
 
 /* The network entry giving the pod its address, and its name. */
+/* True when the network entry net has a non-empty string at key. */
+static bool
+docker_pod_has_addr(json_t *net, const char *key)
+{
+	const char *a = json_string_value(json_object_get(net, key));
+
+	return a != NULL && *a != '\0';
+}
+
 static json_t *
 docker_pod_network(json_t *networks, const char *want, const char **name)
 {
@@ -145,8 +155,8 @@ docker_pod_network(json_t *networks, const char *want, const char **name)
 			}
 			continue;
 		}
-		if (!json_is_string(json_object_get(v, "IPAddress")) ||
-		    *json_string_value(json_object_get(v, "IPAddress")) == '\0')
+		if (!docker_pod_has_addr(v, "IPAddress") &&
+		    !docker_pod_has_addr(v, "GlobalIPv6Address"))
 			continue;
 		if (best == NULL || strcmp(k, best) < 0) {
 			best = k;
@@ -157,13 +167,27 @@ docker_pod_network(json_t *networks, const char *want, const char **name)
 	return found;
 }
 
+char *
+docker_pod_addrs(const struct pod *p, char *buf, size_t len)
+{
+	char a4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN] = "";
+
+	if (p->ip.s_addr != 0)
+		inet_ntop(AF_INET, &p->ip, a4, sizeof(a4));
+	if (!in6_is_unset(&p->ip6))
+		inet_ntop(AF_INET6, &p->ip6, a6, sizeof(a6));
+	snprintf(buf, len, "%s%s%s", a4, a4[0] && a6[0] ? " " : "", a6);
+	return buf;
+}
+
 int
 docker_pod_from_inspect(const char *json, size_t len, const char *network,
     struct pod **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *state, *config, *health, *net;
-	const char *id, *cname, *ns, *ip, *netname = NULL, *hs, *ignore;
+	const char *id, *cname, *ns, *ip, *ip6, *netname = NULL, *hs, *ignore;
+	const char *bad = NULL;
 	char podname[64];
 	struct pod *p = NULL;
 	int rc = CIP_E_INVAL;
@@ -204,9 +228,20 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	}
 	net = docker_pod_network(json_object_get(json_object_get(root,
 	    "NetworkSettings"), "Networks"), network, &netname);
+	/*
+	 * Either address may be absent: a network without enable_ipv6 has
+	 * no GlobalIPv6Address, an IPv6-only one an empty IPAddress. The
+	 * IPv4 address, when there is one, is podIP (listed first).
+	 */
 	ip = net != NULL ? json_string_value(json_object_get(net,
 	    "IPAddress")) : NULL;
-	if (ip == NULL || *ip == '\0') {
+	ip6 = net != NULL ? json_string_value(json_object_get(net,
+	    "GlobalIPv6Address")) : NULL;
+	if (ip != NULL && *ip == '\0')
+		ip = NULL;
+	if (ip6 != NULL && *ip6 == '\0')
+		ip6 = NULL;
+	if (ip == NULL && ip6 == NULL) {
 		errf(err, errlen, "container %.12s has no address on %s", id,
 		    network != NULL ? network : "any network");
 		goto done;
@@ -214,12 +249,18 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	rc = CIP_E_NOMEM;
 	if ((p = pod_new()) == NULL)
 		goto done;
-	if (inet_pton(AF_INET, ip, &p->ip) != 1) {
+	if (ip != NULL && inet_pton(AF_INET, ip, &p->ip) != 1)
+		bad = ip;
+	else if (ip6 != NULL && (inet_pton(AF_INET6, ip6, &p->ip6) != 1 ||
+	    in6_is_unset(&p->ip6)))
+		bad = ip6;
+	if (bad != NULL) {
 		errf(err, errlen, "container %.12s: bad address \"%s\" on %s",
-		    id, ip, netname);
+		    id, bad, netname);
 		rc = 0;
 		goto done;
 	}
+	p->ip6_primary = ip == NULL;
 	ns = json_string_value(json_object_get(json_object_get(config,
 	    "Labels"), DOCKER_LABEL_NAMESPACE));
 	if (ns == NULL || !validate_dns_label(ns, strlen(ns)))

@@ -27,9 +27,10 @@ int	docker_id_valid(const char *id);
  * name from the container's name (lowercased, characters other than
  * [a-z0-9.-] made '-'), namespace from the clusterip.io/namespace label,
  * labels from Config.Labels (those not valid as Kubernetes labels are
- * left out), address from NetworkSettings.Networks (the network named
+ * left out), addresses from NetworkSettings.Networks (the network named
  * network, or "<project>_<network>" as compose names it; with network
- * NULL the first network, by name, that gives an address), ports from
+ * NULL the first network, by name, that gives an address): IPAddress
+ * and GlobalIPv6Address (enable_ipv6) as podIPs, IPv4 first, ports from
  * Config.ExposedPorts, readiness from State.Health.Status when the
  * container has a health check ("healthy" is ready) and from
  * State.Paused. On success returns 0 with the pod in *out (caller frees
@@ -40,6 +41,13 @@ int	docker_id_valid(const char *id);
  */
 int	docker_pod_from_inspect(const char *json, size_t len,
     const char *network, struct pod **out, char *err, size_t errlen);
+
+/*
+ * The pod's addresses for messages: "A.B.C.D", "IPV6" or both, space
+ * separated, in buf (INET_ADDRSTRLEN + INET6_ADDRSTRLEN bytes hold
+ * them). Returns buf.
+ */
+char	*docker_pod_addrs(const struct pod *, char *buf, size_t len);
 
 /*
  * Parses the JSON array of GET /containers/json into the ids it lists.

@@ -172,7 +172,7 @@ docker_svc_from_inspect(const char *json, size_t len,
 {
 	json_error_t jerr;
 	json_t *root, *labels;
-	const char *name, *ns, *port, *ports, *lb, *aff;
+	const char *name, *ns, *port, *ports, *lb, *aff, *fp;
 	int rc = CIP_E_INVAL, a;
 
 	memset(out, 0, sizeof(*out));
@@ -244,6 +244,19 @@ docker_svc_from_inspect(const char *json, size_t len,
 			goto done;
 		}
 	}
+	out->policy = IPFP_UNSET;
+	if (json_object_get(labels, DOCKER_LABEL_FAMILY_POLICY) != NULL) {
+		fp = json_string_value(json_object_get(labels,
+		    DOCKER_LABEL_FAMILY_POLICY));
+		if (fp == NULL || *fp == '\0' ||
+		    (a = ip_family_policy_parse(fp)) < 0) {
+			errf(err, errlen, DOCKER_LABEL_FAMILY_POLICY " \"%.32s\" "
+			    "is not SingleStack, PreferDualStack or "
+			    "RequireDualStack", fp != NULL ? fp : "");
+			goto done;
+		}
+		out->policy = (enum ip_family_policy)a;
+	}
 	rc = 1;
 done:
 	json_decref(root);
@@ -262,7 +275,7 @@ docker_svc_equal(const struct docker_svc *a, const struct docker_svc *b)
 	if (strcmp(a->ns, b->ns) != 0 || strcmp(a->name, b->name) != 0 ||
 	    a->nports != b->nports || a->algo_explicit != b->algo_explicit ||
 	    (a->algo_explicit && a->algo != b->algo) ||
-	    a->affinity != b->affinity)
+	    a->affinity != b->affinity || a->policy != b->policy)
 		return false;
 	for (i = 0; i < a->nports; i++)
 		if (strcmp(a->ports[i].name, b->ports[i].name) != 0 ||
@@ -314,6 +327,11 @@ docker_svc_diff(const struct docker_svc *a, const struct docker_svc *b,
 		snprintf(buf, len, "affinity %s, not %s",
 		    b->affinity == AFFINITY_CLIENTIP ? "ClientIP" : "None",
 		    a->affinity == AFFINITY_CLIENTIP ? "ClientIP" : "None");
+	else if (a->policy != b->policy)
+		snprintf(buf, len, "ip-family-policy %s, not %s",
+		    b->policy != IPFP_UNSET ? ip_family_policy_name(b->policy) :
+		    "(default)", a->policy != IPFP_UNSET ?
+		    ip_family_policy_name(a->policy) : "(default)");
 	else
 		snprintf(buf, len, "the same definition");
 }
@@ -354,6 +372,7 @@ docker_svc_build(const struct docker_svc *d)
 	    lb_algo_name(d->algo)) != 0)
 		goto fail;
 	s->affinity = d->affinity;
+	s->req_policy = d->policy;
 	return s;
 fail:
 	service_free(s);

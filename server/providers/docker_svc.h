@@ -24,6 +24,11 @@
 #define DOCKER_LABEL_LB		"clusterip.io/lb-algorithm"
 /* None or ClientIP. */
 #define DOCKER_LABEL_AFFINITY	"clusterip.io/affinity"
+/*
+ * SingleStack, PreferDualStack or RequireDualStack: spec.ipFamilyPolicy
+ * (absent: SingleStack in the daemon's primary family).
+ */
+#define DOCKER_LABEL_FAMILY_POLICY "clusterip.io/ip-family-policy"
 
 /* Most ports one Service takes from labels. */
 #define DOCKER_SVC_MAX_PORTS	32
@@ -44,6 +49,7 @@ struct docker_svc {
 	enum lb_algo		 algo;
 	bool			 algo_explicit;
 	enum affinity		 affinity;
+	enum ip_family_policy	 policy;	/* IPFP_UNSET when absent */
 };
 
 /*
@@ -52,8 +58,8 @@ struct docker_svc {
  * when absent or not a DNS label, as for the container's pod). Returns 1
  * with the Service in *out when the container is labelled
  * clusterip.io/service, 0 when it is not, CIP_E_INVAL with the reason in
- * err when the labels are malformed (a bad name, port, algorithm or
- * affinity; neither or both of clusterip.io/port and clusterip.io/ports;
+ * err when the labels are malformed (a bad name, port, algorithm,
+ * affinity or IP family policy; neither or both of clusterip.io/port and clusterip.io/ports;
  * several ports without names; a port or name listed twice).
  */
 int	docker_svc_from_inspect(const char *json, size_t len,
@@ -73,8 +79,8 @@ void	docker_svc_diff(const struct docker_svc *a,
 /*
  * Builds the registry's Service: type ClusterIP, selector
  * clusterip.io/service=NAME, the ports, the algorithm (also as the
- * annotation clusterip.io/lb-algorithm, as a manifest gives it) and
- * the affinity. Returns NULL on OOM; caller frees with service_free.
+ * annotation clusterip.io/lb-algorithm, as a manifest gives it), the
+ * affinity and the IP family policy as spec.ipFamilyPolicy. Returns NULL on OOM; caller frees with service_free.
  */
 struct service *docker_svc_build(const struct docker_svc *);
 

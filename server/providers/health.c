@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@
 /* One probed pod. */
 struct hcheck {
 	char			*key;		/* pod key, also the map key */
-	struct in_addr		 ip;
+	/* The pod's address probed, port aside; AF_UNSPEC when none. */
+	struct sockaddr_storage	 addr;
 	uint16_t		 port;		/* resolved; 0: named port unknown */
 	struct probe		 spec;		/* deep copy */
 	struct probe_state	 st;
@@ -50,6 +52,7 @@ static void	health_registry_cb(enum registry_event, const struct service *,
 		    const struct pod *, void *);
 static void	health_init_one(struct pod *, void *);
 static void	health_pod_update(const struct pod *);
+static void	health_pod_addr(const struct pod *, struct sockaddr_storage *);
 static void	health_check_free(void *);
 static void	health_schedule(struct hcheck *, uint32_t);
 static void	health_launch_cb(evutil_socket_t, short, void *);
@@ -113,19 +116,45 @@ health_registry_cb(enum registry_event ev, const struct service *svc,
 	}
 }
 
+/*
+ * The address a probe of pod connects to, as the kubelet's: its podIP,
+ * the first of its podIPs, of either family (an IPv6-only pod is probed
+ * over IPv6). Port 0; family AF_UNSPEC when the pod has no address.
+ */
+static void
+health_pod_addr(const struct pod *pod, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!in6_is_unset(&pod->ip6) &&
+	    (pod->ip6_primary || pod->ip.s_addr == 0)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = pod->ip6;
+	} else if (pod->ip.s_addr != 0) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr = pod->ip;
+	} else
+		ss->ss_family = AF_UNSPEC;
+}
+
 /* Starts, restarts, keeps or stops the probing of pod. */
 static void
 health_pod_update(const struct pod *pod)
 {
+	struct sockaddr_storage addr;
 	struct hcheck *c;
 
 	c = hmap_get(health.checks, pod->key);
+	health_pod_addr(pod, &addr);
 	if (pod->probe.kind == PROBE_NONE) {
 		health_check_free(hmap_del(health.checks, pod->key));
 		return;
 	}
 	if (c != NULL && probe_equal(&c->spec, &pod->probe) &&
-	    c->ip.s_addr == pod->ip.s_addr && c->port == probe_port(pod)) {
+	    memcmp(&c->addr, &addr, sizeof(addr)) == 0 &&
+	    c->port == probe_port(pod)) {
 		/* The same probe: keep counting, follow the registry's view. */
 		if (c->st.ready != pod->probe_ok) {
 			c->st.ready = pod->probe_ok;
@@ -145,7 +174,7 @@ health_pod_update(const struct pod *pod)
 	    (c->spec.path = strdup(pod->probe.path != NULL ?
 	    pod->probe.path : "/")) == NULL)
 		goto fail;
-	c->ip = pod->ip;
+	c->addr = addr;
 	c->port = probe_port(pod);
 	c->st.ready = pod->probe_ok;
 	c->timer = evtimer_new(health.rt->base, health_launch_cb, c);
@@ -190,7 +219,8 @@ static void
 health_launch_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hcheck *c = arg;
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct timeval tv;
 
 	(void)fd;
@@ -200,7 +230,7 @@ health_launch_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* No address: connecting to 0.0.0.0 would probe this host. */
-	if (c->ip.s_addr == 0) {
+	if (c->addr.ss_family == AF_UNSPEC) {
 		health_done(c, PROBE_ERROR);
 		return;
 	}
@@ -210,10 +240,14 @@ health_launch_cb(evutil_socket_t fd, short what, void *arg)
 		health_done(c, PROBE_ERROR);
 		return;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = c->ip;
-	sin.sin_port = htons(c->port);
+	ss = c->addr;
+	if (ss.ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->port);
+		sslen = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)&ss)->sin_port = htons(c->port);
+		sslen = sizeof(struct sockaddr_in);
+	}
 	tv.tv_sec = c->spec.timeout_s > 0 ? c->spec.timeout_s : 1;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
@@ -223,8 +257,8 @@ health_launch_cb(evutil_socket_t fd, short what, void *arg)
 	 * deferred) event callback, which ends the check and clears c->bev;
 	 * when it was not (no socket), end the check here.
 	 */
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&sin,
-	    sizeof(sin)) == -1 && c->bev != NULL)
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	    (int)sslen) == -1 && c->bev != NULL)
 		health_done(c, PROBE_ERROR);
 }
 
@@ -232,18 +266,25 @@ static void
 health_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct hcheck *c = arg;
-	char host[INET_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
+	bool v6 = c->addr.ss_family == AF_INET6;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (c->spec.kind == PROBE_TCP) {
 			health_done(c, PROBE_OK);
 			return;
 		}
+		if (inet_ntop(c->addr.ss_family, v6 ?
+		    (const void *)&((struct sockaddr_in6 *)&c->addr)->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)&c->addr)->sin_addr,
+		    host, sizeof(host)) == NULL)
+			strlcpy(host, "localhost", sizeof(host));
+		/* RFC 7230 5.4: an IPv6 literal in brackets. */
 		evbuffer_add_printf(bufferevent_get_output(bev),
-		    "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
+		    "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
 		    "User-Agent: clusterip-probe/1.0\r\nAccept: */*\r\n"
 		    "Connection: close\r\n\r\n", c->spec.path,
-		    inet4_str(c->ip, host), c->port);
+		    v6 ? "[" : "", host, v6 ? "]" : "", c->port);
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
 		return;
 	}

@@ -10,7 +10,7 @@
 
 /* A client pinned to an endpoint (sessionAffinity: ClientIP). */
 struct balancer_pin {
-	uint32_t	 client;
+	struct in6_addr	 client;
 	uint64_t	 uid;
 	uint64_t	 last_ms;
 };
@@ -22,10 +22,11 @@ struct balancer {
 
 static uint32_t	balancer_pin_hash(const void *);
 static bool	balancer_pin_match(const void *, const void *);
+static uint32_t	balancer_client_hash(const struct in6_addr *);
 static struct balancer_pin *balancer_pin_find(const struct balancer *,
-		    uint32_t);
-static void	balancer_pin_set(struct balancer *, uint32_t, uint64_t,
-		    uint64_t);
+		    const struct in6_addr *);
+static void	balancer_pin_set(struct balancer *, const struct in6_addr *,
+		    uint64_t, uint64_t);
 static size_t	balancer_nth(const struct balancer_load *, size_t, uint8_t,
 		    size_t);
 static size_t	balancer_choose(struct balancer *,
@@ -57,36 +58,47 @@ balancer_free(struct balancer *b)
 	free(b);
 }
 
+/* Both halves of the address count: IPv6 clients differ anywhere. */
+static uint32_t
+balancer_client_hash(const struct in6_addr *a)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, &a->s6_addr[0], 8);
+	memcpy(&lo, &a->s6_addr[8], 8);
+	return ptab_hash_u64(lo ^ (hi * 0x9e3779b97f4a7c15ULL));
+}
+
 static uint32_t
 balancer_pin_hash(const void *o)
 {
-	return ptab_hash_u64(((const struct balancer_pin *)o)->client);
+	return balancer_client_hash(&((const struct balancer_pin *)o)->client);
 }
 
 static bool
 balancer_pin_match(const void *o, const void *key)
 {
-	return ((const struct balancer_pin *)o)->client ==
-	    *(const uint32_t *)key;
+	return memcmp(&((const struct balancer_pin *)o)->client, key,
+	    sizeof(struct in6_addr)) == 0;
 }
 
 static struct balancer_pin *
-balancer_pin_find(const struct balancer *b, uint32_t client)
+balancer_pin_find(const struct balancer *b, const struct in6_addr *client)
 {
-	return ptab_find(&b->pins, ptab_hash_u64(client), balancer_pin_match,
-	    &client);
+	return ptab_find(&b->pins, balancer_client_hash(client),
+	    balancer_pin_match, client);
 }
 
 static void
-balancer_pin_set(struct balancer *b, uint32_t client, uint64_t uid,
-    uint64_t now_ms)
+balancer_pin_set(struct balancer *b, const struct in6_addr *client,
+    uint64_t uid, uint64_t now_ms)
 {
 	struct balancer_pin *p;
 
 	if ((p = balancer_pin_find(b, client)) == NULL) {
 		if ((p = malloc(sizeof(*p))) == NULL)
 			return;
-		p->client = client;
+		p->client = *client;
 		if (ptab_add(&b->pins, p) != 0) {
 			free(p);
 			return;
@@ -172,7 +184,7 @@ balancer_pick(struct balancer *b, const struct balancer_req *rq,
 		return -1;
 	if (rq->affinity_ms == 0)
 		return (int)balancer_choose(b, rq, load, n, avoid, m);
-	if ((p = balancer_pin_find(b, rq->client)) != NULL &&
+	if ((p = balancer_pin_find(b, &rq->client)) != NULL &&
 	    rq->now_ms - p->last_ms < rq->affinity_ms) {
 		for (i = 0; i < n; i++)
 			if (eps[i].uid == p->uid && (load == NULL ||
@@ -182,13 +194,13 @@ balancer_pick(struct balancer *b, const struct balancer_req *rq,
 			}
 	}
 	k = balancer_choose(b, rq, load, n, avoid, m);
-	balancer_pin_set(b, rq->client, eps[k].uid, rq->now_ms);
+	balancer_pin_set(b, &rq->client, eps[k].uid, rq->now_ms);
 	return (int)k;
 }
 
 uint64_t
-balancer_pinned_uid(const struct balancer *b, uint32_t client,
-    uint64_t affinity_ms, uint64_t now_ms)
+balancer_pinned_uid(const struct balancer *b,
+    const struct in6_addr *client, uint64_t affinity_ms, uint64_t now_ms)
 {
 	const struct balancer_pin *p;
 
@@ -199,27 +211,29 @@ balancer_pinned_uid(const struct balancer *b, uint32_t client,
 }
 
 static bool
-balancer_port_has(const struct svc_port *sp, uint64_t uid)
+balancer_port_has(const struct svc_port *sp, enum ip_family f, uint64_t uid)
 {
+	const struct svc_ready *rd = f == IP_FAMILY_V6 ? sp->ready6 :
+	    sp->ready;
 	size_t i;
 
-	for (i = 0; sp->ready != NULL && i < sp->ready->n; i++)
-		if (sp->ready->v[i].uid == uid)
+	for (i = 0; rd != NULL && i < rd->n; i++)
+		if (rd->v[i].uid == uid)
 			return true;
 	return false;
 }
 
 bool
 balancer_pin_elsewhere(const struct service *svc, const struct svc_port *sp,
-    uint64_t uid)
+    enum ip_family f, uint64_t uid)
 {
 	size_t i;
 
-	if (uid == 0 || balancer_port_has(sp, uid))
+	if (uid == 0 || balancer_port_has(sp, f, uid))
 		return false;
 	for (i = 0; i < svc->nports; i++)
-		if (&svc->ports[i] != sp && balancer_port_has(&svc->ports[i],
-		    uid))
+		if (&svc->ports[i] != sp &&
+		    balancer_port_has(&svc->ports[i], f, uid))
 			return true;
 	return false;
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netif.c -- add and remove VIP addresses on an interface over rtnetlink.
+ * netif.c -- add and remove VIP addresses on an interface over rtnetlink
+ * (IPv4 /32 announced by gratuitous ARP, IPv6 /128 without duplicate
+ * address detection announced by an unsolicited neighbour advertisement),
+ * and the local route on lo that loopback mode needs for an IPv6 range.
  * Once attached to the event loop, requests go out without waiting: the
  * kernel's acknowledgements are read when the socket is readable, so a
  * slow kernel never stalls DNS or forwarding (the forwarder's listeners
@@ -19,9 +22,11 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netpacket/packet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +42,29 @@
 #define NETIF_TIMEOUT_S	2	/* for the kernel's acknowledgement */
 #define NETIF_PENDING	1024	/* requests awaiting their acknowledgement */
 #define NETIF_RCVBUF	(1 << 20)
+/*
+ * Unsolicited neighbour advertisements per IPv6 VIP and the gap between
+ * them (RFC 4861 10: MAX_NEIGHBOR_ADVERTISEMENT, RetransTimer): one may
+ * be lost, as a link under load drops packets. Repeats need the loop.
+ */
+#define NETIF_NA_COUNT	3
+#define NETIF_NA_GAP_MS	1000
+#define NETIF_NA_QUEUE	256	/* addresses awaiting repeats */
+
+/* An address of either family. */
+struct netif_addr {
+	int			 af;	/* AF_INET, AF_INET6 */
+	union {
+		struct in_addr	 a4;
+		struct in6_addr	 a6;
+	};
+};
 
 /* A request sent and not yet acknowledged. */
 struct netif_req {
 	uint32_t	 seq;		/* 0: free slot */
-	uint16_t	 type;		/* RTM_NEWADDR, RTM_DELADDR */
-	struct in_addr	 addr;
+	uint16_t	 type;		/* RTM_{NEW,DEL}{ADDR,ROUTE} */
+	struct netif_addr addr;
 };
 
 struct netif {
@@ -50,9 +72,22 @@ struct netif {
 	int		 index;
 	int		 nl;		/* NETLINK_ROUTE socket */
 	int		 pkt;		/* AF_PACKET socket for ARP, or -1 */
+	int		 icmp6;		/* raw ICMPv6 socket for NA, or -1 */
 	uint32_t	 seq;
-	struct hmap	*added;		/* "A.B.C.D" we added -> this netif */
+	/* Addresses we added, in presentation form -> this netif. */
+	struct hmap	*added;
+	/* The local route netif_route_local6 added, if any. */
+	struct in6_addr	 route6;
+	uint8_t		 route6_len;
+	bool		 route6_added;
 	struct event	*ev;		/* acknowledgements; NULL: wait */
+	/* IPv6 VIPs whose advertisement is repeated, and when. */
+	struct {
+		struct in6_addr	 addr;
+		uint8_t		 left;
+	}		 na_q[NETIF_NA_QUEUE];
+	size_t		 na_n;
+	struct event	*na_ev;
 	int		 kerr;		/* what netif_wait's request got */
 	struct netif_req pending[NETIF_PENDING];	/* by seq % size */
 };
@@ -66,69 +101,167 @@ struct netif_arp {
 	uint8_t		tpa[4];
 } __attribute__((packed));
 
-static int	netif_send(struct netif *, uint16_t, uint16_t, struct in_addr);
+static int	netif_send(struct netif *, uint16_t, uint16_t,
+		    const struct netif_addr *);
+static int	netif_send_route(struct netif *, uint16_t, uint16_t,
+		    const struct in6_addr *, uint8_t);
+static int	netif_request(struct netif *, uint16_t, uint16_t,
+		    const struct netif_addr *, int);
+static const char *netif_addr_str(const struct netif_addr *, char *,
+		    size_t);
 static int	netif_read(struct netif *, uint32_t);
 static void	netif_done(struct netif *, struct netif_req *, int);
 static int	netif_wait(struct netif *, uint32_t);
 static void	netif_read_cb(evutil_socket_t, short, void *);
 static void	netif_garp(struct netif *, struct in_addr);
+static void	netif_na(struct netif *, const struct in6_addr *);
+static void	netif_na_repeat(struct netif *, const struct in6_addr *,
+		    bool);
+static void	netif_na_cb(evutil_socket_t, short, void *);
+
+/* The presentation form of a. */
+static const char *
+netif_addr_str(const struct netif_addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->af, a->af == AF_INET6 ? (const void *)&a->a6 :
+	    (const void *)&a->a4, buf, (socklen_t)len) == NULL)
+		strlcpy(buf, "?", len);
+	return buf;
+}
 
 /*
- * Sends one RTM_NEWADDR or RTM_DELADDR for addr/32 and records it as
- * pending (as n->seq); netif_done runs when the kernel acknowledges it.
- * An older request still in the slot is waited for first. Returns 0,
- * or -1 with errno when it could not be sent.
+ * Takes the next sequence number and its slot, waiting for an older
+ * request still in the slot first.
  */
-static int
-netif_send(struct netif *n, uint16_t type, uint16_t flags,
-    struct in_addr addr)
+static struct netif_req *
+netif_slot(struct netif *n)
 {
-	struct {
-		struct nlmsghdr		nh;
-		struct ifaddrmsg	ifa;
-		char			attrs[2 * RTA_SPACE(4)];
-	} req;
-	struct sockaddr_nl kernel;
 	struct netif_req *slot;
-	struct rtattr *rta;
-	ssize_t r;
 
 	if (++n->seq == 0)
 		n->seq = 1;
 	slot = &n->pending[n->seq % NETIF_PENDING];
 	if (slot->seq != 0 && netif_wait(n, slot->seq) == -1)
 		netif_done(n, slot, ETIMEDOUT);
+	return slot;
+}
+
+/* Sends the request in buf (len bytes) to the kernel. 0 or -1. */
+static int
+netif_sendto(struct netif *n, const void *buf, size_t len)
+{
+	struct sockaddr_nl kernel;
+	ssize_t r;
+
+	memset(&kernel, 0, sizeof(kernel));
+	kernel.nl_family = AF_NETLINK;
+	do {
+		r = sendto(n->nl, buf, len, 0, (struct sockaddr *)&kernel,
+		    sizeof(kernel));
+	} while (r == -1 && errno == EINTR);
+	return r == -1 ? -1 : 0;
+}
+
+/*
+ * Appends attribute type with len bytes of data to the message msg (a
+ * whole request buffer, starting with its struct nlmsghdr).
+ */
+static void
+netif_rta(void *msg, uint16_t type, const void *data, size_t len)
+{
+	struct nlmsghdr *nh = msg;
+	struct rtattr *rta;
+
+	rta = (struct rtattr *)((char *)msg + NLMSG_ALIGN(nh->nlmsg_len));
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len);
+}
+
+/*
+ * Sends one RTM_NEWADDR or RTM_DELADDR for addr (/32, or /128 without
+ * duplicate address detection) and records it as pending (as n->seq);
+ * netif_done runs when the kernel acknowledges it. Returns 0, or -1
+ * with errno when it could not be sent.
+ */
+static int
+netif_send(struct netif *n, uint16_t type, uint16_t flags,
+    const struct netif_addr *addr)
+{
+	struct {
+		struct nlmsghdr		nh;
+		struct ifaddrmsg	ifa;
+		char			attrs[2 * RTA_SPACE(16) +
+					    RTA_SPACE(4)];
+	} req;
+	struct netif_req *slot;
+	uint32_t ifa_flags = IFA_F_NODAD;
+	size_t alen = addr->af == AF_INET6 ? 16 : 4;
+	const void *a = addr->af == AF_INET6 ? (const void *)&addr->a6 :
+	    (const void *)&addr->a4;
+
+	slot = netif_slot(n);
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
 	req.nh.nlmsg_type = type;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	req.nh.nlmsg_seq = n->seq;
-	req.ifa.ifa_family = AF_INET;
-	req.ifa.ifa_prefixlen = 32;
+	req.ifa.ifa_family = (unsigned char)addr->af;
+	req.ifa.ifa_prefixlen = (unsigned char)(alen * 8);
 	req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
 	req.ifa.ifa_index = (unsigned)n->index;
-	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-	rta->rta_type = IFA_LOCAL;
-	rta->rta_len = RTA_LENGTH(4);
-	memcpy(RTA_DATA(rta), &addr.s_addr, 4);
-	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_SPACE(4);
-	rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
-	rta->rta_type = IFA_ADDRESS;
-	rta->rta_len = RTA_LENGTH(4);
-	memcpy(RTA_DATA(rta), &addr.s_addr, 4);
-	req.nh.nlmsg_len += RTA_SPACE(4);
-
-	memset(&kernel, 0, sizeof(kernel));
-	kernel.nl_family = AF_NETLINK;
-	do {
-		r = sendto(n->nl, &req, req.nh.nlmsg_len, 0,
-		    (struct sockaddr *)&kernel, sizeof(kernel));
-	} while (r == -1 && errno == EINTR);
-	if (r == -1)
+	netif_rta(&req, IFA_LOCAL, a, alen);
+	netif_rta(&req, IFA_ADDRESS, a, alen);
+	if (addr->af == AF_INET6) {
+		/* A VIP is ours alone: no duplicate address detection. */
+		req.ifa.ifa_flags = IFA_F_NODAD;
+		netif_rta(&req, IFA_FLAGS, &ifa_flags, sizeof(ifa_flags));
+	}
+	if (netif_sendto(n, &req, req.nh.nlmsg_len) == -1)
 		return -1;
 	slot->seq = n->seq;
 	slot->type = type;
-	slot->addr = addr;
+	slot->addr = *addr;
+	return 0;
+}
+
+/*
+ * Sends one RTM_NEWROUTE or RTM_DELROUTE for "local prefix/len dev
+ * <this interface> table local" and records it as pending.
+ */
+static int
+netif_send_route(struct netif *n, uint16_t type, uint16_t flags,
+    const struct in6_addr *prefix, uint8_t len)
+{
+	struct {
+		struct nlmsghdr		nh;
+		struct rtmsg		rtm;
+		char			attrs[RTA_SPACE(16) + RTA_SPACE(4)];
+	} req;
+	struct netif_req *slot;
+	uint32_t oif = (uint32_t)n->index;
+
+	slot = netif_slot(n);
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rtm));
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	req.nh.nlmsg_seq = n->seq;
+	req.rtm.rtm_family = AF_INET6;
+	req.rtm.rtm_dst_len = len;
+	req.rtm.rtm_table = RT_TABLE_LOCAL;
+	req.rtm.rtm_protocol = RTPROT_STATIC;
+	req.rtm.rtm_scope = RT_SCOPE_HOST;
+	req.rtm.rtm_type = RTN_LOCAL;
+	netif_rta(&req, RTA_DST, prefix, 16);
+	netif_rta(&req, RTA_OIF, &oif, sizeof(oif));
+	if (netif_sendto(n, &req, req.nh.nlmsg_len) == -1)
+		return -1;
+	slot->seq = n->seq;
+	slot->type = type;
+	slot->addr.af = AF_INET6;
+	slot->addr.a6 = *prefix;
 	return 0;
 }
 
@@ -139,28 +272,42 @@ netif_send(struct netif *n, uint16_t type, uint16_t flags,
 static void
 netif_done(struct netif *n, struct netif_req *q, int kerr)
 {
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
+	unsigned plen = q->addr.af == AF_INET6 ? 128 : 32;
 
-	inet4_str(q->addr, buf);
+	netif_addr_str(&q->addr, buf, sizeof(buf));
 	q->seq = 0;
+	if (q->type == RTM_NEWROUTE || q->type == RTM_DELROUTE) {
+		/* Its caller waits and reads n->kerr. */
+		log_debug("%s: route %s %s on %s: %s", __func__,
+		    q->type == RTM_NEWROUTE ? "add" : "del", buf, n->name,
+		    kerr == 0 ? "done" : strerror(kerr));
+		return;
+	}
 	if (q->type == RTM_NEWADDR) {
 		if (kerr == EEXIST)
 			log_debug("%s: %s already on %s", __func__, buf,
 			    n->name);
 		else if (kerr != 0) {
 			errno = kerr;
-			log_warn("vip-interface: adding %s/32 to %s", buf,
+			log_warn("vip-interface: adding %s/%u to %s", buf, plen,
 			    n->name);
 			return;
 		} else if (hmap_put(n->added, buf, n, NULL) != 0)
 			log_warnx("vip-interface: out of memory: %s stays on "
 			    "%s at exit", buf, n->name);
 		else
-			log_debug("%s: added %s/32 to %s", __func__, buf,
+			log_debug("%s: added %s/%u to %s", __func__, buf, plen,
 			    n->name);
-		netif_garp(n, q->addr);
+		if (q->addr.af == AF_INET6) {
+			netif_na(n, &q->addr.a6);
+			netif_na_repeat(n, &q->addr.a6, true);
+		} else
+			netif_garp(n, q->addr.a4);
 		return;
 	}
+	if (q->addr.af == AF_INET6)
+		netif_na_repeat(n, &q->addr.a6, false);
 	if (kerr != 0 && kerr != EADDRNOTAVAIL) {
 		errno = kerr;
 		log_warn("vip-interface: removing %s from %s", buf, n->name);
@@ -311,6 +458,133 @@ netif_garp(struct netif *n, struct in_addr addr)
 		    inet4_str(addr, buf), n->name);
 }
 
+/*
+ * Announces addr with an unsolicited neighbour advertisement (RFC 4861
+ * 4.4, 7.2.6) to all nodes, override flag set and our link-layer address
+ * as target option, so neighbours that track it update their caches.
+ * The kernel fills in the checksum. Best effort.
+ */
+static void
+netif_na(struct netif *n, const struct in6_addr *addr)
+{
+	struct {
+		struct nd_neighbor_advert	na;
+		struct nd_opt_hdr		opt;
+		uint8_t				lladdr[ETH_ALEN];
+	} __attribute__((packed)) pkt;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct in6_pktinfo pi;
+	struct sockaddr_in6 dst;
+	struct ifreq ifr;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (n->icmp6 == -1)
+		return;
+	inet_ntop(AF_INET6, addr, buf, sizeof(buf));
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, n->name, sizeof(ifr.ifr_name));
+	if (ioctl(n->icmp6, SIOCGIFHWADDR, &ifr) == -1 ||
+	    ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		log_debug("%s: %s is not Ethernet, no advertisement",
+		    __func__, n->name);
+		return;
+	}
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.na.nd_na_type = ND_NEIGHBOR_ADVERT;
+	pkt.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
+	pkt.na.nd_na_target = *addr;
+	pkt.opt.nd_opt_type = ND_OPT_TARGET_LINKADDR;
+	pkt.opt.nd_opt_len = 1;		/* in units of 8 bytes */
+	memcpy(pkt.lladdr, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+
+	memset(&dst, 0, sizeof(dst));
+	dst.sin6_family = AF_INET6;
+	(void)inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
+	dst.sin6_scope_id = (uint32_t)n->index;
+	/* From the VIP itself, out of this interface. */
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi6_addr = *addr;
+	pi.ipi6_ifindex = (unsigned)n->index;
+	memset(&ctl, 0, sizeof(ctl));
+	iov.iov_base = &pkt;
+	iov.iov_len = sizeof(pkt);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = &dst;
+	msg.msg_namelen = sizeof(dst);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = IPPROTO_IPV6;
+	cm->cmsg_type = IPV6_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	if (sendmsg(n->icmp6, &msg, 0) == -1)
+		log_debug("%s: %s on %s: %s", __func__, buf, n->name,
+		    strerror(errno));
+	else
+		log_debug("%s: announced %s on %s", __func__, buf, n->name);
+}
+
+/*
+ * Queues (queue true) the NETIF_NA_COUNT - 1 repeats of addr's
+ * advertisement, or drops them (an address removed). Attached only; a
+ * full queue leaves an address with its first advertisement alone.
+ */
+static void
+netif_na_repeat(struct netif *n, const struct in6_addr *addr, bool queue)
+{
+	struct timeval tv;
+	size_t i;
+
+	for (i = 0; i < n->na_n; i++)
+		if (memcmp(&n->na_q[i].addr, addr, sizeof(*addr)) == 0)
+			break;
+	if (!queue) {
+		if (i < n->na_n)
+			n->na_q[i] = n->na_q[--n->na_n];
+		return;
+	}
+	if (n->na_ev == NULL || NETIF_NA_COUNT < 2 ||
+	    (i == n->na_n && n->na_n == NETIF_NA_QUEUE))
+		return;
+	if (i == n->na_n)
+		n->na_q[n->na_n++].addr = *addr;
+	n->na_q[i].left = NETIF_NA_COUNT - 1;
+	if (!evtimer_pending(n->na_ev, NULL))
+		evtimer_add(n->na_ev, ms_to_tv(NETIF_NA_GAP_MS, &tv));
+}
+
+/* The gap passed: the queued addresses are announced again. */
+static void
+netif_na_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct netif *n = arg;
+	struct timeval tv;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < n->na_n; ) {
+		netif_na(n, &n->na_q[i].addr);
+		if (n->na_q[i].left <= 1)
+			n->na_q[i] = n->na_q[--n->na_n];
+		else {
+			n->na_q[i].left--;
+			i++;
+		}
+	}
+	if (n->na_n > 0)
+		evtimer_add(n->na_ev, ms_to_tv(NETIF_NA_GAP_MS, &tv));
+}
+
 struct netif *
 netif_open(const char *ifname, char *err, size_t errlen)
 {
@@ -334,7 +608,7 @@ netif_open(const char *ifname, char *err, size_t errlen)
 		errf(err, errlen, "out of memory");
 		return NULL;
 	}
-	n->nl = n->pkt = -1;
+	n->nl = n->pkt = n->icmp6 = -1;
 	strlcpy(n->name, ifname, sizeof(n->name));
 	n->index = (int)idx;
 	if ((n->added = hmap_new()) == NULL) {
@@ -360,6 +634,20 @@ netif_open(const char *ifname, char *err, size_t errlen)
 	    htons(ETH_P_ARP))) == -1)
 		log_debug("%s: packet socket: %s; no gratuitous ARP",
 		    __func__, strerror(errno));
+	/* Nor without it neighbour advertisements. */
+	if ((n->icmp6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC,
+	    IPPROTO_ICMPV6)) == -1)
+		log_debug("%s: ICMPv6 socket: %s; no neighbour advertisement",
+		    __func__, strerror(errno));
+	else {
+		/* RFC 4861 7.1.2: receivers drop ND with any other limit. */
+		int hops = 255;
+
+		(void)setsockopt(n->icmp6, IPPROTO_IPV6, IPV6_MULTICAST_HOPS,
+		    &hops, sizeof(hops));
+		(void)setsockopt(n->icmp6, IPPROTO_IPV6, IPV6_UNICAST_HOPS,
+		    &hops, sizeof(hops));
+	}
 	return n;
 fail:
 	netif_close(n);
@@ -375,7 +663,8 @@ netif_attach(struct netif *n, struct event_base *base)
 	    fcntl(n->nl, F_SETFL, fl | O_NONBLOCK) == -1)
 		return -1;
 	if ((n->ev = event_new(base, n->nl, EV_READ | EV_PERSIST,
-	    netif_read_cb, n)) == NULL || event_add(n->ev, NULL) == -1) {
+	    netif_read_cb, n)) == NULL || event_add(n->ev, NULL) == -1 ||
+	    (n->na_ev = evtimer_new(base, netif_na_cb, n)) == NULL) {
 		if (n->ev != NULL)
 			event_free(n->ev);
 		n->ev = NULL;
@@ -389,7 +678,7 @@ void
 netif_close(struct netif *n)
 {
 	struct hmap_iter it;
-	struct in_addr a;
+	struct netif_addr a;
 	const char *key;
 	size_t i;
 
@@ -403,9 +692,14 @@ netif_close(struct netif *n)
 	if (n->added != NULL) {
 		hmap_iter_init(&it, n->added);
 		while (n->nl != -1 && hmap_iter_next(&it, &key, NULL)) {
-			if (inet_pton(AF_INET, key, &a) != 1)
+			a.af = strchr(key, ':') != NULL ? AF_INET6 : AF_INET;
+			if (inet_pton(a.af, key, a.af == AF_INET6 ?
+			    (void *)&a.a6 : (void *)&a.a4) != 1) {
+				hmap_del(n->added, key);
+				hmap_iter_init(&it, n->added);
 				continue;
-			if (netif_send(n, RTM_DELADDR, 0, a) == -1 ||
+			}
+			if (netif_send(n, RTM_DELADDR, 0, &a) == -1 ||
 			    netif_wait(n, n->seq) == -1) {
 				log_warn("%s: remove %s from %s", __func__, key,
 				    n->name);
@@ -416,45 +710,118 @@ netif_close(struct netif *n)
 		}
 		hmap_free(n->added, NULL);
 	}
+	if (n->route6_added && n->nl != -1 && netif_route_local6(n, false,
+	    &n->route6, n->route6_len) == -1)
+		log_warn("%s: remove the local route of the IPv6 VIP range "
+		    "from %s", __func__, n->name);
 	if (n->ev != NULL)
 		event_free(n->ev);
+	if (n->na_ev != NULL)
+		event_free(n->na_ev);
 	if (n->nl != -1)
 		close(n->nl);
 	if (n->pkt != -1)
 		close(n->pkt);
+	if (n->icmp6 != -1)
+		close(n->icmp6);
 	free(n);
+}
+
+/*
+ * Sends a request for addr and, unattached, waits for the kernel's
+ * answer; ok is the errno that counts as success besides 0.
+ */
+static int
+netif_request(struct netif *n, uint16_t type, uint16_t flags,
+    const struct netif_addr *addr, int ok)
+{
+	if (netif_send(n, type, flags, addr) == -1)
+		return -1;
+	if (n->ev != NULL)
+		return 0;
+	if (netif_wait(n, n->seq) == -1)
+		return -1;
+	if (n->kerr != 0 && n->kerr != ok) {
+		errno = n->kerr;
+		return -1;
+	}
+	return 0;
 }
 
 int
 netif_addr_add(struct netif *n, struct in_addr addr)
 {
-	if (netif_send(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr) == -1)
-		return -1;
-	if (n->ev != NULL)
-		return 0;
-	if (netif_wait(n, n->seq) == -1)
-		return -1;
-	if (n->kerr != 0 && n->kerr != EEXIST) {
-		errno = n->kerr;
-		return -1;
-	}
-	return 0;
+	struct netif_addr a = { .af = AF_INET, .a4 = addr };
+
+	return netif_request(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &a,
+	    EEXIST);
 }
 
 int
 netif_addr_del(struct netif *n, struct in_addr addr)
 {
-	if (netif_send(n, RTM_DELADDR, 0, addr) == -1)
-		return -1;
-	if (n->ev != NULL)
-		return 0;
-	if (netif_wait(n, n->seq) == -1)
-		return -1;
-	if (n->kerr != 0 && n->kerr != EADDRNOTAVAIL) {
-		errno = n->kerr;
+	struct netif_addr a = { .af = AF_INET, .a4 = addr };
+
+	return netif_request(n, RTM_DELADDR, 0, &a, EADDRNOTAVAIL);
+}
+
+int
+netif_addr6_add(struct netif *n, const struct in6_addr *addr)
+{
+	struct netif_addr a = { .af = AF_INET6, .a6 = *addr };
+
+	return netif_request(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &a,
+	    EEXIST);
+}
+
+int
+netif_addr6_del(struct netif *n, const struct in6_addr *addr)
+{
+	struct netif_addr a = { .af = AF_INET6, .a6 = *addr };
+
+	return netif_request(n, RTM_DELADDR, 0, &a, EADDRNOTAVAIL);
+}
+
+int
+netif_route_local6(struct netif *n, bool add, const struct in6_addr *prefix,
+    unsigned len)
+{
+	uint16_t type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	int fl = -1, rc = -1;
+
+	if (len > 128) {
+		errno = EINVAL;
 		return -1;
 	}
-	return 0;
+	/* Always answered before returning: the caller needs the verdict. */
+	if (n->ev != NULL) {
+		fl = fcntl(n->nl, F_GETFL);
+		(void)fcntl(n->nl, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	if (netif_send_route(n, type, add ? NLM_F_CREATE | NLM_F_EXCL : 0,
+	    prefix, (uint8_t)len) == -1 || netif_wait(n, n->seq) == -1)
+		goto out;
+	if (add && n->kerr == EEXIST) {
+		/* Someone else's: used, and left in place at exit. */
+		log_info("%s: a local route covering the IPv6 VIP range is "
+		    "already on %s", __func__, n->name);
+		rc = 0;
+		goto out;
+	}
+	if (n->kerr != 0 && !(n->kerr == ESRCH && !add)) {
+		errno = n->kerr;
+		goto out;
+	}
+	if (add) {
+		n->route6 = *prefix;
+		n->route6_len = (uint8_t)len;
+	}
+	n->route6_added = add;
+	rc = 0;
+out:
+	if (fl != -1)
+		(void)fcntl(n->nl, F_SETFL, fl);
+	return rc;
 }
 
 const char *

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* netif.h -- add and remove VIP addresses on an interface over rtnetlink. */
+/*
+ * netif.h -- add and remove VIP addresses on an interface over rtnetlink,
+ * and the local route of loopback mode's IPv6 range.
+ */
 #ifndef CIP_NETIF_H
 #define CIP_NETIF_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -20,8 +24,9 @@ struct netif *netif_open(const char *ifname, char *err, size_t errlen);
  */
 int	netif_attach(struct netif *, struct event_base *base);
 /*
- * Removes every address netif_addr_add added and that is still there,
- * then closes. Accepts NULL.
+ * Removes every address netif_addr_add and netif_addr6_add added and
+ * that is still there, and the route netif_route_local6 added, then
+ * closes. Accepts NULL.
  */
 void	netif_close(struct netif *);
 /*
@@ -37,6 +42,24 @@ int	netif_addr_add(struct netif *, struct in_addr addr);
  * when the request is sent (attached) or answered (not attached).
  */
 int	netif_addr_del(struct netif *, struct in_addr addr);
+/*
+ * The same for an IPv6 address: addr/128 with IFA_F_NODAD (a VIP is
+ * ours alone, duplicate address detection would only delay it),
+ * announced by an unsolicited neighbour advertisement to all nodes,
+ * attached three times a second apart (RFC 4861 7.2.6).
+ */
+int	netif_addr6_add(struct netif *, const struct in6_addr *addr);
+int	netif_addr6_del(struct netif *, const struct in6_addr *addr);
+/*
+ * Adds (add true) or removes "local prefix/len" on the interface in the
+ * local table, as "ip -6 route add local prefix/len dev lo table local"
+ * does: the host then takes every address of the range as its own, as
+ * it does for 127.0.0.0/8. Waits for the kernel's answer either way.
+ * A route already there counts as success and is left at exit. Needs
+ * CAP_NET_ADMIN. Returns 0 or -1 with errno.
+ */
+int	netif_route_local6(struct netif *, bool add,
+    const struct in6_addr *prefix, unsigned len);
 /* The interface's name and index. */
 const char *netif_name(const struct netif *);
 int	netif_index(const struct netif *);

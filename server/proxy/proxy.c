@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netif.h"
+#include "proxymode.h"
 #include "registry.h"
 #include "runtime.h"
 #include "util.h"
@@ -49,12 +50,18 @@ static void	proxy_registry_cb(enum registry_event, const struct service *,
 		    const struct pod *, void *);
 static void	proxy_svc_sync(struct proxy_svc *, const struct service *);
 static void	proxy_svc_unbind(struct proxy_svc *);
+static void	proxy_svc_unbind_fam(struct proxy_svc *, enum ip_family);
+static void	proxy_svc_bind_fam(struct proxy_svc *, const struct service *,
+		    enum ip_family);
+static const char *proxy_vip_str(const struct proxy_svc *, enum ip_family,
+		    char *, size_t);
 static void	proxy_svc_sync_endpoints(struct proxy_svc *,
 		    const struct service *);
 static void	proxy_svc_gone(struct proxy_svc *);
 static void	proxy_svc_maybe_free(struct proxy_svc *);
 static void	proxy_svc_free(void *);
-static void	proxy_lsn_open(struct proxy_svc *, uint16_t, enum cip_proto);
+static void	proxy_lsn_open(struct proxy_svc *, enum ip_family, uint16_t,
+		    enum cip_proto);
 static void	proxy_lsn_close(struct proxy_lsn *);
 static void	proxy_sweep_cb(evutil_socket_t, short, void *);
 static void	proxy_ep_drain_cb(evutil_socket_t, short, void *);
@@ -302,12 +309,36 @@ proxy_svc_new(const char *key)
 	return ps;
 }
 
+/*
+ * The kernel data path serves svc's IPv4 VIP: the forwarder only keeps
+ * that VIP. The kernel path has no IPv6 table, so [VIP6] stays here.
+ */
 static bool
-proxy_svc_wants(const struct service *svc, uint16_t port, enum cip_proto p)
+proxy_kernel_serves(const struct service *svc)
+{
+	return service_proxy_mode(svc, (enum proxy_mode)proxy.rt->proxy_mode,
+	    proxy.rt->kernel_ok, NULL) == PROXY_MODE_NFTABLES;
+}
+
+/* True when svc has a VIP of family fam. */
+static bool
+proxy_svc_has_vip(const struct service *svc, enum ip_family fam)
+{
+	if (svc->type != SVC_CLUSTERIP)
+		return false;
+	return fam == IP_FAMILY_V6 ? !in6_is_unset(&svc->vip6) :
+	    svc->vip.s_addr != 0;
+}
+
+static bool
+proxy_svc_wants(const struct service *svc, enum ip_family fam, uint16_t port,
+    enum cip_proto p)
 {
 	size_t i;
 
-	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
+	if (!proxy_svc_has_vip(svc, fam))
+		return false;
+	if (fam == IP_FAMILY_V4 && proxy_kernel_serves(svc))
 		return false;
 	for (i = 0; i < svc->nports; i++)
 		if (svc->ports[i].port == port && svc->ports[i].proto == p)
@@ -315,62 +346,115 @@ proxy_svc_wants(const struct service *svc, uint16_t port, enum cip_proto p)
 	return false;
 }
 
-/* Closes ps's listeners and takes its VIP off the interface. */
+/* ps's VIP of family fam, for messages. */
+static const char *
+proxy_vip_str(const struct proxy_svc *ps, enum ip_family fam, char *buf,
+    size_t len)
+{
+	if (inet_ntop(fam == IP_FAMILY_V6 ? AF_INET6 : AF_INET,
+	    fam == IP_FAMILY_V6 ? (const void *)&ps->vip6 :
+	    (const void *)&ps->vip, buf, (socklen_t)len) == NULL)
+		strlcpy(buf, "?", len);
+	return buf;
+}
+
+/* Closes ps's listeners of family fam and takes that VIP off the interface. */
+static void
+proxy_svc_unbind_fam(struct proxy_svc *ps, enum ip_family fam)
+{
+	struct proxy_lsn *l, *next;
+	struct netif *nif = proxy.rt->netif;
+	char a[INET6_ADDRSTRLEN];
+	int rc = 0;
+
+	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
+		next = LIST_NEXT(l, entry);
+		if (l->fam == fam)
+			proxy_lsn_close(l);
+	}
+	if (fam == IP_FAMILY_V6) {
+		if (ps->vip6_added && nif != NULL)
+			rc = netif_addr6_del(nif, &ps->vip6);
+		ps->vip6_added = false;
+	} else {
+		if (ps->vip_added && nif != NULL)
+			rc = netif_addr_del(nif, ps->vip);
+		ps->vip_added = false;
+	}
+	if (rc == -1)
+		log_warn("proxy: remove %s", proxy_vip_str(ps, fam, a,
+		    sizeof(a)));
+	if (fam == IP_FAMILY_V6)
+		memset(&ps->vip6, 0, sizeof(ps->vip6));
+	else
+		ps->vip.s_addr = 0;
+}
+
+/* Closes all of ps's listeners and takes its VIPs off the interface. */
 static void
 proxy_svc_unbind(struct proxy_svc *ps)
 {
-	struct proxy_lsn *l, *next;
-	char a[INET_ADDRSTRLEN];
-
-	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
-		next = LIST_NEXT(l, entry);
-		proxy_lsn_close(l);
-	}
-	if (ps->vip_added && proxy.rt->netif != NULL &&
-	    netif_addr_del(proxy.rt->netif, ps->vip) == -1)
-		log_warn("proxy: remove %s", inet4_str(ps->vip, a));
-	ps->vip_added = false;
-	ps->vip.s_addr = 0;
+	proxy_svc_unbind_fam(ps, IP_FAMILY_V4);
+	proxy_svc_unbind_fam(ps, IP_FAMILY_V6);
 }
 
-/* Makes the listeners match the service's VIP and ports. */
+/* Makes the listeners of family fam match the service's VIP and ports. */
 static void
-proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
+proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
+    enum ip_family fam)
 {
 	struct proxy_lsn *l, *next;
-	char a[INET_ADDRSTRLEN];
+	struct netif *nif = proxy.rt->netif;
+	char a[INET6_ADDRSTRLEN];
+	bool v6 = fam == IP_FAMILY_V6;
+	bool *added = v6 ? &ps->vip6_added : &ps->vip_added;
 	size_t i;
 
-	if (ps->vip.s_addr != svc->vip.s_addr ||
-	    svc->type != SVC_CLUSTERIP) {
-		proxy_svc_unbind(ps);
-	}
-	if (svc->type != SVC_CLUSTERIP || svc->vip.s_addr == 0)
+	if (svc->type != SVC_CLUSTERIP || (v6 ?
+	    memcmp(&ps->vip6, &svc->vip6, sizeof(ps->vip6)) != 0 :
+	    ps->vip.s_addr != svc->vip.s_addr))
+		proxy_svc_unbind_fam(ps, fam);
+	if (!proxy_svc_has_vip(svc, fam))
 		return;
-	ps->vip = svc->vip;
-	if (!ps->vip_added && proxy.rt->netif != NULL) {
-		if (netif_addr_add(proxy.rt->netif, ps->vip) == -1)
-			log_warn("proxy: add %s to %s", inet4_str(ps->vip, a),
-			    netif_name(proxy.rt->netif));
+	if (v6)
+		ps->vip6 = svc->vip6;
+	else
+		ps->vip = svc->vip;
+	if (!*added && nif != NULL) {
+		if ((v6 ? netif_addr6_add(nif, &ps->vip6) :
+		    netif_addr_add(nif, ps->vip)) == -1)
+			log_warn("proxy: add %s to %s", proxy_vip_str(ps, fam,
+			    a, sizeof(a)), netif_name(nif));
 		else
-			ps->vip_added = true;
+			*added = true;
 	}
 	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
 		next = LIST_NEXT(l, entry);
-		if (!proxy_svc_wants(svc, l->port, l->proto))
+		if (l->fam == fam && !proxy_svc_wants(svc, fam, l->port,
+		    l->proto))
 			proxy_lsn_close(l);
 	}
 	for (i = 0; i < svc->nports; i++) {
 		const struct svc_port *sp = &svc->ports[i];
 
-		if (sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP)
+		if ((sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP) ||
+		    (fam == IP_FAMILY_V4 && proxy_kernel_serves(svc)))
 			continue;
 		LIST_FOREACH(l, &ps->listeners, entry)
-			if (l->port == sp->port && l->proto == sp->proto)
+			if (l->fam == fam && l->port == sp->port &&
+			    l->proto == sp->proto)
 				break;
 		if (l == NULL)
-			proxy_lsn_open(ps, sp->port, sp->proto);
+			proxy_lsn_open(ps, fam, sp->port, sp->proto);
 	}
+}
+
+/* Makes the listeners match the service's VIPs and ports. */
+static void
+proxy_svc_sync(struct proxy_svc *ps, const struct service *svc)
+{
+	proxy_svc_bind_fam(ps, svc, IP_FAMILY_V4);
+	proxy_svc_bind_fam(ps, svc, IP_FAMILY_V6);
 }
 
 struct proxy_ep *
@@ -694,26 +778,28 @@ proxy_loads_reserve(size_t n)
  */
 static bool
 proxy_pin_elsewhere(const struct proxy_svc *ps, const struct svc_port *sp,
-    const struct balancer_req *rq)
+    enum ip_family fam, const struct balancer_req *rq)
 {
 	const struct proxy_ep *ep;
 	uint64_t uid;
 
-	uid = balancer_pinned_uid(ps->bal, rq->client, rq->affinity_ms,
+	uid = balancer_pinned_uid(ps->bal, &rq->client, rq->affinity_ms,
 	    rq->now_ms);
-	if (uid == 0 || !balancer_pin_elsewhere(ps->svc, sp, uid))
+	if (uid == 0 || !balancer_pin_elsewhere(ps->svc, sp, fam, uid))
 		return false;
 	return (ep = proxy_ep_find(ps, uid)) != NULL &&
 	    ep->skip_until_ms <= rq->now_ms;
 }
 
 int
-proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
-    uint32_t client, struct proxy_ep *const *tried, size_t ntried,
-    struct sockaddr_in *dst, struct proxy_ep **epp)
+proxy_pick(struct proxy_svc *ps, enum ip_family fam, uint16_t port,
+    enum cip_proto proto, const union proxy_sa *client,
+    struct proxy_ep *const *tried, size_t ntried, union proxy_sa *dst,
+    struct proxy_ep **epp)
 {
 	const struct service *svc = ps->svc;
 	const struct svc_port *sp = NULL;
+	const struct svc_ready *rd;
 	const struct svc_endpoint *eps;
 	struct balancer_load *load = NULL;
 	struct balancer_req rq;
@@ -726,11 +812,17 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 	for (i = 0; i < svc->nports; i++)
 		if (svc->ports[i].port == port && svc->ports[i].proto == proto)
 			sp = &svc->ports[i];
-	if (sp == NULL || sp->ready == NULL || (n = sp->ready->n) == 0)
+	if (sp == NULL)
 		return -1;
-	eps = sp->ready->v;
+	rd = fam == IP_FAMILY_V6 ? sp->ready6 : sp->ready;
+	if (rd == NULL || (n = rd->n) == 0)
+		return -1;
+	eps = rd->v;
 	rq.algo = svc->algo;
-	rq.client = client;
+	if (client->sa.sa_family == AF_INET6)
+		rq.client = client->sin6.sin6_addr;
+	else
+		balancer_client4(client->sin.sin_addr.s_addr, &rq.client);
 	rq.now_ms = proxy_now_ms();
 	rq.affinity_ms = svc->affinity == AFFINITY_CLIENTIP ?
 	    (uint64_t)svc->affinity_timeout_s * 1000 : 0;
@@ -760,7 +852,7 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 					load[i].flags |= BALANCER_TRIED;
 		}
 	}
-	if (rq.affinity_ms != 0 && proxy_pin_elsewhere(ps, sp, &rq))
+	if (rq.affinity_ms != 0 && proxy_pin_elsewhere(ps, sp, fam, &rq))
 		rq.affinity_ms = 0;
 	if ((k = balancer_pick(ps->bal, &rq, eps, n, load)) < 0)
 		return -1;
@@ -768,9 +860,15 @@ proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
 	    (ep = proxy_ep_get(ps, eps[k].pod)) == NULL)
 		return -1;
 	memset(dst, 0, sizeof(*dst));
-	dst->sin_family = AF_INET;
-	dst->sin_addr = eps[k].ip;
-	dst->sin_port = htons(eps[k].port);
+	if (fam == IP_FAMILY_V6) {
+		dst->sin6.sin6_family = AF_INET6;
+		dst->sin6.sin6_addr = eps[k].ip6;
+		dst->sin6.sin6_port = htons(eps[k].port);
+	} else {
+		dst->sin.sin_family = AF_INET;
+		dst->sin.sin_addr = eps[k].ip;
+		dst->sin.sin_port = htons(eps[k].port);
+	}
 	*epp = ep;
 	return 0;
 }
@@ -841,19 +939,29 @@ proxy_ep_revive_cb(evutil_socket_t fd, short what, void *arg)
 /* Listeners. */
 
 static int
-proxy_socket(const struct sockaddr_in *sin, int type)
+proxy_socket(const union proxy_sa *addr, int type)
 {
-	int fd, on = 1;
+	int fd, on = 1, af = addr->sa.sa_family;
 
-	if ((fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
+	if ((fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	/*
+	 * The VIP need not be on an interface yet (interface mode adds it
+	 * without waiting); an IPv6 VIP in loopback mode never is, it is
+	 * local by the range's route on lo only.
+	 */
+	if (af == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+		    sizeof(on));
+	} else
+		(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
 	/* Accepted connections inherit it: one setsockopt less per client. */
 	if (type == SOCK_STREAM)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	if (bind(fd, &addr->sa, proxy_sa_len(addr)) == -1 ||
 	    (type == SOCK_STREAM && listen(fd, 4096) == -1)) {
 		close(fd);
 		return -1;
@@ -862,24 +970,34 @@ proxy_socket(const struct sockaddr_in *sin, int type)
 }
 
 static void
-proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
+proxy_lsn_open(struct proxy_svc *ps, enum ip_family fam, uint16_t port,
+    enum cip_proto proto)
 {
 	struct proxy_lsn *l;
-	struct sockaddr_in sin;
-	char a[INET_ADDRSTRLEN];
+	union proxy_sa sa;
+	char a[INET6_ADDRSTRLEN];
+	const char *lb = fam == IP_FAMILY_V6 ? "[" : "";
+	const char *rb = fam == IP_FAMILY_V6 ? "]" : "";
 	int fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = ps->vip;
-	sin.sin_port = htons(port);
+	memset(&sa, 0, sizeof(sa));
+	if (fam == IP_FAMILY_V6) {
+		sa.sin6.sin6_family = AF_INET6;
+		sa.sin6.sin6_addr = ps->vip6;
+		sa.sin6.sin6_port = htons(port);
+	} else {
+		sa.sin.sin_family = AF_INET;
+		sa.sin.sin_addr = ps->vip;
+		sa.sin.sin_port = htons(port);
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto fail;
 	l->ps = ps;
+	l->fam = fam;
 	l->port = port;
 	l->proto = proto;
 	l->fd = -1;
-	fd = proxy_socket(&sin, proto == CIP_PROTO_UDP ? SOCK_DGRAM :
+	fd = proxy_socket(&sa, proto == CIP_PROTO_UDP ? SOCK_DGRAM :
 	    SOCK_STREAM);
 	if (fd == -1)
 		goto fail;
@@ -898,12 +1016,14 @@ proxy_lsn_open(struct proxy_svc *ps, uint16_t port, enum cip_proto proto)
 	}
 	LIST_INSERT_HEAD(&ps->listeners, l, entry);
 	LIST_INSERT_HEAD(&proxy.listeners, l, all);
-	log_debug("proxy: %s listening on %s:%u/%s", ps->key,
-	    inet4_str(ps->vip, a), port, cip_proto_name(proto));
+	log_debug("proxy: %s listening on %s%s%s:%u/%s", ps->key, lb,
+	    proxy_vip_str(ps, fam, a, sizeof(a)), rb, port,
+	    cip_proto_name(proto));
 	return;
 fail:
-	log_warn("proxy: %s: listen on %s:%u/%s", ps->key,
-	    inet4_str(ps->vip, a), port, cip_proto_name(proto));
+	log_warn("proxy: %s: listen on %s%s%s:%u/%s", ps->key, lb,
+	    proxy_vip_str(ps, fam, a, sizeof(a)), rb, port,
+	    cip_proto_name(proto));
 	if (l != NULL) {
 		if (l->el != NULL)
 			evconnlistener_free(l->el);

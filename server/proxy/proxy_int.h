@@ -8,6 +8,7 @@
 #define CIP_PROXY_INT_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,7 +25,25 @@ struct metric;
 struct runtime;
 struct proxy_session;
 struct proxy_flow;
-struct sockaddr;
+
+/*
+ * A client's or an endpoint's address, of either family, as a session or
+ * a flow holds it: sockaddr_storage's role at a fifth of its size, which
+ * every connection would carry.
+ */
+union proxy_sa {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
+/* Its length for its family. */
+static inline socklen_t
+proxy_sa_len(const union proxy_sa *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->sin6) :
+	    sizeof(a->sin);
+}
 
 /* Endpoints tried by one connection, at most. */
 #define PROXY_MAX_TRIED	8
@@ -58,11 +77,12 @@ struct proxy_ep {
 	struct metric		*m_bytes_to_ep, *m_bytes_to_client;
 };
 
-/* A VIP:port/proto socket. */
+/* A VIP:port/proto socket, [VIP6]:port/proto for IPv6. */
 struct proxy_lsn {
 	LIST_ENTRY(proxy_lsn)	 entry;		/* in ps->listeners */
 	LIST_ENTRY(proxy_lsn)	 all;		/* in proxy.listeners */
 	struct proxy_svc	*ps;
+	enum ip_family		 fam;		/* the VIP's, the endpoints' */
 	uint16_t		 port;
 	enum cip_proto		 proto;
 	int			 fd;
@@ -77,7 +97,9 @@ struct proxy_svc {
 	/* The registry's service (its identity is stable); NULL when gone. */
 	const struct service	*svc;
 	struct in_addr		 vip;		/* listened on; 0 when none */
+	struct in6_addr		 vip6;		/* listened on; :: when none */
 	bool			 vip_added;	/* on the interface */
+	bool			 vip6_added;
 	bool			 gone;		/* removed from the registry */
 	bool			 busy;		/* being torn down: keep it */
 	uint32_t		 refs;		/* connections and flows */
@@ -137,15 +159,17 @@ proxy_count_bytes(struct proxy_ep *ep, bool to_ep, uint64_t n)
 /* The loop's cached clock, in milliseconds. */
 uint64_t proxy_now_ms(void);
 /*
- * Chooses a ready endpoint of ps for a new connection on port/proto from
- * client (network order), avoiding the ntried endpoints in tried and,
- * while others exist, those failing passively: the balancer's choice
- * over the port's ready array in the registry. Fills dst and *epp.
- * Returns 0, or -1 when there is none.
+ * Chooses a ready endpoint of ps for a new connection to the VIP of
+ * family fam on port/proto from client, avoiding the ntried endpoints in
+ * tried and, while others exist, those failing passively: the balancer's
+ * choice over the port's ready array of that family in the registry (as
+ * kube-proxy, a VIP forwards to endpoints of its own family only). Fills
+ * dst (of family fam) and *epp. Returns 0, or -1 when there is none.
  */
-int	proxy_pick(struct proxy_svc *ps, uint16_t port, enum cip_proto proto,
-    uint32_t client, struct proxy_ep *const *tried, size_t ntried,
-    struct sockaddr_in *dst, struct proxy_ep **epp);
+int	proxy_pick(struct proxy_svc *ps, enum ip_family fam, uint16_t port,
+    enum cip_proto proto, const union proxy_sa *client,
+    struct proxy_ep *const *tried, size_t ntried, union proxy_sa *dst,
+    struct proxy_ep **epp);
 /* The endpoint state of the pod with uid, or NULL. */
 struct proxy_ep *proxy_ep_find(const struct proxy_svc *ps, uint64_t uid);
 /* Creates (or returns) the endpoint state of pod. NULL on OOM. */

@@ -65,7 +65,8 @@ struct proxy_session {
 	struct proxy_half	 in;		/* client side */
 	struct proxy_half	 out;		/* endpoint side */
 	struct event		 timer;		/* retry, then idle */
-	struct sockaddr_in	 client;
+	union proxy_sa		 client;
+	enum ip_family		 fam;		/* the VIP's */
 	uint16_t		 port;		/* service port */
 	uint8_t			 attempts;
 	uint8_t			 ntried;
@@ -112,7 +113,8 @@ proxy_tcp_accept_cb(struct evconnlistener *el, int fd, struct sockaddr *sa,
 	uint64_t max = proxy.rt->conf->proxy_max_sessions;
 
 	(void)el;
-	if (sa->sa_family != AF_INET || (size_t)salen < sizeof(s->client) ||
+	if (sa->sa_family != (l->fam == IP_FAMILY_V6 ? AF_INET6 : AF_INET) ||
+	    salen < 0 || (size_t)salen < proxy_sa_len((union proxy_sa *)sa) ||
 	    (max != 0 && proxy.nsessions >= max)) {
 		proxy_reset_fd(fd);
 		return;
@@ -122,7 +124,8 @@ proxy_tcp_accept_cb(struct evconnlistener *el, int fd, struct sockaddr *sa,
 		proxy_reset_fd(fd);
 		return;
 	}
-	memcpy(&s->client, sa, sizeof(s->client));
+	memcpy(&s->client, sa, proxy_sa_len((union proxy_sa *)sa));
+	s->fam = l->fam;
 	s->port = l->port;
 	s->ps = l->ps;
 	s->in.s = s->out.s = s;
@@ -143,12 +146,12 @@ static void
 proxy_session_connect(struct proxy_session *s)
 {
 	const struct cip_conf *conf = proxy.rt->conf;
-	struct sockaddr_in dst;
+	union proxy_sa dst;
 	struct proxy_ep *ep;
 	struct timeval tv;
 	int fd;
 
-	if (proxy_pick(s->ps, s->port, CIP_PROTO_TCP, s->client.sin_addr.s_addr,
+	if (proxy_pick(s->ps, s->fam, s->port, CIP_PROTO_TCP, &s->client,
 	    s->tried, s->ntried, &dst, &ep) == -1) {
 		if (s->attempts == 0)
 			metric_add(s->ps->m_noep, 1);
@@ -160,7 +163,8 @@ proxy_session_connect(struct proxy_session *s)
 	ep->active++;
 	if (s->ntried < PROXY_MAX_TRIED)
 		s->tried[s->ntried++] = ep;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(dst.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		/* Out of descriptors is not the endpoint's fault. */
 		s->ep = NULL;
@@ -170,7 +174,7 @@ proxy_session_connect(struct proxy_session *s)
 		return;
 	}
 	s->out.fd = fd;
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0) {
+	if (connect(fd, &dst.sa, proxy_sa_len(&dst)) == 0) {
 		proxy_session_up(s);
 		return;
 	}
@@ -286,7 +290,7 @@ proxy_session_up(struct proxy_session *s)
 		char a[64];
 
 		log_debug("proxy: %s: %s -> %s", s->ps->key,
-		    sockaddr_str((struct sockaddr *)&s->client, a, sizeof(a)),
+		    sockaddr_str(&s->client.sa, a, sizeof(a)),
 		    ep->key);
 	}
 }

@@ -32,7 +32,7 @@ struct proxy_flow {
 	LIST_ENTRY(proxy_flow)	 entry;		/* in ep->flows */
 	struct proxy_lsn	*lsn;
 	struct proxy_ep		*ep;
-	struct sockaddr_in	 client;	/* its key in lsn->flows */
+	union proxy_sa		 client;	/* its key in lsn->flows */
 	int			 fd;		/* connected to the endpoint */
 	struct event		*ev;
 	struct event		*idle;
@@ -45,15 +45,25 @@ static void	proxy_udp_read_cb(evutil_socket_t, short, void *);
 static void	proxy_flow_read_cb(evutil_socket_t, short, void *);
 static void	proxy_flow_idle_cb(evutil_socket_t, short, void *);
 static struct proxy_flow *proxy_flow_new(struct proxy_lsn *,
-		    const struct sockaddr_in *);
+		    const union proxy_sa *);
 static void	proxy_flow_free(struct proxy_flow *, bool);
 
-/* The hash of a client address and port, without strings. */
+/*
+ * The hash of a client address and port, without strings. The listener
+ * is of one family, so all its flows' clients are.
+ */
 static uint32_t
-proxy_flow_hash_addr(const struct sockaddr_in *sin)
+proxy_flow_hash_addr(const union proxy_sa *a)
 {
-	return ptab_hash_u64((uint64_t)sin->sin_addr.s_addr << 16 |
-	    sin->sin_port);
+	uint64_t hi, lo;
+
+	if (a->sa.sa_family != AF_INET6)
+		return ptab_hash_u64((uint64_t)a->sin.sin_addr.s_addr << 16 |
+		    a->sin.sin_port);
+	memcpy(&hi, &a->sin6.sin6_addr.s6_addr[0], 8);
+	memcpy(&lo, &a->sin6.sin6_addr.s6_addr[8], 8);
+	return ptab_hash_u64((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^
+	    ((uint64_t)a->sin6.sin6_port << 48));
 }
 
 static uint32_t
@@ -65,11 +75,17 @@ proxy_flow_hash(const void *o)
 static bool
 proxy_flow_match(const void *o, const void *key)
 {
-	const struct sockaddr_in *a = &((const struct proxy_flow *)o)->client;
-	const struct sockaddr_in *b = key;
+	const union proxy_sa *a = &((const struct proxy_flow *)o)->client;
+	const union proxy_sa *b = key;
 
-	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
-	    a->sin_port == b->sin_port;
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		    memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr,
+		    sizeof(a->sin6.sin6_addr)) == 0;
+	return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr &&
+	    a->sin.sin_port == b->sin.sin_port;
 }
 
 int
@@ -115,19 +131,19 @@ proxy_udp_drain_ep(struct proxy_ep *ep)
 static uint64_t	proxy_udp_warned_ms;	/* the last flow failure logged */
 
 static struct proxy_flow *
-proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client)
+proxy_flow_new(struct proxy_lsn *l, const union proxy_sa *client)
 {
 	const struct cip_conf *conf = proxy.rt->conf;
 	struct proxy_flow *f;
 	struct proxy_ep *ep;
-	struct sockaddr_in dst;
+	union proxy_sa dst;
 	struct timeval tv;
 	uint64_t max = conf->proxy_max_sessions;
 
 	if (max != 0 && proxy.nsessions >= max)
 		return NULL;
-	if (proxy_pick(l->ps, l->port, CIP_PROTO_UDP, client->sin_addr.s_addr,
-	    NULL, 0, &dst, &ep) == -1) {
+	if (proxy_pick(l->ps, l->fam, l->port, CIP_PROTO_UDP, client, NULL, 0,
+	    &dst, &ep) == -1) {
 		metric_add(l->ps->m_noep, 1);
 		return NULL;
 	}
@@ -136,9 +152,9 @@ proxy_flow_new(struct proxy_lsn *l, const struct sockaddr_in *client)
 	f->fd = -1;
 	f->lsn = l;
 	f->client = *client;
-	if ((f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+	if ((f->fd = socket(dst.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(f->fd, (struct sockaddr *)&dst, sizeof(dst)) == -1)
+	    connect(f->fd, &dst.sa, proxy_sa_len(&dst)) == -1)
 		goto fail;
 	f->ev = event_new(proxy.rt->base, f->fd, EV_READ | EV_PERSIST,
 	    proxy_flow_read_cb, f);
@@ -206,20 +222,20 @@ proxy_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_lsn *l = arg;
 	struct proxy_flow *f;
-	struct sockaddr_in from;
+	union proxy_sa from;
 	socklen_t fromlen;
 	ssize_t n;
-	int i;
+	int i, af = l->fam == IP_FAMILY_V6 ? AF_INET6 : AF_INET;
 
 	(void)what;
 	memset(&from, 0, sizeof(from));
 	for (i = 0; i < PROXY_UDP_BURST; i++) {
 		fromlen = sizeof(from);
 		n = recvfrom(fd, proxy_udp_buf, sizeof(proxy_udp_buf), 0,
-		    (struct sockaddr *)&from, &fromlen);
+		    &from.sa, &fromlen);
 		if (n == -1)
 			return;
-		if (fromlen < sizeof(from) || from.sin_family != AF_INET)
+		if (from.sa.sa_family != af || fromlen < proxy_sa_len(&from))
 			continue;
 		f = ptab_find(&l->flows, proxy_flow_hash_addr(&from),
 		    proxy_flow_match, &from);
@@ -249,7 +265,7 @@ proxy_flow_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		f->activity = true;
 		if (sendto(f->lsn->fd, proxy_udp_buf, (size_t)n, 0,
-		    (struct sockaddr *)&f->client, sizeof(f->client)) == n)
+		    &f->client.sa, proxy_sa_len(&f->client)) == n)
 			proxy_count_bytes(f->ep, false, (uint64_t)n);
 	}
 }

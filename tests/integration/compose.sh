@@ -6,7 +6,11 @@
 # demo/compose/base-image.sh (debootstrap, cached in $CLUSTERIP_CACHE,
 # default /var/cache/clusterip-test), then `docker-compose up --build` of
 # demo/compose. Checked: the front app, published on 127.0.0.1, shows both
-# quotes through the VIP of the label-defined Service "backend"; the CLI
+# quotes through the VIP of the label-defined Service "backend"; the
+# network is dual-stack: the Service (PreferDualStack by label) has an
+# IPv6 VIP too, which a container resolves by AAAA and reaches at
+# [VIP6]:5000 (neighbour discovery of clusterip's /128), getting both
+# quotes over the backends' IPv6 addresses; the CLI
 # on the host reaches the daemon through the unix socket shared with it;
 # `--scale` up and down changes the endpoints; a container whose health
 # check fails leaves them and comes back (logged both ways); a container
@@ -141,6 +145,25 @@ grep -q '^Selector: *clusterip.io/service=backend$' "$W/describe" ||
 # The API's delete refuses what Docker owns.
 "$CLI" delete svc backend > "$W/delete" 2>&1 && fail "the API deleted Docker's Service"
 grep -q "docker" "$W/delete" || fail "delete refused without naming docker: $(cat "$W/delete")"
+# Dual-stack: the IPv6 VIP, resolved by AAAA in a container and reached
+# there, forwards to the backends' IPv6 addresses.
+"$CLI" get svc -o wide > "$W/svcw" 2>&1 || fail "get svc -o wide: $(cat "$W/svcw")"
+vip6=$(awk '$1 == "backend" { print $3 }' "$W/svcw" | cut -d, -f2)
+case $vip6 in
+fd00:29::1:0:0:*) echo "backend has the IPv6 VIP $vip6 too" ;;
+*) fail "no IPv6 VIP of fd00:29:0:0:1::/112 in: $(cat "$W/svcw")" ;;
+esac
+aaaa=$($D exec "${P}_frontapp_1" getent ahostsv6 backend | awk 'NR == 1 { print $1 }')
+[ "$aaaa" = "$vip6" ] || fail "backend's AAAA in the front app: \"$aaaa\""
+: > "$W/answers6"
+for _ in $(seq 16); do
+	$D exec "${P}_frontapp_1" curl -gfsS -m 5 "http://[$vip6]:5000/" >> "$W/answers6" 2>&1 ||
+	    fail "[$vip6]:5000 from the front app: $(tail -n 1 "$W/answers6")"
+	echo >> "$W/answers6"
+done
+grep -q "honourable" "$W/answers6" && grep -q "whining" "$W/answers6" ||
+    fail "both quotes expected over [$vip6]:5000: $(sort "$W/answers6" | uniq -c)"
+echo "[$vip6]:5000 serves both quotes over IPv6 (${SECONDS}s)"
 # And from inside the project, as the README shows it.
 compose exec -T clusterip clusterip get pods > "$W/pods" 2>&1 ||
     fail "clusterip get pods: $(cat "$W/pods")"

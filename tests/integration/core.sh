@@ -109,9 +109,20 @@ fi
 LOG="$TEST_TMP/d1.log"
 start_daemon "$LOG" "${ARGS[@]}"
 grep -q "startup complete: 1 services, 2 pods" "$LOG" || fail "demo not loaded"
-[ -s "$STATE/vips.state" ] || fail "no VIP state file"
-grep -q "default/backend" "$STATE/vips.state" || fail "backend has no VIP in the state file"
-vip_of_backend() { awk '$NF == "default/backend" { print $1 }' "$STATE/vips.state"; }
+# The writer thread saves the state after start-up: polled, bounded.
+for ((i = 0; i < 400; i++)); do
+	grep -qs '"default/backend"' "$STATE/vips.json" && break
+	sleep 0.05
+done
+[ -s "$STATE/vips.json" ] || fail "no VIP state file"
+grep -q '"default/backend"' "$STATE/vips.json" || fail "backend has no VIP in the state file"
+# The address the state file gives KEY (JSON: [address, key, seq, inUse]).
+vip_in_state() {
+	python3 -c 'import json, sys
+for a, k, s, u in json.load(open(sys.argv[1]))["vips"]:
+    if k == sys.argv[2]: print(a)' "$STATE/vips.json" "$1"
+}
+vip_of_backend() { vip_in_state default/backend; }
 VIP1=$(vip_of_backend)
 case "$VIP1" in 127.96.*) ;; *) fail "backend VIP '$VIP1' not in 127.96.0.0/16" ;; esac
 pass "daemon up on the demo manifests"
@@ -150,13 +161,34 @@ start_daemon "$LOG2" "${ARGS[@]}"
 stop_daemon
 [ "$(vip_of_backend)" = "$VIP1" ] || fail "VIP changed across a restart: $(vip_of_backend) != $VIP1"
 # A corrupt state file is reported and rebuilt, never a crash.
-printf 'garbage\x00\xff\n' > "$STATE/vips.state"
+printf 'garbage\x00\xff\n' > "$STATE/vips.json"
 LOG3="$TEST_TMP/d3.log"
 start_daemon "$LOG3" "${ARGS[@]}"
 stop_daemon
 grep -q "VIP state rebuilt from scratch" "$LOG3" || fail "corrupt state file not reported"
 [ "$(vip_of_backend)" = "$VIP1" ] || fail "rebuilt state gives another VIP: $(vip_of_backend)"
 pass "VIPs stable across restarts; corrupt state rebuilt"
+
+# A text state file of version 2 (before JSON) is migrated: its VIPs
+# kept, saved as vips.json, and removed once that is written.
+rm -f "$STATE/vips.json"
+python3 - "$STATE/vips.state" <<'PY'
+import sys
+body = ("clusterip-vip 2\nrange 127.96.0.0/16\n"
+        "127.96.200.7 U 5 default/backend\n127.96.200.9 R 4 default/gone\n")
+h = 0xcbf29ce484222325
+for b in body.encode():
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+open(sys.argv[1], "w").write(body + "end 2 %016x\n" % h)
+PY
+LOG5="$TEST_TMP/d5.log"
+start_daemon "$LOG5" "${ARGS[@]}"
+stop_daemon
+grep -q "text VIP state of version 2" "$LOG5" || fail "migration not logged"
+[ ! -e "$STATE/vips.state" ] || fail "the text state file was not removed after the JSON save"
+[ "$(vip_of_backend)" = 127.96.200.7 ] || fail "migrated VIP not kept: $(vip_of_backend)"
+[ "$(vip_in_state default/gone)" = 127.96.200.9 ] || fail "released VIP not migrated"
+pass "text state file of version 2 migrated to JSON"
 
 # SIGHUP refuses what a restart would refuse, and keeps the running one.
 API_PORT=$(free_port)

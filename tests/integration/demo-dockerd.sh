@@ -3,7 +3,8 @@
 # compose.sh): one test at a time takes the Docker engine (a lock), uses
 # the dockerd already running or starts one, and when it started it,
 # stops it and restores what dockerd changes on the host: firewall rules
-# and the FORWARD policy, ip_forward, docker0, the mounts on
+# (IPv4 and IPv6) and the FORWARD policy, ip_forward and IPv6 forwarding
+# (the demo's network is dual-stack), docker0, the mounts on
 # /var/lib/docker, /var/lib/docker and /run/containerd when they did not
 # exist before.
 #
@@ -32,6 +33,13 @@ dockerd_start() {
 	if [ "$DOCKERD_OWN" = 0 ]; then
 		iptables-save > "$W/iptables.before" || return 1
 		DOCKERD_FWD0=$(cat /proc/sys/net/ipv4/ip_forward)
+		DOCKERD_IP6T=0
+		if command -v ip6tables-save > /dev/null &&
+		    ip6tables-save > "$W/ip6tables.before"; then
+			DOCKERD_IP6T=1
+		fi
+		DOCKERD_FWD6=$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)
+		DOCKERD_FWD6D=$(cat /proc/sys/net/ipv6/conf/default/forwarding 2>/dev/null)
 		DOCKERD_LIB_EXISTED=0 DOCKERD_RUNC_EXISTED=0
 		[ -e /var/lib/docker ] && DOCKERD_LIB_EXISTED=1
 		[ -e /run/containerd ] && DOCKERD_RUNC_EXISTED=1
@@ -77,6 +85,18 @@ dockerd_stop() {
 	iptables -P FORWARD ACCEPT
 	iptables-restore < "$W/iptables.before"
 	echo "$DOCKERD_FWD0" > /proc/sys/net/ipv4/ip_forward
+	if [ "$DOCKERD_IP6T" = 1 ]; then
+		for t in filter nat; do
+			ip6tables -t $t -F
+			ip6tables -t $t -X
+		done
+		ip6tables -P FORWARD ACCEPT
+		ip6tables-restore < "$W/ip6tables.before"
+	fi
+	[ -n "$DOCKERD_FWD6" ] &&
+	    echo "$DOCKERD_FWD6" > /proc/sys/net/ipv6/conf/all/forwarding
+	[ -n "$DOCKERD_FWD6D" ] &&
+	    echo "$DOCKERD_FWD6D" > /proc/sys/net/ipv6/conf/default/forwarding
 	[ "$DOCKERD_LIB_EXISTED" = 0 ] && rm -rf /var/lib/docker
 	[ "$DOCKERD_RUNC_EXISTED" = 0 ] && rm -rf /run/containerd
 	rm -rf /var/run/docker

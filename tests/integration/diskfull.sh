@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # diskfull.sh -- the state directory's disk fills up: an API change is
 # applied and answered with 500 saying the state file could not be written,
-# the last good api-objects.json and vips.state stay whole (no temporary
+# the last good api-objects.json and vips.json stay whole (no temporary
 # file left), DNS and the API go on, and the next change once there is room
 # writes everything. The state directory is a 256 KiB tmpfs in a mount
 # namespace of the daemon's own (needs root; skipped otherwise).
@@ -43,7 +43,7 @@ vip_of() { dig +short +time=2 +tries=1 -p "$DNS_PORT" @127.0.0.1 "$1.default.svc
 [ "$(apply one)" = 200 ] || fail "apply one: $(cat "$TEST_TMP/body")"
 in_ns grep -q '"one"' "$STATE/api-objects.json" || fail "one not saved"
 good_api=$(in_ns cat "$STATE/api-objects.json")
-good_vips=$(in_ns cat "$STATE/vips.state")
+good_vips=$(in_ns cat "$STATE/vips.json")
 
 # Fill the disk.
 in_ns sh -c "dd if=/dev/zero of='$STATE/fill' bs=4k 2>/dev/null; true"
@@ -54,9 +54,9 @@ grep -q "state file could not be written" "$TEST_TMP/body" || fail "500 without 
 [ -n "$(vip_of two)" ] || fail "the applied service does not answer in DNS"
 curl -sf "$API/v1/services/default/two" >/dev/null || fail "the applied service is not in the API"
 [ "$(in_ns cat "$STATE/api-objects.json")" = "$good_api" ] || fail "api-objects.json changed on a full disk"
-[ "$(in_ns cat "$STATE/vips.state")" = "$good_vips" ] || fail "vips.state changed on a full disk"
+[ "$(in_ns cat "$STATE/vips.json")" = "$good_vips" ] || fail "vips.json changed on a full disk"
 in_ns sh -c "ls '$STATE'/*.tmp 2>/dev/null" && fail "a temporary file was left on the full disk"
-grep -Eq "cannot (save VIP state|write .*vips\.state)" "$TEST_TMP/daemon.log" ||
+grep -Eq "cannot (save VIP state|write .*vips\.json)" "$TEST_TMP/daemon.log" ||
     fail "the failed VIP save was not logged"
 kill -0 "$DAEMON_PID" || fail "daemon died on a full disk"
 pass "full disk: the change applies, 500 says the state was not saved, the old files stay whole"
@@ -68,6 +68,6 @@ for s in one two three; do
 	in_ns grep -q "\"$s\"" "$STATE/api-objects.json" || fail "$s not in api-objects.json"
 done
 vip2=$(vip_of two)
-in_ns grep -q "${vip2//./\\.}" "$STATE/vips.state" || fail "two's VIP $vip2 not in vips.state"
+in_ns grep -q "\"${vip2//./\\.}\"" "$STATE/vips.json" || fail "two's VIP $vip2 not in vips.json"
 stop_daemon
 pass "with room again, the next change saves the state in full"

@@ -4,9 +4,36 @@
 # per family, A and AAAA of the VIPs, IPv6 single-stack, headless AAAA
 # per endpoint with CoreDNS's dashed IPv6 names, SRV additional A and
 # AAAA, PTR in the IPv6 range's ip6.arpa zone and for IPv6 endpoints,
-# and the refusal of RequireDualStack without an IPv6 range. DNS only
-# answers the addresses, so no root is needed.
+# and the refusal of RequireDualStack without an IPv6 range. The daemon
+# routes an IPv6 range to lo in loopback mode, which needs CAP_NET_ADMIN:
+# it runs in a network namespace of the test's own, so the host's routes
+# stay as they are; without root, in an unprivileged user namespace with
+# its own network namespace (unshare -rn) when the kernel allows it.
+command -v ip >/dev/null || { echo "SKIP: no ip(8) (iproute2)"; exit 77; }
+if [ -z "${CIP_DNS6_USERNS:-}" ] && [ "$(id -u)" != 0 ]; then
+	unshare -rn true 2>/dev/null ||
+	    { echo "SKIP: an IPv6 VIP range needs CAP_NET_ADMIN"; exit 77; }
+	CIP_DNS6_USERNS=1 exec unshare -rn bash "$0" "$@"
+fi
 . "$top_srcdir/tests/integration/dns_lib.sh"
+
+if [ -n "${CIP_DNS6_USERNS:-}" ]; then
+	# A network namespace of our own already.
+	ip link set lo up || fail "cannot bring lo up"
+else
+	NS="cip-dns6-$$"
+	ip netns add "$NS" 2>/dev/null || { echo "SKIP: cannot create network namespaces"; exit 77; }
+	dual_cleanup() {
+		lib_cleanup
+		ip netns del "$NS" 2>/dev/null
+	}
+	trap dual_cleanup EXIT
+	ip -n "$NS" link set lo up
+	DAEMON_PREFIX=(ip netns exec "$NS")
+	dq() {
+		ip netns exec "$NS" dig +time=2 +tries=1 -p "$DNS_PORT" @127.0.0.1 "$@" 2>&1
+	}
+fi
 
 M="$TEST_TMP/manifests"
 mkdir -p "$M"
@@ -98,7 +125,8 @@ pass "PTR: the ip6.arpa zone of the range, IPv6 endpoints"
 
 # A restart gives the same VIPs of both families (the state file keeps both).
 stop_daemon
-grep -q "^range fd00:96::/112" "$TEST_TMP/state/vips.state" || fail "state file: no IPv6 range"
+python3 -c 'import json, sys; sys.exit("fd00:96::/112" not in json.load(open(sys.argv[1]))["ranges"])' \
+    "$TEST_TMP/state/vips.json" || fail "state file: no IPv6 range"
 start_dns "$M" --vip-range fd00:96::/112 --api-listen none \
     --upstream 127.0.0.1:9 --dns-ttl 5
 [ "$(dshort web.default.svc.$D AAAA)" = "$v6" ] || fail "IPv6 VIP changed over a restart"
@@ -108,7 +136,7 @@ pass "both VIPs stable over a restart"
 
 # Without an IPv6 range: RequireDualStack is refused with file and line.
 out=$("$CIPD" --vip-range "$VIP_RANGE" --manifests "$M" --api-listen none \
-    --upstream 127.0.0.1:9 --check-config 2>&1) && fail "RequireDualStack accepted"
+    --state-dir "$TEST_TMP/state" --upstream 127.0.0.1:9 --check-config 2>&1) && fail "RequireDualStack accepted"
 echo "$out" | grep -q "dual.yaml:[0-9]*:[0-9]*: service default/.*not configured" ||
     fail "refusal without position: $out"
 pass "single-stack daemon refuses dual-stack requirements with file:line"

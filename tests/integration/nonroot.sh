@@ -64,7 +64,7 @@ case "$vip" in 127.96.*) ;; *) fail "dig answered '$vip'" ;; esac
 pass "DNS answers and the API's objects persist in the user's state directory"
 
 stop_daemon
-[ -s "$ST/vips.state" ] || fail "no VIP state in $ST"
-[ "$(stat -c %U "$ST/vips.state")" = nobody ] || fail "VIP state not nobody's"
+[ -s "$ST/vips.json" ] || fail "no VIP state in $ST"
+[ "$(stat -c %U "$ST/vips.json")" = nobody ] || fail "VIP state not nobody's"
 pass "stopped; VIP state saved"
 echo "nonroot.sh: all passed"

@@ -4,7 +4,8 @@
 # nobody with only the capabilities its mode needs. Loopback mode: a
 # service on port 80 applied after the drop still gets its VIP:80
 # listener, DNS answers (also on port 53), the state is written by
-# nobody. Interface mode, in a network namespace: CAP_NET_ADMIN and
+# nobody; with --docker, the group owning the Docker socket stays among
+# its groups. Interface mode, in a network namespace: CAP_NET_ADMIN and
 # CAP_NET_RAW stay, and a VIP added after the drop reaches the interface
 # and leaves it on SIGTERM. Needs root; skipped (77) otherwise.
 set -u
@@ -150,10 +151,34 @@ wait_log "$DAEMON_LOG" "manifests re-read: 0 refused"
 kill -0 "$DAEMON_PID" || fail "clusteripd died on SIGHUP"
 grep -q "configuration refused" "$DAEMON_LOG" && fail "reload refused"
 stop_daemon
-[ "$(stat -c %U "$ST/vips.state" 2>&1)" = nobody ] ||
+[ "$(stat -c %U "$ST/vips.json" 2>&1)" = nobody ] ||
 	fail "VIP state not saved by nobody: $(ls -l "$ST")"
 grep -q "VIP state not saved" "$DAEMON_LOG" && fail "VIP state not saved"
 pass "state written after the drop, SIGHUP reload, clean exit"
+
+# --- --docker: the daemon keeps the group owning the Docker socket, so
+# the provider can connect again after the drop (its events stream
+# reconnects). Without a dockerd of the test's own, the socket here is
+# one nobody serves, owned by a group nobody is not in; what is checked
+# is the kernel's view of the daemon's groups.
+SOCK="$TEST_TMP/docker.sock"
+DGID=4242
+[ "$NOBODY_GID" != "$DGID" ] || DGID=4243
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+	"$SOCK" || fail "cannot make a unix socket"
+chgrp "$DGID" "$SOCK" && chmod 0660 "$SOCK" || fail "chgrp $DGID $SOCK"
+start_daemon "$TEST_TMP/d-docker.log" -c /dev/null --user nobody \
+	--state-dir "$TEST_TMP/state-docker" --api-listen none \
+	--dns-listen "127.0.0.1:$(free_port)" --upstream 127.0.0.1:9 \
+	--docker="$SOCK"
+groups=" $(status_field "$DAEMON_PID" Groups) "
+case "$groups" in
+*" $DGID "*) ;;
+*) fail "Groups:$groups: the Docker socket's group $DGID is missing" ;;
+esac
+check_creds "$DAEMON_PID" cap_net_bind_service
+stop_daemon
+pass "--docker: the Docker socket's group ($DGID) is kept after the drop"
 
 # --- interface mode, in a network namespace of the test's own
 command -v ip >/dev/null || skip "no ip(8) (iproute2)"

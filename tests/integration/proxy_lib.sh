@@ -68,6 +68,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 mode, name, addr, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 flag = sys.argv[5] if len(sys.argv) > 5 else ""
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET   # IPv6 backends too
 BIG = bytes(range(256)) * 4096   # 1 MiB
 
 class H(BaseHTTPRequestHandler):
@@ -124,14 +125,16 @@ class Stream(socketserver.BaseRequestHandler):
 class TS(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    address_family = fam
 
 if mode == "http":
     ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.address_family = fam
     ThreadingHTTPServer((addr, port), H).serve_forever()
 elif mode == "banner":
     TS((addr, port), Banner).serve_forever()
 elif mode == "silent":
-    s = socket.socket()
+    s = socket.socket(fam)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(16)
@@ -143,7 +146,7 @@ elif mode == "hash":
 elif mode == "stream":
     TS((addr, port), Stream).serve_forever()
 elif mode == "udpecho":
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
     s.bind((addr, port))
     while True:
         d, a = s.recvfrom(65535)

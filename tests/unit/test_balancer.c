@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,13 +42,41 @@ mk_eps(struct svc_endpoint *eps, size_t n)
 }
 
 static int
+pick6(struct balancer *b, enum lb_algo algo, const struct svc_endpoint *eps,
+    size_t n, const struct balancer_load *load, const struct in6_addr *client,
+    uint64_t affinity_ms, uint64_t now_ms, uint32_t rnd)
+{
+	struct balancer_req rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.algo = algo;
+	rq.client = *client;
+	rq.affinity_ms = affinity_ms;
+	rq.now_ms = now_ms;
+	rq.rnd = rnd;
+	return balancer_pick(b, &rq, eps, n, load);
+}
+
+/* An IPv4 client (network order). */
+static int
 pick(struct balancer *b, enum lb_algo algo, const struct svc_endpoint *eps,
     size_t n, const struct balancer_load *load, uint32_t client,
     uint64_t affinity_ms, uint64_t now_ms, uint32_t rnd)
 {
-	struct balancer_req rq = { algo, client, affinity_ms, now_ms, rnd };
+	struct in6_addr key;
 
-	return balancer_pick(b, &rq, eps, n, load);
+	balancer_client4(client, &key);
+	return pick6(b, algo, eps, n, load, &key, affinity_ms, now_ms, rnd);
+}
+
+static uint64_t
+pinned(const struct balancer *b, uint32_t client, uint64_t affinity_ms,
+    uint64_t now_ms)
+{
+	struct in6_addr key;
+
+	balancer_client4(client, &key);
+	return balancer_pinned_uid(b, &key, affinity_ms, now_ms);
 }
 
 static void
@@ -299,7 +328,7 @@ test_pick_affinity_endpoint_gone(void **state)
 	/* The first is no longer ready: repinned on the second. */
 	assert_int_equal(pick(b, LB_RANDOM, &e[1], 1, NULL, cl, 60000, 10, 0),
 	    0);
-	assert_int_equal(balancer_pinned_uid(b, cl, 60000, 10), 2);
+	assert_int_equal(pinned(b, cl, 60000, 10), 2);
 	/* The first is back, but the client stays where it was moved. */
 	assert_int_equal(pick(b, LB_RANDOM, e, 2, NULL, cl, 60000, 20, 0), 1);
 	balancer_free(b);
@@ -324,7 +353,7 @@ test_pick_affinity_failing(void **state)
 	/* It fails: moved, and pinned to the new one. */
 	l[0].flags = BALANCER_FAILING;
 	assert_int_equal(pick(b, LB_ROUND_ROBIN, e, 3, l, cl, 60000, 2, 0), 2);
-	assert_int_equal(balancer_pinned_uid(b, cl, 60000, 2), 3);
+	assert_int_equal(pinned(b, cl, 60000, 2), 3);
 	/* Everything fails: the pin holds. */
 	l[1].flags = l[2].flags = BALANCER_FAILING;
 	assert_int_equal(pick(b, LB_ROUND_ROBIN, e, 3, l, cl, 60000, 3, 0), 2);
@@ -334,7 +363,7 @@ test_pick_affinity_failing(void **state)
 	 */
 	l[2].flags |= BALANCER_TRIED;
 	assert_int_equal(pick(b, LB_ROUND_ROBIN, e, 3, l, cl, 60000, 4, 0), 0);
-	assert_int_equal(balancer_pinned_uid(b, cl, 60000, 4), 1);
+	assert_int_equal(pinned(b, cl, 60000, 4), 1);
 	balancer_free(b);
 }
 
@@ -369,16 +398,16 @@ test_pinned_uid(void **state)
 
 	(void)state;
 	mk_eps(e, 2);
-	assert_int_equal(balancer_pinned_uid(b, cl, 1000, 0), 0);
+	assert_int_equal(pinned(b, cl, 1000, 0), 0);
 	assert_int_equal(pick(b, LB_RANDOM, e, 2, NULL, cl, 1000, 100,
 	    UINT32_MAX), 1);
-	assert_int_equal(balancer_pinned_uid(b, cl, 1000, 1099), 2);
+	assert_int_equal(pinned(b, cl, 1000, 1099), 2);
 	/* Other clients, no affinity, or a pin too old: none. */
-	assert_int_equal(balancer_pinned_uid(b, cl + 1, 1000, 1099), 0);
-	assert_int_equal(balancer_pinned_uid(b, cl, 0, 1099), 0);
-	assert_int_equal(balancer_pinned_uid(b, cl, 1000, 1100), 0);
+	assert_int_equal(pinned(b, cl + 1, 1000, 1099), 0);
+	assert_int_equal(pinned(b, cl, 0, 1099), 0);
+	assert_int_equal(pinned(b, cl, 1000, 1100), 0);
 	/* Asking does not refresh the pin. */
-	assert_int_equal(balancer_pinned_uid(b, cl, 1000, 1100), 0);
+	assert_int_equal(pinned(b, cl, 1000, 1100), 0);
 	/* A pick without affinity neither reads nor sets pins. */
 	assert_int_equal(pick(b, LB_RANDOM, e, 2, NULL, cl + 1, 0, 100, 0), 0);
 	assert_int_equal(balancer_pinned(b), 1);
@@ -413,16 +442,107 @@ test_pin_elsewhere(void **state)
 	ports[1].ready = r81;
 	svc.ports = ports;
 	svc.nports = 2;
-	assert_false(balancer_pin_elsewhere(&svc, &ports[0], 0));
-	assert_false(balancer_pin_elsewhere(&svc, &ports[0], 1));
-	assert_true(balancer_pin_elsewhere(&svc, &ports[0], 2));
-	assert_false(balancer_pin_elsewhere(&svc, &ports[1], 2));
-	assert_false(balancer_pin_elsewhere(&svc, &ports[0], 3));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 0));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 1));
+	assert_true(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 2));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[1], IP_FAMILY_V4, 2));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 3));
 	/* A port with nothing ready. */
 	ports[0].ready = NULL;
-	assert_true(balancer_pin_elsewhere(&svc, &ports[0], 1));
+	assert_true(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 1));
 	free(r80);
 	free(r81);
+}
+
+/*
+ * IPv6 clients pin by their whole address: clients that differ only in
+ * the upper half, or only in the lower, get pins of their own, and an
+ * IPv4 client never shares a pin with an IPv6 one.
+ */
+static void
+test_pick_affinity_ipv6_clients(void **state)
+{
+	struct svc_endpoint e[4];
+	struct balancer *b = balancer_new();
+	struct in6_addr c1, c2, c3, c4;
+	int k1, k2, k3;
+
+	(void)state;
+	mk_eps(e, 4);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:1::7", &c1), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:2::7", &c2), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:1::8", &c3), 1);
+	balancer_client4(inet_addr("127.0.0.7"), &c4);
+	/* Round-robin gives each new client the next endpoint. */
+	k1 = pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c1, 60000, 0, 0);
+	k2 = pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c2, 60000, 0, 0);
+	k3 = pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c3, 60000, 0, 0);
+	assert_int_equal(k1, 0);
+	assert_int_equal(k2, 1);
+	assert_int_equal(k3, 2);
+	assert_int_equal(pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c4, 60000, 0,
+	    0), 3);
+	assert_int_equal(balancer_pinned(b), 4);
+	/* Each sticks to its own. */
+	assert_int_equal(pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c2, 60000, 1,
+	    0), 1);
+	assert_int_equal(pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c3, 60000, 1,
+	    0), 2);
+	assert_int_equal(pick6(b, LB_ROUND_ROBIN, e, 4, NULL, &c1, 60000, 1,
+	    0), 0);
+	assert_int_equal(balancer_pinned_uid(b, &c2, 60000, 1), 2);
+	assert_int_equal(pinned(b, inet_addr("127.0.0.7"), 60000, 1), 4);
+	balancer_free(b);
+}
+
+/*
+ * A pin's "elsewhere" is judged in the ready arrays of the connection's
+ * family: an endpoint with an IPv4 address only is on the IPv4 array of
+ * every port and on no IPv6 one.
+ */
+static void
+test_pin_elsewhere_family(void **state)
+{
+	struct svc_ready *r4, *r6a, *r6b;
+	struct svc_port ports[2];
+	struct service svc;
+
+	(void)state;
+	memset(&svc, 0, sizeof(svc));
+	memset(ports, 0, sizeof(ports));
+	r4 = calloc(1, sizeof(*r4) + 2 * sizeof(r4->v[0]));
+	r6a = calloc(1, sizeof(*r6a) + 2 * sizeof(r6a->v[0]));
+	r6b = calloc(1, sizeof(*r6b) + 2 * sizeof(r6b->v[0]));
+	assert_non_null(r4);
+	assert_non_null(r6a);
+	assert_non_null(r6b);
+	mk_eps(r4->v, 2);
+	mk_eps(r6a->v, 2);
+	mk_eps(r6b->v, 2);
+	r4->n = r4->cap = 2;		/* uids 1, 2 over IPv4 */
+	r6a->n = r6a->cap = 1;		/* uid 1 over IPv6 on port 80 */
+	r6b->v[0].uid = 3;		/* uid 3 over IPv6 on port 81 */
+	r6b->n = r6b->cap = 1;
+	ports[0].port = 80;
+	ports[0].ready = r4;
+	ports[0].ready6 = r6a;
+	ports[1].port = 81;
+	ports[1].ready = r4;
+	ports[1].ready6 = r6b;
+	svc.ports = ports;
+	svc.nports = 2;
+	/* Over IPv4 uid 3 is nowhere, uid 1 on both. */
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 3));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V4, 1));
+	/* Over IPv6 uid 3 serves port 81 only, uid 1 port 80 only. */
+	assert_true(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V6, 3));
+	assert_false(balancer_pin_elsewhere(&svc, &ports[1], IP_FAMILY_V6, 3));
+	assert_true(balancer_pin_elsewhere(&svc, &ports[1], IP_FAMILY_V6, 1));
+	/* uid 2 has no IPv6 address. */
+	assert_false(balancer_pin_elsewhere(&svc, &ports[0], IP_FAMILY_V6, 2));
+	free(r4);
+	free(r6a);
+	free(r6b);
 }
 
 int
@@ -443,6 +563,8 @@ main(void)
 		cmocka_unit_test(test_pick_affinity_many_clients),
 		cmocka_unit_test(test_pinned_uid),
 		cmocka_unit_test(test_pin_elsewhere),
+		cmocka_unit_test(test_pick_affinity_ipv6_clients),
+		cmocka_unit_test(test_pin_elsewhere_family),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,6 +200,66 @@ test_docker_pod_from_inspect_health(void **state)
 	pod_free(p);
 }
 
+/*
+ * A network with enable_ipv6 gives GlobalIPv6Address beside IPAddress:
+ * both become podIPs, IPv4 first; an IPv6-only network gives an IPv6
+ * pod; a bad IPv6 address is refused as a bad IPv4 one is.
+ */
+static void
+test_docker_pod_from_inspect_ipv6(void **state)
+{
+	static const char dual[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"demo_svcnet\":{"
+	    "\"IPAddress\":\"172.29.0.3\",\"GlobalIPv6Address\":"
+	    "\"fd00:29::3\",\"GlobalIPv6PrefixLen\":64}}}}";
+	static const char only6[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"a\":{\"IPAddress\":\"\","
+	    "\"GlobalIPv6Address\":\"\"},\"b\":{\"IPAddress\":\"\","
+	    "\"GlobalIPv6Address\":\"fd00:29::4\"}}}}";
+	static const char bad6[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/d\","
+	    "\"State\":{\"Running\":true},\"Config\":{},"
+	    "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":"
+	    "\"10.0.0.9\",\"GlobalIPv6Address\":\"fd00::zz\"}}}}";
+	struct in6_addr want;
+	char err[256], buf[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 1];
+	struct pod *p;
+
+	(void)state;
+	assert_int_equal(docker_pod_from_inspect(dual, strlen(dual), "svcnet",
+	    &p, err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->ip.s_addr, inet_addr("172.29.0.3"));
+	assert_int_equal(inet_pton(AF_INET6, "fd00:29::3", &want), 1);
+	assert_memory_equal(&p->ip6, &want, sizeof(want));
+	assert_false(p->ip6_primary);
+	assert_true(pod_has_family(p, IP_FAMILY_V6));
+	assert_string_equal(docker_pod_addrs(p, buf, sizeof(buf)),
+	    "172.29.0.3 fd00:29::3");
+	pod_free(p);
+	/* No network named: the first that gives an address of either family. */
+	assert_int_equal(docker_pod_from_inspect(only6, strlen(only6), NULL,
+	    &p, err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->ip.s_addr, 0);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:29::4", &want), 1);
+	assert_memory_equal(&p->ip6, &want, sizeof(want));
+	assert_true(p->ip6_primary);
+	assert_string_equal(docker_pod_addrs(p, buf, sizeof(buf)),
+	    "fd00:29::4");
+	pod_free(p);
+	/* On network a neither family: no address. */
+	assert_int_equal(docker_pod_from_inspect(only6, strlen(only6), "a",
+	    &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "has no address on a"));
+	assert_int_equal(docker_pod_from_inspect(bad6, strlen(bad6), NULL,
+	    &p, err, sizeof(err)), 0);
+	assert_null(p);
+	assert_non_null(strstr(err, "bad address \"fd00::zz\""));
+}
+
 static void
 test_docker_pod_from_inspect_not_a_pod(void **state)
 {
@@ -497,6 +557,12 @@ test_docker_svc_from_inspect_bad(void **state)
 		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
 		  "\"clusterip.io/affinity\":\"clientip\"",
 		  "None or ClientIP" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/ip-family-policy\":\"DualStack\"",
+		  "not SingleStack, PreferDualStack or RequireDualStack" },
+		{ "\"clusterip.io/service\":\"b\",\"clusterip.io/port\":\"1\","
+		  "\"clusterip.io/ip-family-policy\":\"\"",
+		  "not SingleStack, PreferDualStack" },
 	};
 	struct docker_svc svc;
 	char err[256], many[2048];
@@ -577,6 +643,17 @@ test_docker_svc_equal_diff(void **state)
 	docker_svc_diff(&a, &b, diff, sizeof(diff));
 	assert_string_equal(diff,
 	    "lb-algorithm least-connections, not (default)");
+	/* The IP family policy is part of the definition. */
+	js = inspect_labels("\"clusterip.io/service\":\"backend\","
+	    "\"clusterip.io/port\":\"5000\","
+	    "\"clusterip.io/ip-family-policy\":\"PreferDualStack\"");
+	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &b, err,
+	    sizeof(err)), 1);
+	assert_int_equal(b.policy, IPFP_PREFER_DUAL_STACK);
+	assert_false(docker_svc_equal(&a, &b));
+	docker_svc_diff(&a, &b, diff, sizeof(diff));
+	assert_string_equal(diff,
+	    "ip-family-policy PreferDualStack, not (default)");
 	/* Another namespace is another Service. */
 	js = inspect_labels("\"clusterip.io/service\":\"backend\","
 	    "\"clusterip.io/namespace\":\"prod\","
@@ -593,7 +670,8 @@ test_docker_svc_build_selects(void **state)
 	const char *js = inspect_labels("\"clusterip.io/service\":\"backend\","
 	    "\"clusterip.io/ports\":\"http:5000\","
 	    "\"clusterip.io/lb-algorithm\":\"round-robin\","
-	    "\"clusterip.io/affinity\":\"ClientIP\"");
+	    "\"clusterip.io/affinity\":\"ClientIP\","
+	    "\"clusterip.io/ip-family-policy\":\"RequireDualStack\"");
 	struct owner so = { OWNER_DOCKER,
 	    (char *)(uintptr_t)"default/backend" };
 	struct owner po = { OWNER_DOCKER, (char *)(uintptr_t)ID1 };
@@ -620,6 +698,9 @@ test_docker_svc_build_selects(void **state)
 	assert_string_equal(labels_get(&s->annotations,
 	    "clusterip.io/lb-algorithm"), "round-robin");
 	assert_int_equal(s->affinity, AFFINITY_CLIENTIP);
+	assert_int_equal(s->req_policy, IPFP_REQUIRE_DUAL_STACK);
+	/* Not to be applied on the single-stack registry below. */
+	s->req_policy = IPFP_UNSET;
 
 	assert_non_null(reg = registry_new(NULL));
 	assert_int_equal(objset_add_service(&set, s), 0);
@@ -657,6 +738,7 @@ main(void)
 		cmocka_unit_test(test_docker_pod_from_inspect_compose),
 		cmocka_unit_test(test_docker_pod_from_inspect_health),
 		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
+		cmocka_unit_test(test_docker_pod_from_inspect_ipv6),
 		cmocka_unit_test(test_docker_pod_from_inspect_malformed),
 		cmocka_unit_test(test_docker_list_ids),
 		cmocka_unit_test(test_docker_event_parse),

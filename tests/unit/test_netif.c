@@ -2,8 +2,9 @@
 /*
  * test_netif.c -- VIP addresses over rtnetlink, in a network namespace of
  * the test's own (so nothing leaves it): add, remove, idempotence,
- * cleanup on close, and the gratuitous ARP seen on a veth peer. Needs
- * root; skipped (77) otherwise.
+ * cleanup on close, and the gratuitous ARP seen on a veth peer; IPv6
+ * /128 without DAD and its unsolicited neighbour advertisement; the
+ * local route of an IPv6 range on lo. Needs root; skipped (77) otherwise.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netpacket/packet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -347,6 +349,366 @@ test_netif_attached(void **state)
 	event_base_free(base);
 }
 
+static struct in6_addr
+ip6(const char *s)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* True when ifname carries addr/128, as getifaddrs sees it. */
+static bool
+has_addr6(const char *ifname, const char *addr)
+{
+	struct ifaddrs *ifa, *i;
+	struct sockaddr_in6 *sin6, *mask;
+	struct in6_addr want = ip6(addr), ones;
+	bool found = false;
+
+	memset(&ones, 0xff, sizeof(ones));
+	assert_int_equal(getifaddrs(&ifa), 0);
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6 ||
+		    strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		sin6 = (struct sockaddr_in6 *)i->ifa_addr;
+		mask = (struct sockaddr_in6 *)i->ifa_netmask;
+		if (memcmp(&sin6->sin6_addr, &want, sizeof(want)) == 0 &&
+		    mask != NULL && memcmp(&mask->sin6_addr, &ones,
+		    sizeof(ones)) == 0)
+			found = true;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* bind(2) to [addr]:0 without IPV6_FREEBIND: 0 or the errno. */
+static int
+bind6(const char *addr)
+{
+	struct sockaddr_in6 sin6;
+	int s, rc = 0;
+
+	assert_true((s = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6(addr);
+	if (bind(s, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
+		rc = errno;
+	close(s);
+	return rc;
+}
+
+static void
+test_netif_add_del6(void **state)
+{
+	struct netif *n;
+	struct in6_addr a = ip6("fd00:250::5");
+
+	(void)state;
+	n = open_ok("lo");
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_true(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_int_equal(netif_addr6_del(n, &a), 0);
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_int_equal(netif_addr6_del(n, &a), 0);
+	/* Left on at close: removed, beside an IPv4 one. */
+	assert_int_equal(netif_addr6_add(n, &a), 0);
+	assert_int_equal(netif_addr_add(n, ip("10.250.0.5")), 0);
+	netif_close(n);
+	assert_false(has_addr6("lo", "fd00:250::5"));
+	assert_false(has_addr("lo", "10.250.0.5"));
+}
+
+/* A raw ICMPv6 socket on ifname that takes neighbour advertisements. */
+static int
+na_socket(const char *ifname)
+{
+	struct icmp6_filter filt;
+	struct timeval tv = { 0, 200000 };
+	int s, on = 1;
+
+	assert_true((s = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)) != -1);
+	ICMP6_FILTER_SETBLOCKALL(&filt);
+	ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &filt);
+	assert_int_equal(setsockopt(s, IPPROTO_ICMPV6, ICMP6_FILTER, &filt,
+	    sizeof(filt)), 0);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+	    (socklen_t)strlen(ifname) + 1), 0);
+	assert_int_equal(setsockopt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+	    sizeof(on)), 0);
+	assert_int_equal(setsockopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+	    sizeof(on)), 0);
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	return s;
+}
+
+/*
+ * Reads what s holds for up to ms (0: what is there now) and counts the
+ * unsolicited neighbour advertisements for each of the nvips addresses
+ * vips in counts, each checked: to ff02::1, hop limit 255, override
+ * set, solicited not, lladdr as target link-layer address.
+ */
+static void
+na_counts(int s, const struct in6_addr *vips, int *counts, size_t nvips,
+    const uint8_t *lladdr, int ms)
+{
+	struct {
+		struct nd_neighbor_advert	na;
+		struct nd_opt_hdr		opt;
+		uint8_t				lladdr[ETH_ALEN];
+	} __attribute__((packed)) pkt;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[256];
+	} ctl;
+	struct in6_addr allnodes = ip6("ff02::1");
+	struct sockaddr_in6 from;
+	struct in6_pktinfo pi;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	const struct in6_addr *vip;
+	ssize_t r;
+	size_t k;
+	int hops, waited;
+
+	for (waited = 0; ms == 0 || waited < ms; ) {
+		iov.iov_base = &pkt;
+		iov.iov_len = sizeof(pkt);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		if ((r = recvmsg(s, &msg, ms == 0 ? MSG_DONTWAIT : 0)) == -1) {
+			if (ms == 0)
+				break;
+			waited += 200;	/* the receive timeout */
+			continue;
+		}
+		for (k = 0; k < nvips; k++)
+			if (memcmp(&pkt.na.nd_na_target, &vips[k],
+			    sizeof(vips[k])) == 0)
+				break;
+		if (r != (ssize_t)sizeof(pkt) || k == nvips)
+			continue;
+		vip = &vips[k];
+		hops = -1;
+		memset(&pi, 0, sizeof(pi));
+		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
+		    cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != IPPROTO_IPV6)
+				continue;
+			if (cm->cmsg_type == IPV6_HOPLIMIT)
+				memcpy(&hops, CMSG_DATA(cm), sizeof(hops));
+			if (cm->cmsg_type == IPV6_PKTINFO)
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		}
+		assert_int_equal(hops, 255);
+		assert_memory_equal(&pi.ipi6_addr, &allnodes,
+		    sizeof(allnodes));
+		assert_memory_equal(&from.sin6_addr, vip, sizeof(*vip));
+		assert_true((pkt.na.nd_na_flags_reserved &
+		    ND_NA_FLAG_OVERRIDE) != 0);
+		assert_true((pkt.na.nd_na_flags_reserved &
+		    ND_NA_FLAG_SOLICITED) == 0);
+		assert_int_equal(pkt.opt.nd_opt_type, ND_OPT_TARGET_LINKADDR);
+		assert_int_equal(pkt.opt.nd_opt_len, 1);
+		assert_memory_equal(pkt.lladdr, lladdr, ETH_ALEN);
+		counts[k]++;
+	}
+}
+
+/* A veth pair cipv0/cipv1, up and running; skips without veth. */
+static void
+veth_up(void)
+{
+	if (system("ip link add cipv0 type veth peer name cipv1 "
+	    ">/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(link_up("cipv0"), 0);
+	assert_int_equal(link_up("cipv1"), 0);
+	assert_true(link_running("cipv0"));
+	assert_true(link_running("cipv1"));
+}
+
+static void
+veth_del(void)
+{
+	if (system("ip link del cipv0 >/dev/null 2>&1") != 0)
+		print_message("could not delete cipv0\n");
+}
+
+/* cipv0's MAC. */
+static void
+veth_mac(uint8_t *mac)
+{
+	struct ifreq ifr;
+	int s;
+
+	assert_true((s = socket(AF_INET6, SOCK_DGRAM, 0)) != -1);
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, "cipv0", sizeof(ifr.ifr_name));
+	assert_int_equal(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	close(s);
+}
+
+/*
+ * On a veth pair with carrier the kernel runs duplicate address
+ * detection: without IFA_F_NODAD the /128 would be tentative (not
+ * bindable) for a second. Ours is usable at once, and announced to
+ * cipv1 by an unsolicited neighbour advertisement. Unattached, one is
+ * sent per add; a busy machine may drop it on the veth, so the address
+ * is added again, three times at most.
+ */
+static void
+test_netif_na(void **state)
+{
+	struct in6_addr vip = ip6("fd00:250::9");
+	uint8_t mac[ETH_ALEN];
+	struct netif *n;
+	int s, tries, got = 0;
+
+	(void)state;
+	veth_up();
+	veth_mac(mac);
+	s = na_socket("cipv1");
+	n = open_ok("cipv0");
+	for (tries = 0; tries < 3 && got == 0; tries++) {
+		assert_int_equal(netif_addr6_add(n, &vip), 0);
+		assert_true(has_addr6("cipv0", "fd00:250::9"));
+		assert_int_equal(bind6("fd00:250::9"), 0);
+		na_counts(s, &vip, &got, 1, mac, 1000);
+		if (got == 0)
+			assert_int_equal(netif_addr6_del(n, &vip), 0);
+	}
+	close(s);
+	netif_close(n);
+	assert_false(has_addr6("cipv0", "fd00:250::9"));
+	veth_del();
+	if (got != 1)
+		fail_msg("%d neighbour advertisements for fd00:250::9 on "
+		    "cipv1 in %d tries, not one", got, tries);
+}
+
+/*
+ * Attached, the advertisement goes out three times, a second apart
+ * (RFC 4861 7.2.6), so that one lost is not the last; a removed address
+ * is not announced again.
+ */
+static void
+test_netif_na_repeats(void **state)
+{
+	struct in6_addr vips[2] = { ip6("fd00:250::a"), ip6("fd00:250::b") };
+	struct event_base *base;
+	struct timeval tv = { 0, 100000 };
+	uint8_t mac[ETH_ALEN];
+	struct netif *n;
+	int s, i, got[2] = { 0, 0 };
+
+	(void)state;
+	veth_up();
+	veth_mac(mac);
+	s = na_socket("cipv1");
+	assert_non_null(base = event_base_new());
+	n = open_ok("cipv0");
+	assert_int_equal(netif_attach(n, base), 0);
+	assert_int_equal(netif_addr6_add(n, &vips[0]), 0);
+	assert_int_equal(netif_addr6_add(n, &vips[1]), 0);
+	/* 3.5 s of the loop, reading what arrived in between. */
+	for (i = 0; i < 35; i++) {
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		if (i == 5)
+			assert_int_equal(netif_addr6_del(n, &vips[1]), 0);
+		na_counts(s, vips, got, 2, mac, 0);
+	}
+	close(s);
+	netif_close(n);
+	event_base_free(base);
+	veth_del();
+	/* One may be lost on a busy machine; never more than three. */
+	if (got[0] < 2 || got[0] > 3)
+		fail_msg("%d advertisements of fd00:250::a, not 3", got[0]);
+	if (got[1] > 1)
+		fail_msg("fd00:250::b announced %d times, removed after the "
+		    "first", got[1]);
+}
+
+/* connect(2) over TCP to [addr]:port: 0 or the errno. */
+static int
+connect6(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 sin6;
+	int s, rc = 0;
+
+	assert_true((s = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6(addr);
+	sin6.sin6_port = htons(port);
+	if (connect(s, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
+		rc = errno;
+	close(s);
+	return rc;
+}
+
+/*
+ * The range's local route makes every address of it this host's: a
+ * listener bound (with IPV6_FREEBIND) to one of them takes connections;
+ * without the route they go nowhere. A route already there counts as
+ * success and stays at close; ours goes.
+ */
+static void
+test_netif_route_local6(void **state)
+{
+	struct in6_addr net = ip6("fd00:96::");
+	struct sockaddr_in6 sin6;
+	socklen_t len = sizeof(sin6);
+	struct netif *a, *b;
+	uint16_t port;
+	int l, on = 1;
+
+	(void)state;
+	assert_true((l = socket(AF_INET6, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(setsockopt(l, IPPROTO_IPV6, IPV6_FREEBIND, &on,
+	    sizeof(on)), 0);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = ip6("fd00:96::7");
+	assert_int_equal(bind(l, (struct sockaddr *)&sin6, sizeof(sin6)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin6, &len), 0);
+	port = ntohs(sin6.sin6_port);
+	assert_int_not_equal(connect6("fd00:96::7", port), 0);
+
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local6(a, true, &net, 112), 0);
+	assert_int_equal(connect6("fd00:96::7", port), 0);
+	/* b finds it there: success, and not b's to remove. */
+	b = open_ok("lo");
+	assert_int_equal(netif_route_local6(b, true, &net, 112), 0);
+	netif_close(b);
+	assert_int_equal(connect6("fd00:96::7", port), 0);
+	netif_close(a);
+	assert_int_not_equal(connect6("fd00:96::7", port), 0);
+	/* Removing what is not there is no error. */
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local6(a, false, &net, 112), 0);
+	assert_int_equal(netif_route_local6(a, true, &net, 129), -1);
+	netif_close(a);
+	close(l);
+}
+
 int
 main(void)
 {
@@ -359,6 +721,10 @@ main(void)
 		cmocka_unit_test(test_netif_removed_behind_our_back),
 		cmocka_unit_test(test_netif_garp),
 		cmocka_unit_test(test_netif_attached),
+		cmocka_unit_test(test_netif_add_del6),
+		cmocka_unit_test(test_netif_na),
+		cmocka_unit_test(test_netif_na_repeats),
+		cmocka_unit_test(test_netif_route_local6),
 	};
 
 	log_init("test_netif", LOG_LEVEL_INFO);

@@ -893,6 +893,87 @@ test_ready_arrays(void **state)
 	registry_free(r);
 }
 
+/*
+ * One ready array per family: a dual-stack service's ports list each
+ * ready member under the families it has an address of, an IPv4-only
+ * service keeps no IPv6 array, and the arrays follow address changes.
+ */
+static void
+test_ready_arrays_per_family(void **state)
+{
+	const char *ranges[] = { "127.96.0.0/24", "fd00:96::/112" };
+	struct vip_pool *pool;
+	struct registry *r;
+	struct service *s, *s4;
+	const struct svc_port *sp;
+	struct in6_addr a6;
+	char err[256];
+
+	(void)state;
+	pool = vip_pool_new_ranges(ranges, 2, NULL, err, sizeof(err));
+	assert_non_null(pool);
+	r = registry_new(pool);
+	assert_non_null(r);
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: dual}\n"
+	    "spec: {selector: {app: w}, ipFamilyPolicy: PreferDualStack, "
+	    "ports: [{port: 80, targetPort: 8080}]}\n"
+	    "---\nkind: Service\nmetadata: {name: four}\n"
+	    "spec: {selector: {app: w}, ports: [{port: 80}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: both, labels: {app: w}}\n"
+	    "status: {podIPs: [{ip: 127.0.10.1}, {ip: \"fd00:10::1\"}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: v4, labels: {app: w}}\n"
+	    "status: {podIP: 127.0.10.2}\n"
+	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
+	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	s = registry_find_service(r, "default", "dual");
+	s4 = registry_find_service(r, "default", "four");
+	assert_non_null(s);
+	assert_non_null(s4);
+	assert_true(service_has_family(s, IP_FAMILY_V6));
+	sp = &s->ports[0];
+	assert_non_null(sp->ready);
+	assert_non_null(sp->ready6);
+	assert_int_equal(sp->ready->n, 2);
+	assert_int_equal(sp->ready6->n, 2);
+	assert_string_equal(sp->ready->v[0].pod->name, "both");
+	assert_string_equal(sp->ready->v[1].pod->name, "v4");
+	assert_int_equal(sp->ready->v[1].ip.s_addr, inet_addr("127.0.10.2"));
+	assert_string_equal(sp->ready6->v[0].pod->name, "both");
+	assert_string_equal(sp->ready6->v[1].pod->name, "v6");
+	assert_int_equal(inet_pton(AF_INET6, "fd00:10::3", &a6), 1);
+	assert_memory_equal(&sp->ready6->v[1].ip6, &a6, sizeof(a6));
+	assert_int_equal(sp->ready6->v[1].port, 8080);
+	assert_int_equal(sp->ready6->v[1].uid, sp->ready6->v[1].pod->uid);
+	/* The IPv4-only service: no IPv6 array. */
+	assert_int_equal(s4->ports[0].ready->n, 2);
+	assert_null(s4->ports[0].ready6);
+	/* "both" loses its IPv6 address: it leaves the IPv6 array only. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: dual}\n"
+	    "spec: {selector: {app: w}, ipFamilyPolicy: PreferDualStack, "
+	    "ports: [{port: 80, targetPort: 8080}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: both, labels: {app: w}}\n"
+	    "status: {podIP: 127.0.10.1}\n"
+	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
+	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	sp = &s->ports[0];
+	assert_int_equal(sp->ready->n, 1);
+	assert_int_equal(sp->ready6->n, 1);
+	assert_string_equal(sp->ready6->v[0].pod->name, "v6");
+	/* The service turns single-stack IPv4: its IPv6 array goes. */
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	    "---\nkind: Service\nmetadata: {name: dual}\n"
+	    "spec: {selector: {app: w}, ports: [{port: 80, targetPort: "
+	    "8080}]}\n"
+	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
+	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	assert_null(s->ports[0].ready6);
+	assert_int_equal(ready_n(&s->ports[0]), 0);
+	registry_free(r);
+	vip_pool_free(pool);
+}
+
 /* Pods are indexed by address; several may share one. */
 static void
 test_pods_by_ip(void **state)
@@ -1206,6 +1287,7 @@ main(void)
 		cmocka_unit_test(test_endpoint_hostnames),
 		cmocka_unit_test(test_identity_kept_across_updates),
 		cmocka_unit_test(test_ready_arrays),
+		cmocka_unit_test(test_ready_arrays_per_family),
 		cmocka_unit_test(test_pods_by_ip),
 		cmocka_unit_test(test_service_ip_families_policies),
 		cmocka_unit_test(test_apply_dual_stack_refusals),

@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -210,6 +212,154 @@ test_statewr_free_flushes(void **state)
 	event_base_free(base);
 }
 
+/* A job's context: what it builds, and what the writer told it. */
+struct job {
+	const char	*content;	/* NULL: the build fails (EIO) */
+	pthread_t	 loop;		/* the submitting thread */
+	int		 built;
+	bool		 on_writer;	/* build ran on another thread */
+	int		 done;
+	int		 err;
+	int		 gate[2];	/* build waits for a byte, when open */
+	int		 started[2];	/* and first says it is there */
+};
+
+static char *
+job_build(void *arg, size_t *len)
+{
+	struct job *j = arg;
+	char c;
+
+	j->built++;
+	j->on_writer = !pthread_equal(pthread_self(), j->loop);
+	if (j->gate[0] != -1) {
+		assert_int_equal(write(j->started[1], "s", 1), 1);
+		assert_int_equal(read(j->gate[0], &c, 1), 1);
+	}
+	if (j->content == NULL) {
+		errno = EIO;
+		return NULL;
+	}
+	*len = strlen(j->content);
+	return xdup(j->content);
+}
+
+static void
+job_done(void *arg, int err)
+{
+	struct job *j = arg;
+
+	j->done++;
+	j->err = err;
+}
+
+static void
+job_init(struct job *j, const char *content)
+{
+	memset(j, 0, sizeof(*j));
+	j->content = content;
+	j->loop = pthread_self();
+	j->gate[0] = j->gate[1] = -1;
+	j->started[0] = j->started[1] = -1;
+}
+
+static void
+submit_job(struct statewr *w, const char *path, struct job *j)
+{
+	struct statewr_job sj = { job_build, job_done, j };
+
+	assert_int_equal(statewr_submit_job(w, path, &sj, 0644), 0);
+}
+
+/*
+ * A job is built on the writer thread and hears how its write went; a
+ * job still queued when a newer one comes is never built and hears
+ * ECANCELED; a failed build reaches the barrier.
+ */
+static void
+test_statewr_jobs(void **state)
+{
+	struct event_base *base;
+	struct statewr *w;
+	struct seen s = { 0 };
+	struct job busy, a, b, bad;
+	char p[128], q[128], c;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/j.json", dir);
+	snprintf(q, sizeof(q), "%s/k.json", dir);
+	assert_non_null(base = event_base_new());
+	assert_non_null(w = statewr_new(base));
+	/* The writer is held inside busy's build while a and b queue. */
+	job_init(&busy, "busy");
+	assert_int_equal(pipe(busy.gate), 0);
+	assert_int_equal(pipe(busy.started), 0);
+	submit_job(w, q, &busy);
+	assert_int_equal(read(busy.started[0], &c, 1), 1);
+	job_init(&a, "a");
+	job_init(&b, "b");
+	submit_job(w, p, &a);
+	submit_job(w, p, &b);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.err, ECANCELED);
+	assert_int_equal(write(busy.gate[1], "x", 1), 1);
+	s.path = p;
+	assert_int_equal(statewr_barrier(w, seen_cb, &s), 0);
+	run_until(base, &s);
+	assert_int_equal(s.err, 0);
+	assert_string_equal(s.content, "b");
+	assert_string_equal(slurp(q), "busy");
+	assert_int_equal(a.built, 0);
+	assert_int_equal(b.built, 1);
+	assert_true(b.on_writer);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(busy.done, 1);
+	/* A build that fails: the file stays, the barrier hears why. */
+	job_init(&bad, NULL);
+	submit_job(w, p, &bad);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(statewr_barrier(w, seen_cb, &s), 0);
+	run_until(base, &s);
+	assert_int_equal(s.err, EIO);
+	assert_int_equal(bad.done, 1);
+	assert_int_equal(bad.err, EIO);
+	assert_string_equal(slurp(p), "b");
+	statewr_free(w);
+	close(busy.gate[0]);
+	close(busy.gate[1]);
+	close(busy.started[0]);
+	close(busy.started[1]);
+	event_base_free(base);
+}
+
+/* statewr_run_job: the same on the calling thread. */
+static void
+test_statewr_run_job(void **state)
+{
+	struct job j;
+	char p[128];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/r.json", dir);
+	job_init(&j, "now");
+	{
+		struct statewr_job sj = { job_build, job_done, &j };
+
+		assert_int_equal(statewr_run_job(p, &sj, 0644), 0);
+		assert_string_equal(slurp(p), "now");
+		assert_false(j.on_writer);
+		assert_int_equal(j.done, 1);
+		assert_int_equal(j.err, 0);
+		job_init(&j, NULL);
+		sj.ctx = &j;
+		assert_int_equal(statewr_run_job(p, &sj, 0644), -1);
+		assert_int_equal(errno, EIO);
+		assert_int_equal(j.err, EIO);
+		assert_string_equal(slurp(p), "now");
+	}
+}
+
 int
 main(void)
 {
@@ -218,6 +368,8 @@ main(void)
 		cmocka_unit_test(test_statewr_barrier),
 		cmocka_unit_test(test_statewr_failure_sticks),
 		cmocka_unit_test(test_statewr_free_flushes),
+		cmocka_unit_test(test_statewr_jobs),
+		cmocka_unit_test(test_statewr_run_job),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

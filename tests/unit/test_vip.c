@@ -17,13 +17,18 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
+#include <jansson.h>
+
 #include "log.h"
 #include "util.h"
+#include "statewr.h"
 #include "vip.h"
 
 struct fixture {
 	char	dir[64];
 	char	path[128];	/* state file */
+	char	legacy[128];	/* the text file beside it */
 };
 
 static const struct in_addr any = { 0 };
@@ -56,7 +61,9 @@ setup(void **state)
 	assert_non_null(f);
 	strlcpy(f->dir, "/tmp/test_vip.XXXXXX", sizeof(f->dir));
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/vip.state", f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/" VIP_STATE_FILE, f->dir);
+	snprintf(f->legacy, sizeof(f->legacy), "%s/" VIP_STATE_LEGACY,
+	    f->dir);
 	*state = f;
 	return 0;
 }
@@ -68,6 +75,7 @@ teardown(void **state)
 	char tmp[160];
 
 	unlink(f->path);
+	unlink(f->legacy);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	unlink(tmp);
 	rmdir(f->dir);
@@ -542,6 +550,25 @@ test_vip_state_truncated(void **state)
 	log_setlevel(LOG_LEVEL_INFO);
 }
 
+/* A text state file of version v: body, then the checksum trailer. */
+static char *
+text_state(int v, const char *body, size_t nentries)
+{
+	char *t;
+	size_t n;
+
+	t = malloc(strlen(body) + 64);
+	assert_non_null(t);
+	n = (size_t)sprintf(t, "clusterip-vip %d\n%s", v, body);
+	sprintf(t + n, "end %zu %016" PRIx64 "\n", nentries,
+	    hash_fnv1a(t, n));
+	return t;
+}
+
+#define J_HEAD	"{\"kind\": \"clusterip-vips\", \"version\": 3, " \
+		"\"ranges\": [\"10.250.0.0/24\"], " \
+		"\"fields\": [\"address\", \"key\", \"seq\", \"inUse\"], "
+
 static void
 test_vip_state_corrupt(void **state)
 {
@@ -549,6 +576,56 @@ test_vip_state_corrupt(void **state)
 		"",
 		"\n",
 		"hello world\n",
+		"{",
+		"{}",
+		"[]",
+		"null",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true]]} x",
+		/* Not this kind or version. */
+		"{\"kind\": \"other\", \"version\": 3, \"ranges\": "
+		    "[\"10.250.0.0/24\"], \"fields\": [\"address\", \"key\", "
+		    "\"seq\", \"inUse\"], \"vips\": [[\"10.250.0.77\", "
+		    "\"ns/req\", 1, true]]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 4, \"ranges\": "
+		    "[\"10.250.0.0/24\"], \"fields\": [\"address\", \"key\", "
+		    "\"seq\", \"inUse\"], \"vips\": [[\"10.250.0.77\", "
+		    "\"ns/req\", 1, true]]}",
+		/* Fields in another order. */
+		"{\"kind\": \"clusterip-vips\", \"version\": 3, \"ranges\": "
+		    "[\"10.250.0.0/24\"], \"fields\": [\"key\", \"address\", "
+		    "\"seq\", \"inUse\"], \"vips\": [[\"ns/req\", "
+		    "\"10.250.0.77\", 1, true]]}",
+		/* Ranges. */
+		"{\"kind\": \"clusterip-vips\", \"version\": 3, \"ranges\": "
+		    "[], \"fields\": [\"address\", \"key\", \"seq\", "
+		    "\"inUse\"], \"vips\": [[\"10.250.0.77\", \"ns/req\", 1, "
+		    "true]]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 3, \"ranges\": "
+		    "[1], \"fields\": [\"address\", \"key\", \"seq\", "
+		    "\"inUse\"], \"vips\": [[\"10.250.0.77\", \"ns/req\", 1, "
+		    "true]]}",
+		/* Entries. */
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true], 7]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true, 1]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 0, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", -4, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", \"1\", true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, 1]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.777\", \"ns/req\", 1, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"\", 1, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/r\\neq\", 1, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/r\\u0000q\", 1, "
+		    "true]]}",
+		J_HEAD "\"vips\": {\"10.250.0.77\": \"ns/req\"}}",
+		/* Duplicates: a key, an address, a member. */
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true], "
+		    "[\"10.250.0.78\", \"ns/req\", 2, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true], "
+		    "[\"10.250.0.77\", \"ns/other\", 2, true]]}",
+		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true]], "
+		    "\"vips\": []}",
+		/* Text files: no trailer, a wrong one. */
 		"clusterip-vip 2\nrange 10.250.0.0/24\nend 0 0000000000000000\n",
 		"clusterip-vip 1\nrange 10.250.0.0/24\n10.250.0.77 U 1 ns/req\n",
 		"end 0 cbf29ce484222325\n",
@@ -561,12 +638,25 @@ test_vip_state_corrupt(void **state)
 
 	log_setlevel(LOG_LEVEL_ERROR);
 	text = make_state(f->path, &len, &x);
+	free(text);
+	/* The file the entries come from is good as such. */
+	text = strdup(J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, "
+	    "true]]}");
+	write_file(f->path, text, strlen(text));
+	assert_true(remembered(f->path, x));
+	free(text);
 	for (i = 0; i < CIP_ARRAY_LEN(junk); i++) {
 		write_file(f->path, junk[i], i == CIP_ARRAY_LEN(junk) - 1 ?
 		    5 : strlen(junk[i]));
-		assert_false(remembered(f->path, x));
+		if (remembered(f->path, x))
+			fail_msg("junk %zu accepted: %s", i, junk[i]);
 	}
-	/* Any one byte changed anywhere is caught. */
+	/* In a text file, any one byte changed anywhere is caught. */
+	text = text_state(2, "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n",
+	    1);
+	len = strlen(text);
+	write_file(f->path, text, len);
+	assert_true(remembered(f->path, x));
 	for (i = 0; i < len; i++) {
 		saved = text[i];
 		text[i] = saved == 'x' ? 'y' : 'x';
@@ -575,6 +665,7 @@ test_vip_state_corrupt(void **state)
 			fail_msg("byte %zu of %zu changed, accepted", i, len);
 		text[i] = saved;
 	}
+	free(text);
 	/* A rebuilt pool saves a good file again. */
 	write_file(f->path, "garbage\n", 8);
 	{
@@ -585,7 +676,6 @@ test_vip_state_corrupt(void **state)
 		vip_pool_free(p);
 	}
 	assert_true(remembered(f->path, x));
-	free(text);
 	log_setlevel(LOG_LEVEL_INFO);
 }
 
@@ -661,6 +751,18 @@ elapsed_s(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* A saver that drops the snapshot: what vip_save costs the loop. */
+static int
+drop_saver(void *arg, const char *path, const struct statewr_job *job,
+    int mode)
+{
+	(void)arg;
+	(void)path;
+	(void)mode;
+	job->done(job->ctx, ECANCELED);
+	return 0;
+}
+
 static void
 test_vip_many(void **state)
 {
@@ -668,7 +770,7 @@ test_vip_many(void **state)
 	struct timespec t0;
 	struct vip_pool *p;
 	struct in_addr *got, x;
-	double t_alloc, t_save, t_load;
+	double t_alloc, t_save, t_load, t_snap;
 	char key[32];
 	int i, n = 100000;
 
@@ -686,6 +788,14 @@ test_vip_many(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(vip_save(p), 0);
 	t_save = elapsed_s(&t0);
+	/* With a saver, the caller only takes the snapshot. */
+	vip_set_saver(p, drop_saver, NULL);
+	vip_release(p, "ns0/svc-0");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vip_save(p), 0);
+	t_snap = elapsed_s(&t0);
+	assert_int_equal(vip_alloc(p, "ns0/svc-0", any, &x, NULL, 0), 0);
+	assert_int_equal(x.s_addr, got[0].s_addr);
 	vip_pool_free(p);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -698,8 +808,9 @@ test_vip_many(void **state)
 	}
 	vip_pool_free(p);
 	free(got);
-	print_message("100000 keys in a /15: alloc %.3f s, save %.3f s, "
-	    "load %.3f s\n", t_alloc, t_save, t_load);
+	print_message("100000 keys in a /15: alloc %.3f s, save %.3f s "
+	    "(snapshot %.3f s), load %.3f s\n", t_alloc, t_save, t_snap,
+	    t_load);
 	/* Generous bound for sanitizer builds; plain builds take ~0.1 s. */
 	assert_true(t_alloc < 5.0);
 }
@@ -834,9 +945,10 @@ test_vip6_state_persisted(void **state)
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
 	text = slurp(f->path, &len);
-	assert_non_null(strstr(text, "clusterip-vip 2\nrange 127.96.0.0/16\n"
-	    "range fd00:96::/112\n127.96.1.2 U "));
-	assert_non_null(strstr(text, "\nfd00:96::abcd U "));
+	assert_non_null(strstr(text, "\"ranges\":[\"127.96.0.0/16\","
+	    "\"fd00:96::/112\"]"));
+	assert_non_null(strstr(text, "[\"127.96.1.2\",\"ns/six\","));
+	assert_non_null(strstr(text, "[\"fd00:96::abcd\",\"ns/six\","));
 	free(text);
 	p = pool2("127.96.0.0/16", "fd00:96::/112", f->path);
 	b = alloc6_ok(p, "ns/six", NULL);
@@ -851,40 +963,191 @@ test_vip6_state_persisted(void **state)
 	log_setlevel(LOG_LEVEL_INFO);
 }
 
-/* A version 1 file (one IPv4 range) loads, and is saved as version 2. */
+/*
+ * A text file (version 1 or 2) beside the JSON path loads, is saved as
+ * JSON, and is removed once the JSON file is written.
+ */
+static void
+migrate(struct fixture *f, const char *text, size_t nvips)
+{
+	struct vip_pool *p;
+	struct in6_addr a6;
+	json_error_t je;
+	json_t *doc;
+	char *out;
+	size_t len;
+
+	write_file(f->legacy, text, strlen(text));
+	assert_int_equal(access(f->path, F_OK), -1);
+	log_setlevel(LOG_LEVEL_ERROR);
+	p = pool2("10.250.0.0/24", "fd00:96::/120", f->path);
+	log_setlevel(LOG_LEVEL_INFO);
+	assert_int_equal(vip_count(p), 0);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	a6 = alloc6_ok(p, "ns/req", NULL);
+	/* The text file stays until the JSON one is written. */
+	assert_int_equal(access(f->legacy, F_OK), 0);
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	assert_int_equal(access(f->legacy, F_OK), -1);
+	out = slurp(f->path, &len);
+	doc = json_loadb(out, len, 0, &je);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "kind")),
+	    "clusterip-vips");
+	assert_int_equal(json_array_size(json_object_get(doc, "ranges")), 2);
+	assert_int_equal(json_array_size(json_object_get(doc, "vips")),
+	    nvips);
+	json_decref(doc);
+	free(out);
+	/* And it loads. */
+	p = pool2("10.250.0.0/24", "fd00:96::/120", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	{
+		struct in6_addr b6 = alloc6_ok(p, "ns/req", NULL);
+
+		assert_memory_equal(&a6, &b6, sizeof(a6));
+	}
+	vip_pool_free(p);
+}
+
 static void
 test_vip_state_v1_migrates(void **state)
 {
-	struct fixture *f = *state;
-	char v1[256], *text;
-	struct vip_pool *p;
-	size_t len, n;
+	char *t = text_state(1, "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n",
+	    1);
 
-	n = (size_t)snprintf(v1, sizeof(v1), "clusterip-vip 1\n"
-	    "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n");
-	snprintf(v1 + n, sizeof(v1) - n, "end 1 %016" PRIx64 "\n",
-	    hash_fnv1a(v1, n));
-	write_file(f->path, v1, strlen(v1));
-	log_setlevel(LOG_LEVEL_ERROR);
+	migrate(*state, t, 2);
+	free(t);
+}
+
+static void
+test_vip_state_v2_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct in6_addr want = ip6("fd00:96::42");
+	char *t = text_state(2, "range 10.250.0.0/24\nrange fd00:96::/120\n"
+	    "10.250.0.77 U 3 ns/req\n10.250.0.9 R 2 ns/gone\n"
+	    "fd00:96::42 U 4 ns/six\n", 3);
+
+	migrate(f, t, 4);
+	/* Both families came over: ns/six's IPv6 address too. */
 	p = pool2("10.250.0.0/24", "fd00:96::/120", f->path);
-	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
-	alloc6_ok(p, "ns/req", NULL);
-	assert_int_equal(vip_save(p), 0);
+	{
+		struct in6_addr got = alloc6_ok(p, "ns/six", NULL);
+
+		assert_memory_equal(&got, &want, sizeof(want));
+	}
+	assert_string_equal(str(alloc_ok(p, "ns/gone", any)), "10.250.0.9");
 	vip_pool_free(p);
-	log_setlevel(LOG_LEVEL_INFO);
-	text = slurp(f->path, &len);
-	assert_non_null(strstr(text, "clusterip-vip 2\nrange 10.250.0.0/24\n"
-	    "range fd00:96::/120\n10.250.0.77 U "));
-	free(text);
-	/* Loaded alone, without a change, it is rewritten too. */
-	write_file(f->path, v1, strlen(v1));
+	free(t);
+}
+
+/*
+ * A text key JSON cannot hold (not UTF-8) is left behind; the others
+ * migrate, and the JSON file is written.
+ */
+static void
+test_vip_state_text_not_utf8(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	size_t len;
+	char *t;
+
+	t = text_state(2, "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n"
+	    "10.250.0.78 U 4 ns/\xff\xfe\n", 2);
+	write_file(f->legacy, t, strlen(t));
+	free(t);
+	log_setlevel(LOG_LEVEL_ERROR);
 	p = pool("10.250.0.0/24", f->path);
+	log_setlevel(LOG_LEVEL_INFO);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
+	assert_int_equal(access(f->legacy, F_OK), -1);
+	t = slurp(f->path, &len);
+	assert_non_null(strstr(t, "\"10.250.0.77\""));
+	assert_null(strstr(t, "\"10.250.0.78\""));
+	free(t);
+}
+
+/*
+ * A text file left beside a JSON one (a crash between the write and the
+ * removal): the JSON one wins, the text one goes at the next save.
+ */
+static void
+test_vip_state_json_wins(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	char *t;
+
+	p = pool("10.250.0.0/24", f->path);
+	alloc_ok(p, "ns/req", ip("10.250.0.5"));
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	t = text_state(2, "range 10.250.0.0/24\n10.250.0.77 U 3 ns/req\n", 1);
+	write_file(f->legacy, t, strlen(t));
+	free(t);
+	log_setlevel(LOG_LEVEL_ERROR);
+	p = pool("10.250.0.0/24", f->path);
+	log_setlevel(LOG_LEVEL_INFO);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.5");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	assert_int_equal(access(f->legacy, F_OK), -1);
+}
+
+/*
+ * Through the state writer: vip_save hands over a snapshot, the JSON is
+ * built on the writer's thread, and changes made after the save do not
+ * reach that file.
+ */
+static int
+thread_saver(void *arg, const char *path, const struct statewr_job *job,
+    int mode)
+{
+	return statewr_submit_job(arg, path, job, mode);
+}
+
+static void
+test_vip_save_on_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base;
+	struct statewr *w;
+	struct vip_pool *p;
+	struct in_addr a, b;
+	char *text;
+	size_t len;
+
+	base = event_base_new();
+	assert_non_null(base);
+	w = statewr_new(base);
+	assert_non_null(w);
+	p = pool("10.250.0.0/24", f->path);
+	vip_set_saver(p, thread_saver, w);
+	a = alloc_ok(p, "ns/a", any);
+	assert_int_equal(vip_save(p), 0);
+	/* The pool changes at once; the snapshot holds what was saved. */
+	vip_release(p, "ns/a");
+	b = alloc_ok(p, "ns/b", any);
+	statewr_free(w);
+	vip_set_saver(p, NULL, NULL);
 	text = slurp(f->path, &len);
-	assert_non_null(strstr(text, "clusterip-vip 2\n"));
-	assert_non_null(strstr(text, "10.250.0.77 R "));
+	assert_non_null(strstr(text, "\"ns/a\""));
+	assert_null(strstr(text, "\"ns/b\""));
 	free(text);
+	/* The next save (without the writer) has both. */
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/b", any).s_addr, b.s_addr);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	vip_pool_free(p);
+	event_base_free(base);
 }
 
 int
@@ -916,6 +1179,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vip6_state_persisted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_v1_migrates,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_v2_migrates,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_json_wins,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_text_not_utf8,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_save_on_writer,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_many,
 		    setup, teardown),

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The kernel data path (--proxy-mode nftables) beside the userspace
+# forwarder, HAProxy and direct, in one run: wrk keep-alive and wrk with a
+# new connection per request ("Connection: close") against two nginx
+# backends (round-robin), each for --duration seconds (30 by default, so
+# that conntrack's churn effects show). Everything runs inside a network
+# namespace of its own (the host's nftables are never touched); the
+# backends and wrk are pinned to CPU 1, proxies to CPU 0.
+#
+# No process is the proxy in the kernel path: its cost lands in the
+# softirq and system time of the clients and backends. So the figure
+# compared is whole-machine CPU per request, from /proc/stat (user, nice,
+# system, irq, softirq of all CPUs, over the wrk run, divided by its
+# requests); on a busy machine it includes the others' work: run it on a
+# quiet one, and read "idle%" (the machine's idle share at the start).
+#
+#   bench/fwd-kernel.sh [--builddir DIR] [--duration 30] [--conns 50]
+#                       [--targets "direct kernel userspace haproxy"]
+#                       [--modes "keepalive close"] [--out DIR]
+#
+# Needs root, wrk, nginx-light, haproxy (Debian). Prints one row per
+# target and mode with ratios to HAProxy and direct.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+builddir=$here/.. duration=30 conns=50 targets="direct kernel userspace haproxy"
+modes="keepalive close" out=/tmp/bench-results/kernel
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
+    --conns) conns=$2; shift 2;; --targets) targets=$2; shift 2;;
+    --modes) modes=$2; shift 2;; --out) out=$2; shift 2;;
+    --in-netns) in_netns=1; shift;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
+    *) echo "unknown arg $1" >&2; exit 2;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "needs root (a network namespace, nftables)" >&2; exit 2; }
+for t in wrk haproxy nginx taskset; do
+  command -v $t > /dev/null || { echo "$t missing (apt-get install wrk haproxy nginx-light)" >&2; exit 2; }
+done
+if [ -z "${in_netns:-}" ]; then
+  ns=cipbench$$
+  ip netns add "$ns"
+  trap 'ip netns del "$ns" 2>/dev/null' EXIT
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
+    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out"
+  exit
+fi
+. "$here/lib.sh"
+daemon=$builddir/server/clusteripd
+[ -x "$daemon" ] || { echo "no $daemon (--builddir)" >&2; exit 2; }
+mkdir -p "$out"; tsv=$out/fwd-kernel.tsv
+echo -e "target\tmode\treq_s\tp99_ms\tbusy_us_per_req\tidle_pct_before\terrors" > "$tsv"
+wd=$(mktemp -d /tmp/fwdkernel.XXXXXX)
+dpid=""
+cleanup() {
+  [ -n "$dpid" ] && stop_pid "$dpid"
+  "$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1 || true
+  "$here/fwd-backends.sh" stop > /dev/null 2>&1 || true
+  rm -rf "$wd"
+}
+trap cleanup EXIT
+
+VIP=127.96.255.80
+mkdir -p "$wd/m" "$wd/state"
+cat > "$wd/m/bench.yaml" <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: web, annotations: {clusterip.io/lb-algorithm: round-robin}}
+spec:
+  selector: {bench: web}
+  clusterIP: $VIP
+  ports: [{name: http, port: 18080, targetPort: http}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, labels: {bench: web}}
+spec: {containers: [{ports: [{name: http, containerPort: 18081}]}]}
+status: {podIP: 127.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, labels: {bench: web}}
+spec: {containers: [{ports: [{name: http, containerPort: 18082}]}]}
+status: {podIP: 127.0.0.1}
+Y
+"$here/fwd-backends.sh" start --cpus 1 --iperf-port 0 > /dev/null
+
+# idle_pct: the machine's idle share over one second.
+idle_pct() {
+  local a b
+  a=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)
+  echo "$a $b" | awk '{d = $4 - $2; printf "%.0f", d ? ($3 - $1) * 100 / d : 0}'
+}
+
+# measure TARGET MODE HOSTPORT: one wrk run, one row.
+measure() {
+  local hdr=() idle b0 b1 o
+  [ "$2" = close ] && hdr=(-H "Connection: close")
+  idle=$(idle_pct)
+  b0=$(busy_ticks)
+  o=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "http://$3/" 2>&1)
+  b1=$(busy_ticks)
+  echo "$o" | awk -v t="$1" -v m="$2" -v b="$((b1 - b0))" -v hz="$HZ" -v idle="$idle" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    / 99%/ { p99 = ms($2) }
+    /requests in/ { n = $1 }
+    /Requests\/sec/ { rps = $2 }
+    /Socket errors/ { err = $0; sub(/.*errors: /, "", err); gsub(/ /, "", err) }
+    END { printf "%s\t%s\t%.0f\t%.3f\t%.2f\t%s\t%s\n", t, m, rps, p99,
+      (n > 0 ? b / hz * 1e6 / n : 0), idle, (err == "" ? "0" : err) }'
+}
+
+start_cipd() {  # MODE
+  "$daemon" --proxy-mode "$1" --manifests "$wd/m" --state-dir "$wd/state" \
+    --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none \
+    --upstream 127.0.0.1:9 --log-level warn 2> "$wd/daemon.log" &
+  dpid=$!
+  [ "$1" = userspace ] && taskset -pc 0 "$dpid" > /dev/null
+  for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
+  curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
+}
+
+for t in $targets; do
+  case $t in
+  direct) hp=127.0.0.1:18081;;
+  kernel) start_cipd nftables; hp=$VIP:18080;;
+  userspace) start_cipd userspace; hp=$VIP:18080;;
+  haproxy) "$here/fwd-peer.sh" start haproxy --threads 1 --cpus 0 > /dev/null; hp=127.0.0.1:18080;;
+  *) echo "unknown target $t" >&2; exit 2;;
+  esac
+  for m in $modes; do
+    echo "=== $t $m (${duration}s)" >&2
+    measure "$t" "$m" "$hp" >> "$tsv"
+  done
+  case $t in
+  kernel|userspace) stop_pid "$dpid"; dpid="";;
+  haproxy) "$here/fwd-peer.sh" stop haproxy > /dev/null;;
+  esac
+done
+
+echo
+echo "=== whole-machine CPU per request (µs), from /proc/stat"
+awk -F'\t' 'NR > 1 { k = $1 SUBSEP $2; r[k] = $3; p[k] = $4; u[k] = $5; i[k] = $6; e[k] = $7
+    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } ms[$2] = 1 }
+  function ratio(a, t, m, ref) { return (((ref, m) in a) && a[ref, m] > 0) ? sprintf("%.2fx", a[t, m] / a[ref, m]) : "-" }
+  END {
+    printf "%-10s %-9s %8s %8s %8s %6s %-8s | %-10s %-10s %-10s\n", "target", "mode", "req/s", "p99 ms", "us/req", "idle%", "errors",
+      "us vs hap", "us vs dir", "req vs dir"
+    for (j = 1; j <= n; j++) for (m in ms) { t = order[j]; if (!((t, m) in r)) continue
+      printf "%-10s %-9s %8.0f %8.3f %8.2f %6s %-8s | %-10s %-10s %-10s\n", t, m, r[t, m], p[t, m], u[t, m], i[t, m], e[t, m],
+        ratio(u, t, m, "haproxy"), ratio(u, t, m, "direct"), ratio(r, t, m, "direct") }
+  }' "$tsv"

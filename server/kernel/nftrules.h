@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nftrules.h -- registry state in, nftables commands out: the kernel
+ * data path's rules, built as text for libnftables. Pure: no libnftables,
+ * no libevent, no sockets.
+ *
+ * The table (kube-proxy's nftables design): a verdict map from
+ * "VIP . protocol . port" to a chain per service port, which picks an
+ * endpoint chain with a cascade of numgen rules (random or round-robin)
+ * after the ClientIP affinity sets; each endpoint chain counts and DNATs. VIP ports without
+ * a ready endpoint sit in a set that filter chains reject (TCP reset,
+ * ICMP port unreachable).
+ */
+#ifndef CIP_NFTRULES_H
+#define CIP_NFTRULES_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+#define NFTRULES_TABLE		"clusterip"
+/* The packet mark bit of connections masqueraded in interface mode. */
+#define NFTRULES_MASQ_MARK	0x00004000u
+
+/* A growing text buffer; err is sticky (CIP_E_NOMEM). */
+struct nftbuf {
+	char	*p;
+	size_t	 len, cap;
+	int	 err;
+};
+
+/* Appends; on OOM sets b->err and returns CIP_E_NOMEM, else 0. */
+int	nftbuf_printf(struct nftbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Empties the text (keeps the memory and clears err). */
+void	nftbuf_reset(struct nftbuf *b);
+void	nftbuf_free(struct nftbuf *b);
+
+struct nftrules_opts {
+	const char	*table;		/* NFTRULES_TABLE unless a test says */
+	/*
+	 * Interface mode: traffic arriving on the prerouting hook is
+	 * translated too, and every translated connection that leaves by
+	 * an interface other than lo is masqueraded, so that replies come
+	 * back through this host.
+	 */
+	bool		 prerouting;
+	/*
+	 * conntrack's TIME_WAIT (and CLOSE) timeout for TCP connections
+	 * to a VIP, seconds; 0 keeps the kernel's (120 s).
+	 */
+	uint32_t	 tcp_time_wait_s;
+};
+
+/*
+ * What the table holds for one service: each entry is "c:NAME" (a
+ * chain), "s:NAME" (an affinity set), "m:KEY" (an element of the verdict
+ * map) or "r:KEY" (an element of the reject set). Owned strings.
+ */
+struct nftrules_state {
+	char	**v;
+	size_t	  n, cap;
+};
+void	nftrules_state_clear(struct nftrules_state *);
+
+/*
+ * The commands that replace the whole table with an empty one of this
+ * shape (maps, sets, hooks, reject and masquerade rules) in one go,
+ * whether or not it existed. Returns 0 or CIP_E_NOMEM.
+ */
+int	nftrules_base(struct nftbuf *out, const struct nftrules_opts *);
+
+/*
+ * The commands that make the table's objects for svc what svc says now
+ * (svc NULL: the service is gone), given what old recorded (empty for a
+ * table just built by nftrules_base); *now (empty on entry) records the
+ * new objects. Services the kernel path does not serve must be passed
+ * as NULL. Only IPv4 VIPs and endpoints, TCP and UDP ports are written.
+ * Returns 0 or CIP_E_NOMEM (then *now is cleared).
+ */
+int	nftrules_service(struct nftbuf *out, const struct nftrules_opts *,
+    const struct service *svc, const struct nftrules_state *old,
+    struct nftrules_state *now);
+
+/* The command that deletes the table. Returns 0 or CIP_E_NOMEM. */
+int	nftrules_delete_table(struct nftbuf *out, const struct nftrules_opts *);
+
+/*
+ * The name of the endpoint chain of svc's port sp for endpoint ep, as
+ * nftrules_service writes it (for counters). buf holds at least
+ * NFTRULES_NAME_MAX bytes. Returns buf.
+ */
+#define NFTRULES_NAME_MAX	64
+char	*nftrules_ep_chain(const struct service *svc, const struct svc_port *sp,
+    const struct svc_endpoint *ep, char *buf, size_t len);
+
+/* A UDP endpoint that left a VIP port (its flows must go elsewhere). */
+struct nftrules_udp_gone {
+	struct in_addr	 vip;
+	struct in_addr	 ep;
+	uint16_t	 port;		/* the VIP's */
+	uint16_t	 ep_port;	/* the endpoint's */
+};
+/*
+ * The UDP endpoints recorded in old and not in now, with the VIP of
+ * their port, appended to *v (n entries, cap capacity, realloc'ed).
+ * Returns 0 or CIP_E_NOMEM.
+ */
+int	nftrules_udp_removed(const struct nftrules_state *old,
+    const struct nftrules_state *now, struct nftrules_udp_gone **v,
+    size_t *n, size_t *cap);
+
+#endif
