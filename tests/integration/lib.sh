@@ -85,7 +85,11 @@ DAEMON_PREFIX=()
 start_daemon() {
 	DAEMON_LOG=$1
 	shift
-	"${DAEMON_PREFIX[@]}" "$CIPD" "$@" 2>"$DAEMON_LOG" &
+	# Emptied here, not by the child's redirection: that one runs after
+	# the fork, so a reused log's "startup complete" could be read below
+	# before the new daemon has its signal handlers.
+	: >"$DAEMON_LOG"
+	"${DAEMON_PREFIX[@]}" "$CIPD" "$@" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	TEST_PIDS+=("$DAEMON_PID")
 	local i
