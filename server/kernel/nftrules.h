@@ -9,9 +9,9 @@
  * The table (kube-proxy's nftables design): a verdict map from
  * "VIP . protocol . port" to a chain per service port, which picks an
  * endpoint chain with a cascade of numgen rules (random or round-robin)
- * after the ClientIP affinity sets; each endpoint chain counts and DNATs. VIP ports without
- * a ready endpoint sit in a set that filter chains reject (TCP reset,
- * ICMP port unreachable).
+ * after the ClientIP affinity sets; each endpoint chain counts and
+ * DNATs. VIP ports without a ready endpoint sit in a set that filter
+ * chains reject (TCP reset, ICMP or ICMPv6 port unreachable).
  */
 #ifndef CIP_NFTRULES_H
 #define CIP_NFTRULES_H
