@@ -44,9 +44,9 @@ service_proxy_mode(const struct service *svc, enum proxy_mode dflt,
 			    "nftables or CAP_NET_ADMIN needed)";
 		return PROXY_MODE_USERSPACE;
 	}
-	if (svc->vip.s_addr == 0) {
+	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->vip6)) {
 		if (why != NULL)
-			*why = "the kernel path serves IPv4 VIPs only";
+			*why = "the service has no VIP";
 		return PROXY_MODE_USERSPACE;
 	}
 	if (svc->algo == LB_LEAST_CONN) {

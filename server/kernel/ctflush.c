@@ -25,6 +25,7 @@ ctflush_dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 {
 	struct ctflush_dump *d = arg;
 	struct nf_conntrack **nv, *c;
+	uint8_t l3 = nfct_get_attr_u8(ct, ATTR_L3PROTO);
 	size_t i;
 
 	if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_UDP)
@@ -32,14 +33,19 @@ ctflush_dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	for (i = 0; i < d->ng; i++) {
 		const struct nftrules_udp_gone *g = &d->g[i];
 
-		if (nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) ==
-		    g->vip.s_addr &&
-		    nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) ==
-		    htons(g->port) &&
-		    nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC) ==
-		    g->ep.s_addr &&
-		    nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC) ==
+		if (nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST) !=
+		    htons(g->port) ||
+		    nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC) !=
 		    htons(g->ep_port))
+			continue;
+		if (g->v6 ? l3 == AF_INET6 &&
+		    memcmp(nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), &g->vip6,
+		    16) == 0 &&
+		    memcmp(nfct_get_attr(ct, ATTR_REPL_IPV6_SRC), &g->ep6,
+		    16) == 0 : l3 == AF_INET &&
+		    nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) ==
+		    g->vip.s_addr &&
+		    nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC) == g->ep.s_addr)
 			break;
 	}
 	if (i == d->ng)
@@ -67,7 +73,7 @@ ctflush_udp(const struct nftrules_udp_gone *g, size_t n, char *err,
 {
 	struct ctflush_dump d = { .g = g, .ng = n };
 	struct nfct_handle *h;
-	uint32_t family = AF_INET;
+	uint32_t family = AF_UNSPEC;	/* both families in one dump */
 	int deleted = 0, rc = -1;
 	size_t i;
 

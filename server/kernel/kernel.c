@@ -166,7 +166,7 @@ kernel_shutdown(void)
 			log_warnx("kernel: table %s not deleted: %s",
 			    k.opts.table, k.buf.err ? "out of memory" : err);
 		else
-			log_info("kernel: table ip %s deleted", k.opts.table);
+			log_info("kernel: table inet %s deleted", k.opts.table);
 	}
 	if (k.ev != NULL)
 		event_free(k.ev);
@@ -288,12 +288,12 @@ kernel_build(void)
 		if (!k.built && k.opts.tcp_time_wait_s > 0 &&
 		    strstr(err, "Operation not permitted") == NULL) {
 			/* A kernel without conntrack timeout policies. */
-			log_warnx("kernel: table ip %s refused (%s); again "
+			log_warnx("kernel: table inet %s refused (%s); again "
 			    "without the TIME_WAIT policy", k.opts.table, err);
 			k.opts.tcp_time_wait_s = 0;
 			return kernel_build();
 		}
-		log_warnx("kernel: table ip %s not programmed: %s",
+		log_warnx("kernel: table inet %s not programmed: %s",
 		    k.opts.table, err);
 		return -1;
 	}
@@ -302,7 +302,7 @@ kernel_build(void)
 	if (!k.built)
 		kernel_metrics_cb(-1, 0, NULL);
 	k.built = true;
-	log_info("kernel: table ip %s built: %zu services in the kernel "
+	log_info("kernel: table inet %s built: %zu services in the kernel "
 	    "(%zu bytes of rules, %llu ms)", k.opts.table, n, k.buf.len,
 	    (unsigned long long)(now_ms() - t0));
 	return 0;

@@ -31,7 +31,13 @@ struct km_walk {
 	bool		(*want)(const struct service *);
 };
 
-/* Names the endpoint chains of one kernel-served service. */
+static size_t
+km_count(const struct svc_ready *r)
+{
+	return r != NULL ? r->n : 0;
+}
+
+/* Names the endpoint chains (both families) of one kernel service. */
 static void
 km_label_svc(struct service *svc, void *arg)
 {
@@ -46,10 +52,14 @@ km_label_svc(struct service *svc, void *arg)
 	for (i = 0; i < svc->nports; i++) {
 		const struct svc_port *sp = &svc->ports[i];
 
-		for (j = 0; sp->ready != NULL && j < sp->ready->n; j++) {
-			const struct svc_endpoint *ep = &sp->ready->v[j];
+		for (j = 0; j < km_count(sp->ready) + km_count(sp->ready6);
+		    j++) {
+			bool v6 = j >= km_count(sp->ready);
+			const struct svc_endpoint *ep = v6 ?
+			    &sp->ready6->v[j - km_count(sp->ready)] :
+			    &sp->ready->v[j];
 
-			nftrules_ep_chain(svc, sp, ep, chain, sizeof(chain));
+			nftrules_ep_chain(svc, sp, ep, v6, chain, sizeof(chain));
 			if ((e = hmap_get(km_eps, chain)) == NULL) {
 				if ((e = calloc(1, sizeof(*e))) == NULL ||
 				    hmap_put(km_eps, chain, e, NULL) != 0) {
@@ -98,7 +108,7 @@ kmetrics_poll(struct nftapply *nft, const struct nftrules_opts *o,
 	if (km_eps == NULL && (km_eps = hmap_new()) == NULL)
 		return -1;
 	registry_foreach_service(reg, km_label_svc, &w);
-	snprintf(cmd, sizeof(cmd), "list table ip %s",
+	snprintf(cmd, sizeof(cmd), "list table inet %s",
 	    o->table ? o->table : NFTRULES_TABLE);
 	if ((out = nftapply_list_json(nft, cmd, err, sizeof(err))) == NULL) {
 		log_debug("kernel: counters not read: %s", err);
@@ -111,7 +121,7 @@ kmetrics_poll(struct nftapply *nft, const struct nftrules_opts *o,
 	json_array_foreach(json_object_get(doc, "nftables"), i, x) {
 		if ((rule = json_object_get(x, "rule")) == NULL ||
 		    (chain = json_string_value(json_object_get(rule,
-		    "chain"))) == NULL || strncmp(chain, "ep-", 3) != 0 ||
+		    "chain"))) == NULL || strncmp(chain, "ep", 2) != 0 ||
 		    (e = hmap_get(km_eps, chain)) == NULL ||
 		    (p = km_rule_packets(json_object_get(rule, "expr"))) < 0)
 			continue;

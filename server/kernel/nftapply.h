@@ -20,7 +20,7 @@ void	nftapply_free(struct nftapply *);
 int	nftapply_run(struct nftapply *, const char *text, char *err,
     size_t errlen);
 /*
- * Runs a listing command (e.g. "list table ip clusterip") with JSON
+ * Runs a listing command (e.g. "list table inet clusterip") with JSON
  * output. Returns the output (valid until the next call on the
  * context), or NULL with a message in err.
  */

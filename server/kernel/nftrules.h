@@ -4,12 +4,14 @@
  * data path's rules, built as text for libnftables. Pure: no libnftables,
  * no libevent, no sockets.
  *
+ * One table of family inet serves IPv4 and IPv6 VIPs: each family has
+ * its verdict map and reject set, matched with "ip daddr" or "ip6 daddr".
  * The table (kube-proxy's nftables design): a verdict map from
  * "VIP . protocol . port" to a chain per service port, which picks an
  * endpoint chain with a cascade of numgen rules (random or round-robin)
- * after the ClientIP affinity sets; each endpoint chain counts and DNATs. VIP ports without
- * a ready endpoint sit in a set that filter chains reject (TCP reset,
- * ICMP port unreachable).
+ * after the ClientIP affinity sets; each endpoint chain counts and
+ * DNATs. VIP ports without a ready endpoint sit in a set that filter
+ * chains reject (TCP reset, ICMP or ICMPv6 port unreachable).
  */
 #ifndef CIP_NFTRULES_H
 #define CIP_NFTRULES_H
@@ -18,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <netinet/in.h>
 
 #include "registry.h"
 
@@ -78,7 +82,8 @@ int	nftrules_base(struct nftbuf *out, const struct nftrules_opts *);
  * (svc NULL: the service is gone), given what old recorded (empty for a
  * table just built by nftrules_base); *now (empty on entry) records the
  * new objects. Services the kernel path does not serve must be passed
- * as NULL. Only IPv4 VIPs and endpoints, TCP and UDP ports are written.
+ * as NULL. The IPv4 VIP balances over sp->ready, the IPv6 VIP (when the
+ * service has one) over sp->ready6; TCP and UDP ports are written.
  * Returns 0 or CIP_E_NOMEM (then *now is cleared).
  */
 int	nftrules_service(struct nftbuf *out, const struct nftrules_opts *,
@@ -89,18 +94,22 @@ int	nftrules_service(struct nftbuf *out, const struct nftrules_opts *,
 int	nftrules_delete_table(struct nftbuf *out, const struct nftrules_opts *);
 
 /*
- * The name of the endpoint chain of svc's port sp for endpoint ep, as
+ * The name of the endpoint chain of svc's port sp for endpoint ep (of
+ * sp->ready6 when v6, else of sp->ready), as
  * nftrules_service writes it (for counters). buf holds at least
  * NFTRULES_NAME_MAX bytes. Returns buf.
  */
-#define NFTRULES_NAME_MAX	64
+#define NFTRULES_NAME_MAX	128
 char	*nftrules_ep_chain(const struct service *svc, const struct svc_port *sp,
-    const struct svc_endpoint *ep, char *buf, size_t len);
+    const struct svc_endpoint *ep, bool v6, char *buf, size_t len);
 
 /* A UDP endpoint that left a VIP port (its flows must go elsewhere). */
 struct nftrules_udp_gone {
+	bool		 v6;		/* vip6 and ep6, else vip and ep */
 	struct in_addr	 vip;
 	struct in_addr	 ep;
+	struct in6_addr	 vip6;
+	struct in6_addr	 ep6;
 	uint16_t	 port;		/* the VIP's */
 	uint16_t	 ep_port;	/* the endpoint's */
 };

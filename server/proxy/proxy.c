@@ -310,8 +310,8 @@ proxy_svc_new(const char *key)
 }
 
 /*
- * The kernel data path serves svc's IPv4 VIP: the forwarder only keeps
- * that VIP. The kernel path has no IPv6 table, so [VIP6] stays here.
+ * The kernel data path serves svc's VIPs, IPv4 and IPv6: the forwarder
+ * does not listen on them.
  */
 static bool
 proxy_kernel_serves(const struct service *svc)
@@ -338,7 +338,7 @@ proxy_svc_wants(const struct service *svc, enum ip_family fam, uint16_t port,
 
 	if (!proxy_svc_has_vip(svc, fam))
 		return false;
-	if (fam == IP_FAMILY_V4 && proxy_kernel_serves(svc))
+	if (proxy_kernel_serves(svc))
 		return false;
 	for (i = 0; i < svc->nports; i++)
 		if (svc->ports[i].port == port && svc->ports[i].proto == p)
@@ -438,7 +438,7 @@ proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
 		const struct svc_port *sp = &svc->ports[i];
 
 		if ((sp->proto != CIP_PROTO_TCP && sp->proto != CIP_PROTO_UDP) ||
-		    (fam == IP_FAMILY_V4 && proxy_kernel_serves(svc)))
+		    proxy_kernel_serves(svc))
 			continue;
 		LIST_FOREACH(l, &ps->listeners, entry)
 			if (l->fam == fam && l->port == sp->port &&

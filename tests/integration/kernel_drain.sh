@@ -39,8 +39,8 @@ both() {
 }
 both | manifest all.yaml
 kstart
-wait_table "dnat to 127.0.10.2:$UB"
-wait_table "dnat to 127.0.10.2:$PB"
+wait_table "dnat ip to 127.0.10.2:$UB"
+wait_table "dnat ip to 127.0.10.2:$PB"
 
 # A long-lived TCP connection that ends on b, and a UDP flow on ub.
 mkfifo "$T/in"
@@ -75,8 +75,8 @@ done
 
 # b and ub leave.
 both a-only | manifest all.yaml
-wait_table "dnat to 127.0.10.2:$PB" absent
-wait_table "dnat to 127.0.10.2:$UB" absent
+wait_table "dnat ip to 127.0.10.2:$PB" absent
+wait_table "dnat ip to 127.0.10.2:$UB" absent
 echo ping >&3
 for _ in $(seq 100); do grep -q 'b:ping' "$T/conn.out" && break; sleep 0.05; done
 grep -q 'b:ping' "$T/conn.out" ||
@@ -99,10 +99,10 @@ for _ in $(seq 100); do [ -s "$T/started" ] && break; sleep 0.05; done
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=""
-table | grep -q "dnat to 127.0.10.3:$PS" || fail "table gone with SIGKILL"
+table | grep -q "dnat ip to 127.0.10.3:$PS" || fail "table gone with SIGKILL"
 mv "$T/daemon.log" "$T/daemon.log.1"
 kstart
-wait_table "dnat to 127.0.10.3:$PS"
+wait_table "dnat ip to 127.0.10.3:$PS"
 kill -0 "$RPID" 2>/dev/null || fail "the transfer ended before the restart"
 wait "$RPID" || fail "the transfer failed across the restart"
 [ "$(cat "$T/bytes")" = 8388608 ] ||

@@ -11,7 +11,7 @@ ip netns add "$KNS" 2> /dev/null || skip "cannot create network namespaces"
 EXTRA_CLEANUP="ip netns del $KNS 2>/dev/null"
 ip -n "$KNS" link set lo up
 NSX="ip netns exec $KNS"
-TABLE="ip clusterip"
+TABLE="inet clusterip"
 
 # table: the daemon's table as nft prints it (empty when absent).
 table() {
@@ -36,7 +36,7 @@ wait_table() {
 # kstart [FLAGS...]: the daemon in nftables mode; waits for the table.
 kstart() {
 	start_daemon --proxy-mode nftables "$@"
-	grep -q "kernel: table ip clusterip built" "$T/daemon.log" ||
+	grep -q "kernel: table inet clusterip built" "$T/daemon.log" ||
 	    fail "no table built"
 }
 

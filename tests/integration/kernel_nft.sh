@@ -52,8 +52,8 @@ if command -v setpriv > /dev/null; then
 	echo "kernel: refused at start without CAP_NET_ADMIN"
 fi
 kstart --dns-listen 127.0.0.1:5300 --log-level debug
-wait_table "dnat to 127.0.10.2:$PB"
-wait_table "dnat to 127.0.10.1:$PA"
+wait_table "dnat ip to 127.0.10.2:$PB"
+wait_table "dnat ip to 127.0.10.1:$PA"
 # The manifest's services came in one transaction (lc and us are not
 # the kernel's).
 grep -q 'kernel: 7 services changed, 5 in one transaction' "$T/daemon.log" ||
@@ -97,15 +97,15 @@ echo "kernel: no endpoint: reset, ICMP, DNS still answers"
 
 # Readiness: a failing probe takes b out of the table, a success back.
 rm "$T/ready-b"
-wait_table "dnat to 127.0.10.2:$PB" absent
+wait_table "dnat ip to 127.0.10.2:$PB" absent
 out=$(khits http://$VIP/ 10 | sort -u | tr -d '\n')
 [ "$out" = a ] || fail "not-ready endpoint still reached: $out"
 touch "$T/ready-b"
-wait_table "dnat to 127.0.10.2:$PB"
+wait_table "dnat ip to 127.0.10.2:$PB"
 echo "kernel: readiness takes an endpoint out and back"
 
 # The counters count connections per endpoint, and /metrics shows them.
-table | grep -Eq "counter packets [1-9][0-9]* .*dnat to 127.0.10.1:$PA" ||
+table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip to 127.0.10.1:$PA" ||
     fail "no connection counted"
 for _ in $(seq 300); do
 	$NSX curl -s "http://127.0.0.1:$APIPORT/metrics" > "$T/metrics"
@@ -120,12 +120,12 @@ echo "kernel: per-endpoint connections from the nftables counters in /metrics"
 # SIGHUP rebuilds the whole table in one transaction; traffic goes on.
 kill -HUP "$DPID"
 for _ in $(seq 200); do
-	[ "$(grep -c 'kernel: table ip clusterip built' "$T/daemon.log")" -ge 2 ] && break
+	[ "$(grep -c 'kernel: table inet clusterip built' "$T/daemon.log")" -ge 2 ] && break
 	sleep 0.05
 done
-[ "$(grep -c 'kernel: table ip clusterip built' "$T/daemon.log")" -ge 2 ] ||
+[ "$(grep -c 'kernel: table inet clusterip built' "$T/daemon.log")" -ge 2 ] ||
     fail "no rebuild on SIGHUP"
-grep 'kernel: table ip clusterip built' "$T/daemon.log" | tail -1 |
+grep 'kernel: table inet clusterip built' "$T/daemon.log" | tail -1 |
     grep -q ': 5 services in the kernel' || fail "SIGHUP rebuilt a different table"
 out=$(khits "http://$VIP/" 10 | sort -u | wc -l)
 [ "$out" = 2 ] || fail "after SIGHUP: $out endpoints reached"
