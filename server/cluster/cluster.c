@@ -611,6 +611,73 @@ fail:
 	return -1;
 }
 
+/* Waiting for the revoke at most this long: a stop is not held up. */
+#define CLUSTER_STOP_MS		3000
+
+static void
+cluster_stopped(struct cluster *c)
+{
+	cluster_stop_cb *done = c->stop_cb;
+
+	if (done == NULL)
+		return;
+	c->stop_cb = NULL;
+	if (c->stop_ev != NULL)
+		evtimer_del(c->stop_ev);
+	done(c->stop_arg);
+}
+
+static void
+cluster_revoke_cb(const char *error, int64_t id, int64_t ttl, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (error != NULL)
+		log_warnx("etcd: lease of host %s not revoked (%s); its keys "
+		    "go after the TTL", c->host, error);
+	else
+		log_info("etcd: lease of host %s revoked", c->host);
+	c->lease = 0;
+	cluster_stopped(c);
+}
+
+static void
+cluster_stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *c = arg;
+
+	log_warnx("etcd: no answer to the revoke of host %s's lease; its "
+	    "keys go after the TTL", c->host);
+	cluster_stopped(c);
+}
+
+void
+cluster_stop(cluster_stop_cb *done, void *arg)
+{
+	struct cluster *c = cl;
+	struct timeval tv;
+
+	/* A second signal while the revoke is out stops at once. */
+	if (c == NULL || c->lease == 0 || c->stop_cb != NULL ||
+	    !etcd_is_up(c->etcd)) {
+		done(arg);
+		return;
+	}
+	/* Nothing more is written: a put on the revoked lease would fail. */
+	registry_unsubscribe(c->rt->reg, cluster_reg_cb, c);
+	evtimer_del(c->flush_ev);
+	evtimer_del(c->tick);
+	c->stop_cb = done;
+	c->stop_arg = arg;
+	if ((c->stop_ev = evtimer_new(c->rt->base, cluster_stop_timeout_cb,
+	    c)) == NULL || etcd_lease_revoke(c->etcd, c->lease,
+	    cluster_revoke_cb, c) != 0) {
+		cluster_stopped(c);
+		return;
+	}
+	evtimer_add(c->stop_ev, ms_to_tv(CLUSTER_STOP_MS, &tv));
+}
+
 void
 cluster_shutdown(void)
 {
@@ -625,6 +692,8 @@ cluster_shutdown(void)
 		event_free(c->flush_ev);
 	if (c->tick != NULL)
 		event_free(c->tick);
+	if (c->stop_ev != NULL)
+		event_free(c->stop_ev);
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);

@@ -13,6 +13,7 @@
 
 #include "registry.h"
 #include "etcd.h"
+#include "cluster.h"
 
 struct event;
 struct hmap;
@@ -51,6 +52,9 @@ struct cluster {
 	struct hmap		*pending;	/* etcd key -> cluster_pending */
 	struct event		*flush_ev;
 	struct event		*tick;		/* keepalive, retries */
+	struct event		*stop_ev;	/* cluster_stop's guard */
+	cluster_stop_cb		*stop_cb;
+	void			*stop_arg;
 	struct metric		*m_up;
 	struct metric		*m_txn_fail;
 	struct metric		*m_vip_conflicts;
