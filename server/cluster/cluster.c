@@ -17,6 +17,9 @@
  * Values are {"host": HOST, "object": the object as a manifest}, the
  * allocated VIP written as spec.clusterIP so that every host uses it.
  *
+ * A pod registered with a TTL through the API is the exception: its key
+ * is on a lease of its own (cluster_podlease.c).
+ *
  * This file writes: local changes (any owner but etcd) reach the
  * registry first; the registry tells us, the keys they touch are noted,
  * and a zero-timeout event writes them all in one transaction: one
@@ -333,6 +336,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	const char *k;
 	char *v, ip[INET_ADDRSTRLEN];
 	void *val;
+	int64_t lease;
 	size_t nops = 0;
 	int rc = 0;
 
@@ -389,8 +393,13 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 			rc = CIP_E_NOMEM;
 			break;
 		}
-		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v),
-		    cluster_key_is_host(c, k) ? c->lease : 0);
+		lease = cluster_key_is_host(c, k) ? c->lease : 0;
+		if (pod != NULL && cluster_podlease_of(c, pd->objkey,
+		    &lease) && lease == 0) {
+			free(v);	/* its lease's grant writes it */
+			continue;
+		}
+		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v), lease);
 		free(v);
 		if (svc != NULL && pd->new_vip && svc->vip.s_addr != 0 &&
 		    svc->type == SVC_CLUSTERIP)
@@ -490,8 +499,10 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 		cluster_read_prefix(c);
 	else if (c->watch == NULL && etcd_is_up(c->etcd))
 		cluster_watch_resume(c);
-	if (c->retry)
+	if (c->retry) {
+		cluster_podlease_retry(c);
 		cluster_schedule(c);
+	}
 }
 
 /* The endpoints list, and the password from its file. */
@@ -578,7 +589,8 @@ cluster_init(struct runtime *rt)
 	    NULL ||
 	    (c->tick = event_new(rt->base, -1, EV_PERSIST, cluster_tick_cb,
 	    c)) == NULL ||
-	    registry_subscribe(rt->reg, cluster_reg_cb, c) != 0)
+	    registry_subscribe(rt->reg, cluster_reg_cb, c) != 0 ||
+	    cluster_podlease_init(c) != 0)
 		goto fail;
 	c->prefixlen = strlen(c->prefix);
 	c->m_up = metrics_get("clusterip_etcd_up", METRIC_GAUGE,
@@ -638,7 +650,18 @@ cluster_revoke_cb(const char *error, int64_t id, int64_t ttl, void *arg)
 	else
 		log_info("etcd: lease of host %s revoked", c->host);
 	c->lease = 0;
-	cluster_stopped(c);
+	if (--c->stop_wait == 0)
+		cluster_stopped(c);
+}
+
+/* A pod's lease: its registrant can no longer renew it here. */
+static void
+cluster_pod_revoke_cb(const char *error, int64_t id, int64_t ttl, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (--c->stop_wait == 0)
+		cluster_stopped(c);
 }
 
 static void
@@ -669,12 +692,15 @@ cluster_stop(cluster_stop_cb *done, void *arg)
 	evtimer_del(c->tick);
 	c->stop_cb = done;
 	c->stop_arg = arg;
+	c->rt->pod_lease = NULL;	/* the API's leases end with us */
 	if ((c->stop_ev = evtimer_new(c->rt->base, cluster_stop_timeout_cb,
 	    c)) == NULL || etcd_lease_revoke(c->etcd, c->lease,
 	    cluster_revoke_cb, c) != 0) {
 		cluster_stopped(c);
 		return;
 	}
+	c->stop_wait = 1 + cluster_podlease_revoke_all(c,
+	    cluster_pod_revoke_cb);
 	evtimer_add(c->stop_ev, ms_to_tv(CLUSTER_STOP_MS, &tv));
 }
 
@@ -694,6 +720,7 @@ cluster_shutdown(void)
 		event_free(c->tick);
 	if (c->stop_ev != NULL)
 		event_free(c->stop_ev);
+	cluster_podlease_shutdown(c);
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);

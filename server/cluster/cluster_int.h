@@ -53,6 +53,9 @@ struct cluster {
 	struct event		*flush_ev;
 	struct event		*tick;		/* keepalive, retries */
 	struct event		*stop_ev;	/* cluster_stop's guard */
+	unsigned		 stop_wait;	/* revokes out at the stop */
+	/* Pods registered here with a TTL: "ns/name" -> their lease. */
+	struct hmap		*podleases;
 	cluster_stop_cb		*stop_cb;
 	void			*stop_arg;
 	struct metric		*m_up;
@@ -105,6 +108,22 @@ void	cluster_vip_release(struct cluster *, const char *holder,
     const char *ip);
 /* Notes svc_key for the next write with its VIP claim, not now. */
 void	cluster_note_later(struct cluster *, const char *svc_key);
+
+/*
+ * Pods registered with a TTL, each on a lease of its own
+ * (cluster_podlease.c): init sets the runtime's pod_lease hook.
+ * cluster_podlease_of returns 1 with *id the pod's lease (0 while it is
+ * being granted: the grant writes the pod again), or 0 for a pod
+ * without one (the host's lease holds it). _retry grants what etcd did
+ * not; _revoke_all revokes every pod lease (cb called for each, arg c)
+ * and returns how many were sent.
+ */
+int	cluster_podlease_init(struct cluster *);
+void	cluster_podlease_shutdown(struct cluster *);
+int	cluster_podlease_of(struct cluster *, const char *pod_key,
+    int64_t *id);
+void	cluster_podlease_retry(struct cluster *);
+unsigned cluster_podlease_revoke_all(struct cluster *, etcd_lease_cb *);
 
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
