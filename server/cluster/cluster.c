@@ -271,8 +271,15 @@ cluster_value(struct cluster *c, const struct service *svc,
 		    svc->nreq_ips == 0 && svc->vip.s_addr != 0)
 			json_object_set_new(spec, "clusterIP",
 			    json_string(inet4_str(svc->vip, ip)));
-	} else
+	} else {
 		obj = objjson_pod(pod, OBJJSON_MANIFEST);
+		if (obj != NULL && c->adv_ip != NULL &&
+		    cluster_pod_via_host(pod) &&
+		    cluster_pod_publish(obj, c->adv_ip) != 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
+	}
 	if (obj == NULL)
 		return NULL;
 	v = json_pack("{s:s,s:o}", "host", c->host, "object", obj);
@@ -547,6 +554,7 @@ cluster_init(struct runtime *rt)
 	struct etcd_conf ec = { 0 };
 	struct cluster *c;
 	struct timeval tv;
+	struct in_addr adv;
 	char err[1024], hostname[256], **eps = NULL, *password = NULL;
 	const char *host;
 
@@ -593,6 +601,10 @@ cluster_init(struct runtime *rt)
 	    cluster_podlease_init(c) != 0)
 		goto fail;
 	c->prefixlen = strlen(c->prefix);
+	if (rt->conf->advertise_address != NULL &&
+	    inet_pton(AF_INET, rt->conf->advertise_address, &adv) == 1 &&
+	    (c->adv_ip = strdup(rt->conf->advertise_address)) == NULL)
+		goto fail;
 	c->m_up = metrics_get("clusterip_etcd_up", METRIC_GAUGE,
 	    "1 while an etcd member answers", "", NULL, 0);
 	c->m_txn_fail = metrics_get("clusterip_etcd_write_failures_total",
@@ -725,6 +737,7 @@ cluster_shutdown(void)
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);
 	free(c->host);
+	free(c->adv_ip);
 	free(c->prefix);
 	free(c);
 }

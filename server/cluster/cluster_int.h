@@ -37,6 +37,8 @@ struct cluster {
 	char			*prefix;
 	size_t			 prefixlen;
 	char			*host;
+	/* --advertise-address when an IPv4 address: Docker pods go there. */
+	char			*adv_ip;
 	int64_t			 lease;		/* 0: none yet */
 	int64_t			 ttl_s;
 	bool			 granting;
@@ -124,6 +126,18 @@ int	cluster_podlease_of(struct cluster *, const char *pod_key,
     int64_t *id);
 void	cluster_podlease_retry(struct cluster *);
 unsigned cluster_podlease_revoke_all(struct cluster *, etcd_lease_cb *);
+
+/*
+ * Docker containers published at --advertise-address
+ * (cluster_publish.c): true for a Docker pod with a published port;
+ * cluster_pod_publish turns its manifest obj (objjson_pod) into the one
+ * other hosts reach: podIP addr, its ports at their hostPort (the
+ * ANNOTATION_VIA_HOST_PORT annotation). 0, or -1 on a malformed obj or
+ * OOM.
+ */
+struct json_t;
+bool	cluster_pod_via_host(const struct pod *);
+int	cluster_pod_publish(struct json_t *obj, const char *addr);
 
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
