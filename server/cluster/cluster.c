@@ -736,6 +736,8 @@ cluster_shutdown(void)
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);
+	hmap_free(c->read_keys, NULL);
+	free(c->read_from);
 	free(c->host);
 	free(c->adv_ip);
 	free(c->prefix);

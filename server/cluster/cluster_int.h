@@ -44,6 +44,13 @@ struct cluster {
 	bool			 granting;
 	bool			 reading;	/* a range is out */
 	bool			 loaded;	/* the prefix was read once */
+	/* A full read under way, a page at a time (cluster_read.c). */
+	struct hmap		*read_keys;	/* "s:ns/name", "p:ns/name" */
+	int64_t			 read_rev;	/* the pages' snapshot */
+	size_t			 read_n;
+	size_t			 read_pages;
+	char			*read_from;	/* the next page's first key */
+	size_t			 read_fromlen;
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */
