@@ -736,8 +736,7 @@ cluster_shutdown(void)
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);
-	hmap_free(c->read_keys, NULL);
-	free(c->read_from);
+	cluster_read_free(c);
 	free(c->host);
 	free(c->adv_ip);
 	free(c->prefix);

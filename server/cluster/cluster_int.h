@@ -46,6 +46,7 @@ struct cluster {
 	bool			 loaded;	/* the prefix was read once */
 	/* A full read under way, a page at a time (cluster_read.c). */
 	struct hmap		*read_keys;	/* "s:ns/name", "p:ns/name" */
+	struct hmap		*read_batches;	/* owner -> its objects */
 	int64_t			 read_rev;	/* the pages' snapshot */
 	size_t			 read_n;
 	size_t			 read_pages;
@@ -148,6 +149,8 @@ int	cluster_pod_publish(struct json_t *obj, const char *addr);
 
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
+/* Frees what a full read under way holds (cluster_read.c). */
+void	cluster_read_free(struct cluster *);
 /*
  * Closes the watch when etcd stops answering (its stream may be dead
  * without a word), and opens it again from the same revision when etcd

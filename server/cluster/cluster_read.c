@@ -326,7 +326,7 @@ cluster_drop_stale(struct cluster *c, struct hmap *keys)
 struct cluster_batch {
 	struct owner		 o;
 	struct objset		 set;
-	const struct etcd_kv	**kvs;
+	struct etcd_kv		*kvs;	/* copies: pages are freed */
 	size_t			 n, cap;
 };
 
@@ -337,32 +337,44 @@ cluster_batch_free(void *p)
 
 	objset_clear(&b->set);
 	free(b->o.id);
-	free(b->kvs);
+	etcd_kvs_free(b->kvs, b->n);
 	free(b);
 }
 
+/* A copy of kv's key, value and revisions. 0, or -1 on OOM. */
+static int
+cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
+{
+	*to = *kv;
+	to->key = malloc(kv->keylen + 1);
+	to->value = malloc(kv->valuelen + 1);
+	if (to->key == NULL || to->value == NULL) {
+		free(to->key);
+		free(to->value);
+		return -1;
+	}
+	memcpy(to->key, kv->key, kv->keylen + 1);
+	memcpy(to->value, kv->value, kv->valuelen + 1);
+	return 0;
+}
+
 /*
- * Applies a full read: one registry apply per publishing host (and one
- * for the cluster-wide Services), so that 100,000 objects cost one VIP
- * save each, not one each; a batch the registry refuses (a conflict
- * somewhere in it) is applied object by object instead.
+ * Collects one page of a full read into batches: one per publishing host
+ * (and one for the cluster-wide Services), applied once the last page
+ * is in (cluster_apply_batches) so that 100,000 objects cost one
+ * registry apply and VIP save per host, not one per page or object.
  */
 static void
-cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
+cluster_collect(struct cluster *c, struct hmap *batches,
+    const struct etcd_kv *kvs, size_t n)
 {
-	struct hmap *batches;
-	struct hmap_iter it;
 	struct cluster_batch *b;
 	struct objset one;
 	struct owner o;
-	const struct etcd_kv **grown;
+	struct etcd_kv *grown;
 	const char *k;
-	char err[1024];
-	void *val;
 	size_t i;
 
-	if ((batches = hmap_new()) == NULL)
-		return;
 	for (i = 0; i < n; i++) {
 		memset(&one, 0, sizeof(one));
 		if (cluster_decode(c, &kvs[i], &o, &one) != 0)
@@ -389,17 +401,39 @@ cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
 			}
 			b->kvs = grown;
 		}
+		if (cluster_kv_copy(&b->kvs[b->n], &kvs[i]) != 0) {
+			objset_clear(&one);
+			continue;
+		}
 		if ((one.nsvcs == 1 && objset_add_service(&b->set,
 		    one.svcs[0]) != 0) || (one.npods == 1 &&
 		    objset_add_pod(&b->set, one.pods[0]) != 0)) {
+			free(b->kvs[b->n].key);
+			free(b->kvs[b->n].value);
 			objset_clear(&one);
 			continue;
 		}
 		/* Moved into the batch: only the arrays are left. */
 		one.nsvcs = one.npods = 0;
 		objset_clear(&one);
-		b->kvs[b->n++] = &kvs[i];
+		b->n++;
 	}
+}
+
+/*
+ * Applies the batches of a full read; a batch the registry refuses (a
+ * conflict somewhere in it) is applied object by object instead.
+ */
+static void
+cluster_apply_batches(struct cluster *c, struct hmap *batches)
+{
+	struct hmap_iter it;
+	struct cluster_batch *b;
+	const char *k;
+	char err[1024];
+	void *val;
+	size_t i;
+
 	hmap_iter_init(&it, batches);
 	while (hmap_iter_next(&it, &k, &val)) {
 		b = val;
@@ -412,11 +446,10 @@ cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
 			    "the API", err);
 			objset_clear(&b->set);
 			for (i = 0; i < b->n; i++)
-				(void)cluster_apply_kv(c, ETCD_PUT, b->kvs[i]);
+				(void)cluster_apply_kv(c, ETCD_PUT, &b->kvs[i]);
 		}
 		c->applying = false;
 	}
-	hmap_free(batches, cluster_batch_free);
 }
 
 #ifdef __GLIBC__
@@ -428,7 +461,7 @@ cluster_trim_cb(evutil_socket_t fd, short what, void *arg)
 #endif
 
 /* Keys a page of a full read holds: the watch starts past them. */
-#define CLUSTER_PAGE_KEYS	2000
+#define CLUSTER_PAGE_KEYS	10000
 
 static void	cluster_read_page(struct cluster *);
 
@@ -437,6 +470,8 @@ cluster_read_reset(struct cluster *c)
 {
 	hmap_free(c->read_keys, NULL);
 	c->read_keys = NULL;
+	hmap_free(c->read_batches, cluster_batch_free);
+	c->read_batches = NULL;
 	free(c->read_from);
 	c->read_from = NULL;
 	c->read_fromlen = 0;
@@ -449,6 +484,7 @@ cluster_read_reset(struct cluster *c)
 static void
 cluster_read_done(struct cluster *c)
 {
+	cluster_apply_batches(c, c->read_batches);
 	cluster_drop_stale(c, c->read_keys);
 	c->loaded = true;
 	c->watch_rev = c->read_rev;
@@ -494,11 +530,11 @@ cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 		cluster_read_reset(c);
 		return;
 	}
-	if (c->loaded || c->read_keys == NULL)
+	if (c->loaded || c->read_keys == NULL || c->read_batches == NULL)
 		return;
 	if (c->read_rev == 0)
 		c->read_rev = rev;
-	cluster_apply_all(c, kvs, n);
+	cluster_collect(c, c->read_batches, kvs, n);
 	for (i = 0; i < n; i++) {
 		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
 		    &objkey) == 0) {
@@ -570,13 +606,22 @@ cluster_watch_resume(struct cluster *c)
 }
 
 void
+cluster_read_free(struct cluster *c)
+{
+	cluster_read_reset(c);
+}
+
+void
 cluster_read_prefix(struct cluster *c)
 {
 	if (c->watch != NULL || c->reading)
 		return;
 	cluster_read_reset(c);
-	if ((c->read_keys = hmap_new()) == NULL)
+	if ((c->read_keys = hmap_new()) == NULL ||
+	    (c->read_batches = hmap_new()) == NULL) {
+		cluster_read_reset(c);
 		return;		/* the tick tries again */
+	}
 	cluster_read_page(c);
 }
 
