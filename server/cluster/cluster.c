@@ -255,22 +255,79 @@ cluster_schedule(struct cluster *c)
 		evtimer_add(c->flush_ev, &tv);
 }
 
+/*
+ * The allocated VIPs as spec.clusterIP and, with two families,
+ * spec.clusterIPs with the families and policy they came from: an IPv6
+ * VIP is shared like an IPv4 one. 0, or -1 on OOM.
+ */
+static int
+cluster_svc_vips(const struct service *svc, json_t *spec)
+{
+	char buf[INET6_ADDRSTRLEN];
+	json_t *ips, *fams;
+	size_t i, n = svc->nfamilies;
+	int rc = 0;
+
+	if (n == 0) {
+		if (svc->vip.s_addr == 0)
+			return 0;
+		inet_ntop(AF_INET, &svc->vip, buf, sizeof(buf));
+		return json_object_set_new(spec, "clusterIP",
+		    json_string(buf));
+	}
+	if ((ips = json_array()) == NULL || (fams = json_array()) == NULL) {
+		json_decref(ips);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (svc->families[i] == IP_FAMILY_V6) {
+			if (in6_is_unset(&svc->vip6))
+				break;
+			inet_ntop(AF_INET6, &svc->vip6, buf, sizeof(buf));
+		} else {
+			if (svc->vip.s_addr == 0)
+				break;
+			inet_ntop(AF_INET, &svc->vip, buf, sizeof(buf));
+		}
+		rc |= json_array_append_new(ips, json_string(buf));
+		rc |= json_array_append_new(fams, json_string(
+		    ip_family_name(svc->families[i])));
+	}
+	if (i < n || json_array_size(ips) == 0) {
+		json_decref(ips);
+		json_decref(fams);
+		return 0;	/* not allocated yet: the next write has it */
+	}
+	rc |= json_object_set(spec, "clusterIP", json_array_get(ips, 0));
+	if (n == 2) {
+		rc |= json_object_set_new(spec, "clusterIPs", ips);
+		rc |= json_object_set_new(spec, "ipFamilies", fams);
+		rc |= json_object_set_new(spec, "ipFamilyPolicy", json_string(
+		    ip_family_policy_name(svc->policy)));
+	} else {
+		json_decref(ips);
+		rc |= json_object_set_new(spec, "ipFamilies", fams);
+	}
+	return rc != 0 ? -1 : 0;
+}
+
 /* The value stored for svc or pod: {"host", "object"}. Caller frees. */
 static char *
 cluster_value(struct cluster *c, const struct service *svc,
     const struct pod *pod)
 {
 	json_t *obj, *v, *spec;
-	char ip[INET_ADDRSTRLEN], *s;
+	char *s;
 
 	if (svc != NULL) {
 		obj = objjson_service(svc, OBJJSON_MANIFEST);
 		spec = json_object_get(obj, "spec");
-		/* The allocated VIP travels, so every host answers it. */
+		/* The allocated VIPs travel, so every host uses them. */
 		if (spec != NULL && svc->type == SVC_CLUSTERIP &&
-		    svc->nreq_ips == 0 && svc->vip.s_addr != 0)
-			json_object_set_new(spec, "clusterIP",
-			    json_string(inet4_str(svc->vip, ip)));
+		    svc->nreq_ips == 0 && cluster_svc_vips(svc, spec) != 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
 	} else {
 		obj = objjson_pod(pod, OBJJSON_MANIFEST);
 		if (obj != NULL && c->adv_ip != NULL &&
