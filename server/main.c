@@ -443,6 +443,12 @@ reload(void)
 }
 
 static void
+stop_cb(void *arg)
+{
+	event_base_loopbreak(rt.base);
+}
+
+static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	switch (sig) {
@@ -452,7 +458,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("signal %d: shutting down", (int)sig);
-		event_base_loopbreak(rt.base);
+		/* With --etcd: the host's lease revoked first. */
+		cluster_stop(stop_cb, NULL);
 		break;
 	}
 }

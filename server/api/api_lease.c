@@ -51,12 +51,21 @@ api_lease_free(void *arg)
 	free(l);
 }
 
+/* Tells the shared registry (--etcd) the pod's TTL; 0: the lease ended. */
+static void
+api_lease_tell(struct api *api, const char *key, uint32_t ttl_s)
+{
+	if (api->rt->pod_lease != NULL)
+		api->rt->pod_lease(api->rt->pod_lease_arg, key, ttl_s);
+}
+
 static void
 api_lease_arm(struct api_lease *l)
 {
 	struct timeval tv = { .tv_sec = l->ttl_s, .tv_usec = 0 };
 
 	evtimer_add(l->timer, &tv);
+	api_lease_tell(l->api, l->key, l->ttl_s);
 }
 
 static void
@@ -74,6 +83,7 @@ api_lease_expire_cb(evutil_socket_t fd, short ev, void *arg)
 	else
 		log_debug("api: lease of pod %s expired: %s", l->key, err);
 	hmap_del(api->leases, l->key);
+	api_lease_tell(api, l->key, 0);
 	api_lease_free(l);
 }
 
@@ -103,8 +113,14 @@ api_lease_held(struct api *api, const char *pod_key)
 void
 api_lease_drop(struct api *api, const char *pod_key)
 {
-	if (api->leases != NULL)
-		api_lease_free(hmap_del(api->leases, pod_key));
+	struct api_lease *l;
+
+	if (api->leases == NULL ||
+	    (l = hmap_del(api->leases, pod_key)) == NULL)
+		return;
+	if (evtimer_pending(l->timer, NULL))
+		api_lease_tell(api, l->key, 0);
+	api_lease_free(l);
 }
 
 void

@@ -17,6 +17,9 @@
  * Values are {"host": HOST, "object": the object as a manifest}, the
  * allocated VIP written as spec.clusterIP so that every host uses it.
  *
+ * A pod registered with a TTL through the API is the exception: its key
+ * is on a lease of its own (cluster_podlease.c).
+ *
  * This file writes: local changes (any owner but etcd) reach the
  * registry first; the registry tells us, the keys they touch are noted,
  * and a zero-timeout event writes them all in one transaction: one
@@ -252,24 +255,88 @@ cluster_schedule(struct cluster *c)
 		evtimer_add(c->flush_ev, &tv);
 }
 
+/*
+ * The allocated VIPs as spec.clusterIP and, with two families,
+ * spec.clusterIPs with the families and policy they came from: an IPv6
+ * VIP is shared like an IPv4 one. 0, or -1 on OOM.
+ */
+static int
+cluster_svc_vips(const struct service *svc, json_t *spec)
+{
+	char buf[INET6_ADDRSTRLEN];
+	json_t *ips, *fams;
+	size_t i, n = svc->nfamilies;
+	int rc = 0;
+
+	if (n == 0) {
+		if (svc->vip.s_addr == 0)
+			return 0;
+		inet_ntop(AF_INET, &svc->vip, buf, sizeof(buf));
+		return json_object_set_new(spec, "clusterIP",
+		    json_string(buf));
+	}
+	if ((ips = json_array()) == NULL || (fams = json_array()) == NULL) {
+		json_decref(ips);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (svc->families[i] == IP_FAMILY_V6) {
+			if (in6_is_unset(&svc->vip6))
+				break;
+			inet_ntop(AF_INET6, &svc->vip6, buf, sizeof(buf));
+		} else {
+			if (svc->vip.s_addr == 0)
+				break;
+			inet_ntop(AF_INET, &svc->vip, buf, sizeof(buf));
+		}
+		rc |= json_array_append_new(ips, json_string(buf));
+		rc |= json_array_append_new(fams, json_string(
+		    ip_family_name(svc->families[i])));
+	}
+	if (i < n || json_array_size(ips) == 0) {
+		json_decref(ips);
+		json_decref(fams);
+		return 0;	/* not allocated yet: the next write has it */
+	}
+	rc |= json_object_set(spec, "clusterIP", json_array_get(ips, 0));
+	if (n == 2) {
+		rc |= json_object_set_new(spec, "clusterIPs", ips);
+		rc |= json_object_set_new(spec, "ipFamilies", fams);
+		rc |= json_object_set_new(spec, "ipFamilyPolicy", json_string(
+		    ip_family_policy_name(svc->policy)));
+	} else {
+		json_decref(ips);
+		rc |= json_object_set_new(spec, "ipFamilies", fams);
+	}
+	return rc != 0 ? -1 : 0;
+}
+
 /* The value stored for svc or pod: {"host", "object"}. Caller frees. */
 static char *
 cluster_value(struct cluster *c, const struct service *svc,
     const struct pod *pod)
 {
 	json_t *obj, *v, *spec;
-	char ip[INET_ADDRSTRLEN], *s;
+	char *s;
 
 	if (svc != NULL) {
 		obj = objjson_service(svc, OBJJSON_MANIFEST);
 		spec = json_object_get(obj, "spec");
-		/* The allocated VIP travels, so every host answers it. */
+		/* The allocated VIPs travel, so every host uses them. */
 		if (spec != NULL && svc->type == SVC_CLUSTERIP &&
-		    svc->nreq_ips == 0 && svc->vip.s_addr != 0)
-			json_object_set_new(spec, "clusterIP",
-			    json_string(inet4_str(svc->vip, ip)));
-	} else
+		    svc->nreq_ips == 0 && cluster_svc_vips(svc, spec) != 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
+	} else {
 		obj = objjson_pod(pod, OBJJSON_MANIFEST);
+		if (obj != NULL && c->adv_ip != NULL &&
+		    cluster_pod_via_host(pod) &&
+		    cluster_pod_publish(obj, c->adv_ip) != 0) {
+			json_decref(obj);
+			obj = NULL;
+		}
+	}
 	if (obj == NULL)
 		return NULL;
 	v = json_pack("{s:s,s:o}", "host", c->host, "object", obj);
@@ -333,6 +400,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	const char *k;
 	char *v, ip[INET_ADDRSTRLEN];
 	void *val;
+	int64_t lease;
 	size_t nops = 0;
 	int rc = 0;
 
@@ -389,8 +457,13 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 			rc = CIP_E_NOMEM;
 			break;
 		}
-		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v),
-		    cluster_key_is_host(c, k) ? c->lease : 0);
+		lease = cluster_key_is_host(c, k) ? c->lease : 0;
+		if (pod != NULL && cluster_podlease_of(c, pd->objkey,
+		    &lease) && lease == 0) {
+			free(v);	/* its lease's grant writes it */
+			continue;
+		}
+		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v), lease);
 		free(v);
 		if (svc != NULL && pd->new_vip && svc->vip.s_addr != 0 &&
 		    svc->type == SVC_CLUSTERIP)
@@ -490,8 +563,10 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 		cluster_read_prefix(c);
 	else if (c->watch == NULL && etcd_is_up(c->etcd))
 		cluster_watch_resume(c);
-	if (c->retry)
+	if (c->retry) {
+		cluster_podlease_retry(c);
 		cluster_schedule(c);
+	}
 }
 
 /* The endpoints list, and the password from its file. */
@@ -536,6 +611,7 @@ cluster_init(struct runtime *rt)
 	struct etcd_conf ec = { 0 };
 	struct cluster *c;
 	struct timeval tv;
+	struct in_addr adv;
 	char err[1024], hostname[256], **eps = NULL, *password = NULL;
 	const char *host;
 
@@ -578,9 +654,14 @@ cluster_init(struct runtime *rt)
 	    NULL ||
 	    (c->tick = event_new(rt->base, -1, EV_PERSIST, cluster_tick_cb,
 	    c)) == NULL ||
-	    registry_subscribe(rt->reg, cluster_reg_cb, c) != 0)
+	    registry_subscribe(rt->reg, cluster_reg_cb, c) != 0 ||
+	    cluster_podlease_init(c) != 0)
 		goto fail;
 	c->prefixlen = strlen(c->prefix);
+	if (rt->conf->advertise_address != NULL &&
+	    inet_pton(AF_INET, rt->conf->advertise_address, &adv) == 1 &&
+	    (c->adv_ip = strdup(rt->conf->advertise_address)) == NULL)
+		goto fail;
 	c->m_up = metrics_get("clusterip_etcd_up", METRIC_GAUGE,
 	    "1 while an etcd member answers", "", NULL, 0);
 	c->m_txn_fail = metrics_get("clusterip_etcd_write_failures_total",
@@ -611,6 +692,87 @@ fail:
 	return -1;
 }
 
+/* Waiting for the revoke at most this long: a stop is not held up. */
+#define CLUSTER_STOP_MS		3000
+
+static void
+cluster_stopped(struct cluster *c)
+{
+	cluster_stop_cb *done = c->stop_cb;
+
+	if (done == NULL)
+		return;
+	c->stop_cb = NULL;
+	if (c->stop_ev != NULL)
+		evtimer_del(c->stop_ev);
+	done(c->stop_arg);
+}
+
+static void
+cluster_revoke_cb(const char *error, int64_t id, int64_t ttl, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (error != NULL)
+		log_warnx("etcd: lease of host %s not revoked (%s); its keys "
+		    "go after the TTL", c->host, error);
+	else
+		log_info("etcd: lease of host %s revoked", c->host);
+	c->lease = 0;
+	if (--c->stop_wait == 0)
+		cluster_stopped(c);
+}
+
+/* A pod's lease: its registrant can no longer renew it here. */
+static void
+cluster_pod_revoke_cb(const char *error, int64_t id, int64_t ttl, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (--c->stop_wait == 0)
+		cluster_stopped(c);
+}
+
+static void
+cluster_stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *c = arg;
+
+	log_warnx("etcd: no answer to the revoke of host %s's lease; its "
+	    "keys go after the TTL", c->host);
+	cluster_stopped(c);
+}
+
+void
+cluster_stop(cluster_stop_cb *done, void *arg)
+{
+	struct cluster *c = cl;
+	struct timeval tv;
+
+	/* A second signal while the revoke is out stops at once. */
+	if (c == NULL || c->lease == 0 || c->stop_cb != NULL ||
+	    !etcd_is_up(c->etcd)) {
+		done(arg);
+		return;
+	}
+	/* Nothing more is written: a put on the revoked lease would fail. */
+	registry_unsubscribe(c->rt->reg, cluster_reg_cb, c);
+	evtimer_del(c->flush_ev);
+	evtimer_del(c->tick);
+	c->stop_cb = done;
+	c->stop_arg = arg;
+	c->rt->pod_lease = NULL;	/* the API's leases end with us */
+	if ((c->stop_ev = evtimer_new(c->rt->base, cluster_stop_timeout_cb,
+	    c)) == NULL || etcd_lease_revoke(c->etcd, c->lease,
+	    cluster_revoke_cb, c) != 0) {
+		cluster_stopped(c);
+		return;
+	}
+	c->stop_wait = 1 + cluster_podlease_revoke_all(c,
+	    cluster_pod_revoke_cb);
+	evtimer_add(c->stop_ev, ms_to_tv(CLUSTER_STOP_MS, &tv));
+}
+
 void
 cluster_shutdown(void)
 {
@@ -625,10 +787,15 @@ cluster_shutdown(void)
 		event_free(c->flush_ev);
 	if (c->tick != NULL)
 		event_free(c->tick);
+	if (c->stop_ev != NULL)
+		event_free(c->stop_ev);
+	cluster_podlease_shutdown(c);
 	etcd_free(c->etcd);
 	hmap_free(c->pending, pending_free);
 	hmap_free(c->lost, free);
+	cluster_read_free(c);
 	free(c->host);
+	free(c->adv_ip);
 	free(c->prefix);
 	free(c);
 }

@@ -17,8 +17,17 @@ struct runtime;
  */
 int	cluster_init(struct runtime *rt);
 /*
- * Stops writing and watching and frees it all. The host's lease is left
- * to run out by its TTL (a restart within it finds its keys in place).
+ * A clean stop, before the loop ends: revokes this host's lease, so its
+ * pods and Services vanish from every host at once rather than after
+ * the TTL, then calls done(arg) (from the loop, once etcd answered or
+ * after a few seconds without an answer). Without a lease (no --etcd,
+ * etcd unreachable) done is called at once.
+ */
+typedef void cluster_stop_cb(void *arg);
+void	cluster_stop(cluster_stop_cb *done, void *arg);
+/*
+ * Stops writing and watching and frees it all. Without cluster_stop
+ * first the host's lease is left to run out by its TTL.
  */
 void	cluster_shutdown(void);
 

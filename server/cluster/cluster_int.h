@@ -13,6 +13,7 @@
 
 #include "registry.h"
 #include "etcd.h"
+#include "cluster.h"
 
 struct event;
 struct hmap;
@@ -36,11 +37,21 @@ struct cluster {
 	char			*prefix;
 	size_t			 prefixlen;
 	char			*host;
+	/* --advertise-address when an IPv4 address: Docker pods go there. */
+	char			*adv_ip;
 	int64_t			 lease;		/* 0: none yet */
 	int64_t			 ttl_s;
 	bool			 granting;
 	bool			 reading;	/* a range is out */
 	bool			 loaded;	/* the prefix was read once */
+	/* A full read under way, a page at a time (cluster_read.c). */
+	struct hmap		*read_keys;	/* "s:ns/name", "p:ns/name" */
+	struct hmap		*read_batches;	/* owner -> its objects */
+	int64_t			 read_rev;	/* the pages' snapshot */
+	size_t			 read_n;
+	size_t			 read_pages;
+	char			*read_from;	/* the next page's first key */
+	size_t			 read_fromlen;
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */
@@ -51,6 +62,12 @@ struct cluster {
 	struct hmap		*pending;	/* etcd key -> cluster_pending */
 	struct event		*flush_ev;
 	struct event		*tick;		/* keepalive, retries */
+	struct event		*stop_ev;	/* cluster_stop's guard */
+	unsigned		 stop_wait;	/* revokes out at the stop */
+	/* Pods registered here with a TTL: "ns/name" -> their lease. */
+	struct hmap		*podleases;
+	cluster_stop_cb		*stop_cb;
+	void			*stop_arg;
 	struct metric		*m_up;
 	struct metric		*m_txn_fail;
 	struct metric		*m_vip_conflicts;
@@ -102,8 +119,38 @@ void	cluster_vip_release(struct cluster *, const char *holder,
 /* Notes svc_key for the next write with its VIP claim, not now. */
 void	cluster_note_later(struct cluster *, const char *svc_key);
 
+/*
+ * Pods registered with a TTL, each on a lease of its own
+ * (cluster_podlease.c): init sets the runtime's pod_lease hook.
+ * cluster_podlease_of returns 1 with *id the pod's lease (0 while it is
+ * being granted: the grant writes the pod again), or 0 for a pod
+ * without one (the host's lease holds it). _retry grants what etcd did
+ * not; _revoke_all revokes every pod lease (cb called for each, arg c)
+ * and returns how many were sent.
+ */
+int	cluster_podlease_init(struct cluster *);
+void	cluster_podlease_shutdown(struct cluster *);
+int	cluster_podlease_of(struct cluster *, const char *pod_key,
+    int64_t *id);
+void	cluster_podlease_retry(struct cluster *);
+unsigned cluster_podlease_revoke_all(struct cluster *, etcd_lease_cb *);
+
+/*
+ * Docker containers published at --advertise-address
+ * (cluster_publish.c): true for a Docker pod with a published port;
+ * cluster_pod_publish turns its manifest obj (objjson_pod) into the one
+ * other hosts reach: podIP addr, its ports at their hostPort (the
+ * ANNOTATION_VIA_HOST_PORT annotation). 0, or -1 on a malformed obj or
+ * OOM.
+ */
+struct json_t;
+bool	cluster_pod_via_host(const struct pod *);
+int	cluster_pod_publish(struct json_t *obj, const char *addr);
+
 /* Reads the prefix, then watches it (cluster_read.c). */
 void	cluster_read_prefix(struct cluster *);
+/* Frees what a full read under way holds (cluster_read.c). */
+void	cluster_read_free(struct cluster *);
 /*
  * Closes the watch when etcd stops answering (its stream may be dead
  * without a word), and opens it again from the same revision when etcd

@@ -326,7 +326,7 @@ cluster_drop_stale(struct cluster *c, struct hmap *keys)
 struct cluster_batch {
 	struct owner		 o;
 	struct objset		 set;
-	const struct etcd_kv	**kvs;
+	struct etcd_kv		*kvs;	/* copies: pages are freed */
 	size_t			 n, cap;
 };
 
@@ -337,32 +337,44 @@ cluster_batch_free(void *p)
 
 	objset_clear(&b->set);
 	free(b->o.id);
-	free(b->kvs);
+	etcd_kvs_free(b->kvs, b->n);
 	free(b);
 }
 
+/* A copy of kv's key, value and revisions. 0, or -1 on OOM. */
+static int
+cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
+{
+	*to = *kv;
+	to->key = malloc(kv->keylen + 1);
+	to->value = malloc(kv->valuelen + 1);
+	if (to->key == NULL || to->value == NULL) {
+		free(to->key);
+		free(to->value);
+		return -1;
+	}
+	memcpy(to->key, kv->key, kv->keylen + 1);
+	memcpy(to->value, kv->value, kv->valuelen + 1);
+	return 0;
+}
+
 /*
- * Applies a full read: one registry apply per publishing host (and one
- * for the cluster-wide Services), so that 100,000 objects cost one VIP
- * save each, not one each; a batch the registry refuses (a conflict
- * somewhere in it) is applied object by object instead.
+ * Collects one page of a full read into batches: one per publishing host
+ * (and one for the cluster-wide Services), applied once the last page
+ * is in (cluster_apply_batches) so that 100,000 objects cost one
+ * registry apply and VIP save per host, not one per page or object.
  */
 static void
-cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
+cluster_collect(struct cluster *c, struct hmap *batches,
+    const struct etcd_kv *kvs, size_t n)
 {
-	struct hmap *batches;
-	struct hmap_iter it;
 	struct cluster_batch *b;
 	struct objset one;
 	struct owner o;
-	const struct etcd_kv **grown;
+	struct etcd_kv *grown;
 	const char *k;
-	char err[1024];
-	void *val;
 	size_t i;
 
-	if ((batches = hmap_new()) == NULL)
-		return;
 	for (i = 0; i < n; i++) {
 		memset(&one, 0, sizeof(one));
 		if (cluster_decode(c, &kvs[i], &o, &one) != 0)
@@ -389,17 +401,39 @@ cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
 			}
 			b->kvs = grown;
 		}
+		if (cluster_kv_copy(&b->kvs[b->n], &kvs[i]) != 0) {
+			objset_clear(&one);
+			continue;
+		}
 		if ((one.nsvcs == 1 && objset_add_service(&b->set,
 		    one.svcs[0]) != 0) || (one.npods == 1 &&
 		    objset_add_pod(&b->set, one.pods[0]) != 0)) {
+			free(b->kvs[b->n].key);
+			free(b->kvs[b->n].value);
 			objset_clear(&one);
 			continue;
 		}
 		/* Moved into the batch: only the arrays are left. */
 		one.nsvcs = one.npods = 0;
 		objset_clear(&one);
-		b->kvs[b->n++] = &kvs[i];
+		b->n++;
 	}
+}
+
+/*
+ * Applies the batches of a full read; a batch the registry refuses (a
+ * conflict somewhere in it) is applied object by object instead.
+ */
+static void
+cluster_apply_batches(struct cluster *c, struct hmap *batches)
+{
+	struct hmap_iter it;
+	struct cluster_batch *b;
+	const char *k;
+	char err[1024];
+	void *val;
+	size_t i;
+
 	hmap_iter_init(&it, batches);
 	while (hmap_iter_next(&it, &k, &val)) {
 		b = val;
@@ -412,11 +446,10 @@ cluster_apply_all(struct cluster *c, struct etcd_kv *kvs, size_t n)
 			    "the API", err);
 			objset_clear(&b->set);
 			for (i = 0; i < b->n; i++)
-				(void)cluster_apply_kv(c, ETCD_PUT, b->kvs[i]);
+				(void)cluster_apply_kv(c, ETCD_PUT, &b->kvs[i]);
 		}
 		c->applying = false;
 	}
-	hmap_free(batches, cluster_batch_free);
 }
 
 #ifdef __GLIBC__
@@ -427,54 +460,127 @@ cluster_trim_cb(evutil_socket_t fd, short what, void *arg)
 }
 #endif
 
+/* Keys a page of a full read holds: the watch starts past them. */
+#define CLUSTER_PAGE_KEYS	10000
+
+static void	cluster_read_page(struct cluster *);
+
 static void
-cluster_range_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
-    size_t n, void *arg)
+cluster_read_reset(struct cluster *c)
+{
+	hmap_free(c->read_keys, NULL);
+	c->read_keys = NULL;
+	hmap_free(c->read_batches, cluster_batch_free);
+	c->read_batches = NULL;
+	free(c->read_from);
+	c->read_from = NULL;
+	c->read_fromlen = 0;
+	c->read_rev = 0;
+	c->read_n = 0;
+	c->read_pages = 0;
+}
+
+/* The whole prefix read: what vanished goes, the watch takes over. */
+static void
+cluster_read_done(struct cluster *c)
+{
+	cluster_apply_batches(c, c->read_batches);
+	cluster_drop_stale(c, c->read_keys);
+	c->loaded = true;
+	c->watch_rev = c->read_rev;
+	log_info("etcd: read %zu key(s) under %s at revision %" PRId64
+	    " in %zu page(s): %zu services, %zu pods here", c->read_n,
+	    c->prefix, c->read_rev, c->read_pages,
+	    registry_count_services(c->rt->reg),
+	    registry_count_pods(c->rt->reg));
+#ifdef __GLIBC__
+	/*
+	 * The pages, their JSON trees and every object's manifest are
+	 * freed; give the pages back (main.c does the same after the
+	 * manifests' first load).
+	 */
+	if (c->read_n > 1000)
+		(void)event_base_once(c->rt->base, -1, EV_TIMEOUT,
+		    cluster_trim_cb, NULL, &(struct timeval){ 0, 0 });
+#endif
+	cluster_read_reset(c);
+	cluster_watch_resume(c);
+}
+
+/*
+ * One page of the full read: applied at once, its keys noted; the next
+ * page is asked for from past its last key, at the first page's
+ * revision.
+ */
+static void
+cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
+    size_t n, bool more, void *arg)
 {
 	struct cluster *c = arg;
-	struct hmap *keys;
 	enum registry_kind kind;
 	const char *objkey;
-	char *host, k[320];
+	char *host, *from, k[320];
 	size_t i;
 
 	c->reading = false;
 	if (error != NULL) {
+		/* A compacted snapshot included: start over, by the tick. */
 		log_warnx("etcd: cannot read %s: %s; trying again",
 		    c->prefix, error);
-		return;		/* the tick tries again */
-	}
-	if (c->loaded || (keys = hmap_new()) == NULL)
+		cluster_read_reset(c);
 		return;
-	cluster_apply_all(c, kvs, n);
+	}
+	if (c->loaded || c->read_keys == NULL || c->read_batches == NULL)
+		return;
+	if (c->read_rev == 0)
+		c->read_rev = rev;
+	cluster_collect(c, c->read_batches, kvs, n);
 	for (i = 0; i < n; i++) {
 		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
 		    &objkey) == 0) {
 			snprintf(k, sizeof(k), "%c:%s", kind ==
 			    REGISTRY_SERVICE ? 's' : 'p', objkey);
-			(void)hmap_put(keys, k, (void *)1, NULL);
+			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
 			free(host);
 		}
 	}
-	cluster_drop_stale(c, keys);
-	hmap_free(keys, NULL);
-	c->loaded = true;
-	c->watch_rev = rev;
-	log_info("etcd: read %zu key(s) under %s at revision %" PRId64
-	    ": %zu services, %zu pods here", n, c->prefix, rev,
-	    registry_count_services(c->rt->reg),
-	    registry_count_pods(c->rt->reg));
-	cluster_watch_resume(c);
-#ifdef __GLIBC__
-	/*
-	 * The answer, its JSON tree and every object's manifest are freed
-	 * when this returns; give the pages back (main.c does the same
-	 * after the manifests' first load).
-	 */
-	if (n > 1000)
-		(void)event_base_once(c->rt->base, -1, EV_TIMEOUT,
-		    cluster_trim_cb, NULL, &(struct timeval){ 0, 0 });
-#endif
+	c->read_n += n;
+	c->read_pages++;
+	if (!more || n == 0) {
+		cluster_read_done(c);
+		return;
+	}
+	/* The next page: from the last key with a 0 byte appended. */
+	if ((from = malloc(kvs[n - 1].keylen + 1)) == NULL) {
+		cluster_read_reset(c);
+		return;		/* the tick starts over */
+	}
+	memcpy(from, kvs[n - 1].key, kvs[n - 1].keylen);
+	from[kvs[n - 1].keylen] = '\0';
+	free(c->read_from);
+	c->read_from = from;
+	c->read_fromlen = kvs[n - 1].keylen + 1;
+	cluster_read_page(c);
+}
+
+static void
+cluster_read_page(struct cluster *c)
+{
+	char *end;
+	size_t endlen;
+
+	if ((end = etcd_prefix_end(c->prefix, c->prefixlen, &endlen)) ==
+	    NULL) {
+		cluster_read_reset(c);
+		return;
+	}
+	c->reading = etcd_range_page(c->etcd, c->read_from != NULL ?
+	    c->read_from : c->prefix, c->read_from != NULL ?
+	    c->read_fromlen : c->prefixlen, end, endlen, c->read_rev,
+	    CLUSTER_PAGE_KEYS, cluster_page_cb, c) == 0;
+	free(end);
+	if (!c->reading)
+		cluster_read_reset(c);
 }
 
 void
@@ -500,12 +606,23 @@ cluster_watch_resume(struct cluster *c)
 }
 
 void
+cluster_read_free(struct cluster *c)
+{
+	cluster_read_reset(c);
+}
+
+void
 cluster_read_prefix(struct cluster *c)
 {
 	if (c->watch != NULL || c->reading)
 		return;
-	c->reading = etcd_range(c->etcd, c->prefix, c->prefixlen, true,
-	    cluster_range_cb, c) == 0;
+	cluster_read_reset(c);
+	if ((c->read_keys = hmap_new()) == NULL ||
+	    (c->read_batches = hmap_new()) == NULL) {
+		cluster_read_reset(c);
+		return;		/* the tick tries again */
+	}
+	cluster_read_page(c);
 }
 
 /*

@@ -45,6 +45,7 @@ struct etcd_req {
 	etcd_req_handler	*handle;
 	union {
 		etcd_range_cb	*range;
+		etcd_page_cb	*page;
 		etcd_txn_cb	*txn;
 		etcd_lease_cb	*lease;
 	} cb;
@@ -406,6 +407,51 @@ etcd_range(struct etcd *e, const char *key, size_t keylen, bool prefix,
 	    prefix ? ETCD_RANGE_TIMEOUT_MS : 0, &r) != 0)
 		return -1;
 	r->cb.range = cb;
+	r->arg = arg;
+	return 0;
+}
+
+static void
+etcd_page_done(struct etcd_req *r, const char *error, json_t *answer)
+{
+	struct etcd_kv *kvs = NULL;
+	size_t n = 0;
+	int64_t rev = 0;
+	bool more = false;
+
+	if (error == NULL) {
+		rev = etcd_json_i64(json_object_get(json_object_get(answer,
+		    "header"), "revision"));
+		more = json_is_true(json_object_get(answer, "more"));
+		if (etcd_kvs_parse(json_object_get(answer, "kvs"), &kvs,
+		    &n) != 0)
+			error = "etcd answered a range with bad key-values";
+	}
+	r->cb.page(error, rev, kvs, n, more, r->arg);
+	etcd_kvs_free(kvs, n);
+}
+
+int
+etcd_range_page(struct etcd *e, const char *key, size_t keylen,
+    const char *end, size_t endlen, int64_t rev, int64_t limit,
+    etcd_page_cb *cb, void *arg)
+{
+	struct etcd_req *r;
+	json_t *b;
+
+	b = json_pack("{s:o}", "key", etcd_json_b64(key, keylen));
+	if (b != NULL && ((endlen > 0 && json_object_set_new(b, "range_end",
+	    etcd_json_b64(end, endlen)) != 0) || (limit > 0 &&
+	    json_object_set_new(b, "limit", etcd_json_num(limit)) != 0) ||
+	    (rev > 0 && json_object_set_new(b, "revision",
+	    etcd_json_num(rev)) != 0))) {
+		json_decref(b);
+		b = NULL;
+	}
+	if (etcd_post(e, "/v3/kv/range", b, etcd_page_done,
+	    ETCD_RANGE_TIMEOUT_MS, &r) != 0)
+		return -1;
+	r->cb.page = cb;
 	r->arg = arg;
 	return 0;
 }

@@ -75,6 +75,19 @@ int	etcd_range(struct etcd *, const char *key, size_t keylen, bool prefix,
     etcd_range_cb *cb, void *arg);
 
 /*
+ * One page of a range: the keys from key (inclusive) to end (exclusive;
+ * endlen 0: key alone), at most limit of them (0: all), at revision rev
+ * (0: the newest). more tells whether keys are left past the last one:
+ * read them from that key with a 0 byte appended, at the same revision,
+ * so the pages make one snapshot. Returns as etcd_range does.
+ */
+typedef void etcd_page_cb(const char *error, int64_t revision,
+    struct etcd_kv *kvs, size_t n, bool more, void *arg);
+int	etcd_range_page(struct etcd *, const char *key, size_t keylen,
+    const char *end, size_t endlen, int64_t rev, int64_t limit,
+    etcd_page_cb *cb, void *arg);
+
+/*
  * A transaction: comparisons, then the operations done when all of them
  * hold (success) or when one does not (failure). Build with the
  * functions below (each returns 0 or CIP_E_NOMEM), then commit.

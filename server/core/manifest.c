@@ -1161,6 +1161,13 @@ parse_container_ports(struct ynode_ctx *c, yaml_node_t *n, struct pod *p)
 		}
 		if (want_proto(c, ynode_get(c, e, "protocol"), &pp->proto))
 			return -1;
+		if ((f = ynode_get(c, e, "hostPort")) != NULL &&
+		    !ynode_is_null(f)) {
+			if (ynode_want_uint(c, f, "hostPort", 1, 65535,
+			    &v) != 0)
+				return -1;
+			pp->host_port = (uint16_t)v;
+		}
 	}
 	return 0;
 }

@@ -94,6 +94,8 @@ uint16_t
 pod_target_port(const struct pod *p, const struct svc_port *sp)
 {
 	size_t i;
+	uint16_t t;
+	bool via_host;
 
 	if (p->endpoints_of != NULL) {
 		/* Endpoints ports pair with service ports by name. */
@@ -104,12 +106,23 @@ pod_target_port(const struct pod *p, const struct svc_port *sp)
 			return p->ports[0].port;
 		return 0;
 	}
-	if (sp->target_name == NULL)
-		return sp->target_port ? sp->target_port : sp->port;
+	via_host = labels_get(&p->annotations, ANNOTATION_VIA_HOST_PORT) !=
+	    NULL;
+	if (sp->target_name == NULL) {
+		t = sp->target_port ? sp->target_port : sp->port;
+		if (!via_host)
+			return t;
+		for (i = 0; i < p->nports; i++)
+			if (p->ports[i].port == t &&
+			    p->ports[i].proto == sp->proto)
+				return p->ports[i].host_port;
+		return 0;
+	}
 	for (i = 0; i < p->nports; i++)
 		if (p->ports[i].name != NULL &&
 		    strcmp(p->ports[i].name, sp->target_name) == 0)
-			return p->ports[i].port;
+			return via_host ? p->ports[i].host_port :
+			    p->ports[i].port;
 	return 0;
 }
 
@@ -526,6 +539,7 @@ pod_spec_equal(const struct pod *a, const struct pod *b)
 	for (i = 0; i < a->nports; i++)
 		if (!streq_null(a->ports[i].name, b->ports[i].name) ||
 		    a->ports[i].port != b->ports[i].port ||
+		    a->ports[i].host_port != b->ports[i].host_port ||
 		    a->ports[i].proto != b->ports[i].proto)
 			return false;
 	return true;

@@ -385,6 +385,9 @@ objjson_pod(const struct pod *pod, enum objjson_mode mode)
 		    json_integer(pod->ports[i].port));
 		rc |= objjson_set(p, "protocol",
 		    json_string(cip_proto_name(pod->ports[i].proto)));
+		if (pod->ports[i].host_port != 0)
+			rc |= objjson_set(p, "hostPort",
+			    json_integer(pod->ports[i].host_port));
 		if (p == NULL || json_array_append_new(ports, p) != 0)
 			rc = -1;
 	}

@@ -202,7 +202,15 @@ struct pod_port {
 	char		*name;		/* NULL when unnamed */
 	uint16_t	 port;
 	enum cip_proto	 proto;
+	uint16_t	 host_port;	/* hostPort (published), 0: none */
 };
+
+/*
+ * On a pod whose address is its host's (another host's Docker container,
+ * published through etcd): its ports are reached at their hostPort, and
+ * a port without one is not reached at all. See pod_target_port.
+ */
+#define ANNOTATION_VIA_HOST_PORT	"clusterip.io/via-host-port"
 
 enum probe_kind {
 	PROBE_NONE,

@@ -7,6 +7,7 @@
 #define CIP_RUNTIME_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 struct event_base;
@@ -34,6 +35,15 @@ struct runtime {
 	 * mode, or CAP_NET_ADMIN for services that ask by annotation).
 	 */
 	int			 proxy_mode;
+	/*
+	 * A pod registered with a TTL (the API's PUT /v1/pods): called on
+	 * its registration and each heartbeat with its TTL, and with 0 when
+	 * its lease ends here. Set by server/cluster/ (the pod's own etcd
+	 * lease) with --etcd, else NULL.
+	 */
+	void			(*pod_lease)(void *arg, const char *pod_key,
+				    uint32_t ttl_s);
+	void			*pod_lease_arg;
 	bool			 kernel_ok;
 	time_t			 started;
 };

@@ -25,6 +25,7 @@ static void	docker_pod_name(const char *, const char *, char *, size_t);
 static int	docker_pod_labels(struct pod *, json_t *);
 static int	docker_pod_ports(struct pod *, json_t *);
 static json_t	*docker_pod_network(json_t *, const char *, const char **);
+static void	docker_pod_bindings(struct pod *, json_t *);
 
 int
 docker_id_valid(const char *id)
@@ -120,6 +121,40 @@ docker_pod_ports(struct pod *p, json_t *exposed)
 		p->nports++;
 	}
 	return 0;
+}
+
+/*
+ * The host ports a port is published on: NetworkSettings.Ports is
+ * {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, ...] or null}.
+ * The first binding of each exposed port is its hostPort.
+ */
+static void
+docker_pod_bindings(struct pod *p, json_t *bindings)
+{
+	const char *hp;
+	json_t *list, *b;
+	unsigned long v;
+	char key[32], *ep;
+	size_t i, j;
+
+	if (!json_is_object(bindings))
+		return;
+	for (i = 0; i < p->nports; i++) {
+		snprintf(key, sizeof(key), "%u/%s", p->ports[i].port,
+		    p->ports[i].proto == CIP_PROTO_UDP ? "udp" :
+		    p->ports[i].proto == CIP_PROTO_SCTP ? "sctp" : "tcp");
+		list = json_object_get(bindings, key);
+		json_array_foreach(list, j, b) {
+			hp = json_string_value(json_object_get(b, "HostPort"));
+			if (hp == NULL)
+				continue;
+			v = strtoul(hp, &ep, 10);
+			if (ep == hp || *ep != '\0' || v == 0 || v > 65535)
+				continue;
+			p->ports[i].host_port = (uint16_t)v;
+			break;
+		}
+	}
 }
 
 /* The network entry giving the pod its address, and its name. */
@@ -270,6 +305,8 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	    docker_pod_labels(p, json_object_get(config, "Labels")) != 0 ||
 	    docker_pod_ports(p, json_object_get(config, "ExposedPorts")) != 0)
 		goto done;
+	docker_pod_bindings(p, json_object_get(json_object_get(root,
+	    "NetworkSettings"), "Ports"));
 	/* No probe of ours: Docker's health check, when any, decides. */
 	p->probe.kind = PROBE_NONE;
 	p->probe_ok = true;

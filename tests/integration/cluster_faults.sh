@@ -13,7 +13,10 @@ set -u
 
 cl_net a b c
 cl_etcd m1 m2 m3
-for h in a b c; do cl_daemon $h --etcd-lease-ttl 3s; done
+for h in a b c; do
+	mkdir -p "$TEST_TMP/man-$h"
+	cl_daemon $h --etcd-lease-ttl 3s --manifests "$TEST_TMP/man-$h"
+done
 svc() { printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s"},"spec":{"selector":{"app":"%s"},"ports":[{"port":80}]}}' "$1" "$1"; }
 
 # One member (the first of every daemon's list) killed.
@@ -70,9 +73,11 @@ cl_poll_dig a after.default.svc.cluster.local "$after"
 cl_poll_dig c after.default.svc.cluster.local "$after"
 pass "all members down: every host kept answering; after, a change reached all"
 
-# A daemon killed: its pods (TTL far away) vanish with its host lease.
-cl_api b -X PUT -d '{"labels":{"app":"one"},"ip":"10.178.0.4","ports":[{"port":80}],"ttlSeconds":600}' \
-    http://127.0.0.1:9901/v1/pods/default/on-b >/dev/null || fail "register on B"
+# A daemon killed: its pods (from its manifests) vanish with its host
+# lease. (A pod registered with a TTL holds a lease of its own:
+# cluster_podlease.sh.)
+printf 'kind: Pod\nmetadata: {name: on-b, labels: {app: one}}\nstatus: {podIP: 10.178.0.4}\n' \
+    >"$TEST_TMP/man-b/on-b.yaml"
 cl_poll_api a /v1/pods/default/on-b '"name": *"on-b"'
 cl_poll_api c /v1/pods/default/on-b '"name": *"on-b"'
 kill -9 "${CL_PID[b]}"

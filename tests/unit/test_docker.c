@@ -22,6 +22,9 @@
 #include "linebuf.h"
 #include "docker_pod.h"
 #include "docker_svc.h"
+#include <jansson.h>
+#include "objjson.h"
+#include "cluster_int.h"
 
 #define ID1 "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
 #define ID2 "aa2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
@@ -172,6 +175,79 @@ test_docker_pod_from_inspect_compose(void **state)
 	    err, sizeof(err)), 0);
 	assert_null(p);
 	assert_non_null(strstr(err, "no address on other"));
+}
+
+/*
+ * A container published with -p 18080:5000 (NetworkSettings.Ports):
+ * 5000/tcp gets hostPort 18080, the unpublished 53/udp none; published
+ * at another host's view (the annotation) a Service's targetPort 5000
+ * reaches 18080 and 53/udp nothing, and etcd's copy names ADDR.
+ */
+static void
+test_docker_pod_published_ports(void **state)
+{
+	static const char js[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/web\","
+	    "\"State\":{\"Running\":true},\"Config\":{\"ExposedPorts\":"
+	    "{\"5000/tcp\":{},\"53/udp\":{}},\"Labels\":{\"app\":\"web\"}},"
+	    "\"NetworkSettings\":{\"Networks\":{\"bridge\":{\"IPAddress\":"
+	    "\"172.17.0.2\"}},\"Ports\":{\"5000/tcp\":[{\"HostIp\":\"0.0.0.0\","
+	    "\"HostPort\":\"18080\"},{\"HostIp\":\"::\",\"HostPort\":\"18080\"}],"
+	    "\"53/udp\":null,\"9/tcp\":[{\"HostPort\":\"x\"}]}}}";
+	static const char unpublished[] = "{\"Id\":\"" ID1 "\",\"Name\":"
+	    "\"/w\",\"State\":{\"Running\":true},\"Config\":{\"ExposedPorts\":"
+	    "{\"5000/tcp\":{}}},\"NetworkSettings\":{\"Networks\":{\"bridge\":"
+	    "{\"IPAddress\":\"172.17.0.2\"}},\"Ports\":{\"5000/tcp\":[]}}}";
+	struct svc_port web = { .port = 80, .target_port = 5000,
+	    .proto = CIP_PROTO_TCP };
+	struct svc_port dns = { .port = 53, .proto = CIP_PROTO_UDP };
+	char err[256];
+	struct pod *p;
+	json_t *obj;
+	size_t i;
+	uint16_t hp5000 = 0, hp53 = 1;
+
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->nports, 2);
+	for (i = 0; i < p->nports; i++) {
+		if (p->ports[i].port == 5000)
+			hp5000 = p->ports[i].host_port;
+		if (p->ports[i].port == 53)
+			hp53 = p->ports[i].host_port;
+	}
+	assert_int_equal(hp5000, 18080);
+	assert_int_equal(hp53, 0);
+	/* Here: the container's own port. */
+	assert_int_equal(pod_target_port(p, &web), 5000);
+	assert_int_equal(pod_target_port(p, &dns), 53);
+	p->owner.kind = OWNER_DOCKER;
+	assert_true(cluster_pod_via_host(p));
+	obj = objjson_pod(p, OBJJSON_MANIFEST);
+	assert_non_null(obj);
+	assert_int_equal(cluster_pod_publish(obj, "192.0.2.7"), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(obj, "status"), "podIP")), "192.0.2.7");
+	assert_null(json_object_get(json_object_get(obj, "status"), "podIPs"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    json_object_get(obj, "metadata"), "annotations"),
+	    ANNOTATION_VIA_HOST_PORT)), "true");
+	json_decref(obj);
+	/* Elsewhere, with the annotation: the host port, or nothing. */
+	assert_int_equal(labels_set(&p->annotations, ANNOTATION_VIA_HOST_PORT,
+	    "true"), 0);
+	assert_int_equal(pod_target_port(p, &web), 18080);
+	assert_int_equal(pod_target_port(p, &dns), 0);
+	pod_free(p);
+
+	/* Nothing published: stays at its own address. */
+	assert_int_equal(docker_pod_from_inspect(unpublished,
+	    strlen(unpublished), NULL, &p, err, sizeof(err)), 0);
+	assert_non_null(p);
+	p->owner.kind = OWNER_DOCKER;
+	assert_int_equal(p->ports[0].host_port, 0);
+	assert_false(cluster_pod_via_host(p));
+	pod_free(p);
 }
 
 static void
@@ -736,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_docker_events_lines_pieces),
 		cmocka_unit_test(test_docker_events_lines_too_long),
 		cmocka_unit_test(test_docker_pod_from_inspect_compose),
+		cmocka_unit_test(test_docker_pod_published_ports),
 		cmocka_unit_test(test_docker_pod_from_inspect_health),
 		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
 		cmocka_unit_test(test_docker_pod_from_inspect_ipv6),

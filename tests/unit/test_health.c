@@ -80,8 +80,8 @@ static void
 test_probe_port_by_number_and_name(void **state)
 {
 	struct pod_port ports[2] = {
-		{ "metrics", 9100, CIP_PROTO_TCP },
-		{ "http", 8080, CIP_PROTO_TCP },
+		{ "metrics", 9100, CIP_PROTO_TCP, 0 },
+		{ "http", 8080, CIP_PROTO_TCP, 0 },
 	};
 	struct pod pod;
 
