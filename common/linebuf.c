@@ -32,7 +32,7 @@ linebuf_keep(struct linebuf *lb, const char *data, size_t n)
 
 	if (n > lb->max - lb->len) {
 		linebuf_clear(lb);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (lb->len + n > lb->cap) {
 		cap = lb->cap == 0 ? 256 : lb->cap;
@@ -40,7 +40,7 @@ linebuf_keep(struct linebuf *lb, const char *data, size_t n)
 			cap *= 2;
 		cap = MINIMUM(cap, lb->max);
 		if ((p = realloc(lb->buf, cap)) == NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		lb->buf = p;
 		lb->cap = cap;
 	}
@@ -65,7 +65,7 @@ linebuf_feed(struct linebuf *lb, const char *data, size_t len,
 			/* The whole line is in data: no copy. */
 			if (n > lb->max) {
 				linebuf_clear(lb);
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 			rc = cb(data, n, arg);
 		} else {

@@ -27,8 +27,8 @@ void	linebuf_clear(struct linebuf *lb);
 /*
  * Feeds len bytes: calls cb for every line they complete, in order; the
  * bytes after the last '\n' are kept (calls realloc) for the next call.
- * Returns 0; CIP_E_INVAL when a line grows past max (what came before it
- * was delivered; lb is then cleared); CIP_E_NOMEM; 1 when cb stopped.
+ * Returns 0; ERR_INVAL when a line grows past max (what came before it
+ * was delivered; lb is then cleared); ERR_NOMEM; 1 when cb stopped.
  */
 int	linebuf_feed(struct linebuf *lb, const char *data, size_t len,
     linebuf_line_cb *cb, void *arg);

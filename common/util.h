@@ -17,20 +17,21 @@ struct timespec;
  * says which:
  * - I/O glue (sockets, files, libevent) returns 0, or -1 with errno set;
  * - pure modules (objects, registry, selectors, parsers) return 0 or one
- *   of the negative CIP_E_* below; an outcome that is not an error (a
+ *   of the negative ERR_* below; an outcome that is not an error (a
  *   callback that stopped, "not mine") is positive.
- * Test a CIP_E_* function with `!= 0` or `< 0`, never `== -1`: CIP_E_INVAL
- * is -1, so such a test lets CIP_E_NOMEM and the others through.
+ * Test a ERR_* function with `!= 0` or `< 0`, never `== -1`: ERR_INVAL
+ * is -1, so such a test lets ERR_NOMEM and the others through.
  * These codes are the daemon's own and no installed header includes this
- * one: libclusterip's statuses (CIP_OK, CIP_ENOTFOUND, ... in
- * <clusterip/clusterip.h>) are positive and unrelated.
+ * one; their ERR_ prefix keeps them apart from libclusterip's public
+ * statuses (CIP_OK, CIP_ENOTFOUND, ... in <clusterip/clusterip.h>), which
+ * are positive and unrelated.
  */
-#define CIP_E_INVAL	(-1)	/* bad input */
-#define CIP_E_NOMEM	(-2)
-#define CIP_E_NOTFOUND	(-3)
-#define CIP_E_CONFLICT	(-4)	/* owned by someone else, address taken */
-#define CIP_E_EXHAUSTED	(-5)	/* no address left in the range */
-#define CIP_E_IO	(-6)
+#define ERR_INVAL	(-1)	/* bad input */
+#define ERR_NOMEM	(-2)
+#define ERR_NOTFOUND	(-3)
+#define ERR_CONFLICT	(-4)	/* owned by someone else, address taken */
+#define ERR_EXHAUSTED	(-5)	/* no address left in the range */
+#define ERR_IO		(-6)
 
 #define CIP_ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 #ifndef MINIMUM
@@ -39,7 +40,7 @@ struct timespec;
 
 /*
  * Appends p to the growable array arr of n elements and cap slots, the
- * first allocation holding `first` slots; evaluates to 0 or CIP_E_NOMEM.
+ * first allocation holding `first` slots; evaluates to 0 or ERR_NOMEM.
  * Needs <stdlib.h>.
  */
 #define PTR_APPEND_FROM(arr, n, cap, p, first) __extension__ ({	\
@@ -48,7 +49,7 @@ struct timespec;
 		size_t nc_ = (cap) ? (cap) * 2 : (first);		\
 		__typeof__(arr) na_ = realloc((arr), nc_ * sizeof(*na_)); \
 		if (na_ == NULL)					\
-			rc_ = CIP_E_NOMEM;				\
+			rc_ = ERR_NOMEM;				\
 		else {							\
 			(arr) = na_;					\
 			(cap) = nc_;					\

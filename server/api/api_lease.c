@@ -143,7 +143,7 @@ api_lease_register(struct api *api, struct evhttp_request *req,
 	rc = objjson_parse_registration(body, len, route->ns, route->name,
 	    &pod, &ttl_s, err, sizeof(err));
 	free(body);
-	if (rc == CIP_E_NOMEM)
+	if (rc == ERR_NOMEM)
 		goto nomem;
 	if (rc != 0) {
 		api_reply_error(req, 400, "%s", err);
@@ -183,7 +183,7 @@ api_lease_register(struct api *api, struct evhttp_request *req,
 		/* A lease that existed before keeps running unchanged. */
 		if (!evtimer_pending(l->timer, NULL))
 			api_lease_drop(api, l->key);
-		api_reply_error(req, rc == CIP_E_CONFLICT ? 409 : 400, "%s",
+		api_reply_error(req, rc == ERR_CONFLICT ? 409 : 400, "%s",
 		    err);
 		return;
 	}

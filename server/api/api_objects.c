@@ -325,9 +325,9 @@ api_objects_apply(struct api *api, struct evhttp_request *req)
 	    err, sizeof(err));
 	if (rc != 0) {
 		switch (rc) {
-		case CIP_E_CONFLICT: code = 409; break;
-		case CIP_E_INVAL: code = 400; break;
-		case CIP_E_EXHAUSTED: code = 507; break;
+		case ERR_CONFLICT: code = 409; break;
+		case ERR_INVAL: code = 400; break;
+		case ERR_EXHAUSTED: code = 507; break;
 		default: code = 500; break;
 		}
 		api_reply_error(req, code, "%s", err);
@@ -556,13 +556,13 @@ api_objects_delete(struct api *api, struct evhttp_request *req,
 	kind = route->id == API_R_POD ? REGISTRY_POD : REGISTRY_SERVICE;
 	rc = registry_delete(api->rt->reg, kind, route->ns, route->name,
 	    &api->owner, err, sizeof(err));
-	if (rc == CIP_E_NOTFOUND) {
+	if (rc == ERR_NOTFOUND) {
 		api_reply_error(req, 404, "%s %s/%s not found",
 		    kind == REGISTRY_POD ? "pod" : "service", route->ns,
 		    route->name);
 		return;
 	}
-	if (rc == CIP_E_CONFLICT) {
+	if (rc == ERR_CONFLICT) {
 		api_reply_error(req, 409, "%s; change it there", err);
 		return;
 	}

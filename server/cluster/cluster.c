@@ -454,7 +454,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if ((v = cluster_value(c, svc, pod)) == NULL) {
-			rc = CIP_E_NOMEM;
+			rc = ERR_NOMEM;
 			break;
 		}
 		lease = cluster_key_is_host(c, k) ? c->lease : 0;

@@ -108,7 +108,7 @@ bool	cluster_pending_has(const struct cluster *, const char *etcd_key);
 #define CLUSTER_MAX_TXN_OPS	128
 struct cluster_claims;
 struct cluster_claims *cluster_claims_new(struct cluster *);
-/* Adds one claim; a full batch is sent. 0, or CIP_E_NOMEM. */
+/* Adds one claim; a full batch is sent. 0, or ERR_NOMEM. */
 int	cluster_claims_add(struct cluster_claims *, const char *svc_key,
     const char *holder, const char *ip);
 /* Sends what the batch holds and frees it. Accepts NULL. */

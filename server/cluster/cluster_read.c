@@ -154,7 +154,7 @@ out:
 
 /*
  * One object as etcd holds it, into the registry. Returns 0, or a
- * CIP_E_* from the registry (CIP_E_CONFLICT: a VIP or name is held
+ * ERR_* from the registry (ERR_CONFLICT: a VIP or name is held
  * here by another object).
  */
 static int
@@ -182,7 +182,7 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 		if (cluster_split(objkey, ns, sizeof(ns), name,
 		    sizeof(name)) == 0 &&
 		    registry_delete(c->rt->reg, kind, ns, name, &o, err,
-		    sizeof(err)) == CIP_E_CONFLICT)
+		    sizeof(err)) == ERR_CONFLICT)
 			log_debug("etcd: %s: %s", kv->key, err);
 		goto out;
 	}
@@ -198,7 +198,7 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 		log_info("etcd: %s not applied: %s", kv->key, err);
 	c->applying = false;
 	objset_clear(&set);
-	if (rc == CIP_E_CONFLICT && vip[0] != '\0' && !c->swapping &&
+	if (rc == ERR_CONFLICT && vip[0] != '\0' && !c->swapping &&
 	    (lost = hmap_get(c->lost, vip)) != NULL) {
 		/* A VIP a Service of ours lost the race for: give it up. */
 		if ((lost = strdup(lost)) != NULL)

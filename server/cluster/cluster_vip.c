@@ -125,21 +125,21 @@ cluster_claims_add(struct cluster_claims *cc, const char *svc_key,
 	char *vk;
 
 	if (asprintf(&vk, "%svips/%s", cc->c->prefix, ip) == -1)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	cl->vip_key = vk;
 	if ((cl->svc_key = strdup(svc_key)) == NULL ||
 	    (cl->holder = strdup(holder)) == NULL) {
 		free(cl->svc_key);
 		free(cl->vip_key);
 		memset(cl, 0, sizeof(*cl));
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	if (++cc->n == CLUSTER_MAX_TXN_OPS) {
 		/* Full: this batch goes, the caller's continues empty. */
 		struct cluster_claims *full;
 
 		if ((full = malloc(sizeof(*full))) == NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		memcpy(full, cc, sizeof(*full));
 		cc->n = 0;
 		cluster_claims_send(full);

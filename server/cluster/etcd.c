@@ -489,7 +489,7 @@ static int
 etcd_txn_add(json_t *arr, json_t *op)
 {
 	return op != NULL && json_array_append_new(arr, op) == 0 ? 0 :
-	    CIP_E_NOMEM;
+	    ERR_NOMEM;
 }
 
 int

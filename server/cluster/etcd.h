@@ -90,7 +90,7 @@ int	etcd_range_page(struct etcd *, const char *key, size_t keylen,
 /*
  * A transaction: comparisons, then the operations done when all of them
  * hold (success) or when one does not (failure). Build with the
- * functions below (each returns 0 or CIP_E_NOMEM), then commit.
+ * functions below (each returns 0 or ERR_NOMEM), then commit.
  */
 struct etcd_txn *etcd_txn_new(void);
 void	etcd_txn_free(struct etcd_txn *);

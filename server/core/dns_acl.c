@@ -66,7 +66,7 @@ dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,
 
 	if (text == NULL || *text == '\0') {
 		errf(err, errlen, "an empty entry is not a CIDR");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	memset(e, 0, sizeof(*e));
 	slash = strchr(text, '/');
@@ -93,7 +93,7 @@ dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,
 		errf(err, errlen, "\"%s\": prefix /%llu is longer than %s's "
 		    "/%u", text, (unsigned long long)p, e->family == AF_INET ?
 		    "IPv4" : "IPv6", max);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	e->prefix = (unsigned)p;
 	memcpy(masked, e->addr, alen);
@@ -102,7 +102,7 @@ dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,
 		(void)inet_ntop(e->family, masked, shown, sizeof(shown));
 		errf(err, errlen, "\"%s\" has bits set beyond /%u (%s/%u?)",
 		    text, e->prefix, shown, e->prefix);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	/* ::ffff:a.b.c.d/96+n is a.b.c.d/n: mapped clients are IPv4. */
 	if (e->family == AF_INET6 && e->prefix >= 96 &&
@@ -116,7 +116,7 @@ dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,
 notcidr:
 	errf(err, errlen, "\"%s\" is not an IPv4 or IPv6 CIDR (ADDR/PREFIX, "
 	    "or ADDR alone for one address)", text);
-	return CIP_E_INVAL;
+	return ERR_INVAL;
 }
 
 struct dns_acl *

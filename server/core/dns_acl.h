@@ -32,7 +32,7 @@ struct dns_acl_entry {
 /*
  * Parses "ADDR/PREFIX" or a bare address (a /32 or /128) into *e. Host
  * bits beyond the prefix are refused (a likely typo), not masked.
- * Returns 0, or CIP_E_INVAL with a reason ("\"10.0.0.1/8\" has bits set
+ * Returns 0, or ERR_INVAL with a reason ("\"10.0.0.1/8\" has bits set
  * beyond /8 (10.0.0.0/8?)") in err.
  */
 int	dns_acl_parse(const char *text, struct dns_acl_entry *e, char *err,

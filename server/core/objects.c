@@ -256,38 +256,38 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 		if (s->req_policy != IPFP_UNSET) {
 			errf(err, errlen, "spec.ipFamilyPolicy: may not be "
 			    "set for type ExternalName");
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (s->nreq_families != 0) {
 			errf(err, errlen, "spec.ipFamilies: may not be set "
 			    "for type ExternalName");
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		return 0;
 	}
 	if (s->nreq_families > 2 || s->nreq_ips > 2) {
 		errf(err, errlen, "spec.%s: may hold at most two entries",
 		    s->nreq_ips > 2 ? "clusterIPs" : "ipFamilies");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (s->nreq_families == 2 &&
 	    s->req_families[0] == s->req_families[1]) {
 		errf(err, errlen, "spec.ipFamilies[1]: duplicate value \"%s\"",
 		    ip_family_name(s->req_families[1]));
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (s->nreq_ips == 2 &&
 	    s->req_ip_families[0] == s->req_ip_families[1]) {
 		errf(err, errlen, "spec.clusterIPs: may hold no more than one "
 		    "address per IP family");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (pol == IPFP_SINGLE_STACK &&
 	    (s->nreq_families == 2 || s->nreq_ips == 2)) {
 		errf(err, errlen, "spec.ipFamilyPolicy: must be "
 		    "RequireDualStack or PreferDualStack when two '%s' are "
 		    "given", s->nreq_ips == 2 ? "clusterIPs" : "ipFamilies");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	for (i = 0; i < s->nreq_families; i++)
 		fam[n++] = s->req_families[i];
@@ -299,7 +299,7 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 			errf(err, errlen, "spec.ipFamilies[%zu]: %s does not "
 			    "match the family of spec.clusterIPs[%zu]", i,
 			    ip_family_name(fam[i]), i);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 	}
 	if (pol == IPFP_UNSET && n == 2)
@@ -323,7 +323,7 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 		errf(err, errlen, "spec.ipFamilyPolicy: RequireDualStack: "
 		    "the daemon is not configured for dual-stack services "
 		    "(one --vip-range per family)");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < ncluster && cluster[k] != fam[i]; k++)
@@ -333,7 +333,7 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 			    "on this daemon (no --vip-range of that family)",
 			    i < s->nreq_families ? "ipFamilies" : "clusterIPs",
 			    i, ip_family_name(fam[i]));
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 	}
 	if (n == 0)
@@ -360,7 +360,7 @@ set_names(char **ns, char **name, char **key, const char *n,
 	char *k;
 
 	if ((k = malloc(2 * nlen + mlen + 3)) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	memcpy(k, n, nlen);
 	k[nlen] = '/';
 	memcpy(k + nlen + 1, nm, mlen + 1);

@@ -756,24 +756,24 @@ objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 
 	if (!json_is_array(arr)) {
 		errf(err, errlen, "ports: must be a list");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (json_array_size(arr) > OBJJSON_MAX_PORTS) {
 		errf(err, errlen, "ports: more than %d", OBJJSON_MAX_PORTS);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	pod->nports = 0;
 	if (json_array_size(arr) == 0)
 		return 0;
 	pod->ports = calloc(json_array_size(arr), sizeof(*pod->ports));
 	if (pod->ports == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	json_array_foreach(arr, i, p) {
 		struct pod_port *pp = &pod->ports[pod->nports];
 
 		if (!json_is_object(p)) {
 			errf(err, errlen, "ports[%zu]: must be an object", i);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		pp->proto = CIP_PROTO_TCP;
 		pod->nports++;
@@ -785,11 +785,11 @@ objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 					errf(err, errlen, "ports[%zu].name: "
 					    "must be a port name (1-15 "
 					    "characters)", i);
-					return CIP_E_INVAL;
+					return ERR_INVAL;
 				}
 				if ((pp->name = strdup(
 				    json_string_value(v))) == NULL)
-					return CIP_E_NOMEM;
+					return ERR_NOMEM;
 			} else if (strcmp(key, "port") == 0 ||
 			    strcmp(key, "containerPort") == 0) {
 				port = json_is_integer(v) ?
@@ -797,7 +797,7 @@ objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 				if (port < 1 || port > 65535) {
 					errf(err, errlen, "ports[%zu].%s: must "
 					    "be an integer 1-65535", i, key);
-					return CIP_E_INVAL;
+					return ERR_INVAL;
 				}
 				pp->port = (uint16_t)port;
 			} else if (strcmp(key, "protocol") == 0) {
@@ -812,17 +812,17 @@ objjson_parse_ports(json_t *arr, struct pod *pod, char *err, size_t errlen)
 				else {
 					errf(err, errlen, "ports[%zu].protocol: "
 					    "must be TCP, UDP or SCTP", i);
-					return CIP_E_INVAL;
+					return ERR_INVAL;
 				}
 			} else {
 				errf(err, errlen, "ports[%zu]: unknown field "
 				    "\"%s\"", i, key);
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 		}
 		if (pp->port == 0) {
 			errf(err, errlen, "ports[%zu]: port is required", i);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 	}
 	return 0;
@@ -837,21 +837,21 @@ objjson_parse_map(json_t *obj, const char *what, struct labels *out,
 
 	if (!json_is_object(obj)) {
 		errf(err, errlen, "%s: must be an object of strings", what);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	json_object_foreach(obj, key, v) {
 		if (!json_is_string(v)) {
 			errf(err, errlen, "%s.%s: must be a string", what, key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (check && (!selector_valid_key(key) ||
 		    !selector_valid_value(json_string_value(v)))) {
 			errf(err, errlen, "%s: invalid label %s=%s", what, key,
 			    json_string_value(v));
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (labels_set(out, key, json_string_value(v)) != 0)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 	}
 	return 0;
 }
@@ -867,21 +867,21 @@ objjson_parse_registration(const char *body, size_t len, const char *ns,
 	const char *key;
 	json_int_t ttl = OBJJSON_TTL_DEFAULT_S;
 	bool have_ip = false;
-	int rc = CIP_E_INVAL;
+	int rc = ERR_INVAL;
 
 	*out = NULL;
 	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (doc == NULL) {
 		errf(err, errlen, "body:%d:%d: %s", jerr.line, jerr.column,
 		    jerr.text);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (!json_is_object(doc)) {
 		errf(err, errlen, "body: must be a JSON object");
 		goto out;
 	}
 	if ((pod = pod_new()) == NULL || pod_set_name(pod, ns, name) != 0) {
-		rc = CIP_E_NOMEM;
+		rc = ERR_NOMEM;
 		goto out;
 	}
 	json_object_foreach(doc, key, v) {
@@ -899,7 +899,7 @@ objjson_parse_registration(const char *body, size_t len, const char *ns,
 			    &pod->ip6) != 1)) {
 				errf(err, errlen, "ip: must be an IPv4 or "
 				    "IPv6 address");
-				rc = CIP_E_INVAL;
+				rc = ERR_INVAL;
 			}
 			pod->ip6_primary = pod->ip.s_addr == 0;
 			have_ip = true;
@@ -911,25 +911,25 @@ objjson_parse_registration(const char *body, size_t len, const char *ns,
 			if (ttl < 1 || ttl > OBJJSON_TTL_MAX_S) {
 				errf(err, errlen, "ttlSeconds: must be an "
 				    "integer 1-%d", OBJJSON_TTL_MAX_S);
-				rc = CIP_E_INVAL;
+				rc = ERR_INVAL;
 			}
 		} else if (strcmp(key, "ready") == 0) {
 			rc = 0;
 			if (!json_is_boolean(v)) {
 				errf(err, errlen, "ready: must be a boolean");
-				rc = CIP_E_INVAL;
+				rc = ERR_INVAL;
 			}
 			pod->declared_ready = json_is_true(v);
 		} else {
 			errf(err, errlen, "unknown field \"%s\"", key);
-			rc = CIP_E_INVAL;
+			rc = ERR_INVAL;
 		}
 		if (rc != 0)
 			goto out;
 	}
 	if (!have_ip) {
 		errf(err, errlen, "ip: required");
-		rc = CIP_E_INVAL;
+		rc = ERR_INVAL;
 		goto out;
 	}
 	*ttl_s = (uint32_t)ttl;

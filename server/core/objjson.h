@@ -72,8 +72,8 @@ const char *objjson_time(time_t t, char *buf, size_t len);
  * ip is required; the rest is optional (ttlSeconds defaults to 30, at
  * most 86400; ready defaults to true). Unknown keys are refused. ns and
  * name must already be valid. Returns 0 with a new pod in *out (caller
- * frees with pod_free) and the TTL in *ttl_s, or CIP_E_INVAL with a
- * reason in err, or CIP_E_NOMEM.
+ * frees with pod_free) and the TTL in *ttl_s, or ERR_INVAL with a
+ * reason in err, or ERR_NOMEM.
  */
 int	objjson_parse_registration(const char *body, size_t len,
     const char *ns, const char *name, struct pod **out, uint32_t *ttl_s,

@@ -230,14 +230,14 @@ index_add(struct hmap *idx, const char *key, void *p)
 		ncap = l ? l->cap * 2 : 1;
 		if ((nl = realloc(l, sizeof(*nl) + ncap * sizeof(void *))) ==
 		    NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		if (l == NULL)
 			nl->n = 0;
 		nl->cap = ncap;
 		/* Replacing the value of a present key cannot fail. */
 		if (hmap_put(idx, key, nl, NULL) != 0) {
 			free(nl);
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		}
 		l = nl;
 	}
@@ -465,7 +465,7 @@ registry_subscribe(struct registry *r, registry_cb *cb, void *arg)
 		size_t nc = r->cap_subs ? r->cap_subs * 2 : 4;
 		struct subscriber *ns = realloc(r->subs, nc * sizeof(*ns));
 		if (ns == NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		r->subs = ns;
 		r->cap_subs = nc;
 	}
@@ -1093,7 +1093,7 @@ endpoint_add_ports(struct pod *p, const struct endpoints *e)
 		return 0;
 	if ((np = reallocarray(p->ports, p->nports + e->nports,
 	    sizeof(*np))) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	p->ports = np;
 	for (k = 0; k < e->nports; k++) {
 		for (i = 0; i < p->nports; i++)
@@ -1107,7 +1107,7 @@ endpoint_add_ports(struct pod *p, const struct endpoints *e)
 		if (e->ports[k].name != NULL &&
 		    (p->ports[p->nports].name = strdup(e->ports[k].name)) ==
 		    NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		p->nports++;
 	}
 	return 0;
@@ -1128,7 +1128,7 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 	const struct endpoints *first;
 	struct pod *p;
 	size_t i, j;
-	int rc = CIP_E_NOMEM;
+	int rc = ERR_NOMEM;
 
 	if (set->neps == 0)
 		return 0;
@@ -1143,7 +1143,7 @@ expand_endpoints(struct objset *set, char *err, size_t errlen)
 				errf(err, errlen, "%sendpoints %s are defined "
 				    "twice (first at line %u)", at, key,
 				    first->line);
-				rc = CIP_E_INVAL;
+				rc = ERR_INVAL;
 				goto out;
 			}
 			if (hmap_put(objs, key, e, NULL) != 0)
@@ -1219,7 +1219,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
 	if (ptab_reserve(ks, set->nsvcs) != 0 ||
 	    ptab_reserve(kp, set->npods) != 0) {
 		errf(err, errlen, "out of memory");
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i], *old, *first;
@@ -1233,11 +1233,11 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			else
 				errf(err, errlen, "%sservice %s is defined "
 				    "twice", at, s->key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (ptab_add(ks, s) != 0) {
 			errf(err, errlen, "out of memory");
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		}
 		if ((old = olds[i] = svc_get(r, s->key)) == NULL)
 			nnew[0]++;
@@ -1246,7 +1246,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			    set_where(set, s->line, s->col, at, sizeof(at)),
 			    s->key, owner_describe(&old->owner, who,
 			    sizeof(who)));
-			return CIP_E_CONFLICT;
+			return ERR_CONFLICT;
 		}
 	}
 	for (i = 0; i < set->npods; i++) {
@@ -1261,11 +1261,11 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			else
 				errf(err, errlen, "%spod %s is defined twice",
 				    at, p->key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (ptab_add(kp, p) != 0) {
 			errf(err, errlen, "out of memory");
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		}
 		if ((old = pod_get(r, p->key)) == NULL)
 			nnew[1]++;
@@ -1274,7 +1274,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
 			    set_where(set, p->line, p->col, at, sizeof(at)),
 			    p->key, owner_describe(&old->owner, who,
 			    sizeof(who)));
-			return CIP_E_CONFLICT;
+			return ERR_CONFLICT;
 		}
 	}
 	return 0;
@@ -1385,7 +1385,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 	int rc = 0;
 
 	if ((undo = calloc(2 * set->nsvcs + 1, sizeof(*undo))) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	/* Room at once: a first load allocates every key. */
 	if (r->vips != NULL && nnew > 64)
 		(void)vip_reserve(r->vips, nnew);
@@ -1491,7 +1491,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		return rc;
 	if ((olds = calloc(set->nsvcs + 1, sizeof(*olds))) == NULL) {
 		errf(err, errlen, "out of memory");
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	/* Expanded pods are dropped again if the apply is refused. */
 	if ((rc = apply_check_owners(r, o, set, &ks, &kp, olds, nnew, err,
@@ -1499,7 +1499,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		goto refused;
 	if ((own = owned_get(r, o, true)) == NULL) {
 		errf(err, errlen, "out of memory");
-		rc = CIP_E_NOMEM;
+		rc = ERR_NOMEM;
 		goto refused;
 	}
 	if ((rc = apply_families(r, set, err, errlen)) != 0 ||
@@ -1629,14 +1629,14 @@ registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
 	if (s == NULL && p == NULL) {
 		errf(err, errlen, "%s %s not found",
 		    kind == REGISTRY_SERVICE ? "service" : "pod", key);
-		return CIP_E_NOTFOUND;
+		return ERR_NOTFOUND;
 	}
 	ow = s ? &s->owner : &p->owner;
 	if (who != NULL && !owner_equal(ow, who)) {
 		errf(err, errlen, "%s %s is owned by %s",
 		    kind == REGISTRY_SERVICE ? "service" : "pod", key,
 		    owner_describe(ow, desc, sizeof(desc)));
-		return CIP_E_CONFLICT;
+		return ERR_CONFLICT;
 	}
 	held = owned_get(r, ow, false);
 	if (s != NULL) {
@@ -1657,7 +1657,7 @@ registry_set_probe_result(struct registry *r, const char *pod_key, bool ok)
 	size_t i;
 
 	if (p == NULL)
-		return CIP_E_NOTFOUND;
+		return ERR_NOTFOUND;
 	if (p->probe_ok == ok)
 		return 0;
 	p->probe_ok = ok;

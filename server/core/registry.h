@@ -321,7 +321,7 @@ char	*in6_dashed(const struct in6_addr *, char *buf, size_t len);
  * for headless services without selector) and its families, primary
  * first (the cluster's primary when none is asked; a second one for
  * PreferDualStack on a dual-stack daemon and always for
- * RequireDualStack). Refused with CIP_E_INVAL and a reason in err:
+ * RequireDualStack). Refused with ERR_INVAL and a reason in err:
  * more than two or repeated families, clusterIPs not matching
  * ipFamilies, SingleStack with two, RequireDualStack or a family
  * without a range, any of them on ExternalName. Pure.
@@ -373,7 +373,7 @@ struct objset {
 	const char	 *src;
 };
 
-/* Appending takes ownership. Returns 0 or CIP_E_NOMEM. */
+/* Appending takes ownership. Returns 0 or ERR_NOMEM. */
 int	objset_add_service(struct objset *, struct service *);
 int	objset_add_pod(struct objset *, struct pod *);
 int	objset_add_endpoints(struct objset *, struct endpoints *);
@@ -384,7 +384,7 @@ void	objset_clear(struct objset *);
 struct service *service_new(void);
 struct pod *pod_new(void);
 struct endpoints *endpoints_new(void);
-/* Set ns and name and derive key. Return 0 or CIP_E_NOMEM. */
+/* Set ns and name and derive key. Return 0 or ERR_NOMEM. */
 int	service_set_name(struct service *, const char *ns, const char *name);
 int	pod_set_name(struct pod *, const char *ns, const char *name);
 void	service_free(struct service *);
@@ -437,9 +437,9 @@ enum registry_apply_mode {
 /*
  * Applies a set of objects for one owner, all or nothing. Refused with a
  * reason in err (nothing changed) when an object belongs to another
- * owner (CIP_E_CONFLICT), when a service cannot get its VIP
- * (CIP_E_INVAL, CIP_E_CONFLICT, CIP_E_EXHAUSTED), or when the set names
- * one object twice (CIP_E_INVAL). On success the objects move into the
+ * owner (ERR_CONFLICT), when a service cannot get its VIP
+ * (ERR_INVAL, ERR_CONFLICT, ERR_EXHAUSTED), or when the set names
+ * one object twice (ERR_INVAL). On success the objects move into the
  * registry (set is left empty), VIPs are saved, and subscribers hear of
  * every change. An unchanged object is not republished. Returns 0.
  */
@@ -453,8 +453,8 @@ enum registry_kind {
 	REGISTRY_POD,
 };
 /*
- * Deletes one object on behalf of who. CIP_E_NOTFOUND when absent,
- * CIP_E_CONFLICT (err names the owner) when another owner holds it.
+ * Deletes one object on behalf of who. ERR_NOTFOUND when absent,
+ * ERR_CONFLICT (err names the owner) when another owner holds it.
  */
 int	registry_delete(struct registry *, enum registry_kind, const char *ns,
     const char *name, const struct owner *who, char *err, size_t errlen);
@@ -462,7 +462,7 @@ int	registry_delete(struct registry *, enum registry_kind, const char *ns,
 /*
  * The health checker's verdict for a pod. Publishes REG_POD_CHANGED and
  * REG_ENDPOINTS_CHANGED for its services when readiness flips. Returns
- * CIP_E_NOTFOUND when the pod is gone.
+ * ERR_NOTFOUND when the pod is gone.
  */
 int	registry_set_probe_result(struct registry *, const char *pod_key,
     bool ok);

@@ -98,7 +98,7 @@ labels_set(struct labels *l, const char *key, const char *value)
 	size_t pos;
 
 	if ((v = strdup(value)) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	if (labels_find(l, key, &pos)) {
 		free(l->v[pos].value);
 		l->v[pos].value = v;
@@ -117,7 +117,7 @@ labels_set(struct labels *l, const char *key, const char *value)
 fail:
 	free(k);
 	free(v);
-	return CIP_E_NOMEM;
+	return ERR_NOMEM;
 }
 
 const char *
@@ -140,14 +140,14 @@ labels_copy(struct labels *dst, const struct labels *src)
 	if (src->n == 0)
 		return 0;
 	if ((dst->v = calloc(src->n, sizeof(*dst->v))) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	for (i = 0; i < src->n; i++) {
 		dst->v[i].key = strdup(src->v[i].key);
 		dst->v[i].value = strdup(src->v[i].value);
 		dst->n++;
 		if (dst->v[i].key == NULL || dst->v[i].value == NULL) {
 			labels_clear(dst);
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		}
 	}
 	return 0;
@@ -306,7 +306,7 @@ sel_req_copy(struct selector_req *dst, const struct selector_req *src)
 	memset(dst, 0, sizeof(*dst));
 	dst->op = src->op;
 	if ((dst->key = strdup(src->key)) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	if (src->nvalues == 0)
 		return 0;
 	if ((dst->values = calloc(src->nvalues, sizeof(char *))) == NULL)
@@ -319,7 +319,7 @@ sel_req_copy(struct selector_req *dst, const struct selector_req *src)
 	return 0;
 fail:
 	sel_req_clear(dst);
-	return CIP_E_NOMEM;
+	return ERR_NOMEM;
 }
 
 struct selector *
@@ -359,7 +359,7 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 		    "optional DNS subdomain prefix and '/', then a name of "
 		    "at most 63 characters [A-Za-z0-9_.-] that starts and "
 		    "ends alphanumeric", key ? key : "");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	switch (op) {
 	case SELECTOR_OP_EQ:
@@ -367,7 +367,7 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 		if (nvalues != 1) {
 			errf(err, errlen, "operator on \"%s\" takes exactly "
 			    "one value", key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		break;
 	case SELECTOR_OP_IN:
@@ -375,7 +375,7 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 		if (nvalues == 0) {
 			errf(err, errlen, "set operator on \"%s\" needs at "
 			    "least one value", key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		break;
 	case SELECTOR_OP_EXISTS:
@@ -383,12 +383,12 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 		if (nvalues != 0) {
 			errf(err, errlen, "existence operator on \"%s\" takes "
 			    "no value", key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		break;
 	default:
 		errf(err, errlen, "unknown operator %d", (int)op);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	for (i = 0; i < nvalues; i++) {
 		if (!selector_valid_value(values[i])) {
@@ -396,7 +396,7 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 			    "\"%s\": want at most 63 characters [A-Za-z0-9_.-] "
 			    "that start and end alphanumeric",
 			    values[i] ? values[i] : "", key);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 	}
 
@@ -447,7 +447,7 @@ selector_add(struct selector *s, const char *key, enum selector_op op,
 oom:
 	sel_req_clear(&r);
 	errf(err, errlen, "out of memory");
-	return CIP_E_NOMEM;
+	return ERR_NOMEM;
 }
 
 bool
@@ -718,7 +718,7 @@ sel_parse_values(struct sel_lexer *lx, char ***valuesp, size_t *nvaluesp,
 	struct sel_token t;
 	char **values = NULL, **nv, *v, q[64];
 	size_t n = 0;
-	int rc = CIP_E_INVAL;
+	int rc = ERR_INVAL;
 	bool got;
 
 	for (;;) {
@@ -758,7 +758,7 @@ sel_parse_values(struct sel_lexer *lx, char ***valuesp, size_t *nvaluesp,
 	*nvaluesp = n;
 	return 0;
 oom:
-	rc = CIP_E_NOMEM;
+	rc = ERR_NOMEM;
 	errf(err, errlen, "out of memory");
 fail:
 	sel_free_values(values, n);
@@ -775,16 +775,16 @@ selector_parse(const char *text, struct selector **out, char *err,
 	enum selector_op op;
 	char *key = NULL, *v, **values = NULL, q[64];
 	size_t nvalues = 0;
-	int rc = CIP_E_INVAL;
+	int rc = ERR_INVAL;
 
 	*out = NULL;
 	if (text == NULL) {
 		errf(err, errlen, "column 1: no selector");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if ((s = selector_new()) == NULL) {
 		errf(err, errlen, "out of memory");
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	sel_lex(&lx, &t);
 	if (t.type == SEL_TOK_END)
@@ -928,10 +928,10 @@ done:
 	return 0;
 oom:
 	errf(err, errlen, "out of memory");
-	rc = CIP_E_NOMEM;
+	rc = ERR_NOMEM;
 	goto fail_rc;
 fail:
-	rc = CIP_E_INVAL;
+	rc = ERR_INVAL;
 fail_rc:
 	free(key);
 	sel_free_values(values, nvalues);

@@ -17,11 +17,11 @@ struct labels {
 	size_t		 n;
 };
 
-/* Sets key=value (replacing). Returns 0 or CIP_E_NOMEM. */
+/* Sets key=value (replacing). Returns 0 or ERR_NOMEM. */
 int	labels_set(struct labels *, const char *key, const char *value);
 /* Returns the value of key, or NULL. */
 const char *labels_get(const struct labels *, const char *key);
-/* Deep copy into dst (initially empty). Returns 0 or CIP_E_NOMEM. */
+/* Deep copy into dst (initially empty). Returns 0 or ERR_NOMEM. */
 int	labels_copy(struct labels *dst, const struct labels *src);
 bool	labels_equal(const struct labels *, const struct labels *);
 /* Frees the contents; the struct is left empty. */
@@ -58,14 +58,14 @@ void	selector_free(struct selector *);
  * Appends one requirement (values are copied). Validates the key and
  * values with Kubernetes' rules (qualified names, label values) and the
  * operator's arity: EQ/NEQ take one value, IN/NOTIN one or more,
- * EXISTS/NOTEXISTS none. Returns 0 or CIP_E_INVAL with a reason in err.
+ * EXISTS/NOTEXISTS none. Returns 0 or ERR_INVAL with a reason in err.
  */
 int	selector_add(struct selector *, const char *key, enum selector_op op,
     const char *const *values, size_t nvalues, char *err, size_t errlen);
 /*
  * Parses the string form used on command lines:
  * "name=backend,tier in (a,b),!canary,env!=prod,track". Returns a new
- * selector through *out, or CIP_E_INVAL with "column N: reason" in err.
+ * selector through *out, or ERR_INVAL with "column N: reason" in err.
  */
 int	selector_parse(const char *text, struct selector **out, char *err,
     size_t errlen);

@@ -210,7 +210,7 @@ vip_plan(const struct vip_space *p, const char *key, uint32_t requested,
 	memset(plan, 0, sizeof(*plan));
 	if (key == NULL || *key == '\0' || strpbrk(key, "\r\n") != NULL) {
 		errf(err, errlen, "invalid key for an address");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	plan->mine = vip_find_key(p, key);
 	if (requested != 0) {
@@ -218,13 +218,13 @@ vip_plan(const struct vip_space *p, const char *key, uint32_t requested,
 		if (!vip_usable(p, a)) {
 			errf(err, errlen, "%s is not a usable address of %s",
 			    vip_space_str(p, a, buf), p->range);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		e = vip_find_addr(p, a);
 		if (e != NULL && e != plan->mine && e->in_use) {
 			errf(err, errlen, "%s is already allocated to %s",
 			    vip_space_str(p, a, buf), e->key);
-			return CIP_E_CONFLICT;
+			return ERR_CONFLICT;
 		}
 		plan->addr = a;
 		return 0;
@@ -243,7 +243,7 @@ vip_plan(const struct vip_space *p, const char *key, uint32_t requested,
 	}
 	errf(err, errlen, "no address left in %s (%zu in use)", p->range,
 	    p->nused);
-	return CIP_E_EXHAUSTED;
+	return ERR_EXHAUSTED;
 }
 
 void
@@ -457,7 +457,7 @@ vip_request(const struct vip_space *sp, const void *requested,
 	if (!vip_off6(sp, a6, out) || *out == 0) {
 		errf(err, errlen, "%s is not a usable address of %s",
 		    inet_ntop(AF_INET6, a6, buf, sizeof(buf)), sp->range);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	return 0;
 }
@@ -472,7 +472,7 @@ vip_space_check(const struct vip_pool *p, int af, const char *key,
 	int rc;
 
 	if ((sp = vip_space_of(p, af, err, errlen)) == NULL)
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	if ((rc = vip_request(sp, requested, &req, err, errlen)) != 0)
 		return rc;
 	return vip_plan(sp, key, req, &plan, err, errlen);
@@ -555,7 +555,7 @@ vip_space_alloc(struct vip_space *p, const char *key, uint32_t requested,
 	return 0;
 oom:
 	errf(err, errlen, "out of memory");
-	return CIP_E_NOMEM;
+	return ERR_NOMEM;
 }
 
 int
@@ -567,7 +567,7 @@ vip_alloc(struct vip_pool *p, const char *key, struct in_addr requested,
 	int rc;
 
 	if ((sp = vip_space_of(p, AF_INET, err, errlen)) == NULL)
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	if ((rc = vip_space_alloc(sp, key, ntohl(requested.s_addr), &a, err,
 	    errlen)) != 0)
 		return rc;
@@ -585,7 +585,7 @@ vip_alloc6(struct vip_pool *p, const char *key,
 	int rc;
 
 	if ((sp = vip_space_of(p, AF_INET6, err, errlen)) == NULL)
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	if ((rc = vip_request(sp, requested, &req, err, errlen)) != 0 ||
 	    (rc = vip_space_alloc(sp, key, req, &a, err, errlen)) != 0)
 		return rc;
@@ -606,7 +606,7 @@ vip_reserve(struct vip_pool *p, size_t n)
 		m = n - released;
 		if (ptab_reserve(&sp->by_key, m) != 0 ||
 		    ptab_reserve(&sp->by_addr, m) != 0)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 	}
 	return 0;
 }

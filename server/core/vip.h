@@ -51,10 +51,10 @@ void	vip_pool_free(struct vip_pool *);
  * address before (in this process or in the state file) gets it again,
  * unless requested names another. requested.s_addr == 0 means "any";
  * otherwise it must lie in the range (usable) and not be held by
- * another key in use, else CIP_E_INVAL / CIP_E_CONFLICT with a reason.
+ * another key in use, else ERR_INVAL / ERR_CONFLICT with a reason.
  * Without a request the address is derived from a hash of key, probing
  * deterministically on collision. When every address is in use:
- * CIP_E_EXHAUSTED. Addresses remembered for released keys are
+ * ERR_EXHAUSTED. Addresses remembered for released keys are
  * reclaimed, oldest release first, only when no never-used address is
  * left. Marks the key in use. Returns 0 and the address in *out.
  */
@@ -69,7 +69,7 @@ int	vip_check(const struct vip_pool *, const char *key,
 /*
  * vip_alloc and vip_check for the IPv6 range: requested NULL or ::
  * means "any". The same key has one address per family, each derived
- * from its hash in its own range. CIP_E_INVAL without an IPv6 range.
+ * from its hash in its own range. ERR_INVAL without an IPv6 range.
  */
 int	vip_alloc6(struct vip_pool *, const char *key,
     const struct in6_addr *requested, struct in6_addr *out, char *err,
@@ -80,7 +80,7 @@ int	vip_check6(const struct vip_pool *, const char *key,
  * Makes room for n more keys in use, so that allocating them at startup
  * does not regrow the indexes key by key. Remembered released keys
  * count as room (those keys mostly come back). Returns 0 or
- * CIP_E_NOMEM.
+ * ERR_NOMEM.
  */
 int	vip_reserve(struct vip_pool *, size_t n);
 /*

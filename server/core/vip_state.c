@@ -144,15 +144,15 @@ vip_load_add(struct vip_pool *p, const char *addrstr, bool in_use,
 			addr = 0;
 	} else {
 		errf(err, errlen, "bad address");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (seq == 0) {
 		errf(err, errlen, "bad sequence number");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (*key == '\0' || strpbrk(key, "\r\n") != NULL) {
 		errf(err, errlen, "bad key");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (space == NULL) {
 		/* That family has no range any more. */
@@ -162,7 +162,7 @@ vip_load_add(struct vip_pool *p, const char *addrstr, bool in_use,
 	if (vip_find_key(space, key) != NULL ||
 	    (addr != 0 && vip_find_addr(space, addr) != NULL)) {
 		errf(err, errlen, "duplicate key or address");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (!vip_usable(space, addr)) {
 		/* The range changed; forget what no longer fits. */
@@ -187,7 +187,7 @@ vip_load_add(struct vip_pool *p, const char *addrstr, bool in_use,
 oom:
 	vip_entry_free(e);
 	errf(err, errlen, "out of memory");
-	return CIP_E_NOMEM;
+	return ERR_NOMEM;
 }
 
 /* Room for count entries in every range, when count is plausible. */
@@ -220,7 +220,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 	*v1 = false;
 	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len)) {
 		errf(err, errlen, "truncated or binary file");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	/* The trailer is the last line; it covers every byte before it. */
 	buf[len - 1] = '\0';
@@ -229,18 +229,18 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 	if (strncmp(trailer, "end ", 4) != 0 ||
 	    (end = strchr(trailer + 4, ' ')) == NULL) {
 		errf(err, errlen, "no trailer (truncated)");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	*end = '\0';
 	if (parse_u64(trailer + 4, &count) != 0 || strlen(end + 1) != 16) {
 		errf(err, errlen, "bad trailer");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	snprintf(hex, sizeof(hex), "%016" PRIx64,
 	    hash_fnv1a(buf, (size_t)(trailer - buf)));
 	if (strcmp(hex, end + 1) != 0) {
 		errf(err, errlen, "checksum mismatch");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	*trailer = '\0';
 	vip_load_reserve(p, count, len);
@@ -252,7 +252,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 			*v1 = strcmp(line, VIP_TEXT_MAGIC_V1) == 0;
 			if (!*v1 && strcmp(line, VIP_TEXT_MAGIC) != 0) {
 				errf(err, errlen, "unknown format or version");
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 			continue;
 		}
@@ -262,7 +262,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 			    strlen(line + 6) >= sizeof(fr->v[0])) {
 				errf(err, errlen, "line %zu: bad range line",
 				    lineno);
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 			strlcpy(fr->v[fr->n++], line + 6, sizeof(fr->v[0]));
 			continue;
@@ -272,7 +272,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 			if ((sp = strchr(line, ' ')) == NULL) {
 				errf(err, errlen, "line %zu: missing field",
 				    lineno);
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 			*sp = '\0';
 			f[i] = line;
@@ -280,7 +280,7 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 		}
 		if (strcmp(f[1], "U") != 0 && strcmp(f[1], "R") != 0) {
 			errf(err, errlen, "line %zu: bad state", lineno);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (parse_u64(f[2], &seq) != 0)
 			seq = 0;
@@ -302,12 +302,12 @@ vip_load_text(struct vip_pool *p, char *buf, size_t len,
 	}
 	if (lineno < 2) {
 		errf(err, errlen, "missing header");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (nread != count) {
 		errf(err, errlen, "%" PRIu64 " entries, trailer says %" PRIu64,
 		    nread, count);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	return 0;
 }
@@ -329,13 +329,13 @@ vip_load_json(struct vip_pool *p, const char *buf, size_t len,
 	json_int_t version, seq;
 	json_error_t je;
 	size_t i;
-	int in_use, rc = CIP_E_INVAL;
+	int in_use, rc = ERR_INVAL;
 
 	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) ==
 	    NULL) {
 		errf(err, errlen, "line %d column %d: %s", je.line, je.column,
 		    je.text);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (json_unpack_ex(root, &je, 0, "{s:s, s:I, s:o, s:o, s:o}",
 	    "kind", &kind, "version", &version, "ranges", &ranges,
@@ -350,7 +350,7 @@ vip_load_json(struct vip_pool *p, const char *buf, size_t len,
 	}
 	if ((want = vip_json_fields()) == NULL) {
 		errf(err, errlen, "out of memory");
-		rc = CIP_E_NOMEM;
+		rc = ERR_NOMEM;
 		goto done;
 	}
 	if (!json_equal(fields, want)) {
@@ -401,7 +401,7 @@ vip_load_json(struct vip_pool *p, const char *buf, size_t len,
 			errf(err, errlen, "vips[%zu]: %s", i, why);
 			goto done;
 		}
-		rc = CIP_E_INVAL;
+		rc = ERR_INVAL;
 	}
 	rc = 0;
 done:

@@ -171,12 +171,12 @@ dns_cache_put(struct dns_cache *c, const struct dns_query *q,
 
 	if (c->max == 0 || q->qname_len == 0 || m->ttl_s == 0) {
 		dns_relay_msg_free(m);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	keylen = cache_key(q, key);
 	if ((e = malloc(sizeof(*e) + keylen)) == NULL) {
 		dns_relay_msg_free(m);
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	h = hash_fnv1a(key, keylen);
 	if ((pp = cache_find(c, key, keylen, h)) != NULL)

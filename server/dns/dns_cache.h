@@ -24,7 +24,7 @@ void	dns_cache_free(struct dns_cache *);
  * Stores the relayed answer m to q, taken at now_ms, for m->ttl_s
  * seconds. The cache owns m from this call on, whatever it returns
  * (it is freed at once when it is not kept). Returns 0 when stored,
- * CIP_E_INVAL when not cacheable (ttl_s 0, no cache), CIP_E_NOMEM.
+ * ERR_INVAL when not cacheable (ttl_s 0, no cache), ERR_NOMEM.
  */
 int	dns_cache_put(struct dns_cache *, const struct dns_query *q,
     struct dns_relay_msg *m, uint64_t now_ms);

@@ -74,7 +74,7 @@ nftbuf_printf(struct nftbuf *b, const char *fmt, ...)
 		    b->p ? b->cap - b->len : 0, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
-			b->err = CIP_E_NOMEM;
+			b->err = ERR_NOMEM;
 			return b->err;
 		}
 		if (b->p != NULL && (size_t)n < b->cap - b->len) {
@@ -85,7 +85,7 @@ nftbuf_printf(struct nftbuf *b, const char *fmt, ...)
 		while (ncap < b->len + (size_t)n + 1)
 			ncap *= 2;
 		if ((np = realloc(b->p, ncap)) == NULL) {
-			b->err = CIP_E_NOMEM;
+			b->err = ERR_NOMEM;
 			return b->err;
 		}
 		b->p = np;
@@ -145,12 +145,12 @@ state_add(struct nftrules_state *st, char kind, const char *name)
 	if (st->n == st->cap) {
 		size_t ncap = st->cap ? st->cap * 2 : 8;
 		if ((nv = reallocarray(st->v, ncap, sizeof(*nv))) == NULL)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		st->v = nv;
 		st->cap = ncap;
 	}
 	if ((st->v[st->n] = strdup(buf)) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	st->n++;
 	return 1;
 }
@@ -376,7 +376,7 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 	if (n == 0) {
 		nftbuf_printf(out, "add element " FAM " %s %s { %s }\n",
 		    t, f->noep, key);
-		return state_add(now, f->rkind, key) < 0 ? CIP_E_NOMEM : 0;
+		return state_add(now, f->rkind, key) < 0 ? ERR_NOMEM : 0;
 	}
 	svc_chain(svc, sp, f, sc, sizeof(sc));
 	/* Endpoint chains (and sets) exist before anything jumps there. */
@@ -393,7 +393,7 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 		if (svc->affinity == AFFINITY_CLIENTIP) {
 			aff_set(svc, sp, ep, f, set, sizeof(set));
 			if (state_add(now, 's', set) < 0)
-				return CIP_E_NOMEM;
+				return ERR_NOMEM;
 		}
 		/* An endpoint that stays keeps its chain, counter and set. */
 		snprintf(ck, sizeof(ck), "c:%s", chain);
@@ -448,7 +448,7 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 	nftbuf_printf(out, "add element " FAM " %s %s { %s : goto %s }\n",
 	    t, f->map, key, sc);
 	if (state_add(now, 'c', sc) < 0 || state_add(now, f->mkind, key) < 0)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	return 0;
 }
 
@@ -496,7 +496,7 @@ nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
 	}
 	if (rc != 0 || out->err != 0) {
 		nftrules_state_clear(now);
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	/*
 	 * What the service no longer needs, nothing jumping there any more:
@@ -513,7 +513,7 @@ nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
 			    old->v[i] + 2);
 	if (out->err != 0) {
 		nftrules_state_clear(now);
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	return 0;
 }
@@ -587,7 +587,7 @@ nftrules_udp_removed(const struct nftrules_state *old,
 		if (*n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 8;
 			if ((nv = reallocarray(*v, ncap, sizeof(*nv))) == NULL)
-				return CIP_E_NOMEM;
+				return ERR_NOMEM;
 			*v = nv;
 			*cap = ncap;
 		}

@@ -29,14 +29,14 @@
 /* The packet mark bit of connections masqueraded in interface mode. */
 #define NFTRULES_MASQ_MARK	0x00004000u
 
-/* A growing text buffer; err is sticky (CIP_E_NOMEM). */
+/* A growing text buffer; err is sticky (ERR_NOMEM). */
 struct nftbuf {
 	char	*p;
 	size_t	 len, cap;
 	int	 err;
 };
 
-/* Appends; on OOM sets b->err and returns CIP_E_NOMEM, else 0. */
+/* Appends; on OOM sets b->err and returns ERR_NOMEM, else 0. */
 int	nftbuf_printf(struct nftbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Empties the text (keeps the memory and clears err). */
@@ -73,7 +73,7 @@ void	nftrules_state_clear(struct nftrules_state *);
 /*
  * The commands that replace the whole table with an empty one of this
  * shape (maps, sets, hooks, reject and masquerade rules) in one go,
- * whether or not it existed. Returns 0 or CIP_E_NOMEM.
+ * whether or not it existed. Returns 0 or ERR_NOMEM.
  */
 int	nftrules_base(struct nftbuf *out, const struct nftrules_opts *);
 
@@ -84,13 +84,13 @@ int	nftrules_base(struct nftbuf *out, const struct nftrules_opts *);
  * new objects. Services the kernel path does not serve must be passed
  * as NULL. The IPv4 VIP balances over sp->ready, the IPv6 VIP (when the
  * service has one) over sp->ready6; TCP and UDP ports are written.
- * Returns 0 or CIP_E_NOMEM (then *now is cleared).
+ * Returns 0 or ERR_NOMEM (then *now is cleared).
  */
 int	nftrules_service(struct nftbuf *out, const struct nftrules_opts *,
     const struct service *svc, const struct nftrules_state *old,
     struct nftrules_state *now);
 
-/* The command that deletes the table. Returns 0 or CIP_E_NOMEM. */
+/* The command that deletes the table. Returns 0 or ERR_NOMEM. */
 int	nftrules_delete_table(struct nftbuf *out, const struct nftrules_opts *);
 
 /*
@@ -116,7 +116,7 @@ struct nftrules_udp_gone {
 /*
  * The UDP endpoints recorded in old and not in now, with the VIP of
  * their port, appended to *v (n entries, cap capacity, realloc'ed).
- * Returns 0 or CIP_E_NOMEM.
+ * Returns 0 or ERR_NOMEM.
  */
 int	nftrules_udp_removed(const struct nftrules_state *old,
     const struct nftrules_state *now, struct nftrules_udp_gone **v,

@@ -218,7 +218,7 @@ docker_events_body_cb(const char *data, size_t len, void *arg)
 
 	rc = linebuf_feed(&r->lines, data, len, docker_event_line_cb, d);
 	if (rc != 0) {
-		docker_req_fail(r, rc == CIP_E_NOMEM ? "out of memory" :
+		docker_req_fail(r, rc == ERR_NOMEM ? "out of memory" :
 		    "event message too long");
 		return;
 	}

@@ -81,7 +81,7 @@ docker_pod_labels(struct pod *p, json_t *labels)
 		    !selector_valid_value(json_string_value(v)))
 			continue;
 		if (labels_set(&p->labels, k, json_string_value(v)) != 0)
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 	}
 	return 0;
 }
@@ -101,7 +101,7 @@ docker_pod_ports(struct pod *p, json_t *exposed)
 	if (n > 1024)
 		n = 1024;
 	if ((p->ports = calloc(n, sizeof(*p->ports))) == NULL)
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	json_object_foreach(exposed, k, v) {
 		if (p->nports == n)
 			break;
@@ -225,14 +225,14 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	const char *bad = NULL;
 	char podname[64];
 	struct pod *p = NULL;
-	int rc = CIP_E_INVAL;
+	int rc = ERR_INVAL;
 
 	*out = NULL;
 	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		errf(err, errlen, "bad JSON at line %d: %s", jerr.line,
 		    jerr.text);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if (!json_is_object(root) ||
 	    !json_is_string(json_object_get(root, "Id")) ||
@@ -281,7 +281,7 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 		    network != NULL ? network : "any network");
 		goto done;
 	}
-	rc = CIP_E_NOMEM;
+	rc = ERR_NOMEM;
 	if ((p = pod_new()) == NULL)
 		goto done;
 	if (ip != NULL && inet_pton(AF_INET, ip, &p->ip) != 1)
@@ -321,7 +321,7 @@ docker_pod_from_inspect(const char *json, size_t len, const char *network,
 	p = NULL;
 	rc = 0;
 done:
-	if (rc == CIP_E_NOMEM)
+	if (rc == ERR_NOMEM)
 		errf(err, errlen, "out of memory");
 	pod_free(p);
 	json_decref(root);
@@ -340,14 +340,14 @@ docker_list_ids(const char *json, size_t len, char ***ids, size_t *nids)
 	*ids = NULL;
 	*nids = 0;
 	if ((root = json_loadb(json, len, 0, &jerr)) == NULL)
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	if (!json_is_array(root)) {
 		json_decref(root);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if ((out = calloc(json_array_size(root) + 1, sizeof(*out))) == NULL) {
 		json_decref(root);
-		return CIP_E_NOMEM;
+		return ERR_NOMEM;
 	}
 	json_array_foreach(root, i, v) {
 		id = json_string_value(json_object_get(v, "Id"));
@@ -356,7 +356,7 @@ docker_list_ids(const char *json, size_t len, char ***ids, size_t *nids)
 		if ((out[n] = strdup(id)) == NULL) {
 			docker_list_free(out, n);
 			json_decref(root);
-			return CIP_E_NOMEM;
+			return ERR_NOMEM;
 		}
 		n++;
 	}

@@ -37,7 +37,7 @@ int	docker_id_valid(const char *id);
  * with pod_free), or 0 with *out NULL and why in err when the container
  * is not a pod (not running, no address on the network, labelled
  * clusterip.io/ignore=true). Malformed JSON:
- * CIP_E_INVAL with a reason. CIP_E_NOMEM on OOM.
+ * ERR_INVAL with a reason. ERR_NOMEM on OOM.
  */
 int	docker_pod_from_inspect(const char *json, size_t len,
     const char *network, struct pod **out, char *err, size_t errlen);
@@ -53,7 +53,7 @@ char	*docker_pod_addrs(const struct pod *, char *buf, size_t len);
  * Parses the JSON array of GET /containers/json into the ids it lists.
  * *ids is an array of *nids strings (calls malloc; caller frees each and
  * the array). Entries without a valid id are skipped. Returns 0,
- * CIP_E_INVAL on malformed JSON or CIP_E_NOMEM.
+ * ERR_INVAL on malformed JSON or ERR_NOMEM.
  */
 int	docker_list_ids(const char *json, size_t len, char ***ids,
     size_t *nids);

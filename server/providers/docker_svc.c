@@ -64,7 +64,7 @@ docker_svc_entry(const char *s, size_t len, struct docker_svc_port *pp,
 	pp->proto = CIP_PROTO_TCP;
 	if (len == 0) {
 		errf(err, errlen, "an empty port");
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	if ((slash = memchr(s, '/', len)) != NULL) {
 		i = len - (size_t)(slash - s) - 1;
@@ -75,7 +75,7 @@ docker_svc_entry(const char *s, size_t len, struct docker_svc_port *pp,
 		else {
 			errf(err, errlen, "port \"%.*s\": the protocol is not "
 			    "tcp or udp", (int)MINIMUM(len, 64), s);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		len = (size_t)(slash - s);
 	}
@@ -95,7 +95,7 @@ docker_svc_entry(const char *s, size_t len, struct docker_svc_port *pp,
 			    "lowercase IANA service name (at most 15 of "
 			    "a-z, 0-9 and '-', one letter at least)",
 			    (int)MINIMUM(flen[0], 64), f[0]);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		memcpy(pp->name, f[0], flen[0]);
 		pp->name[flen[0]] = '\0';
@@ -112,7 +112,7 @@ docker_svc_entry(const char *s, size_t len, struct docker_svc_port *pp,
 bad:
 	errf(err, errlen, "port \"%.*s\" is not [NAME:]PORT[:TARGETPORT]"
 	    "[/udp] with ports 1 to 65535", (int)MINIMUM(len, 64), s);
-	return CIP_E_INVAL;
+	return ERR_INVAL;
 }
 
 /* Parses the value of label (port or ports) into svc's ports. */
@@ -131,12 +131,12 @@ docker_svc_ports(struct docker_svc *svc, const char *label,
 		if (svc->nports == DOCKER_SVC_MAX_PORTS) {
 			errf(err, errlen, "%s: more than %d ports", label,
 			    DOCKER_SVC_MAX_PORTS);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		pp = &svc->ports[svc->nports];
 		if (docker_svc_entry(p, len, pp, why, sizeof(why)) != 0) {
 			errf(err, errlen, "%s: %s", label, why);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		for (j = 0; j < svc->nports; j++) {
 			if (svc->ports[j].port == pp->port &&
@@ -144,13 +144,13 @@ docker_svc_ports(struct docker_svc *svc, const char *label,
 				errf(err, errlen, "%s: port %u/%s is listed "
 				    "twice", label, pp->port,
 				    cip_proto_name(pp->proto));
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 			if (pp->name[0] != '\0' &&
 			    strcmp(svc->ports[j].name, pp->name) == 0) {
 				errf(err, errlen, "%s: name \"%s\" is used "
 				    "twice", label, pp->name);
-				return CIP_E_INVAL;
+				return ERR_INVAL;
 			}
 		}
 		svc->nports++;
@@ -158,7 +158,7 @@ docker_svc_ports(struct docker_svc *svc, const char *label,
 		    svc->ports[0].name[0] == '\0')) {
 			errf(err, errlen, "%s: every port must be named when "
 			    "there are several (NAME:PORT)", label);
-			return CIP_E_INVAL;
+			return ERR_INVAL;
 		}
 		if (comma == NULL)
 			return 0;
@@ -173,14 +173,14 @@ docker_svc_from_inspect(const char *json, size_t len,
 	json_error_t jerr;
 	json_t *root, *labels;
 	const char *name, *ns, *port, *ports, *lb, *aff, *fp;
-	int rc = CIP_E_INVAL, a;
+	int rc = ERR_INVAL, a;
 
 	memset(out, 0, sizeof(*out));
 	if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		errf(err, errlen, "bad JSON at line %d: %s", jerr.line,
 		    jerr.text);
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	}
 	labels = json_object_get(json_object_get(root, "Config"), "Labels");
 	if (!json_is_object(labels) ||

@@ -57,7 +57,7 @@ struct docker_svc {
  * (Config.Labels; the namespace from clusterip.io/namespace, "default"
  * when absent or not a DNS label, as for the container's pod). Returns 1
  * with the Service in *out when the container is labelled
- * clusterip.io/service, 0 when it is not, CIP_E_INVAL with the reason in
+ * clusterip.io/service, 0 when it is not, ERR_INVAL with the reason in
  * err when the labels are malformed (a bad name, port, algorithm,
  * affinity or IP family policy; neither or both of clusterip.io/port and clusterip.io/ports;
  * several ports without names; a port or name listed twice).

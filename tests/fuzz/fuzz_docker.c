@@ -45,7 +45,7 @@ fuzz_events(const char *data, size_t len, size_t step)
 	for (off = 0; off < len && rc == 0; off += n) {
 		n = step < len - off ? step : len - off;
 		rc = linebuf_feed(&lb, data + off, n, fuzz_line, &max);
-		if (lb.len > max || (rc != 0 && rc != CIP_E_INVAL))
+		if (lb.len > max || (rc != 0 && rc != ERR_INVAL))
 			abort();
 	}
 	linebuf_clear(&lb);
@@ -95,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			service_free(docker_svc_build(&svc));
 			break;
 		case 0:
-		case CIP_E_INVAL:
+		case ERR_INVAL:
 			if (svc.nports != 0)
 				abort();
 			break;

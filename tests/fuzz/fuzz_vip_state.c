@@ -62,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* An explicit request for a taken address is refused. */
 	req = got[0];
 	if (vip_alloc(p, "ns/req", req, &got[i], err, sizeof(err)) !=
-	    CIP_E_CONFLICT)
+	    ERR_CONFLICT)
 		abort();
 	if (vip_count(p) != CIP_ARRAY_LEN(keys) - 1)
 		abort();

@@ -95,12 +95,12 @@ test_dns_acl_parse_bad(void **state)
 	(void)state;
 	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
 		err[0] = '\0';
-		if (dns_acl_parse(bad[i], &e, err, sizeof(err)) != CIP_E_INVAL)
+		if (dns_acl_parse(bad[i], &e, err, sizeof(err)) != ERR_INVAL)
 			fail_msg("\"%s\" parsed", bad[i]);
 		assert_true(strlen(err) > 0);
 	}
 	assert_int_equal(dns_acl_parse(NULL, &e, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	/* The messages say what is wrong, and what was likely meant. */
 	dns_acl_parse("10.0.0.1/8", &e, err, sizeof(err));
 	assert_non_null(strstr(err, "10.0.0.0/8?"));

@@ -26,7 +26,7 @@ put(struct dns_cache *c, const struct dns_query *q, const uint8_t *ans,
 	struct dns_relay_msg *m;
 
 	if ((m = dns_relay_parse(q, ans, len)) == NULL)
-		return CIP_E_INVAL;
+		return ERR_INVAL;
 	return dns_cache_put(c, q, m, now_ms);
 }
 
@@ -165,7 +165,7 @@ test_cache_negative_ttl(void **state)
 	/* without SOA, nothing to go by */
 	len = mkans("nx.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL,
 	    NULL, false, a);
-	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), ERR_INVAL);
 	dns_cache_free(c);
 }
 
@@ -180,18 +180,18 @@ test_cache_refuses(void **state)
 	mkq("x.example.", LDNS_RR_TYPE_A, -1, false, 1, &q);
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, NULL,
 	    NULL, false, a);
-	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), ERR_INVAL);
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 30 IN A 192.0.2.1", NULL, true, a);
-	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), ERR_INVAL);
 	/* another question */
 	len = mkans("y.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "y.example. 30 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), ERR_INVAL);
 	/* TTL 0 */
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 0 IN A 192.0.2.1", NULL, false, a);
-	assert_int_equal(put(c, &q, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q, a, len, 0), ERR_INVAL);
 	/* every truncation of a good answer is refused cleanly */
 	len = mkans("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
 	    "x.example. 30 IN A 192.0.2.1",
@@ -199,7 +199,7 @@ test_cache_refuses(void **state)
 	for (i = 0; i < len; i++) {
 		cut = malloc(i ? i : 1);
 		memcpy(cut, a, i);
-		assert_int_equal(put(c, &q, cut, i, 0), CIP_E_INVAL);
+		assert_int_equal(put(c, &q, cut, i, 0), ERR_INVAL);
 		free(cut);
 	}
 	assert_int_equal(dns_cache_count(c), 0);
@@ -248,7 +248,7 @@ test_cache_keys_and_limits(void **state)
 	dns_cache_free(c);
 	/* size 0: off */
 	c = dns_cache_new(0);
-	assert_int_equal(put(c, &q3, a, len, 0), CIP_E_INVAL);
+	assert_int_equal(put(c, &q3, a, len, 0), ERR_INVAL);
 	dns_cache_free(c);
 }
 

@@ -116,14 +116,14 @@ test_docker_events_lines_too_long(void **state)
 	assert_int_equal(ls.n, 2);	/* exactly the cap is fine */
 	assert_int_equal(linebuf_feed(&lb, "{}\n0123", 7, lines_cb, &ls), 0);
 	assert_int_equal(linebuf_feed(&lb, big, sizeof(big), lines_cb, &ls),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_int_equal(ls.n, 3);
 	assert_int_equal(lb.len, 0);
 	assert_int_equal(linebuf_feed(&lb, big, 17, lines_cb, &ls),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	big[17] = '\n';
 	assert_int_equal(linebuf_feed(&lb, big, 18, lines_cb, &ls),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_int_equal(ls.n, 3);
 	linebuf_clear(&lb);
 
@@ -382,13 +382,13 @@ test_docker_pod_from_inspect_malformed(void **state)
 
 	for (cut = 0; cut < len; cut++) {
 		assert_int_equal(docker_pod_from_inspect(js, cut, NULL, &p, err,
-		    sizeof(err)), CIP_E_INVAL);
+		    sizeof(err)), ERR_INVAL);
 		assert_null(p);
 	}
 	assert_int_equal(docker_pod_from_inspect("[1]", 3, NULL, &p, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_int_equal(docker_pod_from_inspect("{\"Id\":\"XYZ\"}", 12, NULL,
-	    &p, err, sizeof(err)), CIP_E_INVAL);
+	    &p, err, sizeof(err)), ERR_INVAL);
 }
 
 static void
@@ -408,8 +408,8 @@ test_docker_list_ids(void **state)
 	assert_int_equal(docker_list_ids("[]", 2, &ids, &n), 0);
 	assert_int_equal(n, 0);
 	docker_list_free(ids, n);
-	assert_int_equal(docker_list_ids("{}", 2, &ids, &n), CIP_E_INVAL);
-	assert_int_equal(docker_list_ids("[", 1, &ids, &n), CIP_E_INVAL);
+	assert_int_equal(docker_list_ids("{}", 2, &ids, &n), ERR_INVAL);
+	assert_int_equal(docker_list_ids("[", 1, &ids, &n), ERR_INVAL);
 }
 
 static void
@@ -649,7 +649,7 @@ test_docker_svc_from_inspect_bad(void **state)
 		js = inspect_labels(bad[i].labels);
 		err[0] = '\0';
 		assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc,
-		    err, sizeof(err)), CIP_E_INVAL);
+		    err, sizeof(err)), ERR_INVAL);
 		if (strstr(err, bad[i].why) == NULL)
 			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].labels, err,
 			    bad[i].why);
@@ -664,7 +664,7 @@ test_docker_svc_from_inspect_bad(void **state)
 	snprintf(many + off, sizeof(many) - off, "\"");
 	js = inspect_labels(many);
 	assert_int_equal(docker_svc_from_inspect(js, strlen(js), &svc, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_non_null(strstr(err, "more than"));
 }
 
@@ -681,7 +681,7 @@ test_docker_svc_from_inspect_truncated(void **state)
 	memcpy(copy, js, len + 1);
 	for (cut = 0; cut < len; cut++) {
 		assert_int_equal(docker_svc_from_inspect(copy, cut, &svc, err,
-		    sizeof(err)), CIP_E_INVAL);
+		    sizeof(err)), ERR_INVAL);
 		assert_int_equal(svc.nports, 0);
 		assert_string_equal(svc.name, "");
 	}
@@ -797,7 +797,7 @@ test_docker_svc_build_selects(void **state)
 	/* The API cannot delete it; the last container's going does. */
 	assert_int_equal(registry_delete(reg, REGISTRY_SERVICE, "default",
 	    "backend", &(struct owner){ OWNER_API, NULL }, err, sizeof(err)),
-	    CIP_E_CONFLICT);
+	    ERR_CONFLICT);
 	registry_remove_owner(reg, &po);
 	assert_int_equal(s->nmembers, 0);
 	registry_remove_owner(reg, &so);

@@ -725,7 +725,7 @@ test_headless_fields_refused(void **state)
 	}
 	r = registry_new(NULL);
 	assert_int_equal(parse_apply(r, "t.yaml", twice, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_non_null(strstr(err, "endpoints default/e are defined twice"));
 	assert_int_equal(registry_count_pods(r), 0);
 	registry_free(r);

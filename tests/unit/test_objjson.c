@@ -417,7 +417,7 @@ test_registration_ok(void **state)
 	assert_true(p->ip6_primary);
 	pod_free(p);
 	assert_int_equal(objjson_parse_registration("{\"ip\":\"fd00::g\"}",
-	    16, "ns", "p", &p, &ttl, err, sizeof(err)), CIP_E_INVAL);
+	    16, "ns", "p", &p, &ttl, err, sizeof(err)), ERR_INVAL);
 	assert_non_null(strstr(err, "IPv4 or IPv6"));
 }
 
@@ -464,7 +464,7 @@ test_registration_errors(void **state)
 	for (i = 0; i < CIP_ARRAY_LEN(bad); i++) {
 		err[0] = '\0';
 		if (objjson_parse_registration(bad[i].body, strlen(bad[i].body),
-		    "default", "p", &p, &ttl, err, sizeof(err)) != CIP_E_INVAL)
+		    "default", "p", &p, &ttl, err, sizeof(err)) != ERR_INVAL)
 			fail_msg("accepted: %s", bad[i].body);
 		assert_null(p);
 		if (strstr(err, bad[i].reason) == NULL)
@@ -490,7 +490,7 @@ test_registration_truncated(void **state)
 		copy = malloc(n ? n : 1);
 		memcpy(copy, body, n);
 		assert_int_equal(objjson_parse_registration(copy, n, "default",
-		    "p", &p, &ttl, err, sizeof(err)), CIP_E_INVAL);
+		    "p", &p, &ttl, err, sizeof(err)), ERR_INVAL);
 		assert_null(p);
 		free(copy);
 	}

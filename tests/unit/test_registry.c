@@ -127,7 +127,7 @@ test_apply_owner_conflict(void **state)
 	    SVC("backend", "{name: backend}"), err), 0);
 	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
 	    POD("p1", "{name: backend}", "127.0.0.9")
-	    SVC("backend", "{name: x}"), err), CIP_E_CONFLICT);
+	    SVC("backend", "{name: x}"), err), ERR_CONFLICT);
 	assert_non_null(strstr(err, "owned by file a.yaml"));
 	/* Nothing of the refused set landed. */
 	assert_null(registry_find_pod(r, "default", "p1"));
@@ -135,10 +135,10 @@ test_apply_owner_conflict(void **state)
 	    "backend")->nmembers, 0);
 	/* Deletes name the owner too. */
 	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
-	    "backend", &api, err, sizeof(err)), CIP_E_CONFLICT);
+	    "backend", &api, err, sizeof(err)), ERR_CONFLICT);
 	assert_non_null(strstr(err, "file a.yaml"));
 	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
-	    "nope", &api, err, sizeof(err)), CIP_E_NOTFOUND);
+	    "nope", &api, err, sizeof(err)), ERR_NOTFOUND);
 	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default",
 	    "backend", &file_a, err, sizeof(err)), 0);
 	assert_int_equal(registry_count_services(r), 0);
@@ -153,7 +153,7 @@ test_apply_duplicate_refused(void **state)
 
 	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
 	    POD("p", "{a: b}", "127.0.0.1") POD("p", "{a: c}", "127.0.0.2"),
-	    err), CIP_E_INVAL);
+	    err), ERR_INVAL);
 	assert_non_null(strstr(err, "twice"));
 	assert_int_equal(registry_count_pods(r), 0);
 	registry_free(r);
@@ -232,7 +232,7 @@ test_probe_readiness(void **state)
 	assert_int_equal(registry_set_probe_result(r, "default/b1", true), 0);
 	assert_int_equal(ev.total, 2);
 	assert_int_equal(registry_set_probe_result(r, "default/zz", true),
-	    CIP_E_NOTFOUND);
+	    ERR_NOTFOUND);
 	/* The verdict survives a re-apply with the same probe. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    SVC("backend", "{name: backend}")
@@ -534,7 +534,7 @@ test_owner_id_and_vip_lookup(void **state)
 	assert_string_equal(a->owner.id, "dir/one.yaml");
 	path[0] = 'd';
 	assert_int_equal(registry_delete(r, REGISTRY_SERVICE, "default", "a",
-	    &file_a, err, sizeof(err)), CIP_E_CONFLICT);
+	    &file_a, err, sizeof(err)), ERR_CONFLICT);
 	assert_non_null(strstr(err, "file dir/one.yaml"));
 	assert_ptr_equal(registry_find_service_by_vip(r, a->vip), a);
 	assert_ptr_equal(registry_find_service_by_vip(r, b->vip), b);
@@ -1061,9 +1061,9 @@ static const struct fam_case fam_cases[] = {
 	{ "selector: {a: b}", 1, 0, SS, 1, V4, V4, NULL },
 	{ "selector: {a: b}", 2, 0, SS, 1, V4, V4, NULL },
 	{ "selector: {a: b}, ipFamilies: [IPv6]", 2, 0, SS, 1, V6, V6, NULL },
-	{ "selector: {a: b}, ipFamilies: [IPv6]", 1, CIP_E_INVAL, 0, 0, 0, 0,
+	{ "selector: {a: b}, ipFamilies: [IPv6]", 1, ERR_INVAL, 0, 0, 0, 0,
 	    "spec.ipFamilies[0]: IPv6 is not configured" },
-	{ "selector: {a: b}, clusterIP: 'fd00::5'", 1, CIP_E_INVAL, 0, 0, 0,
+	{ "selector: {a: b}, clusterIP: 'fd00::5'", 1, ERR_INVAL, 0, 0, 0,
 	    0, "spec.clusterIPs[0]: IPv6 is not configured" },
 	{ "selector: {a: b}, clusterIP: 'fd00::5'", 2, 0, SS, 1, V6, V6,
 	    NULL },
@@ -1075,30 +1075,30 @@ static const struct fam_case fam_cases[] = {
 	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack, "
 	    "ipFamilies: [IPv6]", 2, 0, PD, 2, V6, V4, NULL },
 	{ "selector: {a: b}, ipFamilyPolicy: PreferDualStack, "
-	    "ipFamilies: [IPv4, IPv6]", 1, CIP_E_INVAL, 0, 0, 0, 0,
+	    "ipFamilies: [IPv4, IPv6]", 1, ERR_INVAL, 0, 0, 0, 0,
 	    "spec.ipFamilies[1]: IPv6 is not configured" },
 	/* RequireDualStack: both, or refused. */
 	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack", 2, 0, RD, 2,
 	    V4, V6, NULL },
 	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack", 1,
-	    CIP_E_INVAL, 0, 0, 0, 0, "not configured for dual-stack" },
+	    ERR_INVAL, 0, 0, 0, 0, "not configured for dual-stack" },
 	{ "selector: {a: b}, ipFamilyPolicy: RequireDualStack, "
 	    "ipFamilies: [IPv6]", 2, 0, RD, 2, V6, V4, NULL },
 	/* Two families or two clusterIPs without a policy: required. */
 	{ "selector: {a: b}, ipFamilies: [IPv6, IPv4]", 2, 0, RD, 2, V6, V4,
 	    NULL },
-	{ "selector: {a: b}, ipFamilies: [IPv4, IPv6]", 1, CIP_E_INVAL, 0, 0,
+	{ "selector: {a: b}, ipFamilies: [IPv4, IPv6]", 1, ERR_INVAL, 0, 0,
 	    0, 0, "not configured for dual-stack" },
 	{ "selector: {a: b}, clusterIPs: ['fd00::5', 10.0.0.5]", 2, 0, RD, 2,
 	    V6, V4, NULL },
 	{ "selector: {a: b}, ipFamilyPolicy: SingleStack, "
-	    "ipFamilies: [IPv4, IPv6]", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "ipFamilies: [IPv4, IPv6]", 2, ERR_INVAL, 0, 0, 0, 0,
 	    "must be RequireDualStack or PreferDualStack" },
 	{ "selector: {a: b}, ipFamilyPolicy: SingleStack, "
-	    "clusterIPs: [10.0.0.5, 'fd00::5']", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "clusterIPs: [10.0.0.5, 'fd00::5']", 2, ERR_INVAL, 0, 0, 0, 0,
 	    "two 'clusterIPs'" },
 	{ "selector: {a: b}, ipFamilies: [IPv4], clusterIP: 'fd00::5'", 2,
-	    CIP_E_INVAL, 0, 0, 0, 0, "does not match the family" },
+	    ERR_INVAL, 0, 0, 0, 0, "does not match the family" },
 	{ "selector: {a: b}, ipFamilies: [IPv4], ipFamilyPolicy: "
 	    "PreferDualStack, clusterIPs: [10.0.0.5, 'fd00::5']", 2, 0, PD, 2,
 	    V4, V6, NULL },
@@ -1111,7 +1111,7 @@ static const struct fam_case fam_cases[] = {
 	{ "type: ExternalName, externalName: example.com", 2, 0, IPFP_UNSET,
 	    0, V4, V4, NULL },
 	{ "type: ExternalName, externalName: example.com, "
-	    "ipFamilyPolicy: SingleStack", 2, CIP_E_INVAL, 0, 0, 0, 0,
+	    "ipFamilyPolicy: SingleStack", 2, ERR_INVAL, 0, 0, 0, 0,
 	    "may not be set for type ExternalName" },
 };
 
@@ -1184,7 +1184,7 @@ test_apply_dual_stack_refusals(void **state)
 	    "  selector: {a: b}\n"
 	    "  ipFamilyPolicy: SingleStack\n"
 	    "  ipFamilies: [IPv6, IPv4]\n"
-	    "  ports: [{port: 80}]\n", err), CIP_E_INVAL);
+	    "  ports: [{port: 80}]\n", err), ERR_INVAL);
 	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
 	    "spec.ipFamilyPolicy: must be"));
 	/* Refused: nothing changed. */
@@ -1256,7 +1256,7 @@ test_apply_dual_stack_vips(void **state)
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
 	    "  selector: {a: b}\n  clusterIP: 'fd00:97::1'\n"
-	    "  ports: [{port: 80}]\n", err), CIP_E_INVAL);
+	    "  ports: [{port: 80}]\n", err), ERR_INVAL);
 	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
 	    "clusterIP fd00:97::1: fd00:97::1 is not a usable address"));
 	assert_memory_equal(&registry_find_service(r, "default", "d")->vip6,

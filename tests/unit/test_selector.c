@@ -49,7 +49,7 @@ parse_ok(const char *text)
 	return s;
 }
 
-/* Parses text, expects CIP_E_INVAL and an error naming column col. */
+/* Parses text, expects ERR_INVAL and an error naming column col. */
 static void
 parse_bad(const char *text, size_t col)
 {
@@ -58,8 +58,8 @@ parse_bad(const char *text, size_t col)
 	int rc;
 
 	rc = selector_parse(text, &s, err, sizeof(err));
-	if (rc != CIP_E_INVAL)
-		fail_msg("parse \"%s\": rc %d, want CIP_E_INVAL", text, rc);
+	if (rc != ERR_INVAL)
+		fail_msg("parse \"%s\": rc %d, want ERR_INVAL", text, rc);
 	assert_null(s);
 	snprintf(want, sizeof(want), "column %zu: ", col);
 	if (strncmp(err, want, strlen(want)) != 0)
@@ -358,10 +358,10 @@ test_selector_parse_null(void **state)
 
 	(void)state;
 	assert_int_equal(selector_parse(NULL, &s, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_null(s);
 	/* A NULL error buffer is allowed. */
-	assert_int_equal(selector_parse("a b", &s, NULL, 0), CIP_E_INVAL);
+	assert_int_equal(selector_parse("a b", &s, NULL, 0), ERR_INVAL);
 	assert_null(s);
 }
 
@@ -424,22 +424,22 @@ test_selector_add_arity(void **state)
 	s = selector_new();
 	assert_non_null(s);
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_EQ, NULL, 0, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_NEQ, two, 2, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_IN, NULL, 0, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_EXISTS, one, 1, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_NOTEXISTS, one, 1,
-	    err, sizeof(err)), CIP_E_INVAL);
+	    err, sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "k", (enum selector_op)99, NULL, 0,
-	    err, sizeof(err)), CIP_E_INVAL);
+	    err, sizeof(err)), ERR_INVAL);
 	assert_int_equal(selector_add(s, "-k", SELECTOR_OP_EXISTS, NULL, 0,
-	    err, sizeof(err)), CIP_E_INVAL);
+	    err, sizeof(err)), ERR_INVAL);
 	assert_non_null(strstr(err, "label key"));
 	assert_int_equal(selector_add(s, "k", SELECTOR_OP_IN, bad, 1, err,
-	    sizeof(err)), CIP_E_INVAL);
+	    sizeof(err)), ERR_INVAL);
 	assert_non_null(strstr(err, "label value"));
 	assert_int_equal(s->nreqs, 0);
 
@@ -609,7 +609,7 @@ test_selector_parse_truncated(void **state)
 				selector_free(s);
 			} else {
 				nbad++;
-				assert_int_equal(rc, CIP_E_INVAL);
+				assert_int_equal(rc, ERR_INVAL);
 				assert_null(s);
 				assert_memory_equal(err, "column ", 7);
 			}

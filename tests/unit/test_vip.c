@@ -283,7 +283,7 @@ test_vip_collisions_small(void **state)
 		seen |= 1u << off;
 	}
 	assert_int_equal(vip_count(p), 6);
-	alloc_fails(p, "a/7", any, CIP_E_EXHAUSTED);
+	alloc_fails(p, "a/7", any, ERR_EXHAUSTED);
 	/* Collisions are resolved the same way every time. */
 	q = pool("10.250.0.8/29", NULL);
 	for (i = 0; i < 6; i++) {
@@ -326,13 +326,13 @@ test_vip_never_network_broadcast(void **state)
 			a = ntohl(alloc_ok(p, key, any).s_addr);
 			assert_true(a > net && a < bcast);
 		}
-		alloc_fails(p, "ns/one-more", any, CIP_E_EXHAUSTED);
+		alloc_fails(p, "ns/one-more", any, ERR_EXHAUSTED);
 		x.s_addr = htonl(net);
-		alloc_fails(p, "ns/net", x, CIP_E_INVAL);
+		alloc_fails(p, "ns/net", x, ERR_INVAL);
 		assert_true(vip_in_range(p, x));
 		assert_null(vip_owner(p, x));
 		x.s_addr = htonl(bcast);
-		alloc_fails(p, "ns/bcast", x, CIP_E_INVAL);
+		alloc_fails(p, "ns/bcast", x, ERR_INVAL);
 		vip_pool_free(p);
 	}
 }
@@ -349,10 +349,10 @@ test_vip_explicit(void **state)
 	x = alloc_ok(p, "ns/a", ip("10.250.0.10"));
 	assert_string_equal(str(x), "10.250.0.10");
 	/* Out of range. */
-	alloc_fails(p, "ns/b", ip("10.251.0.10"), CIP_E_INVAL);
+	alloc_fails(p, "ns/b", ip("10.251.0.10"), ERR_INVAL);
 	assert_false(vip_in_range(p, ip("10.251.0.10")));
 	/* Held by a key in use. */
-	alloc_fails(p, "ns/b", ip("10.250.0.10"), CIP_E_CONFLICT);
+	alloc_fails(p, "ns/b", ip("10.250.0.10"), ERR_CONFLICT);
 	assert_string_equal(vip_owner(p, x), "ns/a");
 	/* Held by a released key: taken over, the old key forgets it. */
 	vip_release(p, "ns/a");
@@ -372,8 +372,8 @@ test_vip_explicit(void **state)
 	y = alloc_ok(p, "ns/b", any);
 	assert_string_equal(str(y), "10.250.0.20");
 	/* Bad keys. */
-	alloc_fails(p, "", any, CIP_E_INVAL);
-	alloc_fails(p, "ns/x\ny", any, CIP_E_INVAL);
+	alloc_fails(p, "", any, ERR_INVAL);
+	alloc_fails(p, "ns/x\ny", any, ERR_INVAL);
 	vip_pool_free(p);
 }
 
@@ -439,8 +439,8 @@ test_vip_exhaustion_reclaim(void **state)
 	assert_int_equal(x.s_addr, a2.s_addr);
 	x = alloc_ok(p, "k/8", any);
 	assert_int_equal(x.s_addr, a1.s_addr);
-	alloc_fails(p, "k/9", any, CIP_E_EXHAUSTED);
-	alloc_fails(p, "k/1", any, CIP_E_EXHAUSTED);
+	alloc_fails(p, "k/9", any, ERR_EXHAUSTED);
+	alloc_fails(p, "k/1", any, ERR_EXHAUSTED);
 	assert_int_equal(vip_count(p), 6);
 	vip_release(p, "k/8");
 	x = alloc_ok(p, "k/8", any);
@@ -905,25 +905,25 @@ test_vip6_alloc_stable(void **state)
 	/* Requests: in range, not the network, not another key's. */
 	alloc6_ok(p, "default/fixed", "fd00:96::20");
 	assert_int_equal(vip_check6(p, "default/x", &b, err, sizeof(err)),
-	    CIP_E_CONFLICT);
+	    ERR_CONFLICT);
 	b = ip6("fd00:97::20");
 	assert_int_equal(vip_alloc6(p, "default/x", &b, &b, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_non_null(strstr(err, "is not a usable address of fd00:96::/112"));
 	b = ip6("fd00:96::");
 	assert_int_equal(vip_check6(p, "default/x", &b, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	vip_pool_free(p);
 	vip_pool_free(q);
 	/* Without an IPv6 range, or without an IPv4 one: refused. */
 	p = pool("127.96.0.0/16", NULL);
 	assert_int_equal(vip_alloc6(p, "a/b", NULL, &a, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_non_null(strstr(err, "no IPv6 VIP range"));
 	vip_pool_free(p);
 	p = pool2("fd00:96::/112", NULL, NULL);
 	assert_int_equal(vip_check(p, "a/b", any, err, sizeof(err)),
-	    CIP_E_INVAL);
+	    ERR_INVAL);
 	assert_null(vip_range(p));
 	vip_pool_free(p);
 }
