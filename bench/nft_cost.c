@@ -19,7 +19,6 @@
  */
 #include "config.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +34,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-#include "manifest.h"
 #include "nftapply.h"
+#include "nft_bench.h"
 #include "nftrules.h"
 #include "registry.h"
 #include "util.h"
@@ -48,23 +47,6 @@
 static struct mnl_socket	*nl;
 static uint32_t			 seq = 1;
 static int			 pending;	/* acknowledgements due */
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static struct mnl_nlmsg_batch *
 batch_begin(char *buf)
@@ -89,7 +71,7 @@ batch_run(struct mnl_nlmsg_batch *b)
 
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	t0 = now_us();
+	t0 = nft_bench_now_us();
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b),
 	    mnl_nlmsg_batch_size(b)) < 0) {
 		perror("netlink send");
@@ -115,7 +97,7 @@ batch_run(struct mnl_nlmsg_batch *b)
 			pending--;
 		}
 	}
-	t = now_us() - t0;
+	t = nft_bench_now_us() - t0;
 	mnl_nlmsg_batch_stop(b);
 	return t;
 }
@@ -203,8 +185,8 @@ rule(struct mnl_nlmsg_batch *b, const char *in, const char *to)
 static void
 report(const char *what, double *add, double *del, size_t k)
 {
-	qsort(add, k, sizeof(*add), cmp_double);
-	qsort(del, k, sizeof(*del), cmp_double);
+	qsort(add, k, sizeof(*add), nft_bench_cmp_double);
+	qsort(del, k, sizeof(*del), nft_bench_cmp_double);
 	printf("%-44s add %7.0f us, delete %7.0f us (median of %zu)\n", what,
 	    add[k / 2], del[k / 2], k);
 }
@@ -216,52 +198,23 @@ main(int argc, char **argv)
 	size_t k = argc > 2 ? strtoul(argv[2], NULL, 10) : 20;
 	struct nftrules_opts o = { .table = NFTRULES_TABLE,
 	    .tcp_time_wait_s = 5 };
-	struct nftbuf yaml = { 0 }, buf = { 0 };
-	struct objset set = { 0 };
-	struct owner own = { OWNER_FILE, (char *)"bench" };
+	struct nftbuf buf = { 0 };
 	struct nftrules_state st = { 0 }, empty = { 0 };
 	struct mnl_nlmsg_batch *b;
 	struct vip_pool *pool;
 	struct registry *reg;
 	struct nftapply *nft;
 	const struct service *svc;
-	char err[1024], path[] = "/tmp/nft-cost.XXXXXX", name[64], target[64];
+	char err[1024], name[64], target[64];
 	char *bbuf;
 	double *add, *del, t0;
 	size_t i, j;
-	int fd;
+	int rc;
 
-	if (unshare(CLONE_NEWNET) != 0) {
-		perror("unshare(CLONE_NEWNET) (needs root)");
+	if (k == 0)
 		return 2;
-	}
-	if (k == 0 || (fd = mkstemp(path)) < 0)
-		return 2;
-	close(fd);
-	unlink(path);
-	if ((pool = vip_pool_new("10.96.0.0/12", path, err, sizeof(err))) ==
-	    NULL || (reg = registry_new(pool)) == NULL ||
-	    (nft = nftapply_new()) == NULL) {
-		fprintf(stderr, "setup: %s\n", err);
-		return 1;
-	}
-	for (i = 0; i < nsvc; i++)
-		nftbuf_printf(&yaml, "---\nkind: Service\nmetadata: {name: s%zu}\n"
-		    "spec: {selector: {app: s%zu}, ports: [{port: 80, "
-		    "targetPort: 8080}]}\n"
-		    "---\nkind: Pod\nmetadata: {name: s%zu-a, labels: {app: s%zu}}\n"
-		    "status: {podIP: 10.%zu.%zu.1}\n"
-		    "---\nkind: Pod\nmetadata: {name: s%zu-b, labels: {app: s%zu}}\n"
-		    "status: {podIP: 10.%zu.%zu.2}\n", i, i, i, i, 1 + i / 256,
-		    i % 256, i, i, 1 + i / 256, i % 256);
-	if (yaml.err != 0 || manifest_parse_buf(yaml.p, yaml.len, "bench",
-	    &set, NULL, err, sizeof(err)) != 0 ||
-	    registry_apply(reg, &own, &set, REGISTRY_REPLACE, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "manifest: %s\n", err);
-		return 1;
-	}
-	objset_clear(&set);
+	if ((rc = nft_bench_setup(nsvc, &pool, &reg, &nft)) != 0)
+		return rc;
 	nftrules_base(&buf, &o);
 	for (i = 0; i < nsvc; i++) {
 		snprintf(name, sizeof(name), "s%zu", i);
@@ -289,18 +242,18 @@ main(int argc, char **argv)
 	}
 
 	for (i = 0; i < k; i++) {
-		t0 = now_us();
+		t0 = nft_bench_now_us();
 		if (nftapply_run(nft, "add element inet " NFTRULES_TABLE
 		    " no-endpoints { 10.99.0.1 . tcp . 80 }\n", err,
 		    sizeof(err)) != 0)
 			return 1;
-		add[i] = now_us() - t0;
-		t0 = now_us();
+		add[i] = nft_bench_now_us() - t0;
+		t0 = nft_bench_now_us();
 		if (nftapply_run(nft, "delete element inet " NFTRULES_TABLE
 		    " no-endpoints { 10.99.0.1 . tcp . 80 }\n", err,
 		    sizeof(err)) != 0)
 			return 1;
-		del[i] = now_us() - t0;
+		del[i] = nft_bench_now_us() - t0;
 	}
 	report("libnftables: reject set element", add, del, k);
 
@@ -352,7 +305,6 @@ main(int argc, char **argv)
 	free(del);
 	nftapply_free(nft);
 	nftbuf_free(&buf);
-	nftbuf_free(&yaml);
 	registry_free(reg);
 	vip_pool_free(pool);
 	return 0;
