@@ -9,8 +9,10 @@
 # another; ClientIP affinity over IPv6; a family without endpoints is
 # reset at once while the other serves; an httpGet readiness probe over
 # IPv6 lets an IPv6-only pod in and out; UDP over IPv6 answered from the
-# VIP; dig AAAA and PTR; describe svc and get svc -o wide; --user; metrics per endpoint; without CAP_NET_ADMIN an
-# IPv6 range is refused at start with that reason. Needs root.
+# VIP; drain (a held connection outlives its endpoint); dig AAAA and PTR;
+# describe svc and get svc -o wide; --user; metrics per endpoint; without
+# CAP_NET_ADMIN an IPv6 range is refused at start with that reason. Needs
+# root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -32,13 +34,16 @@ done
 
 VIP4=127.96.7.10 VIP6=fd00:96::10
 STICKY6=fd00:96::11 ONLY4=fd00:96::12 UDP6=fd00:96::13
-P=$(free_port) U=$(free_port udp) Q=$(free_port)
+P=$(free_port) U=$(free_port udp) Q=$(free_port) B=$(free_port)
+DRAIN6=fd00:96::15
 backend http a-v4 127.0.10.1 "$P"
 backend http a-v6 fd00:90::1 "$P"
 backend http b-v4 127.0.10.2 "$P"
 backend http c-v6 fd00:90::3 "$P"
 # fd00:90::4 (pod d) is local but nothing listens: refused, retried.
 backend udpecho u6 fd00:90::1 "$U"
+backend banner a6 fd00:90::1 "$B"
+backend banner c6 fd00:90::3 "$B"
 # Healthy while the flag file exists.
 backend http h-v6 fd00:90::4 "$Q" "$T/h.flag"
 
@@ -122,6 +127,24 @@ spec:
 status: {podIP: "fd00:90::1"}
 Y
 } | manifest all.yaml
+# drain6 [all]: an IPv6-only round-robin Service over a6 and c6, or c6
+# alone once a6 has gone.
+drain6() {
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: drain6}
+spec:
+  selector: {app: drain6}
+  ipFamilies: [IPv6]
+  clusterIP: "$DRAIN6"
+  ports: [{name: b, port: 7000, targetPort: p}]
+---
+Y
+	[ "${1:-}" = all ] && pod6 a6 "$B" drain6 fd00:90::1
+	pod6 c6 "$B" drain6 fd00:90::3
+}
+drain6 all | manifest drain6.yaml
 
 # Without CAP_NET_ADMIN the IPv6 range cannot be routed: refused at start.
 if command -v setpriv > /dev/null; then
@@ -226,6 +249,53 @@ aaaa=$($NSX dig +short +time=2 +tries=3 -p "$DNSPORT" @127.0.0.1 web.default.svc
 ptr=$($NSX dig +short +time=2 +tries=3 -p "$DNSPORT" @127.0.0.1 -x "$VIP6")
 [ "$ptr" = web.default.svc.cluster.local. ] || fail "PTR of $VIP6: '$ptr'"
 echo "$NAME: dig AAAA and PTR of the IPv6 VIP"
+
+# Drain over IPv6: a connection held to a6 outlives a6's removal while
+# new connections go to c6 only.
+wait6 "$DRAIN6" 7000
+mkfifo "$T/ctl6"
+$NSX python3 - "$DRAIN6" "$T/ctl6" > "$T/drain6.out" 2>&1 <<'PY' &
+import socket, sys
+vip, ctl = sys.argv[1], sys.argv[2]
+for _ in range(6):
+    s = socket.create_connection((vip, 7000), 5)
+    s.settimeout(10)
+    f = s.makefile("rwb")
+    if f.readline().strip() == b"a6":
+        break
+    s.close()
+else:
+    raise SystemExit("never reached a6")
+print("held", flush=True)
+open(ctl).read()            # until a6 is gone
+f.write(b"ping\n"); f.flush()
+print(f.readline().strip().decode(), flush=True)
+PY
+HP=$!
+for _ in $(seq 200); do grep -q held "$T/drain6.out" && break; sleep 0.05; done
+grep -q held "$T/drain6.out" || fail "drain over IPv6: $(cat "$T/drain6.out")"
+drain6 | manifest drain6.yaml
+ok=0
+for _ in $(seq 200); do
+	n=$($NSX python3 - "$DRAIN6" <<'PY'
+import socket, sys
+names = []
+for _ in range(4):
+    s = socket.create_connection((sys.argv[1], 7000), 5)
+    s.settimeout(5)
+    names.append(s.makefile("rb").readline().strip().decode())
+    s.close()
+print(" ".join(names))
+PY
+)
+	[ "$n" = "c6 c6 c6 c6" ] && { ok=1; break; }
+	sleep 0.05
+done
+[ $ok = 1 ] || { echo x > "$T/ctl6"; fail "drain over IPv6: new connections still reach a6: $n"; }
+echo go > "$T/ctl6"
+wait "$HP" || fail "drain over IPv6: held connection: $(cat "$T/drain6.out")"
+grep -q '^a6:ping$' "$T/drain6.out" || fail "drain over IPv6: $(cat "$T/drain6.out")"
+echo "$NAME: drain over IPv6: the held connection to a6 answered after a6 went, new ones reached c6"
 
 CLI() { $NSX "$top_builddir/client/clusterip" --server "http://127.0.0.1:$APIPORT" "$@"; }
 out=$(CLI describe svc web) || fail "describe svc web"
