@@ -11,7 +11,7 @@
  *                                   keeps alive, so they vanish when it
  *                                   dies
  *   P vips/ADDR                     the etcd key of the Service holding
- *                                   the VIP, claimed with a
+ *                                   the VIP (IPv4 or IPv6), claimed with a
  *                                   create-if-absent transaction (on the
  *                                   host's lease for a host's Service)
  * Values are {"host": HOST, "object": the object as a manifest}, the
@@ -76,6 +76,7 @@ pending_free(void *p)
 		return;
 	free(pd->objkey);
 	free(pd->vip);
+	free(pd->vip6);
 	free(pd);
 }
 
@@ -170,6 +171,10 @@ cluster_pending_put(struct cluster *c, const char *k,
 			cur->vip = pd->vip;
 			pd->vip = NULL;
 		}
+		if (cur->vip6 == NULL) {
+			cur->vip6 = pd->vip6;
+			pd->vip6 = NULL;
+		}
 		pending_free(pd);
 		return;
 	}
@@ -184,13 +189,18 @@ cluster_pending_put(struct cluster *c, const char *k,
 			pd->vip = ((struct cluster_pending *)old)->vip;
 			((struct cluster_pending *)old)->vip = NULL;
 		}
+		if (pd->vip6 == NULL) {
+			pd->vip6 = ((struct cluster_pending *)old)->vip6;
+			((struct cluster_pending *)old)->vip6 = NULL;
+		}
 	}
 	pending_free(old);
 }
 
 void
 cluster_note(struct cluster *c, enum registry_kind kind, const char *objkey,
-    const struct owner *owner, bool remove, bool new_vip, const char *vip)
+    const struct owner *owner, bool remove, bool new_vip, const char *vip,
+    const char *vip6)
 {
 	struct cluster_pending *pd;
 	char *k;
@@ -200,7 +210,8 @@ cluster_note(struct cluster *c, enum registry_kind kind, const char *objkey,
 	k = cluster_obj_key(c, kind, objkey, owner);
 	if (k == NULL || (pd = calloc(1, sizeof(*pd))) == NULL ||
 	    (pd->objkey = strdup(objkey)) == NULL ||
-	    (vip != NULL && (pd->vip = strdup(vip)) == NULL)) {
+	    (vip != NULL && (pd->vip = strdup(vip)) == NULL) ||
+	    (vip6 != NULL && (pd->vip6 = strdup(vip6)) == NULL)) {
 		if (k != NULL && pd != NULL)
 			pending_free(pd);
 		free(k);
@@ -220,18 +231,19 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
     const struct pod *pod, void *arg)
 {
 	struct cluster *c = arg;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 
 	switch (ev) {
 	case REG_SVC_ADDED:
 	case REG_SVC_CHANGED:
 		cluster_note(c, REGISTRY_SERVICE, svc->key, &svc->owner,
-		    false, ev == REG_SVC_ADDED, NULL);
+		    false, ev == REG_SVC_ADDED, NULL, NULL);
 		break;
 	case REG_SVC_REMOVED:
 		cluster_note(c, REGISTRY_SERVICE, svc->key, &svc->owner,
 		    true, false, svc->vip.s_addr != 0 ?
-		    inet4_str(svc->vip, ip) : NULL);
+		    inet4_str(svc->vip, ip) : NULL, in6_is_unset(&svc->vip6) ?
+		    NULL : inet_ntop(AF_INET6, &svc->vip6, ip6, sizeof(ip6)));
 		break;
 	case REG_POD_ADDED:
 	case REG_POD_CHANGED:
@@ -239,7 +251,7 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
 		if (pod->endpoints_of != NULL)
 			break;	/* its Endpoints object is not shared yet */
 		cluster_note(c, REGISTRY_POD, pod->key, &pod->owner,
-		    ev == REG_POD_REMOVED, false, NULL);
+		    ev == REG_POD_REMOVED, false, NULL, NULL);
 		break;
 	case REG_ENDPOINTS_CHANGED:
 		break;
@@ -398,7 +410,7 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	const struct pod *pod;
 	struct cluster_claims *cc = NULL;
 	const char *k;
-	char *v, ip[INET_ADDRSTRLEN];
+	char *v, ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 	void *val;
 	int64_t lease;
 	size_t nops = 0;
@@ -451,6 +463,8 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 			rc = etcd_txn_delete(t, k, strlen(k));
 			if (pd->vip != NULL)
 				cluster_vip_release(c, k, pd->vip);
+			if (pd->vip6 != NULL)
+				cluster_vip_release(c, k, pd->vip6);
 			continue;
 		}
 		if ((v = cluster_value(c, svc, pod)) == NULL) {
@@ -465,10 +479,15 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		rc = etcd_txn_put(t, k, strlen(k), v, strlen(v), lease);
 		free(v);
-		if (svc != NULL && pd->new_vip && svc->vip.s_addr != 0 &&
-		    svc->type == SVC_CLUSTERIP)
+		if (svc == NULL || !pd->new_vip || svc->type != SVC_CLUSTERIP)
+			continue;
+		/* Both families' VIPs are claimed alike, in one batch. */
+		if (rc == 0 && svc->vip.s_addr != 0)
 			rc = cluster_claims_add(cc, svc->key, k,
 			    inet4_str(svc->vip, ip));
+		if (rc == 0 && !in6_is_unset(&svc->vip6))
+			rc = cluster_claims_add(cc, svc->key, k,
+			    inet_ntop(AF_INET6, &svc->vip6, ip6, sizeof(ip6)));
 	}
 	cluster_claims_send(cc);
 	if (rc != 0 || etcd_txn_commit(c->etcd, t, cluster_flush_done,
@@ -485,7 +504,7 @@ cluster_note_svc_cb(struct service *svc, void *arg)
 	/* The API's Services are etcd's: ours go only when changed. */
 	if (svc->owner.kind != OWNER_API)
 		cluster_note(arg, REGISTRY_SERVICE, svc->key, &svc->owner,
-		    false, true, NULL);
+		    false, true, NULL, NULL);
 }
 
 static void
@@ -493,7 +512,7 @@ cluster_note_pod_cb(struct pod *pod, void *arg)
 {
 	if (pod->endpoints_of == NULL)
 		cluster_note(arg, REGISTRY_POD, pod->key, &pod->owner, false,
-		    false, NULL);
+		    false, NULL, NULL);
 }
 
 /* Every object of this host: at start, and under a new lease. */

@@ -27,6 +27,7 @@ struct cluster_pending {
 	bool			 remove;
 	bool			 new_vip;	/* claim the VIP key too */
 	char			*vip;		/* removed service's, to free */
+	char			*vip6;		/* its IPv6 one, to free */
 };
 
 struct cluster {
@@ -93,7 +94,8 @@ int	cluster_parse_key(const struct cluster *, const char *key,
 
 /* Notes a local object's key for the next flush (cluster.c). */
 void	cluster_note(struct cluster *, enum registry_kind, const char *objkey,
-    const struct owner *, bool remove, bool new_vip, const char *vip);
+    const struct owner *, bool remove, bool new_vip, const char *vip,
+    const char *vip6);
 /* Notes every local object (cluster.c). */
 void	cluster_publish_all(struct cluster *);
 /* True when a write of objkey's etcd key is pending (cluster.c). */

@@ -61,7 +61,7 @@ podlease_note(struct cluster_podlease *pl)
 	pod = registry_find_pod_key(pl->c->rt->reg, pl->key);
 	if (pod != NULL)
 		cluster_note(pl->c, REGISTRY_POD, pl->key, &pod->owner, false,
-		    false, NULL);
+		    false, NULL, NULL);
 }
 
 static void

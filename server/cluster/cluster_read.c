@@ -166,7 +166,8 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	struct objset set;
 	const char *objkey;
 	char *host = NULL, err[1024], ns[64], name[256];
-	char vip[INET_ADDRSTRLEN] = "", *lost;
+	char vip[INET_ADDRSTRLEN] = "", vip6[INET6_ADDRSTRLEN] = "";
+	char *lost = NULL;
 	int rc = 0;
 
 	memset(&set, 0, sizeof(set));
@@ -192,14 +193,22 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	metric_add(c->m_remote, 1);
 	if (set.nsvcs == 1 && set.svcs[0]->requested_vip.s_addr != 0)
 		inet4_str(set.svcs[0]->requested_vip, vip);
+	if (set.nsvcs == 1 && !in6_is_unset(&set.svcs[0]->requested_vip6))
+		inet_ntop(AF_INET6, &set.svcs[0]->requested_vip6, vip6,
+		    sizeof(vip6));
 	c->applying = true;
 	if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
 	    sizeof(err))) != 0)
 		log_info("etcd: %s not applied: %s", kv->key, err);
 	c->applying = false;
 	objset_clear(&set);
-	if (rc == ERR_CONFLICT && vip[0] != '\0' && !c->swapping &&
-	    (lost = hmap_get(c->lost, vip)) != NULL) {
+	if (rc == ERR_CONFLICT && !c->swapping) {
+		if (vip[0] != '\0')
+			lost = hmap_get(c->lost, vip);
+		if (lost == NULL && vip6[0] != '\0')
+			lost = hmap_get(c->lost, vip6);
+	}
+	if (lost != NULL) {
 		/* A VIP a Service of ours lost the race for: give it up. */
 		if ((lost = strdup(lost)) != NULL)
 			cluster_swap(c, lost, kv);
@@ -640,6 +649,7 @@ cluster_swap(struct cluster *c, const char *svc_key,
 	struct owner o = { OWNER_API, NULL };
 	json_t *j = NULL;
 	char *doc = NULL, err[1024], ns[64], name[256], ip[INET_ADDRSTRLEN];
+	char ip6[INET6_ADDRSTRLEN];
 
 	memset(&set, 0, sizeof(set));
 	memset(&rep, 0, sizeof(rep));
@@ -648,6 +658,9 @@ cluster_swap(struct cluster *c, const char *svc_key,
 	    svc->nreq_ips > 0)
 		goto out;	/* gone, not ours, or a VIP asked for */
 	free(hmap_del(c->lost, inet4_str(svc->vip, ip)));
+	if (!in6_is_unset(&svc->vip6))
+		free(hmap_del(c->lost, inet_ntop(AF_INET6, &svc->vip6, ip6,
+		    sizeof(ip6))));
 	/* Our declaration, to apply again without its VIP. */
 	if ((j = objjson_service(svc, OBJJSON_MANIFEST)) == NULL ||
 	    (doc = json_dumps(j, JSON_COMPACT)) == NULL ||
@@ -672,8 +685,10 @@ cluster_swap(struct cluster *c, const char *svc_key,
 		    err);
 	else if ((svc = registry_find_service_key(c->rt->reg, svc_key)) !=
 	    NULL)
-		log_info("etcd: %s moved to VIP %s", svc_key,
-		    inet4_str(svc->vip, ip));
+		log_info("etcd: %s moved to VIP %s%s%s", svc_key,
+		    inet4_str(svc->vip, ip), in6_is_unset(&svc->vip6) ? "" :
+		    " ", in6_is_unset(&svc->vip6) ? "" : inet_ntop(AF_INET6,
+		    &svc->vip6, ip6, sizeof(ip6)));
 	c->applying = false;
 	c->swapping = false;
 	free(o.id);
