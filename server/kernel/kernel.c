@@ -6,9 +6,13 @@
  * API batch, a probe verdict) lands in a single transaction right after
  * it.
  */
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -97,6 +101,60 @@ kernel_mode_of(const struct service *svc, const char **why)
 {
 	return service_proxy_mode(svc, (enum proxy_mode)k.rt->proxy_mode,
 	    k.rt->kernel_ok, why);
+}
+
+/*
+ * Interface mode: what neighbours send to a VIP is translated on
+ * prerouting and then forwarded, so the namespace must forward the
+ * family. Turned on (and logged) when off; the daemon never turns it
+ * back off, as something else may have come to rely on it. A read-only
+ * /proc/sys (a container without the sysctl set) leaves it off, warned.
+ */
+static void
+kernel_forwarding_on(const char *name, const char *path)
+{
+	char c = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    read(fd, &c, 1) == 1 && c == '1') {
+			close(fd);
+			return;
+		}
+		goto fail;
+	}
+	if (read(fd, &c, 1) != 1)
+		goto fail;
+	if (c == '1') {
+		close(fd);
+		return;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 || write(fd, "1\n", 2) != 2)
+		goto fail;
+	close(fd);
+	log_info("kernel: %s set to 1 (interface mode: neighbours' "
+	    "connections to the VIPs are forwarded)", name);
+	return;
+fail:
+	log_warn("kernel: %s is off and cannot be set: neighbours cannot "
+	    "reach the kernel's VIPs (set %s=1 for the daemon's namespace, "
+	    "in docker-compose with sysctls:)", name, name);
+	if (fd != -1)
+		close(fd);
+}
+
+static void
+kernel_forwarding(void)
+{
+	if (k.rt->netif == NULL)
+		return;
+	if (conf_vip_range(k.rt->conf, AF_INET) != NULL)
+		kernel_forwarding_on("net.ipv4.ip_forward",
+		    "/proc/sys/net/ipv4/ip_forward");
+	if (conf_vip_range(k.rt->conf, AF_INET6) != NULL)
+		kernel_forwarding_on("net.ipv6.conf.all.forwarding",
+		    "/proc/sys/net/ipv6/conf/all/forwarding");
 }
 
 static void
@@ -299,8 +357,10 @@ kernel_build(void)
 	}
 	hmap_free(k.svcs, ksvc_free);
 	k.svcs = svcs;
-	if (!k.built)
+	if (!k.built) {
+		kernel_forwarding();
 		kernel_metrics_cb(-1, 0, NULL);
+	}
 	k.built = true;
 	log_info("kernel: table inet %s built: %zu services in the kernel "
 	    "(%zu bytes of rules, %llu ms)", k.opts.table, n, k.buf.len,

@@ -45,7 +45,7 @@ cat > "$T/client.py" <<'PY'
 import socket, sys, time
 cmd, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if cmd == "refused":            # TCP: refused at once (a reset)?
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     s.settimeout(5)
     try:
         s.connect((host, port))
@@ -93,4 +93,27 @@ khits() {
 	for i in $(seq "$2"); do urls="$urls $1"; done
 	# shellcheck disable=SC2086
 	$NSX curl -sS --max-time 20 -H 'Connection: close' $urls
+}
+
+# kbridge NB NS...: a namespace NB holding a bridge br0 and, for each
+# NS (created unless it exists), a veth pair joining its eth0 to br0;
+# lo and eth0 up. Every namespace made here is deleted at exit.
+kbridge() {
+	local nb=$1 ns
+	shift
+	ip netns add "$nb" || fail "netns add $nb"
+	EXTRA_CLEANUP="$EXTRA_CLEANUP; ip netns del $nb 2>/dev/null"
+	ip -n "$nb" link add br0 type bridge || skip "no bridge support"
+	ip -n "$nb" link set br0 up
+	for ns in "$@"; do
+		if [ ! -e "/run/netns/$ns" ]; then
+			ip netns add "$ns" || fail "netns add $ns"
+			EXTRA_CLEANUP="$EXTRA_CLEANUP; ip netns del $ns 2>/dev/null"
+		fi
+		ip -n "$nb" link add "v$ns" type veth peer name eth0 \
+		    netns "$ns" || skip "no veth support"
+		ip -n "$nb" link set "v$ns" master br0 up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set eth0 up
+	done
 }

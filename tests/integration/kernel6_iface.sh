@@ -1,0 +1,147 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The kernel data path in interface mode over IPv6: the daemon's
+# namespace holds IPv6 VIPs on its eth0, which a bridge joins to a
+# client's namespace and an endpoints' one. The client reaches the VIPs
+# by neighbour discovery (nothing but the VIP being on eth0 answers
+# it), the daemon translates on prerouting, forwards (it turned IPv6
+# forwarding on itself, and logged it) and masquerades, so the
+# endpoints' replies come back through it. Both endpoints are reached,
+# a UDP service answers, a VIP without endpoints rejects TCP (reset)
+# and UDP (ICMPv6 unreachable); route_localnet is left alone; SIGTERM
+# deletes the table and the VIPs. Needs root.
+. "$top_srcdir/tests/integration/proxy_lib.sh"
+. "$top_srcdir/tests/integration/kernel_lib.sh"
+
+S=$$
+ND=$KNS NC=cip6kc$S NE=cip6ke$S
+kbridge "cip6kb$S" "$ND" "$NC" "$NE"
+i=1
+for ns in "$ND" "$NC" "$NE"; do
+	ip -n "$ns" addr add "10.234.0.$i/24" dev eth0
+	ip -n "$ns" -6 addr add "fd00:234::$i/64" dev eth0 nodad
+	i=$((i + 1))
+done
+ip -n "$NE" -6 addr add fd00:234::4/64 dev eth0 nodad
+# The daemon must turn forwarding on: the test does not.
+ip netns exec "$ND" sysctl -qw net.ipv6.conf.all.forwarding=0
+ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=0
+VIP=fd00:234::1a0 VNONE=fd00:234::1a1 VU=fd00:234::1a2
+VNU=fd00:234::1a3 VH=fd00:234::1a4
+
+svc6() {	# svc6 NAME VIP PORT APP [PROTO]: an IPv6-only Service
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $1}
+spec:
+  selector: {app: $4}
+  ipFamilies: [IPv6]
+  clusterIP: "$2"
+  ports: [{name: p, port: $3, targetPort: p, protocol: ${5:-TCP}}]
+---
+Y
+}
+pod6() {	# pod6 NAME IP PORT APP [PROTO]: a Pod at an IPv6 address
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $4}}
+spec:
+  containers:
+  - ports: [{name: p, containerPort: $3, protocol: ${5:-TCP}}]
+status: {podIP: "$2"}
+---
+Y
+}
+
+NSX="ip netns exec $NE"
+P=$(free_port) PU=$(free_port udp) PB=$(free_port)
+backend http a fd00:234::3 "$P"
+backend http b fd00:234::4 "$P"
+backend udpecho ua fd00:234::3 "$PU"
+backend banner ha fd00:234::4 "$PB"
+NSX="ip netns exec $ND"
+{
+	svc6 web "$VIP" 80 web
+	svc6 none "$VNONE" 80 nothing
+	svc6 none-udp "$VNU" 53 nothing UDP
+	svc6 udp "$VU" 53 u UDP
+	svc6 held "$VH" 7 held
+	pod6 a fd00:234::3 "$P" web
+	pod6 b fd00:234::4 "$P" web
+	pod6 ua fd00:234::3 "$PU" u UDP
+	pod6 ha fd00:234::4 "$PB" held
+} | manifest all.yaml
+kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
+    --vip-range fd00:234::100/120
+wait_table "dnat ip6 to \[fd00:234::4\]:$P"
+wait_table "dnat ip6 to \[fd00:234::3\]:$PU"
+for _ in $(seq 100); do
+	ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VH/128" && break
+	sleep 0.05
+done
+for v in "$VIP" "$VU" "$VH"; do
+	ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $v/128" ||
+	    fail "$v not on eth0: $(ip -n "$ND" -6 addr show dev eth0)"
+done
+[ "$($NSX sysctl -n net.ipv6.conf.all.forwarding)" = 1 ] ||
+    fail "IPv6 forwarding not turned on in the daemon's namespace"
+grep -q "kernel: net.ipv6.conf.all.forwarding set to 1" "$T/daemon.log" ||
+    fail "turning IPv6 forwarding on was not logged"
+[ "$($NSX sysctl -n net.ipv4.conf.eth0.route_localnet)" = 0 ] ||
+    fail "route_localnet turned on"
+echo "kernel6 iface: VIPs on eth0, IPv6 forwarding turned on and logged"
+
+NSX="ip netns exec $NC"
+$NSX curl -sS --max-time 10 -o /dev/null "http://[$VIP]/" ||
+    fail "the neighbour cannot reach [$VIP]:80"
+out=$(khits "http://[$VIP]/" 30 | sort | uniq -c)
+echo "$out" | grep -q ' a$' && echo "$out" | grep -q ' b$' ||
+    fail "neighbour: both endpoints not reached: $out"
+ip -n "$NC" -6 neigh show "$VIP" | grep -q lladdr ||
+    fail "the neighbour has no ND entry for $VIP"
+echo "kernel6 iface: a neighbour reaches both endpoints by neighbour discovery"
+
+udp6() {	# udp6 VIP PORT [SRCPORT]: one datagram, the answer
+	$NSX python3 - "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if len(sys.argv) > 3:
+    s.bind(("::", int(sys.argv[3])))
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(3)
+try:
+    s.send(b"x")
+    print(s.recv(100).decode())
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+PY
+}
+out=$(udp6 "$VU" 53)
+[ "$out" = "ua:x" ] || fail "neighbour: UDP over [$VU]:53 answered '$out'"
+[ "$(kclient refused "$VNONE" 80)" = refused ] ||
+    fail "neighbour: no endpoint, TCP not reset"
+# ICMPv6 errors are rate-limited by the kernel: retried.
+SRC=$(free_port udp)
+for _ in 1 2 3 4 5; do
+	r=$(udp6 "$VNU" 53 "$SRC")
+	[ "$r" = refused ] && break
+	sleep 1
+done
+[ "$r" = refused ] ||
+    fail "neighbour: no endpoint, UDP not refused by ICMPv6: $r"
+echo "kernel6 iface: UDP answered; no endpoint: TCP reset, ICMPv6 unreachable"
+
+NSX="ip netns exec $ND"
+kill -TERM "$DPID"
+wait "$DPID" || fail "daemon exited with an error"
+DPID=""
+table | grep -q . && fail "table left after SIGTERM"
+ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VIP/" &&
+    fail "VIP left on eth0"
+echo "kernel6 iface: SIGTERM deleted the table and the VIPs"
+pass
