@@ -23,6 +23,7 @@
 #include "kernel.h"
 #include "kmetrics.h"
 #include "log.h"
+#include "metrics.h"
 #include "nftapply.h"
 #include "nftrules.h"
 #include "proxymode.h"
@@ -62,6 +63,7 @@ static struct {
 	struct event		*mev;	/* reads the counters */
 	struct nftbuf		 buf;
 	bool			 subscribed;
+	bool			 collecting; /* conntrack read at scrapes */
 	bool			 built;	/* the table exists */
 	bool			 broken; /* the table cannot be programmed */
 } k;
@@ -71,6 +73,7 @@ static void	kernel_registry_cb(enum registry_event,
 static void	kernel_apply_cb(evutil_socket_t, short, void *);
 static void	kernel_metrics_cb(evutil_socket_t, short, void *);
 static int	kernel_build(void);
+static void	kernel_collect(void *);
 
 static void
 ksvc_free(void *p)
@@ -192,6 +195,9 @@ kernel_init(struct runtime *rt)
 	if (registry_subscribe(rt->reg, kernel_registry_cb, NULL) != 0)
 		goto fail;
 	k.subscribed = true;
+	if (metrics_collector_add(kernel_collect, NULL) != 0)
+		goto fail;
+	k.collecting = true;
 	/*
 	 * In nftables mode the table is built now, empty or not: a daemon
 	 * that cannot program it must not start. In userspace mode it is
@@ -226,6 +232,9 @@ kernel_shutdown(void)
 		else
 			log_info("kernel: table inet %s deleted", k.opts.table);
 	}
+	if (k.collecting)
+		metrics_collector_del(kernel_collect, NULL);
+	kmetrics_conntrack_shutdown();
 	if (k.ev != NULL)
 		event_free(k.ev);
 	if (k.mev != NULL)
@@ -408,6 +417,19 @@ kernel_metrics_cb(evutil_socket_t fd, short what, void *arg)
 	if (ms < KERNEL_METRICS_MS)
 		ms = KERNEL_METRICS_MS;
 	evtimer_add(k.mev, ms_to_tv(ms, &tv));
+}
+
+/*
+ * A scrape: the open connections and bytes of the kernel's services
+ * from one conntrack dump (~N ms for 10,000 entries of the table's, see
+ * the README), on the loop, so it stays bounded by the scrape rate.
+ */
+static void
+kernel_collect(void *arg)
+{
+	(void)arg;
+	if (k.built)
+		(void)kmetrics_conntrack(k.rt->reg, kernel_wants);
 }
 
 /* The service's record, created when absent; NULL on OOM. */

@@ -3,7 +3,9 @@
  * kmetrics.h -- the kernel path's per-endpoint connection counters: the
  * counters of the endpoint chains, read from the table, become
  * clusterip_forward_connections_total{service,endpoint}, the series the
- * userspace forwarder keeps for the services it serves.
+ * userspace forwarder keeps for the services it serves; and conntrack's
+ * entries, read when the metrics are scraped, become the open
+ * connections and bytes of each endpoint.
  */
 #ifndef CIP_KMETRICS_H
 #define CIP_KMETRICS_H
@@ -23,6 +25,18 @@ struct service;
  */
 int	kmetrics_poll(struct nftapply *, const struct nftrules_opts *,
     const struct registry *, bool (*want)(const struct service *));
+/*
+ * Called when /metrics is rendered: one dump of conntrack's translated
+ * entries (ctstats.c) sets clusterip_forward_connections_active of each
+ * ready endpoint of the services want() tells, and adds to
+ * clusterip_forward_bytes_total what each entry's counters grew by since
+ * the last dump (when conntrack accounting is on). Returns the number
+ * of entries that were the table's, or -1 (logged at debug).
+ */
+int	kmetrics_conntrack(const struct registry *,
+    bool (*want)(const struct service *));
+/* Forgets the entries' last counters. */
+void	kmetrics_conntrack_shutdown(void);
 /* Forgets the last values. */
 void	kmetrics_shutdown(void);
 

@@ -8,8 +8,11 @@
 # forwarding on itself, and logged it) and masquerades, so the
 # endpoints' replies come back through it. Both endpoints are reached,
 # a UDP service answers, a VIP without endpoints rejects TCP (reset)
-# and UDP (ICMPv6 unreachable); route_localnet is left alone; SIGTERM
-# deletes the table and the VIPs. Needs root.
+# and UDP (ICMPv6 unreachable); route_localnet is left alone; an open
+# connection shows as active on its endpoint in /metrics (a conntrack
+# dump at each scrape), and no longer once closed, with its bytes
+# counted when conntrack accounting is on; SIGTERM deletes the table
+# and the VIPs. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
@@ -135,6 +138,52 @@ done
 [ "$r" = refused ] ||
     fail "neighbour: no endpoint, UDP not refused by ICMPv6: $r"
 echo "kernel6 iface: UDP answered; no endpoint: TCP reset, ICMPv6 unreachable"
+
+# active N: until clusterip_forward_connections_active of endpoint ha
+# reads N (a scrape dumps conntrack), 10 s at most.
+active() {
+	local got=""
+	for _ in $(seq 100); do
+		got=$(ip netns exec "$ND" curl -sS --max-time 5 \
+		    "http://127.0.0.1:$APIPORT/metrics" | grep -E \
+		    '^clusterip_forward_connections_active\{service="default/held",endpoint="default/ha"\} ')
+		[ "${got##* }" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "active connections of ha: '$got', not $1"
+}
+active 0
+# Bytes are read only with conntrack accounting on (not the daemon's
+# choice: it is the whole namespace's).
+ip netns exec "$ND" sysctl -qw net.netfilter.nf_conntrack_acct=1 ||
+    fail "cannot turn conntrack accounting on"
+$NSX python3 - "$VH" "$T" <<'PY' &
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], 7), 10)
+s.settimeout(60)
+f = s.makefile("rb")
+if f.readline().strip() != b"ha":
+    sys.exit(1)
+open(sys.argv[2] + "/held", "w").write("open\n")
+while not os.path.exists(sys.argv[2] + "/release"):
+    time.sleep(0.05)
+s.close()
+PY
+HP=$!
+PIDS="$PIDS $HP"
+for _ in $(seq 200); do [ -f "$T/held" ] && break; sleep 0.05; done
+[ -f "$T/held" ] || fail "no connection through [$VH]:7"
+active 1
+for dir in to_endpoint to_client; do
+	ip netns exec "$ND" curl -sS --max-time 5 \
+	    "http://127.0.0.1:$APIPORT/metrics" | grep -Eq \
+	    '^clusterip_forward_bytes_total\{service="default/held",endpoint="default/ha",direction="'$dir'"\} [1-9]' ||
+	    fail "no bytes $dir counted for ha"
+done
+touch "$T/release"
+wait "$HP" || fail "the held connection failed"
+active 0
+echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
 
 NSX="ip netns exec $ND"
 kill -TERM "$DPID"
