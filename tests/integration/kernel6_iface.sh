@@ -32,32 +32,6 @@ ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=0
 VIP=fd00:234::1a0 VNONE=fd00:234::1a1 VU=fd00:234::1a2
 VNU=fd00:234::1a3 VH=fd00:234::1a4
 
-svc6() {	# svc6 NAME VIP PORT APP [PROTO]: an IPv6-only Service
-	cat <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec:
-  selector: {app: $4}
-  ipFamilies: [IPv6]
-  clusterIP: "$2"
-  ports: [{name: p, port: $3, targetPort: p, protocol: ${5:-TCP}}]
----
-Y
-}
-pod6() {	# pod6 NAME IP PORT APP [PROTO]: a Pod at an IPv6 address
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, labels: {app: $4}}
-spec:
-  containers:
-  - ports: [{name: p, containerPort: $3, protocol: ${5:-TCP}}]
-status: {podIP: "$2"}
----
-Y
-}
-
 NSX="ip netns exec $NE"
 P=$(free_port) PU=$(free_port udp) PB=$(free_port)
 backend http a fd00:234::3 "$P"
@@ -71,10 +45,10 @@ NSX="ip netns exec $ND"
 	svc6 none-udp "$VNU" 53 nothing UDP
 	svc6 udp "$VU" 53 u UDP
 	svc6 held "$VH" 7 held
-	pod6 a fd00:234::3 "$P" web
-	pod6 b fd00:234::4 "$P" web
-	pod6 ua fd00:234::3 "$PU" u UDP
-	pod6 ha fd00:234::4 "$PB" held
+	pod6 a "$P" web fd00:234::3
+	pod6 b "$P" web fd00:234::4
+	pod6 ua "$PU/UDP" u fd00:234::3
+	pod6 ha "$PB" held fd00:234::4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
     --vip-range fd00:234::100/120
@@ -186,10 +160,7 @@ active 0
 echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
 
 NSX="ip netns exec $ND"
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VIP/" &&
     fail "VIP left on eth0"
 echo "kernel6 iface: SIGTERM deleted the table and the VIPs"

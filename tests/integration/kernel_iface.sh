@@ -87,10 +87,7 @@ done
 echo "kernel iface: UDP answered; no endpoint: TCP reset, ICMP unreachable"
 
 NSX="ip netns exec $ND"
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP/" &&
     fail "VIP left on eth0"
 echo "kernel iface: SIGTERM deleted the table and the VIPs"

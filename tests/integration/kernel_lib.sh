@@ -33,6 +33,14 @@ wait_table() {
 	fail "table: no${2:+ absence of} '$1' after 10 s"
 }
 
+# kstop: the daemon stopped by SIGTERM (term_daemon), which deletes
+# its table.
+kstop() {
+	term_daemon
+	table | grep -q . && fail "table left after SIGTERM"
+	return 0
+}
+
 # kstart [FLAGS...]: the daemon in nftables mode; waits for the table.
 kstart() {
 	start_daemon --proxy-mode nftables "$@"
