@@ -16,6 +16,16 @@ struct nftapply;
 struct nftrules_opts;
 struct registry;
 struct service;
+struct svc_endpoint;
+struct svc_port;
+
+/*
+ * Calls fn for each ready endpoint of each port of svc, IPv4 ones (v6
+ * false) then IPv6 ones.
+ */
+void	kmetrics_each_ep(const struct service *svc,
+    void (*fn)(const struct service *, const struct svc_port *,
+    const struct svc_endpoint *, bool v6, void *), void *arg);
 
 /*
  * Reads the table's counters once and adds what each endpoint chain

@@ -80,42 +80,33 @@ kmc_series_get(struct kmc_walk *w, const char *se, const struct pod *pod)
 	return s;
 }
 
+/* The flow of one ready endpoint, and its series. */
+static void
+kmc_ep(const struct service *svc, const struct svc_port *sp,
+    const struct svc_endpoint *ep, bool v6, void *arg)
+{
+	struct kmc_walk *w = arg;
+	struct kmc_series *s;
+	char se[512], key[160];
+
+	metrics_escape(svc->key, se, sizeof(se));
+	if ((s = kmc_series_get(w, se, ep->pod)) == NULL)
+		return;
+	kmc_key(key, sizeof(key), v6 ? AF_INET6 : AF_INET,
+	    sp->proto == CIP_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+	    v6 ? (const void *)&svc->vip6 : (const void *)&svc->vip, sp->port,
+	    v6 ? (const void *)&ep->ip6 : (const void *)&ep->ip, ep->port);
+	(void)hmap_put(w->targets, key, s, NULL);
+}
+
 /* The flows of one kernel service's ready endpoints, both families. */
 static void
 kmc_svc(struct service *svc, void *arg)
 {
 	struct kmc_walk *w = arg;
-	char se[512], key[160];
-	struct kmc_series *s;
-	size_t i, j;
 
-	if (!w->want(svc))
-		return;
-	metrics_escape(svc->key, se, sizeof(se));
-	for (i = 0; i < svc->nports; i++) {
-		const struct svc_port *sp = &svc->ports[i];
-		int l4 = sp->proto == CIP_PROTO_UDP ? IPPROTO_UDP :
-		    IPPROTO_TCP;
-
-		for (j = 0; sp->ready != NULL && j < sp->ready->n; j++) {
-			const struct svc_endpoint *ep = &sp->ready->v[j];
-
-			if ((s = kmc_series_get(w, se, ep->pod)) == NULL)
-				continue;
-			kmc_key(key, sizeof(key), AF_INET, l4, &svc->vip,
-			    sp->port, &ep->ip, ep->port);
-			(void)hmap_put(w->targets, key, s, NULL);
-		}
-		for (j = 0; sp->ready6 != NULL && j < sp->ready6->n; j++) {
-			const struct svc_endpoint *ep = &sp->ready6->v[j];
-
-			if ((s = kmc_series_get(w, se, ep->pod)) == NULL)
-				continue;
-			kmc_key(key, sizeof(key), AF_INET6, l4, &svc->vip6,
-			    sp->port, &ep->ip6, ep->port);
-			(void)hmap_put(w->targets, key, s, NULL);
-		}
-	}
+	if (w->want(svc))
+		kmetrics_each_ep(svc, kmc_ep, w);
 }
 
 /* What the entry's counters grew by since the last dump. */

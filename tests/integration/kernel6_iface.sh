@@ -18,13 +18,7 @@
 
 S=$$
 ND=$KNS NC=cip6kc$S NE=cip6ke$S
-kbridge "cip6kb$S" "$ND" "$NC" "$NE"
-i=1
-for ns in "$ND" "$NC" "$NE"; do
-	ip -n "$ns" addr add "10.234.0.$i/24" dev eth0
-	ip -n "$ns" -6 addr add "fd00:234::$i/64" dev eth0 nodad
-	i=$((i + 1))
-done
+kbridge "cip6kb$S" 10.234.0 fd00:234 "$ND" "$NC" "$NE"
 ip -n "$NE" -6 addr add fd00:234::4/64 dev eth0 nodad
 # The daemon must turn forwarding on: the test does not.
 ip netns exec "$ND" sysctl -qw net.ipv6.conf.all.forwarding=0
@@ -80,32 +74,14 @@ ip -n "$NC" -6 neigh show "$VIP" | grep -q lladdr ||
     fail "the neighbour has no ND entry for $VIP"
 echo "kernel6 iface: a neighbour reaches both endpoints by neighbour discovery"
 
-udp6() {	# udp6 VIP PORT [SRCPORT]: one datagram, the answer
-	$NSX python3 - "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-if len(sys.argv) > 3:
-    s.bind(("::", int(sys.argv[3])))
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.settimeout(3)
-try:
-    s.send(b"x")
-    print(s.recv(100).decode())
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")
-PY
-}
-out=$(udp6 "$VU" 53)
+out=$(kclient udp "$VU" 53 "$(free_port udp)")
 [ "$out" = "ua:x" ] || fail "neighbour: UDP over [$VU]:53 answered '$out'"
 [ "$(kclient refused "$VNONE" 80)" = refused ] ||
     fail "neighbour: no endpoint, TCP not reset"
 # ICMPv6 errors are rate-limited by the kernel: retried.
 SRC=$(free_port udp)
 for _ in 1 2 3 4 5; do
-	r=$(udp6 "$VNU" 53 "$SRC")
+	r=$(kclient udp "$VNU" 53 "$SRC")
 	[ "$r" = refused ] && break
 	sleep 1
 done

@@ -15,12 +15,7 @@
 
 S=$$
 ND=$KNS NC=cipkc$S NE=cipke$S
-kbridge "cipkb$S" "$ND" "$NC" "$NE"
-i=1
-for ns in "$ND" "$NC" "$NE"; do
-	ip -n "$ns" addr add "10.232.0.$i/24" dev eth0
-	i=$((i + 1))
-done
+kbridge "cipkb$S" 10.232.0 - "$ND" "$NC" "$NE"
 ip -n "$NE" addr add 10.232.0.4/24 dev eth0
 # The daemon turns forwarding on in its namespace (interface mode).
 ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=0
@@ -74,11 +69,10 @@ print(s.recv(100).decode())' "$VU" 53) || fail "neighbour: no UDP answer"
 [ "$out" = "ua:x" ] || fail "neighbour: UDP answer '$out'"
 [ "$(kclient refused "$VNONE" 80)" = refused ] ||
     fail "neighbour: no endpoint, TCP not reset"
-# The client's own address: a fixed source port from eth0.
-sed -i 's/s.bind(("127.0.0.1", src))/s.bind(("0.0.0.0", src))/' "$T/client.py"
 # ICMP errors to one host are rate-limited by the kernel (1/s): retried.
 for _ in 1 2 3 4 5; do
-	r=$(kclient udp "$VNU" 53 "$PU")
+	# The client's own address: a fixed source port from eth0.
+	r=$(kclient udp "$VNU" 53 "$PU" 0.0.0.0)
 	[ "$r" = refused ] && break
 	sleep 1
 done

@@ -63,10 +63,13 @@ if cmd == "refused":            # TCP: refused at once (a reset)?
     except OSError as e:
         print("error", e)
 elif cmd == "udp":              # UDP from a fixed source port: the reply
-    src = int(sys.argv[4])
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    src = int(sys.argv[4])      # [SRCADDR]: 127.0.0.1, or :: for IPv6
+    v6 = ":" in host
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                      socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", src))
+    s.bind((sys.argv[5] if len(sys.argv) > 5 else
+            "::" if v6 else "127.0.0.1", src))
     s.connect((host, port))
     s.settimeout(2)
     try:
@@ -103,12 +106,14 @@ khits() {
 	$NSX curl -sS --max-time 20 -H 'Connection: close' $urls
 }
 
-# kbridge NB NS...: a namespace NB holding a bridge br0 and, for each
-# NS (created unless it exists), a veth pair joining its eth0 to br0;
-# lo and eth0 up. Every namespace made here is deleted at exit.
+# kbridge NB NET4 NET6 NS...: a namespace NB holding a bridge br0 and,
+# for each NS (created unless it exists), a veth pair joining its eth0
+# to br0; lo and eth0 up. The i-th NS gets NET4.i/24 and (unless NET6
+# is -) NET6::i/64 without DAD. Every namespace made here is deleted at
+# exit.
 kbridge() {
-	local nb=$1 ns
-	shift
+	local nb=$1 net4=$2 net6=$3 ns i=1
+	shift 3
 	ip netns add "$nb" || fail "netns add $nb"
 	EXTRA_CLEANUP="$EXTRA_CLEANUP; ip netns del $nb 2>/dev/null"
 	ip -n "$nb" link add br0 type bridge || skip "no bridge support"
@@ -123,5 +128,9 @@ kbridge() {
 		ip -n "$nb" link set "v$ns" master br0 up
 		ip -n "$ns" link set lo up
 		ip -n "$ns" link set eth0 up
+		ip -n "$ns" addr add "$net4.$i/24" dev eth0
+		[ "$net6" = - ] ||
+		    ip -n "$ns" -6 addr add "$net6::$i/64" dev eth0 nodad
+		i=$((i + 1))
 	done
 }
