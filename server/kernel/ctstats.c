@@ -17,48 +17,66 @@ struct ctstats_dump {
 	int		 n;
 };
 
+bool
+ctstats_parse(const struct nf_conntrack *ct, struct ctstats_entry *e)
+{
+	uint32_t status;
+	uint8_t st;
+
+	memset(e, 0, sizeof(*e));
+	e->l4 = nfct_get_attr_u8(ct, ATTR_L4PROTO);
+	status = nfct_get_attr_u32(ct, ATTR_STATUS);
+	/* A kernel that ignores the status filter: checked here too. */
+	if ((e->l4 != IPPROTO_TCP && e->l4 != IPPROTO_UDP) ||
+	    (status & IPS_DST_NAT) == 0)
+		return false;
+	e->af = nfct_get_attr_u8(ct, ATTR_L3PROTO);
+	if (e->af == AF_INET6) {
+		const void *v = nfct_get_attr(ct, ATTR_ORIG_IPV6_DST);
+		const void *p = nfct_get_attr(ct, ATTR_REPL_IPV6_SRC);
+
+		if (v == NULL || p == NULL)
+			return false;
+		memcpy(e->vip, v, 16);
+		memcpy(e->ep, p, 16);
+	} else if (e->af == AF_INET) {
+		uint32_t a = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
+
+		memcpy(e->vip, &a, 4);
+		a = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
+		memcpy(e->ep, &a, 4);
+	} else
+		return false;
+	e->id = nfct_get_attr_u32(ct, ATTR_ID);
+	e->vport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	e->ep_port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
+	e->assured = (status & IPS_ASSURED) != 0;
+	if (e->l4 == IPPROTO_TCP) {
+		st = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+		e->open = st >= TCP_CONNTRACK_ESTABLISHED &&
+		    st <= TCP_CONNTRACK_LAST_ACK;
+	} else
+		e->open = true;
+	if (nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_BYTES) > 0) {
+		e->has_bytes = true;
+		e->bytes_orig = nfct_get_attr_u64(ct,
+		    ATTR_ORIG_COUNTER_BYTES);
+		e->bytes_reply = nfct_get_attr_u64(ct,
+		    ATTR_REPL_COUNTER_BYTES);
+	}
+	return true;
+}
+
 static int
 ctstats_dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
     void *arg)
 {
 	struct ctstats_dump *d = arg;
 	struct ctstats_entry e;
-	uint8_t st;
 
 	(void)type;
-	memset(&e, 0, sizeof(e));
-	e.l4 = nfct_get_attr_u8(ct, ATTR_L4PROTO);
-	/* A kernel that ignores the status filter: checked here too. */
-	if ((e.l4 != IPPROTO_TCP && e.l4 != IPPROTO_UDP) ||
-	    (nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT) == 0)
+	if (!ctstats_parse(ct, &e))
 		return NFCT_CB_CONTINUE;
-	e.af = nfct_get_attr_u8(ct, ATTR_L3PROTO);
-	if (e.af == AF_INET6) {
-		memcpy(e.vip, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
-		memcpy(e.ep, nfct_get_attr(ct, ATTR_REPL_IPV6_SRC), 16);
-	} else if (e.af == AF_INET) {
-		uint32_t a = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
-
-		memcpy(e.vip, &a, 4);
-		a = nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC);
-		memcpy(e.ep, &a, 4);
-	} else
-		return NFCT_CB_CONTINUE;
-	e.id = nfct_get_attr_u32(ct, ATTR_ID);
-	e.vport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-	e.ep_port = ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC));
-	if (e.l4 == IPPROTO_TCP) {
-		st = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
-		e.open = st >= TCP_CONNTRACK_ESTABLISHED &&
-		    st <= TCP_CONNTRACK_LAST_ACK;
-	} else
-		e.open = true;
-	if (nfct_attr_is_set(ct, ATTR_ORIG_COUNTER_BYTES) > 0) {
-		e.has_bytes = true;
-		e.bytes_orig = nfct_get_attr_u64(ct, ATTR_ORIG_COUNTER_BYTES);
-		e.bytes_reply = nfct_get_attr_u64(ct,
-		    ATTR_REPL_COUNTER_BYTES);
-	}
 	d->cb(&e, d->arg);
 	d->n++;
 	return NFCT_CB_CONTINUE;

@@ -21,14 +21,26 @@ struct ctstats_entry {
 	uint16_t	 vport;		/* host order */
 	uint8_t		 ep[16];	/* reply source: the endpoint */
 	uint16_t	 ep_port;	/* host order */
-	/* TCP from established to last-ack; UDP: every entry. */
+	/*
+	 * TCP from established to last-ack; UDP: every entry. (A destroy
+	 * event carries no TCP state: false there.)
+	 */
 	bool		 open;
+	bool		 assured;	/* TCP: the handshake completed */
 	bool		 has_bytes;	/* accounting on when created */
 	uint64_t	 bytes_orig;	/* client -> endpoint */
 	uint64_t	 bytes_reply;	/* endpoint -> client */
 };
 
 typedef void ctstats_cb(const struct ctstats_entry *, void *arg);
+
+struct nf_conntrack;
+
+/*
+ * Fills e from a conntrack entry (of a dump or an event). Returns false
+ * when it is no translated TCP or UDP entry.
+ */
+bool	ctstats_parse(const struct nf_conntrack *ct, struct ctstats_entry *e);
 
 /*
  * Dumps conntrack (both families) asking the kernel for translated

@@ -198,6 +198,7 @@ kernel_init(struct runtime *rt)
 	if (metrics_collector_add(kernel_collect, NULL) != 0)
 		goto fail;
 	k.collecting = true;
+	(void)kmetrics_conntrack_events(rt->base);
 	/*
 	 * In nftables mode the table is built now, empty or not: a daemon
 	 * that cannot program it must not start. In userspace mode it is

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+struct event_base;
 struct nftapply;
 struct nftrules_opts;
 struct registry;
@@ -45,7 +46,15 @@ int	kmetrics_poll(struct nftapply *, const struct nftrules_opts *,
  */
 int	kmetrics_conntrack(const struct registry *,
     bool (*want)(const struct service *));
-/* Forgets the entries' last counters. */
+/*
+ * Subscribes to conntrack's destroy events on base, so that a scrape
+ * also counts clusterip_forward_connect_failures_total (and the
+ * service's) for TCP entries that never completed their handshake, and
+ * the bytes an entry moved after the last scrape. Returns 0, or -1
+ * (warned: those stay uncounted).
+ */
+int	kmetrics_conntrack_events(struct event_base *base);
+/* Unsubscribes; forgets the entries' last counters. */
 void	kmetrics_conntrack_shutdown(void);
 /* Forgets the last values. */
 void	kmetrics_shutdown(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctevents.h"
 #include "ctstats.h"
 #include "hmap.h"
 #include "kmetrics.h"
@@ -22,18 +23,28 @@
 
 #define KMC_ACTIVE	"clusterip_forward_connections_active"
 #define KMC_BYTES	"clusterip_forward_bytes_total"
+#define KMC_FAIL	"clusterip_forward_connect_failures_total"
+#define KMC_SVC_FAIL	"clusterip_service_connect_failures_total"
+/* Flows with events not yet scraped, at most (others' DNAT too). */
+#define KMC_PEND_MAX	65536
 
-/* One (service, endpoint) series: what this dump found for it. */
+/* One (service, endpoint) series: what this scrape found for it. */
 struct kmc_series {
 	char		 labels[1200];
+	char		 svc_labels[600];
 	int64_t		 open;
-	uint64_t	 to_ep, to_client;
+	uint64_t	 to_ep, to_client, fail;
 };
 
 /* A conntrack entry's counters at the last dump. */
 struct kmc_ct {
 	uint64_t	 orig, reply;
-	bool		 seen;
+	int		 missed;	/* dumps in a row without it */
+};
+
+/* What the destroy events of one flow brought since the last scrape. */
+struct kmc_pend {
+	uint64_t	 to_ep, to_client, fail;
 };
 
 struct kmc_walk {
@@ -45,6 +56,9 @@ struct kmc_walk {
 
 /* Entry id -> struct kmc_ct, kept from one dump to the next. */
 static struct hmap	*kmc_cts;
+/* Flow key -> struct kmc_pend, emptied at each scrape. */
+static struct hmap	*kmc_pend;
+static struct ctevents	*kmc_events;
 
 /* "af/proto/VIP/port/EP/port": the same from registry and conntrack. */
 static void
@@ -73,6 +87,7 @@ kmc_series_get(struct kmc_walk *w, const char *se, const struct pod *pod)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	strlcpy(s->labels, labels, sizeof(s->labels));
+	snprintf(s->svc_labels, sizeof(s->svc_labels), "service=\"%s\"", se);
 	if (hmap_put(w->series, labels, s, NULL) != 0) {
 		free(s);
 		return NULL;
@@ -109,29 +124,70 @@ kmc_svc(struct service *svc, void *arg)
 		kmetrics_each_ep(svc, kmc_ep, w);
 }
 
-/* What the entry's counters grew by since the last dump. */
+/*
+ * What the entry's counters grew by since they were last read; gone
+ * (a destroy event) forgets the entry.
+ */
 static void
-kmc_bytes(struct kmc_series *s, const struct ctstats_entry *e)
+kmc_delta(const struct ctstats_entry *e, bool gone, uint64_t *to_ep,
+    uint64_t *to_client)
 {
 	struct kmc_ct *c;
 	char id[16];
 
 	snprintf(id, sizeof(id), "%u", e->id);
-	if ((c = hmap_get(kmc_cts, id)) == NULL) {
+	if ((c = hmap_get(kmc_cts, id)) == NULL && !gone) {
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
 		    hmap_put(kmc_cts, id, c, NULL) != 0) {
 			free(c);
 			return;
 		}
 	}
-	/* Lower than last time: an id reused by a new entry. */
-	s->to_ep += e->bytes_orig >= c->orig ? e->bytes_orig - c->orig :
-	    e->bytes_orig;
-	s->to_client += e->bytes_reply >= c->reply ?
+	/* Unseen, or lower than last time (an id reused): all of it. */
+	*to_ep += c != NULL && e->bytes_orig >= c->orig ?
+	    e->bytes_orig - c->orig : e->bytes_orig;
+	*to_client += c != NULL && e->bytes_reply >= c->reply ?
 	    e->bytes_reply - c->reply : e->bytes_reply;
+	if (c == NULL)
+		return;
+	if (gone) {
+		free(hmap_del(kmc_cts, id));
+		return;
+	}
 	c->orig = e->bytes_orig;
 	c->reply = e->bytes_reply;
-	c->seen = true;
+	c->missed = 0;
+}
+
+/*
+ * A translated entry left conntrack: its last bytes, and a failed
+ * connect when a TCP one never completed its handshake (refused, or no
+ * answer), kept for the next scrape.
+ */
+static void
+kmc_event_cb(const struct ctstats_entry *e, void *arg)
+{
+	struct kmc_pend *p;
+	char key[160];
+
+	(void)arg;
+	if (kmc_pend == NULL || kmc_cts == NULL)
+		return;
+	kmc_key(key, sizeof(key), e->af, e->l4, e->vip, e->vport, e->ep,
+	    e->ep_port);
+	if ((p = hmap_get(kmc_pend, key)) == NULL) {
+		if (hmap_count(kmc_pend) >= KMC_PEND_MAX ||
+		    (p = calloc(1, sizeof(*p))) == NULL)
+			return;
+		if (hmap_put(kmc_pend, key, p, NULL) != 0) {
+			free(p);
+			return;
+		}
+	}
+	if (e->l4 == IPPROTO_TCP && !e->assured)
+		p->fail++;
+	if (e->has_bytes)
+		kmc_delta(e, true, &p->to_ep, &p->to_client);
 }
 
 /* The series the userspace forwarder keeps: its labels, then direction. */
@@ -160,7 +216,7 @@ kmc_entry_cb(const struct ctstats_entry *e, void *arg)
 	if (e->open)
 		s->open++;
 	if (e->has_bytes)
-		kmc_bytes(s, e);
+		kmc_delta(e, false, &s->to_ep, &s->to_client);
 }
 
 int
@@ -178,6 +234,7 @@ kmetrics_conntrack(const struct registry *reg,
 	int rc;
 
 	if ((kmc_cts == NULL && (kmc_cts = hmap_new()) == NULL) ||
+	    (kmc_pend == NULL && (kmc_pend = hmap_new()) == NULL) ||
 	    (w.targets = hmap_new()) == NULL ||
 	    (w.series = hmap_new()) == NULL) {
 		hmap_free(w.targets, NULL);
@@ -188,6 +245,8 @@ kmetrics_conntrack(const struct registry *reg,
 	if (hmap_count(w.targets) == 0)
 		goto out;
 	rc = -1;
+	/* Entries destroyed before the dump: their events first. */
+	ctevents_drain(kmc_events);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (ctstats_dump(kmc_entry_cb, &w, err, sizeof(err)) < 0) {
 		log_debug("kernel: connections not read: %s", err);
@@ -198,25 +257,47 @@ kmetrics_conntrack(const struct registry *reg,
 	    w.n, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	rc = w.n;
+	/* What destroy events brought, to the flows' series. */
+	hmap_iter_init(&it, kmc_pend);
+	while (hmap_iter_next(&it, &key, &val)) {
+		struct kmc_pend *p = val;
+
+		if ((s = hmap_get(w.targets, key)) != NULL) {
+			s->to_ep += p->to_ep;
+			s->to_client += p->to_client;
+			s->fail += p->fail;
+		}
+	}
+	hmap_free(kmc_pend, free);
+	kmc_pend = hmap_new();
 	hmap_iter_init(&it, w.series);
 	while (hmap_iter_next(&it, &key, &val)) {
 		s = val;
 		metric_set(metrics_get(KMC_ACTIVE, METRIC_GAUGE,
 		    "Open forwarded connections.", s->labels, NULL, 0),
 		    s->open);
+		if (s->fail > 0) {
+			metric_add(metrics_get(KMC_FAIL, METRIC_COUNTER,
+			    "Connects to an endpoint that failed.", s->labels,
+			    NULL, 0), s->fail);
+			metric_add(metrics_get(KMC_SVC_FAIL, METRIC_COUNTER,
+			    "Connects to a service's endpoints that failed.",
+			    s->svc_labels, NULL, 0), s->fail);
+		}
 		if (s->to_ep == 0 && s->to_client == 0)
 			continue;
 		kmc_add_bytes(s->labels, "to_endpoint", s->to_ep);
 		kmc_add_bytes(s->labels, "to_client", s->to_client);
 	}
-	/* Entries gone from conntrack: forgotten. */
+	/*
+	 * Entries absent from two dumps in a row: forgotten (their destroy
+	 * event was lost). One absence may be an event still queued.
+	 */
 	hmap_iter_init(&it, kmc_cts);
 	while (hmap_iter_next(&it, &key, &val)) {
 		c = val;
-		if (!c->seen)
+		if (++c->missed > 2)
 			free(hmap_del(kmc_cts, key));
-		else
-			c->seen = false;
 	}
 out:
 	hmap_free(w.targets, NULL);
@@ -224,9 +305,30 @@ out:
 	return rc;
 }
 
+int
+kmetrics_conntrack_events(struct event_base *base)
+{
+	char err[256];
+
+	if ((kmc_cts == NULL && (kmc_cts = hmap_new()) == NULL) ||
+	    (kmc_pend == NULL && (kmc_pend = hmap_new()) == NULL))
+		return -1;
+	if ((kmc_events = ctevents_open(base, kmc_event_cb, NULL, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("kernel: connect failures and the last bytes of "
+		    "closed connections not counted: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 void
 kmetrics_conntrack_shutdown(void)
 {
+	ctevents_free(kmc_events);
+	kmc_events = NULL;
 	hmap_free(kmc_cts, free);
 	kmc_cts = NULL;
+	hmap_free(kmc_pend, free);
+	kmc_pend = NULL;
 }

@@ -11,8 +11,10 @@
 # and UDP (ICMPv6 unreachable); route_localnet is left alone; an open
 # connection shows as active on its endpoint in /metrics (a conntrack
 # dump at each scrape), and no longer once closed, with its bytes
-# counted when conntrack accounting is on; SIGTERM deletes the table
-# and the VIPs. Needs root.
+# counted when conntrack accounting is on; a connect refused by an
+# endpoint is counted as its connect failure (conntrack's destroy
+# event), one that completed is not; SIGTERM deletes the table and the
+# VIPs. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
@@ -24,10 +26,10 @@ ip -n "$NE" -6 addr add fd00:234::4/64 dev eth0 nodad
 ip netns exec "$ND" sysctl -qw net.ipv6.conf.all.forwarding=0
 ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=0
 VIP=fd00:234::1a0 VNONE=fd00:234::1a1 VU=fd00:234::1a2
-VNU=fd00:234::1a3 VH=fd00:234::1a4
+VNU=fd00:234::1a3 VH=fd00:234::1a4 VDEAD=fd00:234::1a5
 
 NSX="ip netns exec $NE"
-P=$(free_port) PU=$(free_port udp) PB=$(free_port)
+P=$(free_port) PU=$(free_port udp) PB=$(free_port) PD=$(free_port)
 backend http a fd00:234::3 "$P"
 backend http b fd00:234::4 "$P"
 backend udpecho ua fd00:234::3 "$PU"
@@ -43,6 +45,9 @@ NSX="ip netns exec $ND"
 	pod6 b "$P" web fd00:234::4
 	pod6 ua "$PU/UDP" u fd00:234::3
 	pod6 ha "$PB" held fd00:234::4
+	# Ready, but nothing listens on its port: connects are refused.
+	svc6 dead "$VDEAD" 80 dead
+	pod6 dead "$PD" dead fd00:234::4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
     --vip-range fd00:234::100/120
@@ -134,6 +139,36 @@ touch "$T/release"
 wait "$HP" || fail "the held connection failed"
 active 0
 echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
+
+# scrape SERIES: the value of one series of /metrics (empty if absent).
+scrape() {
+	ip netns exec "$ND" curl -sS --max-time 5 \
+	    "http://127.0.0.1:$APIPORT/metrics" | grep -F "$1 " | sed 's/.* //'
+}
+[ "$(kclient refused "$VDEAD" 80)" = refused ] ||
+    fail "a connect to an endpoint with no listener was not refused"
+# Counted when its conntrack entry goes (the table's CLOSE timeout).
+got=""
+for _ in $(seq 300); do
+	got=$(scrape 'clusterip_forward_connect_failures_total{service="default/dead",endpoint="default/dead"}')
+	[ -n "$got" ] && [ "$got" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$got" = 1 ] || fail "refused connect: connect failures of dead: '$got', not 1"
+[ "$(scrape 'clusterip_service_connect_failures_total{service="default/dead"}')" = 1 ] ||
+    fail "refused connect not counted for the service"
+# The held connection completed its handshake: once its entry is gone,
+# still no failure.
+if command -v conntrack > /dev/null; then
+	for _ in $(seq 300); do
+		ip netns exec "$ND" conntrack -L -f ipv6 -d "$VH" 2> /dev/null |
+		    grep -q . || break
+		sleep 0.1
+	done
+fi
+got=$(scrape 'clusterip_forward_connect_failures_total{service="default/held",endpoint="default/ha"}')
+[ "${got:-0}" = 0 ] || fail "a completed connection counted as a failed connect: $got"
+echo "kernel6 iface: /metrics: a refused connect counted as a connect failure of its endpoint"
 
 NSX="ip netns exec $ND"
 kstop
