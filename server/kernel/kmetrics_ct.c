@@ -25,6 +25,8 @@
 #define KMC_BYTES	"clusterip_forward_bytes_total"
 #define KMC_FAIL	"clusterip_forward_connect_failures_total"
 #define KMC_SVC_FAIL	"clusterip_service_connect_failures_total"
+#define KMC_SVC_ACTIVE	"clusterip_service_connections_active"
+#define KMC_SVC_BYTES	"clusterip_service_bytes_total"
 /* Flows with events not yet scraped, at most (others' DNAT too). */
 #define KMC_PEND_MAX	65536
 
@@ -51,8 +53,11 @@ struct kmc_walk {
 	bool		(*want)(const struct service *);
 	struct hmap	*targets;	/* flow key -> struct kmc_series */
 	struct hmap	*series;	/* labels -> struct kmc_series */
+	struct hmap	*sums;		/* service labels -> its sums */
 	int		 n;
 };
+
+static struct kmc_series *kmc_svc_sums(struct hmap *, const char *);
 
 /* Entry id -> struct kmc_ct, kept from one dump to the next. */
 static struct hmap	*kmc_cts;
@@ -119,9 +124,15 @@ static void
 kmc_svc(struct service *svc, void *arg)
 {
 	struct kmc_walk *w = arg;
+	char se[512], l[600];
 
-	if (w->want(svc))
-		kmetrics_each_ep(svc, kmc_ep, w);
+	if (!w->want(svc))
+		return;
+	/* Its sums even without endpoints: 0 open, not what was. */
+	metrics_escape(svc->key, se, sizeof(se));
+	snprintf(l, sizeof(l), "service=\"%s\"", se);
+	(void)kmc_svc_sums(w->sums, l);
+	kmetrics_each_ep(svc, kmc_ep, w);
 }
 
 /*
@@ -190,15 +201,64 @@ kmc_event_cb(const struct ctstats_entry *e, void *arg)
 		kmc_delta(e, true, &p->to_ep, &p->to_client);
 }
 
-/* The series the userspace forwarder keeps: its labels, then direction. */
+/*
+ * The bytes series the userspace forwarder keeps (family, with help):
+ * its labels, then direction.
+ */
 static void
-kmc_add_bytes(const char *labels, const char *dir, uint64_t n)
+kmc_add_bytes(const char *family, const char *help, const char *labels,
+    const char *dir, uint64_t n)
 {
 	char l[1300];
 
 	snprintf(l, sizeof(l), "%s,direction=\"%s\"", labels, dir);
-	metric_add(metrics_get(KMC_BYTES, METRIC_COUNTER, "Bytes forwarded.",
-	    l, NULL, 0), n);
+	metric_add(metrics_get(family, METRIC_COUNTER, help, l, NULL, 0), n);
+}
+
+/* A service's sums of this scrape, made empty when absent; NULL on OOM. */
+static struct kmc_series *
+kmc_svc_sums(struct hmap *sums, const char *svc_labels)
+{
+	struct kmc_series *t;
+
+	if ((t = hmap_get(sums, svc_labels)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	strlcpy(t->svc_labels, svc_labels, sizeof(t->svc_labels));
+	if (hmap_put(sums, svc_labels, t, NULL) != 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* One scrape's sums per service: ep's added to its service's. */
+static void
+kmc_svc_sum(struct hmap *sums, const struct kmc_series *ep)
+{
+	struct kmc_series *t;
+
+	if ((t = kmc_svc_sums(sums, ep->svc_labels)) == NULL)
+		return;
+	t->open += ep->open;
+	t->to_ep += ep->to_ep;
+	t->to_client += ep->to_client;
+}
+
+/* A service's sums into the series the userspace forwarder keeps. */
+static void
+kmc_svc_set(const struct kmc_series *t)
+{
+	metric_set(metrics_get(KMC_SVC_ACTIVE, METRIC_GAUGE,
+	    "Open forwarded connections of a service.", t->svc_labels, NULL,
+	    0), t->open);
+	if (t->to_ep == 0 && t->to_client == 0)
+		return;
+	kmc_add_bytes(KMC_SVC_BYTES, "Bytes forwarded for a service.",
+	    t->svc_labels, "to_endpoint", t->to_ep);
+	kmc_add_bytes(KMC_SVC_BYTES, "Bytes forwarded for a service.",
+	    t->svc_labels, "to_client", t->to_client);
 }
 
 static void
@@ -236,8 +296,10 @@ kmetrics_conntrack(const struct registry *reg,
 	if ((kmc_cts == NULL && (kmc_cts = hmap_new()) == NULL) ||
 	    (kmc_pend == NULL && (kmc_pend = hmap_new()) == NULL) ||
 	    (w.targets = hmap_new()) == NULL ||
-	    (w.series = hmap_new()) == NULL) {
+	    (w.series = hmap_new()) == NULL ||
+	    (w.sums = hmap_new()) == NULL) {
 		hmap_free(w.targets, NULL);
+		hmap_free(w.series, NULL);
 		return -1;
 	}
 	registry_foreach_service(reg, kmc_svc, &w);
@@ -286,9 +348,17 @@ kmetrics_conntrack(const struct registry *reg,
 		}
 		if (s->to_ep == 0 && s->to_client == 0)
 			continue;
-		kmc_add_bytes(s->labels, "to_endpoint", s->to_ep);
-		kmc_add_bytes(s->labels, "to_client", s->to_client);
+		kmc_add_bytes(KMC_BYTES, "Bytes forwarded.", s->labels,
+		    "to_endpoint", s->to_ep);
+		kmc_add_bytes(KMC_BYTES, "Bytes forwarded.", s->labels,
+		    "to_client", s->to_client);
 	}
+	hmap_iter_init(&it, w.series);
+	while (hmap_iter_next(&it, &key, &val))
+		kmc_svc_sum(w.sums, val);
+	hmap_iter_init(&it, w.sums);
+	while (hmap_iter_next(&it, &key, &val))
+		kmc_svc_set(val);
 	/*
 	 * Entries absent from two dumps in a row: forgotten (their destroy
 	 * event was lost). One absence may be an event still queued.
@@ -302,6 +372,7 @@ kmetrics_conntrack(const struct registry *reg,
 out:
 	hmap_free(w.targets, NULL);
 	hmap_free(w.series, free);
+	hmap_free(w.sums, free);
 	return rc;
 }
 

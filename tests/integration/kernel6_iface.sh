@@ -94,6 +94,11 @@ done
     fail "neighbour: no endpoint, UDP not refused by ICMPv6: $r"
 echo "kernel6 iface: UDP answered; no endpoint: TCP reset, ICMPv6 unreachable"
 
+# scrape SERIES: the value of one series of /metrics (empty if absent).
+scrape() {
+	ip netns exec "$ND" curl -sS --max-time 5 \
+	    "http://127.0.0.1:$APIPORT/metrics" | grep -F "$1 " | sed 's/.* //'
+}
 # active N: until clusterip_forward_connections_active of endpoint ha
 # reads N (a scrape dumps conntrack), 10 s at most.
 active() {
@@ -129,6 +134,8 @@ PIDS="$PIDS $HP"
 for _ in $(seq 200); do [ -f "$T/held" ] && break; sleep 0.05; done
 [ -f "$T/held" ] || fail "no connection through [$VH]:7"
 active 1
+[ "$(scrape 'clusterip_service_connections_active{service="default/held"}')" = 1 ] ||
+    fail "the open connection is not active on its service"
 for dir in to_endpoint to_client; do
 	ip netns exec "$ND" curl -sS --max-time 5 \
 	    "http://127.0.0.1:$APIPORT/metrics" | grep -Eq \
@@ -140,11 +147,6 @@ wait "$HP" || fail "the held connection failed"
 active 0
 echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
 
-# scrape SERIES: the value of one series of /metrics (empty if absent).
-scrape() {
-	ip netns exec "$ND" curl -sS --max-time 5 \
-	    "http://127.0.0.1:$APIPORT/metrics" | grep -F "$1 " | sed 's/.* //'
-}
 [ "$(kclient refused "$VDEAD" 80)" = refused ] ||
     fail "a connect to an endpoint with no listener was not refused"
 # Counted when its conntrack entry goes (the table's CLOSE timeout).
