@@ -4,8 +4,9 @@
  * counters of the endpoint chains, read from the table, become
  * clusterip_forward_connections_total{service,endpoint}, the series the
  * userspace forwarder keeps for the services it serves; and conntrack's
- * entries, read when the metrics are scraped, become the open
- * connections and bytes of each endpoint.
+ * entries, read when the metrics are scraped, and its destroy events
+ * become the open connections, bytes and connect failures of each
+ * endpoint (kmetrics_ct.c).
  */
 #ifndef CIP_KMETRICS_H
 #define CIP_KMETRICS_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kmetrics_ct.c -- conntrack entries of the table's translations ->
- * open connections and bytes per endpoint, at each scrape.
+ * open connections, bytes and connect failures per endpoint and per
+ * service: a dump at each scrape, and the destroy events between two.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
