@@ -14,7 +14,8 @@
 # counted when conntrack accounting is on; a connect refused by an
 # endpoint is counted as its connect failure (conntrack's destroy
 # event), one that completed is not; SIGTERM deletes the table and the
-# VIPs. Needs root.
+# VIPs; with /proc/sys read-only the daemon warns that it cannot turn
+# forwarding on, and runs. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
@@ -177,4 +178,22 @@ kstop
 ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VIP/" &&
     fail "VIP left on eth0"
 echo "kernel6 iface: SIGTERM deleted the table and the VIPs"
+
+# Where /proc/sys is read-only (a container without the sysctl), the
+# daemon cannot turn forwarding on: it says so, and runs.
+$NSX sysctl -qw net.ipv6.conf.all.forwarding=0
+cat > "$T/rosys.sh" <<'SH'
+#!/bin/sh
+mount --bind /proc/sys /proc/sys &&
+    mount -o remount,bind,ro /proc/sys && exec "$@"
+SH
+chmod +x "$T/rosys.sh"
+DAEMON_WRAP="unshare -m $T/rosys.sh" kstart --vip-interface eth0 \
+    --vip-range 10.234.0.128/25 --vip-range fd00:234::100/120
+grep -q "kernel: net.ipv6.conf.all.forwarding is off and cannot be set" \
+    "$T/daemon.log" || fail "no warning for a read-only /proc/sys"
+[ "$($NSX sysctl -n net.ipv6.conf.all.forwarding)" = 0 ] ||
+    fail "forwarding set through a read-only /proc/sys?"
+kstop
+echo "kernel6 iface: a read-only /proc/sys: forwarding left off, warned"
 pass
