@@ -781,6 +781,8 @@ cluster_stop(cluster_stop_cb *done, void *arg)
 	c->stop_cb = done;
 	c->stop_arg = arg;
 	c->rt->pod_lease = NULL;	/* the API's leases end with us */
+	c->rt->pod_renew = NULL;
+	c->rt->pod_lease_left = NULL;
 	if ((c->stop_ev = evtimer_new(c->rt->base, cluster_stop_timeout_cb,
 	    c)) == NULL || etcd_lease_revoke(c->etcd, c->lease,
 	    cluster_revoke_cb, c) != 0) {
