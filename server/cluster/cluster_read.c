@@ -63,6 +63,9 @@ cluster_parse_key(const struct cluster *c, const char *key, char **host,
 	} else if (strncmp(p, "pods/", 5) == 0) {
 		*kind = REGISTRY_POD;
 		p += 5;
+	} else if (*host != NULL && strncmp(p, "endpoints/", 10) == 0) {
+		*kind = REGISTRY_ENDPOINTS;
+		p += 10;
 	} else
 		goto fail;
 	if ((slash = strchr(p, '/')) == NULL || slash == p ||
@@ -108,7 +111,7 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 	struct manifest_report rep;
 	const char *objkey, *h;
 	json_t *v = NULL;
-	char *host = NULL, *doc = NULL, err[1024];
+	char *host = NULL, *doc = NULL, err[1024] = "";
 	int rc = -1;
 
 	memset(&rep, 0, sizeof(rep));
@@ -132,10 +135,13 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 	if ((doc = json_dumps(json_object_get(v, "object"),
 	    JSON_COMPACT)) == NULL)
 		goto out;
+	/* One Service or Pod, or the subsets of one Endpoints object. */
 	if (manifest_parse_buf(doc, strlen(doc), kv->key, set, &rep, err,
-	    sizeof(err)) != 0 || set->nsvcs + set->npods != 1) {
-		log_warnx("etcd: %s: %s", kv->key, set->nsvcs + set->npods ==
-		    1 ? err : "not one object");
+	    sizeof(err)) != 0 || (kind == REGISTRY_ENDPOINTS ?
+	    set->nsvcs + set->npods != 0 || set->neps == 0 :
+	    set->nsvcs + set->npods != 1 || set->neps != 0)) {
+		log_warnx("etcd: %s: %s", kv->key, err[0] != '\0' ? err :
+		    "not one object");
 		objset_clear(set);
 		goto out;
 	}
@@ -260,9 +266,13 @@ struct cluster_seen {
 	size_t		 n, cap;
 };
 
+/*
+ * Notes object kind:objkey for dropping unless the read saw its key
+ * (seen: "e:ns/name" for a pod an Endpoints object made, else the same).
+ */
 static void
 cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
-    const struct owner *o)
+    const char *seen, const struct owner *o)
 {
 	char k[320], *ek;
 	bool pending;
@@ -270,7 +280,8 @@ cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
 	if (o->kind != OWNER_ETCD && !(kind == 's' && o->kind == OWNER_API))
 		return;
 	snprintf(k, sizeof(k), "%c:%s", kind, objkey);
-	if (hmap_get(s->keys, k) != NULL || s->n >= s->cap)
+	if (hmap_get(s->keys, seen != NULL ? seen : k) != NULL ||
+	    s->n >= s->cap)
 		return;
 	if (o->kind == OWNER_API) {
 		/* Applied here and not written yet: not gone. */
@@ -287,13 +298,20 @@ cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
 static void
 cluster_seen_svc_cb(struct service *svc, void *arg)
 {
-	cluster_seen_check(arg, 's', svc->key, &svc->owner);
+	cluster_seen_check(arg, 's', svc->key, NULL, &svc->owner);
 }
 
 static void
 cluster_seen_pod_cb(struct pod *pod, void *arg)
 {
-	cluster_seen_check(arg, 'p', pod->key, &pod->owner);
+	char ek[320];
+
+	if (pod->endpoints_of == NULL) {
+		cluster_seen_check(arg, 'p', pod->key, NULL, &pod->owner);
+		return;
+	}
+	snprintf(ek, sizeof(ek), "e:%s", pod->endpoints_of);
+	cluster_seen_check(arg, 'p', pod->key, ek, &pod->owner);
 }
 
 /*
@@ -368,6 +386,39 @@ cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
 }
 
 /*
+ * Moves one's object (a Service, a Pod, or an Endpoints object's
+ * subsets) into set: only one's arrays are left. 0, or -1 on OOM (one
+ * keeps what did not move).
+ */
+static int
+cluster_collect_move(struct objset *set, struct objset *one)
+{
+	size_t i;
+
+	if (one->nsvcs == 1) {
+		if (objset_add_service(set, one->svcs[0]) != 0)
+			return -1;
+		one->nsvcs = 0;
+	}
+	if (one->npods == 1) {
+		if (objset_add_pod(set, one->pods[0]) != 0)
+			return -1;
+		one->npods = 0;
+	}
+	for (i = 0; i < one->neps; i++) {
+		if (objset_add_endpoints(set, one->eps[i]) != 0) {
+			/* The moved ones are set's now. */
+			memmove(one->eps, one->eps + i, (one->neps - i) *
+			    sizeof(*one->eps));
+			one->neps -= i;
+			return -1;
+		}
+	}
+	one->neps = 0;
+	return 0;
+}
+
+/*
  * Collects one page of a full read into batches: one per publishing host
  * (and one for the cluster-wide Services), applied once the last page
  * is in (cluster_apply_batches) so that 100,000 objects cost one
@@ -414,16 +465,12 @@ cluster_collect(struct cluster *c, struct hmap *batches,
 			objset_clear(&one);
 			continue;
 		}
-		if ((one.nsvcs == 1 && objset_add_service(&b->set,
-		    one.svcs[0]) != 0) || (one.npods == 1 &&
-		    objset_add_pod(&b->set, one.pods[0]) != 0)) {
+		if (cluster_collect_move(&b->set, &one) != 0) {
 			free(b->kvs[b->n].key);
 			free(b->kvs[b->n].value);
 			objset_clear(&one);
 			continue;
 		}
-		/* Moved into the batch: only the arrays are left. */
-		one.nsvcs = one.npods = 0;
 		objset_clear(&one);
 		b->n++;
 	}
@@ -548,7 +595,8 @@ cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
 		    &objkey) == 0) {
 			snprintf(k, sizeof(k), "%c:%s", kind ==
-			    REGISTRY_SERVICE ? 's' : 'p', objkey);
+			    REGISTRY_SERVICE ? 's' : kind == REGISTRY_POD ?
+			    'p' : 'e', objkey);
 			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
 			free(host);
 		}
