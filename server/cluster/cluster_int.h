@@ -53,6 +53,14 @@ struct cluster {
 	size_t			 read_pages;
 	char			*read_from;	/* the next page's first key */
 	size_t			 read_fromlen;
+	/*
+	 * A page in, decoded from read_ev while etcd makes the next one;
+	 * read_last: it ends the read.
+	 */
+	struct etcd_kv		*read_kvs;
+	size_t			 read_nkvs;
+	bool			 read_last;
+	struct event		*read_ev;
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */

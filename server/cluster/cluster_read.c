@@ -353,7 +353,7 @@ cluster_drop_stale(struct cluster *c, struct hmap *keys)
 struct cluster_batch {
 	struct owner		 o;
 	struct objset		 set;
-	struct etcd_kv		*kvs;	/* copies: pages are freed */
+	struct etcd_kv		*kvs;	/* moved out of the pages */
 	size_t			 n, cap;
 };
 
@@ -366,23 +366,6 @@ cluster_batch_free(void *p)
 	free(b->o.id);
 	etcd_kvs_free(b->kvs, b->n);
 	free(b);
-}
-
-/* A copy of kv's key, value and revisions. 0, or -1 on OOM. */
-static int
-cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
-{
-	*to = *kv;
-	to->key = malloc(kv->keylen + 1);
-	to->value = malloc(kv->valuelen + 1);
-	if (to->key == NULL || to->value == NULL) {
-		free(to->key);
-		free(to->value);
-		return -1;
-	}
-	memcpy(to->key, kv->key, kv->keylen + 1);
-	memcpy(to->value, kv->value, kv->valuelen + 1);
-	return 0;
 }
 
 /*
@@ -426,7 +409,7 @@ cluster_collect_move(struct objset *set, struct objset *one)
  */
 static void
 cluster_collect(struct cluster *c, struct hmap *batches,
-    const struct etcd_kv *kvs, size_t n)
+    struct etcd_kv *kvs, size_t n)
 {
 	struct cluster_batch *b;
 	struct objset one;
@@ -461,16 +444,13 @@ cluster_collect(struct cluster *c, struct hmap *batches,
 			}
 			b->kvs = grown;
 		}
-		if (cluster_kv_copy(&b->kvs[b->n], &kvs[i]) != 0) {
-			objset_clear(&one);
-			continue;
-		}
 		if (cluster_collect_move(&b->set, &one) != 0) {
-			free(b->kvs[b->n].key);
-			free(b->kvs[b->n].value);
 			objset_clear(&one);
 			continue;
 		}
+		/* The key-value moves in too, for the one-by-one fallback. */
+		b->kvs[b->n] = kvs[i];
+		kvs[i].key = kvs[i].value = NULL;
 		objset_clear(&one);
 		b->n++;
 	}
@@ -524,6 +504,12 @@ static void	cluster_read_page(struct cluster *);
 static void
 cluster_read_reset(struct cluster *c)
 {
+	if (c->read_ev != NULL)
+		evtimer_del(c->read_ev);
+	etcd_kvs_free(c->read_kvs, c->read_nkvs);
+	c->read_kvs = NULL;
+	c->read_nkvs = 0;
+	c->read_last = false;
 	hmap_free(c->read_keys, NULL);
 	c->read_keys = NULL;
 	hmap_free(c->read_batches, cluster_batch_free);
@@ -564,18 +550,60 @@ cluster_read_done(struct cluster *c)
 }
 
 /*
- * One page of the full read: applied at once, its keys noted; the next
- * page is asked for from past its last key, at the first page's
- * revision.
+ * Decodes the page held in read_kvs into the read's batches and notes
+ * its keys; the last page ends the read.
+ */
+static void
+cluster_page_decode(struct cluster *c)
+{
+	enum registry_kind kind;
+	const char *objkey;
+	char *host, k[320];
+	size_t i, n = c->read_nkvs;
+	struct etcd_kv *kvs = c->read_kvs;
+
+	if (kvs == NULL && !c->read_last)
+		return;
+	/* Keys first: collecting moves them out of the page. */
+	for (i = 0; i < n; i++) {
+		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
+		    &objkey) == 0) {
+			snprintf(k, sizeof(k), "%c:%s", kind ==
+			    REGISTRY_SERVICE ? 's' : kind == REGISTRY_POD ?
+			    'p' : 'e', objkey);
+			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
+			free(host);
+		}
+	}
+	cluster_collect(c, c->read_batches, kvs, n);
+	etcd_kvs_free(kvs, n);
+	c->read_kvs = NULL;
+	c->read_nkvs = 0;
+	if (c->read_last) {
+		c->read_last = false;
+		cluster_read_done(c);
+	}
+}
+
+static void
+cluster_page_decode_cb(evutil_socket_t fd, short what, void *arg)
+{
+	cluster_page_decode(arg);
+}
+
+/*
+ * One page of the full read: the next page is asked for first (from
+ * past its last key, at the first page's revision), then this one is
+ * decoded from a zero-timeout event, after libcurl sent that request:
+ * etcd makes the next page while this one is decoded.
  */
 static void
 cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
     size_t n, bool more, void *arg)
 {
 	struct cluster *c = arg;
-	enum registry_kind kind;
-	const char *objkey;
-	char *host, *from, k[320];
+	struct timeval tv = { 0, 0 };
+	char *from;
 	size_t i;
 
 	c->reading = false;
@@ -590,34 +618,44 @@ cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 		return;
 	if (c->read_rev == 0)
 		c->read_rev = rev;
-	cluster_collect(c, c->read_batches, kvs, n);
-	for (i = 0; i < n; i++) {
-		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
-		    &objkey) == 0) {
-			snprintf(k, sizeof(k), "%c:%s", kind ==
-			    REGISTRY_SERVICE ? 's' : kind == REGISTRY_POD ?
-			    'p' : 'e', objkey);
-			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
-			free(host);
-		}
-	}
+	cluster_page_decode(c);		/* one left over, if any */
+	if (c->read_keys == NULL)
+		return;
 	c->read_n += n;
 	c->read_pages++;
-	if (!more || n == 0) {
-		cluster_read_done(c);
-		return;
-	}
-	/* The next page: from the last key with a 0 byte appended. */
-	if ((from = malloc(kvs[n - 1].keylen + 1)) == NULL) {
+	/* The page is ours: its callback's copy is left empty. */
+	if (n > 0 && (c->read_kvs = calloc(n, sizeof(*kvs))) == NULL) {
 		cluster_read_reset(c);
 		return;		/* the tick starts over */
 	}
-	memcpy(from, kvs[n - 1].key, kvs[n - 1].keylen);
-	from[kvs[n - 1].keylen] = '\0';
-	free(c->read_from);
-	c->read_from = from;
-	c->read_fromlen = kvs[n - 1].keylen + 1;
-	cluster_read_page(c);
+	if (n > 0)
+		memcpy(c->read_kvs, kvs, n * sizeof(*kvs));
+	c->read_nkvs = n;
+	for (i = 0; i < n; i++)
+		kvs[i].key = kvs[i].value = NULL;
+	c->read_last = !more || n == 0;
+	if (!c->read_last) {
+		/* The next page: from the last key with a 0 byte appended. */
+		if ((from = malloc(c->read_kvs[n - 1].keylen + 1)) == NULL) {
+			cluster_read_reset(c);
+			return;
+		}
+		memcpy(from, c->read_kvs[n - 1].key,
+		    c->read_kvs[n - 1].keylen);
+		from[c->read_kvs[n - 1].keylen] = '\0';
+		free(c->read_from);
+		c->read_from = from;
+		c->read_fromlen = c->read_kvs[n - 1].keylen + 1;
+		cluster_read_page(c);
+		if (c->read_keys == NULL)
+			return;		/* not sent: reset */
+	}
+	if (c->read_ev == NULL && (c->read_ev = evtimer_new(c->rt->base,
+	    cluster_page_decode_cb, c)) == NULL) {
+		cluster_page_decode(c);
+		return;
+	}
+	evtimer_add(c->read_ev, &tv);
 }
 
 static void
@@ -666,6 +704,9 @@ void
 cluster_read_free(struct cluster *c)
 {
 	cluster_read_reset(c);
+	if (c->read_ev != NULL)
+		event_free(c->read_ev);
+	c->read_ev = NULL;
 }
 
 void
