@@ -664,11 +664,16 @@ cluster_read_page(struct cluster *c)
 	char *end;
 	size_t endlen;
 
-	if ((end = etcd_prefix_end(c->prefix, c->prefixlen, &endlen)) ==
-	    NULL) {
+	/*
+	 * Up to P vips/, which sorts after hosts/ and services/: the VIP
+	 * keys (as many as the Services) say nothing a Service's own key
+	 * does not, so etcd need not send them.
+	 */
+	if (asprintf(&end, "%svips/", c->prefix) == -1) {
 		cluster_read_reset(c);
 		return;
 	}
+	endlen = strlen(end);
 	c->reading = etcd_range_page(c->etcd, c->read_from != NULL ?
 	    c->read_from : c->prefix, c->read_from != NULL ?
 	    c->read_fromlen : c->prefixlen, end, endlen, c->read_rev,
