@@ -27,22 +27,11 @@ PY
 }
 gen a >"$TEST_TMP/a.yaml"
 gen b >"$TEST_TMP/b.yaml"
-apids=()
-for h in a b; do
-	cl_api $h -o "$TEST_TMP/apply-$h.out" -w '%{http_code}\n' -X POST \
-	    --data-binary @"$TEST_TMP/$h.yaml" http://127.0.0.1:9901/v1/apply >"$TEST_TMP/code-$h" &
-	apids+=($!)
-done
-wait "${apids[@]}"
-for h in a b; do
-	[ "$(cat "$TEST_TMP/code-$h")" = 200 ] || fail "apply on $h: $(head -c 300 "$TEST_TMP/apply-$h.out")"
-done
+cl_apply_at_once a b
 
-# Polls (120 s, a guard) until both hosts list the same VIP pairs.
+# Succeeds once both hosts list the same VIP pairs.
 check() {
-	for h in a b; do
-		cl_api $h http://127.0.0.1:9901/v1/services >"$TEST_TMP/svcs-$h.json" || return 1
-	done
+	cl_services a b || return 1
 	python3 - "$N" "$TEST_TMP/svcs-a.json" "$TEST_TMP/svcs-b.json" <<'PY'
 import json, sys
 n = int(sys.argv[1])
@@ -61,13 +50,9 @@ for fam in (0, 1):
         sys.exit("family %d: %d distinct VIPs for %d services" % (fam, len(set(ips)), n))
 PY
 }
-for ((i = 0; i < 600; i++)); do
-	check 2>"$TEST_TMP/check.err" && break
-	sleep 0.2
-done
-check || fail "no agreement: $(cat "$TEST_TMP/check.err")"
-races=$(( $(count_log "${CL_LOG[a]}" 'vips/fd00:cb:.* is held by') + $(count_log "${CL_LOG[b]}" 'vips/fd00:cb:.* is held by') ))
-moved=$(( $(count_log "${CL_LOG[a]}" 'moved to VIP') + $(count_log "${CL_LOG[b]}" 'moved to VIP') ))
+cl_until "no agreement" check
+races=$(cl_count_logs 'vips/fd00:cb:.* is held by' a b)
+moved=$(cl_count_logs 'moved to VIP' a b)
 echo "IPv6 VIP claims that lost a race: $races; services moved: $moved"
 [ "$races" -gt 0 ] || fail "no IPv6 VIP race happened: the test proves nothing"
 
