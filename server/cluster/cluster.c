@@ -587,30 +587,49 @@ cluster_publish_all(struct cluster *c)
 
 static void cluster_grant(struct cluster *);
 
+void
+cluster_lease_ask(struct cluster *c, bool *granting, int64_t ttl_s,
+    etcd_lease_cb *cb, void *arg)
+{
+	if (*granting)
+		return;
+	*granting = etcd_lease_grant(c->etcd, ttl_s, cb, arg) == 0;
+}
+
+bool
+cluster_lease_got(const char *what, const char *name, const char *error,
+    int64_t id, int64_t ttl, bool quiet)
+{
+	if (error != NULL || id == 0) {
+		log_warnx("etcd: no lease for %s %s: %s", what, name,
+		    error != NULL ? error : "no id");
+		return false;
+	}
+	if (quiet)
+		log_debug("etcd: %s %s holds lease %" PRIx64 " (TTL %" PRId64
+		    " s)", what, name, (uint64_t)id, ttl);
+	else
+		log_info("etcd: %s %s holds lease %" PRIx64 " (TTL %" PRId64
+		    " s)", what, name, (uint64_t)id, ttl);
+	return true;
+}
+
 static void
 cluster_lease_cb(const char *error, int64_t id, int64_t ttl, void *arg)
 {
 	struct cluster *c = arg;
 
 	c->granting = false;
-	if (error != NULL || id == 0) {
-		log_warnx("etcd: no lease for host %s: %s", c->host,
-		    error != NULL ? error : "no id");
+	if (!cluster_lease_got("host", c->host, error, id, ttl, false))
 		return;		/* the tick tries again */
-	}
 	c->lease = id;
-	log_info("etcd: host %s holds lease %" PRIx64 " (TTL %" PRId64 " s)",
-	    c->host, (uint64_t)id, ttl);
 	cluster_publish_all(c);
 }
 
 static void
 cluster_grant(struct cluster *c)
 {
-	if (c->granting)
-		return;
-	c->granting = etcd_lease_grant(c->etcd, c->ttl_s, cluster_lease_cb,
-	    c) == 0;
+	cluster_lease_ask(c, &c->granting, c->ttl_s, cluster_lease_cb, c);
 }
 
 static void

@@ -100,6 +100,17 @@ bool	cluster_key_is_host(const struct cluster *, const char *key);
 int	cluster_parse_key(const struct cluster *, const char *key,
     char **host, enum registry_kind *kind, const char **objkey);
 
+/*
+ * Leases (cluster.c): cluster_lease_ask grants one of ttl_s unless
+ * *granting (true while the grant is out; cb clears it).
+ * cluster_lease_got logs a grant's answer for what ("host", "pod") name
+ * (at debug level when quiet) and returns whether it gave a lease.
+ */
+void	cluster_lease_ask(struct cluster *, bool *granting, int64_t ttl_s,
+    etcd_lease_cb *cb, void *arg);
+bool	cluster_lease_got(const char *what, const char *name,
+    const char *error, int64_t id, int64_t ttl, bool quiet);
+
 /* Notes a local object's key for the next flush (cluster.c). */
 void	cluster_note(struct cluster *, enum registry_kind, const char *objkey,
     const struct owner *, bool remove, bool new_vip, const char *vip,

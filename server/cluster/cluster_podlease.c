@@ -82,25 +82,19 @@ podlease_grant_cb(const char *error, int64_t id, int64_t ttl, void *arg)
 		podlease_free(pl);
 		return;
 	}
-	if (error != NULL || id == 0) {
-		log_warnx("etcd: no lease for pod %s: %s", pl->key,
-		    error != NULL ? error : "no id");
+	if (!cluster_lease_got("pod", pl->key, error, id, ttl, true)) {
 		c->retry = true;	/* the tick grants it again */
 		return;
 	}
 	pl->id = id;
-	log_debug("etcd: pod %s holds lease %" PRIx64 " (TTL %" PRId64 " s)",
-	    pl->key, (uint64_t)id, ttl);
 	podlease_note(pl);
 }
 
 static void
 podlease_grant(struct cluster_podlease *pl)
 {
-	if (pl->granting)
-		return;
-	pl->granting = etcd_lease_grant(pl->c->etcd, pl->ttl_s,
-	    podlease_grant_cb, pl) == 0;
+	cluster_lease_ask(pl->c, &pl->granting, pl->ttl_s, podlease_grant_cb,
+	    pl);
 }
 
 static void

@@ -15,8 +15,7 @@ set -u
 cl_net a b c
 cl_etcd m1
 A=$(cl_addr a)
-mkdir -p "$TEST_TMP/man-a"
-cat >"$TEST_TMP/man-a/files.yaml" <<Y
+cl_manifest a <<Y
 apiVersion: v1
 kind: Service
 metadata: {name: filesvc}
@@ -34,14 +33,7 @@ cl_daemon a --manifests "$TEST_TMP/man-a"
 cl_daemon c
 
 # The backend, on A's address.
-ip netns exec ${CL_P}a python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 8080)); s.listen(8)
-while True:
-    c, _ = s.accept(); c.sendall(b"hello from a\n"); c.close()
-' "$A" &
-TEST_PIDS+=($!)
+cl_greeter a "$A" 8080 "hello from a"
 
 cl_apply a "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[
  {\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"ext\"},
@@ -54,13 +46,7 @@ cl_poll_dig c ext.default.svc.cluster.local "$vip"
 cl_poll_api c /v1/endpoints/default/ext "\"ip\": *\"$A\""
 ek=/clusterip/hosts/$A/endpoints/default/ext
 [ -n "$(cl_ectl get $ek --keys-only)" ] || fail "no key $ek in etcd"
-for ((n = 0; n < 150; n++)); do
-	out=$(ip netns exec ${CL_P}c python3 -c "
-import socket; s = socket.create_connection(('$vip', 80), timeout=10); print(s.recv(100).decode().strip())" 2>/dev/null)
-	[ "$out" = "hello from a" ] && break
-	sleep 0.2
-done
-[ "$out" = "hello from a" ] || fail "through the VIP on C: '$out'"
+cl_greeting c "$vip" 80 "hello from a" || fail "through the VIP on C: '$CL_GOT'"
 pass "a selectorless Service and its Endpoints applied on A forward on C to A's backend"
 
 # A's file Endpoints: under A's key space, on A's host lease.
@@ -89,7 +75,7 @@ done
 pass "a changed Endpoints object replaces its addresses on B and C"
 
 # Removed from A's file: gone from every host and from etcd.
-cat >"$TEST_TMP/man-a/files.yaml" <<Y
+cl_manifest a <<Y
 apiVersion: v1
 kind: Service
 metadata: {name: filesvc}

@@ -17,8 +17,7 @@ cl_net a b c
 cl_etcd m1
 
 # Host A also serves a manifest file: its Service stays A's.
-mkdir -p "$TEST_TMP/man-a"
-cat >"$TEST_TMP/man-a/files.yaml" <<'Y'
+cl_manifest a <<'Y'
 apiVersion: v1
 kind: Service
 metadata: {name: filesvc}
@@ -72,18 +71,7 @@ cl_api a http://127.0.0.1:9901/v1/services/default/web | grep -q 9090 || fail "B
 pass "a file Service stays its host's (409 elsewhere); the API's Service changes from any host"
 
 # A pod registered on B (TTL 4 s), serving on B's address.
-ip netns exec ${CL_P}b python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.178.0.4", 8080)); s.listen(8)
-while True:
-    c, _ = s.accept(); c.sendall(b"hello from b\n"); c.close()
-' &
-TEST_PIDS+=($!)
-for ((n = 0; n < 300; n++)); do
-	ip netns exec ${CL_P}b python3 -c 'import socket; socket.create_connection(("10.178.0.4", 8080), timeout=2)' 2>/dev/null && break
-	sleep 0.1
-done
+cl_greeter b 10.178.0.4 8080 "hello from b"
 cl_api b -X PUT -d '{"labels":{"app":"web"},"ip":"10.178.0.4","ports":[{"port":8080}],"ttlSeconds":4}' \
     http://127.0.0.1:9901/v1/pods/default/web-b >/dev/null || fail "register on B"
 for h in a c; do
@@ -98,9 +86,7 @@ cl_api c http://127.0.0.1:9901/v1/pods/default/web-b | grep -q 'etcd (host 10.17
 	fail "host C does not name B as the pod's owner"
 ip netns exec ${CL_P}c "$top_builddir/client/clusterip" get pods -o wide | grep -Eq '^web-b .* 10\.178\.0\.4 +10\.178\.0\.4 ' ||
 	fail "clusterip get pods -o wide on C: $(ip netns exec ${CL_P}c "$top_builddir/client/clusterip" get pods -o wide)"
-out=$(ip netns exec ${CL_P}c python3 -c "
-import socket; s = socket.create_connection(('$vip', 8080), timeout=10); print(s.recv(100).decode().strip())")
-[ "$out" = "hello from b" ] || fail "through the VIP on C: '$out'"
+cl_greeting c "$vip" 8080 "hello from b" || fail "through the VIP on C: '$CL_GOT'"
 pass "a pod registered on B is an endpoint on A and C and takes traffic from C"
 
 # No heartbeat: the lease runs out on B, and the pod goes everywhere.

@@ -187,3 +187,40 @@ cl_count_logs() {
 	for h in "$@"; do n=$((n + $(count_log "${CL_LOG[$h]}" "$pat"))); done
 	echo $n
 }
+
+# cl_manifest H: stdin becomes host H's manifest file, in the directory
+# $TEST_TMP/man-H (give it to cl_daemon with --manifests).
+cl_manifest() {
+	mkdir -p "$TEST_TMP/man-$1"
+	cat >"$TEST_TMP/man-$1/$1.yaml"
+}
+
+# cl_greeting H ADDR PORT TEXT: connects from host H to ADDR:PORT until
+# the server says TEXT (60 s, a guard); 1 if it never did, the last
+# reply in CL_GOT.
+cl_greeting() {
+	local n
+	for ((n = 0; n < 300; n++)); do
+		CL_GOT=$(ip netns exec $CL_P$1 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+print(s.recv(100).decode().strip())' "$2" "$3" 2>/dev/null)
+		[ "$CL_GOT" = "$4" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# cl_greeter H ADDR PORT TEXT: a TCP server in host H on ADDR:PORT that
+# says TEXT to each client and closes; returns once it answers.
+cl_greeter() {
+	ip netns exec $CL_P$1 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(sys.argv[3].encode() + b"\n"); c.close()
+' "$2" "$3" "$4" &
+	TEST_PIDS+=($!)
+	cl_greeting "$@" || fail "no server on $2:$3 in host $1: '$CL_GOT'"
+}
