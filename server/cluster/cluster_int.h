@@ -186,8 +186,12 @@ void	cluster_watch_resume(struct cluster *);
  */
 void	cluster_vip_lost(struct cluster *, const char *svc_key,
     const char *vip, const char *holder_key);
-/* The same with the holder's object kv at hand (cluster_read.c). */
-void	cluster_swap(struct cluster *, const char *svc_key,
+/*
+ * The same with the holder's object kv at hand (cluster_read.c). A
+ * Service that no longer holds vip (NULL: unknown) moved already, when
+ * both its families' claims lost: the winner comes in, ours stays.
+ */
+void	cluster_swap(struct cluster *, const char *svc_key, const char *vip,
     const struct etcd_kv *kv);
 
 #endif

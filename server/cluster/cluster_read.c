@@ -174,6 +174,7 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	char *host = NULL, err[1024], ns[64], name[256];
 	char vip[INET_ADDRSTRLEN] = "", vip6[INET6_ADDRSTRLEN] = "";
 	char *lost = NULL;
+	const char *which = NULL;
 	int rc = 0;
 
 	memset(&set, 0, sizeof(set));
@@ -209,15 +210,16 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	c->applying = false;
 	objset_clear(&set);
 	if (rc == ERR_CONFLICT && !c->swapping) {
-		if (vip[0] != '\0')
-			lost = hmap_get(c->lost, vip);
-		if (lost == NULL && vip6[0] != '\0')
-			lost = hmap_get(c->lost, vip6);
+		if (vip[0] != '\0' && (lost = hmap_get(c->lost, vip)) != NULL)
+			which = vip;
+		else if (vip6[0] != '\0' &&
+		    (lost = hmap_get(c->lost, vip6)) != NULL)
+			which = vip6;
 	}
 	if (lost != NULL) {
 		/* A VIP a Service of ours lost the race for: give it up. */
 		if ((lost = strdup(lost)) != NULL)
-			cluster_swap(c, lost, kv);
+			cluster_swap(c, lost, which, kv);
 		free(lost);
 	}
 out:
@@ -733,8 +735,20 @@ cluster_read_prefix(struct cluster *c)
  * kv, and a new VIP to svc_key: ours out quietly, the winner in, ours
  * back in (a new VIP; noted, so published and claimed again).
  */
+/* True when svc holds ip (either family's VIP, as text). */
+static bool
+cluster_svc_holds(const struct service *svc, const char *ip)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (svc->vip.s_addr != 0 && strcmp(inet4_str(svc->vip, buf), ip) == 0)
+		return true;
+	return !in6_is_unset(&svc->vip6) && strcmp(inet_ntop(AF_INET6,
+	    &svc->vip6, buf, sizeof(buf)), ip) == 0;
+}
+
 void
-cluster_swap(struct cluster *c, const char *svc_key,
+cluster_swap(struct cluster *c, const char *svc_key, const char *vip,
     const struct etcd_kv *kv)
 {
 	struct service *svc;
@@ -751,6 +765,20 @@ cluster_swap(struct cluster *c, const char *svc_key,
 	if (svc == NULL || svc->owner.kind == OWNER_ETCD ||
 	    svc->nreq_ips > 0)
 		goto out;	/* gone, not ours, or a VIP asked for */
+	if (vip != NULL && !cluster_svc_holds(svc, vip)) {
+		/*
+		 * Moved already: both its VIPs lost (one race per family),
+		 * and the first loss gave it two new ones. The winner just
+		 * comes in; moving again would throw those away.
+		 */
+		free(hmap_del(c->lost, vip));
+		log_info("etcd: %s no longer holds VIP %s: not moved again",
+		    svc_key, vip);
+		c->swapping = true;
+		(void)cluster_apply_kv(c, ETCD_PUT, kv);
+		c->swapping = false;
+		goto out;
+	}
 	free(hmap_del(c->lost, inet4_str(svc->vip, ip)));
 	if (!in6_is_unset(&svc->vip6))
 		free(hmap_del(c->lost, inet_ntop(AF_INET6, &svc->vip6, ip6,
@@ -797,6 +825,7 @@ out:
 struct cluster_swap {
 	struct cluster	*c;
 	char		*svc_key;
+	char		*vip;		/* the one it lost */
 };
 
 static void
@@ -810,8 +839,9 @@ cluster_swap_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	 * object): its arrival through the watch swaps (cluster->lost).
 	 */
 	if (error == NULL && n == 1)
-		cluster_swap(sw->c, sw->svc_key, &kvs[0]);
+		cluster_swap(sw->c, sw->svc_key, sw->vip, &kvs[0]);
 	free(sw->svc_key);
+	free(sw->vip);
 	free(sw);
 }
 
@@ -827,7 +857,10 @@ cluster_vip_lost(struct cluster *c, const char *svc_key, const char *vip,
 		free(k);
 	free(old);
 	if ((sw = calloc(1, sizeof(*sw))) == NULL ||
-	    (sw->svc_key = strdup(svc_key)) == NULL) {
+	    (sw->svc_key = strdup(svc_key)) == NULL ||
+	    (sw->vip = strdup(vip)) == NULL) {
+		if (sw != NULL)
+			free(sw->svc_key);
 		free(sw);
 		return;
 	}
@@ -835,6 +868,7 @@ cluster_vip_lost(struct cluster *c, const char *svc_key, const char *vip,
 	if (etcd_range(c->etcd, holder_key, strlen(holder_key), false,
 	    cluster_swap_cb, sw) != 0) {
 		free(sw->svc_key);
+		free(sw->vip);
 		free(sw);
 	}
 }
