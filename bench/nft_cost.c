@@ -219,7 +219,7 @@ main(int argc, char **argv)
 	for (i = 0; i < nsvc; i++) {
 		snprintf(name, sizeof(name), "s%zu", i);
 		svc = registry_find_service(reg, "default", name);
-		nftrules_service(&buf, &o, svc, &empty, &st);
+		nftrules_service(&buf, &o, svc, &empty, &st, NULL);
 		/* A goto target for the probes: the middle service's. */
 		for (j = 0; i == nsvc / 2 && j < st.n; j++)
 			if (strncmp(st.v[j], "c:svc-", 6) == 0)

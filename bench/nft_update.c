@@ -57,7 +57,7 @@ main(int argc, char **argv)
 
 		snprintf(name, sizeof(name), "s%zu", i);
 		svc = registry_find_service(reg, "default", name);
-		nftrules_service(&buf, &o, svc, &empty, &st[i]);
+		nftrules_service(&buf, &o, svc, &empty, &st[i], NULL);
 	}
 	if (buf.err != 0 || nftapply_run(nft, buf.p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "build: %s\n", buf.err ? "out of memory" : err);
@@ -80,7 +80,7 @@ main(int argc, char **argv)
 		svc = registry_find_service(reg, "default", err);
 		t0 = nft_bench_now_us();
 		nftbuf_reset(&buf);
-		nftrules_service(&buf, &o, svc, &st[k], &now);
+		nftrules_service(&buf, &o, svc, &st[k], &now, NULL);
 		if (buf.err != 0 || nftapply_run(nft, buf.p, err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "update: %s\n", err);
