@@ -85,9 +85,6 @@ put_msg(struct mnl_nlmsg_batch *mb, const char *table,
 		}
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, v[i].key,
 		    (uint32_t)v[i].klen);
-		if (v[i].range)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END,
-			    v[i].key_end, (uint32_t)v[i].klen);
 		if (v[i].add && v[i].dlen > 0)
 			nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, v[i].data,
 			    (uint32_t)v[i].dlen);

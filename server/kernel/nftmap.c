@@ -11,10 +11,45 @@
 #include "registry.h"
 #include "util.h"
 
-void
-nftmap_share(uint32_t i, uint32_t n, uint32_t *lo, uint32_t *hi)
+/* The slot counts of the maps, in the order the rules try them. */
+static const uint32_t classes[NFTMAP_NCLASSES] = { 1, 2, 3, 4, 5, 6, 7, 8,
+    9, 10, 11, 12, 13, 14, 15, 16, 512, 2048, 8192, 65536 };
+
+uint32_t
+nftmap_class(size_t i)
 {
-	uint32_t q = NFTMAP_SLOTS / n, r = NFTMAP_SLOTS % n;
+	return i < NFTMAP_NCLASSES ? classes[i] : 0;
+}
+
+uint32_t
+nftmap_slots(uint32_t n)
+{
+	size_t i;
+
+	if (n <= 16)
+		return n;
+	for (i = 16; i < NFTMAP_NCLASSES - 1; i++)
+		if (classes[i] / 16 >= n)
+			break;
+	return classes[i];
+}
+
+/* True when a map of m slots exists. */
+static bool
+is_class(uint32_t m)
+{
+	size_t i;
+
+	for (i = 0; i < NFTMAP_NCLASSES; i++)
+		if (classes[i] == m)
+			return true;
+	return false;
+}
+
+void
+nftmap_share(uint32_t i, uint32_t n, uint32_t m, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t q = m / n, r = m % n;
 
 	*lo = i * q + (i < r ? i : r);
 	*hi = *lo + q - (i < r ? 0 : 1);
@@ -51,15 +86,16 @@ nftmap_port(const char *key, const struct svc_ready *r, bool v6,
     struct nftrules_state *now)
 {
 	char buf[NFTRULES_NAME_MAX + 64], a[INET6_ADDRSTRLEN];
-	uint32_t i, k, n = 0, lo, hi;
+	uint32_t i, k, n = 0, m, lo, hi, slot;
 
 	if (nftrules_state_add(now, v6 ? 'V' : 'v', key) < 0)
 		return ERR_NOMEM;
 	for (i = 0; r != NULL && i < r->n; i++)
 		if (served(&r->v[i], v6) && !dup_before(r, i, v6))
 			n++;
-	if (n > NFTMAP_SLOTS)
-		n = NFTMAP_SLOTS;
+	if (n > NFTMAP_SLOTS_MAX)
+		n = NFTMAP_SLOTS_MAX;
+	m = nftmap_slots(n);
 	if (n == 0)
 		return nftrules_state_add(now, v6 ? 'R' : 'r', key) < 0 ?
 		    ERR_NOMEM : 0;
@@ -68,21 +104,47 @@ nftmap_port(const char *key, const struct svc_ready *r, bool v6,
 
 		if (!served(ep, v6) || dup_before(r, i, v6))
 			continue;
-		nftmap_share(k++, n, &lo, &hi);
+		nftmap_share(k++, n, m, &lo, &hi);
 		if (v6)
 			inet_ntop(AF_INET6, &ep->ip6, a, sizeof(a));
 		else
 			inet4_str(ep->ip, a);
-		snprintf(buf, sizeof(buf), "%s . %" PRIu32 "-%" PRIu32
-		    " : %s . %u", key, lo, hi, a, (unsigned)ep->port);
-		if (nftrules_state_add(now, v6 ? 'E' : 'e', buf) < 0)
-			return ERR_NOMEM;
+		for (slot = lo; slot <= hi; slot++) {
+			snprintf(buf, sizeof(buf), "%" PRIu32 "|%s . %" PRIu32
+			    " : %s . %u", m, key, slot, a, (unsigned)ep->port);
+			if (nftrules_state_add(now, v6 ? 'E' : 'e', buf) < 0)
+				return ERR_NOMEM;
+		}
 		snprintf(buf, sizeof(buf), "%s . %s . %u", key, a,
 		    (unsigned)ep->port);
 		if (nftrules_state_add(now, v6 ? 'K' : 'k', buf) < 0)
 			return ERR_NOMEM;
 	}
 	return 0;
+}
+
+const char *
+nftmap_set_of(const char *entry, char *buf, size_t len)
+{
+	unsigned long m;
+
+	if ((entry[0] != 'e' && entry[0] != 'E') || entry[1] != ':')
+		return entry[0] != '\0' && entry[1] == ':' ?
+		    nftmap_set(entry[0]) : NULL;
+	m = strtoul(entry + 2, NULL, 10);
+	snprintf(buf, len, "%s-%lu", nftmap_set(entry[0]), m);
+	return buf;
+}
+
+const char *
+nftmap_text(const char *entry)
+{
+	const char *bar;
+
+	if ((entry[0] == 'e' || entry[0] == 'E') &&
+	    (bar = strchr(entry, '|')) != NULL)
+		return bar + 1;
+	return entry + 2;
 }
 
 const char *
@@ -126,14 +188,11 @@ put_port(unsigned port, uint8_t *p)
 	p[2] = p[3] = 0;
 }
 
-/* The slot: nft converts numgen's register to network order. */
+/* The slot: numgen's register, in host order. */
 static void
 put_slot(uint32_t v, uint8_t *p)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	memcpy(p, &v, sizeof(v));
 }
 
 int
@@ -141,20 +200,23 @@ nftmap_encode(const char *entry, bool add, struct nftmap_elem *e)
 {
 	char vip[INET6_ADDRSTRLEN + 1], ep[INET6_ADDRSTRLEN + 1], proto[8];
 	unsigned port, ep_port;
-	uint32_t lo, hi;
+	uint32_t m, slot;
+	const char *set;
 	bool v6;
 	size_t n;
 	int got;
 
 	memset(e, 0, sizeof(*e));
 	if (entry[0] == '\0' || entry[1] != ':' ||
-	    (e->set = nftmap_set(entry[0])) == NULL)
+	    (set = nftmap_set_of(entry, e->set, sizeof(e->set))) == NULL)
 		return ERR_INVAL;
+	if (set != e->set)
+		strlcpy(e->set, set, sizeof(e->set));
 	e->add = add;
 	v6 = entry[0] >= 'A' && entry[0] <= 'Z';
 	if (entry[0] == 'e' || entry[0] == 'E')
-		got = sscanf(entry + 2, "%46s . %7s . %u . %" SCNu32 "-%"
-		    SCNu32 " : %46s . %u", vip, proto, &port, &lo, &hi, ep,
+		got = sscanf(entry + 2, "%" SCNu32 "|%46s . %7s . %u . %"
+		    SCNu32 " : %46s . %u", &m, vip, proto, &port, &slot, ep,
 		    &ep_port) == 7 ? 0 : ERR_INVAL;
 	else if (entry[0] == 'k' || entry[0] == 'K')
 		got = sscanf(entry + 2, "%46s . %7s . %u . %46s . %u", vip,
@@ -182,14 +244,11 @@ nftmap_encode(const char *entry, bool add, struct nftmap_elem *e)
 	}
 	if (entry[0] != 'e' && entry[0] != 'E')
 		return 0;
-	if (lo > hi || hi >= NFTMAP_SLOTS || ep_port > 65535 ||
+	if (slot >= m || !is_class(m) || ep_port > 65535 ||
 	    put_addr(ep, v6, e->data) == 0)
 		return ERR_INVAL;
-	memcpy(e->key_end, e->key, e->klen);
-	put_slot(lo, e->key + e->klen);
-	put_slot(hi, e->key_end + e->klen);
+	put_slot(slot, e->key + e->klen);
 	e->klen += 4;
-	e->range = true;
 	put_port(ep_port, e->data + n);
 	e->dlen = n + 4;
 	return 0;

@@ -257,7 +257,7 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 {
 	const char *t = TBL(o);
 	const struct nftfam *fams[] = { &fam4, &fam6 }, *f;
-	size_t i;
+	size_t i, j;
 
 	/* A table "ip" of an earlier version goes too: one table hooks. */
 	nftbuf_printf(out, "add table ip %s\ndelete table ip %s\n"
@@ -283,18 +283,18 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 		    "\tset %s {\n"
 		    "\t\ttype %s . inet_proto . inet_service;\n"
 		    "\t}\n"
-		    "\tmap %s {\n"
-		    "\t\ttypeof %s daddr . meta l4proto . th dport . numgen "
-		    "random mod %u : %s daddr . th dport;\n"
-		    "\t\tflags interval;\n"
-		    "\t}\n"
 		    "\tset %s {\n"
 		    "\t\ttype %s . inet_proto . inet_service . %s . "
 		    "inet_service;\n"
 		    "\t\tcounter;\n"
 		    "\t}\n", f->map, at, f->noep, at, nftmap_set(f->vkind),
-		    at, nftmap_set(f->ekind), f->l3, NFTMAP_SLOTS, f->l3,
-		    nftmap_set(f->kkind), at, at);
+		    at, nftmap_set(f->kkind), at, at);
+		for (j = 0; j < NFTMAP_NCLASSES; j++)
+			nftbuf_printf(out, "\tmap %s-%" PRIu32 " {\n"
+			    "\t\ttypeof %s daddr . meta l4proto . th dport . "
+			    "numgen random mod %" PRIu32 " : %s daddr . th "
+			    "dport;\n\t}\n", nftmap_set(f->ekind),
+			    nftmap_class(j), f->l3, nftmap_class(j), f->l3);
 	}
 	/*
 	 * New connections only (NAT chains see no other packet): reject
@@ -322,11 +322,14 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 		nftbuf_printf(out, "\t\t%s daddr . meta l4proto . th dport @%s "
 		    "meta mark set meta mark | 0x%08x\n", fams[i]->l3,
 		    nftmap_set(fams[i]->vkind), NFTRULES_MASQ_MARK);
+	/* A VIP port is in one map: the others miss, the rule goes on. */
 	for (i = 0; i < 2; i++)
-		nftbuf_printf(out, "\t\tmeta l4proto { tcp, udp } dnat %s to "
-		    "%s daddr . meta l4proto . th dport . numgen random mod %u "
-		    "map @%s\n", fams[i]->l3, fams[i]->l3, NFTMAP_SLOTS,
-		    nftmap_set(fams[i]->ekind));
+		for (j = 0; j < NFTMAP_NCLASSES; j++)
+			nftbuf_printf(out, "\t\tmeta l4proto { tcp, udp } dnat "
+			    "%s to %s daddr . meta l4proto . th dport . numgen "
+			    "random mod %" PRIu32 " map @%s-%" PRIu32 "\n",
+			    fams[i]->l3, fams[i]->l3, nftmap_class(j),
+			    nftmap_set(fams[i]->ekind), nftmap_class(j));
 	nftbuf_printf(out,
 	    "\t}\n"
 	    "\tchain nat-output {\n"
@@ -498,8 +501,8 @@ map_served(const struct service *svc)
 
 /*
  * Element changes: of every kind of old not in now (add false), or of
- * now not in old (add true), one command per set and kind, and one
- * "+k:..." or "-k:..." entry each in *ops when ops is not NULL.
+ * now not in old (add true), one command per run of one set, and one
+ * "+:k:..." or "-:k:..." entry each in *ops when ops is not NULL.
  */
 static int
 emit_elems(struct nftbuf *out, const struct nftrules_opts *o,
@@ -507,21 +510,26 @@ emit_elems(struct nftbuf *out, const struct nftrules_opts *o,
     bool add, struct nftrules_state *ops)
 {
 	static const char kinds[] = "vVeEkKrR";
-	const char *k, *e, *colon;
-	size_t i, n;
+	char buf[NFTMAP_SET_MAX], last[NFTMAP_SET_MAX] = "";
+	const char *k, *e, *colon, *set;
+	size_t i;
 
 	for (k = kinds; *k != '\0'; k++) {
-		for (i = 0, n = 0; i < from->n; i++) {
+		for (i = 0; i < from->n; i++) {
 			if (from->v[i][0] != *k ||
 			    nftrules_state_has(other, from->v[i]))
 				continue;
-			e = from->v[i] + 2;
-			if (n++ == 0)
-				nftbuf_printf(out, "%s element " FAM " %s %s { ",
-				    add ? "add" : "delete", TBL(o),
-				    nftmap_set(*k));
+			e = nftmap_text(from->v[i]);
+			if ((set = nftmap_set_of(from->v[i], buf,
+			    sizeof(buf))) == NULL)
+				continue;
+			if (strcmp(set, last) != 0)
+				nftbuf_printf(out, "%s%s element " FAM " %s %s "
+				    "{ ", last[0] ? " }\n" : "", add ? "add" :
+				    "delete", TBL(o), set);
 			else
 				nftbuf_printf(out, ", ");
+			strlcpy(last, set, sizeof(last));
 			/* A deletion names the key only. */
 			colon = add ? NULL : strstr(e, " : ");
 			nftbuf_printf(out, "%.*s", colon ? (int)(colon - e) :
@@ -530,9 +538,9 @@ emit_elems(struct nftbuf *out, const struct nftrules_opts *o,
 			    '-', from->v[i]) < 0)
 				return ERR_NOMEM;
 		}
-		if (n > 0)
-			nftbuf_printf(out, " }\n");
 	}
+	if (last[0] != '\0')
+		nftbuf_printf(out, " }\n");
 	return out->err;
 }
 
@@ -675,24 +683,24 @@ parse_hex(const char *h, const struct nftfam *f, struct nftrules_udp_gone *g)
 	return true;
 }
 
-/* "VIP . udp . port : EP . PORT" of a UDP endpoints element, range cut. */
+/* "VIP . udp . port : EP . PORT" of a UDP endpoints element, slot cut. */
 static bool
 elem_flow(const char *entry, char *buf, size_t len)
 {
-	const char *dot, *colon;
+	const char *dot, *colon, *e = nftmap_text(entry);
 
 	if ((entry[0] != 'e' && entry[0] != 'E') ||
-	    strstr(entry, " . udp . ") == NULL ||
-	    (colon = strstr(entry, " : ")) == NULL)
+	    strstr(e, " . udp . ") == NULL ||
+	    (colon = strstr(e, " : ")) == NULL)
 		return false;
-	/* The range is the last field of the key. */
-	for (dot = colon - 1; dot > entry && *dot != '.'; dot--)
+	/* The slot is the last field of the key. */
+	for (dot = colon - 1; dot > e && *dot != '.'; dot--)
 		;
-	snprintf(buf, len, "%.*s%s", (int)(dot - entry), entry, colon);
+	snprintf(buf, len, "%.*s%s", (int)(dot - e), e, colon);
 	return true;
 }
 
-/* True when now has a UDP endpoints element of the flow, any range. */
+/* True when now has a UDP endpoints element of the flow, any slot. */
 static bool
 flow_stays(const struct nftrules_state *now, const char *flow)
 {

@@ -186,10 +186,14 @@ test_base_loopback_has_no_prerouting(void **state)
 	    "verdict;", 1);
 	expect(f->out.p, "type ipv6_addr . inet_proto . inet_service : "
 	    "verdict;", 1);
-	expect(f->out.p, "typeof ip daddr . meta l4proto . th dport . numgen "
-	    "random mod 65536 : ip daddr . th dport;\n\t\tflags interval;", 1);
-	expect(f->out.p, "typeof ip6 daddr . meta l4proto . th dport . numgen "
-	    "random mod 65536 : ip6 daddr . th dport;\n\t\tflags interval;", 1);
+	expect(f->out.p, "map endpoints-3 {\n\t\ttypeof ip daddr . meta "
+	    "l4proto . th dport . numgen random mod 3 : ip daddr . th "
+	    "dport;\n\t}", 1);
+	expect(f->out.p, "map endpoints6-65536 {\n\t\ttypeof ip6 daddr . "
+	    "meta l4proto . th dport . numgen random mod 65536 : ip6 daddr . "
+	    "th dport;\n\t}", 1);
+	expect(f->out.p, "typeof ip daddr", NFTMAP_NCLASSES);
+	expect(f->out.p, "flags interval", 0);
 	expect(f->out.p, "set endpoint-counters {\n\t\ttype ipv4_addr . "
 	    "inet_proto . inet_service . ipv4_addr . inet_service;\n"
 	    "\t\tcounter;", 1);
@@ -202,10 +206,14 @@ test_base_loopback_has_no_prerouting(void **state)
 	expect(f->out.p, "ip6 daddr . meta l4proto . th dport vmap "
 	    "@service-ips6\n", 1);
 	expect(f->out.p, "meta l4proto { tcp, udp } dnat ip to ip daddr . "
-	    "meta l4proto . th dport . numgen random mod 65536 map "
-	    "@endpoints\n", 1);
+	    "meta l4proto . th dport . numgen random mod 16 map "
+	    "@endpoints-16\n", 1);
 	expect(f->out.p, "dnat ip6 to ip6 daddr . meta l4proto . th dport . "
-	    "numgen random mod 65536 map @endpoints6\n", 1);
+	    "numgen random mod 2048 map @endpoints6-2048\n", 1);
+	expect(f->out.p, "dnat ip to", NFTMAP_NCLASSES);
+	/* The exact shares first: most services have a few endpoints. */
+	assert_true(strstr(f->out.p, "map @endpoints-1\n") <
+	    strstr(f->out.p, "map @endpoints-2\n"));
 	expect(f->out.p, "@no-endpoints meta l4proto tcp reject with tcp "
 	    "reset", 1);
 	expect(f->out.p, "ip6 daddr . meta l4proto . th dport @no-endpoints6 "
@@ -246,7 +254,7 @@ test_base_interface_mode_masquerades(void **state)
 	expect(f->out.p, "ip daddr . meta l4proto . th dport @vip-ports meta "
 	    "mark set meta mark | 0x00004000\n", 1);
 	assert_true(strstr(f->out.p, "meta mark set") <
-	    strstr(f->out.p, "map @endpoints"));
+	    strstr(f->out.p, "map @endpoints-1\n"));
 }
 
 static void
@@ -259,17 +267,17 @@ test_map_two_endpoints(void **state)
 	run(f, web(f));
 	assert_string_equal(f->out.p,
 	    "add element inet t vip-ports { 127.96.0.7 . tcp . 80 }\n"
-	    "add element inet t endpoints { "
-	    "127.96.0.7 . tcp . 80 . 0-32767 : 127.0.10.1 . 8081, "
-	    "127.96.0.7 . tcp . 80 . 32768-65535 : 127.0.10.2 . 8082 }\n"
+	    "add element inet t endpoints-2 { "
+	    "127.96.0.7 . tcp . 80 . 0 : 127.0.10.1 . 8081, "
+	    "127.96.0.7 . tcp . 80 . 1 : 127.0.10.2 . 8082 }\n"
 	    "add element inet t endpoint-counters { "
 	    "127.96.0.7 . tcp . 80 . 127.0.10.1 . 8081, "
 	    "127.96.0.7 . tcp . 80 . 127.0.10.2 . 8082 }\n");
 	/* Elements only: the netlink batch can say it all. */
 	assert_false(f->d.slow);
 	assert_int_equal(f->d.ops.n, 5);
-	has(&f->d.ops, "+:e:127.96.0.7 . tcp . 80 . 32768-65535 : "
-	    "127.0.10.2 . 8082", true);
+	has(&f->d.ops, "+:e:2|127.96.0.7 . tcp . 80 . 1 : 127.0.10.2 . 8082",
+	    true);
 	assert_int_equal(f->now.n, 5);
 	has(&f->now, "v:127.96.0.7 . tcp . 80", true);
 	has(&f->now, "k:127.96.0.7 . tcp . 80 . 127.0.10.1 . 8081", true);
@@ -284,36 +292,45 @@ test_map_duplicate_endpoint_once(void **state)
 	apply(f, SVC("", "") POD("a", "127.0.10.1", "8081")
 	    POD("a2", "127.0.10.1", "8081"));
 	run(f, web(f));
-	expect(f->out.p, "0-65535 : 127.0.10.1 . 8081", 1);
+	expect(f->out.p, "endpoints-1 { 127.96.0.7 . tcp . 80 . 0 : "
+	    "127.0.10.1 . 8081 }", 1);
 	assert_int_equal(f->now.n, 3);
 }
 
 static void
 test_map_share_even(void **state)
 {
-	uint32_t n, i, lo, hi, next, min, max;
+	uint32_t n, m, i, lo, hi, next, min, max;
 
 	(void)state;
-	for (n = 1; n <= 300; n++) {
+	for (n = 1; n <= 5000; n += n < 300 ? 1 : 97) {
+		m = nftmap_slots(n);
+		/* Exact shares up to 16, at least 16 slots each past that. */
+		assert_true(n <= 16 ? m == n : m >= 16 * n || m == 65536);
 		next = 0;
 		min = UINT32_MAX;
 		max = 0;
 		for (i = 0; i < n; i++) {
-			nftmap_share(i, n, &lo, &hi);
+			nftmap_share(i, n, m, &lo, &hi);
 			assert_int_equal(lo, next);	/* consecutive */
 			assert_true(hi >= lo);
 			min = hi - lo + 1 < min ? hi - lo + 1 : min;
 			max = hi - lo + 1 > max ? hi - lo + 1 : max;
 			next = hi + 1;
 		}
-		assert_int_equal(next, NFTMAP_SLOTS);	/* all slots */
+		assert_int_equal(next, m);	/* all slots */
 		assert_true(max - min <= 1);
 	}
-	/* 3 endpoints: 21,846 / 21,845 / 21,845. */
-	nftmap_share(0, 3, &lo, &hi);
-	assert_int_equal(hi, 21845);
-	nftmap_share(2, 3, &lo, &hi);
-	assert_int_equal(lo, 43691);
+	assert_int_equal(nftmap_slots(17), 512);
+	assert_int_equal(nftmap_slots(32), 512);
+	assert_int_equal(nftmap_slots(33), 2048);
+	assert_int_equal(nftmap_slots(513), 65536);
+	assert_int_equal(nftmap_slots(70000), 65536);
+	/* Every slot count has its map: the rules name them all. */
+	for (i = 0, n = 0; i < NFTMAP_NCLASSES; i++)
+		n += nftmap_class(i) == nftmap_slots(nftmap_class(i) <= 16 ?
+		    nftmap_class(i) : nftmap_class(i) / 16);
+	assert_int_equal(n, NFTMAP_NCLASSES);
 }
 
 static void
@@ -325,23 +342,22 @@ test_map_endpoint_leaves(void **state)
 	    POD("b", "127.0.10.2", "8082"));
 	run(f, web(f));
 	change(f, SVC("", "") POD("a", "127.0.10.1", "8081"));
-	/* a's slots grow: its element is replaced; its counter stays. */
+	/* One map of slots for another; a's counter stays. */
 	assert_string_equal(f->out.p,
-	    "delete element inet t endpoints { "
-	    "127.96.0.7 . tcp . 80 . 0-32767, "
-	    "127.96.0.7 . tcp . 80 . 32768-65535 }\n"
+	    "delete element inet t endpoints-2 { "
+	    "127.96.0.7 . tcp . 80 . 0, 127.96.0.7 . tcp . 80 . 1 }\n"
 	    "delete element inet t endpoint-counters { "
 	    "127.96.0.7 . tcp . 80 . 127.0.10.2 . 8082 }\n"
-	    "add element inet t endpoints { "
-	    "127.96.0.7 . tcp . 80 . 0-65535 : 127.0.10.1 . 8081 }\n");
+	    "add element inet t endpoints-1 { "
+	    "127.96.0.7 . tcp . 80 . 0 : 127.0.10.1 . 8081 }\n");
 	assert_false(f->d.slow);
 	assert_int_equal(f->d.ops.n, 4);
 	has(&f->d.ops, "-:k:127.96.0.7 . tcp . 80 . 127.0.10.2 . 8082", true);
 	has(&f->d.ops, "-:k:127.96.0.7 . tcp . 80 . 127.0.10.1 . 8081", false);
 	/* The last one goes: rejected from now on. */
 	change(f, SVC("", ""));
-	expect(f->out.p, "delete element inet t endpoints { 127.96.0.7 . tcp "
-	    ". 80 . 0-65535 }\n", 1);
+	expect(f->out.p, "delete element inet t endpoints-1 { 127.96.0.7 . tcp "
+	    ". 80 . 0 }\n", 1);
 	expect(f->out.p, "add element inet t no-endpoints { 127.96.0.7 . tcp "
 	    ". 80 }\n", 1);
 	expect(f->out.p, "vip-ports", 0);
@@ -379,7 +395,7 @@ test_map_to_chains_and_back(void **state)
 	run(f, web(f));
 	change(f, SVC("", RR) POD("a", "127.0.10.1", "8081"));
 	assert_true(f->d.slow);
-	expect(f->out.p, "delete element inet t endpoints {", 1);
+	expect(f->out.p, "delete element inet t endpoints-1 {", 1);
 	expect(f->out.p, "delete element inet t vip-ports {", 1);
 	expect(f->out.p, "delete element inet t endpoint-counters {", 1);
 	expect(f->out.p, "add element inet t service-ips { 127.96.0.7 . tcp . "
@@ -388,7 +404,7 @@ test_map_to_chains_and_back(void **state)
 	assert_true(f->d.slow);
 	expect(f->out.p, "delete element inet t service-ips {", 1);
 	expect(f->out.p, "delete chain", 2);
-	expect(f->out.p, "add element inet t endpoints {", 1);
+	expect(f->out.p, "add element inet t endpoints-1 {", 1);
 }
 
 static void
@@ -688,16 +704,15 @@ test_dual_stack_map(void **state)
 	apply(f, DUAL("", PODS6AB));
 	run(f, web(f));
 	assert_false(f->d.slow);
-	expect(f->out.p, "add element inet t endpoints6 { "
-	    "fd00:96::7 . tcp . 80 . 0-32767 : fd00:90::1 . 8080, "
-	    "fd00:96::7 . tcp . 80 . 32768-65535 : fd00:90::2 . 8080, "
-	    "fd00:96::7 . udp . 53 . 0-32767 : fd00:90::1 . 5353, "
-	    "fd00:96::7 . udp . 53 . 32768-65535 : fd00:90::2 . 5353 }\n", 1);
+	expect(f->out.p, "add element inet t endpoints6-2 { "
+	    "fd00:96::7 . tcp . 80 . 0 : fd00:90::1 . 8080, "
+	    "fd00:96::7 . tcp . 80 . 1 : fd00:90::2 . 8080, "
+	    "fd00:96::7 . udp . 53 . 0 : fd00:90::1 . 5353, "
+	    "fd00:96::7 . udp . 53 . 1 : fd00:90::2 . 5353 }\n", 1);
 	expect(f->out.p, "fd00:96::7 . udp . 53 . fd00:90::2 . 5353", 1);
 	expect(f->out.p, "add element inet t vip-ports6 { fd00:96::7 . tcp . "
 	    "80, fd00:96::7 . udp . 53 }", 1);
-	expect(f->out.p, "127.96.0.7 . tcp . 80 . 32768-65535 : 127.0.10.2 . "
-	    "8080", 1);
+	expect(f->out.p, "127.96.0.7 . tcp . 80 . 1 : 127.0.10.2 . 8080", 1);
 	expect(f->out.p, "[", 0);
 	change(f, DUAL("", POD6("a", "127.0.10.1", "fd00:90::1")));
 	assert_false(f->d.slow);
@@ -719,29 +734,28 @@ static void
 test_encode_elements(void **state)
 {
 	static const uint8_t ekey[] = { 127, 96, 0, 7, 6, 0, 0, 0, 0, 80, 0,
-	    0, 0, 0, 0x80, 0 };
-	static const uint8_t eend[] = { 127, 96, 0, 7, 6, 0, 0, 0, 0, 80, 0,
-	    0, 0, 0, 0xff, 0xff };
+	    0 };
 	static const uint8_t edata[] = { 127, 0, 10, 2, 0x1f, 0x92, 0, 0 };
 	static const uint8_t kkey[] = { 0xfd, 0, 0, 0x96, 0, 0, 0, 0, 0, 0, 0,
 	    0, 0, 0, 0, 7, 17, 0, 0, 0, 0, 53, 0, 0, 0xfd, 0, 0, 0x90, 0, 0,
 	    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x14, 0xe9, 0, 0 };
 	struct nftmap_elem e;
+	uint32_t slot = 12;	/* numgen's register: host order */
 
 	(void)state;
-	assert_int_equal(nftmap_encode("e:127.96.0.7 . tcp . 80 . "
-	    "32768-65535 : 127.0.10.2 . 8082", true, &e), 0);
-	assert_string_equal(e.set, "endpoints");
-	assert_true(e.add && e.range);
-	assert_int_equal(e.klen, sizeof(ekey));
+	assert_int_equal(nftmap_encode("e:512|127.96.0.7 . tcp . 80 . 12 : "
+	    "127.0.10.2 . 8082", true, &e), 0);
+	assert_string_equal(e.set, "endpoints-512");
+	assert_true(e.add);
+	assert_int_equal(e.klen, sizeof(ekey) + 4);
 	assert_memory_equal(e.key, ekey, sizeof(ekey));
-	assert_memory_equal(e.key_end, eend, sizeof(eend));
+	assert_memory_equal(e.key + sizeof(ekey), &slot, 4);
 	assert_int_equal(e.dlen, sizeof(edata));
 	assert_memory_equal(e.data, edata, sizeof(edata));
 	assert_int_equal(nftmap_encode("K:fd00:96::7 . udp . 53 . fd00:90::2 "
 	    ". 5353", false, &e), 0);
 	assert_string_equal(e.set, "endpoint-counters6");
-	assert_false(e.add || e.range);
+	assert_false(e.add);
 	assert_int_equal(e.klen, sizeof(kkey));
 	assert_memory_equal(e.key, kkey, sizeof(kkey));
 	assert_int_equal(e.dlen, 0);
@@ -757,16 +771,17 @@ static void
 test_encode_refuses_bad(void **state)
 {
 	static const char *good[] = {
-		"e:127.96.0.7 . tcp . 80 . 32768-65535 : 127.0.10.2 . 8082",
+		"e:512|127.96.0.7 . tcp . 80 . 511 : 127.0.10.2 . 8082",
 		"K:fd00:96::7 . udp . 53 . fd00:90::2 . 5353",
 		"v:127.96.0.7 . tcp . 80",
 	};
 	static const char *bad[] = {
 		"c:svc-1", "m:127.96.0.7 . tcp . 80", "x", "",
 		"v:127.96.0.7 . sctp . 80", "v:127.96.0.7 . tcp . 65536",
-		"V:127.96.0.7 . tcp . 80", "e:127.96.0.7 . tcp . 80 . 9-8 : "
-		"127.0.10.2 . 1", "e:127.96.0.7 . tcp . 80 . 0-65536 : "
-		"127.0.10.2 . 1", "k:127.96.0.7 . tcp . 80 . fd00::1 . 1",
+		"V:127.96.0.7 . tcp . 80", "e:2|127.96.0.7 . tcp . 80 . 2 : "
+		"127.0.10.2 . 1", "e:17|127.96.0.7 . tcp . 80 . 0 : "
+		"127.0.10.2 . 1", "e:127.96.0.7 . tcp . 80 . 0 : 127.0.10.2 . 1",
+		"k:127.96.0.7 . tcp . 80 . fd00::1 . 1",
 	};
 	struct nftmap_elem e;
 	char buf[128];
