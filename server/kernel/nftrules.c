@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "nftmap.h"
 #include "nftrules.h"
 #include "util.h"
@@ -123,7 +124,29 @@ nftrules_state_clear(struct nftrules_state *st)
 	for (i = 0; i < st->n; i++)
 		free(st->v[i]);
 	free(st->v);
+	hmap_free(st->ix, NULL);
 	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * A service with many endpoints has thousands of slots: past this many
+ * entries a state is indexed, so that comparing two stays linear.
+ */
+#define STATE_INDEX_MIN	32
+
+static void
+state_index(struct nftrules_state *st)
+{
+	size_t i;
+
+	if ((st->ix = hmap_new()) == NULL)
+		return;
+	for (i = 0; i < st->n; i++)
+		if (hmap_put(st->ix, st->v[i], (void *)1, NULL) != 0) {
+			hmap_free(st->ix, NULL);	/* linear then */
+			st->ix = NULL;
+			return;
+		}
 }
 
 bool
@@ -131,6 +154,8 @@ nftrules_state_has(const struct nftrules_state *st, const char *s)
 {
 	size_t i;
 
+	if (st != NULL && st->ix != NULL)
+		return hmap_get(st->ix, s) != NULL;
 	for (i = 0; st != NULL && i < st->n; i++)
 		if (strcmp(st->v[i], s) == 0)
 			return true;
@@ -156,6 +181,12 @@ nftrules_state_add(struct nftrules_state *st, char kind, const char *name)
 	if ((st->v[st->n] = strdup(buf)) == NULL)
 		return ERR_NOMEM;
 	st->n++;
+	if (st->ix != NULL && hmap_put(st->ix, st->v[st->n - 1], (void *)1,
+	    NULL) != 0) {
+		hmap_free(st->ix, NULL);
+		st->ix = NULL;
+	} else if (st->ix == NULL && st->n == STATE_INDEX_MIN)
+		state_index(st);
 	return 1;
 }
 
@@ -683,59 +714,31 @@ parse_hex(const char *h, const struct nftfam *f, struct nftrules_udp_gone *g)
 	return true;
 }
 
-/* "VIP . udp . port : EP . PORT" of a UDP endpoints element, slot cut. */
-static bool
-elem_flow(const char *entry, char *buf, size_t len)
-{
-	const char *dot, *colon, *e = nftmap_text(entry);
-
-	if ((entry[0] != 'e' && entry[0] != 'E') ||
-	    strstr(e, " . udp . ") == NULL ||
-	    (colon = strstr(e, " : ")) == NULL)
-		return false;
-	/* The slot is the last field of the key. */
-	for (dot = colon - 1; dot > e && *dot != '.'; dot--)
-		;
-	snprintf(buf, len, "%.*s%s", (int)(dot - e), e, colon);
-	return true;
-}
-
-/* True when now has a UDP endpoints element of the flow, any slot. */
-static bool
-flow_stays(const struct nftrules_state *now, const char *flow)
-{
-	char b[NFTRULES_NAME_MAX + 64];
-	size_t i;
-
-	for (i = 0; i < now->n; i++)
-		if (elem_flow(now->v[i], b, sizeof(b)) && strcmp(b, flow) == 0)
-			return true;
-	return false;
-}
-
-/* A UDP endpoint of the map that left, into *g; false when none. */
+/* A UDP endpoint of the maps that left (its counter element), into *g. */
 static bool
 elem_gone(const struct nftrules_state *now, const char *entry,
     struct nftrules_udp_gone *g)
 {
 	struct nftmap_elem e;
-	char flow[NFTRULES_NAME_MAX + 64];
+	size_t n;
 
-	if (!elem_flow(entry, flow, sizeof(flow)) || flow_stays(now, flow) ||
+	if ((entry[0] != 'k' && entry[0] != 'K') ||
+	    strstr(entry, " . udp . ") == NULL ||
+	    nftrules_state_has(now, entry) ||
 	    nftmap_encode(entry, false, &e) != 0)
 		return false;
 	memset(g, 0, sizeof(*g));
-	g->v6 = entry[0] == 'E';
+	g->v6 = entry[0] == 'K';
+	n = g->v6 ? 16 : 4;
 	if (g->v6) {
 		memcpy(&g->vip6, e.key, 16);
-		memcpy(&g->ep6, e.data, 16);
+		memcpy(&g->ep6, e.key + n + 8, 16);
 	} else {
 		memcpy(&g->vip, e.key, 4);
-		memcpy(&g->ep, e.data, 4);
+		memcpy(&g->ep, e.key + n + 8, 4);
 	}
-	g->port = (uint16_t)(e.key[e.klen - 8] << 8 | e.key[e.klen - 7]);
-	g->ep_port = (uint16_t)(e.data[e.dlen - 4] << 8 |
-	    e.data[e.dlen - 3]);
+	g->port = (uint16_t)(e.key[n + 4] << 8 | e.key[n + 5]);
+	g->ep_port = (uint16_t)(e.key[2 * n + 8] << 8 | e.key[2 * n + 9]);
 	return true;
 }
 

@@ -27,6 +27,8 @@
 
 #include "registry.h"
 
+struct hmap;
+
 #define NFTRULES_TABLE		"clusterip"
 /* The packet mark bit of connections masqueraded in interface mode. */
 #define NFTRULES_MASQ_MARK	0x00004000u
@@ -69,8 +71,9 @@ struct nftrules_opts {
  * the IPv6 elements. Owned strings.
  */
 struct nftrules_state {
-	char	**v;
-	size_t	  n, cap;
+	char		**v;
+	size_t		  n, cap;
+	struct hmap	 *ix;	/* the entries, once there are many */
 };
 void	nftrules_state_clear(struct nftrules_state *);
 /* True when st (may be NULL) has the entry s. */

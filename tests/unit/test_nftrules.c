@@ -333,6 +333,41 @@ test_map_share_even(void **state)
 	assert_int_equal(n, NFTMAP_NCLASSES);
 }
 
+/* 40 endpoints: 2,048 slots, and a change moves only what it must. */
+static void
+test_map_many_endpoints(void **state)
+{
+	struct fx *f = *state;
+	struct nftbuf y = { 0 };
+	size_t i, moved = 0;
+
+	nftbuf_printf(&y, "%s", SVC("", ""));
+	for (i = 1; i <= 40; i++)
+		nftbuf_printf(&y, "---\nkind: Pod\nmetadata: {name: p%zu, "
+		    "labels: {app: web}}\nspec: {containers: [{ports: [{name: "
+		    "http, containerPort: 80}]}]}\nstatus: {podIP: "
+		    "127.0.10.%zu}\n", i, i);
+	apply(f, y.p);
+	run(f, web(f));
+	assert_int_equal(f->now.n, 1 + 2048 + 40);
+	has(&f->now, "e:2048|127.96.0.7 . tcp . 80 . 2047 : 127.0.10.40 . 80",
+	    true);
+	assert_false(f->d.slow);
+	/* The last pod goes: 39 share the 2,048 slots (52 or 53 each). */
+	y.len = (size_t)(strstr(y.p, "name: p40,") - y.p) - strlen("---\n"
+	    "kind: Pod\nmetadata: {");
+	y.p[y.len] = '\0';
+	change(f, y.p);
+	assert_int_equal(f->now.n, 1 + 2048 + 39);
+	for (i = 0; i < f->d.ops.n; i++)
+		if (strncmp(f->d.ops.v[i], "+:e:", 4) == 0)
+			moved++;
+	/* Each slot that changed hands is one deletion and one addition. */
+	assert_true(moved > 0 && moved < 2048);
+	assert_int_equal(f->d.ops.n, 2 * moved + 1);
+	nftbuf_free(&y);
+}
+
 static void
 test_map_endpoint_leaves(void **state)
 {
@@ -829,6 +864,7 @@ main(void)
 		T(test_map_two_endpoints),
 		T(test_map_duplicate_endpoint_once),
 		cmocka_unit_test(test_map_share_even),
+		T(test_map_many_endpoints),
 		T(test_map_endpoint_leaves),
 		T(test_map_no_change_no_commands),
 		T(test_map_to_chains_and_back),
