@@ -4,7 +4,7 @@
  * verdicts as one netlink batch (libnftnl + libmnl): the kernel path's
  * incremental updates. No cache is read: the daemon knows what its table
  * holds, so a change costs what the kernel's commit costs (libnftables
- * 1.0.6 reads every chain and the interval maps' elements first).
+ * 1.0.6 reads the ruleset into its cache before every transaction).
  */
 #ifndef CIP_NFTBATCH_H
 #define CIP_NFTBATCH_H

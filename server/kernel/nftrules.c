@@ -330,7 +330,7 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 	/*
 	 * New connections only (NAT chains see no other packet): reject
 	 * first, then the services with chains of their own, then the
-	 * endpoint map. Rejecting here, not in filter chains, keeps every
+	 * endpoint maps. Rejecting here, not in filter chains, keeps every
 	 * packet of an established connection off the table's rules.
 	 */
 	nftbuf_printf(out, "\tchain services {\n");
