@@ -18,6 +18,11 @@
 #                       [--targets "direct kernel userspace haproxy"]
 #                       (or any of them, and "conntrack")
 #                       [--modes "keepalive close"] [--out DIR]
+#                       [--lb round-robin|random]
+#
+# The service balances round-robin by default, as HAProxy does (in the
+# kernel path: a chain of its own); --lb random puts it in the kernel
+# path's endpoint maps (no chain), as most services are.
 #
 # Target "conntrack" (not run by default) is direct with conntrack
 # tracking every packet (a table of one rule that counts new
@@ -28,12 +33,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$here/.. duration=30 conns=50 targets="direct kernel userspace haproxy"
-modes="keepalive close" out=/tmp/bench-results/kernel
+modes="keepalive close" out=/tmp/bench-results/kernel lb=round-robin
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
     --conns) conns=$2; shift 2;; --targets) targets=$2; shift 2;;
     --modes) modes=$2; shift 2;; --out) out=$2; shift 2;;
+    --lb) lb=$2; shift 2;;
     --in-netns) in_netns=1; shift;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
     *) echo "unknown arg $1" >&2; exit 2;;
@@ -49,7 +55,7 @@ if [ -z "${in_netns:-}" ]; then
   trap 'ip netns del "$ns" 2>/dev/null' EXIT
   ip -n "$ns" link set lo up
   ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
-    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out"
+    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out" --lb "$lb"
   exit
 fi
 daemon=$(find_daemon "$builddir/server/clusteripd")
@@ -60,7 +66,7 @@ on_exit '"$here/fwd-backends.sh" stop > /dev/null 2>&1'
 on_exit '"$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1'
 
 VIP=127.96.255.80
-web_manifest "$VIP" > "$wd/m/bench.yaml"
+web_manifest "$VIP" "$lb" > "$wd/m/bench.yaml"
 "$here/fwd-backends.sh" start --cpus 1 --iperf-port 0 > /dev/null
 
 # idle_pct: the machine's idle share over one second.
