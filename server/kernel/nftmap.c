@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* nftmap.c -- the endpoint map's elements, as text and as netlink bytes. */
+/* nftmap.c -- the endpoint maps' elements, as text and as netlink bytes. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
