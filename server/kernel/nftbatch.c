@@ -25,6 +25,11 @@
 #define NFTBATCH_ELEM_BYTES	256
 /* Past this many changes the text path is as good: one big commit. */
 #define NFTBATCH_MAX_OPS	4096
+/*
+ * Elements per message: their list is one netlink attribute, whose
+ * length has 16 bits (64 KiB).
+ */
+#define NFTBATCH_MSG_ELEMS	128
 
 struct nftbatch {
 	struct mnl_socket	*nl;
@@ -182,8 +187,9 @@ nftbatch_run(struct nftbatch *b, const char *table,
 	mnl_nlmsg_batch_next(mb);
 	/* Runs of one set and one direction share a message. */
 	for (i = 0; i < ops->n; i = j) {
-		for (j = i + 1; j < ops->n && v[j].add == v[i].add &&
-		    strcmp(v[j].set, v[i].set) == 0; j++)
+		for (j = i + 1; j < ops->n && j - i < NFTBATCH_MSG_ELEMS &&
+		    v[j].add == v[i].add && strcmp(v[j].set, v[i].set) == 0;
+		    j++)
 			;
 		if (put_msg(mb, table, v + i, j - i, b->seq++) != 0) {
 			snprintf(err, errlen, "out of memory");
