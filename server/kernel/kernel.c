@@ -6,9 +6,13 @@
  * API batch, a probe verdict) lands in a single transaction right after
  * it.
  */
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -19,6 +23,7 @@
 #include "kernel.h"
 #include "kmetrics.h"
 #include "log.h"
+#include "metrics.h"
 #include "nftapply.h"
 #include "nftbatch.h"
 #include "nftrules.h"
@@ -60,6 +65,7 @@ static struct {
 	struct event		*mev;	/* reads the counters */
 	struct nftbuf		 buf;
 	bool			 subscribed;
+	bool			 collecting; /* conntrack read at scrapes */
 	bool			 built;	/* the table exists */
 	bool			 broken; /* the table cannot be programmed */
 } k;
@@ -69,6 +75,7 @@ static void	kernel_registry_cb(enum registry_event,
 static void	kernel_apply_cb(evutil_socket_t, short, void *);
 static void	kernel_metrics_cb(evutil_socket_t, short, void *);
 static int	kernel_build(void);
+static void	kernel_collect(void *);
 
 static void
 ksvc_free(void *p)
@@ -99,6 +106,60 @@ kernel_mode_of(const struct service *svc, const char **why)
 {
 	return service_proxy_mode(svc, (enum proxy_mode)k.rt->proxy_mode,
 	    k.rt->kernel_ok, why);
+}
+
+/*
+ * Interface mode: what neighbours send to a VIP is translated on
+ * prerouting and then forwarded, so the namespace must forward the
+ * family. Turned on (and logged) when off; the daemon never turns it
+ * back off, as something else may have come to rely on it. A read-only
+ * /proc/sys (a container without the sysctl set) leaves it off, warned.
+ */
+static void
+kernel_forwarding_on(const char *name, const char *path)
+{
+	char c = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    read(fd, &c, 1) == 1 && c == '1') {
+			close(fd);
+			return;
+		}
+		goto fail;
+	}
+	if (read(fd, &c, 1) != 1)
+		goto fail;
+	if (c == '1') {
+		close(fd);
+		return;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 || write(fd, "1\n", 2) != 2)
+		goto fail;
+	close(fd);
+	log_info("kernel: %s set to 1 (interface mode: neighbours' "
+	    "connections to the VIPs are forwarded)", name);
+	return;
+fail:
+	log_warn("kernel: %s is off and cannot be set: neighbours cannot "
+	    "reach the kernel's VIPs (set %s=1 for the daemon's namespace, "
+	    "in docker-compose with sysctls:)", name, name);
+	if (fd != -1)
+		close(fd);
+}
+
+static void
+kernel_forwarding(void)
+{
+	if (k.rt->netif == NULL)
+		return;
+	if (conf_vip_range(k.rt->conf, AF_INET) != NULL)
+		kernel_forwarding_on("net.ipv4.ip_forward",
+		    "/proc/sys/net/ipv4/ip_forward");
+	if (conf_vip_range(k.rt->conf, AF_INET6) != NULL)
+		kernel_forwarding_on("net.ipv6.conf.all.forwarding",
+		    "/proc/sys/net/ipv6/conf/all/forwarding");
 }
 
 static void
@@ -137,6 +198,10 @@ kernel_init(struct runtime *rt)
 	if (registry_subscribe(rt->reg, kernel_registry_cb, NULL) != 0)
 		goto fail;
 	k.subscribed = true;
+	if (metrics_collector_add(kernel_collect, NULL) != 0)
+		goto fail;
+	k.collecting = true;
+	(void)kmetrics_conntrack_events(rt->base);
 	/*
 	 * In nftables mode the table is built now, empty or not: a daemon
 	 * that cannot program it must not start. In userspace mode it is
@@ -171,6 +236,9 @@ kernel_shutdown(void)
 		else
 			log_info("kernel: table inet %s deleted", k.opts.table);
 	}
+	if (k.collecting)
+		metrics_collector_del(kernel_collect, NULL);
+	kmetrics_conntrack_shutdown();
 	if (k.ev != NULL)
 		event_free(k.ev);
 	if (k.mev != NULL)
@@ -303,8 +371,10 @@ kernel_build(void)
 	}
 	hmap_free(k.svcs, ksvc_free);
 	k.svcs = svcs;
-	if (!k.built)
+	if (!k.built) {
+		kernel_forwarding();
 		kernel_metrics_cb(-1, 0, NULL);
+	}
 	k.built = true;
 	log_info("kernel: table inet %s built: %zu services in the kernel "
 	    "(%zu bytes of rules, %llu ms)", k.opts.table, n, k.buf.len,
@@ -352,6 +422,19 @@ kernel_metrics_cb(evutil_socket_t fd, short what, void *arg)
 	if (ms < KERNEL_METRICS_MS)
 		ms = KERNEL_METRICS_MS;
 	evtimer_add(k.mev, ms_to_tv(ms, &tv));
+}
+
+/*
+ * A scrape: the open connections and bytes of the kernel's services
+ * from one conntrack dump (~N ms for 10,000 entries of the table's, see
+ * the README), on the loop, so it stays bounded by the scrape rate.
+ */
+static void
+kernel_collect(void *arg)
+{
+	(void)arg;
+	if (k.built)
+		(void)kmetrics_conntrack(k.rt->reg, kernel_wants);
 }
 
 /* The service's record, created when absent; NULL on OOM. */

@@ -35,10 +35,21 @@ struct km_walk {
 	bool		(*want)(const struct service *);
 };
 
-static size_t
-km_count(const struct svc_ready *r)
+void
+kmetrics_each_ep(const struct service *svc,
+    void (*fn)(const struct service *, const struct svc_port *,
+    const struct svc_endpoint *, bool, void *), void *arg)
 {
-	return r != NULL ? r->n : 0;
+	size_t i, j;
+
+	for (i = 0; i < svc->nports; i++) {
+		const struct svc_port *sp = &svc->ports[i];
+
+		for (j = 0; sp->ready != NULL && j < sp->ready->n; j++)
+			fn(svc, sp, &sp->ready->v[j], false, arg);
+		for (j = 0; sp->ready6 != NULL && j < sp->ready6->n; j++)
+			fn(svc, sp, &sp->ready6->v[j], true, arg);
+	}
 }
 
 /* "f:VIP . proto . port : EP . PORT": an endpoint-counters element. */
@@ -74,41 +85,37 @@ km_get(const char *name)
 }
 
 /*
- * Names the endpoint chains and endpoint map elements (both families) of
- * one kernel service.
+ * Names one endpoint's chain (round-robin and affinity services) and its
+ * endpoint-counters element (the others): the same series.
  */
+static void
+km_label_ep(const struct service *svc, const struct svc_port *sp,
+    const struct svc_endpoint *ep, bool v6, void *arg)
+{
+	char name[NFTRULES_NAME_MAX], se[512], ee[512];
+	struct km_ep *e;
+
+	(void)arg;
+	metrics_escape(svc->key, se, sizeof(se));
+	metrics_escape(ep->pod->key, ee, sizeof(ee));
+	nftrules_ep_chain(svc, sp, ep, v6, name, sizeof(name));
+	if ((e = km_get(name)) != NULL)
+		snprintf(e->labels, sizeof(e->labels),
+		    "service=\"%s\",endpoint=\"%s\"", se, ee);
+	km_flow(svc, sp, ep, v6, name, sizeof(name));
+	if ((e = km_get(name)) != NULL)
+		snprintf(e->labels, sizeof(e->labels),
+		    "service=\"%s\",endpoint=\"%s\"", se, ee);
+}
+
+/* Names the endpoint chains (both families) of one kernel service. */
 static void
 km_label_svc(struct service *svc, void *arg)
 {
 	struct km_walk *w = arg;
-	char chain[NFTRULES_NAME_MAX], se[512], ee[512];
-	struct km_ep *e;
-	size_t i, j;
 
-	if (!w->want(svc))
-		return;
-	metrics_escape(svc->key, se, sizeof(se));
-	for (i = 0; i < svc->nports; i++) {
-		const struct svc_port *sp = &svc->ports[i];
-
-		for (j = 0; j < km_count(sp->ready) + km_count(sp->ready6);
-		    j++) {
-			bool v6 = j >= km_count(sp->ready);
-			const struct svc_endpoint *ep = v6 ?
-			    &sp->ready6->v[j - km_count(sp->ready)] :
-			    &sp->ready->v[j];
-
-			metrics_escape(ep->pod->key, ee, sizeof(ee));
-			nftrules_ep_chain(svc, sp, ep, v6, chain, sizeof(chain));
-			if ((e = km_get(chain)) != NULL)
-				snprintf(e->labels, sizeof(e->labels),
-				    "service=\"%s\",endpoint=\"%s\"", se, ee);
-			km_flow(svc, sp, ep, v6, chain, sizeof(chain));
-			if ((e = km_get(chain)) != NULL)
-				snprintf(e->labels, sizeof(e->labels),
-				    "service=\"%s\",endpoint=\"%s\"", se, ee);
-		}
-	}
+	if (w->want(svc))
+		kmetrics_each_ep(svc, km_label_ep, NULL);
 }
 
 /* The packets of the first counter of a rule's expressions, or -1. */

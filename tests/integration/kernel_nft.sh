@@ -133,9 +133,6 @@ out=$(khits "http://$VIP/" 10 | sort -u | wc -l)
 [ "$out" = 2 ] || fail "after SIGHUP: $out endpoints reached"
 echo "kernel: SIGHUP rebuilt the table"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 echo "kernel: SIGTERM deleted the table"
 pass
