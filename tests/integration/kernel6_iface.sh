@@ -52,8 +52,8 @@ NSX="ip netns exec $ND"
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
     --vip-range fd00:234::100/120
-wait_table "dnat ip6 to \[fd00:234::4\]:$P"
-wait_table "dnat ip6 to \[fd00:234::3\]:$PU"
+wait_table "$(ep fd00:234::4 $P)"
+wait_table "$(ep fd00:234::3 $PU)"
 for _ in $(seq 100); do
 	ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VH/128" && break
 	sleep 0.05
