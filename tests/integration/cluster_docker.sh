@@ -210,6 +210,18 @@ got=$(ip netns exec ${CL_P}a curl -s -m 10 --retry 30 --retry-delay 1 \
 [ "$got" = "hello from a container on b" ] || fail "dweb's VIP $dvip:5000 on A: '$got'"
 pass "the label Service dweb of B's dockerd: A forwards $dvip:5000 to $B:18080"
 
+# A port published on B's loopback only is not published for A, which
+# could not reach it: such a container goes at its own address.
+$D run -d --name web2 --label app=web -p 127.0.0.1:18082:5000 $IMG \
+    /bin/busybox httpd -f -p 5000 -h /www >/dev/null || fail "docker run web2"
+cl_poll_api a /v1/endpoints/default/web '"name": *"web2"'
+eps=$(cl_api a http://127.0.0.1:9901/v1/endpoints/default/web)
+echo "$eps" | grep -q '"port": *18082' &&
+	fail "a port published on B's loopback is an endpoint on A: $eps"
+echo "$eps" | grep -q '"port": *18080' || fail "A lost web1 with web2: $eps"
+pass "a port published on B's loopback only is no endpoint on A"
+$D rm -f web2 >/dev/null || fail "docker rm web2"
+
 $D stop -t 2 web1 >/dev/null || fail "docker stop"
 cl_poll_api a /v1/pods/default/web1 '"hostPort"' absent
 cl_poll_api a /v1/endpoints/default/web "$B" absent
