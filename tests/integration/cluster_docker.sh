@@ -13,9 +13,12 @@
 # publishes container port 5000 on host port 18080 and serves a page
 # there with busybox httpd. A applies the Service web (targetPort 5000);
 # a client in A's namespace reaches the container through web's and
-# dweb's VIPs, by way of 10.178.0.4:18080; A's endpoints and `clusterip
-# get pods -o wide` name B's address and the host port. The container
-# stopped, it leaves A's endpoints, and dweb leaves A. The host's own
+# dweb's VIPs, by way of 10.178.0.4:18080; A's endpoints (API and
+# `clusterip get endpoints`) name B's address and the host port, `clusterip
+# get pods -o wide` B's address; B itself forwards to the container's own
+# address. A second container, published on B's 127.0.0.1 only, is no
+# endpoint at B's address on A. The first container stopped, it leaves
+# A's endpoints, and dweb leaves A. The host's own
 # firewall, forwarding and docker0 are compared before, while and after
 # dockerd runs, and put back if they changed.
 set -u
@@ -152,7 +155,7 @@ echo "image built and imported in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN 
 cl_etcd m1
 cl_daemon a
 cl_daemon b --docker="$DK/docker.sock"
-wait_log "${CL_LOG[b]}" 'docker' 60
+wait_log "${CL_LOG[b]}" 'docker: following' 60
 
 cid=$($D run -d --name web1 --label app=web --label clusterip.io/service=dweb \
     --label clusterip.io/port=5000 -p 18080:5000 $IMG \
