@@ -26,6 +26,7 @@ static int	docker_pod_labels(struct pod *, json_t *);
 static int	docker_pod_ports(struct pod *, json_t *);
 static json_t	*docker_pod_network(json_t *, const char *, const char **);
 static void	docker_pod_bindings(struct pod *, json_t *);
+static bool	docker_pod_loopback(const char *);
 
 int
 docker_id_valid(const char *id)
@@ -126,7 +127,9 @@ docker_pod_ports(struct pod *p, json_t *exposed)
 /*
  * The host ports a port is published on: NetworkSettings.Ports is
  * {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, ...] or null}.
- * The first binding of each exposed port is its hostPort.
+ * The first binding of each exposed port is its hostPort; a binding to
+ * a loopback address (-p 127.0.0.1:8080:80) is skipped, as no other
+ * host reaches it.
  */
 static void
 docker_pod_bindings(struct pod *p, json_t *bindings)
@@ -146,7 +149,8 @@ docker_pod_bindings(struct pod *p, json_t *bindings)
 		list = json_object_get(bindings, key);
 		json_array_foreach(list, j, b) {
 			hp = json_string_value(json_object_get(b, "HostPort"));
-			if (hp == NULL)
+			if (hp == NULL || docker_pod_loopback(json_string_value(
+			    json_object_get(b, "HostIp"))))
 				continue;
 			v = strtoul(hp, &ep, 10);
 			if (ep == hp || *ep != '\0' || v == 0 || v > 65535)
@@ -155,6 +159,22 @@ docker_pod_bindings(struct pod *p, json_t *bindings)
 			break;
 		}
 	}
+}
+
+/* True when ip is a loopback address (127.0.0.0/8, ::1). */
+static bool
+docker_pod_loopback(const char *ip)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (ip == NULL)
+		return false;
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, ip, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
 }
 
 /* The network entry giving the pod its address, and its name. */

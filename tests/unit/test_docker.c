@@ -250,6 +250,53 @@ test_docker_pod_published_ports(void **state)
 	pod_free(p);
 }
 
+/* A binding to a loopback address is no host port: no other host
+ * reaches it. A later binding of the same port still counts. */
+static void
+test_docker_pod_published_loopback(void **state)
+{
+	static const char js[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/web\","
+	    "\"State\":{\"Running\":true},\"Config\":{\"ExposedPorts\":"
+	    "{\"5000/tcp\":{},\"6000/tcp\":{},\"7000/tcp\":{}}},"
+	    "\"NetworkSettings\":{\"Networks\":{\"bridge\":{\"IPAddress\":"
+	    "\"172.17.0.2\"}},\"Ports\":{"
+	    "\"5000/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"18082\"}],"
+	    "\"6000/tcp\":[{\"HostIp\":\"::1\",\"HostPort\":\"18083\"},"
+	    "{\"HostIp\":\"127.9.9.9\",\"HostPort\":\"18084\"},"
+	    "{\"HostIp\":\"192.0.2.7\",\"HostPort\":\"18085\"}],"
+	    "\"7000/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"18086\"}]}}}";
+	static const char lo[] = "{\"Id\":\"" ID1 "\",\"Name\":\"/w\","
+	    "\"State\":{\"Running\":true},\"Config\":{\"ExposedPorts\":"
+	    "{\"5000/tcp\":{}}},\"NetworkSettings\":{\"Networks\":{\"bridge\":"
+	    "{\"IPAddress\":\"172.17.0.2\"}},\"Ports\":{\"5000/tcp\":"
+	    "[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"18082\"}]}}}";
+	char err[256];
+	struct pod *p;
+	size_t i;
+	uint16_t hp[3] = { 1, 1, 1 };
+
+	(void)state;
+	assert_int_equal(docker_pod_from_inspect(js, strlen(js), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_non_null(p);
+	assert_int_equal(p->nports, 3);
+	for (i = 0; i < p->nports; i++)
+		hp[p->ports[i].port / 1000 - 5] = p->ports[i].host_port;
+	assert_int_equal(hp[0], 0);
+	assert_int_equal(hp[1], 18085);
+	assert_int_equal(hp[2], 18086);
+	pod_free(p);
+
+	/* Published on loopback alone: goes at its own address. */
+	assert_int_equal(docker_pod_from_inspect(lo, strlen(lo), NULL, &p,
+	    err, sizeof(err)), 0);
+	assert_non_null(p);
+	p->owner.kind = OWNER_DOCKER;
+	assert_int_equal(p->ports[0].host_port, 0);
+	assert_false(cluster_pod_via_host(p));
+	pod_free(p);
+}
+
 static void
 test_docker_pod_from_inspect_health(void **state)
 {
@@ -813,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_docker_events_lines_too_long),
 		cmocka_unit_test(test_docker_pod_from_inspect_compose),
 		cmocka_unit_test(test_docker_pod_published_ports),
+		cmocka_unit_test(test_docker_pod_published_loopback),
 		cmocka_unit_test(test_docker_pod_from_inspect_health),
 		cmocka_unit_test(test_docker_pod_from_inspect_not_a_pod),
 		cmocka_unit_test(test_docker_pod_from_inspect_ipv6),
