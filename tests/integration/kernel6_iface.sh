@@ -51,7 +51,7 @@ NSX="ip netns exec $ND"
 	pod6 dead "$PD" dead fd00:234::4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
-    --vip-range fd00:234::100/120
+    --vip-range fd00:234::100/120 --log-level debug
 wait_table "dnat ip6 to \[fd00:234::4\]:$P"
 wait_table "dnat ip6 to \[fd00:234::3\]:$PU"
 for _ in $(seq 100); do
@@ -147,6 +147,20 @@ touch "$T/release"
 wait "$HP" || fail "the held connection failed"
 active 0
 echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
+
+# The scrape's dump ran on another thread of the daemon than its loop
+# (the main thread, whose id is the daemon's pid): the debug lines of
+# the dump and of its hand-over name them.
+line=$(grep "kernel: conntrack read: .* on thread " "$T/daemon.log" | tail -1)
+wtid=${line##*on thread }
+line=$(grep "kernel: conntrack read handed over: .*(thread " "$T/daemon.log" | tail -1)
+ltid=${line##*(thread }
+ltid=${ltid%%)*}
+[ -n "$wtid" ] && [ -n "$ltid" ] || fail "no debug lines of the conntrack read"
+[ "$ltid" = "$DPID" ] || fail "hand-over on thread $ltid, not the loop's ($DPID)"
+[ "$wtid" != "$ltid" ] || fail "the conntrack dump ran on the loop's thread"
+[ -d "/proc/$DPID/task/$wtid" ] || fail "thread $wtid is not the daemon's"
+echo "kernel6 iface: /metrics: the conntrack dump ran off the loop (thread $wtid, loop $ltid)"
 
 [ "$(kclient refused "$VDEAD" 80)" = refused ] ||
     fail "a connect to an endpoint with no listener was not refused"
