@@ -6,8 +6,9 @@
 # as the table's DNAT would) and as many untranslated ones beside them
 # (which the kernel's status filter leaves out of the dump); then
 # --scrapes scrapes of /metrics, each printing the daemon's own debug
-# line (entries of the table's, milliseconds of the dump) and the
-# scrape's wall time.
+# lines (entries of the table's, milliseconds of the dump on the state
+# writer's thread; milliseconds the loop spent before handing it over
+# and after, setting the series) and the scrape's wall time.
 #
 #   bench/kernel-ct.sh [--builddir DIR] [--entries 10000] [--services 100]
 #                      [--scrapes 5]
@@ -88,7 +89,8 @@ for _ in $(seq "$scrapes"); do
   $X curl -sS -o /dev/null --max-time 30 http://127.0.0.1:9399/metrics
   t1=$(date +%s%N)
   line=$(grep "conntrack read:" "$T/daemon.log" | tail -1)
-  echo "${line#*kernel: }; scrape $(( (t1 - t0) / 1000000 )) ms"
+  hand=$(grep "conntrack read handed over on thread" "$T/daemon.log" | tail -1)
+  echo "${line#*kernel: }; ${hand#*: }; scrape $(( (t1 - t0) / 1000000 )) ms"
 done
 $X curl -sS http://127.0.0.1:9399/metrics |
   grep '^clusterip_forward_connections_active{service="default/s1",' || true

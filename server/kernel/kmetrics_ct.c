@@ -474,9 +474,9 @@ kmc_done_cb(void *arg, int err)
 		    "during a dump)", kmc_held_lost);
 		kmc_held_lost = 0;
 	}
-	log_debug("kernel: conntrack read handed over: %.3f ms on the loop "
-	    "(thread %ld) before, %.3f ms after", (double)w->loop_us / 1e3,
-	    (long)gettid(), (double)(kmc_now_us() - t0) / 1e3);
+	log_debug("kernel: conntrack read handed over on thread %ld: the "
+	    "loop spent %.3f ms before, %.3f ms after", (long)gettid(),
+	    (double)w->loop_us / 1e3, (double)(kmc_now_us() - t0) / 1e3);
 	kmc_walk_free(w);
 	done(done_arg);
 }

@@ -153,9 +153,9 @@ echo "kernel6 iface: /metrics: an open connection is active on its endpoint, the
 # the dump and of its hand-over name them.
 line=$(grep "kernel: conntrack read: .* on thread " "$T/daemon.log" | tail -1)
 wtid=${line##*on thread }
-line=$(grep "kernel: conntrack read handed over: .*(thread " "$T/daemon.log" | tail -1)
-ltid=${line##*(thread }
-ltid=${ltid%%)*}
+line=$(grep "kernel: conntrack read handed over on thread " "$T/daemon.log" | tail -1)
+ltid=${line##*handed over on thread }
+ltid=${ltid%%:*}
 [ -n "$wtid" ] && [ -n "$ltid" ] || fail "no debug lines of the conntrack read"
 [ "$ltid" = "$DPID" ] || fail "hand-over on thread $ltid, not the loop's ($DPID)"
 [ "$wtid" != "$ltid" ] || fail "the conntrack dump ran on the loop's thread"
