@@ -89,8 +89,8 @@ for _ in $(seq "$scrapes"); do
   $X curl -sS -o /dev/null --max-time 30 http://127.0.0.1:9399/metrics
   t1=$(date +%s%N)
   line=$(grep "conntrack read:" "$T/daemon.log" | tail -1)
-  hand=$(grep "conntrack read handed over on thread" "$T/daemon.log" | tail -1)
-  echo "${line#*kernel: }; ${hand#*: }; scrape $(( (t1 - t0) / 1000000 )) ms"
+  hand=$(grep "conntrack read handed over on thread" "$T/daemon.log" | tail -1 || true)
+  echo "${line#*kernel: }; ${hand#*kernel: }; scrape $(( (t1 - t0) / 1000000 )) ms"
 done
 $X curl -sS http://127.0.0.1:9399/metrics |
   grep '^clusterip_forward_connections_active{service="default/s1",' || true
