@@ -12,6 +12,7 @@
 #define CIP_KMETRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct event_base;
 struct nftapply;
@@ -55,10 +56,13 @@ int	kmetrics_conntrack_start(struct statewr *sw, const struct registry *,
  * Subscribes to conntrack's destroy events on base, so that a scrape
  * also counts clusterip_forward_connect_failures_total (and the
  * service's) for TCP entries that never completed their handshake, and
- * the bytes an entry moved after the last scrape. Returns 0, or -1
- * (warned: those stay uncounted).
+ * the bytes an entry moved after the last scrape. ranges (n CIDRs) are
+ * the VIP ranges: the kernel hands over only the events of connections
+ * sent into them (ctevents.h). Returns 0, or -1 (warned: those stay
+ * uncounted).
  */
-int	kmetrics_conntrack_events(struct event_base *base);
+int	kmetrics_conntrack_events(struct event_base *base,
+    const char *const *ranges, size_t n);
 /*
  * Unsubscribes; forgets the entries' last counters (a read still
  * running frees them when it ends, and still calls its done).

@@ -447,6 +447,7 @@ kmc_done_cb(void *arg, int err)
 	void (*done)(void *) = w->done;
 	void *done_arg = w->arg;
 	uint64_t t0 = kmc_now_us();
+	unsigned long ev_read, ev_kept;
 	size_t i, n;
 
 	(void)err;
@@ -474,9 +475,12 @@ kmc_done_cb(void *arg, int err)
 		    "during a dump)", kmc_held_lost);
 		kmc_held_lost = 0;
 	}
+	ctevents_counts(kmc_events, &ev_read, &ev_kept);
 	log_debug("kernel: conntrack read handed over on thread %ld: the "
-	    "loop spent %.3f ms before, %.3f ms after", (long)gettid(),
-	    (double)w->loop_us / 1e3, (double)(kmc_now_us() - t0) / 1e3);
+	    "loop spent %.3f ms before, %.3f ms after; destroy events so "
+	    "far: %lu read, %lu translated", (long)gettid(),
+	    (double)w->loop_us / 1e3, (double)(kmc_now_us() - t0) / 1e3,
+	    ev_read, ev_kept);
 	kmc_walk_free(w);
 	done(done_arg);
 }
@@ -530,14 +534,15 @@ fail:
 }
 
 int
-kmetrics_conntrack_events(struct event_base *base)
+kmetrics_conntrack_events(struct event_base *base, const char *const *ranges,
+    size_t n)
 {
 	char err[256];
 
 	if ((kmc_cts == NULL && (kmc_cts = hmap_new()) == NULL) ||
 	    (kmc_pend == NULL && (kmc_pend = hmap_new()) == NULL))
 		return -1;
-	if ((kmc_events = ctevents_open(base, kmc_event_cb, NULL, err,
+	if ((kmc_events = ctevents_open(base, ranges, n, kmc_event_cb, NULL, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("kernel: connect failures and the last bytes of "
 		    "closed connections not counted: %s", err);
