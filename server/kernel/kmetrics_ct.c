@@ -437,6 +437,34 @@ kmc_publish(const struct kmc_walk *w)
 }
 
 /*
+ * A read that failed: the events it took still count at the next one
+ * (before the ones that came since).
+ */
+static void
+kmc_pend_keep(struct kmc_walk *w)
+{
+	struct hmap_iter it;
+	struct kmc_pend *p, *q;
+	const char *key;
+	void *val;
+
+	hmap_iter_init(&it, kmc_pend);
+	while (hmap_iter_next(&it, &key, &val)) {
+		q = val;
+		if ((p = hmap_get(w->pend, key)) != NULL) {
+			p->to_ep += q->to_ep;
+			p->to_client += q->to_client;
+			p->fail += q->fail;
+		} else if (hmap_put(w->pend, key, q, NULL) == 0)
+			continue;
+		free(q);
+	}
+	hmap_free(kmc_pend, NULL);
+	kmc_pend = w->pend;
+	w->pend = NULL;
+}
+
+/*
  * On the loop, after kmc_work: the series set, the events held meanwhile
  * counted, the scrape told.
  */
@@ -461,6 +489,8 @@ kmc_done_cb(void *arg, int err)
 	kmc_busy = NULL;
 	if (w->rc >= 0)
 		kmc_publish(w);
+	else
+		kmc_pend_keep(w);
 	n = kmc_nheld;
 	kmc_nheld = 0;
 	for (i = 0; i < n; i++)
