@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "nftapply.h"
+#include "nftbatch.h"
 #include "nftrules.h"
 #include "proxymode.h"
 #include "registry.h"
@@ -56,6 +57,7 @@ struct ksvc {
 static struct {
 	struct runtime		*rt;
 	struct nftapply		*nft;
+	struct nftbatch		*batch;	/* element changes */
 	struct nftrules_opts	 opts;
 	struct hmap		*svcs;	/* key -> struct ksvc */
 	struct hmap		*dirty;	/* key -> (void *)1 */
@@ -185,6 +187,7 @@ kernel_init(struct runtime *rt)
 	k.opts.prerouting = rt->netif != NULL;
 	k.opts.tcp_time_wait_s = KERNEL_TCP_TIME_WAIT_S;
 	if ((k.nft = nftapply_new()) == NULL ||
+	    (k.batch = nftbatch_new()) == NULL ||
 	    (k.svcs = hmap_new()) == NULL || (k.dirty = hmap_new()) == NULL ||
 	    (k.ev = event_new(rt->base, -1, 0, kernel_apply_cb, NULL)) ==
 	    NULL || (k.mev = evtimer_new(rt->base, kernel_metrics_cb,
@@ -245,6 +248,7 @@ kernel_shutdown(void)
 	hmap_free(k.svcs, ksvc_free);
 	hmap_free(k.dirty, NULL);
 	nftapply_free(k.nft);
+	nftbatch_free(k.batch);
 	nftbuf_free(&k.buf);
 	memset(&k, 0, sizeof(k));
 }
@@ -338,7 +342,7 @@ kernel_build(void)
 		ks->why = old != NULL ? old->why : NULL;
 		if (want) {
 			(void)nftrules_service(&k.buf, &k.opts, svc, &empty,
-			    &ks->st);
+			    &ks->st, NULL);
 			n++;
 		}
 		kernel_note(svc, ks, why);
@@ -478,12 +482,30 @@ kernel_any_wanted(void)
 	return false;
 }
 
+/*
+ * One transaction: element changes only go as a netlink batch (no cache
+ * read, no validation of the table's chains), anything else as the
+ * text through libnftables. A batch refused is tried again as text.
+ */
+static int
+kernel_commit(const struct nftrules_delta *d, char *err, size_t errlen)
+{
+	if (!d->slow) {
+		if (nftbatch_run(k.batch, k.opts.table, &d->ops, err,
+		    errlen) == 0)
+			return 0;
+		log_debug("kernel: batch refused (%s); as text", err);
+	}
+	return nftapply_run(k.nft, k.buf.p, err, errlen);
+}
+
 /* One turn's changes: one transaction. */
 static void
 kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct nftrules_state *now = NULL, empty = { 0 };
 	struct nftrules_udp_gone *gone = NULL;
+	struct nftrules_delta delta = { 0 };
 	size_t ngone = 0, capgone = 0, i, nc = 0, nd;
 	const char **keys = NULL;
 	struct hmap_iter it;
@@ -525,14 +547,13 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 			continue;	/* neither in the table nor going */
 		keys[nc] = key;
 		if (nftrules_service(&k.buf, &k.opts, want ? svc : NULL,
-		    ks ? &ks->st : &empty, &now[nc]) != 0 ||
+		    ks ? &ks->st : &empty, &now[nc], &delta) != 0 ||
 		    nftrules_udp_removed(ks ? &ks->st : &empty, &now[nc],
 		    &gone, &ngone, &capgone) != 0)
 			goto resync;
 		nc++;
 	}
-	if (k.buf.len > 0 && nftapply_run(k.nft, k.buf.p, err,
-	    sizeof(err)) != 0) {
+	if (k.buf.len > 0 && kernel_commit(&delta, err, sizeof(err)) != 0) {
 		log_warnx("kernel: update refused (%s); full resync", err);
 		goto resync;
 	}
@@ -555,13 +576,15 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 			ksvc_free(hmap_del(k.svcs, key));
 	kernel_flush_udp(gone, ngone);
 	log_debug("kernel: %zu services changed, %zu in one transaction "
-	    "(%zu bytes, %.3f ms)", nd, nc, k.buf.len,
-	    (double)(now_us() - t0) / 1000);
+	    "(%s: %zu bytes of commands, %zu element changes, %.3f ms)", nd,
+	    nc, delta.slow ? "libnftables" : "netlink batch", k.buf.len,
+	    delta.ops.n, (double)(now_us() - t0) / 1000);
 	goto out;
 resync:
 	if (kernel_build() != 0)
 		log_warnx("kernel: resync failed; the table kept as it was");
 out:
+	nftrules_delta_clear(&delta);
 	for (i = 0; now != NULL && i < nd; i++)
 		nftrules_state_clear(&now[i]);
 	free(now);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kmetrics.h -- the kernel path's per-endpoint connection counters: the
- * counters of the endpoint chains, read from the table, become
+ * counters of the endpoint chains and of the endpoint-counters sets'
+ * elements, read from the table, become
  * clusterip_forward_connections_total{service,endpoint}, the series the
  * userspace forwarder keeps for the services it serves; and conntrack's
  * entries, read when the metrics are scraped, and its destroy events

@@ -39,9 +39,9 @@ all() {
 }
 all | manifest all.yaml
 kstart --vip-range 127.96.0.0/16 --vip-range fd00:96::/112 --log-level debug
-wait_table "dnat ip6 to \[fd00:90::2\]:$P"
-wait_table "dnat ip6 to \[fd00:90::2\]:$U"
-wait_table "dnat ip to 127.0.10.2:$P"
+wait_table "$(ep fd00:90::2 $P)"
+wait_table "$(ep fd00:90::2 $U)"
+wait_table "$(ep 127.0.10.2 $P)"
 $NSX ss -Hltn "src [$VIP6]" | grep -q . && fail "a listener on [$VIP6]"
 $NSX ss -Hltn "src $VIP4" | grep -q . && fail "a listener on $VIP4"
 $NSX ss -Hlun "src [$UDP6]" | grep -q . && fail "a listener on [$UDP6]"
@@ -98,12 +98,12 @@ for _ in $(seq 20); do
 done
 [ "$r" = "ub:x" ] || fail "no IPv6 UDP flow reached ub: $r"
 all ua-only | manifest all.yaml
-wait_table "dnat ip6 to \[fd00:90::2\]:$U" absent
+wait_table "$(ep fd00:90::2 $U)" absent
 r=$(udp6 "$SRC")
 [ "$r" = "ua:x" ] || fail "the IPv6 UDP flow did not move to ua: $r"
 echo "kernel6: drain: the IPv6 UDP flow moved at once (conntrack entry deleted)"
 
-table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip6 to \[fd00:90::1\]:$P" ||
+table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip6 to \[fd00:90::1\]:$P|fd00:90::1 \. $P counter packets [1-9]" ||
     fail "no IPv6 connection counted"
 echo "kernel6: IPv6 connections counted per endpoint"
 

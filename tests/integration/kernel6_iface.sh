@@ -55,8 +55,8 @@ NSX="ip netns exec $ND"
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
     --vip-range fd00:234::100/120 --log-level debug
-wait_table "dnat ip6 to \[fd00:234::4\]:$P"
-wait_table "dnat ip6 to \[fd00:234::3\]:$PU"
+wait_table "$(ep fd00:234::4 $P)"
+wait_table "$(ep fd00:234::3 $PU)"
 for _ in $(seq 100); do
 	ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VH/128" && break
 	sleep 0.05
@@ -206,7 +206,7 @@ V4=10.234.0.140
 	pod dead4 10.234.0.3 "$PD" dead4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 --log-level debug
-wait_table "dnat ip to 10.234.0.3:$PD"
+wait_table "$(ep 10.234.0.3 "$PD")"
 grep -q "kernel: conntrack events filtered in the kernel: TCP and UDP to the IPv4 VIP range$" \
     "$T/daemon.log" || fail "IPv4 conntrack events not filtered"
 if command -v conntrack > /dev/null; then

@@ -39,8 +39,8 @@ NSX="ip netns exec $ND"
 	pod ua 10.232.0.3 "$PU" u "" UDP
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.232.0.128/25
-wait_table "dnat ip to 10.232.0.4:$P"
-wait_table "dnat ip to 10.232.0.3:$PU"
+wait_table "$(ep 10.232.0.4 $P)"
+wait_table "$(ep 10.232.0.3 $PU)"
 table | grep -q 'masquerade' || fail "no masquerade in interface mode"
 for _ in $(seq 100); do
 	ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VU/32" && break

@@ -18,6 +18,16 @@ table() {
 	$NSX nft list table $TABLE 2> /dev/null
 }
 
+# ep ADDR PORT: a pattern (grep -E) for what sends new connections to
+# ADDR:PORT: a DNAT rule of an endpoint chain (services with round-robin
+# or affinity) or the data of an endpoint map element (the others).
+ep() {
+	case $1 in
+	*:*) echo "(dnat ip6 to \\[$1\\]:$2|: $1 \\. $2)(,| |\$)";;
+	*) echo "(dnat ip to $1:$2|: $1 \\. $2)(,| |\$)";;
+	esac
+}
+
 # wait_table PATTERN [absent]: until the table has (or has no) line
 # matching PATTERN (grep -E), 10 s at most.
 wait_table() {
