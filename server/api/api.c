@@ -228,13 +228,23 @@ api_readyz(struct api *api, struct evhttp_request *req)
 	api_reply_json(req, api->rt->ready ? 200 : 503, b);
 }
 
+/*
+ * The scrape's answer, once the series read on demand are fresh (the
+ * kernel path's conntrack dump runs off the loop). Runs before
+ * api_shutdown: that read is a state writer task, and the writer is
+ * freed first.
+ */
 static void
-api_metrics(struct api *api, struct evhttp_request *req)
+api_metrics_send(void *arg)
 {
+	struct evhttp_request *req = arg;
+	struct api *api = api_server;
 	struct evbuffer *buf;
 	char *text;
 	size_t len;
 
+	if (api == NULL)
+		return;
 	metric_set(metrics_get("clusterip_build_info", METRIC_GAUGE,
 	    "Build information of clusteripd.", "version=\"" PACKAGE_VERSION
 	    "\"", NULL, 0), 1);
@@ -260,6 +270,15 @@ api_metrics(struct api *api, struct evhttp_request *req)
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", buf);
 	evbuffer_free(buf);
+}
+
+/* /metrics: answered when the collectors are done (api_metrics_send). */
+static void
+api_metrics(struct api *api, struct evhttp_request *req)
+{
+	(void)api;
+	if (metrics_collect(api_metrics_send, req) != 0)
+		api_reply_error(req, 500, "out of memory");
 }
 
 json_t *

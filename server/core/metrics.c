@@ -42,6 +42,28 @@ struct metrics_collector {
 static struct metrics_collector	*collectors;
 static size_t			 ncollectors;
 
+struct metrics_async {
+	metrics_start_fn	*start;
+	void			*arg;
+};
+static struct metrics_async	*async_collectors;
+static size_t			 nasync;
+
+/* Who waits for the running round. */
+struct metrics_waiter {
+	struct metrics_waiter	*next;
+	void			(*ready)(void *);
+	void			*arg;
+};
+
+/* The one round: collectors not yet done (+1 while starting them). */
+struct metrics_round {
+	unsigned		 pending;
+	struct metrics_waiter	*waiters, **tail;
+	unsigned long		 rounds, joined;
+};
+static struct metrics_round	 metrics_round;
+
 static struct metric_family *
 metrics_family(const char *name, enum metric_type type, const char *help,
     const double *bounds, size_t nbounds)
@@ -311,6 +333,99 @@ metrics_collector_del(void (*fn)(void *), void *arg)
 	}
 }
 
+int
+metrics_collector_add_async(metrics_start_fn *start, void *arg)
+{
+	struct metrics_async *na;
+
+	if ((na = reallocarray(async_collectors, nasync + 1,
+	    sizeof(*na))) == NULL)
+		return -1;
+	async_collectors = na;
+	async_collectors[nasync].start = start;
+	async_collectors[nasync].arg = arg;
+	nasync++;
+	return 0;
+}
+
+void
+metrics_collector_del_async(metrics_start_fn *start, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < nasync; i++)
+		if (async_collectors[i].start == start &&
+		    async_collectors[i].arg == arg) {
+			async_collectors[i] = async_collectors[--nasync];
+			break;
+		}
+	if (nasync == 0) {
+		free(async_collectors);
+		async_collectors = NULL;
+	}
+}
+
+void
+metrics_round_done(struct metrics_round *r)
+{
+	struct metrics_waiter *w;
+
+	if (r != &metrics_round || r->pending == 0)
+		return;
+	if (--r->pending > 0)
+		return;
+	/* Detached first: a waiter may start the next round. */
+	w = r->waiters;
+	r->waiters = NULL;
+	r->tail = &r->waiters;
+	while (w != NULL) {
+		struct metrics_waiter *next = w->next;
+
+		w->ready(w->arg);
+		free(w);
+		w = next;
+	}
+}
+
+int
+metrics_collect(void (*ready)(void *), void *arg)
+{
+	struct metrics_round *r = &metrics_round;
+	struct metrics_waiter *w;
+	size_t i, n;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->ready = ready;
+	w->arg = arg;
+	if (r->tail == NULL)
+		r->tail = &r->waiters;
+	*r->tail = w;
+	r->tail = &w->next;
+	if (r->pending > 0) {
+		r->joined++;
+		return 0;
+	}
+	r->rounds++;
+	/* One for the loop below: no collector ends the round early. */
+	n = nasync;
+	r->pending = (unsigned)n + 1;
+	for (i = 0; i < n && i < nasync; i++)
+		async_collectors[i].start(async_collectors[i].arg, r);
+	/* Deleted while starting: theirs will not come. */
+	for (; i < n; i++)
+		r->pending--;
+	metrics_round_done(r);
+	return 0;
+}
+
+void
+metrics_collect_counts(unsigned long *rounds, unsigned long *joined)
+{
+	*rounds = metrics_round.rounds;
+	*joined = metrics_round.joined;
+}
+
 char *
 metrics_render(size_t *lenp)
 {
@@ -352,6 +467,7 @@ metrics_shutdown(void)
 {
 	struct metric_family *f, *fn;
 	struct metric *m, *mn;
+	struct metrics_waiter *w;
 
 	for (f = families; f != NULL; f = fn) {
 		fn = f->next;
@@ -365,6 +481,11 @@ metrics_shutdown(void)
 		free(f);
 	}
 	families = families_tail = NULL;
+	while ((w = metrics_round.waiters) != NULL) {
+		metrics_round.waiters = w->next;
+		free(w);
+	}
+	memset(&metrics_round, 0, sizeof(metrics_round));
 	hmap_free(metrics_index, NULL);
 	metrics_index = NULL;
 }

@@ -65,6 +65,36 @@ const char *metrics_escape(const char *value, char *buf, size_t len);
 int	metrics_collector_add(void (*fn)(void *), void *arg);
 /* Stops calling fn(arg). */
 void	metrics_collector_del(void (*fn)(void *), void *arg);
+
+/*
+ * One collection of the series read on demand, shared by the scrapes
+ * that arrive while it runs.
+ */
+struct metrics_round;
+/*
+ * An asynchronous collector: start(arg, round) begins bringing its
+ * series up to date, possibly on another thread, and calls
+ * metrics_round_done(round) on the loop thread once they are (possibly
+ * from within start). It must call it exactly once.
+ */
+typedef void metrics_start_fn(void *arg, struct metrics_round *);
+/* Adds one; returns 0 or -1 on OOM. */
+int	metrics_collector_add_async(metrics_start_fn *start, void *arg);
+/* Stops starting start(arg); a round it runs still waits for it. */
+void	metrics_collector_del_async(metrics_start_fn *start, void *arg);
+/* An asynchronous collector's series are up to date (on the loop). */
+void	metrics_round_done(struct metrics_round *);
+/*
+ * Starts the asynchronous collectors and calls ready(arg) on the loop
+ * once each has finished: before returning when none is registered or
+ * all finish at once. A call while a round runs joins it instead of
+ * starting another (one at a time); waiters are called in their order.
+ * Then metrics_render has the fresh series. Returns 0, or -1 on OOM
+ * (ready is then not called).
+ */
+int	metrics_collect(void (*ready)(void *), void *arg);
+/* Rounds started and scrapes that joined a running one, for tests. */
+void	metrics_collect_counts(unsigned long *rounds, unsigned long *joined);
 /*
  * Writes every family in exposition format 0.0.4. Calls malloc; caller
  * frees. *lenp gets the length.

@@ -43,6 +43,7 @@ struct sw_file {
 
 struct sw_barrier {
 	struct sw_barrier *next;
+	statewr_work	*work;		/* a task's, on the thread; or NULL */
 	statewr_cb	*cb;
 	void		*arg;
 	int		 err;
@@ -278,10 +279,16 @@ sw_main(void *arg)
 		}
 		if (w->failed != NULL)
 			err = w->failed->err;
-		for (tail = &w->done; *tail != NULL; tail = &(*tail)->next)
-			;
 		for (b = bars; b != NULL; b = b->next)
 			b->err = err;
+		pthread_mutex_unlock(&w->mu);
+		/* Tasks' work, unlocked: the loop may queue meanwhile. */
+		for (b = bars; b != NULL; b = b->next)
+			if (b->work != NULL)
+				b->work(b->arg);
+		pthread_mutex_lock(&w->mu);
+		for (tail = &w->done; *tail != NULL; tail = &(*tail)->next)
+			;
 		*tail = bars;
 		pthread_mutex_unlock(&w->mu);
 		bytes = 0;
@@ -428,12 +435,20 @@ statewr_submit_job(struct statewr *w, const char *path,
 int
 statewr_barrier(struct statewr *w, statewr_cb *cb, void *arg)
 {
+	return statewr_task(w, NULL, cb, arg);
+}
+
+int
+statewr_task(struct statewr *w, statewr_work *work, statewr_cb *cb,
+    void *arg)
+{
 	struct sw_barrier *b, **pp;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
+	b->work = work;
 	b->cb = cb;
 	b->arg = arg;
 	pthread_mutex_lock(&w->mu);

@@ -6,7 +6,8 @@
  * versions of one file coalesce into the newest, and the files of one
  * batch share one fsync of their directory (group commit). A barrier
  * tells the loop, through a callback run on it, once everything
- * submitted before it is on disk, or that something could not be.
+ * submitted before it is on disk, or that something could not be; a
+ * task is a barrier that first runs some work on the thread.
  */
 #ifndef CIP_STATEWR_H
 #define CIP_STATEWR_H
@@ -73,6 +74,20 @@ int	statewr_run_job(const char *path, const struct statewr_job *job,
  * latest version is not on disk, else 0. Returns 0, or -1 (ENOMEM).
  */
 int	statewr_barrier(struct statewr *, statewr_cb *cb, void *arg);
+
+/* Work run on the writer thread. */
+typedef void statewr_work(void *arg);
+
+/*
+ * A barrier that also runs work(arg) on the writer thread, once every
+ * file submitted before it is written, then cb(arg, err) on the loop
+ * (err as for statewr_barrier). Lets the loop hand a slow read (the
+ * kernel path's conntrack dump) to the thread that already waits on
+ * disks, instead of a second one. Returns 0, or -1 (ENOMEM; neither
+ * is then called).
+ */
+int	statewr_task(struct statewr *, statewr_work *work, statewr_cb *cb,
+    void *arg);
 
 /*
  * Waits until everything submitted is written, runs the callbacks due,

@@ -75,7 +75,7 @@ static void	kernel_registry_cb(enum registry_event,
 static void	kernel_apply_cb(evutil_socket_t, short, void *);
 static void	kernel_metrics_cb(evutil_socket_t, short, void *);
 static int	kernel_build(void);
-static void	kernel_collect(void *);
+static void	kernel_collect(void *, struct metrics_round *);
 
 static void
 ksvc_free(void *p)
@@ -198,10 +198,11 @@ kernel_init(struct runtime *rt)
 	if (registry_subscribe(rt->reg, kernel_registry_cb, NULL) != 0)
 		goto fail;
 	k.subscribed = true;
-	if (metrics_collector_add(kernel_collect, NULL) != 0)
+	if (metrics_collector_add_async(kernel_collect, NULL) != 0)
 		goto fail;
 	k.collecting = true;
-	(void)kmetrics_conntrack_events(rt->base);
+	(void)kmetrics_conntrack_events(rt->base,
+	    (const char *const *)rt->conf->vip_range.v, rt->conf->vip_range.n);
 	/*
 	 * In nftables mode the table is built now, empty or not: a daemon
 	 * that cannot program it must not start. In userspace mode it is
@@ -237,7 +238,7 @@ kernel_shutdown(void)
 			log_info("kernel: table inet %s deleted", k.opts.table);
 	}
 	if (k.collecting)
-		metrics_collector_del(kernel_collect, NULL);
+		metrics_collector_del_async(kernel_collect, NULL);
 	kmetrics_conntrack_shutdown();
 	if (k.ev != NULL)
 		event_free(k.ev);
@@ -424,17 +425,27 @@ kernel_metrics_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(k.mev, ms_to_tv(ms, &tv));
 }
 
+/* The scrape's conntrack read is done (on the loop). */
+static void
+kernel_collected(void *arg)
+{
+	metrics_round_done(arg);
+}
+
 /*
  * A scrape: the open connections and bytes of the kernel's services
  * from one conntrack dump (~N ms for 10,000 entries of the table's, see
- * the README), on the loop, so it stays bounded by the scrape rate.
+ * the README), made on the state writer's thread; the scrape is
+ * answered when it is done. The metrics layer runs one such round at a
+ * time, and scrapes meanwhile join it.
  */
 static void
-kernel_collect(void *arg)
+kernel_collect(void *arg, struct metrics_round *r)
 {
 	(void)arg;
-	if (k.built)
-		(void)kmetrics_conntrack(k.rt->reg, kernel_wants);
+	if (!k.built || kmetrics_conntrack_start(k.rt->sw, k.rt->reg,
+	    kernel_wants, kernel_collected, r) != 0)
+		metrics_round_done(r);
 }
 
 /* The service's record, created when absent; NULL on OOM. */

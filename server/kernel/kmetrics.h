@@ -13,12 +13,14 @@
 #define CIP_KMETRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct event_base;
 struct nftapply;
 struct nftrules_opts;
 struct registry;
 struct service;
+struct statewr;
 struct svc_endpoint;
 struct svc_port;
 
@@ -39,24 +41,33 @@ void	kmetrics_each_ep(const struct service *svc,
 int	kmetrics_poll(struct nftapply *, const struct nftrules_opts *,
     const struct registry *, bool (*want)(const struct service *));
 /*
- * Called when /metrics is rendered: one dump of conntrack's translated
- * entries (ctstats.c) sets clusterip_forward_connections_active of each
- * ready endpoint of the services want() tells, and adds to
- * clusterip_forward_bytes_total what each entry's counters grew by since
- * the last dump (when conntrack accounting is on). Returns the number
- * of entries that were the table's, or -1 (logged at debug).
+ * Called when /metrics is scraped: one dump of conntrack's translated
+ * entries (ctstats.c), run on sw's thread with the sums it makes, sets
+ * clusterip_forward_connections_active of each ready endpoint of the
+ * services want() tells, and adds to clusterip_forward_bytes_total what
+ * each entry's counters grew by since the last dump (when conntrack
+ * accounting is on). The loop only lists the flows to look for before
+ * and sets the series after; then done(arg) runs on the loop. Returns
+ * 0 when the read started, or -1 when it did not (no flow to look for,
+ * a read already running, out of memory): done is then not called.
  */
-int	kmetrics_conntrack(const struct registry *,
-    bool (*want)(const struct service *));
+int	kmetrics_conntrack_start(struct statewr *sw, const struct registry *,
+    bool (*want)(const struct service *), void (*done)(void *), void *arg);
 /*
  * Subscribes to conntrack's destroy events on base, so that a scrape
  * also counts clusterip_forward_connect_failures_total (and the
  * service's) for TCP entries that never completed their handshake, and
- * the bytes an entry moved after the last scrape. Returns 0, or -1
- * (warned: those stay uncounted).
+ * the bytes an entry moved after the last scrape. ranges (n CIDRs) are
+ * the VIP ranges: the kernel hands over only the events of connections
+ * sent into them (ctevents.h). Returns 0, or -1 (warned: those stay
+ * uncounted).
  */
-int	kmetrics_conntrack_events(struct event_base *base);
-/* Unsubscribes; forgets the entries' last counters. */
+int	kmetrics_conntrack_events(struct event_base *base,
+    const char *const *ranges, size_t n);
+/*
+ * Unsubscribes; forgets the entries' last counters (a read still
+ * running frees them when it ends, and still calls its done).
+ */
 void	kmetrics_conntrack_shutdown(void);
 /* Forgets the last values. */
 void	kmetrics_shutdown(void);

@@ -13,8 +13,11 @@
 # dump at each scrape), and no longer once closed, with its bytes
 # counted when conntrack accounting is on; a connect refused by an
 # endpoint is counted as its connect failure (conntrack's destroy
-# event), one that completed is not; SIGTERM deletes the table and the
-# VIPs; with /proc/sys read-only the daemon warns that it cannot turn
+# event), one that completed is not, and the dump runs on another thread
+# than the loop; SIGTERM deletes the table and the VIPs; with IPv4 VIP
+# ranges only, conntrack's events of other addresses are never read (a
+# socket filter), a refused IPv4 connect still counted; with /proc/sys
+# read-only the daemon warns that it cannot turn
 # forwarding on, and runs. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
@@ -51,7 +54,7 @@ NSX="ip netns exec $ND"
 	pod6 dead "$PD" dead fd00:234::4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
-    --vip-range fd00:234::100/120
+    --vip-range fd00:234::100/120 --log-level debug
 wait_table "$(ep fd00:234::4 $P)"
 wait_table "$(ep fd00:234::3 $PU)"
 for _ in $(seq 100); do
@@ -148,6 +151,20 @@ wait "$HP" || fail "the held connection failed"
 active 0
 echo "kernel6 iface: /metrics: an open connection is active on its endpoint, then not; its bytes counted"
 
+# The scrape's dump ran on another thread of the daemon than its loop
+# (the main thread, whose id is the daemon's pid): the debug lines of
+# the dump and of its hand-over name them.
+line=$(grep "kernel: conntrack read: .* on thread " "$T/daemon.log" | tail -1)
+wtid=${line##*on thread }
+line=$(grep "kernel: conntrack read handed over on thread " "$T/daemon.log" | tail -1)
+ltid=${line##*handed over on thread }
+ltid=${ltid%%:*}
+[ -n "$wtid" ] && [ -n "$ltid" ] || fail "no debug lines of the conntrack read"
+[ "$ltid" = "$DPID" ] || fail "hand-over on thread $ltid, not the loop's ($DPID)"
+[ "$wtid" != "$ltid" ] || fail "the conntrack dump ran on the loop's thread"
+[ -d "/proc/$DPID/task/$wtid" ] || fail "thread $wtid is not the daemon's"
+echo "kernel6 iface: /metrics: the conntrack dump ran off the loop (thread $wtid, loop $ltid)"
+
 [ "$(kclient refused "$VDEAD" 80)" = refused ] ||
     fail "a connect to an endpoint with no listener was not refused"
 # Counted when its conntrack entry goes (the table's CLOSE timeout).
@@ -178,6 +195,48 @@ kstop
 ip -n "$ND" -6 addr show dev eth0 | grep -q "inet6 $VIP/" &&
     fail "VIP left on eth0"
 echo "kernel6 iface: SIGTERM deleted the table and the VIPs"
+
+# IPv4 VIP ranges only: the kernel hands the daemon only the destroy
+# events of TCP and UDP entries sent into them (a socket filter). An
+# entry to another address leaves conntrack unread; a refused connect to
+# a VIP is read and counted.
+V4=10.234.0.140
+{
+	svc dead4 "$V4" 80 dead4
+	pod dead4 10.234.0.3 "$PD" dead4
+} | manifest all.yaml
+kstart --vip-interface eth0 --vip-range 10.234.0.128/25 --log-level debug
+wait_table "$(ep 10.234.0.3 "$PD")"
+grep -q "kernel: conntrack events filtered in the kernel: TCP and UDP to the IPv4 VIP range$" \
+    "$T/daemon.log" || fail "IPv4 conntrack events not filtered"
+if command -v conntrack > /dev/null; then
+	$NSX conntrack -I -p tcp -s 10.234.0.2 -d 10.99.0.5 --sport 1000 \
+	    --dport 80 --state ESTABLISHED -t 100 -u SEEN_REPLY,ASSURED \
+	    > /dev/null 2>&1 || fail "conntrack -I"
+	$NSX conntrack -D -p tcp -d 10.99.0.5 > /dev/null 2>&1 ||
+	    fail "conntrack -D"
+fi
+NSX="ip netns exec $NC"
+[ "$(kclient refused "$V4" 80)" = refused ] ||
+    fail "IPv4: a connect to an endpoint with no listener was not refused"
+NSX="ip netns exec $ND"
+got=""
+for _ in $(seq 300); do
+	got=$(scrape 'clusterip_forward_connect_failures_total{service="default/dead4",endpoint="default/dead4"}')
+	[ -n "$got" ] && [ "$got" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$got" = 1 ] || fail "IPv4 refused connect: connect failures: '$got', not 1"
+# The last scrape's line: every event read was a translated entry's.
+line=$(grep "kernel: conntrack read handed over on thread " "$T/daemon.log" | tail -1)
+counts=${line##*so far: }
+read -r nread _ ntrans _ <<< "$counts"
+[ -n "$ntrans" ] && [ "$ntrans" -ge 1 ] ||
+    fail "no translated destroy event read: $counts"
+[ "$nread" = "$ntrans" ] ||
+    fail "destroy events outside the VIP range were read: $counts"
+kstop
+echo "kernel6 iface: IPv4 VIP range: only its conntrack events read ($counts)"
 
 # Where /proc/sys is read-only (a container without the sysctl), the
 # daemon cannot turn forwarding on: it says so, and runs.

@@ -334,6 +334,74 @@ test_statewr_jobs(void **state)
 }
 
 /* statewr_run_job: the same on the calling thread. */
+/* What a task saw: the thread its work ran on, what was on disk then. */
+struct task_seen {
+	struct seen	 s;
+	pthread_t	 work_thr;
+	pthread_t	 cb_thr;
+	int		 works;
+	int		 order;		/* work's calls before the cb's */
+	char		 at_work[256];
+};
+
+static void
+task_work(void *arg)
+{
+	struct task_seen *t = arg;
+
+	t->work_thr = pthread_self();
+	t->works++;
+	strcpy(t->at_work, slurp(t->s.path));
+}
+
+static void
+task_cb(void *arg, int err)
+{
+	struct task_seen *t = arg;
+
+	t->cb_thr = pthread_self();
+	t->order = t->works;
+	seen_cb(&t->s, err);
+}
+
+/*
+ * A task's work runs once on the writer thread after the files queued
+ * before it are on disk, its callback on the loop's thread after it.
+ */
+static void
+test_statewr_task(void **state)
+{
+	struct event_base *base;
+	struct statewr *w;
+	struct task_seen t;
+	char a[128];
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	snprintf(a, sizeof(a), "%s/task.state", dir);
+	assert_non_null(base = event_base_new());
+	assert_non_null(w = statewr_new(base));
+	assert_int_equal(statewr_submit(w, a, xdup("t1"), 2, 0644), 0);
+	t.s.path = a;
+	assert_int_equal(statewr_task(w, task_work, task_cb, &t), 0);
+	run_until(base, &t.s);
+	assert_int_equal(t.works, 1);
+	assert_int_equal(t.order, 1);
+	assert_string_equal(t.at_work, "t1");
+	assert_int_equal(t.s.err, 0);
+	assert_false(pthread_equal(t.work_thr, pthread_self()));
+	assert_true(pthread_equal(t.cb_thr, pthread_self()));
+	/* A task still queued at free: run, and its callback too. */
+	memset(&t, 0, sizeof(t));
+	t.s.path = a;
+	assert_int_equal(statewr_task(w, task_work, task_cb, &t), 0);
+	statewr_free(w);
+	assert_int_equal(t.works, 1);
+	assert_int_equal(t.s.calls, 1);
+	assert_false(pthread_equal(t.work_thr, pthread_self()));
+	event_base_free(base);
+}
+
 static void
 test_statewr_run_job(void **state)
 {
@@ -370,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_statewr_free_flushes),
 		cmocka_unit_test(test_statewr_jobs),
 		cmocka_unit_test(test_statewr_run_job),
+		cmocka_unit_test(test_statewr_task),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
