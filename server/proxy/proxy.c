@@ -210,6 +210,7 @@ proxy_shutdown(void)
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
 	listen_guard_free(proxy.guard);
+	proxy_route_close();
 	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));
 }
@@ -372,6 +373,7 @@ proxy_svc_unbind_fam(struct proxy_svc *ps, enum ip_family fam)
 		if (l->fam == fam)
 			proxy_lsn_close(l);
 	}
+	proxy_route_del(ps, fam);
 	if (fam == IP_FAMILY_V6) {
 		if (ps->vip6_added && nif != NULL)
 			rc = netif_addr6_del(nif, &ps->vip6);
@@ -428,6 +430,8 @@ proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
 		else
 			*added = true;
 	}
+	if (nif == NULL)
+		proxy_route_add(ps, fam);
 	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
 		next = LIST_NEXT(l, entry);
 		if (l->fam == fam && !proxy_svc_wants(svc, fam, l->port,

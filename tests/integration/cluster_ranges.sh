@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cluster_ranges.sh -- every host serves every Service, whatever its own
+# VIP ranges: three daemons on one etcd, all in loopback mode, A with
+# 127.96.0.0/16 and fd00:ca::/112, B with 127.97.0.0/16 and fd00:cb::/112,
+# C with 127.98.0.0/16 and no IPv6 range. A dual-stack Service applied
+# on A (its pod's backend on A, both families) resolves on B and C to
+# A's VIPs, outside their ranges, and a client on B and on C reaches the
+# backend through both of them (each host routes the foreign IPv6 VIP,
+# a /128 local route on lo, to its own forwarder) and answers its PTR.
+# Deleted on A, the
+# Service and its /128 routes leave B and C.
+set -u
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/cluster_lib.sh"
+
+cl_dig6() { ip netns exec $CL_P$1 dig +short +time=2 +tries=1 @127.0.0.1 -p 53 AAAA "$2"; }
+# routes6 H: the /128 local routes on H's lo.
+routes6() { ip -n $CL_P$1 -6 route show table local type local dev lo; }
+
+cl_net a b c
+i=3
+for h in a b c; do
+	ip -n $CL_P$h -6 addr add fd00:178::$i/64 dev eth0 nodad || fail "IPv6 on $h"
+	i=$((i + 1))
+done
+cl_etcd m1
+cl_daemon a --vip-range 127.96.0.0/16 --vip-range fd00:ca::/112
+cl_daemon b --vip-range 127.97.0.0/16 --vip-range fd00:cb::/112
+cl_daemon c --vip-range 127.98.0.0/16
+
+# The backend on A: one server on both families.
+ip netns exec ${CL_P}a python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 8080)); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b"from-a\n"); c.close()
+' &
+TEST_PIDS+=($!)
+cl_greeting a 10.178.0.3 8080 from-a || fail "no backend on A: '$CL_GOT'"
+cl_greeting a fd00:178::3 8080 from-a || fail "no IPv6 backend on A: '$CL_GOT'"
+
+cl_apply a '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ipFamilyPolicy":"RequireDualStack","ipFamilies":["IPv4","IPv6"],"ports":[{"port":80,"targetPort":8080}]}}'
+cl_apply a '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","labels":{"app":"web"}},"status":{"podIP":"10.178.0.3","podIPs":[{"ip":"10.178.0.3"},{"ip":"fd00:178::3"}]}}'
+v4=$(cl_dig a web.default.svc.cluster.local)
+v6=$(cl_dig6 a web.default.svc.cluster.local)
+case "$v4" in 127.96.*) ;; *) fail "A's IPv4 VIP for web: '$v4'";; esac
+case "$v6" in fd00:ca:*) ;; *) fail "A's IPv6 VIP for web: '$v6'";; esac
+
+for h in b c; do
+	cl_poll_dig $h web.default.svc.cluster.local "$v4"
+	for ((n = 0; n < 300; n++)); do
+		[ "$(cl_dig6 $h web.default.svc.cluster.local)" = "$v6" ] && break
+		sleep 0.2
+	done
+	[ "$(cl_dig6 $h web.default.svc.cluster.local)" = "$v6" ] ||
+		fail "host $h answers '$(cl_dig6 $h web.default.svc.cluster.local)' AAAA for web, A $v6"
+	cl_poll_api $h /v1/pods 'fd00:178::3'
+	cl_greeting $h "$v6" 80 from-a ||
+		fail "host $h: [$v6]:80 (A's IPv6 VIP) answered '$CL_GOT'; log: $(grep -E 'web|route' "${CL_LOG[$h]}" | tail -5)"
+	cl_greeting $h "$v4" 80 from-a ||
+		fail "host $h: $v4:80 (A's IPv4 VIP) answered '$CL_GOT'"
+	routes6 $h | grep -q "^local $v6 " ||
+		fail "host $h: no /128 local route for $v6: $(routes6 $h)"
+	got=$(ip netns exec $CL_P$h dig +short +time=2 +tries=1 @127.0.0.1 -p 53 -x "$v6")
+	[ "$got" = web.default.svc.cluster.local. ] || fail "host $h: PTR of $v6: '$got'"
+	grep -q "VIP $v6 is outside the addresses lo takes as its own here: local route on lo" "${CL_LOG[$h]}" ||
+		fail "host $h does not log the route for $v6"
+done
+# A's own VIP lies in its range: no route of its own there.
+routes6 a | grep -q "^local $v6 " && fail "host a: a /128 route for its own $v6"
+
+code=$(cl_api a -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:9901/v1/services/default/web)
+[ "$code" = 200 ] || fail "delete web on A: $code"
+for h in b c; do
+	cl_poll_api $h /v1/services '"name": *"web"' absent
+	cl_until "host $h keeps the /128 route of $v6" \
+	    sh -c "! ip -n $CL_P$h -6 route show table local type local dev lo | grep -q '^local $v6 '"
+done
+pass "A's dual-stack Service answers and forwards on B (other ranges) and C (no IPv6 range)"
