@@ -50,7 +50,8 @@ struct runtime {
 	/*
 	 * With --etcd, where a leased pod's lease is kept (set with
 	 * pod_lease, same arg). pod_renew: a heartbeat for pod_key, which
-	 * host published, that this host holds no lease of: renews the
+	 * host published (NULL: a pod not here, looked for under every
+	 * host in etcd), that this host holds no lease of: renews the
 	 * pod's lease in etcd. pod_lease_left: this host's timer for a pod
 	 * it registered ran out: how long the pod's etcd lease still runs
 	 * (heartbeats may have gone to another host). Both call done later
