@@ -8,7 +8,9 @@
 # A's VIPs, outside their ranges, and a client on B and on C reaches the
 # backend through both of them (each host routes the foreign IPv6 VIP,
 # a /128 local route on lo, to its own forwarder) and answers its PTR.
-# Deleted on A, the
+# D runs in interface mode (its eth0, 10.97.0.0/24, no IPv6 range): A's VIPs of both families go on its interface and forward
+# there, and a Service applied on D gets a VIP outside 127.0.0.0/8,
+# which B routes as a /32 on lo and forwards. Deleted on A, the
 # Service and its /128 routes leave B and C.
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
@@ -18,9 +20,9 @@ cl_dig6() { ip netns exec $CL_P$1 dig +short +time=2 +tries=1 @127.0.0.1 -p 53 A
 # routes6 H: the /128 local routes on H's lo.
 routes6() { ip -n $CL_P$1 -6 route show table local type local dev lo; }
 
-cl_net a b c
+cl_net a b c d
 i=3
-for h in a b c; do
+for h in a b c d; do
 	ip -n $CL_P$h -6 addr add fd00:178::$i/64 dev eth0 nodad || fail "IPv6 on $h"
 	i=$((i + 1))
 done
@@ -28,6 +30,7 @@ cl_etcd m1
 cl_daemon a --vip-range 127.96.0.0/16 --vip-range fd00:ca::/112
 cl_daemon b --vip-range 127.97.0.0/16 --vip-range fd00:cb::/112
 cl_daemon c --vip-range 127.98.0.0/16
+cl_daemon d --vip-range 10.97.0.0/24 --vip-interface eth0
 
 # The backend on A: one server on both families.
 ip netns exec ${CL_P}a python3 -c '
@@ -49,7 +52,7 @@ v6=$(cl_dig6 a web.default.svc.cluster.local)
 case "$v4" in 127.96.*) ;; *) fail "A's IPv4 VIP for web: '$v4'";; esac
 case "$v6" in fd00:ca:*) ;; *) fail "A's IPv6 VIP for web: '$v6'";; esac
 
-for h in b c; do
+for h in b c d; do
 	cl_poll_dig $h web.default.svc.cluster.local "$v4"
 	for ((n = 0; n < 300; n++)); do
 		[ "$(cl_dig6 $h web.default.svc.cluster.local)" = "$v6" ] && break
@@ -62,6 +65,11 @@ for h in b c; do
 		fail "host $h: [$v6]:80 (A's IPv6 VIP) answered '$CL_GOT'; log: $(grep -E 'web|route' "${CL_LOG[$h]}" | tail -5)"
 	cl_greeting $h "$v4" 80 from-a ||
 		fail "host $h: $v4:80 (A's IPv4 VIP) answered '$CL_GOT'"
+	if [ $h = d ]; then
+		ip -n ${CL_P}d -6 addr show dev eth0 | grep -q "inet6 $v6/128" ||
+			fail "host d: $v6 not on eth0: $(ip -n ${CL_P}d addr show dev eth0)"
+		continue
+	fi
 	routes6 $h | grep -q "^local $v6 " ||
 		fail "host $h: no /128 local route for $v6: $(routes6 $h)"
 	got=$(ip netns exec $CL_P$h dig +short +time=2 +tries=1 @127.0.0.1 -p 53 -x "$v6")
@@ -72,6 +80,17 @@ done
 # A's own VIP lies in its range: no route of its own there.
 routes6 a | grep -q "^local $v6 " && fail "host a: a /128 route for its own $v6"
 
+# A Service of D's range: outside 127.0.0.0/8, routed to lo on B.
+cl_apply d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web4"},"spec":{"selector":{"app":"web"},"ports":[{"port":81,"targetPort":8080}]}}'
+d4=$(cl_dig d web4.default.svc.cluster.local)
+case "$d4" in 10.97.0.*) ;; *) fail "D's VIP for web4: '$d4'";; esac
+cl_greeting d "$d4" 81 from-a || fail "host d: $d4:81 answered '$CL_GOT'"
+cl_poll_dig b web4.default.svc.cluster.local "$d4"
+cl_greeting b "$d4" 81 from-a ||
+	fail "host b: $d4:81 (D's VIP) answered '$CL_GOT'; log: $(grep -E 'web4' "${CL_LOG[b]}" | tail -5)"
+ip -n ${CL_P}b route show table local type local dev lo | grep -q "^local $d4 " ||
+	fail "host b: no /32 local route for $d4"
+
 code=$(cl_api a -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:9901/v1/services/default/web)
 [ "$code" = 200 ] || fail "delete web on A: $code"
 for h in b c; do
@@ -79,4 +98,4 @@ for h in b c; do
 	cl_until "host $h keeps the /128 route of $v6" \
 	    sh -c "! ip -n $CL_P$h -6 route show table local type local dev lo | grep -q '^local $v6 '"
 done
-pass "A's dual-stack Service answers and forwards on B (other ranges) and C (no IPv6 range)"
+pass "A's dual-stack Service answers and forwards on B (other ranges), C (no IPv6 range), D (interface mode); D's on B"
