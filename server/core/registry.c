@@ -1285,8 +1285,7 @@ apply_check_owners(struct registry *r, const struct owner *o,
  * without a pool (tests), so requested addresses of either family stay.
  */
 static size_t
-registry_families(const struct registry *r, bool published,
-    enum ip_family out[2])
+registry_families(const struct registry *r, enum ip_family out[2])
 {
 	int af[2];
 	size_t i, n;
@@ -1298,11 +1297,6 @@ registry_families(const struct registry *r, bool published,
 	n = vip_families(r->vips, af);
 	for (i = 0; i < n; i++)
 		out[i] = af[i] == AF_INET6 ? IP_FAMILY_V6 : IP_FAMILY_V4;
-	/* Another host's: the family this host has no range for too. */
-	if (published && n == 1) {
-		out[1] = out[0] == IP_FAMILY_V6 ? IP_FAMILY_V4 : IP_FAMILY_V6;
-		n = 2;
-	}
 	return n;
 }
 
@@ -1312,13 +1306,25 @@ apply_families(struct registry *r, struct objset *set, char *err,
     size_t errlen)
 {
 	enum ip_family cluster[2];
-	size_t ncluster = registry_families(r, set->published, cluster), i;
+	size_t ncluster = registry_families(r, cluster), i, n;
 	char e2[256], at[600];
 	int rc;
 
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		rc = service_ip_families(s, cluster, ncluster, &s->policy,
+		n = ncluster;
+		/*
+		 * Another host's, with a VIP of a family this host has no
+		 * range for: that family too, its VIP as it is.
+		 */
+		if (set->published && n == 1 && (cluster[0] == IP_FAMILY_V4 ?
+		    !in6_is_unset(&s->requested_vip6) :
+		    s->requested_vip.s_addr != 0)) {
+			cluster[1] = cluster[0] == IP_FAMILY_V4 ?
+			    IP_FAMILY_V6 : IP_FAMILY_V4;
+			n = 2;
+		}
+		rc = service_ip_families(s, cluster, n, &s->policy,
 		    s->families, &s->nfamilies, e2, sizeof(e2));
 		if (rc != 0) {
 			set_where(set, s->line, s->col, at, sizeof(at));

@@ -1314,6 +1314,10 @@ test_apply_published_vips(void **state)
 	    "spec:\n  selector: {a: b}\n  ipFamilyPolicy: RequireDualStack\n"
 	    "  ipFamilies: [IPv4, IPv6]\n"
 	    "  clusterIPs: [127.97.0.5, 'fd00:ca::5']\n  ports: [{port: 80}]\n";
+	static const char prefer[] = "kind: Service\nmetadata: {name: p}\n"
+	    "spec:\n  selector: {a: b}\n  ipFamilyPolicy: PreferDualStack\n"
+	    "  ipFamilies: [IPv4]\n  clusterIPs: [10.97.0.3]\n"
+	    "  ports: [{port: 80}]\n";
 	static const struct owner other = { OWNER_ETCD, (char *)"host-a" };
 	struct objset set = { 0 };
 	struct vip_pool *pool;
@@ -1353,6 +1357,21 @@ test_apply_published_vips(void **state)
 	assert_string_equal(vip_owner(pool, registry_find_service(r, "default",
 	    "w")->vip), "default/w");
 	assert_int_equal(vip_count(pool), 1);
+	/*
+	 * PreferDualStack from a host with one range: it keeps that one
+	 * family here too, no IPv6 VIP asked of a pool without a range.
+	 */
+	assert_int_equal(manifest_parse_buf(prefer, strlen(prefer), "etcd",
+	    &set, NULL, err, sizeof(err)), 0);
+	set.published = true;
+	assert_int_equal(registry_apply(r, &other, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	s = registry_find_service(r, "default", "p");
+	assert_int_equal(s->nfamilies, 1);
+	assert_true(in6_is_unset(&s->vip6));
+	assert_int_equal(inet_pton(AF_INET, "10.97.0.3", &want), 1);
+	assert_int_equal(s->vip.s_addr, want.s_addr);
 	registry_free(r);
 	vip_pool_free(pool);
 }
