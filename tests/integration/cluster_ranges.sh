@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # cluster_ranges.sh -- every host serves every Service, whatever its own
-# VIP ranges: three daemons on one etcd, all in loopback mode, A with
-# 127.96.0.0/16 and fd00:ca::/112, B with 127.97.0.0/16 and fd00:cb::/112,
-# C with 127.98.0.0/16 and no IPv6 range. A dual-stack Service applied
-# on A (its pod's backend on A, both families) resolves on B and C to
-# A's VIPs, outside their ranges, and a client on B and on C reaches the
-# backend through both of them (each host routes the foreign IPv6 VIP,
-# a /128 local route on lo, to its own forwarder) and answers its PTR.
-# D runs in interface mode (its eth0, 10.97.0.0/24, no IPv6 range): A's VIPs of both families go on its interface and forward
-# there, and a Service applied on D gets a VIP outside 127.0.0.0/8,
-# which B routes as a /32 on lo and forwards. Deleted on A, the
-# Service and its /128 routes leave B and C.
+# VIP ranges: five daemons on one etcd. A (127.96.0.0/16, fd00:ca::/112),
+# B (127.97.0.0/16, fd00:cb::/112) and C (127.98.0.0/16, no IPv6 range)
+# in loopback mode. A dual-stack Service applied on A (its pod's backend
+# on A, both families) resolves on B and C to A's VIPs, outside their
+# ranges, and a client on B and on C reaches the backend through both
+# of them (each host routes the foreign IPv6 VIP, a /128 local route on
+# lo, to its own forwarder) and gets its PTR. D runs in interface mode
+# (its eth0, 10.97.0.0/24, no IPv6 range): A's VIPs of both families go
+# on its interface and forward there, and a Service applied on D gets a
+# VIP outside 127.0.0.0/8, which B routes as a /32 on lo and forwards.
+# F runs as nobody without an IPv6 range, so without CAP_NET_ADMIN: it
+# answers A's AAAA and says once that the VIP cannot be reached there,
+# and why. Deleted on A, the Service and its /128 routes leave B and C.
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/cluster_lib.sh"
+id nobody >/dev/null 2>&1 || { echo "SKIP: no user nobody"; exit 77; }
 
 cl_dig6() { ip netns exec $CL_P$1 dig +short +time=2 +tries=1 @127.0.0.1 -p 53 AAAA "$2"; }
 # routes6 H: the /128 local routes on H's lo.
 routes6() { ip -n $CL_P$1 -6 route show table local type local dev lo; }
 
-cl_net a b c d
+cl_net a b c d f
 i=3
-for h in a b c d; do
+for h in a b c d f; do
 	ip -n $CL_P$h -6 addr add fd00:178::$i/64 dev eth0 nodad || fail "IPv6 on $h"
 	i=$((i + 1))
 done
@@ -31,6 +34,8 @@ cl_daemon a --vip-range 127.96.0.0/16 --vip-range fd00:ca::/112
 cl_daemon b --vip-range 127.97.0.0/16 --vip-range fd00:cb::/112
 cl_daemon c --vip-range 127.98.0.0/16
 cl_daemon d --vip-range 10.97.0.0/24 --vip-interface eth0
+chmod 0711 "$TEST_TMP"	# nobody's state directory lies inside
+cl_daemon f --vip-range 127.99.0.0/16 --user nobody
 
 # The backend on A: one server on both families.
 ip netns exec ${CL_P}a python3 -c '
@@ -80,6 +85,18 @@ done
 # A's own VIP lies in its range: no route of its own there.
 routes6 a | grep -q "^local $v6 " && fail "host a: a /128 route for its own $v6"
 
+# F cannot route it: said once, with the reason; DNS still answers.
+for ((n = 0; n < 300; n++)); do
+	[ "$(cl_dig6 f web.default.svc.cluster.local)" = "$v6" ] && break
+	sleep 0.2
+done
+[ "$(cl_dig6 f web.default.svc.cluster.local)" = "$v6" ] ||
+	fail "host f answers '$(cl_dig6 f web.default.svc.cluster.local)' AAAA for web, A $v6"
+cl_until "host f to say it cannot serve $v6" grep -q \
+    "VIP $v6 is outside the addresses lo takes as its own here and cannot be reached on this host: adding a local route on lo: .*(needs CAP_NET_ADMIN)" \
+    "${CL_LOG[f]}"
+routes6 f | grep -q "^local $v6 " && fail "host f: a route for $v6 after all"
+
 # A Service of D's range: outside 127.0.0.0/8, routed to lo on B.
 cl_apply d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web4"},"spec":{"selector":{"app":"web"},"ports":[{"port":81,"targetPort":8080}]}}'
 d4=$(cl_dig d web4.default.svc.cluster.local)
@@ -98,4 +115,4 @@ for h in b c; do
 	cl_until "host $h keeps the /128 route of $v6" \
 	    sh -c "! ip -n $CL_P$h -6 route show table local type local dev lo | grep -q '^local $v6 '"
 done
-pass "A's dual-stack Service answers and forwards on B (other ranges), C (no IPv6 range), D (interface mode); D's on B"
+pass "A's dual-stack Service answers and forwards on B (other ranges), C (no IPv6 range), D (interface mode); D's on B; F without CAP_NET_ADMIN says it cannot"
