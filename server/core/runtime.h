@@ -67,6 +67,12 @@ struct runtime {
 				    void *done_arg);
 	bool			 kernel_ok;
 	time_t			 started;
+	/*
+	 * Set by the forwarder: why svc_key's VIP of family af (AF_INET,
+	 * AF_INET6) cannot be reached on this host, or NULL when it can
+	 * (another host's VIP that lo does not take; describe shows it).
+	 */
+	const char		*(*vip_unserved)(const char *svc_key, int af);
 };
 
 #endif

@@ -155,6 +155,7 @@ proxy_init(struct runtime *rt)
 
 	memset(&proxy, 0, sizeof(proxy));
 	proxy.rt = rt;
+	rt->vip_unserved = proxy_route_unserved;
 	LIST_INIT(&proxy.listeners);
 	arc4random_buf(&proxy.rng, sizeof(proxy.rng));
 	proxy.rng |= 1;		/* never 0, the one fixed point */
@@ -210,6 +211,7 @@ proxy_shutdown(void)
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
 	listen_guard_free(proxy.guard);
+	proxy.rt->vip_unserved = NULL;
 	proxy_route_close();
 	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));

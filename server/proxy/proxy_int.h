@@ -164,6 +164,11 @@ bool	proxy_route_needed(const struct runtime *, enum ip_family fam,
 void	proxy_route_add(struct proxy_svc *, enum ip_family fam);
 void	proxy_route_del(struct proxy_svc *, enum ip_family fam);
 void	proxy_route_close(void);
+/*
+ * Why svc_key's VIP of address family af cannot be reached here (the
+ * reason proxy_route_add logged), or NULL: runtime's vip_unserved.
+ */
+const char *proxy_route_unserved(const char *svc_key, int af);
 
 /* Counts n bytes forwarded through ep, toward it or toward the client. */
 static inline void

@@ -18,8 +18,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "log.h"
 #include "netif.h"
 #include "registry.h"
@@ -31,6 +33,47 @@
 
 /* lo, opened at the first VIP that needs a route. */
 static struct netif *proxy_lo;
+/* "4:ns/name", "6:ns/name" -> why that VIP cannot be reached here. */
+static struct hmap *proxy_unserved;
+
+/* The key of ps's VIP of family fam in proxy_unserved. */
+static void
+proxy_route_key(const char *svc_key, int af, char *buf, size_t len)
+{
+	snprintf(buf, len, "%c:%s", af == AF_INET6 ? '6' : '4', svc_key);
+}
+
+/* Notes (why non-NULL) or forgets why ps's VIP of family fam is unserved. */
+static void
+proxy_route_note(const struct proxy_svc *ps, int af, const char *why)
+{
+	char k[600], *v;
+
+	proxy_route_key(ps->key, af, k, sizeof(k));
+	if (why == NULL) {
+		if (proxy_unserved != NULL)
+			free(hmap_del(proxy_unserved, k));
+		return;
+	}
+	if (proxy_unserved == NULL && (proxy_unserved = hmap_new()) == NULL)
+		return;
+	if ((v = strdup(why)) == NULL)
+		return;
+	free(hmap_del(proxy_unserved, k));
+	if (hmap_put(proxy_unserved, k, v, NULL) != 0)
+		free(v);
+}
+
+const char *
+proxy_route_unserved(const char *svc_key, int af)
+{
+	char k[600];
+
+	if (proxy_unserved == NULL)
+		return NULL;
+	proxy_route_key(svc_key, af, k, sizeof(k));
+	return hmap_get(proxy_unserved, k);
+}
 
 bool
 proxy_route_needed(const struct runtime *rt, enum ip_family fam,
@@ -91,10 +134,12 @@ proxy_route_add(struct proxy_svc *ps, enum ip_family fam)
 	}
 	*routed = true;
 	*warned = false;
+	proxy_route_note(ps, af, NULL);
 	log_info("proxy: %s: VIP %s is outside the addresses lo takes as "
 	    "its own here: local route on lo", ps->key, a);
 	return;
 fail:
+	proxy_route_note(ps, af, err);
 	if (!*warned)
 		log_warnx("proxy: %s: VIP %s is outside the addresses lo "
 		    "takes as its own here and cannot be reached on this "
@@ -115,6 +160,7 @@ proxy_route_del(struct proxy_svc *ps, enum ip_family fam)
 		ps->route6_warned = false;
 	else
 		ps->route_warned = false;
+	proxy_route_note(ps, fam == IP_FAMILY_V6 ? AF_INET6 : AF_INET, NULL);
 	if (!*routed)
 		return;
 	*routed = false;
@@ -130,4 +176,6 @@ proxy_route_close(void)
 {
 	netif_close(proxy_lo);
 	proxy_lo = NULL;
+	hmap_free(proxy_unserved, free);
+	proxy_unserved = NULL;
 }

@@ -13,7 +13,7 @@
 # VIP outside 127.0.0.0/8, which B routes as a /32 on lo and forwards.
 # F runs as nobody without an IPv6 range, so without CAP_NET_ADMIN: it
 # answers A's AAAA and says once that the VIP cannot be reached there,
-# and why. Deleted on A, the Service and its /128 routes leave B and C.
+# and why, in its log and in describe. Deleted on A, the Service and its /128 routes leave B and C.
 set -u
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/cluster_lib.sh"
@@ -96,6 +96,11 @@ cl_until "host f to say it cannot serve $v6" grep -q \
     "VIP $v6 is outside the addresses lo takes as its own here and cannot be reached on this host: adding a local route on lo: .*(needs CAP_NET_ADMIN)" \
     "${CL_LOG[f]}"
 routes6 f | grep -q "^local $v6 " && fail "host f: a route for $v6 after all"
+desc=$(ip netns exec ${CL_P}f "$top_builddir/client/clusterip" describe svc web)
+echo "$desc" | grep -Eq "^Not Served Here: +$v6 \(adding a local route on lo: .*needs CAP_NET_ADMIN\)\)$" ||
+	fail "describe on F does not say $v6 is not served: $desc"
+ip netns exec ${CL_P}b "$top_builddir/client/clusterip" describe svc web | grep -q "Not Served" &&
+	fail "describe on B says a VIP is not served"
 
 # A Service of D's range: outside 127.0.0.0/8, routed to lo on B.
 cl_apply d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web4"},"spec":{"selector":{"app":"web"},"ports":[{"port":81,"targetPort":8080}]}}'
