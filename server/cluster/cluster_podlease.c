@@ -319,14 +319,24 @@ podlease_find_host_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	}
 	hl = (int)(slash - h);
 	free(f->from);
-	f->from = NULL;
-	if (asprintf(&f->from, "%shosts/%.*s0", c->prefix, hl, h) == -1 ||
-	    asprintf(&k, "%shosts/%.*s/pods/%s", c->prefix, hl, h,
-	    f->a->pod_key) == -1 ||
-	    etcd_range(c->etcd, k, strlen(k), false, podlease_find_key_cb,
+	/* asprintf leaves its pointer undefined when it fails. */
+	if (asprintf(&f->from, "%shosts/%.*s0", c->prefix, hl, h) == -1) {
+		f->from = NULL;
+		goto fail;
+	}
+	if (asprintf(&k, "%shosts/%.*s/pods/%s", c->prefix, hl, h,
+	    f->a->pod_key) == -1) {
+		k = NULL;
+		goto fail;
+	}
+	if (etcd_range(c->etcd, k, strlen(k), false, podlease_find_key_cb,
 	    f) != 0)
-		podlease_find_answer(f, -1);
+		goto fail;
 	free(k);
+	return;
+fail:
+	free(k);
+	podlease_find_answer(f, -1);
 }
 
 static void
