@@ -120,9 +120,11 @@ proxy_route_add(struct proxy_svc *ps, enum ip_family fam)
 	const void *addr;
 	int af;
 
-	addr = proxy_route_addr(ps, fam, &af, a, sizeof(a));
-	if (*routed || !proxy_route_needed(proxy.rt, fam, addr))
+	/* Every bind asks: the text only for a VIP that needs a route. */
+	if (*routed || !proxy_route_needed(proxy.rt, fam, fam ==
+	    IP_FAMILY_V6 ? (const void *)&ps->vip6 : (const void *)&ps->vip))
 		return;
+	addr = proxy_route_addr(ps, fam, &af, a, sizeof(a));
 	if (proxy_lo == NULL &&
 	    (proxy_lo = netif_open("lo", err, sizeof(err))) == NULL)
 		goto fail;
