@@ -657,6 +657,13 @@ cli_describe_service(json_t *svc, json_t *ep, FILE *fp)
 		    cli_str(st, "proxyModeReason") ? ")" : "");
 		cli_describe_line(fp, "Proxy Mode:", line);
 	}
+	/* Another host's VIP this host cannot route to its forwarder. */
+	json_array_foreach(json_object_get(st, "vipsNotServed"), i, p) {
+		snprintf(line, sizeof(line), "%s (%s)", cli_str(p, "ip") ?
+		    cli_str(p, "ip") : "?", cli_str(p, "reason") ?
+		    cli_str(p, "reason") : "?");
+		cli_describe_line(fp, "Not Served Here:", line);
+	}
 	cli_describe_line(fp, "Events:", "<none>");
 }
 

@@ -303,8 +303,9 @@ api_lease_renewed_cb(int64_t ttl_s, void *arg)
 }
 
 /*
- * A heartbeat for a pod host registered: renewed in etcd, answered
- * once etcd has (evhttp keeps req until then). 0, or -1: not sent.
+ * A heartbeat for a pod host registered (NULL: unknown here, looked for
+ * in etcd): renewed in etcd, answered once etcd has (evhttp keeps req
+ * until then). 0, or -1: not sent.
  */
 static int
 api_lease_renew_remote(struct api *api, struct evhttp_request *req,
@@ -340,11 +341,15 @@ api_lease_heartbeat(struct api *api, struct evhttp_request *req,
 	snprintf(key, sizeof(key), "%s/%s", route->ns, route->name);
 	if ((l = hmap_get(api->leases, key)) == NULL) {
 		pod = registry_find_pod(api->rt->reg, route->ns, route->name);
-		/* Registered on another host: its lease is in etcd. */
-		if (pod != NULL && pod->owner.kind == OWNER_ETCD &&
-		    pod->owner.id != NULL && api->rt->pod_renew != NULL &&
-		    api_lease_renew_remote(api, req, route, key,
-		    pod->owner.id) == 0)
+		/*
+		 * Registered on another host: its lease is in etcd. Not
+		 * here at all: registered elsewhere a moment ago, maybe,
+		 * and not yet brought by the watch; etcd is asked too.
+		 */
+		if (api->rt->pod_renew != NULL && (pod == NULL ||
+		    (pod->owner.kind == OWNER_ETCD && pod->owner.id != NULL)) &&
+		    api_lease_renew_remote(api, req, route, key, pod != NULL ?
+		    pod->owner.id : NULL) == 0)
 			return;
 		api_reply_error(req, 404, "pod %s holds no lease (expired or "
 		    "never registered)", key);

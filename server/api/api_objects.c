@@ -3,6 +3,9 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,38 @@ static int	 api_cmp_svc(const void *, const void *);
 static int	 api_cmp_pod(const void *, const void *);
 static void	 api_objects_proxy_mode(struct api *, const struct service *,
     json_t *);
+static void	 api_objects_unserved(struct api *, const struct service *,
+    json_t *);
+
+/*
+ * status.vipsNotServed of a service: its VIPs (another host's) that
+ * cannot be reached on this host, each with the reason.
+ */
+static void
+api_objects_unserved(struct api *api, const struct service *svc, json_t *st)
+{
+	const char *why4 = NULL, *why6 = NULL;
+	char a[INET6_ADDRSTRLEN];
+	json_t *arr;
+
+	if (api->rt->vip_unserved == NULL)
+		return;
+	if (svc->vip.s_addr != 0)
+		why4 = api->rt->vip_unserved(svc->key, AF_INET);
+	if (!in6_is_unset(&svc->vip6))
+		why6 = api->rt->vip_unserved(svc->key, AF_INET6);
+	if ((why4 == NULL && why6 == NULL) || (arr = json_array()) == NULL)
+		return;
+	if (why4 != NULL)
+		json_array_append_new(arr, json_pack("{s:s,s:s}", "ip",
+		    inet_ntop(AF_INET, &svc->vip, a, sizeof(a)), "reason",
+		    why4));
+	if (why6 != NULL)
+		json_array_append_new(arr, json_pack("{s:s,s:s}", "ip",
+		    inet_ntop(AF_INET6, &svc->vip6, a, sizeof(a)), "reason",
+		    why6));
+	json_object_set_new(st, "vipsNotServed", arr);
+}
 
 /*
  * status.proxyMode of a service: the data path serving it, and
@@ -71,6 +106,7 @@ api_objects_proxy_mode(struct api *api, const struct service *svc,
 	json_object_set_new(st, "proxyMode", json_string(proxy_mode_name(m)));
 	if (why != NULL)
 		json_object_set_new(st, "proxyModeReason", json_string(why));
+	api_objects_unserved(api, svc, st);
 }
 
 static json_t *

@@ -710,7 +710,6 @@ cluster_init(struct runtime *rt)
 	struct etcd_conf ec = { 0 };
 	struct cluster *c;
 	struct timeval tv;
-	struct in_addr adv;
 	char err[1024], hostname[256], **eps = NULL, *password = NULL;
 	const char *host;
 
@@ -757,8 +756,7 @@ cluster_init(struct runtime *rt)
 	    cluster_podlease_init(c) != 0)
 		goto fail;
 	c->prefixlen = strlen(c->prefix);
-	if (rt->conf->advertise_address != NULL &&
-	    inet_pton(AF_INET, rt->conf->advertise_address, &adv) == 1 &&
+	if (cluster_publish_addr_ok(rt->conf->advertise_address) &&
 	    (c->adv_ip = strdup(rt->conf->advertise_address)) == NULL)
 		goto fail;
 	c->m_up = metrics_get("clusterip_etcd_up", METRIC_GAUGE,

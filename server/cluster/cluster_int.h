@@ -38,7 +38,10 @@ struct cluster {
 	char			*prefix;
 	size_t			 prefixlen;
 	char			*host;
-	/* --advertise-address when an IPv4 address: Docker pods go there. */
+	/*
+	 * --advertise-address when an IPv4 or IPv6 address
+	 * (cluster_publish_addr_ok): Docker pods go there.
+	 */
 	char			*adv_ip;
 	int64_t			 lease;		/* 0: none yet */
 	int64_t			 ttl_s;
@@ -162,9 +165,12 @@ unsigned cluster_podlease_revoke_all(struct cluster *, etcd_lease_cb *);
  * cluster_pod_publish turns its manifest obj (objjson_pod) into the one
  * other hosts reach: podIP addr, its ports at their hostPort (the
  * ANNOTATION_VIA_HOST_PORT annotation). 0, or -1 on a malformed obj or
- * OOM.
+ * OOM. cluster_publish_addr_ok: true when addr (--advertise-address)
+ * can be a pod's address on other hosts: an IPv4 or IPv6 address, not
+ * IPv6 link-local (its zone is this host's) nor unspecified.
  */
 struct json_t;
+bool	cluster_publish_addr_ok(const char *addr);
 bool	cluster_pod_via_host(const struct pod *);
 int	cluster_pod_publish(struct json_t *obj, const char *addr);
 

@@ -6,7 +6,9 @@
  * alive, and when the registrant stops, the lease runs out in etcd and
  * the pod vanishes from every host, whether or not this host still
  * runs. A heartbeat sent to another host renews the same lease: that
- * host finds it on the pod's key (podlease_renew), and this host asks
+ * host finds it on the pod's key (podlease_renew; looked for under
+ * every host when that host's watch has not brought the pod yet,
+ * podlease_find), and this host asks
  * etcd before its own timer removes the pod (podlease_left). A lease
  * etcd lost (etcd down past the TTL) is granted again and the pod
  * written again under it.
@@ -230,8 +232,152 @@ podlease_key_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 }
 
 /*
+ * A heartbeat for a pod this host does not have (yet: its watch has not
+ * brought it): the pod's key is looked for in etcd under each host's key
+ * space, a host at a time, the next host found by a one-key range from
+ * past the last one's keys (P hosts/HOST0, '0' following '/').
+ */
+struct podlease_find {
+	struct podlease_ask	*a;
+	char			*from;		/* where the next host is */
+	char			*end;		/* P hosts/'s range end */
+	size_t			 endlen;
+	unsigned		 nhosts;
+};
+
+/* Hosts looked at for one heartbeat, at most. */
+#define PODLEASE_FIND_HOSTS	4096
+
+static void	podlease_find_next(struct podlease_find *);
+
+static void
+podlease_find_free(struct podlease_find *f)
+{
+	free(f->from);
+	free(f->end);
+	free(f);
+}
+
+/* Ends the search with an answer: the time left, 0 or -1. */
+static void
+podlease_find_answer(struct podlease_find *f, int64_t ttl_s)
+{
+	podlease_answer(f->a, ttl_s);
+	podlease_find_free(f);
+}
+
+/* The pod's key under one host: found, or on to the next host. */
+static void
+podlease_find_key_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
+    size_t n, void *arg)
+{
+	struct podlease_find *f = arg;
+	struct podlease_ask *a = f->a;
+
+	if (error != NULL || n == 0) {
+		if (error != NULL)
+			podlease_find_answer(f, -1);
+		else
+			podlease_find_next(f);
+		return;
+	}
+	log_debug("etcd: heartbeat of pod %s found its key %s in etcd before "
+	    "the watch brought it", a->pod_key, kvs[0].key);
+	f->a = NULL;
+	podlease_find_free(f);
+	podlease_key_cb(NULL, rev, kvs, n, a);
+}
+
+/* The first key of the next host: its name, then the pod's key there. */
+static void
+podlease_find_host_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
+    size_t n, bool more, void *arg)
+{
+	struct podlease_find *f = arg;
+	struct cluster *c = f->a->c;
+	const char *h, *slash;
+	char *k = NULL;
+	int hl;
+
+	if (error != NULL) {
+		podlease_find_answer(f, -1);
+		return;
+	}
+	if (n == 0 || ++f->nhosts > PODLEASE_FIND_HOSTS) {
+		podlease_find_answer(f, 0);	/* no host has it */
+		return;
+	}
+	if (strlen(kvs[0].key) < c->prefixlen + 6) {
+		podlease_find_answer(f, 0);
+		return;
+	}
+	h = kvs[0].key + c->prefixlen + 6;
+	if ((slash = strchr(h, '/')) == NULL || slash == h ||
+	    slash - h > 1024) {
+		podlease_find_answer(f, 0);
+		return;
+	}
+	hl = (int)(slash - h);
+	free(f->from);
+	/* asprintf leaves its pointer undefined when it fails. */
+	if (asprintf(&f->from, "%shosts/%.*s0", c->prefix, hl, h) == -1) {
+		f->from = NULL;
+		goto fail;
+	}
+	if (asprintf(&k, "%shosts/%.*s/pods/%s", c->prefix, hl, h,
+	    f->a->pod_key) == -1) {
+		k = NULL;
+		goto fail;
+	}
+	if (etcd_range(c->etcd, k, strlen(k), false, podlease_find_key_cb,
+	    f) != 0)
+		goto fail;
+	free(k);
+	return;
+fail:
+	free(k);
+	podlease_find_answer(f, -1);
+}
+
+static void
+podlease_find_next(struct podlease_find *f)
+{
+	struct cluster *c = f->a->c;
+
+	if (etcd_range_page(c->etcd, f->from, strlen(f->from), f->end,
+	    f->endlen, 0, 1, podlease_find_host_cb, f) != 0)
+		podlease_find_answer(f, -1);
+}
+
+/* Starts the search for a pod's key under every host. 0, or -1. */
+static int
+podlease_find(struct cluster *c, struct podlease_ask *a)
+{
+	struct podlease_find *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	f->a = a;
+	if (asprintf(&f->from, "%shosts/", c->prefix) == -1) {
+		f->from = NULL;
+		goto fail;
+	}
+	if ((f->end = etcd_prefix_end(f->from, strlen(f->from),
+	    &f->endlen)) == NULL ||
+	    etcd_range_page(c->etcd, f->from, strlen(f->from), f->end,
+	    f->endlen, 0, 1, podlease_find_host_cb, f) != 0)
+		goto fail;
+	return 0;
+fail:
+	f->a = NULL;
+	podlease_find_free(f);
+	return -1;
+}
+
+/*
  * runtime's pod_renew hook: a heartbeat for a pod another host
- * registered. Its lease is the one its key is on in etcd.
+ * registered. Its lease is the one its key is on in etcd; host NULL:
+ * the pod is not here (yet), its key is looked for under every host.
  */
 static int
 podlease_renew(void *arg, const char *pod_key, const char *host,
@@ -241,6 +387,16 @@ podlease_renew(void *arg, const char *pod_key, const char *host,
 	struct podlease_ask *a;
 	char *k;
 
+	if (host == NULL) {
+		if ((a = podlease_ask_new(c, pod_key, done, done_arg)) == NULL)
+			return -1;
+		if (podlease_find(c, a) != 0) {
+			free(a->pod_key);
+			free(a);
+			return -1;
+		}
+		return 0;
+	}
 	if (asprintf(&k, "%shosts/%s/pods/%s", c->prefix, host, pod_key) ==
 	    -1)
 		return -1;

@@ -6,6 +6,10 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,6 +17,21 @@
 
 #include "registry.h"
 #include "cluster_int.h"
+
+bool
+cluster_publish_addr_ok(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (addr == NULL)
+		return false;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return true;
+	/* A link-local address needs a zone the other hosts cannot know. */
+	return inet_pton(AF_INET6, addr, &a6) == 1 &&
+	    !IN6_IS_ADDR_LINKLOCAL(&a6) && !IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
 
 bool
 cluster_pod_via_host(const struct pod *pod)
@@ -46,7 +65,10 @@ cluster_pod_publish(json_t *obj, const char *addr)
 	    json_string("true")) != 0 ||
 	    json_object_set_new(status, "podIP", json_string(addr)) != 0)
 		return -1;
-	/* The container's own addresses are not reachable from there. */
+	/*
+	 * The container's own addresses are not reachable from there; an
+	 * IPv6 addr is the pod's only address, of that family.
+	 */
 	json_object_del(status, "podIPs");
 	return 0;
 }

@@ -146,6 +146,7 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 		objset_clear(set);
 		goto out;
 	}
+	set->published = true;	/* its VIPs are the publishing host's */
 	if (host == NULL)
 		o->kind = OWNER_API;	/* cluster-wide: any host's API */
 	o->id = host;
@@ -435,6 +436,7 @@ cluster_collect(struct cluster *c, struct hmap *batches,
 				continue;
 			}
 			b->o = o;
+			b->set.published = true;
 		} else
 			free(o.id);
 		if (b->n == b->cap) {

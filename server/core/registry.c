@@ -1306,13 +1306,25 @@ apply_families(struct registry *r, struct objset *set, char *err,
     size_t errlen)
 {
 	enum ip_family cluster[2];
-	size_t ncluster = registry_families(r, cluster), i;
+	size_t ncluster = registry_families(r, cluster), i, n;
 	char e2[256], at[600];
 	int rc;
 
 	for (i = 0; i < set->nsvcs; i++) {
 		struct service *s = set->svcs[i];
-		rc = service_ip_families(s, cluster, ncluster, &s->policy,
+		n = ncluster;
+		/*
+		 * Another host's, with a VIP of a family this host has no
+		 * range for: that family too, its VIP as it is.
+		 */
+		if (set->published && n == 1 && (cluster[0] == IP_FAMILY_V4 ?
+		    !in6_is_unset(&s->requested_vip6) :
+		    s->requested_vip.s_addr != 0)) {
+			cluster[1] = cluster[0] == IP_FAMILY_V4 ?
+			    IP_FAMILY_V6 : IP_FAMILY_V4;
+			n = 2;
+		}
+		rc = service_ip_families(s, cluster, n, &s->policy,
 		    s->families, &s->nfamilies, e2, sizeof(e2));
 		if (rc != 0) {
 			set_where(set, s->line, s->col, at, sizeof(at));
@@ -1347,6 +1359,21 @@ apply_vip6(struct registry *r, const struct objset *set, struct service *s,
 	    (in6_is_unset(&s->requested_vip6) ||
 	    memcmp(&s->requested_vip6, &old->vip6, sizeof(got)) == 0)) {
 		s->vip6 = old->vip6;
+		return 0;
+	}
+	if (set->published && !in6_is_unset(&s->requested_vip6) &&
+	    (vip_range6(r->vips) == NULL ||
+	    !vip_in_range6(r->vips, &s->requested_vip6))) {
+		/* Another host's, outside this one's range: as it is. */
+		if (old && !in6_is_unset(&old->vip6) &&
+		    vip_in_range6(r->vips, &old->vip6)) {
+			undo[*nundo].key = s->key;
+			undo[*nundo].v6 = true;
+			undo[*nundo].prev6 = old->vip6;
+			(*nundo)++;
+			vip_release6(r->vips, s->key);
+		}
+		s->vip6 = s->requested_vip6;
 		return 0;
 	}
 	undo[*nundo].key = s->key;
@@ -1415,6 +1442,21 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 			s->vip = old->vip;
 			continue;
 		}
+		if (set->published && s->requested_vip.s_addr != 0 &&
+		    (vip_range(r->vips) == NULL ||
+		    !vip_in_range(r->vips, s->requested_vip))) {
+			/* Another host's, outside this one's range. */
+			if (old && old->vip.s_addr != 0 &&
+			    vip_in_range(r->vips, old->vip)) {
+				undo[nundo].key = s->key;
+				undo[nundo].prev = old->vip;
+				undo[nundo].v6 = false;
+				nundo++;
+				vip_release(r->vips, s->key);
+			}
+			s->vip = s->requested_vip;
+			continue;
+		}
 		undo[nundo].key = s->key;
 		undo[nundo].prev = old ? old->vip : got;
 		undo[nundo].v6 = false;
@@ -1440,12 +1482,15 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 			struct vip_undo *u = &undo[--nundo];
 			struct in_addr dummy;
 			struct in6_addr dummy6;
-			if (u->v6 && !in6_is_unset(&u->prev6))
+			/* A published VIP outside the range held none. */
+			if (u->v6 && !in6_is_unset(&u->prev6) &&
+			    vip_in_range6(r->vips, &u->prev6))
 				vip_alloc6(r->vips, u->key, &u->prev6, &dummy6,
 				    NULL, 0);
 			else if (u->v6)
 				vip_release6(r->vips, u->key);
-			else if (u->prev.s_addr != 0)
+			else if (u->prev.s_addr != 0 &&
+			    vip_in_range(r->vips, u->prev))
 				vip_alloc(r->vips, u->key, u->prev, &dummy,
 				    NULL, 0);
 			else

@@ -371,6 +371,13 @@ struct objset {
 	 * in refusals; not owned, NULL when they have no position.
 	 */
 	const char	 *src;
+	/*
+	 * Published by another host (shared through etcd): its Services
+	 * keep the families and VIPs that host gave them, also where this
+	 * host has no range of that family or the VIP lies outside it
+	 * (such a VIP is not taken from this host's pool).
+	 */
+	bool		  published;
 };
 
 /* Appending takes ownership. Returns 0 or ERR_NOMEM. */

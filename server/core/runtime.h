@@ -50,7 +50,8 @@ struct runtime {
 	/*
 	 * With --etcd, where a leased pod's lease is kept (set with
 	 * pod_lease, same arg). pod_renew: a heartbeat for pod_key, which
-	 * host published, that this host holds no lease of: renews the
+	 * host published (NULL: a pod not here, looked for under every
+	 * host in etcd), that this host holds no lease of: renews the
 	 * pod's lease in etcd. pod_lease_left: this host's timer for a pod
 	 * it registered ran out: how long the pod's etcd lease still runs
 	 * (heartbeats may have gone to another host). Both call done later
@@ -66,6 +67,12 @@ struct runtime {
 				    void *done_arg);
 	bool			 kernel_ok;
 	time_t			 started;
+	/*
+	 * Set by the forwarder: why svc_key's VIP of family af (AF_INET,
+	 * AF_INET6) cannot be reached on this host, or NULL when it can
+	 * (another host's VIP that lo does not take; describe shows it).
+	 */
+	const char		*(*vip_unserved)(const char *svc_key, int af);
 };
 
 #endif

@@ -3,7 +3,8 @@
  * netif.c -- add and remove VIP addresses on an interface over rtnetlink
  * (IPv4 /32 announced by gratuitous ARP, IPv6 /128 without duplicate
  * address detection announced by an unsolicited neighbour advertisement),
- * and the local route on lo that loopback mode needs for an IPv6 range.
+ * and the local routes on lo that loopback mode needs for an IPv6 range
+ * and for single VIPs outside the addresses lo takes as its own.
  * Once attached to the event loop, requests go out without waiting: the
  * kernel's acknowledgements are read when the socket is readable, so a
  * slow kernel never stalls DNS or forwarding (the forwarder's listeners
@@ -80,6 +81,8 @@ struct netif {
 	struct in6_addr	 route6;
 	uint8_t		 route6_len;
 	bool		 route6_added;
+	/* Single-address routes netif_route_local added -> this netif. */
+	struct hmap	*routes;
 	struct event	*ev;		/* acknowledgements; NULL: wait */
 	/* IPv6 VIPs whose advertisement is repeated, and when. */
 	struct {
@@ -104,7 +107,9 @@ struct netif_arp {
 static int	netif_send(struct netif *, uint16_t, uint16_t,
 		    const struct netif_addr *);
 static int	netif_send_route(struct netif *, uint16_t, uint16_t,
-		    const struct in6_addr *, uint8_t);
+		    const struct netif_addr *, uint8_t);
+static int	netif_route_sync(struct netif *, bool,
+		    const struct netif_addr *, uint8_t);
 static int	netif_request(struct netif *, uint16_t, uint16_t,
 		    const struct netif_addr *, int);
 static const char *netif_addr_str(const struct netif_addr *, char *,
@@ -232,7 +237,7 @@ netif_send(struct netif *n, uint16_t type, uint16_t flags,
  */
 static int
 netif_send_route(struct netif *n, uint16_t type, uint16_t flags,
-    const struct in6_addr *prefix, uint8_t len)
+    const struct netif_addr *dst, uint8_t len)
 {
 	struct {
 		struct nlmsghdr		nh;
@@ -248,20 +253,22 @@ netif_send_route(struct netif *n, uint16_t type, uint16_t flags,
 	req.nh.nlmsg_type = type;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	req.nh.nlmsg_seq = n->seq;
-	req.rtm.rtm_family = AF_INET6;
+	req.rtm.rtm_family = (unsigned char)dst->af;
 	req.rtm.rtm_dst_len = len;
 	req.rtm.rtm_table = RT_TABLE_LOCAL;
 	req.rtm.rtm_protocol = RTPROT_STATIC;
 	req.rtm.rtm_scope = RT_SCOPE_HOST;
 	req.rtm.rtm_type = RTN_LOCAL;
-	netif_rta(&req, RTA_DST, prefix, 16);
+	if (dst->af == AF_INET6)
+		netif_rta(&req, RTA_DST, &dst->a6, 16);
+	else
+		netif_rta(&req, RTA_DST, &dst->a4, 4);
 	netif_rta(&req, RTA_OIF, &oif, sizeof(oif));
 	if (netif_sendto(n, &req, req.nh.nlmsg_len) == -1)
 		return -1;
 	slot->seq = n->seq;
 	slot->type = type;
-	slot->addr.af = AF_INET6;
-	slot->addr.a6 = *prefix;
+	slot->addr = *dst;
 	return 0;
 }
 
@@ -611,7 +618,8 @@ netif_open(const char *ifname, char *err, size_t errlen)
 	n->nl = n->pkt = n->icmp6 = -1;
 	strlcpy(n->name, ifname, sizeof(n->name));
 	n->index = (int)idx;
-	if ((n->added = hmap_new()) == NULL) {
+	if ((n->added = hmap_new()) == NULL ||
+	    (n->routes = hmap_new()) == NULL) {
 		errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -710,6 +718,23 @@ netif_close(struct netif *n)
 		}
 		hmap_free(n->added, NULL);
 	}
+	if (n->routes != NULL) {
+		hmap_iter_init(&it, n->routes);
+		while (n->nl != -1 && hmap_iter_next(&it, &key, NULL)) {
+			a.af = strchr(key, ':') != NULL ? AF_INET6 : AF_INET;
+			if (inet_pton(a.af, key, a.af == AF_INET6 ?
+			    (void *)&a.a6 : (void *)&a.a4) != 1 ||
+			    netif_route_local(n, false, a.af, a.af ==
+			    AF_INET6 ? (void *)&a.a6 : (void *)&a.a4) == -1) {
+				log_warn("%s: remove the local route of %s from "
+				    "%s", __func__, key, n->name);
+				hmap_del(n->routes, key);
+			}
+			/* Removed from routes either way: start over. */
+			hmap_iter_init(&it, n->routes);
+		}
+		hmap_free(n->routes, NULL);
+	}
 	if (n->route6_added && n->nl != -1 && netif_route_local6(n, false,
 	    &n->route6, n->route6_len) == -1)
 		log_warn("%s: remove the local route of the IPv6 VIP range "
@@ -782,46 +807,93 @@ netif_addr6_del(struct netif *n, const struct in6_addr *addr)
 	return netif_request(n, RTM_DELADDR, 0, &a, EADDRNOTAVAIL);
 }
 
+/*
+ * Sends a route request and waits for the kernel's answer, attached or
+ * not (the caller needs the verdict); n->kerr holds it. 0, or -1 when
+ * it could not be sent or read.
+ */
+static int
+netif_route_sync(struct netif *n, bool add, const struct netif_addr *dst,
+    uint8_t len)
+{
+	int fl = -1, rc = -1;
+
+	if (n->ev != NULL) {
+		fl = fcntl(n->nl, F_GETFL);
+		(void)fcntl(n->nl, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	if (netif_send_route(n, add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, dst, len) == 0 &&
+	    netif_wait(n, n->seq) == 0)
+		rc = 0;
+	if (fl != -1)
+		(void)fcntl(n->nl, F_SETFL, fl);
+	return rc;
+}
+
 int
 netif_route_local6(struct netif *n, bool add, const struct in6_addr *prefix,
     unsigned len)
 {
-	uint16_t type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	int fl = -1, rc = -1;
+	struct netif_addr dst = { .af = AF_INET6, .a6 = *prefix };
 
 	if (len > 128) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Always answered before returning: the caller needs the verdict. */
-	if (n->ev != NULL) {
-		fl = fcntl(n->nl, F_GETFL);
-		(void)fcntl(n->nl, F_SETFL, fl & ~O_NONBLOCK);
-	}
-	if (netif_send_route(n, type, add ? NLM_F_CREATE | NLM_F_EXCL : 0,
-	    prefix, (uint8_t)len) == -1 || netif_wait(n, n->seq) == -1)
-		goto out;
+	if (netif_route_sync(n, add, &dst, (uint8_t)len) == -1)
+		return -1;
 	if (add && n->kerr == EEXIST) {
 		/* Someone else's: used, and left in place at exit. */
 		log_info("%s: a local route covering the IPv6 VIP range is "
 		    "already on %s", __func__, n->name);
-		rc = 0;
-		goto out;
+		return 0;
 	}
 	if (n->kerr != 0 && !(n->kerr == ESRCH && !add)) {
 		errno = n->kerr;
-		goto out;
+		return -1;
 	}
 	if (add) {
 		n->route6 = *prefix;
 		n->route6_len = (uint8_t)len;
 	}
 	n->route6_added = add;
-	rc = 0;
-out:
-	if (fl != -1)
-		(void)fcntl(n->nl, F_SETFL, fl);
-	return rc;
+	return 0;
+}
+
+int
+netif_route_local(struct netif *n, bool add, int af, const void *addr)
+{
+	struct netif_addr dst;
+	char key[INET6_ADDRSTRLEN];
+
+	memset(&dst, 0, sizeof(dst));
+	dst.af = af;
+	if (af == AF_INET6)
+		memcpy(&dst.a6, addr, sizeof(dst.a6));
+	else if (af == AF_INET)
+		memcpy(&dst.a4, addr, sizeof(dst.a4));
+	else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	netif_addr_str(&dst, key, sizeof(key));
+	if (!add && hmap_get(n->routes, key) == NULL)
+		return 0;	/* not ours: left alone */
+	if (netif_route_sync(n, add, &dst, af == AF_INET6 ? 128 : 32) == -1)
+		return -1;
+	if (add && n->kerr == EEXIST)
+		return 0;	/* someone else's: used, left at exit */
+	if (n->kerr != 0 && !(n->kerr == ESRCH && !add)) {
+		errno = n->kerr;
+		return -1;
+	}
+	if (!add)
+		hmap_del(n->routes, key);
+	else if (hmap_put(n->routes, key, n, NULL) != 0)
+		log_warnx("%s: out of memory: the local route of %s stays on "
+		    "%s at exit", __func__, key, n->name);
+	return 0;
 }
 
 const char *

@@ -25,8 +25,8 @@ struct netif *netif_open(const char *ifname, char *err, size_t errlen);
 int	netif_attach(struct netif *, struct event_base *base);
 /*
  * Removes every address netif_addr_add and netif_addr6_add added and
- * that is still there, and the route netif_route_local6 added, then
- * closes. Accepts NULL.
+ * that is still there, and the routes netif_route_local6 and
+ * netif_route_local added, then closes. Accepts NULL.
  */
 void	netif_close(struct netif *);
 /*
@@ -60,6 +60,15 @@ int	netif_addr6_del(struct netif *, const struct in6_addr *addr);
  */
 int	netif_route_local6(struct netif *, bool add,
     const struct in6_addr *prefix, unsigned len);
+/*
+ * Adds (add true) or removes "local addr/32" (af AF_INET) or
+ * "local addr/128" (AF_INET6) on the interface in the local table, for
+ * one VIP the host does not take as its own otherwise; waits for the
+ * kernel's answer. A route already there counts as success and is left
+ * alone; removing touches only routes added here. netif_close removes
+ * what is left of them. Needs CAP_NET_ADMIN. Returns 0 or -1 with errno.
+ */
+int	netif_route_local(struct netif *, bool add, int af, const void *addr);
 /* The interface's name and index. */
 const char *netif_name(const struct netif *);
 int	netif_index(const struct netif *);

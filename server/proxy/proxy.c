@@ -155,6 +155,7 @@ proxy_init(struct runtime *rt)
 
 	memset(&proxy, 0, sizeof(proxy));
 	proxy.rt = rt;
+	rt->vip_unserved = proxy_route_unserved;
 	LIST_INIT(&proxy.listeners);
 	arc4random_buf(&proxy.rng, sizeof(proxy.rng));
 	proxy.rng |= 1;		/* never 0, the one fixed point */
@@ -210,6 +211,8 @@ proxy_shutdown(void)
 	if (proxy.sweep != NULL)
 		event_free(proxy.sweep);
 	listen_guard_free(proxy.guard);
+	proxy.rt->vip_unserved = NULL;
+	proxy_route_close();
 	free(proxy.loads);
 	memset(&proxy, 0, sizeof(proxy));
 }
@@ -372,6 +375,7 @@ proxy_svc_unbind_fam(struct proxy_svc *ps, enum ip_family fam)
 		if (l->fam == fam)
 			proxy_lsn_close(l);
 	}
+	proxy_route_del(ps, fam);
 	if (fam == IP_FAMILY_V6) {
 		if (ps->vip6_added && nif != NULL)
 			rc = netif_addr6_del(nif, &ps->vip6);
@@ -428,6 +432,8 @@ proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
 		else
 			*added = true;
 	}
+	if (nif == NULL)
+		proxy_route_add(ps, fam);
 	for (l = LIST_FIRST(&ps->listeners); l != NULL; l = next) {
 		next = LIST_NEXT(l, entry);
 		if (l->fam == fam && !proxy_svc_wants(svc, fam, l->port,

@@ -100,6 +100,11 @@ struct proxy_svc {
 	struct in6_addr		 vip6;		/* listened on; :: when none */
 	bool			 vip_added;	/* on the interface */
 	bool			 vip6_added;
+	/* Loopback mode: a local route of its own on lo (proxy_route.c). */
+	bool			 vip_routed;
+	bool			 vip6_routed;
+	bool			 route_warned;	/* could not: said once */
+	bool			 route6_warned;
 	bool			 gone;		/* removed from the registry */
 	bool			 busy;		/* being torn down: keep it */
 	uint32_t		 refs;		/* connections and flows */
@@ -142,6 +147,28 @@ struct proxy {
 };
 
 extern struct proxy proxy;
+
+/*
+ * Loopback mode's VIPs outside what lo takes as its own
+ * (proxy_route.c). proxy_route_needed: true when addr (a struct in_addr
+ * or in6_addr of family fam) needs a local route of its own on lo:
+ * loopback mode, and IPv4 outside 127.0.0.0/8 or IPv6 outside the IPv6
+ * VIP range (or without one). proxy_route_add gives ps's VIP of family
+ * fam that route when it needs one, saying once when it cannot;
+ * proxy_route_del takes it away again; proxy_route_close removes what
+ * is left at exit.
+ */
+struct runtime;
+bool	proxy_route_needed(const struct runtime *, enum ip_family fam,
+    const void *addr);
+void	proxy_route_add(struct proxy_svc *, enum ip_family fam);
+void	proxy_route_del(struct proxy_svc *, enum ip_family fam);
+void	proxy_route_close(void);
+/*
+ * Why svc_key's VIP of address family af cannot be reached here (the
+ * reason proxy_route_add logged), or NULL: runtime's vip_unserved.
+ */
+const char *proxy_route_unserved(const char *svc_key, int af);
 
 /* Counts n bytes forwarded through ep, toward it or toward the client. */
 static inline void

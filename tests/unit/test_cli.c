@@ -316,6 +316,32 @@ test_describe_labels_named_ports(void **state)
 	json_decref(ep);
 }
 
+/* Another host's VIP this host cannot serve: one line each, before Events. */
+static void
+test_describe_not_served(void **state)
+{
+	json_t *svc = load("{\"metadata\":{\"name\":\"web\"},\"spec\":"
+	    "{\"type\":\"ClusterIP\",\"clusterIP\":\"127.96.0.5\","
+	    "\"clusterIPs\":[\"127.96.0.5\",\"fd00:ca::5\"],\"ports\":[]},"
+	    "\"status\":{\"proxyMode\":\"userspace\",\"vipsNotServed\":"
+	    "[{\"ip\":\"fd00:ca::5\",\"reason\":\"no route\"}]}}");
+	json_t *ep = load("{\"subsets\":[]}");
+	FILE *fp;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	fp = open_memstream(&buf, &len);
+	cli_describe_service(svc, ep, fp);
+	fclose(fp);
+	assert_non_null(strstr(buf, "Session Affinity:  None\n"
+	    "Not Served Here:   fd00:ca::5 (no route)\n"
+	    "Events:            <none>\n"));
+	free(buf);
+	json_decref(svc);
+	json_decref(ep);
+}
+
 static void
 test_format_endpoints(void **state)
 {
@@ -935,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_table_alignment),
 		cmocka_unit_test(test_describe_contract),
 		cmocka_unit_test(test_describe_labels_named_ports),
+		cmocka_unit_test(test_describe_not_served),
 		cmocka_unit_test(test_format_endpoints),
 		cmocka_unit_test(test_print_apply),
 		cmocka_unit_test(test_get_tables),

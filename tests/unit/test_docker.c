@@ -24,6 +24,7 @@
 #include "docker_svc.h"
 #include <jansson.h>
 #include "objjson.h"
+#include "manifest.h"
 #include "cluster_int.h"
 
 #define ID1 "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
@@ -232,6 +233,44 @@ test_docker_pod_published_ports(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    json_object_get(obj, "metadata"), "annotations"),
 	    ANNOTATION_VIA_HOST_PORT)), "true");
+	json_decref(obj);
+	/*
+	 * An IPv6 --advertise-address: the pod's only address, and what
+	 * another host parses from etcd's copy is an IPv6 endpoint at the
+	 * host port.
+	 */
+	assert_true(cluster_publish_addr_ok("192.0.2.7"));
+	assert_true(cluster_publish_addr_ok("2001:db8::7"));
+	assert_false(cluster_publish_addr_ok("fe80::7"));
+	assert_false(cluster_publish_addr_ok("::"));
+	assert_false(cluster_publish_addr_ok("host-b"));
+	assert_false(cluster_publish_addr_ok(NULL));
+	obj = objjson_pod(p, OBJJSON_MANIFEST);
+	assert_non_null(obj);
+	assert_int_equal(cluster_pod_publish(obj, "2001:db8::7"), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(obj, "status"), "podIP")), "2001:db8::7");
+	assert_null(json_object_get(json_object_get(obj, "status"), "podIPs"));
+	{
+		struct manifest_report rep;
+		struct objset set;
+		struct in6_addr want;
+		struct pod *q;
+
+		memset(&rep, 0, sizeof(rep));
+		memset(&set, 0, sizeof(set));
+		assert_int_equal(manifest_parse_json(obj, "etcd", &set, &rep,
+		    err, sizeof(err)), 0);
+		assert_int_equal(set.npods, 1);
+		q = set.pods[0];
+		assert_int_equal(inet_pton(AF_INET6, "2001:db8::7", &want), 1);
+		assert_memory_equal(&q->ip6, &want, sizeof(want));
+		assert_int_equal(q->ip.s_addr, 0);
+		assert_int_equal(pod_target_port(q, &web), 18080);
+		assert_int_equal(pod_target_port(q, &dns), 0);
+		objset_clear(&set);
+		manifest_report_clear(&rep);
+	}
 	json_decref(obj);
 	/* Elsewhere, with the annotation: the host port, or nothing. */
 	assert_int_equal(labels_set(&p->annotations, ANNOTATION_VIA_HOST_PORT,

@@ -4,7 +4,8 @@
  * the test's own (so nothing leaves it): add, remove, idempotence,
  * cleanup on close, and the gratuitous ARP seen on a veth peer; IPv6
  * /128 without DAD and its unsolicited neighbour advertisement; the
- * local route of an IPv6 range on lo. Needs root; skipped (77) otherwise.
+ * local route of an IPv6 range on lo, and of single VIPs of either
+ * family. Needs root; skipped (77) otherwise.
  */
 #include "config.h"
 
@@ -709,6 +710,103 @@ test_netif_route_local6(void **state)
 	close(l);
 }
 
+/* connect(2) over TCP to addr:port (IPv4): 0 or the errno. */
+static int
+connect4(const char *addr, uint16_t port)
+{
+	struct sockaddr_in sin;
+	int s, rc = 0;
+
+	assert_true((s = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+	sin.sin_port = htons(port);
+	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		rc = errno;
+	close(s);
+	return rc;
+}
+
+/* A TCP listener with FREEBIND on addr (family af); its port in *port. */
+static int
+listen_free(int af, const char *addr, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+	int l, on = 1;
+
+	assert_true((l = socket(af, SOCK_STREAM, 0)) != -1);
+	memset(&ss, 0, sizeof(ss));
+	if (af == AF_INET6) {
+		assert_int_equal(setsockopt(l, IPPROTO_IPV6, IPV6_FREEBIND,
+		    &on, sizeof(on)), 0);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = ip6(addr);
+		len = sizeof(*sin6);
+	} else {
+		assert_int_equal(setsockopt(l, IPPROTO_IP, IP_FREEBIND, &on,
+		    sizeof(on)), 0);
+		sin->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, &sin->sin_addr), 1);
+		len = sizeof(*sin);
+	}
+	assert_int_equal(bind(l, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(listen(l, 8), 0);
+	len = sizeof(ss);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&ss, &len), 0);
+	*port = ntohs(af == AF_INET6 ? sin6->sin6_port : sin->sin_port);
+	return l;
+}
+
+/*
+ * One VIP's local route on lo, of either family (another host's VIP
+ * outside what lo takes as its own): the address answers while the
+ * route is there; removed, or closed, it goes nowhere. One someone else
+ * put there counts as success and stays at close.
+ */
+static void
+test_netif_route_local(void **state)
+{
+	struct in6_addr v6 = ip6("fd00:97::9");
+	struct in_addr v4;
+	struct netif *a, *b;
+	uint16_t p4, p6;
+	int l4, l6;
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "10.99.0.9", &v4), 1);
+	l4 = listen_free(AF_INET, "10.99.0.9", &p4);
+	l6 = listen_free(AF_INET6, "fd00:97::9", &p6);
+	assert_int_not_equal(connect4("10.99.0.9", p4), 0);
+	assert_int_not_equal(connect6("fd00:97::9", p6), 0);
+
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local(a, true, AF_INET, &v4), 0);
+	assert_int_equal(netif_route_local(a, true, AF_INET6, &v6), 0);
+	assert_int_equal(connect4("10.99.0.9", p4), 0);
+	assert_int_equal(connect6("fd00:97::9", p6), 0);
+	/* b finds them there: success, and not b's to remove. */
+	b = open_ok("lo");
+	assert_int_equal(netif_route_local(b, true, AF_INET6, &v6), 0);
+	assert_int_equal(netif_route_local(b, false, AF_INET6, &v6), 0);
+	netif_close(b);
+	assert_int_equal(connect6("fd00:97::9", p6), 0);
+	/* Removed: gone; the other goes at close. */
+	assert_int_equal(netif_route_local(a, false, AF_INET6, &v6), 0);
+	assert_int_not_equal(connect6("fd00:97::9", p6), 0);
+	assert_int_equal(connect4("10.99.0.9", p4), 0);
+	netif_close(a);
+	assert_int_not_equal(connect4("10.99.0.9", p4), 0);
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local(a, true, AF_UNIX, &v4), -1);
+	netif_close(a);
+	close(l4);
+	close(l6);
+}
+
 int
 main(void)
 {
@@ -725,6 +823,7 @@ main(void)
 		cmocka_unit_test(test_netif_na),
 		cmocka_unit_test(test_netif_na_repeats),
 		cmocka_unit_test(test_netif_route_local6),
+		cmocka_unit_test(test_netif_route_local),
 	};
 
 	log_init("test_netif", LOG_LEVEL_INFO);

@@ -1300,6 +1300,82 @@ test_apply_dual_stack_vips(void **state)
 	vip_pool_free(pool);
 }
 
+/*
+ * Another host's Service (published, as etcd brings it) keeps the VIPs
+ * that host gave it: outside this host's IPv4 range, and IPv6 on a host
+ * without an IPv6 range, without taking them from the pool; back in the
+ * range, it is the pool's again. The same Service applied here is
+ * refused.
+ */
+static void
+test_apply_published_vips(void **state)
+{
+	static const char dual[] = "kind: Service\nmetadata: {name: w}\n"
+	    "spec:\n  selector: {a: b}\n  ipFamilyPolicy: RequireDualStack\n"
+	    "  ipFamilies: [IPv4, IPv6]\n"
+	    "  clusterIPs: [127.97.0.5, 'fd00:ca::5']\n  ports: [{port: 80}]\n";
+	static const char prefer[] = "kind: Service\nmetadata: {name: p}\n"
+	    "spec:\n  selector: {a: b}\n  ipFamilyPolicy: PreferDualStack\n"
+	    "  ipFamilies: [IPv4]\n  clusterIPs: [10.97.0.3]\n"
+	    "  ports: [{port: 80}]\n";
+	static const struct owner other = { OWNER_ETCD, (char *)"host-a" };
+	struct objset set = { 0 };
+	struct vip_pool *pool;
+	struct registry *r;
+	struct service *s;
+	struct in_addr want;
+	struct in6_addr want6;
+	char err[256];
+
+	pool = vip_pool_new("127.96.0.0/24", NULL, err, sizeof(err));
+	assert_non_null(pool);
+	r = registry_new(pool);
+	assert_int_not_equal(apply_yaml(r, &api, REGISTRY_MERGE, dual, err), 0);
+	assert_int_equal(manifest_parse_buf(dual, strlen(dual), "etcd", &set,
+	    NULL, err, sizeof(err)), 0);
+	set.published = true;
+	assert_int_equal(registry_apply(r, &other, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	s = registry_find_service(r, "default", "w");
+	assert_non_null(s);
+	assert_int_equal(s->nfamilies, 2);
+	assert_int_equal(inet_pton(AF_INET, "127.97.0.5", &want), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:ca::5", &want6), 1);
+	assert_int_equal(s->vip.s_addr, want.s_addr);
+	assert_memory_equal(&s->vip6, &want6, sizeof(want6));
+	assert_int_equal(vip_count(pool), 0);
+	/* Moved into this host's range: allocated from the pool. */
+	assert_int_equal(manifest_parse_buf(dual, strlen(dual), "etcd", &set,
+	    NULL, err, sizeof(err)), 0);
+	assert_int_equal(inet_pton(AF_INET, "127.96.0.9",
+	    &set.svcs[0]->requested_vip), 1);
+	set.published = true;
+	assert_int_equal(registry_apply(r, &other, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	assert_string_equal(vip_owner(pool, registry_find_service(r, "default",
+	    "w")->vip), "default/w");
+	assert_int_equal(vip_count(pool), 1);
+	/*
+	 * PreferDualStack from a host with one range: it keeps that one
+	 * family here too, no IPv6 VIP asked of a pool without a range.
+	 */
+	assert_int_equal(manifest_parse_buf(prefer, strlen(prefer), "etcd",
+	    &set, NULL, err, sizeof(err)), 0);
+	set.published = true;
+	assert_int_equal(registry_apply(r, &other, &set, REGISTRY_MERGE, err,
+	    sizeof(err)), 0);
+	objset_clear(&set);
+	s = registry_find_service(r, "default", "p");
+	assert_int_equal(s->nfamilies, 1);
+	assert_true(in6_is_unset(&s->vip6));
+	assert_int_equal(inet_pton(AF_INET, "10.97.0.3", &want), 1);
+	assert_int_equal(s->vip.s_addr, want.s_addr);
+	registry_free(r);
+	vip_pool_free(pool);
+}
+
 int
 main(void)
 {
@@ -1327,6 +1403,7 @@ main(void)
 		cmocka_unit_test(test_service_ip_families_policies),
 		cmocka_unit_test(test_apply_dual_stack_refusals),
 		cmocka_unit_test(test_apply_dual_stack_vips),
+		cmocka_unit_test(test_apply_published_vips),
 		cmocka_unit_test(test_endpoints_pods_and_delete),
 	};
 
