@@ -326,7 +326,7 @@ proxy_svc_has_vip(const struct service *svc, enum ip_family fam)
 {
 	if (svc->type != SVC_CLUSTERIP)
 		return false;
-	return fam == IP_FAMILY_V6 ? !in6_is_unset(&svc->vip6) :
+	return fam == IP_FAMILY_V6 ? !in6_is_unset(&svc->ext->vip6) :
 	    svc->vip.s_addr != 0;
 }
 
@@ -411,13 +411,13 @@ proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
 	size_t i;
 
 	if (svc->type != SVC_CLUSTERIP || (v6 ?
-	    memcmp(&ps->vip6, &svc->vip6, sizeof(ps->vip6)) != 0 :
+	    memcmp(&ps->vip6, &svc->ext->vip6, sizeof(ps->vip6)) != 0 :
 	    ps->vip.s_addr != svc->vip.s_addr))
 		proxy_svc_unbind_fam(ps, fam);
 	if (!proxy_svc_has_vip(svc, fam))
 		return;
 	if (v6)
-		ps->vip6 = svc->vip6;
+		ps->vip6 = svc->ext->vip6;
 	else
 		ps->vip = svc->vip;
 	if (!*added && nif != NULL) {
@@ -733,7 +733,7 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		svc = ps->svc;
 		balancer_expire(ps->bal, svc != NULL &&
 		    svc->affinity == AFFINITY_CLIENTIP ?
-		    (uint64_t)svc->affinity_timeout_s * 1000 : 0, now);
+		    (uint64_t)svc->ext->affinity_timeout_s * 1000 : 0, now);
 	}
 }
 
@@ -825,7 +825,7 @@ proxy_pick(struct proxy_svc *ps, enum ip_family fam, uint16_t port,
 		balancer_client4(client->sin.sin_addr.s_addr, &rq.client);
 	rq.now_ms = proxy_now_ms();
 	rq.affinity_ms = svc->affinity == AFFINITY_CLIENTIP ?
-	    (uint64_t)svc->affinity_timeout_s * 1000 : 0;
+	    (uint64_t)svc->ext->affinity_timeout_s * 1000 : 0;
 	rq.rnd = svc->algo == LB_RANDOM ? proxy_random() : 0;
 	/*
 	 * Loads and skips matter only for least-connections, a retry, or

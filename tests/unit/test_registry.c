@@ -1177,7 +1177,7 @@ test_apply_dual_stack_refusals(void **state)
 	assert_int_equal(s->nfamilies, 2);
 	assert_int_equal(s->families[0], IP_FAMILY_V6);
 	assert_int_equal(ntohl(s->vip.s_addr), 0x7f600014);
-	assert_int_equal(s->vip6.s6_addr[15], 0x20);
+	assert_int_equal(s->ext->vip6.s6_addr[15], 0x20);
 	/* A refusal names the file and the service's line. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
@@ -1232,25 +1232,25 @@ test_apply_dual_stack_vips(void **state)
 	s = registry_find_service(r, "default", "d");
 	assert_int_equal(s->nfamilies, 2);
 	assert_true(vip_in_range(pool, s->vip));
-	assert_true(vip_in_range6(pool, &s->vip6));
-	assert_string_equal(vip_owner6(pool, &s->vip6), "default/d");
-	six = s->vip6;
+	assert_true(vip_in_range6(pool, &s->ext->vip6));
+	assert_string_equal(vip_owner6(pool, &s->ext->vip6), "default/d");
+	six = s->ext->vip6;
 	s = registry_find_service(r, "default", "four");
-	assert_true(in6_is_unset(&s->vip6));
+	assert_true(in6_is_unset(&s->ext->vip6));
 	assert_int_equal(vip_count(pool), 3);
 	/* Back to single-stack: the IPv6 VIP is released, then given back. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: d}\n"
 	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
 	s = registry_find_service(r, "default", "d");
-	assert_true(in6_is_unset(&s->vip6));
+	assert_true(in6_is_unset(&s->ext->vip6));
 	assert_null(vip_owner6(pool, &six));
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
 	    "  selector: {a: b}\n  ipFamilies: [IPv6]\n"
 	    "  ports: [{port: 80}]\n", err), 0);
 	s = registry_find_service(r, "default", "d");
-	assert_memory_equal(&s->vip6, &six, sizeof(six));
+	assert_memory_equal(&s->ext->vip6, &six, sizeof(six));
 	assert_int_equal(s->vip.s_addr, 0);
 	/* A requested IPv6 address outside the range: refused, unchanged. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
@@ -1259,7 +1259,7 @@ test_apply_dual_stack_vips(void **state)
 	    "  ports: [{port: 80}]\n", err), ERR_INVAL);
 	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
 	    "clusterIP fd00:97::1: fd00:97::1 is not a usable address"));
-	assert_memory_equal(&registry_find_service(r, "default", "d")->vip6,
+	assert_memory_equal(&registry_find_service(r, "default", "d")->ext->vip6,
 	    &six, sizeof(six));
 	registry_free(r);
 	vip_pool_free(pool);
