@@ -57,6 +57,13 @@ struct vip_pool {
 	char			*legacy_path;
 	vip_saver		*saver;		/* NULL: vip_save writes */
 	void			*saver_arg;
+	/*
+	 * vip_digest of what the state file on disk holds, 0 when unknown
+	 * (nothing read or written yet, or a write failed): a save whose
+	 * snapshot has the same digest would write the same state again
+	 * and is skipped. The writer thread clears it when a write fails.
+	 */
+	uint64_t		 disk_digest;
 };
 
 /* The IPv6 address of sp at offset off. */
@@ -74,6 +81,13 @@ struct vip_entry *vip_find_key(const struct vip_space *, const char *key);
 struct vip_entry *vip_find_addr(const struct vip_space *, uint32_t addr);
 /* Inside the range and neither the network nor the broadcast address. */
 bool	vip_usable(const struct vip_space *, uint32_t addr);
+/*
+ * Adds one entry to a digest of a pool's state: which key holds which
+ * address of the k-th range, and whether in use. The sum does not depend
+ * on the order the entries come in.
+ */
+void	vip_digest_add(uint64_t *digest, size_t k, const char *key,
+    uint32_t addr, bool in_use);
 /* Forgets every entry of the space. */
 void	vip_clear(struct vip_space *);
 /*

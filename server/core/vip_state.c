@@ -86,6 +86,8 @@ struct vip_snap {
 	char		*legacy;	/* removed once written, or NULL */
 	struct vip_snap_ent *v;		/* range by range */
 	char		*keys;
+	uint64_t	 digest;	/* vip_digest_add of the entries */
+	struct vip_pool	*pool;		/* outlives the writer's jobs */
 };
 
 static int	vip_load_add(struct vip_pool *, const char *, bool, uint64_t,
@@ -103,6 +105,39 @@ static struct vip_snap *vip_snap_take(const struct vip_pool *);
 static char	*vip_snap_build(void *, size_t *);
 static void	vip_snap_done(void *, int);
 static int	vip_snap_addr_cmp(const void *, const void *);
+
+void
+vip_digest_add(uint64_t *digest, size_t k, const char *key, uint32_t addr,
+    bool in_use)
+{
+	uint64_t h = hash_fnv1a(key, strlen(key));
+
+	h ^= ((uint64_t)addr << 8) | ((uint64_t)k << 1) | in_use;
+	/* A sum of mixed hashes: any order of the entries gives it. */
+	*digest += ptab_hash_u64(h) | ((uint64_t)ptab_hash_u64(~h) << 32);
+}
+
+/*
+ * The digest of a pool as the file just read holds it (before every
+ * entry is released); ranges are today's, which the file's match.
+ */
+static uint64_t
+vip_load_digest(const struct vip_pool *p)
+{
+	struct vip_entry *e;
+	uint64_t d = 0;
+	size_t k, pos;
+
+	for (k = 0; k < p->nsp; k++) {
+		d += ptab_hash_u64(hash_fnv1a(p->sp[k]->range,
+		    strlen(p->sp[k]->range)));
+		for (pos = 0; (e = ptab_next(&p->sp[k]->by_key, &pos)) !=
+		    NULL; )
+			vip_digest_add(&d, k, e->key, e->addr,
+			    e->saved_in_use);
+	}
+	return d;
+}
 
 /* Loading. */
 
@@ -574,6 +609,13 @@ vip_load(struct vip_pool *p)
 	/* Text, or a text file left beside: rewritten, and it removed. */
 	vip_load_ranges(p, &fr, dropped, text || (p->legacy_path != NULL &&
 	    access(p->legacy_path, F_OK) == 0));
+	/*
+	 * What the file holds, unless it is to be rewritten anyway: a
+	 * restart that allocates every address again as it was saves
+	 * nothing.
+	 */
+	if (!p->sp[0]->dirty && (p->nsp < 2 || !p->sp[1]->dirty))
+		p->disk_digest = vip_load_digest(p);
 	for (i = 0; i < p->nsp; i++)
 		vip_load_space(p->sp[i]);
 done:
@@ -619,9 +661,12 @@ vip_snap_take(const struct vip_pool *p)
 		memcpy(s->legacy, p->legacy_path, legacy);
 	}
 	s->nsp = p->nsp;
+	s->pool = (struct vip_pool *)(uintptr_t)p;
 	for (k = 0; k < p->nsp; k++) {
 		const struct vip_space *sp = p->sp[k];
 
+		s->digest += ptab_hash_u64(hash_fnv1a(sp->range,
+		    strlen(sp->range)));
 		s->sp[k].af = sp->af;
 		s->sp[k].net6 = sp->net6;
 		strlcpy(s->sp[k].range, sp->range, sizeof(s->sp[k].range));
@@ -632,6 +677,8 @@ vip_snap_take(const struct vip_pool *p)
 			s->v[i].addr = e->addr;
 			s->v[i].key = (uint32_t)off;
 			s->v[i].in_use = e->in_use;
+			vip_digest_add(&s->digest, k, e->key, e->addr,
+			    e->in_use);
 			off += l;
 			i++;
 		}
@@ -717,6 +764,9 @@ vip_snap_done(void *arg, int err)
 {
 	struct vip_snap *s = arg;
 
+	/* The file holds what it held, or something half known. */
+	if (err != 0 && err != ECANCELED)
+		__atomic_store_n(&s->pool->disk_digest, 0, __ATOMIC_RELAXED);
 	if (err == 0 && s->legacy != NULL) {
 		if (unlink(s->legacy) == 0)
 			log_info("%s: removed, the VIP state is JSON now",
@@ -744,6 +794,12 @@ vip_save(struct vip_pool *p)
 		errno = ENOMEM;
 		goto fail;
 	}
+	if (s->digest == __atomic_load_n(&p->disk_digest, __ATOMIC_RELAXED)) {
+		/* The file holds this already (the order of reuse aside). */
+		free(s);
+		goto clean;
+	}
+	__atomic_store_n(&p->disk_digest, s->digest, __ATOMIC_RELAXED);
 	job.build = vip_snap_build;
 	job.done = vip_snap_done;
 	job.ctx = s;
@@ -751,8 +807,13 @@ vip_save(struct vip_pool *p)
 		rc = p->saver(p->saver_arg, p->state_path, &job, 0644);
 	else
 		rc = statewr_run_job(p->state_path, &job, 0644);
-	if (rc != 0)
+	if (rc != 0) {
+		saved = errno;
+		__atomic_store_n(&p->disk_digest, 0, __ATOMIC_RELAXED);
+		errno = saved;
 		goto fail;
+	}
+clean:
 	for (k = 0; k < p->nsp; k++)
 		p->sp[k]->dirty = false;
 	return 0;

@@ -741,6 +741,64 @@ test_vip_save_atomic(void **state)
 	log_setlevel(LOG_LEVEL_INFO);
 }
 
+/*
+ * A restart that allocates every address again as the file has it
+ * writes nothing; one that differs in any entry writes, and so does a
+ * save after the file was replaced behind the pool's back.
+ */
+static void
+test_vip_restart_unchanged_not_saved(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct stat st1, st2;
+	struct in_addr a, b;
+
+	p = pool("10.250.0.0/24", f->path);
+	a = alloc_ok(p, "ns/a", any);
+	b = alloc_ok(p, "ns/b", any);
+	alloc_ok(p, "ns/c", any);
+	vip_release(p, "ns/c");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	assert_int_equal(stat(f->path, &st1), 0);
+
+	/* The same in use, the same released: not rewritten. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/b", any).s_addr, b.s_addr);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	vip_pool_free(p);
+
+	/* One address not taken again: released now, so written. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_not_equal(st1.st_ino, st2.st_ino);
+	st1 = st2;
+	/* Back to the state on disk after a change in between: skipped. */
+	vip_release(p, "ns/a");
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* A new key: written. */
+	alloc_ok(p, "ns/d", any);
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(f->path, &st2), 0);
+	assert_int_not_equal(st1.st_ino, st2.st_ino);
+	vip_pool_free(p);
+
+	/* What was skipped loses nothing: every key keeps its address. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/b", any).s_addr, b.s_addr);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	vip_pool_free(p);
+}
+
 static double
 elapsed_s(const struct timespec *t0)
 {
@@ -1174,6 +1232,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_save_atomic,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vip_restart_unchanged_not_saved, setup, teardown),
 		cmocka_unit_test(test_vip_ranges_invalid),
 		cmocka_unit_test(test_vip6_alloc_stable),
 		cmocka_unit_test_setup_teardown(test_vip6_state_persisted,
