@@ -69,8 +69,15 @@ static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
-#define SVC_M(f, name, type, help, labels)				\
-	{ offsetof(struct proxy_svc, f), name, type, help, labels }
+/* The series of a service, and of each of its endpoints. */
+#define SVC_M(...)	METRIC_DEF(proxy_svc, __VA_ARGS__)
+#define EP_M(...)	METRIC_DEF(proxy_ep, __VA_ARGS__)
+/* A byte counter's two series, one per direction. */
+#define BYTES_M(M, family, help)					\
+	M(m_bytes_to_ep, family, METRIC_COUNTER, help,			\
+	    "direction=\"to_endpoint\""),				\
+	M(m_bytes_to_client, family, METRIC_COUNTER, help,		\
+	    "direction=\"to_client\"")
 static const struct metric_def svc_metrics[] = {
 	SVC_M(m_retries, "clusterip_forward_retries_total", METRIC_COUNTER,
 	    "Connects retried on another endpoint.", ""),
@@ -88,15 +95,10 @@ static const struct metric_def svc_metrics[] = {
 	SVC_M(m_healthy, "clusterip_service_endpoints_healthy", METRIC_GAUGE,
 	    "Ready endpoints of a service that the forwarder does not skip "
 	    "after failed connects.", ""),
-	SVC_M(m_bytes_to_ep, "clusterip_service_bytes_total", METRIC_COUNTER,
-	    "Bytes forwarded for a service.", "direction=\"to_endpoint\""),
-	SVC_M(m_bytes_to_client, "clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.",
-	    "direction=\"to_client\""),
+	BYTES_M(SVC_M, "clusterip_service_bytes_total",
+	    "Bytes forwarded for a service."),
 };
 
-#define EP_M(f, name, type, help, labels)				\
-	{ offsetof(struct proxy_ep, f), name, type, help, labels }
 static const struct metric_def ep_metrics[] = {
 	EP_M(m_conns, "clusterip_forward_connections_total", METRIC_COUNTER,
 	    "Connections forwarded to an endpoint.", ""),
@@ -110,10 +112,7 @@ static const struct metric_def ep_metrics[] = {
 	EP_M(m_healthy, "clusterip_endpoint_healthy", METRIC_GAUGE,
 	    "0 while the forwarder skips the endpoint after failed connects "
 	    "(passive health), else 1.", ""),
-	EP_M(m_bytes_to_ep, "clusterip_forward_bytes_total", METRIC_COUNTER,
-	    "Bytes forwarded.", "direction=\"to_endpoint\""),
-	EP_M(m_bytes_to_client, "clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", "direction=\"to_client\""),
+	BYTES_M(EP_M, "clusterip_forward_bytes_total", "Bytes forwarded."),
 };
 
 uint64_t
