@@ -111,6 +111,29 @@ alloc_ok(struct vip_pool *p, const char *key, struct in_addr req)
 	return out;
 }
 
+/*
+ * Allocates the keys prefix<first> .. prefix<last>, in that order
+ * (backwards when first > last), and stores each address in got[i]; when
+ * same is set, each must get got[i] again instead.
+ */
+static void
+alloc_keys(struct vip_pool *p, const char *prefix, int first, int last,
+    struct in_addr *got, bool same)
+{
+	struct in_addr a;
+	char key[64];
+	int i, step = first <= last ? 1 : -1;
+
+	for (i = first; i != last + step; i += step) {
+		snprintf(key, sizeof(key), "%s%d", prefix, i);
+		a = alloc_ok(p, key, any);
+		if (same)
+			assert_int_equal(a.s_addr, got[i].s_addr);
+		else
+			got[i] = a;
+	}
+}
+
 static void
 alloc_fails(struct vip_pool *p, const char *key, struct in_addr req, int want)
 {
@@ -209,14 +232,9 @@ test_vip_alloc_restart(void **state)
 	struct fixture *f = *state;
 	struct in_addr got[50], x;
 	struct vip_pool *p;
-	char key[32];
-	int i;
 
 	p = pool("10.250.0.0/24", f->path);
-	for (i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "ns/svc-%d", i);
-		got[i] = alloc_ok(p, key, any);
-	}
+	alloc_keys(p, "ns/svc-", 0, 49, got, false);
 	x = alloc_ok(p, "ns/explicit", ip("10.250.0.200"));
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
@@ -225,10 +243,7 @@ test_vip_alloc_restart(void **state)
 	assert_int_equal(vip_count(p), 0);
 	/* A newcomer first, then the old keys in reverse order. */
 	alloc_ok(p, "ns/newcomer", any);
-	for (i = 49; i >= 0; i--) {
-		snprintf(key, sizeof(key), "ns/svc-%d", i);
-		assert_int_equal(alloc_ok(p, key, any).s_addr, got[i].s_addr);
-	}
+	alloc_keys(p, "ns/svc-", 49, 0, got, true);
 	/* Explicit addresses are remembered as well. */
 	assert_int_equal(alloc_ok(p, "ns/explicit", any).s_addr, x.s_addr);
 	assert_int_equal(vip_count(p), 52);
@@ -454,14 +469,9 @@ test_vip_restart_reclaim_order(void **state)
 	struct fixture *f = *state;
 	struct in_addr got[7], x;
 	struct vip_pool *p;
-	char key[16];
-	int i;
 
 	p = pool("10.250.0.0/29", f->path);
-	for (i = 1; i <= 6; i++) {
-		snprintf(key, sizeof(key), "k/%d", i);
-		got[i] = alloc_ok(p, key, any);
-	}
+	alloc_keys(p, "k/", 1, 6, got, false);
 	vip_release(p, "k/4");
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
