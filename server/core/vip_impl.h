@@ -96,4 +96,36 @@ void	vip_clear(struct vip_space *);
  */
 void	vip_load(struct vip_pool *);
 
+/* Loading, shared by vip_state.c and vip_migrate.c. */
+#define VIP_RANGE_MAX		64
+
+/* The ranges a file names. */
+struct vip_file_ranges {
+	char	 v[2][VIP_RANGE_MAX];
+	size_t	 n;
+};
+
+/*
+ * One remembered address ("A.B.C.D" or IPv6) from any format; *dropped
+ * counts those outside today's ranges. Returns 0, or ERR_INVAL or
+ * ERR_NOMEM with a reason in err.
+ */
+int	vip_load_add(struct vip_pool *, const char *addr, bool in_use,
+    uint64_t seq, const char *key, size_t *dropped, char *err,
+    size_t errlen);
+/* Room for count entries in every range, when count fits len bytes. */
+void	vip_load_reserve(struct vip_pool *, uint64_t count, size_t len);
+/*
+ * The files of earlier versions (vip_migrate.c): a text file of version
+ * 1 or 2 in buf (NUL-terminated at len; changed in place), *v1 set for
+ * version 1; the parsed JSON of a file of version 3. Return 0, or
+ * ERR_INVAL or ERR_NOMEM with a reason in err.
+ */
+int	vip_load_text(struct vip_pool *, char *buf, size_t len,
+    struct vip_file_ranges *, size_t *dropped, bool *v1, char *err,
+    size_t errlen);
+struct json_t;
+int	vip_load_json3(struct vip_pool *, struct json_t *root, size_t len,
+    struct vip_file_ranges *, size_t *dropped, char *err, size_t errlen);
+
 #endif

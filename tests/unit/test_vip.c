@@ -579,6 +579,9 @@ text_state(int v, const char *body, size_t nentries)
 		"\"ranges\": [\"10.250.0.0/24\"], " \
 		"\"fields\": [\"address\", \"key\", \"seq\", \"inUse\"], "
 
+#define J4_HEAD	"{\"kind\": \"clusterip-vips\", \"version\": 4, " \
+		"\"ranges\": [{\"range\": \"10.250.0.0/24\", "
+
 static void
 test_vip_state_corrupt(void **state)
 {
@@ -635,6 +638,33 @@ test_vip_state_corrupt(void **state)
 		    "[\"10.250.0.77\", \"ns/other\", 2, true]]}",
 		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true]], "
 		    "\"vips\": []}",
+		/* Version 4. */
+		J4_HEAD "\"released\": 2, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": -1, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 78], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [-77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [\"77\"], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77], "
+		    "\"keys\": [7]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"], \"more\": 1}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 78], "
+		    "\"keys\": [\"ns/req\", \"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 77], "
+		    "\"keys\": [\"ns/req\", \"ns/b\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [4294967296], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 4, "
+		    "\"ranges\": [{\"range\": \"10.250.0.0/16\", "
+		    "\"released\": 0, \"offsets\": [65536], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 4, "
+		    "\"ranges\": {\"range\": \"10.250.0.0/24\"}}",
 		/* Text files: no trailer, a wrong one. */
 		"clusterip-vip 2\nrange 10.250.0.0/24\nend 0 0000000000000000\n",
 		"clusterip-vip 1\nrange 10.250.0.0/24\n10.250.0.77 U 1 ns/req\n",
@@ -649,9 +679,14 @@ test_vip_state_corrupt(void **state)
 	log_setlevel(LOG_LEVEL_ERROR);
 	text = make_state(f->path, &len, &x);
 	free(text);
-	/* The file the entries come from is good as such. */
+	/* The files the entries come from are good as such. */
 	text = strdup(J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, "
 	    "true]]}");
+	write_file(f->path, text, strlen(text));
+	assert_true(remembered(f->path, x));
+	free(text);
+	text = strdup(J4_HEAD "\"released\": 0, \"offsets\": [77], "
+	    "\"keys\": [\"ns/req\"]}]}");
 	write_file(f->path, text, strlen(text));
 	assert_true(remembered(f->path, x));
 	free(text);
@@ -1013,10 +1048,12 @@ test_vip6_state_persisted(void **state)
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
 	text = slurp(f->path, &len);
-	assert_non_null(strstr(text, "\"ranges\":[\"127.96.0.0/16\","
-	    "\"fd00:96::/112\"]"));
-	assert_non_null(strstr(text, "[\"127.96.1.2\",\"ns/six\","));
-	assert_non_null(strstr(text, "[\"fd00:96::abcd\",\"ns/six\","));
+	/* Version 4: per range, offsets and keys, primary first. */
+	assert_non_null(strstr(text, "\"version\":4,"));
+	assert_non_null(strstr(text, "\"ranges\":[{\"range\":"
+	    "\"127.96.0.0/16\",\"released\":0,\"offsets\":[258],"
+	    "\"keys\":[\"ns/six\"]},{\"range\":\"fd00:96::/112\","
+	    "\"released\":0,\"offsets\":[43981],\"keys\":[\"ns/six\"]}]"));
 	free(text);
 	p = pool2("127.96.0.0/16", "fd00:96::/112", f->path);
 	b = alloc6_ok(p, "ns/six", NULL);
@@ -1064,8 +1101,10 @@ migrate(struct fixture *f, const char *text, size_t nvips)
 	assert_string_equal(json_string_value(json_object_get(doc, "kind")),
 	    "clusterip-vips");
 	assert_int_equal(json_array_size(json_object_get(doc, "ranges")), 2);
-	assert_int_equal(json_array_size(json_object_get(doc, "vips")),
-	    nvips);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(
+	    json_object_get(doc, "ranges"), 0), "keys")) +
+	    json_array_size(json_object_get(json_array_get(
+	    json_object_get(doc, "ranges"), 1), "keys")), nvips);
 	json_decref(doc);
 	free(out);
 	/* And it loads. */
@@ -1113,6 +1152,36 @@ test_vip_state_v2_migrates(void **state)
 }
 
 /*
+ * A JSON file of version 3 loads with its reclaim order (the released
+ * address first) and is saved as version 4.
+ */
+static void
+test_vip_state_v3_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	const char *t = J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", "
+	    "5, true], [\"10.250.0.9\", \"ns/gone\", 2, false], "
+	    "[\"10.250.0.8\", \"ns/old\", 1, false]]}";
+	char *out;
+	size_t len;
+
+	write_file(f->path, t, strlen(t));
+	p = pool("10.250.0.0/24", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	out = slurp(f->path, &len);
+	assert_non_null(strstr(out, "\"version\":4,\"ranges\":[{\"range\":"
+	    "\"10.250.0.0/24\",\"released\":2,\"offsets\":[8,9,77],"
+	    "\"keys\":[\"ns/old\",\"ns/gone\",\"ns/req\"]}]}"));
+	free(out);
+	p = pool("10.250.0.0/24", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/gone", any)), "10.250.0.9");
+	vip_pool_free(p);
+}
+
+/*
  * A text key JSON cannot hold (not UTF-8) is left behind; the others
  * migrate, and the JSON file is written.
  */
@@ -1136,8 +1205,7 @@ test_vip_state_text_not_utf8(void **state)
 	vip_pool_free(p);
 	assert_int_equal(access(f->legacy, F_OK), -1);
 	t = slurp(f->path, &len);
-	assert_non_null(strstr(t, "\"10.250.0.77\""));
-	assert_null(strstr(t, "\"10.250.0.78\""));
+	assert_non_null(strstr(t, "\"offsets\":[77],\"keys\":[\"ns/req\"]"));
 	free(t);
 }
 
@@ -1253,6 +1321,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vip_state_v2_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_json_wins,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_v3_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_text_not_utf8,
 		    setup, teardown),
