@@ -1810,3 +1810,28 @@ registry_foreach_pod(const struct registry *r,
 	for (pos = 0; (p = ptab_next(&r->pods, &pos)) != NULL; )
 		cb(p, arg);
 }
+
+void
+registry_foreach_owned(const struct registry *r, const struct owner *o,
+    void (*svc_cb)(struct service *, void *),
+    void (*pod_cb)(struct pod *, void *), void *arg)
+{
+	const struct owned *ow;
+	struct service *s;
+	struct pod *p;
+	size_t pos;
+	char *k;
+
+	if ((k = owner_key(o)) == NULL)
+		return;
+	ow = hmap_get(r->owners, k);
+	free(k);
+	if (ow == NULL)
+		return;
+	for (pos = 0; svc_cb != NULL &&
+	    (s = ptab_next(&ow->svcs, &pos)) != NULL; )
+		svc_cb(s, arg);
+	for (pos = 0; pod_cb != NULL &&
+	    (p = ptab_next(&ow->pods, &pos)) != NULL; )
+		pod_cb(p, arg);
+}

@@ -533,5 +533,12 @@ void	registry_foreach_service(const struct registry *,
     void (*cb)(struct service *, void *), void *arg);
 void	registry_foreach_pod(const struct registry *,
     void (*cb)(struct pod *, void *), void *arg);
+/*
+ * The same over the objects of one owner only, services then pods; a
+ * callback may be NULL. Costs what the owner holds, not the registry.
+ */
+void	registry_foreach_owned(const struct registry *, const struct owner *,
+    void (*svc_cb)(struct service *, void *),
+    void (*pod_cb)(struct pod *, void *), void *arg);
 
 #endif

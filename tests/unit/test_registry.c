@@ -190,6 +190,44 @@ test_merge_keeps_others(void **state)
 }
 
 static void
+count_svc(struct service *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg) += 1;
+}
+
+static void
+count_pod(struct pod *p, void *arg)
+{
+	(void)p;
+	(*(int *)arg) += 100;
+}
+
+/* Iterating one owner's objects sees those and no others. */
+static void
+test_foreach_owned(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	const struct owner none = { OWNER_DOCKER, (char *)"x" };
+	int n = 0;
+
+	apply_ok(r, SVC("f1", "{a: b}") SVC("f2", "{a: b}")
+	    POD("fp", "{a: b}", "127.0.0.1"));
+	apply_as_ok(r, &api, REGISTRY_MERGE, SVC("a1", "{a: c}")
+	    POD("ap1", "{a: c}", "127.0.0.2") POD("ap2", "{a: c}",
+	    "127.0.0.3"));
+	registry_foreach_owned(r, &api, count_svc, count_pod, &n);
+	assert_int_equal(n, 201);
+	n = 0;
+	registry_foreach_owned(r, &file_a, count_svc, NULL, &n);
+	assert_int_equal(n, 2);
+	n = 0;
+	registry_foreach_owned(r, &none, count_svc, count_pod, &n);
+	assert_int_equal(n, 0);
+	registry_free(r);
+}
+
+static void
 test_set_based_selector(void **state)
 {
 	struct registry *r = registry_new(NULL);
@@ -1282,6 +1320,7 @@ main(void)
 		cmocka_unit_test(test_apply_owner_conflict),
 		cmocka_unit_test(test_apply_duplicate_refused),
 		cmocka_unit_test(test_merge_keeps_others),
+		cmocka_unit_test(test_foreach_owned),
 		cmocka_unit_test(test_set_based_selector),
 		cmocka_unit_test(test_probe_readiness),
 		cmocka_unit_test(test_endpoints_object),
