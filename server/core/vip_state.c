@@ -431,6 +431,40 @@ vip_load_ranges(struct vip_pool *p, const struct vip_file_ranges *fr,
 }
 
 /*
+ * The entries of p in v by their sequence numbers when those are 1..n
+ * and the released come first (a file of version 4, in reclaim order
+ * already): no sort. False when they are not.
+ */
+static bool
+vip_load_place(const struct vip_space *p, struct vip_entry **v)
+{
+	struct vip_entry *e;
+	size_t n = p->nentries, i, pos;
+
+	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; ) {
+		if (e->seq == 0 || e->seq > n || v[e->seq - 1] != NULL)
+			return false;
+		v[e->seq - 1] = e;
+	}
+	for (i = 1; i < n; i++)
+		if (v[i - 1]->saved_in_use && !v[i]->saved_in_use)
+			return false;
+	return true;
+}
+
+/* The same for any sequence numbers (the formats before): sorted. */
+static void
+vip_load_sort(const struct vip_space *p, struct vip_entry **v)
+{
+	struct vip_entry *e;
+	size_t n = 0, pos;
+
+	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; )
+		v[n++] = e;
+	qsort(v, n, sizeof(*v), vip_seq_cmp);
+}
+
+/*
  * Every remembered address of sp starts released: the daemon allocates
  * again what it still has. Reclaim order: those released before the
  * save, oldest first, then those in use then.
@@ -438,8 +472,8 @@ vip_load_ranges(struct vip_pool *p, const struct vip_file_ranges *fr,
 static void
 vip_load_space(struct vip_space *p)
 {
-	struct vip_entry **v, *e;
-	size_t n = 0, i, pos;
+	struct vip_entry **v;
+	size_t n, i;
 
 	if (p->nentries == 0)
 		return;
@@ -448,9 +482,9 @@ vip_load_space(struct vip_space *p)
 		vip_clear(p);
 		return;
 	}
-	for (pos = 0; (e = ptab_next(&p->by_key, &pos)) != NULL; )
-		v[n++] = e;
-	qsort(v, n, sizeof(*v), vip_seq_cmp);
+	if (!vip_load_place(p, v))
+		vip_load_sort(p, v);
+	n = p->nentries;
 	for (i = 0; i < n; i++) {
 		v[i]->in_use = false;
 		v[i]->seq = ++p->seq;
