@@ -4,7 +4,7 @@
 # change applied on host A takes to be answered by host C's DNS.
 #
 #   bench/cluster-converge.sh [--cipd PATH] [--changes 1000] [--members 3]
-#                             [--startup 0] [--etcd-dir DIR]
+#                             [--startup 0] [--etcd-dir DIR] [--perf FILE]
 #
 # Builds network namespaces on one bridge (names cbench<pid>*): etcd's
 # (Debian's etcd-server, --members of them) and hosts A, B and C, each
@@ -16,18 +16,20 @@
 # round trip of one put through etcd's gateway alone.
 # --startup N first publishes N Services from A's manifests, then starts
 # a daemon on C and reports the time from its start to the first correct
-# answer for the last of them, and its memory (RSS, PSS).
+# answer for the last of them, and its memory (RSS, PSS); --perf FILE
+# records that daemon with `perf record --call-graph dwarf` until then
+# (perf report -i FILE).
 # --etcd-dir puts etcd's data there (e.g. /dev/shm, standing in for
 # etcd on machines of its own, whose disk the daemons' fsyncs do not
 # share). Everything is removed on exit.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
-cipd="" changes=1000 members=3 startup=0 edir=
+cipd="" changes=1000 members=3 startup=0 edir= perfout=
 while [ $# -gt 0 ]; do
   case "$1" in
     --cipd) cipd=$2; shift 2;; --changes) changes=$2; shift 2;;
     --members) members=$2; shift 2;; --startup) startup=$2; shift 2;;
-    --etcd-dir) edir=$2; shift 2;;
+    --etcd-dir) edir=$2; shift 2;; --perf) perfout=$2; shift 2;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
     *) echo "unknown arg $1" >&2; exit 2;;
   esac
@@ -117,10 +119,15 @@ PY
     --etcd "$eps" --advertise-address 10.179.0.5 --upstream 127.0.0.1:9 --vip-range 127.64.0.0/10 \
     --log-level warn 2> "$W/c.log" &
   cpid=$!
+  if [ -n "$perfout" ]; then
+    perf record -q --call-graph dwarf -F 300 -p "$cpid" -o "$perfout" 2> /dev/null &
+    ppid=$!
+  fi
   until [ "$(ip netns exec ${P}c dig +short +time=1 +tries=1 @127.0.0.1 "$last" 2> /dev/null)" = "$want" ]; do
     sleep 0.01
   done
   t1=$(date +%s.%N)
+  if [ -n "$perfout" ]; then kill -INT "$ppid"; wait "$ppid" || true; fi
   # Its CPU time to then (user + system): less at the mercy of the load.
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$cpid/stat)
   sleep 1

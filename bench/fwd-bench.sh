@@ -26,33 +26,20 @@ while [ $# -gt 0 ]; do
     *) echo "unknown arg $1" >&2; exit 2;;
   esac
 done
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$here/lib.sh"
-daemon=$builddir/server/clusteripd
-[ -x "$daemon" ] || { echo "no $daemon (--builddir)" >&2; exit 2; }
-for t in wrk iperf3 haproxy nginx taskset; do
-  command -v $t > /dev/null || { echo "$t missing (apt-get install wrk iperf3 haproxy nginx-light libnginx-mod-stream)" >&2; exit 2; }
-done
+daemon=$(find_daemon "$builddir/server/clusteripd")
+need_tools "apt-get install wrk iperf3 haproxy nginx-light libnginx-mod-stream" \
+  wrk iperf3 haproxy nginx taskset
 mkdir -p "$out"; rm -f "$out"/fwd-http.tsv "$out"/fwd-iperf.tsv
-wd=$(mktemp -d /tmp/fwdbench-cip.XXXXXX)
-dpid=""
-cleanup() {
-  [ -n "$dpid" ] && stop_pid "$dpid"
-  "$here/fwd-backends.sh" stop || true
-  for p in $peers; do "$here/fwd-peer.sh" stop "${p%-splice}" > /dev/null 2>&1 || true; done
-  rm -rf "$wd"
-}
-trap cleanup EXIT
+bench_workdir fwdbench-cip
+on_exit '"$here/fwd-backends.sh" stop'
+for p in $peers; do on_exit "\"\$here/fwd-peer.sh\" stop ${p%-splice} > /dev/null 2>&1"; done
 
 VIP=127.96.255.80
-mkdir -p "$wd/m" "$wd/state"
-cat > "$wd/m/bench.yaml" <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: web, annotations: {clusterip.io/lb-algorithm: round-robin}}
-spec:
-  selector: {bench: web}
-  clusterIP: $VIP
-  ports: [{name: http, port: 18080, targetPort: http}]
+{
+web_manifest "$VIP"
+cat <<Y
 ---
 apiVersion: v1
 kind: Service
@@ -64,22 +51,11 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web-1, labels: {bench: web}}
-spec: {containers: [{ports: [{name: http, containerPort: 18081}]}]}
-status: {podIP: 127.0.0.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-2, labels: {bench: web}}
-spec: {containers: [{ports: [{name: http, containerPort: 18082}]}]}
-status: {podIP: 127.0.0.1}
----
-apiVersion: v1
-kind: Pod
 metadata: {name: iperf-1, labels: {bench: iperf}}
 spec: {containers: [{ports: [{containerPort: 15201}]}]}
 status: {podIP: 127.0.0.1}
 Y
+} > "$wd/m/bench.yaml"
 
 "$here/fwd-backends.sh" start --cpus 1
 bpid=$(cat /tmp/fwdbench/backends/nginx-master.pid)
@@ -96,12 +72,7 @@ run_one() {  # label pid http-target iperf-target iperf-pid (round in $r)
 }
 
 run_cipd() {
-  taskset -c 0 "$daemon" --manifests "$wd/m" --state-dir "$wd/state" \
-    --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none --upstream 127.0.0.1:9 \
-    --log-level warn 2> "$wd/daemon.log" &
-  dpid=$!
-  for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
-  curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
+  cipd_start "$daemon" "$VIP" 0
   run_one clusteripd "$dpid" "$VIP:18080" 127.96.255.81:15200 "$dpid"
   stop_pid "$dpid"; dpid=""
 }

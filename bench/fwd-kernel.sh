@@ -16,75 +16,57 @@
 #
 #   bench/fwd-kernel.sh [--builddir DIR] [--duration 30] [--conns 50]
 #                       [--targets "direct kernel userspace haproxy"]
+#                       (or any of them, and "conntrack")
 #                       [--modes "keepalive close"] [--out DIR]
+#                       [--lb round-robin|random]
+#
+# The service balances round-robin by default, as HAProxy does (in the
+# kernel path: a chain of its own); --lb random puts it in the kernel
+# path's endpoint maps (no chain), as most services are.
+#
+# Target "conntrack" (not run by default) is direct with conntrack
+# tracking every packet (a table of one rule that counts new
+# connections): the part of the kernel path's cost that any NAT pays.
 #
 # Needs root, wrk, nginx-light, haproxy (Debian). Prints one row per
 # target and mode with ratios to HAProxy and direct.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$here/.. duration=30 conns=50 targets="direct kernel userspace haproxy"
-modes="keepalive close" out=/tmp/bench-results/kernel
+modes="keepalive close" out=/tmp/bench-results/kernel lb=round-robin
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
     --conns) conns=$2; shift 2;; --targets) targets=$2; shift 2;;
     --modes) modes=$2; shift 2;; --out) out=$2; shift 2;;
+    --lb) lb=$2; shift 2;;
     --in-netns) in_netns=1; shift;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
     *) echo "unknown arg $1" >&2; exit 2;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (a network namespace, nftables)" >&2; exit 2; }
-for t in wrk haproxy nginx taskset; do
-  command -v $t > /dev/null || { echo "$t missing (apt-get install wrk haproxy nginx-light)" >&2; exit 2; }
-done
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
+need_tools "apt-get install wrk haproxy nginx-light" wrk haproxy nginx taskset
 if [ -z "${in_netns:-}" ]; then
   ns=cipbench$$
   ip netns add "$ns"
   trap 'ip netns del "$ns" 2>/dev/null' EXIT
   ip -n "$ns" link set lo up
   ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
-    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out"
+    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out" --lb "$lb"
   exit
 fi
-. "$here/lib.sh"
-daemon=$builddir/server/clusteripd
-[ -x "$daemon" ] || { echo "no $daemon (--builddir)" >&2; exit 2; }
+daemon=$(find_daemon "$builddir/server/clusteripd")
 mkdir -p "$out"; tsv=$out/fwd-kernel.tsv
 echo -e "target\tmode\treq_s\tp99_ms\tbusy_us_per_req\tidle_pct_before\terrors" > "$tsv"
-wd=$(mktemp -d /tmp/fwdkernel.XXXXXX)
-dpid=""
-cleanup() {
-  [ -n "$dpid" ] && stop_pid "$dpid"
-  "$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1 || true
-  "$here/fwd-backends.sh" stop > /dev/null 2>&1 || true
-  rm -rf "$wd"
-}
-trap cleanup EXIT
+bench_workdir fwdkernel
+on_exit '"$here/fwd-backends.sh" stop > /dev/null 2>&1'
+on_exit '"$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1'
 
 VIP=127.96.255.80
-mkdir -p "$wd/m" "$wd/state"
-cat > "$wd/m/bench.yaml" <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: web, annotations: {clusterip.io/lb-algorithm: round-robin}}
-spec:
-  selector: {bench: web}
-  clusterIP: $VIP
-  ports: [{name: http, port: 18080, targetPort: http}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-1, labels: {bench: web}}
-spec: {containers: [{ports: [{name: http, containerPort: 18081}]}]}
-status: {podIP: 127.0.0.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web-2, labels: {bench: web}}
-spec: {containers: [{ports: [{name: http, containerPort: 18082}]}]}
-status: {podIP: 127.0.0.1}
-Y
+web_manifest "$VIP" "$lb" > "$wd/m/bench.yaml"
 "$here/fwd-backends.sh" start --cpus 1 --iperf-port 0 > /dev/null
 
 # idle_pct: the machine's idle share over one second.
@@ -114,21 +96,18 @@ measure() {
       (n > 0 ? b / hz * 1e6 / n : 0), idle, (err == "" ? "0" : err) }'
 }
 
-start_cipd() {  # MODE
-  "$daemon" --proxy-mode "$1" --manifests "$wd/m" --state-dir "$wd/state" \
-    --dns-listen "127.0.0.1:$((20000 + RANDOM % 30000))" --api-listen none \
-    --upstream 127.0.0.1:9 --log-level warn 2> "$wd/daemon.log" &
-  dpid=$!
-  [ "$1" = userspace ] && taskset -pc 0 "$dpid" > /dev/null
-  for _ in $(seq 100); do curl -sf "http://$VIP:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
-  curl -sf "http://$VIP:18080/" > /dev/null || { cat "$wd/daemon.log" >&2; exit 1; }
-}
-
 for t in $targets; do
   case $t in
   direct) hp=127.0.0.1:18081;;
-  kernel) start_cipd nftables; hp=$VIP:18080;;
-  userspace) start_cipd userspace; hp=$VIP:18080;;
+  conntrack)  # direct, but every packet through conntrack: the floor of NAT
+    nft -f - <<'N'
+table inet cipbench-ct {
+  chain out { type filter hook output priority 0; policy accept; ct state new counter; }
+}
+N
+    hp=127.0.0.1:18081;;
+  kernel) cipd_start "$daemon" "$VIP" "" --proxy-mode nftables; hp=$VIP:18080;;
+  userspace) cipd_start "$daemon" "$VIP" 0 --proxy-mode userspace; hp=$VIP:18080;;
   haproxy) "$here/fwd-peer.sh" start haproxy --threads 1 --cpus 0 > /dev/null; hp=127.0.0.1:18080;;
   *) echo "unknown target $t" >&2; exit 2;;
   esac
@@ -139,6 +118,7 @@ for t in $targets; do
   case $t in
   kernel|userspace) stop_pid "$dpid"; dpid="";;
   haproxy) "$here/fwd-peer.sh" stop haproxy > /dev/null;;
+  conntrack) nft delete table inet cipbench-ct;;
   esac
 done
 

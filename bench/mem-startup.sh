@@ -20,6 +20,7 @@
 # sensitive than start_s to other load on the machine.
 set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$B/lib.sh"
 cipd="" services=100000 pods=0 runs=3 port=5399 warm=0 keep=0
 while [ $# -gt 0 ]; do
@@ -33,15 +34,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$cipd" ] || cipd=$(command -v clusteripd || echo "$B/../server/clusteripd")
-[ -x "$cipd" ] || { echo "clusteripd not found: --cipd PATH" >&2; exit 2; }
-command -v dig > /dev/null || { echo "dig missing" >&2; exit 2; }
-[ "$warm" = 0 ] || command -v dnsperf > /dev/null ||
-  { echo "dnsperf missing (--warm)" >&2; exit 2; }
+cipd=$(find_daemon "$cipd")
+need_tools "apt-get install bind9-dnsutils" dig
+[ "$warm" = 0 ] || need_tools "--warm needs it" dnsperf
 
-wd=$(mktemp -d /tmp/mem-startup.XXXXXX)
-pid=""
-trap '[ -n "$pid" ] && stop_pid "$pid"; rm -rf "$wd"' EXIT
-mkdir -p "$wd/m" "$wd/state"
+bench_workdir mem-startup
 awk -v n="$services" -v np="$pods" 'BEGIN {
   for (i = 0; i < n; i++) {
     printf "---\nkind: Service\nmetadata: {name: svc-%d}\n", i
@@ -68,6 +65,7 @@ for ((r = 1; r <= runs; r++)); do
     --manifests "$wd/m" --vip-range 127.64.0.0/10 --upstream 127.0.0.1:9 \
     --log-level warn 2> "$wd/cip.log" &
   pid=$!
+  dpid=$pid
   ok=0
   for ((i = 0; i < 20000; i++)); do
     if dig +time=1 +tries=1 -p "$port" @127.0.0.1 svc-$last.default.svc.cluster.local A +short 2>/dev/null |
@@ -88,7 +86,7 @@ for ((r = 1; r <= runs; r++)); do
   warmkb=$(mem_kb "$pid")
   echo -e "$r\t$t\t$cpu\t$(echo "$idle" | tr ' ' '\t')\t$(echo "$warmkb" | tr ' ' '\t')" | tee -a "$wd/runs.tsv"
   stop_pid "$pid"
-  pid=""
+  pid="" dpid=""
 done
 med=median
 for c in 2 3 4 5 6 7; do

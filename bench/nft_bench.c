@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,8 +34,8 @@ nft_bench_cmp_double(const void *a, const void *b)
 }
 
 int
-nft_bench_setup(size_t nsvc, struct vip_pool **poolp, struct registry **regp,
-    struct nftapply **nftp)
+nft_bench_setup(size_t nsvc, const char *mid, struct vip_pool **poolp,
+    struct registry **regp, struct nftapply **nftp)
 {
 	struct nftbuf yaml = { 0 };
 	struct objset set = { 0 };
@@ -59,14 +60,18 @@ nft_bench_setup(size_t nsvc, struct vip_pool **poolp, struct registry **regp,
 		return 1;
 	}
 	for (i = 0; i < nsvc; i++)
-		nftbuf_printf(&yaml, "---\nkind: Service\nmetadata: {name: s%zu}\n"
+		nftbuf_printf(&yaml, "---\nkind: Service\nmetadata: {name: s%zu%s}\n"
 		    "spec: {selector: {app: s%zu}, ports: [{port: 80, "
-		    "targetPort: 8080}]}\n"
+		    "targetPort: 8080}]%s}\n"
 		    "---\nkind: Pod\nmetadata: {name: s%zu-a, labels: {app: s%zu}}\n"
 		    "status: {podIP: 10.%zu.%zu.1}\n"
 		    "---\nkind: Pod\nmetadata: {name: s%zu-b, labels: {app: s%zu}}\n"
-		    "status: {podIP: 10.%zu.%zu.2}\n", i, i, i, i, 1 + i / 256,
-		    i % 256, i, i, 1 + i / 256, i % 256);
+		    "status: {podIP: 10.%zu.%zu.2}\n", i,
+		    i == nsvc / 2 && mid != NULL && strcmp(mid, "round-robin") ==
+		    0 ? ", annotations: {clusterip.io/lb-algorithm: round-robin}" :
+		    "", i, i == nsvc / 2 && mid != NULL && strcmp(mid,
+		    "affinity") == 0 ? ", sessionAffinity: ClientIP" : "", i, i,
+		    1 + i / 256, i % 256, i, i, 1 + i / 256, i % 256);
 	if (yaml.err != 0 || manifest_parse_buf(yaml.p, yaml.len, "bench",
 	    &set, NULL, err, sizeof(err)) != 0 ||
 	    registry_apply(*regp, &own, &set, REGISTRY_REPLACE, err,

@@ -19,10 +19,12 @@ int	nft_bench_cmp_double(const void *, const void *);
 /*
  * Enters a new network namespace (root), then builds a registry of nsvc
  * services s0.. with pods s<i>-a and s<i>-b, and an nftables applier.
- * Returns 0, 2 without the namespace, 1 on any other failure (said on
- * stderr).
+ * The service in the middle, s<nsvc/2>, has round-robin or ClientIP
+ * affinity when mid says "round-robin" or "affinity" (NULL: as the
+ * others). Returns 0, 2 without the namespace, 1 on any other failure
+ * (said on stderr).
  */
-int	nft_bench_setup(size_t nsvc, struct vip_pool **, struct registry **,
-	    struct nftapply **);
+int	nft_bench_setup(size_t nsvc, const char *mid, struct vip_pool **,
+	    struct registry **, struct nftapply **);
 
 #endif

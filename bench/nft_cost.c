@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * nft_cost.c -- where the time of one kernel path update goes, among N
- * services (10,000 by default): the daemon's table is built whole, then
- * small transactions are timed, each K times (add, then delete):
+ * services (10,000 by default; the one in the middle with round-robin,
+ * so that the table has chains to go to): the daemon's table is built
+ * whole, then small transactions are timed, each K times (add, then
+ * delete):
  *
  *   - through libnftables, which reads the ruleset into its cache first
  *     (an element of the reject set added and deleted);
- *   - as netlink batches built with libnftnl, which need no cache: an
- *     element of the reject set (no verdict), a chain with a counter
- *     rule (no verdict), a chain with a goto rule, an element of the
- *     verdict map (goto). A transaction that adds a jump or goto makes
- *     the kernel validate every chain reachable from the table's hooks.
+ *   - as the daemon's netlink batches of elements (nftbatch): an element
+ *     of the reject set, an endpoint's slot and counter elements;
+ *   - as netlink batches built here with libnftnl: a chain with a
+ *     counter rule (no verdict), a chain with a goto rule, an element of
+ *     the verdict map (goto). A transaction that adds a jump or goto
+ *     makes the kernel validate every chain reachable from the table's
+ *     hooks.
  *
  * Runs in a network namespace of its own (unshare); needs root. Prints
  * the median of each.
@@ -35,6 +39,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nftapply.h"
+#include "nftbatch.h"
 #include "nft_bench.h"
 #include "nftrules.h"
 #include "registry.h"
@@ -182,6 +187,42 @@ rule(struct mnl_nlmsg_batch *b, const char *in, const char *to)
 	nftnl_rule_free(r);
 }
 
+/* The daemon's batch: entries a (and b) added, then deleted, k times. */
+static void
+elems(struct nftbatch *nb, const char *a, const char *b, double *add,
+    double *del, size_t k)
+{
+	struct nftrules_state ins = { 0 }, rm = { 0 };
+	char err[256];
+	double t0;
+	size_t i;
+
+	nftrules_state_add(&ins, '+', a);
+	nftrules_state_add(&rm, '-', a);
+	if (b != NULL) {
+		nftrules_state_add(&ins, '+', b);
+		nftrules_state_add(&rm, '-', b);
+	}
+	for (i = 0; i < k; i++) {
+		t0 = nft_bench_now_us();
+		if (nftbatch_run(nb, NFTRULES_TABLE, &ins, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "batch: %s\n", err);
+			exit(1);
+		}
+		add[i] = nft_bench_now_us() - t0;
+		t0 = nft_bench_now_us();
+		if (nftbatch_run(nb, NFTRULES_TABLE, &rm, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "batch: %s\n", err);
+			exit(1);
+		}
+		del[i] = nft_bench_now_us() - t0;
+	}
+	nftrules_state_clear(&ins);
+	nftrules_state_clear(&rm);
+}
+
 static void
 report(const char *what, double *add, double *del, size_t k)
 {
@@ -204,6 +245,7 @@ main(int argc, char **argv)
 	struct vip_pool *pool;
 	struct registry *reg;
 	struct nftapply *nft;
+	struct nftbatch *nb;
 	const struct service *svc;
 	char err[1024], name[64], target[64];
 	char *bbuf;
@@ -213,13 +255,13 @@ main(int argc, char **argv)
 
 	if (k == 0)
 		return 2;
-	if ((rc = nft_bench_setup(nsvc, &pool, &reg, &nft)) != 0)
+	if ((rc = nft_bench_setup(nsvc, "round-robin", &pool, &reg, &nft)) != 0)
 		return rc;
 	nftrules_base(&buf, &o);
 	for (i = 0; i < nsvc; i++) {
 		snprintf(name, sizeof(name), "s%zu", i);
 		svc = registry_find_service(reg, "default", name);
-		nftrules_service(&buf, &o, svc, &empty, &st);
+		nftrules_service(&buf, &o, svc, &empty, &st, NULL);
 		/* A goto target for the probes: the middle service's. */
 		for (j = 0; i == nsvc / 2 && j < st.n; j++)
 			if (strncmp(st.v[j], "c:svc-", 6) == 0)
@@ -235,6 +277,7 @@ main(int argc, char **argv)
 	if ((add = calloc(k, sizeof(*add))) == NULL ||
 	    (del = calloc(k, sizeof(*del))) == NULL ||
 	    (bbuf = malloc(BATCH_SIZE)) == NULL ||
+	    (nb = nftbatch_new()) == NULL ||
 	    (nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		perror("setup");
@@ -257,15 +300,11 @@ main(int argc, char **argv)
 	}
 	report("libnftables: reject set element", add, del, k);
 
-	for (i = 0; i < k; i++) {
-		b = batch_begin(bbuf);
-		elem(b, "no-endpoints", NULL, true);
-		add[i] = batch_run(b);
-		b = batch_begin(bbuf);
-		elem(b, "no-endpoints", NULL, false);
-		del[i] = batch_run(b);
-	}
-	report("libnftnl: reject set element", add, del, k);
+	elems(nb, "r:10.99.0.1 . tcp . 80", NULL, add, del, k);
+	report("netlink batch: reject set element", add, del, k);
+	elems(nb, "e:2|10.99.0.1 . tcp . 80 . 1 : 10.99.1.1 . 8080",
+	    "k:10.99.0.1 . tcp . 80 . 10.99.1.1 . 8080", add, del, k);
+	report("netlink batch: endpoint slot and counter", add, del, k);
 
 	for (i = 0; i < k; i++) {
 		b = batch_begin(bbuf);
@@ -300,6 +339,7 @@ main(int argc, char **argv)
 	report("libnftnl: verdict map element (goto)", add, del, k);
 
 	mnl_socket_close(nl);
+	nftbatch_free(nb);
 	free(bbuf);
 	free(add);
 	free(del);

@@ -24,7 +24,7 @@ CACHE=${CLUSTERIP_CACHE:-/var/cache/clusterip-test}
 MIRROR=${CLUSTERIP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DOCKER=${DOCKER:-docker}
 # The build and runtime packages of demo/compose/Dockerfile.
-PKGS=gcc,libc6-dev,make,autoconf,automake,pkgconf,libevent-dev,libldns-dev,libc-ares-dev,libyaml-dev,libjansson-dev,libcmocka-dev,libcurl4-openssl-dev,libcap-dev,libssl-dev,libssl3,libnftables-dev,libnetfilter-conntrack-dev,libevent-2.1-7,libevent-core-2.1-7,libevent-extra-2.1-7,libldns3,libc-ares2,libyaml-0-2,libjansson4,libcurl4,libcap2,libnftables1,libnetfilter-conntrack3,curl
+PKGS=gcc,libc6-dev,make,autoconf,automake,pkgconf,libevent-dev,libldns-dev,libc-ares-dev,libyaml-dev,libjansson-dev,libcmocka-dev,libcurl4-openssl-dev,libcap-dev,libssl-dev,libssl3,libnftables-dev,libnftnl-dev,libmnl-dev,libnetfilter-conntrack-dev,libevent-2.1-7,libevent-core-2.1-7,libevent-extra-2.1-7,libldns3,libc-ares2,libyaml-0-2,libjansson4,libcurl4,libcap2,libnftables1,libnftnl11,libmnl0,libnetfilter-conntrack3,curl
 
 die() {
 	echo "base-image.sh: $*" >&2

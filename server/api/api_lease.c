@@ -3,9 +3,13 @@
  * api_lease.c -- PUT /v1/pods/NS/NAME registers a pod with a TTL lease,
  * POST .../heartbeat renews it; a lease that runs out removes the pod.
  * One timer per lease. Leased pods are not written to the state file.
+ * Shared through etcd, the pod's lease is etcd's: a heartbeat for a pod
+ * another host registered renews it there, and this host's timer asks
+ * etcd before removing a pod (its heartbeats may go to another host).
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +72,10 @@ api_lease_arm(struct api_lease *l)
 	api_lease_tell(l->api, l->key, l->ttl_s);
 }
 
+/* The lease ran out: the pod goes. */
 static void
-api_lease_expire_cb(evutil_socket_t fd, short ev, void *arg)
+api_lease_end(struct api_lease *l)
 {
-	struct api_lease *l = arg;
 	struct api *api = l->api;
 	char err[256];
 	int rc;
@@ -85,6 +89,75 @@ api_lease_expire_cb(evutil_socket_t fd, short ev, void *arg)
 	hmap_del(api->leases, l->key);
 	api_lease_tell(api, l->key, 0);
 	api_lease_free(l);
+}
+
+/* A question to the shared registry about the lease of key. */
+struct api_lease_ask {
+	struct api		*api;
+	struct evhttp_request	*req;	/* a heartbeat to answer, or NULL */
+	char			*key;
+	char			 ns[API_NS_MAX + 1];
+	char			 name[API_NAME_MAX + 1];
+};
+
+static void
+api_lease_ask_free(struct api_lease_ask *a)
+{
+	free(a->key);
+	free(a);
+}
+
+/* Ask again this long after etcd did not answer: the pod stays. */
+#define API_LEASE_RETRY_S	5
+
+/*
+ * What etcd said when this host's timer ran out: heartbeats to another
+ * host kept the lease running (wait that long again), or it ran out.
+ */
+static void
+api_lease_left_cb(int64_t ttl_s, void *arg)
+{
+	struct api_lease_ask *a = arg;
+	struct api_lease *l;
+	struct timeval tv = { 0, 0 };
+
+	l = hmap_get(a->api->leases, a->key);
+	/* Gone, or a heartbeat here re-armed it meanwhile. */
+	if (l == NULL || evtimer_pending(l->timer, NULL))
+		goto out;
+	if (ttl_s == 0) {
+		api_lease_end(l);
+		goto out;
+	}
+	if (ttl_s > 0) {
+		log_debug("api: lease of pod %s renewed elsewhere, %" PRId64
+		    " s left", l->key, ttl_s);
+		tv.tv_sec = (time_t)ttl_s;
+	} else
+		tv.tv_sec = MINIMUM(l->ttl_s, API_LEASE_RETRY_S);
+	evtimer_add(l->timer, &tv);
+out:
+	api_lease_ask_free(a);
+}
+
+static void
+api_lease_expire_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct api_lease *l = arg;
+	struct api *api = l->api;
+	struct api_lease_ask *a;
+
+	/* Shared (--etcd): the lease in etcd decides, not this timer. */
+	if (api->rt->pod_lease_left != NULL &&
+	    (a = calloc(1, sizeof(*a))) != NULL) {
+		a->api = api;
+		if ((a->key = strdup(l->key)) != NULL &&
+		    api->rt->pod_lease_left(api->rt->pod_lease_arg, l->key,
+		    api_lease_left_cb, a) == 0)
+			return;
+		api_lease_ask_free(a);
+	}
+	api_lease_end(l);
 }
 
 int
@@ -209,6 +282,53 @@ nomem:
 	api_reply_error(req, 500, "out of memory");
 }
 
+static void
+api_lease_renewed_cb(int64_t ttl_s, void *arg)
+{
+	struct api_lease_ask *a = arg;
+
+	if (ttl_s > 0) {
+		log_debug("api: lease of pod %s renewed in etcd for %" PRId64
+		    " s", a->key, ttl_s);
+		api_reply_json(a->req, 200, json_pack("{s:s,s:s,s:I}",
+		    "namespace", a->ns, "name", a->name, "ttlSeconds",
+		    (json_int_t)ttl_s));
+	} else if (ttl_s == 0)
+		api_reply_error(a->req, 404, "pod %s holds no lease (expired "
+		    "or never registered)", a->key);
+	else
+		api_reply_error(a->req, 503, "pod %s: etcd did not answer; "
+		    "its lease is unchanged", a->key);
+	api_lease_ask_free(a);
+}
+
+/*
+ * A heartbeat for a pod host registered: renewed in etcd, answered
+ * once etcd has (evhttp keeps req until then). 0, or -1: not sent.
+ */
+static int
+api_lease_renew_remote(struct api *api, struct evhttp_request *req,
+    const struct api_route *route, const char *key, const char *host)
+{
+	struct api_lease_ask *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->key = strdup(key)) == NULL) {
+		free(a);
+		return -1;
+	}
+	a->api = api;
+	a->req = req;
+	strlcpy(a->ns, route->ns, sizeof(a->ns));
+	strlcpy(a->name, route->name, sizeof(a->name));
+	if (api->rt->pod_renew(api->rt->pod_lease_arg, key, host,
+	    api_lease_renewed_cb, a) != 0) {
+		api_lease_ask_free(a);
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_lease_heartbeat(struct api *api, struct evhttp_request *req,
     const struct api_route *route)
@@ -219,6 +339,13 @@ api_lease_heartbeat(struct api *api, struct evhttp_request *req,
 
 	snprintf(key, sizeof(key), "%s/%s", route->ns, route->name);
 	if ((l = hmap_get(api->leases, key)) == NULL) {
+		pod = registry_find_pod(api->rt->reg, route->ns, route->name);
+		/* Registered on another host: its lease is in etcd. */
+		if (pod != NULL && pod->owner.kind == OWNER_ETCD &&
+		    pod->owner.id != NULL && api->rt->pod_renew != NULL &&
+		    api_lease_renew_remote(api, req, route, key,
+		    pod->owner.id) == 0)
+			return;
 		api_reply_error(req, 404, "pod %s holds no lease (expired or "
 		    "never registered)", key);
 		return;

@@ -10,6 +10,9 @@
  *                                   by HOST's lease, which the daemon
  *                                   keeps alive, so they vanish when it
  *                                   dies
+ *   P hosts/HOST/endpoints/NS/NAME  an Endpoints object of HOST (files,
+ *                                   API): its pods of this host, as one
+ *                                   manifest, on HOST's lease
  *   P vips/ADDR                     the etcd key of the Service holding
  *                                   the VIP (IPv4 or IPv6), claimed with a
  *                                   create-if-absent transaction (on the
@@ -84,7 +87,8 @@ char *
 cluster_obj_key(const struct cluster *c, enum registry_kind kind,
     const char *objkey, const struct owner *o)
 {
-	const char *what = kind == REGISTRY_POD ? "pods" : "services";
+	const char *what = kind == REGISTRY_POD ? "pods" :
+	    kind == REGISTRY_ENDPOINTS ? "endpoints" : "services";
 	char *k;
 
 	if (kind == REGISTRY_SERVICE && o->kind == OWNER_API) {
@@ -248,10 +252,12 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
 	case REG_POD_ADDED:
 	case REG_POD_CHANGED:
 	case REG_POD_REMOVED:
-		if (pod->endpoints_of != NULL)
-			break;	/* its Endpoints object is not shared yet */
-		cluster_note(c, REGISTRY_POD, pod->key, &pod->owner,
-		    ev == REG_POD_REMOVED, false, NULL, NULL);
+		if (pod->endpoints_of != NULL)	/* its object goes whole */
+			cluster_note(c, REGISTRY_ENDPOINTS, pod->endpoints_of,
+			    &pod->owner, false, false, NULL, NULL);
+		else
+			cluster_note(c, REGISTRY_POD, pod->key, &pod->owner,
+			    ev == REG_POD_REMOVED, false, NULL, NULL);
 		break;
 	case REG_ENDPOINTS_CHANGED:
 		break;
@@ -357,6 +363,47 @@ cluster_value(struct cluster *c, const struct service *svc,
 	return s;
 }
 
+/*
+ * The value of the Endpoints object objkey as this host holds it (its
+ * pods of any owner but etcd) into *out; *out NULL when it has none
+ * left (the key goes). 0, or -1 on OOM.
+ */
+static int
+cluster_eps_value(struct cluster *c, const char *objkey, char **out)
+{
+	struct pod *const *all;
+	struct pod **mine = NULL;
+	const char *slash = strchr(objkey, '/');
+	char ns[64];
+	json_t *obj = NULL, *v = NULL;
+	size_t i, n, k = 0;
+	int rc = -1;
+
+	*out = NULL;
+	n = registry_endpoints_pods(c->rt->reg, objkey, &all);
+	if (slash == NULL || (size_t)(slash - objkey) >= sizeof(ns))
+		return 0;
+	if (n > 0 && (mine = calloc(n, sizeof(*mine))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (all[i]->owner.kind != OWNER_ETCD)
+			mine[k++] = all[i];
+	if (k == 0) {
+		free(mine);
+		return 0;
+	}
+	memcpy(ns, objkey, (size_t)(slash - objkey));
+	ns[slash - objkey] = '\0';
+	if ((obj = objjson_endpoints_manifest(ns, slash + 1, mine, k)) !=
+	    NULL && (v = json_pack("{s:s,s:O}", "host", c->host, "object",
+	    obj)) != NULL && (*out = json_dumps(v, JSON_COMPACT)) != NULL)
+		rc = 0;
+	json_decref(v);
+	json_decref(obj);
+	free(mine);
+	return rc;
+}
+
 /* What one flush wrote, kept until etcd said whether it took it. */
 struct cluster_flight {
 	struct cluster	*c;
@@ -452,6 +499,17 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 	hmap_iter_init(&it, f->keys);
 	while (rc == 0 && hmap_iter_next(&it, &k, &val)) {
 		pd = val;
+		if (pd->kind == REGISTRY_ENDPOINTS) {
+			if (cluster_eps_value(c, pd->objkey, &v) != 0)
+				rc = ERR_NOMEM;
+			else if (v == NULL)
+				rc = etcd_txn_delete(t, k, strlen(k));
+			else
+				rc = etcd_txn_put(t, k, strlen(k), v,
+				    strlen(v), c->lease);
+			free(v);
+			continue;
+		}
 		svc = pd->kind == REGISTRY_SERVICE ?
 		    registry_find_service_key(c->rt->reg, pd->objkey) : NULL;
 		pod = pd->kind == REGISTRY_POD ?
@@ -510,7 +568,10 @@ cluster_note_svc_cb(struct service *svc, void *arg)
 static void
 cluster_note_pod_cb(struct pod *pod, void *arg)
 {
-	if (pod->endpoints_of == NULL)
+	if (pod->endpoints_of != NULL)
+		cluster_note(arg, REGISTRY_ENDPOINTS, pod->endpoints_of,
+		    &pod->owner, false, false, NULL, NULL);
+	else
 		cluster_note(arg, REGISTRY_POD, pod->key, &pod->owner, false,
 		    false, NULL, NULL);
 }
@@ -526,30 +587,49 @@ cluster_publish_all(struct cluster *c)
 
 static void cluster_grant(struct cluster *);
 
+void
+cluster_lease_ask(struct cluster *c, bool *granting, int64_t ttl_s,
+    etcd_lease_cb *cb, void *arg)
+{
+	if (*granting)
+		return;
+	*granting = etcd_lease_grant(c->etcd, ttl_s, cb, arg) == 0;
+}
+
+bool
+cluster_lease_got(const char *what, const char *name, const char *error,
+    int64_t id, int64_t ttl, bool quiet)
+{
+	if (error != NULL || id == 0) {
+		log_warnx("etcd: no lease for %s %s: %s", what, name,
+		    error != NULL ? error : "no id");
+		return false;
+	}
+	if (quiet)
+		log_debug("etcd: %s %s holds lease %" PRIx64 " (TTL %" PRId64
+		    " s)", what, name, (uint64_t)id, ttl);
+	else
+		log_info("etcd: %s %s holds lease %" PRIx64 " (TTL %" PRId64
+		    " s)", what, name, (uint64_t)id, ttl);
+	return true;
+}
+
 static void
 cluster_lease_cb(const char *error, int64_t id, int64_t ttl, void *arg)
 {
 	struct cluster *c = arg;
 
 	c->granting = false;
-	if (error != NULL || id == 0) {
-		log_warnx("etcd: no lease for host %s: %s", c->host,
-		    error != NULL ? error : "no id");
+	if (!cluster_lease_got("host", c->host, error, id, ttl, false))
 		return;		/* the tick tries again */
-	}
 	c->lease = id;
-	log_info("etcd: host %s holds lease %" PRIx64 " (TTL %" PRId64 " s)",
-	    c->host, (uint64_t)id, ttl);
 	cluster_publish_all(c);
 }
 
 static void
 cluster_grant(struct cluster *c)
 {
-	if (c->granting)
-		return;
-	c->granting = etcd_lease_grant(c->etcd, c->ttl_s, cluster_lease_cb,
-	    c) == 0;
+	cluster_lease_ask(c, &c->granting, c->ttl_s, cluster_lease_cb, c);
 }
 
 static void
@@ -781,6 +861,8 @@ cluster_stop(cluster_stop_cb *done, void *arg)
 	c->stop_cb = done;
 	c->stop_arg = arg;
 	c->rt->pod_lease = NULL;	/* the API's leases end with us */
+	c->rt->pod_renew = NULL;
+	c->rt->pod_lease_left = NULL;
 	if ((c->stop_ev = evtimer_new(c->rt->base, cluster_stop_timeout_cb,
 	    c)) == NULL || etcd_lease_revoke(c->etcd, c->lease,
 	    cluster_revoke_cb, c) != 0) {

@@ -53,6 +53,14 @@ struct cluster {
 	size_t			 read_pages;
 	char			*read_from;	/* the next page's first key */
 	size_t			 read_fromlen;
+	/*
+	 * A page in, decoded from read_ev while etcd makes the next one;
+	 * read_last: it ends the read.
+	 */
+	struct etcd_kv		*read_kvs;
+	size_t			 read_nkvs;
+	bool			 read_last;
+	struct event		*read_ev;
 	/* Set while other hosts' changes go in: not ours to publish. */
 	bool			 applying;
 	bool			 retry;		/* pending writes failed */
@@ -91,6 +99,17 @@ bool	cluster_key_is_host(const struct cluster *, const char *key);
  */
 int	cluster_parse_key(const struct cluster *, const char *key,
     char **host, enum registry_kind *kind, const char **objkey);
+
+/*
+ * Leases (cluster.c): cluster_lease_ask grants one of ttl_s unless
+ * *granting (true while the grant is out; cb clears it).
+ * cluster_lease_got logs a grant's answer for what ("host", "pod") name
+ * (at debug level when quiet) and returns whether it gave a lease.
+ */
+void	cluster_lease_ask(struct cluster *, bool *granting, int64_t ttl_s,
+    etcd_lease_cb *cb, void *arg);
+bool	cluster_lease_got(const char *what, const char *name,
+    const char *error, int64_t id, int64_t ttl, bool quiet);
 
 /* Notes a local object's key for the next flush (cluster.c). */
 void	cluster_note(struct cluster *, enum registry_kind, const char *objkey,
@@ -167,8 +186,12 @@ void	cluster_watch_resume(struct cluster *);
  */
 void	cluster_vip_lost(struct cluster *, const char *svc_key,
     const char *vip, const char *holder_key);
-/* The same with the holder's object kv at hand (cluster_read.c). */
-void	cluster_swap(struct cluster *, const char *svc_key,
+/*
+ * The same with the holder's object kv at hand (cluster_read.c). A
+ * Service that no longer holds vip (NULL: unknown) moved already, when
+ * both its families' claims lost: the winner comes in, ours stays.
+ */
+void	cluster_swap(struct cluster *, const char *svc_key, const char *vip,
     const struct etcd_kv *kv);
 
 #endif

@@ -63,6 +63,9 @@ cluster_parse_key(const struct cluster *c, const char *key, char **host,
 	} else if (strncmp(p, "pods/", 5) == 0) {
 		*kind = REGISTRY_POD;
 		p += 5;
+	} else if (*host != NULL && strncmp(p, "endpoints/", 10) == 0) {
+		*kind = REGISTRY_ENDPOINTS;
+		p += 10;
 	} else
 		goto fail;
 	if ((slash = strchr(p, '/')) == NULL || slash == p ||
@@ -108,7 +111,7 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 	struct manifest_report rep;
 	const char *objkey, *h;
 	json_t *v = NULL;
-	char *host = NULL, *doc = NULL, err[1024];
+	char *host = NULL, err[1024] = "";
 	int rc = -1;
 
 	memset(&rep, 0, sizeof(rep));
@@ -129,13 +132,17 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 		rc = 1;		/* applied here: the registry has it */
 		goto out;
 	}
-	if ((doc = json_dumps(json_object_get(v, "object"),
-	    JSON_COMPACT)) == NULL)
-		goto out;
-	if (manifest_parse_buf(doc, strlen(doc), kv->key, set, &rep, err,
-	    sizeof(err)) != 0 || set->nsvcs + set->npods != 1) {
-		log_warnx("etcd: %s: %s", kv->key, set->nsvcs + set->npods ==
-		    1 ? err : "not one object");
+	/*
+	 * One Service or Pod, or the subsets of one Endpoints object:
+	 * parsed from the JSON tree, not its text (100,000 at a join).
+	 */
+	if (!json_is_object(json_object_get(v, "object")) ||
+	    manifest_parse_json(json_object_get(v, "object"), kv->key, set,
+	    &rep, err, sizeof(err)) != 0 || (kind == REGISTRY_ENDPOINTS ?
+	    set->nsvcs + set->npods != 0 || set->neps == 0 :
+	    set->nsvcs + set->npods != 1 || set->neps != 0)) {
+		log_warnx("etcd: %s: %s", kv->key, err[0] != '\0' ? err :
+		    "not one object");
 		objset_clear(set);
 		goto out;
 	}
@@ -147,7 +154,6 @@ cluster_decode(struct cluster *c, const struct etcd_kv *kv, struct owner *o,
 out:
 	manifest_report_clear(&rep);
 	json_decref(v);
-	free(doc);
 	free(host);
 	return rc;
 }
@@ -168,6 +174,7 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	char *host = NULL, err[1024], ns[64], name[256];
 	char vip[INET_ADDRSTRLEN] = "", vip6[INET6_ADDRSTRLEN] = "";
 	char *lost = NULL;
+	const char *which = NULL;
 	int rc = 0;
 
 	memset(&set, 0, sizeof(set));
@@ -203,15 +210,16 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 	c->applying = false;
 	objset_clear(&set);
 	if (rc == ERR_CONFLICT && !c->swapping) {
-		if (vip[0] != '\0')
-			lost = hmap_get(c->lost, vip);
-		if (lost == NULL && vip6[0] != '\0')
-			lost = hmap_get(c->lost, vip6);
+		if (vip[0] != '\0' && (lost = hmap_get(c->lost, vip)) != NULL)
+			which = vip;
+		else if (vip6[0] != '\0' &&
+		    (lost = hmap_get(c->lost, vip6)) != NULL)
+			which = vip6;
 	}
 	if (lost != NULL) {
 		/* A VIP a Service of ours lost the race for: give it up. */
 		if ((lost = strdup(lost)) != NULL)
-			cluster_swap(c, lost, kv);
+			cluster_swap(c, lost, which, kv);
 		free(lost);
 	}
 out:
@@ -260,9 +268,13 @@ struct cluster_seen {
 	size_t		 n, cap;
 };
 
+/*
+ * Notes object kind:objkey for dropping unless the read saw its key
+ * (seen: "e:ns/name" for a pod an Endpoints object made, else the same).
+ */
 static void
 cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
-    const struct owner *o)
+    const char *seen, const struct owner *o)
 {
 	char k[320], *ek;
 	bool pending;
@@ -270,7 +282,8 @@ cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
 	if (o->kind != OWNER_ETCD && !(kind == 's' && o->kind == OWNER_API))
 		return;
 	snprintf(k, sizeof(k), "%c:%s", kind, objkey);
-	if (hmap_get(s->keys, k) != NULL || s->n >= s->cap)
+	if (hmap_get(s->keys, seen != NULL ? seen : k) != NULL ||
+	    s->n >= s->cap)
 		return;
 	if (o->kind == OWNER_API) {
 		/* Applied here and not written yet: not gone. */
@@ -287,13 +300,20 @@ cluster_seen_check(struct cluster_seen *s, char kind, const char *objkey,
 static void
 cluster_seen_svc_cb(struct service *svc, void *arg)
 {
-	cluster_seen_check(arg, 's', svc->key, &svc->owner);
+	cluster_seen_check(arg, 's', svc->key, NULL, &svc->owner);
 }
 
 static void
 cluster_seen_pod_cb(struct pod *pod, void *arg)
 {
-	cluster_seen_check(arg, 'p', pod->key, &pod->owner);
+	char ek[320];
+
+	if (pod->endpoints_of == NULL) {
+		cluster_seen_check(arg, 'p', pod->key, NULL, &pod->owner);
+		return;
+	}
+	snprintf(ek, sizeof(ek), "e:%s", pod->endpoints_of);
+	cluster_seen_check(arg, 'p', pod->key, ek, &pod->owner);
 }
 
 /*
@@ -335,7 +355,7 @@ cluster_drop_stale(struct cluster *c, struct hmap *keys)
 struct cluster_batch {
 	struct owner		 o;
 	struct objset		 set;
-	struct etcd_kv		*kvs;	/* copies: pages are freed */
+	struct etcd_kv		*kvs;	/* moved out of the pages */
 	size_t			 n, cap;
 };
 
@@ -350,20 +370,36 @@ cluster_batch_free(void *p)
 	free(b);
 }
 
-/* A copy of kv's key, value and revisions. 0, or -1 on OOM. */
+/*
+ * Moves one's object (a Service, a Pod, or an Endpoints object's
+ * subsets) into set: only one's arrays are left. 0, or -1 on OOM (one
+ * keeps what did not move).
+ */
 static int
-cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
+cluster_collect_move(struct objset *set, struct objset *one)
 {
-	*to = *kv;
-	to->key = malloc(kv->keylen + 1);
-	to->value = malloc(kv->valuelen + 1);
-	if (to->key == NULL || to->value == NULL) {
-		free(to->key);
-		free(to->value);
-		return -1;
+	size_t i;
+
+	if (one->nsvcs == 1) {
+		if (objset_add_service(set, one->svcs[0]) != 0)
+			return -1;
+		one->nsvcs = 0;
 	}
-	memcpy(to->key, kv->key, kv->keylen + 1);
-	memcpy(to->value, kv->value, kv->valuelen + 1);
+	if (one->npods == 1) {
+		if (objset_add_pod(set, one->pods[0]) != 0)
+			return -1;
+		one->npods = 0;
+	}
+	for (i = 0; i < one->neps; i++) {
+		if (objset_add_endpoints(set, one->eps[i]) != 0) {
+			/* The moved ones are set's now. */
+			memmove(one->eps, one->eps + i, (one->neps - i) *
+			    sizeof(*one->eps));
+			one->neps -= i;
+			return -1;
+		}
+	}
+	one->neps = 0;
 	return 0;
 }
 
@@ -375,7 +411,7 @@ cluster_kv_copy(struct etcd_kv *to, const struct etcd_kv *kv)
  */
 static void
 cluster_collect(struct cluster *c, struct hmap *batches,
-    const struct etcd_kv *kvs, size_t n)
+    struct etcd_kv *kvs, size_t n)
 {
 	struct cluster_batch *b;
 	struct objset one;
@@ -410,20 +446,13 @@ cluster_collect(struct cluster *c, struct hmap *batches,
 			}
 			b->kvs = grown;
 		}
-		if (cluster_kv_copy(&b->kvs[b->n], &kvs[i]) != 0) {
+		if (cluster_collect_move(&b->set, &one) != 0) {
 			objset_clear(&one);
 			continue;
 		}
-		if ((one.nsvcs == 1 && objset_add_service(&b->set,
-		    one.svcs[0]) != 0) || (one.npods == 1 &&
-		    objset_add_pod(&b->set, one.pods[0]) != 0)) {
-			free(b->kvs[b->n].key);
-			free(b->kvs[b->n].value);
-			objset_clear(&one);
-			continue;
-		}
-		/* Moved into the batch: only the arrays are left. */
-		one.nsvcs = one.npods = 0;
+		/* The key-value moves in too, for the one-by-one fallback. */
+		b->kvs[b->n] = kvs[i];
+		kvs[i].key = kvs[i].value = NULL;
 		objset_clear(&one);
 		b->n++;
 	}
@@ -477,6 +506,12 @@ static void	cluster_read_page(struct cluster *);
 static void
 cluster_read_reset(struct cluster *c)
 {
+	if (c->read_ev != NULL)
+		evtimer_del(c->read_ev);
+	etcd_kvs_free(c->read_kvs, c->read_nkvs);
+	c->read_kvs = NULL;
+	c->read_nkvs = 0;
+	c->read_last = false;
 	hmap_free(c->read_keys, NULL);
 	c->read_keys = NULL;
 	hmap_free(c->read_batches, cluster_batch_free);
@@ -517,18 +552,60 @@ cluster_read_done(struct cluster *c)
 }
 
 /*
- * One page of the full read: applied at once, its keys noted; the next
- * page is asked for from past its last key, at the first page's
- * revision.
+ * Decodes the page held in read_kvs into the read's batches and notes
+ * its keys; the last page ends the read.
+ */
+static void
+cluster_page_decode(struct cluster *c)
+{
+	enum registry_kind kind;
+	const char *objkey;
+	char *host, k[320];
+	size_t i, n = c->read_nkvs;
+	struct etcd_kv *kvs = c->read_kvs;
+
+	if (kvs == NULL && !c->read_last)
+		return;
+	/* Keys first: collecting moves them out of the page. */
+	for (i = 0; i < n; i++) {
+		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
+		    &objkey) == 0) {
+			snprintf(k, sizeof(k), "%c:%s", kind ==
+			    REGISTRY_SERVICE ? 's' : kind == REGISTRY_POD ?
+			    'p' : 'e', objkey);
+			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
+			free(host);
+		}
+	}
+	cluster_collect(c, c->read_batches, kvs, n);
+	etcd_kvs_free(kvs, n);
+	c->read_kvs = NULL;
+	c->read_nkvs = 0;
+	if (c->read_last) {
+		c->read_last = false;
+		cluster_read_done(c);
+	}
+}
+
+static void
+cluster_page_decode_cb(evutil_socket_t fd, short what, void *arg)
+{
+	cluster_page_decode(arg);
+}
+
+/*
+ * One page of the full read: the next page is asked for first (from
+ * past its last key, at the first page's revision), then this one is
+ * decoded from a zero-timeout event, after libcurl sent that request:
+ * etcd makes the next page while this one is decoded.
  */
 static void
 cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
     size_t n, bool more, void *arg)
 {
 	struct cluster *c = arg;
-	enum registry_kind kind;
-	const char *objkey;
-	char *host, *from, k[320];
+	struct timeval tv = { 0, 0 };
+	char *from;
 	size_t i;
 
 	c->reading = false;
@@ -543,33 +620,44 @@ cluster_page_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 		return;
 	if (c->read_rev == 0)
 		c->read_rev = rev;
-	cluster_collect(c, c->read_batches, kvs, n);
-	for (i = 0; i < n; i++) {
-		if (cluster_parse_key(c, kvs[i].key, &host, &kind,
-		    &objkey) == 0) {
-			snprintf(k, sizeof(k), "%c:%s", kind ==
-			    REGISTRY_SERVICE ? 's' : 'p', objkey);
-			(void)hmap_put(c->read_keys, k, (void *)1, NULL);
-			free(host);
-		}
-	}
+	cluster_page_decode(c);		/* one left over, if any */
+	if (c->read_keys == NULL)
+		return;
 	c->read_n += n;
 	c->read_pages++;
-	if (!more || n == 0) {
-		cluster_read_done(c);
-		return;
-	}
-	/* The next page: from the last key with a 0 byte appended. */
-	if ((from = malloc(kvs[n - 1].keylen + 1)) == NULL) {
+	/* The page is ours: its callback's copy is left empty. */
+	if (n > 0 && (c->read_kvs = calloc(n, sizeof(*kvs))) == NULL) {
 		cluster_read_reset(c);
 		return;		/* the tick starts over */
 	}
-	memcpy(from, kvs[n - 1].key, kvs[n - 1].keylen);
-	from[kvs[n - 1].keylen] = '\0';
-	free(c->read_from);
-	c->read_from = from;
-	c->read_fromlen = kvs[n - 1].keylen + 1;
-	cluster_read_page(c);
+	if (n > 0)
+		memcpy(c->read_kvs, kvs, n * sizeof(*kvs));
+	c->read_nkvs = n;
+	for (i = 0; i < n; i++)
+		kvs[i].key = kvs[i].value = NULL;
+	c->read_last = !more || n == 0;
+	if (!c->read_last) {
+		/* The next page: from the last key with a 0 byte appended. */
+		if ((from = malloc(c->read_kvs[n - 1].keylen + 1)) == NULL) {
+			cluster_read_reset(c);
+			return;
+		}
+		memcpy(from, c->read_kvs[n - 1].key,
+		    c->read_kvs[n - 1].keylen);
+		from[c->read_kvs[n - 1].keylen] = '\0';
+		free(c->read_from);
+		c->read_from = from;
+		c->read_fromlen = c->read_kvs[n - 1].keylen + 1;
+		cluster_read_page(c);
+		if (c->read_keys == NULL)
+			return;		/* not sent: reset */
+	}
+	if (c->read_ev == NULL && (c->read_ev = evtimer_new(c->rt->base,
+	    cluster_page_decode_cb, c)) == NULL) {
+		cluster_page_decode(c);
+		return;
+	}
+	evtimer_add(c->read_ev, &tv);
 }
 
 static void
@@ -578,11 +666,16 @@ cluster_read_page(struct cluster *c)
 	char *end;
 	size_t endlen;
 
-	if ((end = etcd_prefix_end(c->prefix, c->prefixlen, &endlen)) ==
-	    NULL) {
+	/*
+	 * Up to P vips/, which sorts after hosts/ and services/: the VIP
+	 * keys (as many as the Services) say nothing a Service's own key
+	 * does not, so etcd need not send them.
+	 */
+	if (asprintf(&end, "%svips/", c->prefix) == -1) {
 		cluster_read_reset(c);
 		return;
 	}
+	endlen = strlen(end);
 	c->reading = etcd_range_page(c->etcd, c->read_from != NULL ?
 	    c->read_from : c->prefix, c->read_from != NULL ?
 	    c->read_fromlen : c->prefixlen, end, endlen, c->read_rev,
@@ -618,6 +711,9 @@ void
 cluster_read_free(struct cluster *c)
 {
 	cluster_read_reset(c);
+	if (c->read_ev != NULL)
+		event_free(c->read_ev);
+	c->read_ev = NULL;
 }
 
 void
@@ -639,8 +735,20 @@ cluster_read_prefix(struct cluster *c)
  * kv, and a new VIP to svc_key: ours out quietly, the winner in, ours
  * back in (a new VIP; noted, so published and claimed again).
  */
+/* True when svc holds ip (either family's VIP, as text). */
+static bool
+cluster_svc_holds(const struct service *svc, const char *ip)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (svc->vip.s_addr != 0 && strcmp(inet4_str(svc->vip, buf), ip) == 0)
+		return true;
+	return !in6_is_unset(&svc->ext->vip6) && strcmp(inet_ntop(AF_INET6,
+	    &svc->ext->vip6, buf, sizeof(buf)), ip) == 0;
+}
+
 void
-cluster_swap(struct cluster *c, const char *svc_key,
+cluster_swap(struct cluster *c, const char *svc_key, const char *vip,
     const struct etcd_kv *kv)
 {
 	struct service *svc;
@@ -657,6 +765,20 @@ cluster_swap(struct cluster *c, const char *svc_key,
 	if (svc == NULL || svc->owner.kind == OWNER_ETCD ||
 	    svc->ext->nreq_ips > 0)
 		goto out;	/* gone, not ours, or a VIP asked for */
+	if (vip != NULL && !cluster_svc_holds(svc, vip)) {
+		/*
+		 * Moved already: both its VIPs lost (one race per family),
+		 * and the first loss gave it two new ones. The winner just
+		 * comes in; moving again would throw those away.
+		 */
+		free(hmap_del(c->lost, vip));
+		log_info("etcd: %s no longer holds VIP %s: not moved again",
+		    svc_key, vip);
+		c->swapping = true;
+		(void)cluster_apply_kv(c, ETCD_PUT, kv);
+		c->swapping = false;
+		goto out;
+	}
 	free(hmap_del(c->lost, inet4_str(svc->vip, ip)));
 	if (!in6_is_unset(&svc->ext->vip6))
 		free(hmap_del(c->lost, inet_ntop(AF_INET6, &svc->ext->vip6, ip6,
@@ -703,6 +825,7 @@ out:
 struct cluster_swap {
 	struct cluster	*c;
 	char		*svc_key;
+	char		*vip;		/* the one it lost */
 };
 
 static void
@@ -716,8 +839,9 @@ cluster_swap_cb(const char *error, int64_t rev, struct etcd_kv *kvs,
 	 * object): its arrival through the watch swaps (cluster->lost).
 	 */
 	if (error == NULL && n == 1)
-		cluster_swap(sw->c, sw->svc_key, &kvs[0]);
+		cluster_swap(sw->c, sw->svc_key, sw->vip, &kvs[0]);
 	free(sw->svc_key);
+	free(sw->vip);
 	free(sw);
 }
 
@@ -733,7 +857,10 @@ cluster_vip_lost(struct cluster *c, const char *svc_key, const char *vip,
 		free(k);
 	free(old);
 	if ((sw = calloc(1, sizeof(*sw))) == NULL ||
-	    (sw->svc_key = strdup(svc_key)) == NULL) {
+	    (sw->svc_key = strdup(svc_key)) == NULL ||
+	    (sw->vip = strdup(vip)) == NULL) {
+		if (sw != NULL)
+			free(sw->svc_key);
 		free(sw);
 		return;
 	}
@@ -741,6 +868,7 @@ cluster_vip_lost(struct cluster *c, const char *svc_key, const char *vip,
 	if (etcd_range(c->etcd, holder_key, strlen(holder_key), false,
 	    cluster_swap_cb, sw) != 0) {
 		free(sw->svc_key);
+		free(sw->vip);
 		free(sw);
 	}
 }

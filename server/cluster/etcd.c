@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * etcd.c -- the etcd client's requests: range, txn, lease grant,
- * keepalive and revoke, each one POST of JSON to the gateway through
+ * keepalive, time to live and revoke, each one POST of JSON to the gateway through
  * http_client, which moves to the next member when one does not answer.
  * With a user, a token from /v3/auth/authenticate goes in the
  * Authorization header; requests made while it is being fetched wait.
@@ -665,4 +665,11 @@ etcd_lease_revoke(struct etcd *e, int64_t id, etcd_lease_cb *cb, void *arg)
 {
 	return etcd_lease_req(e, "/v3/lease/revoke", json_pack("{s:o}", "ID",
 	    etcd_json_num(id)), cb, arg);
+}
+
+int
+etcd_lease_ttl(struct etcd *e, int64_t id, etcd_lease_cb *cb, void *arg)
+{
+	return etcd_lease_req(e, "/v3/lease/timetolive", json_pack("{s:o}",
+	    "ID", etcd_json_num(id)), cb, arg);
 }

@@ -2,7 +2,8 @@
 /*
  * etcd.h -- an etcd v3 client on the daemon's event_base, through etcd's
  * JSON gateway (POST /v3/kv/range, /v3/kv/txn, /v3/watch,
- * /v3/lease/grant, /v3/lease/keepalive, /v3/lease/revoke) over
+ * /v3/lease/grant, /v3/lease/keepalive, /v3/lease/timetolive,
+ * /v3/lease/revoke) over
  * http_client: keys and values travel in base64, numbers as strings. A
  * request that finds a member down moves to the next one.
  */
@@ -132,6 +133,8 @@ int	etcd_lease_keepalive(struct etcd *, int64_t id, etcd_lease_cb *,
     void *arg);
 int	etcd_lease_revoke(struct etcd *, int64_t id, etcd_lease_cb *,
     void *arg);
+/* The time left to lease id, not renewing it: ttl_s <= 0 once gone. */
+int	etcd_lease_ttl(struct etcd *, int64_t id, etcd_lease_cb *, void *arg);
 
 enum etcd_event {
 	ETCD_PUT,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include <jansson.h>
 
 #include "log.h"
 #include "manifest.h"
@@ -1462,31 +1463,29 @@ manifest_doc_cb(struct ynode_ctx *c, yaml_node_t *root, void *arg)
 	return parse_doc(c, root, arg, false);
 }
 
-int
-manifest_parse_buf(const char *buf, size_t len, const char *name,
+/* Moves what a parse into tmp gave to out, or undoes it (loaded != 0). */
+static int
+manifest_parsed(int loaded, struct objset *tmp, const char *name,
     struct objset *out, struct manifest_report *rep, char *err,
     size_t errlen)
 {
-	struct objset tmp = { 0 };
-	struct mparse mp = { &tmp, rep };
 	size_t i;
 	int rc = 0;
 
-	if (ynode_load_each(buf, len, name, manifest_doc_cb, &mp, err,
-	    errlen) != 0) {
-		objset_clear(&tmp);
+	if (loaded != 0) {
+		objset_clear(tmp);
 		manifest_report_clear(rep);
 		return -1;
 	}
-	for (i = 0; rc == 0 && i < tmp.nsvcs; i++)
-		rc = objset_add_service(out, tmp.svcs[i]);
-	for (i = 0; rc == 0 && i < tmp.npods; i++)
-		rc = objset_add_pod(out, tmp.pods[i]);
-	for (i = 0; rc == 0 && i < tmp.neps; i++)
-		rc = objset_add_endpoints(out, tmp.eps[i]);
-	free(tmp.svcs);
-	free(tmp.pods);
-	free(tmp.eps);
+	for (i = 0; rc == 0 && i < tmp->nsvcs; i++)
+		rc = objset_add_service(out, tmp->svcs[i]);
+	for (i = 0; rc == 0 && i < tmp->npods; i++)
+		rc = objset_add_pod(out, tmp->pods[i]);
+	for (i = 0; rc == 0 && i < tmp->neps; i++)
+		rc = objset_add_endpoints(out, tmp->eps[i]);
+	free(tmp->svcs);
+	free(tmp->pods);
+	free(tmp->eps);
 	if (rc != 0) {
 		errf(err, errlen, "%s: out of memory", name);
 		manifest_report_clear(rep);
@@ -1494,6 +1493,30 @@ manifest_parse_buf(const char *buf, size_t len, const char *name,
 	}
 	out->src = name;
 	return 0;
+}
+
+int
+manifest_parse_buf(const char *buf, size_t len, const char *name,
+    struct objset *out, struct manifest_report *rep, char *err,
+    size_t errlen)
+{
+	struct objset tmp = { 0 };
+	struct mparse mp = { &tmp, rep };
+
+	return manifest_parsed(ynode_load_each(buf, len, name,
+	    manifest_doc_cb, &mp, err, errlen), &tmp, name, out, rep, err,
+	    errlen);
+}
+
+int
+manifest_parse_json(json_t *j, const char *name, struct objset *out,
+    struct manifest_report *rep, char *err, size_t errlen)
+{
+	struct objset tmp = { 0 };
+	struct mparse mp = { &tmp, rep };
+
+	return manifest_parsed(ynode_load_json(j, name, manifest_doc_cb, &mp,
+	    err, errlen), &tmp, name, out, rep, err, errlen);
 }
 
 void

@@ -56,6 +56,14 @@ struct manifest_report {
 int	manifest_parse_buf(const char *buf, size_t len, const char *name,
     struct objset *out, struct manifest_report *rep, char *err,
     size_t errlen);
+/*
+ * The same for one document already parsed from JSON (jansson), without
+ * its text: objects shared through etcd. Positions in errors are 1:1.
+ */
+struct json_t;
+int	manifest_parse_json(struct json_t *, const char *name,
+    struct objset *out, struct manifest_report *rep, char *err,
+    size_t errlen);
 /* The same for a file (name = path). */
 int	manifest_parse_file(const char *path, struct objset *out,
     struct manifest_report *rep, char *err, size_t errlen);

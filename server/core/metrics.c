@@ -34,6 +34,14 @@ struct metric {
 static struct metric_family *families, *families_tail;
 static struct hmap *metrics_index;
 
+/* Called before each rendering; a handful at most. */
+struct metrics_collector {
+	void	(*fn)(void *);
+	void	*arg;
+};
+static struct metrics_collector	*collectors;
+static size_t			 ncollectors;
+
 static struct metric_family *
 metrics_family(const char *name, enum metric_type type, const char *help,
     const double *bounds, size_t nbounds)
@@ -272,15 +280,48 @@ metrics_render_histogram(FILE *fp, const struct metric_family *f,
 	fprintf(fp, " %llu\n", (unsigned long long)m->count);
 }
 
+int
+metrics_collector_add(void (*fn)(void *), void *arg)
+{
+	struct metrics_collector *nc;
+
+	if ((nc = reallocarray(collectors, ncollectors + 1,
+	    sizeof(*nc))) == NULL)
+		return -1;
+	collectors = nc;
+	collectors[ncollectors].fn = fn;
+	collectors[ncollectors].arg = arg;
+	ncollectors++;
+	return 0;
+}
+
+void
+metrics_collector_del(void (*fn)(void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < ncollectors; i++)
+		if (collectors[i].fn == fn && collectors[i].arg == arg) {
+			collectors[i] = collectors[--ncollectors];
+			break;
+		}
+	if (ncollectors == 0) {
+		free(collectors);
+		collectors = NULL;
+	}
+}
+
 char *
 metrics_render(size_t *lenp)
 {
 	struct metric_family *f;
 	struct metric *m;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	FILE *fp;
 
+	for (i = 0; i < ncollectors; i++)
+		collectors[i].fn(collectors[i].arg);
 	if ((fp = open_memstream(&buf, &len)) == NULL)
 		return NULL;
 	for (f = families; f != NULL; f = f->next) {

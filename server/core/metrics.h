@@ -61,6 +61,14 @@ void	metrics_forget(struct metric *);
  */
 const char *metrics_escape(const char *value, char *buf, size_t len);
 /*
+ * fn(arg) is called at the start of each metrics_render, to bring
+ * series up to date that are read only on demand (the kernel path's
+ * conntrack). One collector per (fn, arg); returns 0 or -1 on OOM.
+ */
+int	metrics_collector_add(void (*fn)(void *), void *arg);
+/* Stops calling fn(arg). */
+void	metrics_collector_del(void (*fn)(void *), void *arg);
+/*
  * Writes every family in exposition format 0.0.4. Calls malloc; caller
  * frees. *lenp gets the length.
  */

@@ -1637,6 +1637,55 @@ registry_remove_owner(struct registry *r, const struct owner *o)
 	registry_apply(r, o, &empty, REGISTRY_REPLACE, NULL, 0);
 }
 
+size_t
+registry_endpoints_pods(const struct registry *r, const char *svc_key,
+    struct pod *const **pods)
+{
+	struct ilist *l;
+	char *k;
+
+	*pods = NULL;
+	if ((k = ep_key(svc_key)) == NULL)
+		return 0;
+	l = hmap_get(r->pod_index, k);
+	free(k);
+	if (l == NULL)
+		return 0;
+	*pods = (struct pod *const *)l->v;
+	return l->n;
+}
+
+/* registry_delete of an Endpoints object: who's pods of it. */
+static int
+endpoints_delete(struct registry *r, const char *key,
+    const struct owner *who, char *err, size_t errlen)
+{
+	struct pod *const *v;
+	struct plist gone = { 0 };
+	struct owned *held = NULL;
+	size_t i, n;
+
+	n = registry_endpoints_pods(r, key, &v);
+	for (i = 0; i < n; i++)
+		if (who == NULL || owner_equal(&v[i]->owner, who))
+			plist_add(&gone, v[i]);
+	if (gone.n == 0) {
+		free(gone.v);
+		errf(err, errlen, "endpoints %s not found", key);
+		return ERR_NOTFOUND;
+	}
+	/* Removing empties the index list v points into: copied first. */
+	for (i = 0; i < gone.n; i++) {
+		struct pod *p = gone.v[i];
+		held = owned_get(r, &p->owner, false);
+		pod_remove(r, p);
+		if (held != NULL)
+			owned_maybe_free(r, held);
+	}
+	free(gone.v);
+	return 0;
+}
+
 int
 registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
     const char *name, const struct owner *who, char *err, size_t errlen)
@@ -1648,6 +1697,8 @@ registry_delete(struct registry *r, enum registry_kind kind, const char *ns,
 	struct pod *p = NULL;
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (kind == REGISTRY_ENDPOINTS)
+		return endpoints_delete(r, key, who, err, errlen);
 	if (kind == REGISTRY_SERVICE)
 		s = svc_get(r, key);
 	else

@@ -484,10 +484,13 @@ void	registry_remove_owner(struct registry *, const struct owner *);
 enum registry_kind {
 	REGISTRY_SERVICE,
 	REGISTRY_POD,
+	REGISTRY_ENDPOINTS,	/* the pods an Endpoints object made */
 };
 /*
  * Deletes one object on behalf of who. ERR_NOTFOUND when absent,
  * ERR_CONFLICT (err names the owner) when another owner holds it.
+ * REGISTRY_ENDPOINTS: the pods of the Endpoints object ns/name that who
+ * owns (every owner's with who NULL); ERR_NOTFOUND when there are none.
  */
 int	registry_delete(struct registry *, enum registry_kind, const char *ns,
     const char *name, const struct owner *who, char *err, size_t errlen);
@@ -527,6 +530,14 @@ size_t	registry_count_services(const struct registry *);
 size_t	registry_count_pods(const struct registry *);
 /* Number of members of svc that are ready. */
 size_t	service_ready_count(const struct service *);
+
+/*
+ * The pods of the Endpoints object of svc_key ("ns/name"), every
+ * owner's: their number, and the array in *pods (the registry's, valid
+ * until its next change).
+ */
+size_t	registry_endpoints_pods(const struct registry *, const char *svc_key,
+    struct pod *const **pods);
 
 /* Iteration in no particular order; the callback must not change it. */
 void	registry_foreach_service(const struct registry *,

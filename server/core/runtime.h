@@ -18,6 +18,9 @@ struct netif;
 struct mwatch;
 struct statewr;
 
+/* A pod lease's time left, in seconds (struct runtime's pod_renew). */
+typedef void rt_lease_cb(int64_t ttl_s, void *arg);
+
 struct runtime {
 	struct event_base	*base;
 	struct cip_conf		*conf;	/* swapped on reload */
@@ -44,6 +47,23 @@ struct runtime {
 	void			(*pod_lease)(void *arg, const char *pod_key,
 				    uint32_t ttl_s);
 	void			*pod_lease_arg;
+	/*
+	 * With --etcd, where a leased pod's lease is kept (set with
+	 * pod_lease, same arg). pod_renew: a heartbeat for pod_key, which
+	 * host published, that this host holds no lease of: renews the
+	 * pod's lease in etcd. pod_lease_left: this host's timer for a pod
+	 * it registered ran out: how long the pod's etcd lease still runs
+	 * (heartbeats may have gone to another host). Both call done later
+	 * with ttl_s > 0 while the lease runs, 0 once it ran out (or the
+	 * pod holds none), -1 when etcd did not answer; they return 0, or
+	 * -1 when done will not be called.
+	 */
+	int			(*pod_renew)(void *arg, const char *pod_key,
+				    const char *host, rt_lease_cb *done,
+				    void *done_arg);
+	int			(*pod_lease_left)(void *arg,
+				    const char *pod_key, rt_lease_cb *done,
+				    void *done_arg);
 	bool			 kernel_ok;
 	time_t			 started;
 };

@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* yamlnode.c -- typed, position-aware reads from a libyaml document. */
+/*
+ * yamlnode.c -- typed, position-aware reads from a libyaml document,
+ * loaded from YAML text or built from a parsed JSON value.
+ */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "util.h"
 #include "yamlnode.h"
+
+/* Deepest JSON value ynode_load_json takes: manifests nest a few levels. */
+#define YNODE_JSON_DEPTH	100
 
 int
 ynode_fail(struct ynode_ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -197,5 +206,102 @@ ynode_load_each(const char *buf, size_t len, const char *name,
 			break;
 	}
 	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* Adds j (and what it holds) to doc; its node's id, or 0 on failure. */
+static int
+ynode_add_json(yaml_document_t *doc, json_t *j, unsigned depth)
+{
+	const char *k, *text;
+	char num[64];
+	json_t *v;
+	size_t i, len;
+	int id, kid, vid;
+	yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+
+	if (depth > YNODE_JSON_DEPTH)
+		return 0;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		if ((id = yaml_document_add_mapping(doc, NULL,
+		    YAML_FLOW_MAPPING_STYLE)) == 0)
+			return 0;
+		json_object_foreach(j, k, v) {
+			kid = yaml_document_add_scalar(doc, NULL,
+			    (const yaml_char_t *)k, (int)strlen(k),
+			    YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+			if (kid == 0 || (vid = ynode_add_json(doc, v,
+			    depth + 1)) == 0 ||
+			    !yaml_document_append_mapping_pair(doc, id, kid,
+			    vid))
+				return 0;
+		}
+		return id;
+	case JSON_ARRAY:
+		if ((id = yaml_document_add_sequence(doc, NULL,
+		    YAML_FLOW_SEQUENCE_STYLE)) == 0)
+			return 0;
+		json_array_foreach(j, i, v) {
+			if ((vid = ynode_add_json(doc, v, depth + 1)) == 0 ||
+			    !yaml_document_append_sequence_item(doc, id, vid))
+				return 0;
+		}
+		return id;
+	case JSON_STRING:
+		text = json_string_value(j);
+		len = json_string_length(j);
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+		break;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(j));
+		text = num;
+		len = strlen(num);
+		break;
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%.17g", json_real_value(j));
+		text = num;
+		len = strlen(num);
+		break;
+	case JSON_TRUE:
+		text = "true", len = 4;
+		break;
+	case JSON_FALSE:
+		text = "false", len = 5;
+		break;
+	default:
+		text = "null", len = 4;
+		break;
+	}
+	if (len > INT_MAX)
+		return 0;
+	return yaml_document_add_scalar(doc, NULL,
+	    (const yaml_char_t *)text,
+	    (int)len, style);
+}
+
+int
+ynode_load_json(json_t *j, const char *name, ynode_doc_cb *cb,
+    void *arg, char *err, size_t errlen)
+{
+	yaml_document_t doc;
+	struct ynode_ctx c = { &doc, name, err, errlen };
+	yaml_node_t *root;
+	int rc;
+
+	if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1)) {
+		errf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	if (ynode_add_json(&doc, j, 0) == 0 ||
+	    (root = yaml_document_get_root_node(&doc)) == NULL) {
+		yaml_document_delete(&doc);
+		errf(err, errlen, "%s: out of memory or nested too deep",
+		    name);
+		return -1;
+	}
+	rc = cb(&c, root, arg) != 0 ? -1 : 0;
+	yaml_document_delete(&doc);
 	return rc;
 }

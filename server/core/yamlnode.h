@@ -51,6 +51,15 @@ typedef int ynode_doc_cb(struct ynode_ctx *, yaml_node_t *root, void *arg);
 int	ynode_load_each(const char *buf, size_t len, const char *name,
     ynode_doc_cb *cb, void *arg, char *err, size_t errlen);
 /*
+ * The same for one JSON value already parsed (jansson): its document is
+ * built node by node, as libyaml would load the JSON text (strings
+ * double-quoted, numbers, booleans and null plain), without the text
+ * and its tokens. Positions are all 1:1. Returns 0 or -1.
+ */
+struct json_t;
+int	ynode_load_json(struct json_t *, const char *name,
+    ynode_doc_cb *cb, void *arg, char *err, size_t errlen);
+/*
  * Formats a libyaml parser error as "name:line:column: problem (context)".
  */
 void	ynode_parser_error(const yaml_parser_t *, const char *name, char *err,

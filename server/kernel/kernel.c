@@ -6,9 +6,13 @@
  * API batch, a probe verdict) lands in a single transaction right after
  * it.
  */
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -19,7 +23,9 @@
 #include "kernel.h"
 #include "kmetrics.h"
 #include "log.h"
+#include "metrics.h"
 #include "nftapply.h"
+#include "nftbatch.h"
 #include "nftrules.h"
 #include "proxymode.h"
 #include "registry.h"
@@ -51,6 +57,7 @@ struct ksvc {
 static struct {
 	struct runtime		*rt;
 	struct nftapply		*nft;
+	struct nftbatch		*batch;	/* element changes */
 	struct nftrules_opts	 opts;
 	struct hmap		*svcs;	/* key -> struct ksvc */
 	struct hmap		*dirty;	/* key -> (void *)1 */
@@ -58,6 +65,7 @@ static struct {
 	struct event		*mev;	/* reads the counters */
 	struct nftbuf		 buf;
 	bool			 subscribed;
+	bool			 collecting; /* conntrack read at scrapes */
 	bool			 built;	/* the table exists */
 	bool			 broken; /* the table cannot be programmed */
 } k;
@@ -67,6 +75,7 @@ static void	kernel_registry_cb(enum registry_event,
 static void	kernel_apply_cb(evutil_socket_t, short, void *);
 static void	kernel_metrics_cb(evutil_socket_t, short, void *);
 static int	kernel_build(void);
+static void	kernel_collect(void *);
 
 static void
 ksvc_free(void *p)
@@ -99,6 +108,60 @@ kernel_mode_of(const struct service *svc, const char **why)
 	    k.rt->kernel_ok, why);
 }
 
+/*
+ * Interface mode: what neighbours send to a VIP is translated on
+ * prerouting and then forwarded, so the namespace must forward the
+ * family. Turned on (and logged) when off; the daemon never turns it
+ * back off, as something else may have come to rely on it. A read-only
+ * /proc/sys (a container without the sysctl set) leaves it off, warned.
+ */
+static void
+kernel_forwarding_on(const char *name, const char *path)
+{
+	char c = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+		    read(fd, &c, 1) == 1 && c == '1') {
+			close(fd);
+			return;
+		}
+		goto fail;
+	}
+	if (read(fd, &c, 1) != 1)
+		goto fail;
+	if (c == '1') {
+		close(fd);
+		return;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 || write(fd, "1\n", 2) != 2)
+		goto fail;
+	close(fd);
+	log_info("kernel: %s set to 1 (interface mode: neighbours' "
+	    "connections to the VIPs are forwarded)", name);
+	return;
+fail:
+	log_warn("kernel: %s is off and cannot be set: neighbours cannot "
+	    "reach the kernel's VIPs (set %s=1 for the daemon's namespace, "
+	    "in docker-compose with sysctls:)", name, name);
+	if (fd != -1)
+		close(fd);
+}
+
+static void
+kernel_forwarding(void)
+{
+	if (k.rt->netif == NULL)
+		return;
+	if (conf_vip_range(k.rt->conf, AF_INET) != NULL)
+		kernel_forwarding_on("net.ipv4.ip_forward",
+		    "/proc/sys/net/ipv4/ip_forward");
+	if (conf_vip_range(k.rt->conf, AF_INET6) != NULL)
+		kernel_forwarding_on("net.ipv6.conf.all.forwarding",
+		    "/proc/sys/net/ipv6/conf/all/forwarding");
+}
+
 static void
 kernel_mark_one(struct service *svc, void *arg)
 {
@@ -124,6 +187,7 @@ kernel_init(struct runtime *rt)
 	k.opts.prerouting = rt->netif != NULL;
 	k.opts.tcp_time_wait_s = KERNEL_TCP_TIME_WAIT_S;
 	if ((k.nft = nftapply_new()) == NULL ||
+	    (k.batch = nftbatch_new()) == NULL ||
 	    (k.svcs = hmap_new()) == NULL || (k.dirty = hmap_new()) == NULL ||
 	    (k.ev = event_new(rt->base, -1, 0, kernel_apply_cb, NULL)) ==
 	    NULL || (k.mev = evtimer_new(rt->base, kernel_metrics_cb,
@@ -134,6 +198,10 @@ kernel_init(struct runtime *rt)
 	if (registry_subscribe(rt->reg, kernel_registry_cb, NULL) != 0)
 		goto fail;
 	k.subscribed = true;
+	if (metrics_collector_add(kernel_collect, NULL) != 0)
+		goto fail;
+	k.collecting = true;
+	(void)kmetrics_conntrack_events(rt->base);
 	/*
 	 * In nftables mode the table is built now, empty or not: a daemon
 	 * that cannot program it must not start. In userspace mode it is
@@ -168,6 +236,9 @@ kernel_shutdown(void)
 		else
 			log_info("kernel: table inet %s deleted", k.opts.table);
 	}
+	if (k.collecting)
+		metrics_collector_del(kernel_collect, NULL);
+	kmetrics_conntrack_shutdown();
 	if (k.ev != NULL)
 		event_free(k.ev);
 	if (k.mev != NULL)
@@ -176,6 +247,7 @@ kernel_shutdown(void)
 	hmap_free(k.svcs, ksvc_free);
 	hmap_free(k.dirty, NULL);
 	nftapply_free(k.nft);
+	nftbatch_free(k.batch);
 	nftbuf_free(&k.buf);
 	memset(&k, 0, sizeof(k));
 }
@@ -276,7 +348,7 @@ kernel_build(void)
 		ks->why = old != NULL ? old->why : NULL;
 		if (want) {
 			(void)nftrules_service(&k.buf, &k.opts, svc, &empty,
-			    &ks->st);
+			    &ks->st, NULL);
 			n++;
 		}
 		kernel_note(svc, ks, why);
@@ -306,8 +378,10 @@ kernel_build(void)
 	}
 	hmap_free(k.svcs, ksvc_free);
 	k.svcs = svcs;
-	if (!k.built)
+	if (!k.built) {
+		kernel_forwarding();
 		kernel_metrics_cb(-1, 0, NULL);
+	}
 	k.built = true;
 	log_info("kernel: table inet %s built: %zu services in the kernel "
 	    "(%zu bytes of rules, %llu ms)", k.opts.table, n, k.buf.len,
@@ -357,6 +431,19 @@ kernel_metrics_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(k.mev, ms_to_tv(ms, &tv));
 }
 
+/*
+ * A scrape: the open connections and bytes of the kernel's services
+ * from one conntrack dump (~N ms for 10,000 entries of the table's, see
+ * the README), on the loop, so it stays bounded by the scrape rate.
+ */
+static void
+kernel_collect(void *arg)
+{
+	(void)arg;
+	if (k.built)
+		(void)kmetrics_conntrack(k.rt->reg, kernel_wants);
+}
+
 /* The service's record, created when absent; NULL on OOM. */
 static struct ksvc *
 ksvc_get(const char *key)
@@ -391,12 +478,30 @@ kernel_any_wanted(void)
 	return false;
 }
 
+/*
+ * One transaction: element changes only go as a netlink batch (no cache
+ * read, no validation of the table's chains), anything else as the
+ * text through libnftables. A batch refused is tried again as text.
+ */
+static int
+kernel_commit(const struct nftrules_delta *d, char *err, size_t errlen)
+{
+	if (!d->slow) {
+		if (nftbatch_run(k.batch, k.opts.table, &d->ops, err,
+		    errlen) == 0)
+			return 0;
+		log_debug("kernel: batch refused (%s); as text", err);
+	}
+	return nftapply_run(k.nft, k.buf.p, err, errlen);
+}
+
 /* One turn's changes: one transaction. */
 static void
 kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct nftrules_state *now = NULL, empty = { 0 };
 	struct nftrules_udp_gone *gone = NULL;
+	struct nftrules_delta delta = { 0 };
 	size_t ngone = 0, capgone = 0, i, nc = 0, nd;
 	const char **keys = NULL;
 	struct hmap_iter it;
@@ -438,14 +543,13 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 			continue;	/* neither in the table nor going */
 		keys[nc] = key;
 		if (nftrules_service(&k.buf, &k.opts, want ? svc : NULL,
-		    ks ? &ks->st : &empty, &now[nc]) != 0 ||
+		    ks ? &ks->st : &empty, &now[nc], &delta) != 0 ||
 		    nftrules_udp_removed(ks ? &ks->st : &empty, &now[nc],
 		    &gone, &ngone, &capgone) != 0)
 			goto resync;
 		nc++;
 	}
-	if (k.buf.len > 0 && nftapply_run(k.nft, k.buf.p, err,
-	    sizeof(err)) != 0) {
+	if (k.buf.len > 0 && kernel_commit(&delta, err, sizeof(err)) != 0) {
 		log_warnx("kernel: update refused (%s); full resync", err);
 		goto resync;
 	}
@@ -468,13 +572,15 @@ kernel_apply_cb(evutil_socket_t fd, short what, void *arg)
 			ksvc_free(hmap_del(k.svcs, key));
 	kernel_flush_udp(gone, ngone);
 	log_debug("kernel: %zu services changed, %zu in one transaction "
-	    "(%zu bytes, %.3f ms)", nd, nc, k.buf.len,
-	    (double)(now_us() - t0) / 1000);
+	    "(%s: %zu bytes of commands, %zu element changes, %.3f ms)", nd,
+	    nc, delta.slow ? "libnftables" : "netlink batch", k.buf.len,
+	    delta.ops.n, (double)(now_us() - t0) / 1000);
 	goto out;
 resync:
 	if (kernel_build() != 0)
 		log_warnx("kernel: resync failed; the table kept as it was");
 out:
+	nftrules_delta_clear(&delta);
 	for (i = 0; now != NULL && i < nd; i++)
 		nftrules_state_clear(&now[i]);
 	free(now);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
+#include "nftmap.h"
 #include "nftrules.h"
 #include "util.h"
 
@@ -21,12 +23,16 @@ struct nftfam {
 	const char	*noep;		/* the reject set */
 	const char	*pfx;		/* of chain and set names */
 	const char	*ctt;		/* the TIME_WAIT policy object */
-	char		 mkind, rkind;	/* state kinds of map, set elements */
+	/*
+	 * State kinds: verdict map, reject set, vip-ports, endpoints,
+	 * endpoint-counters.
+	 */
+	char		 mkind, rkind, vkind, ekind, kkind;
 };
 static const struct nftfam fam4 = { false, "ip", "service-ips",
-    "no-endpoints", "", "tcp-vip", 'm', 'r' };
+    "no-endpoints", "", "tcp-vip", 'm', 'r', 'v', 'e', 'k' };
 static const struct nftfam fam6 = { true, "ip6", "service-ips6",
-    "no-endpoints6", "6", "tcp-vip6", 'M', 'R' };
+    "no-endpoints6", "6", "tcp-vip6", 'M', 'R', 'V', 'E', 'K' };
 
 static const struct svc_ready *
 fam_ready(const struct svc_port *sp, const struct nftfam *f)
@@ -118,29 +124,52 @@ nftrules_state_clear(struct nftrules_state *st)
 	for (i = 0; i < st->n; i++)
 		free(st->v[i]);
 	free(st->v);
+	hmap_free(st->ix, NULL);
 	memset(st, 0, sizeof(*st));
 }
 
-static bool
-state_has(const struct nftrules_state *st, const char *s)
+/*
+ * A service with many endpoints has thousands of slots: past this many
+ * entries a state is indexed, so that comparing two stays linear.
+ */
+#define STATE_INDEX_MIN	32
+
+static void
+state_index(struct nftrules_state *st)
 {
 	size_t i;
 
+	if ((st->ix = hmap_new()) == NULL)
+		return;
+	for (i = 0; i < st->n; i++)
+		if (hmap_put(st->ix, st->v[i], (void *)1, NULL) != 0) {
+			hmap_free(st->ix, NULL);	/* linear then */
+			st->ix = NULL;
+			return;
+		}
+}
+
+bool
+nftrules_state_has(const struct nftrules_state *st, const char *s)
+{
+	size_t i;
+
+	if (st != NULL && st->ix != NULL)
+		return hmap_get(st->ix, s) != NULL;
 	for (i = 0; st != NULL && i < st->n; i++)
 		if (strcmp(st->v[i], s) == 0)
 			return true;
 	return false;
 }
 
-/* Records kind:name once. 1 when added, 0 when already there, or <0. */
-static int
-state_add(struct nftrules_state *st, char kind, const char *name)
+int
+nftrules_state_add(struct nftrules_state *st, char kind, const char *name)
 {
 	char buf[NFTRULES_NAME_MAX + 48];
 	char **nv;
 
 	snprintf(buf, sizeof(buf), "%c:%s", kind, name);
-	if (state_has(st, buf))
+	if (nftrules_state_has(st, buf))
 		return 0;
 	if (st->n == st->cap) {
 		size_t ncap = st->cap ? st->cap * 2 : 8;
@@ -152,6 +181,12 @@ state_add(struct nftrules_state *st, char kind, const char *name)
 	if ((st->v[st->n] = strdup(buf)) == NULL)
 		return ERR_NOMEM;
 	st->n++;
+	if (st->ix != NULL && hmap_put(st->ix, st->v[st->n - 1], (void *)1,
+	    NULL) != 0) {
+		hmap_free(st->ix, NULL);
+		st->ix = NULL;
+	} else if (st->ix == NULL && st->n == STATE_INDEX_MIN)
+		state_index(st);
 	return 1;
 }
 
@@ -253,7 +288,7 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 {
 	const char *t = TBL(o);
 	const struct nftfam *fams[] = { &fam4, &fam6 }, *f;
-	size_t i;
+	size_t i, j;
 
 	/* A table "ip" of an earlier version goes too: one table hooks. */
 	nftbuf_printf(out, "add table ip %s\ndelete table ip %s\n"
@@ -266,6 +301,8 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 		    " };\n\t}\n", fams[i]->ctt, fams[i]->l3,
 		    o->tcp_time_wait_s, o->tcp_time_wait_s);
 	for (i = 0; i < 2; i++) {
+		const char *at = fams[i]->v6 ? "ipv6_addr" : "ipv4_addr";
+
 		f = fams[i];
 		nftbuf_printf(out,
 		    "\tmap %s {\n"
@@ -273,13 +310,58 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 		    "\t}\n"
 		    "\tset %s {\n"
 		    "\t\ttype %s . inet_proto . inet_service;\n"
-		    "\t}\n", f->map, f->v6 ? "ipv6_addr" : "ipv4_addr",
-		    f->noep, f->v6 ? "ipv6_addr" : "ipv4_addr");
+		    "\t}\n"
+		    "\tset %s {\n"
+		    "\t\ttype %s . inet_proto . inet_service;\n"
+		    "\t}\n"
+		    "\tset %s {\n"
+		    "\t\ttype %s . inet_proto . inet_service . %s . "
+		    "inet_service;\n"
+		    "\t\tcounter;\n"
+		    "\t}\n", f->map, at, f->noep, at, nftmap_set(f->vkind),
+		    at, nftmap_set(f->kkind), at, at);
+		for (j = 0; j < NFTMAP_NCLASSES; j++)
+			nftbuf_printf(out, "\tmap %s-%" PRIu32 " {\n"
+			    "\t\ttypeof %s daddr . meta l4proto . th dport . "
+			    "numgen random mod %" PRIu32 " : %s daddr . th "
+			    "dport;\n\t}\n", nftmap_set(f->ekind),
+			    nftmap_class(j), f->l3, nftmap_class(j), f->l3);
 	}
+	/*
+	 * New connections only (NAT chains see no other packet): reject
+	 * first, then the services with chains of their own, then the
+	 * endpoint maps. Rejecting here, not in filter chains, keeps every
+	 * packet of an established connection off the table's rules.
+	 */
+	nftbuf_printf(out, "\tchain services {\n");
+	for (i = 0; i < 2; i++) {
+		f = fams[i];
+		nftbuf_printf(out,
+		    "\t\t%s daddr . meta l4proto . th dport @%s "
+		    "meta l4proto tcp reject with tcp reset\n"
+		    "\t\t%s daddr . meta l4proto . th dport @%s reject\n",
+		    f->l3, f->noep, f->l3, f->noep);
+	}
+	for (i = 0; i < 2; i++)
+		nftbuf_printf(out, "\t\t%s daddr . meta l4proto . th dport "
+		    "vmap @%s\n", fams[i]->l3, fams[i]->map);
+	for (i = 0; i < 2 && o->tcp_time_wait_s > 0; i++)
+		nftbuf_printf(out, "\t\tmeta l4proto tcp %s daddr . meta "
+		    "l4proto . th dport @%s ct timeout set \"%s\"\n",
+		    fams[i]->l3, nftmap_set(fams[i]->vkind), fams[i]->ctt);
+	for (i = 0; i < 2 && o->prerouting; i++)
+		nftbuf_printf(out, "\t\t%s daddr . meta l4proto . th dport @%s "
+		    "meta mark set meta mark | 0x%08x\n", fams[i]->l3,
+		    nftmap_set(fams[i]->vkind), NFTRULES_MASQ_MARK);
+	/* A VIP port is in one map: the others miss, the rule goes on. */
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < NFTMAP_NCLASSES; j++)
+			nftbuf_printf(out, "\t\tmeta l4proto { tcp, udp } dnat "
+			    "%s to %s daddr . meta l4proto . th dport . numgen "
+			    "random mod %" PRIu32 " map @%s-%" PRIu32 "\n",
+			    fams[i]->l3, fams[i]->l3, nftmap_class(j),
+			    nftmap_set(fams[i]->ekind), nftmap_class(j));
 	nftbuf_printf(out,
-	    "\tchain services {\n"
-	    "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
-	    "\t\tip6 daddr . meta l4proto . th dport vmap @service-ips6\n"
 	    "\t}\n"
 	    "\tchain nat-output {\n"
 	    "\t\ttype nat hook output priority -100; policy accept;\n"
@@ -291,36 +373,23 @@ nftrules_base(struct nftbuf *out, const struct nftrules_opts *o)
 		    "\t\ttype nat hook prerouting priority -100; "
 		    "policy accept;\n"
 		    "\t\tjump services\n"
-		    "\t}\n"
-		    "\tchain nat-postrouting {\n"
-		    "\t\ttype nat hook postrouting priority 100; "
-		    "policy accept;\n"
-		    "\t\tmeta mark & 0x%08x != 0 oifname != \"lo\" "
-		    "masquerade\n"
-		    "\t}\n", NFTRULES_MASQ_MARK);
-	/* reject: ICMP port unreachable, or its ICMPv6 peer. */
+		    "\t}\n");
+	/* Each translated connection counted once, by its endpoint. */
 	nftbuf_printf(out,
-	    "\tchain reject-no-endpoints {\n"
-	    "\t\tip daddr . meta l4proto . th dport @no-endpoints "
-	    "meta l4proto tcp reject with tcp reset\n"
-	    "\t\tip daddr . meta l4proto . th dport @no-endpoints reject\n"
-	    "\t\tip6 daddr . meta l4proto . th dport @no-endpoints6 "
-	    "meta l4proto tcp reject with tcp reset\n"
-	    "\t\tip6 daddr . meta l4proto . th dport @no-endpoints6 reject\n"
-	    "\t}\n"
-	    "\tchain filter-input {\n"
-	    "\t\ttype filter hook input priority -10; policy accept;\n"
-	    "\t\tjump reject-no-endpoints\n"
-	    "\t}\n"
-	    "\tchain filter-forward {\n"
-	    "\t\ttype filter hook forward priority -10; policy accept;\n"
-	    "\t\tjump reject-no-endpoints\n"
-	    "\t}\n"
-	    "\tchain filter-output {\n"
-	    "\t\ttype filter hook output priority -10; policy accept;\n"
-	    "\t\tjump reject-no-endpoints\n"
-	    "\t}\n"
-	    "}\n");
+	    "\tchain nat-postrouting {\n"
+	    "\t\ttype nat hook postrouting priority 100; policy accept;\n"
+	    "\t\tmeta l4proto { tcp, udp } ct status dnat ct original ip "
+	    "daddr . meta l4proto . "
+	    "ct original proto-dst . ip daddr . th dport @%s\n"
+	    "\t\tmeta l4proto { tcp, udp } ct status dnat ct original ip6 "
+	    "daddr . meta l4proto . "
+	    "ct original proto-dst . ip6 daddr . th dport @%s\n",
+	    nftmap_set(fam4.kkind), nftmap_set(fam6.kkind));
+	if (o->prerouting)
+		nftbuf_printf(out,
+		    "\t\tmeta mark & 0x%08x != 0 oifname != \"lo\" "
+		    "masquerade\n", NFTRULES_MASQ_MARK);
+	nftbuf_printf(out, "\t}\n}\n");
 	return out->err;
 }
 
@@ -354,9 +423,12 @@ emit_ep(struct nftbuf *out, const struct nftrules_opts *o,
 	    (unsigned)ep->port);
 }
 
-/* Sets, endpoint chains and the service chain of one port. */
+/*
+ * Sets, endpoint chains and the service chain of one port of a service
+ * with round-robin or ClientIP affinity: kube-proxy's design.
+ */
 static int
-emit_port(struct nftbuf *out, const struct nftrules_opts *o,
+emit_chains(struct nftbuf *out, const struct nftrules_opts *o,
     const struct service *svc, const struct svc_port *sp,
     const struct nftfam *f, const struct nftrules_state *old,
     struct nftrules_state *now)
@@ -373,11 +445,9 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 	for (i = 0; r != NULL && i < r->n; i++)
 		if (ep_served(&r->v[i], f))
 			n++;
-	if (n == 0) {
-		nftbuf_printf(out, "add element " FAM " %s %s { %s }\n",
-		    t, f->noep, key);
-		return state_add(now, f->rkind, key) < 0 ? ERR_NOMEM : 0;
-	}
+	if (n == 0)	/* the element is added with the others */
+		return nftrules_state_add(now, f->rkind, key) < 0 ?
+		    ERR_NOMEM : 0;
 	svc_chain(svc, sp, f, sc, sizeof(sc));
 	/* Endpoint chains (and sets) exist before anything jumps there. */
 	for (i = 0; i < r->n; i++) {
@@ -386,18 +456,18 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 		if (!ep_served(ep, f))
 			continue;
 		ep_chain(svc, sp, ep, f, chain, sizeof(chain));
-		if ((rc = state_add(now, 'c', chain)) < 0)
+		if ((rc = nftrules_state_add(now, 'c', chain)) < 0)
 			return rc;
 		if (rc == 0)
 			continue;	/* the same address and port twice */
 		if (svc->affinity == AFFINITY_CLIENTIP) {
 			aff_set(svc, sp, ep, f, set, sizeof(set));
-			if (state_add(now, 's', set) < 0)
+			if (nftrules_state_add(now, 's', set) < 0)
 				return ERR_NOMEM;
 		}
 		/* An endpoint that stays keeps its chain, counter and set. */
 		snprintf(ck, sizeof(ck), "c:%s", chain);
-		if (state_has(old, ck))
+		if (nftrules_state_has(old, ck))
 			continue;
 		if (svc->affinity == AFFINITY_CLIENTIP)
 			nftbuf_printf(out, "add set " FAM " %s %s { type %s; "
@@ -447,20 +517,107 @@ emit_port(struct nftbuf *out, const struct nftrules_opts *o,
 	}
 	nftbuf_printf(out, "add element " FAM " %s %s { %s : goto %s }\n",
 	    t, f->map, key, sc);
-	if (state_add(now, 'c', sc) < 0 || state_add(now, f->mkind, key) < 0)
+	if (nftrules_state_add(now, 'c', sc) < 0 || nftrules_state_add(now, f->mkind, key) < 0)
 		return ERR_NOMEM;
 	return 0;
+}
+
+/* Services the endpoint map serves: neither round-robin nor affinity. */
+static bool
+map_served(const struct service *svc)
+{
+	return svc->algo != LB_ROUND_ROBIN &&
+	    svc->affinity != AFFINITY_CLIENTIP;
+}
+
+/*
+ * Element changes: of every kind of old not in now (add false), or of
+ * now not in old (add true), one command per run of one set, and one
+ * "+:k:..." or "-:k:..." entry each in *ops when ops is not NULL.
+ */
+static int
+emit_elems(struct nftbuf *out, const struct nftrules_opts *o,
+    const struct nftrules_state *from, const struct nftrules_state *other,
+    bool add, struct nftrules_state *ops)
+{
+	static const char kinds[] = "vVeEkKrR";
+	char buf[NFTMAP_SET_MAX], last[NFTMAP_SET_MAX] = "";
+	const char *k, *e, *colon, *set;
+	size_t i;
+
+	for (k = kinds; *k != '\0'; k++) {
+		for (i = 0; i < from->n; i++) {
+			if (from->v[i][0] != *k ||
+			    nftrules_state_has(other, from->v[i]))
+				continue;
+			e = nftmap_text(from->v[i]);
+			if ((set = nftmap_set_of(from->v[i], buf,
+			    sizeof(buf))) == NULL)
+				continue;
+			if (strcmp(set, last) != 0)
+				nftbuf_printf(out, "%s%s element " FAM " %s %s "
+				    "{ ", last[0] ? " }\n" : "", add ? "add" :
+				    "delete", TBL(o), set);
+			else
+				nftbuf_printf(out, ", ");
+			strlcpy(last, set, sizeof(last));
+			/* A deletion names the key only. */
+			colon = add ? NULL : strstr(e, " : ");
+			nftbuf_printf(out, "%.*s", colon ? (int)(colon - e) :
+			    (int)strlen(e), e);
+			if (ops != NULL && nftrules_state_add(ops, add ? '+' :
+			    '-', from->v[i]) < 0)
+				return ERR_NOMEM;
+		}
+	}
+	if (last[0] != '\0')
+		nftbuf_printf(out, " }\n");
+	return out->err;
+}
+
+void
+nftrules_delta_clear(struct nftrules_delta *d)
+{
+	nftrules_state_clear(&d->ops);
+	d->slow = false;
 }
 
 int
 nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
     const struct service *svc, const struct nftrules_state *old,
-    struct nftrules_state *now)
+    struct nftrules_state *now, struct nftrules_delta *delta)
 {
 	const char *t = TBL(o);
+	struct nftbuf body = { 0 };
+	char key[96];
 	size_t i;
+	bool slow = false;
 	int rc = 0;
 
+	/* The chains' part first, aside: the element changes go around. */
+	for (i = 0; svc != NULL && i < svc->nports && rc == 0; i++) {
+		const struct svc_port *sp = &svc->ports[i];
+		const struct nftfam *fams[] = { &fam4, &fam6 };
+		size_t j;
+
+		if (!port_served(sp))
+			continue;
+		for (j = 0; j < 2 && rc == 0; j++) {
+			if (fams[j]->v6 ? in6_is_unset(&svc->ext->vip6) :
+			    svc->vip.s_addr == 0)
+				continue;
+			if (!map_served(svc)) {
+				rc = emit_chains(&body, o, svc, sp, fams[j],
+				    old, now);
+				continue;
+			}
+			elem_key(svc, sp, fams[j], key, sizeof(key));
+			rc = nftmap_port(key, fam_ready(sp, fams[j]),
+			    fams[j]->v6, now);
+		}
+	}
+	if (rc != 0 || body.err != 0)
+		goto fail;
 	/* Nothing reaches the old chains once the elements are gone. */
 	for (i = 0; i < old->n; i++) {
 		const char *e = old->v[i] + 2;
@@ -468,54 +625,52 @@ nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
 		switch (old->v[i][0]) {
 		case 'm':
 		case 'M':
+			slow = true;
 			nftbuf_printf(out, "delete element " FAM " %s %s "
 			    "{ %s }\n", t, old->v[i][0] == 'm' ? fam4.map :
 			    fam6.map, e);
 			break;
-		case 'r':
-		case 'R':
-			nftbuf_printf(out, "delete element " FAM " %s %s "
-			    "{ %s }\n", t, old->v[i][0] == 'r' ? fam4.noep :
-			    fam6.noep, e);
-			break;
-		default:
+		case 'c':
+		case 's':
+			slow = true;
 			if (strncmp(old->v[i], "c:svc", 5) == 0)
 				nftbuf_printf(out, "flush chain " FAM " %s %s\n",
 				    t, e);
 		}
 	}
-	for (i = 0; svc != NULL && i < svc->nports && rc == 0; i++) {
-		if (!port_served(&svc->ports[i]))
-			continue;
-		if (svc->vip.s_addr != 0)
-			rc = emit_port(out, o, svc, &svc->ports[i], &fam4, old,
-			    now);
-		if (rc == 0 && !in6_is_unset(&svc->ext->vip6))
-			rc = emit_port(out, o, svc, &svc->ports[i], &fam6, old,
-			    now);
+	if (emit_elems(out, o, old, now, false, delta ? &delta->ops : NULL) !=
+	    0)
+		goto fail;
+	if (body.len > 0) {
+		slow = true;
+		nftbuf_printf(out, "%s", body.p);
 	}
-	if (rc != 0 || out->err != 0) {
-		nftrules_state_clear(now);
-		return ERR_NOMEM;
-	}
+	if (emit_elems(out, o, now, old, true, delta ? &delta->ops : NULL) !=
+	    0)
+		goto fail;
 	/*
 	 * What the service no longer needs, nothing jumping there any more:
 	 * chains emptied and deleted, then sets.
 	 */
 	for (i = 0; i < old->n; i++)
-		if (old->v[i][0] == 'c' && !state_has(now, old->v[i]))
+		if (old->v[i][0] == 'c' && !nftrules_state_has(now, old->v[i]))
 			nftbuf_printf(out, "flush chain " FAM " %s %s\n"
 			    "delete chain " FAM " %s %s\n", t, old->v[i] + 2, t,
 			    old->v[i] + 2);
 	for (i = 0; i < old->n; i++)
-		if (old->v[i][0] == 's' && !state_has(now, old->v[i]))
+		if (old->v[i][0] == 's' && !nftrules_state_has(now, old->v[i]))
 			nftbuf_printf(out, "delete set " FAM " %s %s\n", t,
 			    old->v[i] + 2);
-	if (out->err != 0) {
-		nftrules_state_clear(now);
-		return ERR_NOMEM;
-	}
+	if (out->err != 0)
+		goto fail;
+	nftbuf_free(&body);
+	if (delta != NULL && slow)
+		delta->slow = true;
 	return 0;
+fail:
+	nftbuf_free(&body);
+	nftrules_state_clear(now);
+	return ERR_NOMEM;
 }
 
 /* The VIP recorded in st for "udp . port" of one family. */
@@ -559,31 +714,70 @@ parse_hex(const char *h, const struct nftfam *f, struct nftrules_udp_gone *g)
 	return true;
 }
 
+/* A UDP endpoint of the maps that left (its counter element), into *g. */
+static bool
+elem_gone(const struct nftrules_state *now, const char *entry,
+    struct nftrules_udp_gone *g)
+{
+	struct nftmap_elem e;
+	size_t n;
+
+	if ((entry[0] != 'k' && entry[0] != 'K') ||
+	    strstr(entry, " . udp . ") == NULL ||
+	    nftrules_state_has(now, entry) ||
+	    nftmap_encode(entry, false, &e) != 0)
+		return false;
+	memset(g, 0, sizeof(*g));
+	g->v6 = entry[0] == 'K';
+	n = g->v6 ? 16 : 4;
+	if (g->v6) {
+		memcpy(&g->vip6, e.key, 16);
+		memcpy(&g->ep6, e.key + n + 8, 16);
+	} else {
+		memcpy(&g->vip, e.key, 4);
+		memcpy(&g->ep, e.key + n + 8, 4);
+	}
+	g->port = (uint16_t)(e.key[n + 4] << 8 | e.key[n + 5]);
+	g->ep_port = (uint16_t)(e.key[2 * n + 8] << 8 | e.key[2 * n + 9]);
+	return true;
+}
+
+/* A UDP endpoint chain that left, into *g; false when none. */
+static bool
+chain_gone(const struct nftrules_state *old, const struct nftrules_state *now,
+    const char *entry, struct nftrules_udp_gone *g)
+{
+	const struct nftfam *f;
+	unsigned port, ep_port;
+	char h[40];
+	uint64_t hs;
+
+	if (strncmp(entry, "c:ep", 4) != 0 || nftrules_state_has(now, entry))
+		return false;
+	f = entry[4] == '6' ? &fam6 : &fam4;
+	memset(g, 0, sizeof(*g));
+	g->v6 = f->v6;
+	if (sscanf(entry + 5 + f->v6, "%16" SCNx64 "-udp-%u-%32[0-9a-f]-%u",
+	    &hs, &port, h, &ep_port) != 4 || !parse_hex(h, f, g) ||
+	    !state_vip(old, f, port, g))
+		return false;
+	g->port = (uint16_t)port;
+	g->ep_port = (uint16_t)ep_port;
+	return true;
+}
+
 int
 nftrules_udp_removed(const struct nftrules_state *old,
     const struct nftrules_state *now, struct nftrules_udp_gone **v,
     size_t *n, size_t *cap)
 {
 	struct nftrules_udp_gone g, *nv;
-	const struct nftfam *f;
-	unsigned port, ep_port;
-	char h[40];
-	uint64_t hs;
 	size_t i;
 
 	for (i = 0; i < old->n; i++) {
-		if (strncmp(old->v[i], "c:ep", 4) != 0 ||
-		    state_has(now, old->v[i]))
+		if (!elem_gone(now, old->v[i], &g) &&
+		    !chain_gone(old, now, old->v[i], &g))
 			continue;
-		f = old->v[i][4] == '6' ? &fam6 : &fam4;
-		memset(&g, 0, sizeof(g));
-		g.v6 = f->v6;
-		if (sscanf(old->v[i] + 5 + f->v6, "%16" SCNx64 "-udp-%u-%32[0-9a-f]"
-		    "-%u", &hs, &port, h, &ep_port) != 4 ||
-		    !parse_hex(h, f, &g) || !state_vip(old, f, port, &g))
-			continue;
-		g.port = (uint16_t)port;
-		g.ep_port = (uint16_t)ep_port;
 		if (*n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 8;
 			if ((nv = reallocarray(*v, ncap, sizeof(*nv))) == NULL)

@@ -5,13 +5,15 @@
  * no libevent, no sockets.
  *
  * One table of family inet serves IPv4 and IPv6 VIPs: each family has
- * its verdict map and reject set, matched with "ip daddr" or "ip6 daddr".
- * The table (kube-proxy's nftables design): a verdict map from
- * "VIP . protocol . port" to a chain per service port, which picks an
- * endpoint chain with a cascade of numgen rules (random or round-robin)
- * after the ClientIP affinity sets; each endpoint chain counts and
- * DNATs. VIP ports without a ready endpoint sit in a set that filter
- * chains reject (TCP reset, ICMP or ICMPv6 port unreachable).
+ * its maps and sets, matched with "ip daddr" or "ip6 daddr". One chain,
+ * "services", on the NAT hooks (new connections only): VIP ports without
+ * a ready endpoint are rejected (TCP reset, ICMP or ICMPv6 port
+ * unreachable); a service with round-robin or ClientIP affinity goes by
+ * a verdict map from "VIP . protocol . port" to a chain of its own
+ * (kube-proxy's design: a cascade of numgen rules after the affinity
+ * sets, to endpoint chains that count and DNAT); every other service is
+ * served by the endpoint map (nftmap.h), whose elements are all an
+ * endpoint change touches.
  */
 #ifndef CIP_NFTRULES_H
 #define CIP_NFTRULES_H
@@ -24,6 +26,8 @@
 #include <netinet/in.h>
 
 #include "registry.h"
+
+struct hmap;
 
 #define NFTRULES_TABLE		"clusterip"
 /* The packet mark bit of connections masqueraded in interface mode. */
@@ -62,13 +66,34 @@ struct nftrules_opts {
 /*
  * What the table holds for one service: each entry is "c:NAME" (a
  * chain), "s:NAME" (an affinity set), "m:KEY" (an element of the verdict
- * map) or "r:KEY" (an element of the reject set). Owned strings.
+ * map), "r:KEY" (of the reject set), "v:KEY" (of vip-ports) or
+ * "e:KEY . SLOTS : ADDR . PORT" (of the endpoint map); capitals for
+ * the IPv6 elements. Owned strings.
  */
 struct nftrules_state {
-	char	**v;
-	size_t	  n, cap;
+	char		**v;
+	size_t		  n, cap;
+	struct hmap	 *ix;	/* the entries, once there are many */
 };
 void	nftrules_state_clear(struct nftrules_state *);
+/* True when st (may be NULL) has the entry s. */
+bool	nftrules_state_has(const struct nftrules_state *st, const char *s);
+/* Records "kind:name" once: 1 when added, 0 when already there, or
+ * ERR_NOMEM. */
+int	nftrules_state_add(struct nftrules_state *st, char kind,
+    const char *name);
+
+/*
+ * What a change did besides its text: the element changes of sets and
+ * maps without verdicts ("+k:ENTRY" added, "-k:ENTRY" deleted, in the
+ * text's order), and whether anything else was written (a chain, a rule,
+ * a verdict): then only the text says it all.
+ */
+struct nftrules_delta {
+	struct nftrules_state	 ops;
+	bool			 slow;
+};
+void	nftrules_delta_clear(struct nftrules_delta *);
 
 /*
  * The commands that replace the whole table with an empty one of this
@@ -83,20 +108,24 @@ int	nftrules_base(struct nftbuf *out, const struct nftrules_opts *);
  * table just built by nftrules_base); *now (empty on entry) records the
  * new objects. Services the kernel path does not serve must be passed
  * as NULL. The IPv4 VIP balances over sp->ready, the IPv6 VIP (when the
- * service has one) over sp->ready6; TCP and UDP ports are written.
- * Returns 0 or ERR_NOMEM (then *now is cleared).
+ * service has one) over sp->ready6; TCP and UDP ports are written. An
+ * element that stays is not written (its counter goes on). When delta
+ * is not NULL, the element changes are appended to it as well, and
+ * delta->slow set when the text holds more. Returns 0 or ERR_NOMEM
+ * (then *now is cleared).
  */
 int	nftrules_service(struct nftbuf *out, const struct nftrules_opts *,
     const struct service *svc, const struct nftrules_state *old,
-    struct nftrules_state *now);
+    struct nftrules_state *now, struct nftrules_delta *delta);
 
 /* The command that deletes the table. Returns 0 or ERR_NOMEM. */
 int	nftrules_delete_table(struct nftbuf *out, const struct nftrules_opts *);
 
 /*
  * The name of the endpoint chain of svc's port sp for endpoint ep (of
- * sp->ready6 when v6, else of sp->ready), as
- * nftrules_service writes it (for counters). buf holds at least
+ * sp->ready6 when v6, else of sp->ready), as nftrules_service writes it
+ * for a service with round-robin or affinity (for counters). buf holds
+ * at least
  * NFTRULES_NAME_MAX bytes. Returns buf.
  */
 #define NFTRULES_NAME_MAX	128

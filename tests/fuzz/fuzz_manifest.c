@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_manifest.c -- manifest bytes -> parse -> apply to a scratch registry. */
+/*
+ * fuzz_manifest.c -- manifest bytes -> parse -> apply to a scratch
+ * registry; bytes that are JSON are also parsed from their tree (as
+ * objects read from etcd are).
+ */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "log.h"
 #include "manifest.h"
@@ -21,6 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct manifest_report rep = { 0 };
 	struct vip_pool *pool;
 	struct registry *reg;
+	json_t *j;
 	char err[512];
 
 	log_init("fuzz", LOG_LEVEL_ERROR);
@@ -35,6 +42,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	objset_clear(&set);
 	manifest_report_clear(&rep);
+	if ((j = json_loadb((const char *)data, len, 0, NULL)) != NULL) {
+		if (manifest_parse_json(j, "fuzz.json", &set, &rep, err,
+		    sizeof(err)) == 0)
+			registry_apply(reg, &o, &set, REGISTRY_REPLACE, err,
+			    sizeof(err));
+		json_decref(j);
+		objset_clear(&set);
+		manifest_report_clear(&rep);
+	}
 	registry_free(reg);
 	vip_pool_free(pool);
 	return 0;

@@ -14,8 +14,7 @@ set -u
 
 cl_net a b
 cl_etcd m1
-mkdir -p "$TEST_TMP/man-b"
-cat > "$TEST_TMP/man-b/b.yaml" <<'YAML'
+cl_manifest b <<'YAML'
 apiVersion: v1
 kind: Pod
 metadata:
@@ -29,14 +28,7 @@ spec:
     - {containerPort: 6000}
 status: {podIP: 10.178.0.4}
 YAML
-ip netns exec ${CL_P}b python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.178.0.4", 18080)); s.listen(8)
-while True:
-    c, _ = s.accept(); c.sendall(b"hello from b:18080\n"); c.close()
-' &
-TEST_PIDS+=($!)
+cl_greeter b 10.178.0.4 18080 "hello from b:18080"
 cl_daemon a
 cl_daemon b --manifests "$TEST_TMP/man-b"
 cl_poll_api a /v1/pods/default/web-b '"hostPort": *18080'
@@ -47,11 +39,5 @@ cl_poll_api a /v1/endpoints/default/web '18080'
 eps=$(cl_api a http://127.0.0.1:9901/v1/endpoints/default/web)
 echo "$eps" | grep -q '"port": *5000' && fail "A's endpoints use the container port: $eps"
 echo "$eps" | grep -q '"port": *6000' && fail "an unpublished port is an endpoint on A: $eps"
-for ((n = 0; n < 300; n++)); do
-	out=$(ip netns exec ${CL_P}a python3 -c "
-import socket; s = socket.create_connection(('$vip', 80), timeout=10); print(s.recv(100).decode().strip())" 2>/dev/null)
-	[ "$out" = "hello from b:18080" ] && break
-	sleep 0.2
-done
-[ "$out" = "hello from b:18080" ] || fail "through the VIP on A: '$out'"
+cl_greeting a "$vip" 80 "hello from b:18080" || fail "through the VIP on A: '$CL_GOT'"
 pass "a pod published at B's address: A forwards its targetPort 5000 to B:18080"

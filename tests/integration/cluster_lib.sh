@@ -142,3 +142,85 @@ cl_apply() {
 	    --data-binary "$2" http://127.0.0.1:9901/v1/apply)
 	[ "$code" = 200 ] || fail "apply on $1: $code $(cat "$TEST_TMP/apply.out")"
 }
+
+# cl_apply_at_once H...: POSTs $TEST_TMP/H.yaml to /v1/apply on every
+# host H at the same moment; fails unless each answers 200.
+cl_apply_at_once() {
+	local h pids=()
+	for h in "$@"; do
+		cl_api $h -o "$TEST_TMP/apply-$h.out" -w '%{http_code}\n' -X POST \
+		    --data-binary @"$TEST_TMP/$h.yaml" http://127.0.0.1:9901/v1/apply \
+		    >"$TEST_TMP/code-$h" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for h in "$@"; do
+		[ "$(cat "$TEST_TMP/code-$h")" = 200 ] ||
+			fail "apply on $h: $(head -c 300 "$TEST_TMP/apply-$h.out")"
+	done
+}
+
+# cl_services H...: each host's GET /v1/services into $TEST_TMP/svcs-H.json.
+cl_services() {
+	local h
+	for h in "$@"; do
+		cl_api $h http://127.0.0.1:9901/v1/services >"$TEST_TMP/svcs-$h.json" || return 1
+	done
+}
+
+# cl_until WHAT CMD...: runs CMD every 0.2 s until it succeeds (120 s, a
+# guard); fails with WHAT and CMD's last stderr.
+cl_until() {
+	local what=$1 n
+	shift
+	for ((n = 0; n < 600; n++)); do
+		"$@" 2>"$TEST_TMP/until.err" && return 0
+		sleep 0.2
+	done
+	fail "$what: $(cat "$TEST_TMP/until.err")"
+}
+
+# cl_count_logs PATTERN H...: lines matching PATTERN in the hosts' logs.
+cl_count_logs() {
+	local pat=$1 h n=0
+	shift
+	for h in "$@"; do n=$((n + $(count_log "${CL_LOG[$h]}" "$pat"))); done
+	echo $n
+}
+
+# cl_manifest H: stdin becomes host H's manifest file, in the directory
+# $TEST_TMP/man-H (give it to cl_daemon with --manifests).
+cl_manifest() {
+	mkdir -p "$TEST_TMP/man-$1"
+	cat >"$TEST_TMP/man-$1/$1.yaml"
+}
+
+# cl_greeting H ADDR PORT TEXT: connects from host H to ADDR:PORT until
+# the server says TEXT (60 s, a guard); 1 if it never did, the last
+# reply in CL_GOT.
+cl_greeting() {
+	local n
+	for ((n = 0; n < 300; n++)); do
+		CL_GOT=$(ip netns exec $CL_P$1 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+print(s.recv(100).decode().strip())' "$2" "$3" 2>/dev/null)
+		[ "$CL_GOT" = "$4" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# cl_greeter H ADDR PORT TEXT: a TCP server in host H on ADDR:PORT that
+# says TEXT to each client and closes; returns once it answers.
+cl_greeter() {
+	ip netns exec $CL_P$1 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(sys.argv[3].encode() + b"\n"); c.close()
+' "$2" "$3" "$4" &
+	TEST_PIDS+=($!)
+	cl_greeting "$@" || fail "no server on $2:$3 in host $1: '$CL_GOT'"
+}

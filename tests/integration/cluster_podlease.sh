@@ -13,8 +13,7 @@ set -u
 
 cl_net a b
 cl_etcd m1
-mkdir -p "$TEST_TMP/man-b"
-cat > "$TEST_TMP/man-b/b.yaml" <<'YAML'
+cl_manifest b <<'YAML'
 apiVersion: v1
 kind: Pod
 metadata: {name: file-b, labels: {app: x}}

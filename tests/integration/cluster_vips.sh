@@ -22,22 +22,11 @@ PY
 }
 gen a >"$TEST_TMP/a.yaml"
 gen b >"$TEST_TMP/b.yaml"
-apids=()
-for h in a b; do
-	cl_api $h -o "$TEST_TMP/apply-$h.out" -w '%{http_code}\n' -X POST \
-	    --data-binary @"$TEST_TMP/$h.yaml" http://127.0.0.1:9901/v1/apply >"$TEST_TMP/code-$h" &
-	apids+=($!)
-done
-wait "${apids[@]}"
-for h in a b; do
-	[ "$(cat "$TEST_TMP/code-$h")" = 200 ] || fail "apply on $h: $(head -c 300 "$TEST_TMP/apply-$h.out")"
-done
+cl_apply_at_once a b
 
-# Polls (120 s, a guard) until both hosts list the same 1,000 VIPs.
+# Succeeds once both hosts list the same 1,000 VIPs.
 check() {
-	for h in a b; do
-		cl_api $h http://127.0.0.1:9901/v1/services >"$TEST_TMP/svcs-$h.json" || return 1
-	done
+	cl_services a b || return 1
 	python3 - "$TEST_TMP/svcs-a.json" "$TEST_TMP/svcs-b.json" <<'PY'
 import json, sys
 maps = []
@@ -53,12 +42,8 @@ if None in ips or len(set(ips)) != 1000:
     sys.exit("%d distinct VIPs for 1000 services" % len(set(ips)))
 PY
 }
-for ((n = 0; n < 600; n++)); do
-	check 2>"$TEST_TMP/check.err" && break
-	sleep 0.2
-done
-check || fail "no agreement: $(cat "$TEST_TMP/check.err")"
-moved=$(( $(count_log "${CL_LOG[a]}" 'moved to VIP') + $(count_log "${CL_LOG[b]}" 'moved to VIP') ))
+cl_until "no agreement" check
+moved=$(cl_count_logs 'moved to VIP' a b)
 echo "services that lost a VIP race and moved: $moved"
 [ "$moved" -gt 0 ] || fail "no VIP race happened: the test proves nothing"
 

@@ -23,11 +23,7 @@ ip netns add "$ND" 2> /dev/null || skip "cannot create network namespaces"
 EXTRA_CLEANUP="ip netns del $ND 2>/dev/null"
 NSX="ip netns exec $ND"
 ip -n "$ND" link set lo up
-# The API's listener resolves with AI_ADDRCONFIG: an IPv4 address beyond lo.
-ip -n "$ND" link add d0 type veth peer name d1 || skip "no veth support"
-ip -n "$ND" link set d0 up
-ip -n "$ND" link set d1 up
-ip -n "$ND" addr add 10.233.0.1/24 dev d0
+addrconfig "$ND"
 for a in fd00:90::1 fd00:90::3 fd00:90::4; do
 	ip -n "$ND" -6 addr add "$a/128" dev lo nodad || fail "addr $a"
 done
@@ -47,36 +43,6 @@ backend banner c6 fd00:90::3 "$B"
 # Healthy while the flag file exists.
 backend http h-v6 fd00:90::4 "$Q" "$T/h.flag"
 
-dual() {	# dual NAME VIP4 VIP6 APP [EXTRA]: a dual-stack Service
-	cat <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec:
-  selector: {app: $4}
-  ipFamilyPolicy: RequireDualStack
-  ipFamilies: [IPv4, IPv6]
-  clusterIPs: [$2, "$3"]
-  ports: [{name: p, port: 80, targetPort: p}]
-${5:-}
----
-Y
-}
-pod6() {	# pod6 NAME PORT APP IP...: a Pod with podIPs
-	local name=$1 port=$2 app=$3 ips="" ip
-	shift 3
-	for ip in "$@"; do ips="$ips${ips:+, }{ip: \"$ip\"}"; done
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $name, labels: {app: $app}}
-spec:
-  containers:
-  - ports: [{name: p, containerPort: $port}]
-status: {podIPs: [$ips]}
----
-Y
-}
 {
 	dual web "$VIP4" "$VIP6" web
 	dual sticky 127.96.7.11 "$STICKY6" web \
@@ -308,9 +274,7 @@ CLI get svc -o wide | grep -Eq "^web +ClusterIP +$VIP4,$VIP6 " ||
 CLI get svc | grep -Eq "^web +ClusterIP +$VIP4 " || fail "get svc: $(CLI get svc)"
 echo "$NAME: describe svc and get svc -o wide show both addresses"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exit status $?"
-DPID=""
+term_daemon
 ip -n "$ND" -6 route show table local | grep -q "fd00:96::/112" &&
     fail "local route left after exit"
 echo "$NAME: the local route went with the daemon"
@@ -324,9 +288,7 @@ if id nobody > /dev/null 2>&1; then
 	wait6 "$VIP6" 80
 	ip -n "$ND" -6 route show table local | grep -q "^local fd00:96::/112 dev lo" ||
 	    fail "no local route under --user"
-	kill -TERM "$DPID"
-	wait "$DPID" || fail "daemon exit status $? under --user"
-	DPID=""
+	term_daemon
 	ip -n "$ND" -6 route show table local | grep -q "fd00:96::/112" &&
 	    fail "local route left after exit under --user"
 	echo "$NAME: --user nobody: the route added before the drop, removed after"

@@ -91,9 +91,7 @@ out=$(ip netns exec "$NB" curl -sS --max-time 10 "http://$VIP4/") ||
 [ "$out" = a-v4 ] || fail "over $VIP4:80 the neighbour got '$out'"
 echo "$NAME: the neighbour reaches [$VIP6]:80 (a-v6, by ND too) and $VIP4:80 (a-v4)"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exit status $?"
-DPID=""
+term_daemon
 on_x6 > /dev/null && fail "$VIP6 left on veth-x after SIGTERM"
 ip -n "$NA" -4 -o addr show dev veth-x | grep -q "$VIP4/32" &&
     fail "$VIP4 left on veth-x after SIGTERM"

@@ -11,11 +11,7 @@
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
-# The API's listener resolves with AI_ADDRCONFIG: an IPv4 address beyond lo.
-ip -n "$KNS" link add d0 type veth peer name d1 || skip "no veth support"
-ip -n "$KNS" link set d0 up
-ip -n "$KNS" link set d1 up
-ip -n "$KNS" addr add 10.233.0.1/24 dev d0
+addrconfig "$KNS"
 for a in fd00:90::1 fd00:90::2; do
 	ip -n "$KNS" -6 addr add "$a/128" dev lo nodad || fail "addr $a"
 done
@@ -30,59 +26,22 @@ backend http b-v6 fd00:90::2 "$P"
 backend udpecho ua fd00:90::1 "$U"
 backend udpecho ub fd00:90::2 "$U"
 
-dual() {	# dual NAME VIP4 VIP6 APP [EXTRA]: a dual-stack Service
-	cat <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: $1}
-spec:
-  selector: {app: $4}
-  ipFamilyPolicy: RequireDualStack
-  ipFamilies: [IPv4, IPv6]
-  clusterIPs: [$2, "$3"]
-  ports: [{port: 80, targetPort: $P}]
-${5:-}
----
-Y
-}
-podips() {	# podips NAME APP IP...: a Pod with podIPs
-	local name=$1 app=$2 ips="" ip
-	shift 2
-	for ip in "$@"; do ips="$ips${ips:+, }{ip: \"$ip\"}"; done
-	cat <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $name, labels: {app: $app}}
-status: {podIPs: [$ips]}
----
-Y
-}
 all() {
 	dual web "$VIP4" "$VIP6" web
 	dual sticky 127.96.9.11 "$STICKY6" web "  sessionAffinity: ClientIP"
 	dual only4 "$ONLY4" "$ONLY6" only4
-	podips a web 127.0.10.1 fd00:90::1
-	podips b web 127.0.10.2 fd00:90::2
-	podips e only4 127.0.10.1
-	cat <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: echo}
-spec:
-  selector: {app: echo}
-  ipFamilies: [IPv6]
-  clusterIP: "$UDP6"
-  ports: [{port: 5353, targetPort: $U, protocol: UDP}]
----
-Y
-	podips ua echo fd00:90::1
-	[ "${1:-}" = ua-only ] || podips ub echo fd00:90::2
+	pod6 a "$P" web 127.0.10.1 fd00:90::1
+	pod6 b "$P" web 127.0.10.2 fd00:90::2
+	pod6 e "$P" only4 127.0.10.1
+	svc6 echo "$UDP6" 5353 echo UDP
+	pod6 ua "$U/UDP" echo fd00:90::1
+	[ "${1:-}" = ua-only ] || pod6 ub "$U/UDP" echo fd00:90::2
 }
 all | manifest all.yaml
 kstart --vip-range 127.96.0.0/16 --vip-range fd00:96::/112 --log-level debug
-wait_table "dnat ip6 to \[fd00:90::2\]:$P"
-wait_table "dnat ip6 to \[fd00:90::2\]:$U"
-wait_table "dnat ip to 127.0.10.2:$P"
+wait_table "$(ep fd00:90::2 $P)"
+wait_table "$(ep fd00:90::2 $U)"
+wait_table "$(ep 127.0.10.2 $P)"
 $NSX ss -Hltn "src [$VIP6]" | grep -q . && fail "a listener on [$VIP6]"
 $NSX ss -Hltn "src $VIP4" | grep -q . && fail "a listener on $VIP4"
 $NSX ss -Hlun "src [$UDP6]" | grep -q . && fail "a listener on [$UDP6]"
@@ -139,18 +98,15 @@ for _ in $(seq 20); do
 done
 [ "$r" = "ub:x" ] || fail "no IPv6 UDP flow reached ub: $r"
 all ua-only | manifest all.yaml
-wait_table "dnat ip6 to \[fd00:90::2\]:$U" absent
+wait_table "$(ep fd00:90::2 $U)" absent
 r=$(udp6 "$SRC")
 [ "$r" = "ua:x" ] || fail "the IPv6 UDP flow did not move to ua: $r"
 echo "kernel6: drain: the IPv6 UDP flow moved at once (conntrack entry deleted)"
 
-table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip6 to \[fd00:90::1\]:$P" ||
+table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip6 to \[fd00:90::1\]:$P|fd00:90::1 \. $P counter packets [1-9]" ||
     fail "no IPv6 connection counted"
 echo "kernel6: IPv6 connections counted per endpoint"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 echo "kernel6: SIGTERM deleted the table"
 pass

@@ -38,9 +38,9 @@ both() {
 	upod ub 127.0.10.2 "$UB"
 }
 both | manifest all.yaml
-kstart
-wait_table "dnat ip to 127.0.10.2:$UB"
-wait_table "dnat ip to 127.0.10.2:$PB"
+kstart --log-level debug
+wait_table "$(ep 127.0.10.2 $UB)"
+wait_table "$(ep 127.0.10.2 $PB)"
 
 # A long-lived TCP connection that ends on b, and a UDP flow on ub.
 mkfifo "$T/in"
@@ -75,8 +75,12 @@ done
 
 # b and ub leave.
 both a-only | manifest all.yaml
-wait_table "dnat ip to 127.0.10.2:$PB" absent
-wait_table "dnat ip to 127.0.10.2:$UB" absent
+wait_table "$(ep 127.0.10.2 $PB)" absent
+wait_table "$(ep 127.0.10.2 $UB)" absent
+# Endpoint changes of services without affinity or round-robin are
+# element changes only: a netlink batch, not libnftables.
+grep -q 'in one transaction (netlink batch: ' "$T/daemon.log" ||
+    fail "the endpoint change was not a netlink batch: $(grep 'in one transaction' "$T/daemon.log")"
 echo ping >&3
 for _ in $(seq 100); do grep -q 'b:ping' "$T/conn.out" && break; sleep 0.05; done
 grep -q 'b:ping' "$T/conn.out" ||
@@ -99,10 +103,10 @@ for _ in $(seq 100); do [ -s "$T/started" ] && break; sleep 0.05; done
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=""
-table | grep -q "dnat ip to 127.0.10.3:$PS" || fail "table gone with SIGKILL"
+table | grep -Eq "$(ep 127.0.10.3 $PS)" || fail "table gone with SIGKILL"
 mv "$T/daemon.log" "$T/daemon.log.1"
 kstart
-wait_table "dnat ip to 127.0.10.3:$PS"
+wait_table "$(ep 127.0.10.3 $PS)"
 kill -0 "$RPID" 2>/dev/null || fail "the transfer ended before the restart"
 wait "$RPID" || fail "the transfer failed across the restart"
 [ "$(cat "$T/bytes")" = 8388608 ] ||

@@ -5,33 +5,20 @@
 # endpoints' one), translates what arrives on prerouting, forwards it,
 # and masquerades it so the endpoints' replies come back through it (the
 # client and the endpoints share the bridge: without that the replies
-# would bypass the translation and the test fails). Both endpoints are
-# reached, affinity pins, a VIP without endpoints rejects TCP and UDP
-# from the neighbour, a UDP service answers, SIGTERM deletes the table.
+# would bypass the translation and the test fails). The daemon turned
+# forwarding on; both endpoints are reached, affinity pins, a VIP
+# without endpoints rejects TCP and UDP from the neighbour, a UDP
+# service answers, SIGTERM deletes the table.
 # Needs root (else skipped).
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
 S=$$
-ND=$KNS NC=cipkc$S NE=cipke$S NB=cipkb$S
-ip netns add "$NB" || fail "netns add"
-EXTRA_CLEANUP="$EXTRA_CLEANUP; ip netns del $NC 2>/dev/null; ip netns del $NE 2>/dev/null; ip netns del $NB 2>/dev/null"
-ip netns add "$NC" && ip netns add "$NE" || fail "netns add"
-ip -n "$NB" link add br0 type bridge || skip "no bridge support"
-ip -n "$NB" link set br0 up
-i=1
-for ns in "$ND" "$NC" "$NE"; do
-	ip -n "$NB" link add "v$ns" type veth peer name eth0 netns "$ns" ||
-	    skip "no veth support"
-	ip -n "$NB" link set "v$ns" master br0 up
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" addr add "10.232.0.$i/24" dev eth0
-	i=$((i + 1))
-done
+ND=$KNS NC=cipkc$S NE=cipke$S
+kbridge "cipkb$S" 10.232.0 - "$ND" "$NC" "$NE"
 ip -n "$NE" addr add 10.232.0.4/24 dev eth0
-# The daemon's namespace forwards (in compose: the container's sysctl).
-ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=1
+# The daemon turns forwarding on in its namespace (interface mode).
+ip netns exec "$ND" sysctl -qw net.ipv4.ip_forward=0
 VIP=10.232.0.200 VAFF=10.232.0.201 VNONE=10.232.0.202 VU=10.232.0.203
 VNU=10.232.0.204
 
@@ -52,8 +39,8 @@ NSX="ip netns exec $ND"
 	pod ua 10.232.0.3 "$PU" u "" UDP
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.232.0.128/25
-wait_table "dnat ip to 10.232.0.4:$P"
-wait_table "dnat ip to 10.232.0.3:$PU"
+wait_table "$(ep 10.232.0.4 $P)"
+wait_table "$(ep 10.232.0.3 $PU)"
 table | grep -q 'masquerade' || fail "no masquerade in interface mode"
 for _ in $(seq 100); do
 	ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VU/32" && break
@@ -61,6 +48,9 @@ for _ in $(seq 100); do
 done
 ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP/32" ||
     fail "VIP not on eth0"
+[ "$($NSX sysctl -n net.ipv4.ip_forward)" = 1 ] &&
+    grep -q "kernel: net.ipv4.ip_forward set to 1" "$T/daemon.log" ||
+    fail "IPv4 forwarding not turned on (and logged) by the daemon"
 
 NSX="ip netns exec $NC"
 out=$(khits "http://$VIP/" 30 | sort | uniq -c)
@@ -79,11 +69,10 @@ print(s.recv(100).decode())' "$VU" 53) || fail "neighbour: no UDP answer"
 [ "$out" = "ua:x" ] || fail "neighbour: UDP answer '$out'"
 [ "$(kclient refused "$VNONE" 80)" = refused ] ||
     fail "neighbour: no endpoint, TCP not reset"
-# The client's own address: a fixed source port from eth0.
-sed -i 's/s.bind(("127.0.0.1", src))/s.bind(("0.0.0.0", src))/' "$T/client.py"
 # ICMP errors to one host are rate-limited by the kernel (1/s): retried.
 for _ in 1 2 3 4 5; do
-	r=$(kclient udp "$VNU" 53 "$PU")
+	# The client's own address: a fixed source port from eth0.
+	r=$(kclient udp "$VNU" 53 "$PU" 0.0.0.0)
 	[ "$r" = refused ] && break
 	sleep 1
 done
@@ -92,10 +81,7 @@ done
 echo "kernel iface: UDP answered; no endpoint: TCP reset, ICMP unreachable"
 
 NSX="ip netns exec $ND"
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP/" &&
     fail "VIP left on eth0"
 echo "kernel iface: SIGTERM deleted the table and the VIPs"

@@ -53,8 +53,8 @@ if command -v setpriv > /dev/null; then
 	echo "kernel: refused at start without CAP_NET_ADMIN"
 fi
 kstart --dns-listen 127.0.0.1:5300 --log-level debug
-wait_table "dnat ip to 127.0.10.2:$PB"
-wait_table "dnat ip to 127.0.10.1:$PA"
+wait_table "$(ep 127.0.10.2 $PB)"
+wait_table "$(ep 127.0.10.1 $PA)"
 # The manifest's services came in one transaction (lc and us are not
 # the kernel's).
 grep -q 'kernel: 7 services changed, 5 in one transaction' "$T/daemon.log" ||
@@ -98,16 +98,18 @@ echo "kernel: no endpoint: reset, ICMP, DNS still answers"
 
 # Readiness: a failing probe takes b out of the table, a success back.
 rm "$T/ready-b"
-wait_table "dnat ip to 127.0.10.2:$PB" absent
+wait_table "$(ep 127.0.10.2 $PB)" absent
 out=$(khits http://$VIP/ 10 | sort -u | tr -d '\n')
 [ "$out" = a ] || fail "not-ready endpoint still reached: $out"
 touch "$T/ready-b"
-wait_table "dnat ip to 127.0.10.2:$PB"
+wait_table "$(ep 127.0.10.2 $PB)"
 echo "kernel: readiness takes an endpoint out and back"
 
 # The counters count connections per endpoint, and /metrics shows them.
 table | grep -Eq "counter packets [1-9][0-9]* .*dnat ip to 127.0.10.1:$PA" ||
-    fail "no connection counted"
+    fail "no connection counted by an endpoint chain"
+table | grep -Eq "$VIP \. tcp \. 80 \. 127.0.10.1 \. $PA counter packets [1-9]" ||
+    fail "no connection counted in endpoint-counters"
 for _ in $(seq 300); do
 	$NSX curl -s "http://127.0.0.1:$APIPORT/metrics" > "$T/metrics"
 	grep -Eq '^clusterip_forward_connections_total\{service="default/web",endpoint="default/web-a"\} [1-9]' \
@@ -132,10 +134,7 @@ out=$(khits "http://$VIP/" 10 | sort -u | wc -l)
 [ "$out" = 2 ] || fail "after SIGHUP: $out endpoints reached"
 echo "kernel: SIGHUP rebuilt the table"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exited with an error"
-DPID=""
-table | grep -q . && fail "table left after SIGTERM"
+kstop
 echo "kernel: SIGTERM deleted the table"
 
 # In userspace mode the table waits for the first service that asks for

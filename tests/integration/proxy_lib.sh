@@ -28,17 +28,19 @@ fail() {
 	exit 1
 }
 skip() { echo "$NAME: SKIP: $*"; exit 77; }
-# pass: stops the daemon, which must exit 0 (sanitizers report leaks by
-# exit status), and reports success.
+# term_daemon: SIGTERM to the daemon (if running), which must exit 0
+# (sanitizers report leaks by exit status).
+term_daemon() {
+	local rc=0
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID"
+	wait "$DPID" || rc=$?
+	DPID=""
+	[ $rc -eq 0 ] || fail "daemon exited with status $rc on SIGTERM"
+}
+# pass: stops the daemon (term_daemon) and reports success.
 pass() {
-	local rc
-	if [ -n "$DPID" ]; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-		rc=$?
-		DPID=""
-		[ $rc -eq 0 ] || fail "daemon exited with status $rc on SIGTERM"
-	fi
+	term_daemon
 	echo "$NAME: PASS"
 	exit 0
 }
@@ -251,4 +253,66 @@ hits() {
 	for i in $(seq "$2"); do urls="$urls $1"; done
 	# shellcheck disable=SC2086
 	curl -sS --max-time 20 -H 'Connection: close' $urls
+}
+
+# addrconfig NS: an IPv4 address beyond lo in NS, which the API's
+# listener needs (it resolves with AI_ADDRCONFIG).
+addrconfig() {
+	ip -n "$1" link add d0 type veth peer name d1 || skip "no veth support"
+	ip -n "$1" link set d0 up
+	ip -n "$1" link set d1 up
+	ip -n "$1" addr add 10.233.0.1/24 dev d0
+}
+
+# dual NAME VIP4 VIP6 APP [EXTRA]: a dual-stack Service, port 80 to the
+# pods' port p.
+dual() {
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $1}
+spec:
+  selector: {app: $4}
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv4, IPv6]
+  clusterIPs: [$2, "$3"]
+  ports: [{name: p, port: 80, targetPort: p}]
+${5:-}
+---
+Y
+}
+
+# svc6 NAME VIP6 PORT APP [PROTO]: an IPv6-only Service to the pods'
+# port p.
+svc6() {
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $1}
+spec:
+  selector: {app: $4}
+  ipFamilies: [IPv6]
+  clusterIP: "$2"
+  ports: [{name: p, port: $3, targetPort: p, protocol: ${5:-TCP}}]
+---
+Y
+}
+
+# pod6 NAME PORT[/UDP] APP IP...: a Pod with podIPs (either family) and
+# its port p.
+pod6() {
+	local name=$1 port=${2%/*} proto=TCP app=$3 ips="" ip
+	[ "$2" = "${2#*/}" ] || proto=${2#*/}
+	shift 3
+	for ip in "$@"; do ips="$ips${ips:+, }{ip: \"$ip\"}"; done
+	cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $name, labels: {app: $app}}
+spec:
+  containers:
+  - ports: [{name: p, containerPort: $port, protocol: $proto}]
+status: {podIPs: [$ips]}
+---
+Y
 }

@@ -58,9 +58,7 @@ ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP2/" &&
     fail "VIP of the deleted service still on eth0"
 echo "netns: the deleted service's VIP left eth0"
 
-kill -TERM "$DPID"
-wait "$DPID" || fail "daemon exit status $?"
-DPID=""
+term_daemon
 ip -n "$ND" -4 addr show dev eth0 | grep -q "inet $VIP/" &&
     fail "VIP still on eth0 after exit"
 echo "netns: VIP removed on exit"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "manifest.h"
 #include "registry.h"
@@ -801,6 +802,91 @@ test_truncation_k8s_app(void **state)
 	}
 }
 
+/*
+ * A JSON document parsed into a tree gives what its text gives: every
+ * kind, typed fields (numbers, booleans, null), and the same refusals.
+ */
+static void
+test_parse_json_tree_as_text(void **state)
+{
+	static const char *const docs[] = {
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":"
+	    "{\"name\":\"web\",\"namespace\":\"prod\",\"annotations\":"
+	    "{\"clusterip.io/lb-algorithm\":\"round-robin\"}},\"spec\":"
+	    "{\"selector\":{\"app\":\"web\"},\"clusterIP\":null,"
+	    "\"publishNotReadyAddresses\":true,\"ports\":[{\"name\":\"h\","
+	    "\"port\":80,\"targetPort\":\"http\"},{\"name\":\"u\","
+	    "\"port\":53,\"protocol\":\"UDP\"}]}}",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+	    "{\"name\":\"p\",\"labels\":{\"app\":\"web\"}},\"spec\":"
+	    "{\"containers\":[{\"ports\":[{\"name\":\"http\","
+	    "\"containerPort\":8080}]}]},\"status\":{\"podIP\":"
+	    "\"10.0.0.1\",\"conditions\":[{\"type\":\"Ready\","
+	    "\"status\":\"False\"}]}}",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":"
+	    "{\"name\":\"e\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+	    "\"10.0.0.2\",\"hostname\":\"h\"}],\"notReadyAddresses\":"
+	    "[{\"ip\":\"fd00::3\"}],\"ports\":[{\"port\":5432}]}]}",
+	};
+	static const char *const bad[] = {
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":"
+	    "{\"name\":\"x\"},\"spec\":{\"ports\":[{\"port\":\"80\"}]}}",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":"
+	    "{\"name\":\"x\"},\"spec\":{\"ports\":[{\"port\":1.5}]}}",
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+	    "{\"name\":7}}",
+	};
+	struct objset a, b;
+	char err[512], err2[512];
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		assert_int_equal(manifest_parse_buf(docs[i], strlen(docs[i]),
+		    "t", &a, NULL, err, sizeof(err)), 0);
+		j = json_loads(docs[i], 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(manifest_parse_json(j, "t", &b, NULL, err,
+		    sizeof(err)), 0);
+		json_decref(j);
+		assert_int_equal(a.nsvcs, b.nsvcs);
+		assert_int_equal(a.npods, b.npods);
+		assert_int_equal(a.neps, b.neps);
+		if (a.nsvcs == 1)
+			assert_true(service_spec_equal(a.svcs[0], b.svcs[0]));
+		if (a.npods == 1)
+			assert_true(pod_spec_equal(a.pods[0], b.pods[0]));
+		if (a.neps == 1) {
+			assert_int_equal(a.eps[0]->naddrs, b.eps[0]->naddrs);
+			assert_int_equal(a.eps[0]->addrs[1].not_ready,
+			    b.eps[0]->addrs[1].not_ready);
+			assert_string_equal(a.eps[0]->addrs[0].hostname,
+			    b.eps[0]->addrs[0].hostname);
+			assert_int_equal(a.eps[0]->ports[0].port,
+			    b.eps[0]->ports[0].port);
+		}
+		objset_clear(&a);
+		objset_clear(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&b, 0, sizeof(b));
+		assert_int_not_equal(manifest_parse_buf(bad[i], strlen(bad[i]),
+		    "t", &b, NULL, err, sizeof(err)), 0);
+		j = json_loads(bad[i], 0, NULL);
+		assert_non_null(j);
+		assert_int_not_equal(manifest_parse_json(j, "t", &b, NULL,
+		    err2, sizeof(err2)), 0);
+		json_decref(j);
+		assert_int_equal(b.nsvcs + b.npods + b.neps, 0);
+		/* The same reason, at 1:1 rather than the text's position. */
+		assert_string_equal(strchr(strchr(strchr(err, ':') + 1, ':') +
+		    1, ':'), strchr(strchr(strchr(err2, ':') + 1, ':') + 1,
+		    ':'));
+	}
+}
+
 int
 main(void)
 {
@@ -823,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_parse_headless_fields),
 		cmocka_unit_test(test_endpoints_subsets_joined),
 		cmocka_unit_test(test_headless_fields_refused),
+		cmocka_unit_test(test_parse_json_tree_as_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

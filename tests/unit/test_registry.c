@@ -323,6 +323,41 @@ test_endpoints_object(void **state)
 	registry_free(r);
 }
 
+/* The pods of one Endpoints object, found and deleted per owner. */
+static void
+test_endpoints_pods_and_delete(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	struct pod *const *v;
+	char err[256];
+
+	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_MERGE,
+	    "kind: Service\nmetadata: {name: db}\nspec:\n  ports: [{port: "
+	    "5432}]\n---\nkind: Endpoints\nmetadata: {name: db}\n"
+	    "subsets:\n- addresses: [{ip: 127.0.20.1}, {ip: 127.0.20.2}]\n"
+	    "  ports: [{port: 15432}]\n", err), 0);
+	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_MERGE,
+	    "kind: Endpoints\nmetadata: {name: db}\n"
+	    "subsets:\n- addresses: [{ip: 127.0.20.3}]\n"
+	    "  ports: [{port: 15432}]\n", err), 0);
+	assert_int_equal(registry_endpoints_pods(r, "default/db", &v), 3);
+	assert_int_equal(registry_endpoints_pods(r, "default/none", &v), 0);
+	assert_null(v);
+	/* Another owner's pods stay. */
+	assert_int_equal(registry_delete(r, REGISTRY_ENDPOINTS, "default",
+	    "db", &file_a, err, sizeof(err)), 0);
+	assert_int_equal(registry_endpoints_pods(r, "default/db", &v), 1);
+	assert_string_equal(v[0]->key, "default/db-127-0-20-3");
+	assert_int_equal(registry_find_service(r, "default", "db")->nmembers,
+	    1);
+	assert_int_equal(registry_delete(r, REGISTRY_ENDPOINTS, "default",
+	    "db", &file_a, err, sizeof(err)), ERR_NOTFOUND);
+	assert_int_equal(registry_delete(r, REGISTRY_ENDPOINTS, "default",
+	    "db", NULL, err, sizeof(err)), 0);
+	assert_int_equal(registry_count_pods(r), 0);
+	registry_free(r);
+}
+
 static void
 test_vips_stable_and_conflicts(void **state)
 {
@@ -1340,6 +1375,7 @@ main(void)
 		cmocka_unit_test(test_service_ip_families_policies),
 		cmocka_unit_test(test_apply_dual_stack_refusals),
 		cmocka_unit_test(test_apply_dual_stack_vips),
+		cmocka_unit_test(test_endpoints_pods_and_delete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
