@@ -145,7 +145,7 @@ table | grep -q . && fail "a table in userspace mode before any service asked"
 svc kn 127.96.7.20 80 web "" "" | sed 's/namespace: default/namespace: default, annotations: {clusterip.io\/proxy-mode: nftables}/' |
     manifest kn.yaml
 wait_table "127.96.7.20 . tcp . 80"
-wait_table "dnat ip to 127.0.10.1:$PA"
+wait_table "127.0.10.1 . $PA"
 table | grep -q "$VIP . tcp" && fail "a userspace service in the table"
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exited with an error"
