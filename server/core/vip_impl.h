@@ -42,6 +42,7 @@ struct vip_space {
 	struct ptab		 by_key;	/* entries by key */
 	struct ptab		 by_addr;	/* entries by addr */
 	struct vip_entries	 released;	/* oldest release first */
+	uint64_t		 digest;	/* sum of vip_entry_digest */
 	size_t			 nentries;
 	size_t			 nused;
 	uint64_t		 seq;
@@ -58,10 +59,11 @@ struct vip_pool {
 	vip_saver		*saver;		/* NULL: vip_save writes */
 	void			*saver_arg;
 	/*
-	 * vip_digest of what the state file on disk holds, 0 when unknown
-	 * (nothing read or written yet, or a write failed): a save whose
-	 * snapshot has the same digest would write the same state again
-	 * and is skipped. The writer thread clears it when a write fails.
+	 * vip_pool_digest of what the state file on disk holds, 0 when
+	 * unknown (nothing read or written yet, or a write failed): a save
+	 * while the pool has the same digest would write the same state
+	 * again and is skipped. The writer thread clears it when a write
+	 * fails.
 	 */
 	uint64_t		 disk_digest;
 };
@@ -82,12 +84,15 @@ struct vip_entry *vip_find_addr(const struct vip_space *, uint32_t addr);
 /* Inside the range and neither the network nor the broadcast address. */
 bool	vip_usable(const struct vip_space *, uint32_t addr);
 /*
- * Adds one entry to a digest of a pool's state: which key holds which
- * address of the k-th range, and whether in use. The sum does not depend
- * on the order the entries come in.
+ * An entry's part of a digest of a pool's state: which key holds which
+ * address of a range of family af, and whether in use. A space's digest
+ * is the sum of its entries' parts, kept as they change (vip.c), so it
+ * does not depend on their order and costs nothing to read.
  */
-void	vip_digest_add(uint64_t *digest, size_t k, const char *key,
-    uint32_t addr, bool in_use);
+uint64_t vip_entry_digest(int af, const char *key, uint32_t addr,
+    bool in_use);
+/* The digest of the whole pool: its ranges and every space's entries. */
+uint64_t vip_pool_digest(const struct vip_pool *);
 /* Forgets every entry of the space. */
 void	vip_clear(struct vip_space *);
 /*

@@ -69,7 +69,6 @@ struct vip_snap {
 	char		*legacy;	/* removed once written, or NULL */
 	struct vip_snap_ent *v;		/* range by range */
 	char		*keys;
-	uint64_t	 digest;	/* vip_digest_add of the entries */
 	struct vip_pool	*pool;		/* outlives the writer's jobs */
 };
 
@@ -88,17 +87,6 @@ static char	*vip_snap_build(void *, size_t *);
 static void	vip_snap_done(void *, int);
 static int	vip_snap_order_cmp(const void *, const void *);
 
-void
-vip_digest_add(uint64_t *digest, size_t k, const char *key, uint32_t addr,
-    bool in_use)
-{
-	uint64_t h = hash_fnv1a(key, strlen(key));
-
-	h ^= ((uint64_t)addr << 8) | ((uint64_t)k << 1) | in_use;
-	/* A sum of mixed hashes: any order of the entries gives it. */
-	*digest += ptab_hash_u64(h) | ((uint64_t)ptab_hash_u64(~h) << 32);
-}
-
 /*
  * The digest of a pool as the file just read holds it (before every
  * entry is released); ranges are today's, which the file's match.
@@ -115,7 +103,7 @@ vip_load_digest(const struct vip_pool *p)
 		    strlen(p->sp[k]->range)));
 		for (pos = 0; (e = ptab_next(&p->sp[k]->by_key, &pos)) !=
 		    NULL; )
-			vip_digest_add(&d, k, e->key, e->addr,
+			d += vip_entry_digest(p->sp[k]->af, e->key, e->addr,
 			    e->saved_in_use);
 	}
 	return d;
@@ -485,10 +473,13 @@ vip_load_space(struct vip_space *p)
 	if (!vip_load_place(p, v))
 		vip_load_sort(p, v);
 	n = p->nentries;
+	p->digest = 0;
 	for (i = 0; i < n; i++) {
 		v[i]->in_use = false;
 		v[i]->seq = ++p->seq;
 		TAILQ_INSERT_TAIL(&p->released, v[i], rel);
+		p->digest += vip_entry_digest(p->af, v[i]->key, v[i]->addr,
+		    false);
 	}
 	p->nused = 0;
 	log_debug("%s: %zu remembered addresses", p->range, n);
@@ -659,8 +650,6 @@ vip_snap_take(const struct vip_pool *p)
 	for (k = 0; k < p->nsp; k++) {
 		const struct vip_space *sp = p->sp[k];
 
-		s->digest += ptab_hash_u64(hash_fnv1a(sp->range,
-		    strlen(sp->range)));
 		s->sp[k].af = sp->af;
 		s->sp[k].net = sp->net;
 		strlcpy(s->sp[k].range, sp->range, sizeof(s->sp[k].range));
@@ -671,8 +660,6 @@ vip_snap_take(const struct vip_pool *p)
 			s->v[i].addr = e->addr;
 			s->v[i].key = (uint32_t)off;
 			s->v[i].in_use = e->in_use;
-			vip_digest_add(&s->digest, k, e->key, e->addr,
-			    e->in_use);
 			off += l;
 			i++;
 		}
@@ -758,6 +745,7 @@ vip_save(struct vip_pool *p)
 {
 	struct statewr_job job;
 	struct vip_snap *s;
+	uint64_t digest;
 	size_t k;
 	bool dirty = false;
 	int saved, rc;
@@ -766,16 +754,14 @@ vip_save(struct vip_pool *p)
 		dirty = dirty || p->sp[k]->dirty;
 	if (p->state_path == NULL || !dirty)
 		return 0;
+	digest = vip_pool_digest(p);
+	if (digest == __atomic_load_n(&p->disk_digest, __ATOMIC_RELAXED))
+		goto clean;	/* on disk already (the order of reuse aside) */
 	if ((s = vip_snap_take(p)) == NULL) {
 		errno = ENOMEM;
 		goto fail;
 	}
-	if (s->digest == __atomic_load_n(&p->disk_digest, __ATOMIC_RELAXED)) {
-		/* The file holds this already (the order of reuse aside). */
-		free(s);
-		goto clean;
-	}
-	__atomic_store_n(&p->disk_digest, s->digest, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->disk_digest, digest, __ATOMIC_RELAXED);
 	job.build = vip_snap_build;
 	job.done = vip_snap_done;
 	job.ctx = s;

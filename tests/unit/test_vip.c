@@ -23,6 +23,7 @@
 #include "log.h"
 #include "util.h"
 #include "statewr.h"
+#include "vip_impl.h"
 #include "vip.h"
 
 struct fixture {
@@ -844,6 +845,59 @@ test_vip_restart_unchanged_not_saved(void **state)
 	vip_pool_free(p);
 }
 
+/* The digest of p counted from scratch, as vip_pool_digest keeps it. */
+static uint64_t
+digest_counted(const struct vip_pool *p)
+{
+	struct vip_entry *e;
+	uint64_t d = 0;
+	size_t k, pos;
+
+	for (k = 0; k < p->nsp; k++) {
+		d += ptab_hash_u64(hash_fnv1a(p->sp[k]->range,
+		    strlen(p->sp[k]->range)));
+		for (pos = 0; (e = ptab_next(&p->sp[k]->by_key, &pos)) !=
+		    NULL; )
+			d += vip_entry_digest(p->sp[k]->af, e->key, e->addr,
+			    e->in_use);
+	}
+	return d;
+}
+
+/*
+ * The digest kept as entries change equals the one counted afresh after
+ * any allocation, release, move to a requested address and reclaim of
+ * a released one, and after a restart.
+ */
+static void
+test_vip_digest_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct in_addr a, req;
+	char key[16], err[256];
+	int i;
+
+	srandom(11);
+	p = pool("10.250.0.0/26", f->path);	/* 62 addresses, 80 keys */
+	for (i = 0; i < 3000; i++) {
+		snprintf(key, sizeof(key), "k/%ld", random() % 80);
+		req.s_addr = random() % 4 == 0 ? htonl(0x0afa0000u |
+		    (uint32_t)(1 + random() % 62)) : 0;
+		if (random() % 3 == 0)
+			vip_release(p, key);
+		else
+			(void)vip_alloc(p, key, req, &a, err, sizeof(err));
+		if (vip_pool_digest(p) != digest_counted(p))
+			fail_msg("digest drifted at step %d", i);
+	}
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	p = pool("10.250.0.0/26", f->path);
+	assert_true(vip_pool_digest(p) == digest_counted(p));
+	vip_pool_free(p);
+}
+
 static double
 elapsed_s(const struct timespec *t0)
 {
@@ -1312,6 +1366,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_vip_restart_unchanged_not_saved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_digest_kept, setup,
+		    teardown),
 		cmocka_unit_test(test_vip_ranges_invalid),
 		cmocka_unit_test(test_vip6_alloc_stable),
 		cmocka_unit_test_setup_teardown(test_vip6_state_persisted,
