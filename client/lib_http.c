@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,18 +52,6 @@ static unsigned int cip_ms_left(const struct timespec *, unsigned int);
 static void	cip_sleep_ms(unsigned int);
 static bool	cip_header(struct curl_slist **, const char *, const char *,
     const char *);
-
-void
-cip_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 cip_url_parse(const char *url, struct cip_url *u, char *err, size_t errlen)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errf.h"
+
 struct cip_reply;
 
 /* A server URL: http://HOST[:PORT], or unix:/PATH or unix:///PATH. */
@@ -17,9 +19,6 @@ struct cip_url {
 	char		path[108];	/* unix: the socket's path */
 };
 
-/* snprintf into err (may be NULL or errlen 0). */
-void	cip_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), visibility("hidden")));
 
 /* Parses url into u. Returns 0, or -1 with a reason in err. */
 int	cip_url_parse(const char *url, struct cip_url *u, char *err,

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errf.h"
+
 struct timeval;
 struct timespec;
 
@@ -74,9 +76,8 @@ char	*xstrdup(const char *);
 char	*strdup_null(const char *);
 /* Compares two possibly NULL strings; NULL equals NULL only. */
 bool	streq_null(const char *, const char *);
-/* snprintf into err (may be NULL); always NUL-terminates. */
-void	errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* snprintf into err (may be NULL); always NUL-terminates (errf.h). */
+#define errf	cip_errf
 
 /*
  * Parses "A.B.C.D:PORT", "[V6]:PORT", "A.B.C.D" or "V6" (then port =

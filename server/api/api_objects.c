@@ -66,7 +66,7 @@ api_objects_unserved(struct api *api, const struct service *svc, json_t *st)
 		return;
 	if (svc->vip.s_addr != 0)
 		why4 = api->rt->vip_unserved(svc->key, AF_INET);
-	if (!in6_is_unset(&svc->vip6))
+	if (!in6_is_unset(&svc->ext->vip6))
 		why6 = api->rt->vip_unserved(svc->key, AF_INET6);
 	if ((why4 == NULL && why6 == NULL) || (arr = json_array()) == NULL)
 		return;
@@ -76,7 +76,7 @@ api_objects_unserved(struct api *api, const struct service *svc, json_t *st)
 		    why4));
 	if (why6 != NULL)
 		json_array_append_new(arr, json_pack("{s:s,s:s}", "ip",
-		    inet_ntop(AF_INET6, &svc->vip6, a, sizeof(a)), "reason",
+		    inet_ntop(AF_INET6, &svc->ext->vip6, a, sizeof(a)), "reason",
 		    why6));
 	json_object_set_new(st, "vipsNotServed", arr);
 }

@@ -3,7 +3,9 @@
  * api_store.c -- objects applied through the API survive a restart: they
  * are written to STATE_DIR/api-objects.json (a v1 List, replaced
  * atomically after every change) and applied again at startup. Pods
- * registered with a TTL lease are not written.
+ * registered with a TTL lease are not written. The loop only turns the
+ * API's objects into a jansson tree (the snapshot); the state writer's
+ * thread serializes and writes it.
  */
 #include "config.h"
 
@@ -41,6 +43,8 @@ struct api_store_walk {
 };
 
 static int	api_store_path(struct api *);
+static char	*api_store_build(void *, size_t *);
+static void	api_store_done(void *, int);
 
 static int
 api_store_path(struct api *api)
@@ -69,8 +73,6 @@ api_store_svc_cb(struct service *svc, void *arg)
 	struct api_store_walk *w = arg;
 	struct service **v;
 
-	if (svc->owner.kind != OWNER_API)
-		return;
 	if (w->nsvcs == w->capsvcs) {
 		w->capsvcs = w->capsvcs ? w->capsvcs * 2 : 16;
 		if ((v = reallocarray(w->svcs, w->capsvcs, sizeof(*v))) ==
@@ -89,7 +91,7 @@ api_store_pod_cb(struct pod *pod, void *arg)
 	struct api_store_walk *w = arg;
 	struct pod **v;
 
-	if (pod->owner.kind != OWNER_API || api_lease_held(w->api, pod->key))
+	if (api_lease_held(w->api, pod->key))
 		return;
 	if (w->npods == w->cappods) {
 		w->cappods = w->cappods ? w->cappods * 2 : 16;
@@ -124,12 +126,40 @@ api_store_cmp_pod(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->key, y->key);
 }
 
+/*
+ * statewr_job build: the List's text. Runs on the writer thread, which
+ * alone holds the tree (nothing in it is shared with the loop's).
+ */
+static char *
+api_store_build(void *arg, size_t *len)
+{
+	char *text;
+
+	if ((text = json_dumps(arg, JSON_INDENT(2) | JSON_SORT_KEYS)) ==
+	    NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*len = strlen(text);
+	return text;
+}
+
+/* statewr_job done: the tree is of no more use. */
+static void
+api_store_done(void *arg, int err)
+{
+	(void)err;
+	json_decref(arg);
+}
+
 int
 api_store_save(struct api *api)
 {
+	const struct owner o = { .kind = OWNER_API, .id = NULL };
 	struct api_store_walk w;
+	struct statewr_job job;
 	json_t *items = NULL, *doc = NULL, *it;
-	char *text = NULL, ns[API_NS_MAX + 1];
+	char ns[API_NS_MAX + 1];
 	const char *name;
 	size_t i, j;
 	int rc = -1;
@@ -138,8 +168,8 @@ api_store_save(struct api *api)
 		return 0;	/* no state directory: nothing persists */
 	memset(&w, 0, sizeof(w));
 	w.api = api;
-	registry_foreach_service(api->rt->reg, api_store_svc_cb, &w);
-	registry_foreach_pod(api->rt->reg, api_store_pod_cb, &w);
+	registry_foreach_owned(api->rt->reg, &o, api_store_svc_cb,
+	    api_store_pod_cb, &w);
 	if (w.oom || (items = json_array()) == NULL)
 		goto out;
 	if (w.nsvcs > 0)
@@ -174,21 +204,21 @@ api_store_save(struct api *api)
 	}
 	doc = objjson_list("List", items);
 	items = NULL;
-	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2) |
-	    JSON_SORT_KEYS)) == NULL)
+	if (doc == NULL)
 		goto out;
-	if (api->rt->sw != NULL) {
+	job.build = api_store_build;
+	job.done = api_store_done;
+	job.ctx = doc;
+	doc = NULL;	/* the job's now, freed by done */
+	if (api->rt->sw != NULL)
 		/* Written off the loop; api_reply_durable waits for it. */
-		rc = statewr_submit(api->rt->sw, api->state_path, text,
-		    strlen(text), 0600);
-		text = NULL;
-	} else if ((rc = statefile_write(api->state_path, text, strlen(text),
-	    0600)) != 0)
+		rc = statewr_submit_job(api->rt->sw, api->state_path, &job,
+		    0600);
+	else if ((rc = statewr_run_job(api->state_path, &job, 0600)) != 0)
 		log_warn("api: %s", api->state_path);
 out:
 	if (rc != 0)
 		log_warnx("api: cannot save %s", api->state_path);
-	free(text);
 	json_decref(doc);
 	json_decref(items);
 	free(w.svcs);

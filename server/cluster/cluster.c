@@ -246,8 +246,8 @@ cluster_reg_cb(enum registry_event ev, const struct service *svc,
 	case REG_SVC_REMOVED:
 		cluster_note(c, REGISTRY_SERVICE, svc->key, &svc->owner,
 		    true, false, svc->vip.s_addr != 0 ?
-		    inet4_str(svc->vip, ip) : NULL, in6_is_unset(&svc->vip6) ?
-		    NULL : inet_ntop(AF_INET6, &svc->vip6, ip6, sizeof(ip6)));
+		    inet4_str(svc->vip, ip) : NULL, in6_is_unset(&svc->ext->vip6) ?
+		    NULL : inet_ntop(AF_INET6, &svc->ext->vip6, ip6, sizeof(ip6)));
 		break;
 	case REG_POD_ADDED:
 	case REG_POD_CHANGED:
@@ -299,9 +299,9 @@ cluster_svc_vips(const struct service *svc, json_t *spec)
 	}
 	for (i = 0; i < n; i++) {
 		if (svc->families[i] == IP_FAMILY_V6) {
-			if (in6_is_unset(&svc->vip6))
+			if (in6_is_unset(&svc->ext->vip6))
 				break;
-			inet_ntop(AF_INET6, &svc->vip6, buf, sizeof(buf));
+			inet_ntop(AF_INET6, &svc->ext->vip6, buf, sizeof(buf));
 		} else {
 			if (svc->vip.s_addr == 0)
 				break;
@@ -342,7 +342,7 @@ cluster_value(struct cluster *c, const struct service *svc,
 		spec = json_object_get(obj, "spec");
 		/* The allocated VIPs travel, so every host uses them. */
 		if (spec != NULL && svc->type == SVC_CLUSTERIP &&
-		    svc->nreq_ips == 0 && cluster_svc_vips(svc, spec) != 0) {
+		    svc->ext->nreq_ips == 0 && cluster_svc_vips(svc, spec) != 0) {
 			json_decref(obj);
 			obj = NULL;
 		}
@@ -543,9 +543,9 @@ cluster_flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (rc == 0 && svc->vip.s_addr != 0)
 			rc = cluster_claims_add(cc, svc->key, k,
 			    inet4_str(svc->vip, ip));
-		if (rc == 0 && !in6_is_unset(&svc->vip6))
+		if (rc == 0 && !in6_is_unset(&svc->ext->vip6))
 			rc = cluster_claims_add(cc, svc->key, k,
-			    inet_ntop(AF_INET6, &svc->vip6, ip6, sizeof(ip6)));
+			    inet_ntop(AF_INET6, &svc->ext->vip6, ip6, sizeof(ip6)));
 	}
 	cluster_claims_send(cc);
 	if (rc != 0 || etcd_txn_commit(c->etcd, t, cluster_flush_done,

@@ -199,10 +199,10 @@ cluster_apply_kv(struct cluster *c, enum etcd_event ev,
 		goto out;
 	host = o.id;
 	metric_add(c->m_remote, 1);
-	if (set.nsvcs == 1 && set.svcs[0]->requested_vip.s_addr != 0)
-		inet4_str(set.svcs[0]->requested_vip, vip);
-	if (set.nsvcs == 1 && !in6_is_unset(&set.svcs[0]->requested_vip6))
-		inet_ntop(AF_INET6, &set.svcs[0]->requested_vip6, vip6,
+	if (set.nsvcs == 1 && set.svcs[0]->ext->requested_vip.s_addr != 0)
+		inet4_str(set.svcs[0]->ext->requested_vip, vip);
+	if (set.nsvcs == 1 && !in6_is_unset(&set.svcs[0]->ext->requested_vip6))
+		inet_ntop(AF_INET6, &set.svcs[0]->ext->requested_vip6, vip6,
 		    sizeof(vip6));
 	c->applying = true;
 	if ((rc = registry_apply(c->rt->reg, &o, &set, REGISTRY_MERGE, err,
@@ -745,8 +745,8 @@ cluster_svc_holds(const struct service *svc, const char *ip)
 
 	if (svc->vip.s_addr != 0 && strcmp(inet4_str(svc->vip, buf), ip) == 0)
 		return true;
-	return !in6_is_unset(&svc->vip6) && strcmp(inet_ntop(AF_INET6,
-	    &svc->vip6, buf, sizeof(buf)), ip) == 0;
+	return !in6_is_unset(&svc->ext->vip6) && strcmp(inet_ntop(AF_INET6,
+	    &svc->ext->vip6, buf, sizeof(buf)), ip) == 0;
 }
 
 void
@@ -765,7 +765,7 @@ cluster_swap(struct cluster *c, const char *svc_key, const char *vip,
 	memset(&rep, 0, sizeof(rep));
 	svc = registry_find_service_key(c->rt->reg, svc_key);
 	if (svc == NULL || svc->owner.kind == OWNER_ETCD ||
-	    svc->nreq_ips > 0)
+	    svc->ext->nreq_ips > 0)
 		goto out;	/* gone, not ours, or a VIP asked for */
 	if (vip != NULL && !cluster_svc_holds(svc, vip)) {
 		/*
@@ -782,8 +782,8 @@ cluster_swap(struct cluster *c, const char *svc_key, const char *vip,
 		goto out;
 	}
 	free(hmap_del(c->lost, inet4_str(svc->vip, ip)));
-	if (!in6_is_unset(&svc->vip6))
-		free(hmap_del(c->lost, inet_ntop(AF_INET6, &svc->vip6, ip6,
+	if (!in6_is_unset(&svc->ext->vip6))
+		free(hmap_del(c->lost, inet_ntop(AF_INET6, &svc->ext->vip6, ip6,
 		    sizeof(ip6))));
 	/* Our declaration, to apply again without its VIP. */
 	if ((j = objjson_service(svc, OBJJSON_MANIFEST)) == NULL ||
@@ -810,9 +810,9 @@ cluster_swap(struct cluster *c, const char *svc_key, const char *vip,
 	else if ((svc = registry_find_service_key(c->rt->reg, svc_key)) !=
 	    NULL)
 		log_info("etcd: %s moved to VIP %s%s%s", svc_key,
-		    inet4_str(svc->vip, ip), in6_is_unset(&svc->vip6) ? "" :
-		    " ", in6_is_unset(&svc->vip6) ? "" : inet_ntop(AF_INET6,
-		    &svc->vip6, ip6, sizeof(ip6)));
+		    inet4_str(svc->vip, ip), in6_is_unset(&svc->ext->vip6) ? "" :
+		    " ", in6_is_unset(&svc->ext->vip6) ? "" : inet_ntop(AF_INET6,
+		    &svc->ext->vip6, ip6, sizeof(ip6)));
 	c->applying = false;
 	c->swapping = false;
 	free(o.id);

@@ -454,7 +454,8 @@ want_ip(struct ynode_ctx *c, yaml_node_t *n, const char *what,
  * Rules that need the daemon's ranges are service_ip_families'.
  */
 static int
-parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
+parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s,
+    struct service_ext *x)
 {
 	yaml_node_t *n, *ips;
 	yaml_node_item_t *it;
@@ -472,10 +473,10 @@ parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
 		if (strcmp(str, "None") == 0)
 			s->type = SVC_HEADLESS;
 		else if (*str != '\0') {
-			if (want_ip(c, n, "spec.clusterIP", &s->requested_vip,
-			    &s->requested_vip6, &fam) != 0)
+			if (want_ip(c, n, "spec.clusterIP", &x->requested_vip,
+			    &x->requested_vip6, &fam) != 0)
 				return -1;
-			s->req_ip_families[s->nreq_ips++] = fam;
+			x->req_ip_families[x->nreq_ips++] = fam;
 		}
 		first = str;
 	}
@@ -508,9 +509,9 @@ parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
 				    "must be a single \"None\" for a headless "
 				    "service");
 			if (want_ip(c, n, "spec.clusterIPs[]",
-			    &s->requested_vip, &s->requested_vip6, &fam) != 0)
+			    &x->requested_vip, &x->requested_vip6, &fam) != 0)
 				return -1;
-			s->req_ip_families[s->nreq_ips++] = fam;
+			x->req_ip_families[x->nreq_ips++] = fam;
 		}
 	}
 	n = ynode_get(c, spec, "ipFamilies");
@@ -525,14 +526,14 @@ parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
 			if ((v = ip_family_parse(str)) < 0)
 				return ynode_fail(c, f, "spec.ipFamilies[]: "
 				    "\"%s\" is not IPv4 or IPv6", str);
-			if (s->nreq_families == 2)
+			if (x->nreq_families == 2)
 				return ynode_fail(c, f, "spec.ipFamilies: at "
 				    "most two families");
-			if (s->nreq_families == 1 &&
-			    s->req_families[0] == (enum ip_family)v)
+			if (x->nreq_families == 1 &&
+			    x->req_families[0] == (enum ip_family)v)
 				return ynode_fail(c, f, "spec.ipFamilies[1]: "
 				    "duplicate value \"%s\"", str);
-			s->req_families[s->nreq_families++] =
+			x->req_families[x->nreq_families++] =
 			    (enum ip_family)v;
 		}
 	}
@@ -544,7 +545,7 @@ parse_svc_families(struct ynode_ctx *c, yaml_node_t *spec, struct service *s)
 			return ynode_fail(c, n, "spec.ipFamilyPolicy: \"%s\" "
 			    "is not SingleStack, PreferDualStack or "
 			    "RequireDualStack", str);
-		s->req_policy = (enum ip_family_policy)v;
+		x->req_policy = (enum ip_family_policy)v;
 	}
 	return 0;
 }
@@ -916,6 +917,7 @@ static int
 parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 {
 	struct service *s;
+	struct service_ext x = service_ext_none;
 	struct meta m;
 	yaml_node_t *spec, *n;
 	const char *str;
@@ -928,13 +930,13 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		return ynode_fail(c, doc, "out of memory");
 	s->line = (uint32_t)doc->start_mark.line + 1;
 	s->col = (uint32_t)doc->start_mark.column + 1;
-	if (parse_meta(c, doc, &m, &s->labels, &s->annotations, true) != 0)
+	if (parse_meta(c, doc, &m, &s->labels, &x.annotations, true) != 0)
 		goto fail;
 	if (service_set_name(s, m.ns, m.name) != 0) {
 		ynode_fail(c, doc, "out of memory");
 		goto fail;
 	}
-	if ((str = labels_get(&s->annotations, ANNOTATION_LB)) != NULL) {
+	if ((str = labels_get(&x.annotations, ANNOTATION_LB)) != NULL) {
 		if ((a = lb_algo_parse(str)) < 0) {
 			ynode_fail(c, m.node, "annotation %s: \"%s\" is not "
 			    "random, round-robin or least-connections",
@@ -944,7 +946,7 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		s->algo = (enum lb_algo)a;
 		s->algo_explicit = true;
 	}
-	if ((str = labels_get(&s->annotations, PROXYMODE_ANNOTATION)) !=
+	if ((str = labels_get(&x.annotations, PROXYMODE_ANNOTATION)) !=
 	    NULL && proxy_mode_parse(str) < 0) {
 		ynode_fail(c, m.node, "annotation %s: \"%s\" is not "
 		    "userspace or nftables", PROXYMODE_ANNOTATION, str);
@@ -984,19 +986,19 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		if (ynode_want_str(c, n, "spec.externalName", &str) != 0)
 			goto fail;
 		/* A fully qualified name: stored without the root's dot. */
-		if ((s->external_name = strdup(str)) == NULL)
+		if ((x.external_name = strdup(str)) == NULL)
 			goto nomem;
-		l = strlen(s->external_name);
-		if (l > 1 && s->external_name[l - 1] == '.')
-			s->external_name[l - 1] = '\0';
-		if (!validate_dns_subdomain(s->external_name,
-		    strlen(s->external_name))) {
+		l = strlen(x.external_name);
+		if (l > 1 && x.external_name[l - 1] == '.')
+			x.external_name[l - 1] = '\0';
+		if (!validate_dns_subdomain(x.external_name,
+		    strlen(x.external_name))) {
 			ynode_fail(c, n, "spec.externalName: \"%s\" is not a "
 			    "valid DNS name", str);
 			goto fail;
 		}
 	}
-	if (parse_svc_families(c, spec, s) != 0)
+	if (parse_svc_families(c, spec, s, &x) != 0)
 		goto fail;
 	if (parse_selector(c, ynode_get(c, spec, "selector"), &s->selector))
 		goto fail;
@@ -1019,10 +1021,10 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 	if (n != NULL) {
 		if (ynode_want_uint(c, n, "timeoutSeconds", 1, 86400, &v) != 0)
 			goto fail;
-		s->affinity_timeout_s = (uint32_t)v;
+		x.affinity_timeout_s = (uint32_t)v;
 	}
 	/* Go's strconv.ParseBool spellings of true, as Kubernetes reads it. */
-	if ((str = labels_get(&s->annotations, ANNOTATION_UNREADY)) != NULL)
+	if ((str = labels_get(&x.annotations, ANNOTATION_UNREADY)) != NULL)
 		s->publish_not_ready = strcmp(str, "true") == 0 ||
 		    strcmp(str, "True") == 0 || strcmp(str, "TRUE") == 0 ||
 		    strcmp(str, "t") == 0 || strcmp(str, "T") == 0 ||
@@ -1035,11 +1037,14 @@ parse_service(struct ynode_ctx *c, yaml_node_t *doc, struct objset *out)
 		/* Kubernetes honours either. */
 		s->publish_not_ready = s->publish_not_ready || b;
 	}
+	if (service_ext_adopt(s, &x) != 0)
+		goto nomem;
 	if (objset_add_service(out, s) == 0)
 		return 0;
 nomem:
 	ynode_fail(c, doc, "out of memory");
 fail:
+	service_ext_clear(&x);
 	service_free(s);
 	return -1;
 }

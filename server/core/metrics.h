@@ -39,6 +39,9 @@ struct metric_def {
 	const char	*help;
 	const char	*labels;	/* after the caller's, or "" */
 };
+/* A metric_def of the struct metric * field f of struct st. */
+#define METRIC_DEF(st, f, family, type, help, labels)			\
+	{ offsetof(struct st, f), family, type, help, labels }
 /*
  * metrics_get for each of n defs, the handle stored at owner + off; the
  * labels are prefix's (may be "") followed by the row's.

@@ -3,12 +3,18 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "registry.h"
 #include "util.h"
+
+const struct service_ext service_ext_none = {
+	.affinity_timeout_s = 10800,
+};
 
 const char *
 owner_describe(const struct owner *o, char *buf, size_t len)
@@ -242,7 +248,7 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
     uint8_t *nout, char *err, size_t errlen)
 {
 	static const enum ip_family v4only[] = { IP_FAMILY_V4 };
-	enum ip_family_policy pol = s->req_policy;
+	enum ip_family_policy pol = s->ext->req_policy;
 	enum ip_family fam[2];
 	size_t n = 0, i, k;
 
@@ -253,49 +259,49 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 		ncluster = 1;
 	}
 	if (s->type == SVC_EXTERNALNAME) {
-		if (s->req_policy != IPFP_UNSET) {
+		if (s->ext->req_policy != IPFP_UNSET) {
 			errf(err, errlen, "spec.ipFamilyPolicy: may not be "
 			    "set for type ExternalName");
 			return ERR_INVAL;
 		}
-		if (s->nreq_families != 0) {
+		if (s->ext->nreq_families != 0) {
 			errf(err, errlen, "spec.ipFamilies: may not be set "
 			    "for type ExternalName");
 			return ERR_INVAL;
 		}
 		return 0;
 	}
-	if (s->nreq_families > 2 || s->nreq_ips > 2) {
+	if (s->ext->nreq_families > 2 || s->ext->nreq_ips > 2) {
 		errf(err, errlen, "spec.%s: may hold at most two entries",
-		    s->nreq_ips > 2 ? "clusterIPs" : "ipFamilies");
+		    s->ext->nreq_ips > 2 ? "clusterIPs" : "ipFamilies");
 		return ERR_INVAL;
 	}
-	if (s->nreq_families == 2 &&
-	    s->req_families[0] == s->req_families[1]) {
+	if (s->ext->nreq_families == 2 &&
+	    s->ext->req_families[0] == s->ext->req_families[1]) {
 		errf(err, errlen, "spec.ipFamilies[1]: duplicate value \"%s\"",
-		    ip_family_name(s->req_families[1]));
+		    ip_family_name(s->ext->req_families[1]));
 		return ERR_INVAL;
 	}
-	if (s->nreq_ips == 2 &&
-	    s->req_ip_families[0] == s->req_ip_families[1]) {
+	if (s->ext->nreq_ips == 2 &&
+	    s->ext->req_ip_families[0] == s->ext->req_ip_families[1]) {
 		errf(err, errlen, "spec.clusterIPs: may hold no more than one "
 		    "address per IP family");
 		return ERR_INVAL;
 	}
 	if (pol == IPFP_SINGLE_STACK &&
-	    (s->nreq_families == 2 || s->nreq_ips == 2)) {
+	    (s->ext->nreq_families == 2 || s->ext->nreq_ips == 2)) {
 		errf(err, errlen, "spec.ipFamilyPolicy: must be "
 		    "RequireDualStack or PreferDualStack when two '%s' are "
-		    "given", s->nreq_ips == 2 ? "clusterIPs" : "ipFamilies");
+		    "given", s->ext->nreq_ips == 2 ? "clusterIPs" : "ipFamilies");
 		return ERR_INVAL;
 	}
-	for (i = 0; i < s->nreq_families; i++)
-		fam[n++] = s->req_families[i];
+	for (i = 0; i < s->ext->nreq_families; i++)
+		fam[n++] = s->ext->req_families[i];
 	/* Families follow clusterIPs, which must agree with ipFamilies. */
-	for (i = 0; i < s->nreq_ips; i++) {
+	for (i = 0; i < s->ext->nreq_ips; i++) {
 		if (i >= n)
-			fam[n++] = s->req_ip_families[i];
-		else if (fam[i] != s->req_ip_families[i]) {
+			fam[n++] = s->ext->req_ip_families[i];
+		else if (fam[i] != s->ext->req_ip_families[i]) {
 			errf(err, errlen, "spec.ipFamilies[%zu]: %s does not "
 			    "match the family of spec.clusterIPs[%zu]", i,
 			    ip_family_name(fam[i]), i);
@@ -331,7 +337,7 @@ service_ip_families(const struct service *s, const enum ip_family *cluster,
 		if (k == ncluster) {
 			errf(err, errlen, "spec.%s[%zu]: %s is not configured "
 			    "on this daemon (no --vip-range of that family)",
-			    i < s->nreq_families ? "ipFamilies" : "clusterIPs",
+			    i < s->ext->nreq_families ? "ipFamilies" : "clusterIPs",
 			    i, ip_family_name(fam[i]));
 			return ERR_INVAL;
 		}
@@ -349,27 +355,100 @@ done:
 }
 
 /*
- * The key "ns/name", the namespace and the name share one block that
- * *key owns: "ns/name\0ns\0" with *name pointing after the slash.
+ * Namespaces, interned: every object of a namespace points at one copy
+ * of its name, counted, freed with the last object. A namespace holds
+ * many objects, so a copy of its name in each (100,000 times "default")
+ * was a block of its own. The lock is for form: objects are made and
+ * freed on the loop.
+ */
+struct ns_name {
+	size_t	 refs;
+	char	 name[];
+};
+
+static struct hmap	*ns_names;
+static pthread_mutex_t	 ns_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static char *
+ns_get(const char *ns)
+{
+	struct ns_name *n;
+	size_t len;
+
+	pthread_mutex_lock(&ns_mu);
+	if (ns_names == NULL && (ns_names = hmap_new()) == NULL)
+		goto fail;
+	if ((n = hmap_get(ns_names, ns)) == NULL) {
+		len = strlen(ns);
+		if ((n = malloc(sizeof(*n) + len + 1)) == NULL)
+			goto fail;
+		n->refs = 0;
+		memcpy(n->name, ns, len + 1);
+		if (hmap_put(ns_names, ns, n, NULL) != 0) {
+			free(n);
+			goto fail;
+		}
+	}
+	n->refs++;
+	pthread_mutex_unlock(&ns_mu);
+	return n->name;
+fail:
+	pthread_mutex_unlock(&ns_mu);
+	return NULL;
+}
+
+static void
+ns_put(const char *ns)
+{
+	struct ns_name *n;
+
+	if (ns == NULL)
+		return;
+	pthread_mutex_lock(&ns_mu);
+	if ((n = hmap_get(ns_names, ns)) != NULL && --n->refs == 0) {
+		free(hmap_del(ns_names, ns));
+		if (hmap_count(ns_names) == 0) {
+			hmap_free(ns_names, NULL);
+			ns_names = NULL;
+		}
+	}
+	pthread_mutex_unlock(&ns_mu);
+}
+
+/*
+ * The key "ns/name" owns a block that name points into (after the
+ * slash); ns is the interned namespace (ns_get).
  */
 static int
 set_names(char **ns, char **name, char **key, const char *n,
     const char *nm)
 {
 	size_t nlen = strlen(n), mlen = strlen(nm);
-	char *k;
+	char *k, *in;
 
-	if ((k = malloc(2 * nlen + mlen + 3)) == NULL)
+	if ((k = malloc(nlen + mlen + 2)) == NULL)
 		return ERR_NOMEM;
+	if ((in = ns_get(n)) == NULL) {
+		free(k);
+		return ERR_NOMEM;
+	}
 	memcpy(k, n, nlen);
 	k[nlen] = '/';
 	memcpy(k + nlen + 1, nm, mlen + 1);
-	memcpy(k + nlen + mlen + 2, n, nlen + 1);
 	free(*key);
+	ns_put(*ns);
 	*key = k;
 	*name = k + nlen + 1;
-	*ns = k + nlen + mlen + 2;
+	*ns = in;
 	return 0;
+}
+
+/* Frees what set_names set. */
+static void
+free_names(char *ns, char *key)
+{
+	free(key);
+	ns_put(ns);
 }
 
 struct service *
@@ -380,9 +459,62 @@ service_new(void)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->type = SVC_CLUSTERIP;
-	s->affinity_timeout_s = 10800;
+	s->ext = &service_ext_none;
 	s->algo = LB_RANDOM;
 	return s;
+}
+
+struct service_ext *
+service_ext_mut(struct service *s)
+{
+	struct service_ext *x;
+
+	if (s->ext != &service_ext_none)
+		return (struct service_ext *)(uintptr_t)s->ext;
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return NULL;
+	*x = service_ext_none;
+	s->ext = x;
+	return x;
+}
+
+static bool
+service_ext_is_default(const struct service_ext *x)
+{
+	const struct service_ext *d = &service_ext_none;
+
+	return x->annotations.n == 0 && x->external_name == NULL &&
+	    x->requested_vip.s_addr == 0 &&
+	    in6_is_unset(&x->requested_vip6) && in6_is_unset(&x->vip6) &&
+	    x->affinity_timeout_s == d->affinity_timeout_s &&
+	    x->nreq_ips == 0 && x->nreq_families == 0 &&
+	    x->req_policy == d->req_policy;
+}
+
+int
+service_ext_adopt(struct service *s, struct service_ext *x)
+{
+	struct service_ext *own;
+
+	if (service_ext_is_default(x)) {
+		service_ext_clear(x);
+		return 0;
+	}
+	if ((own = service_ext_mut(s)) == NULL)
+		return ERR_NOMEM;
+	labels_clear(&own->annotations);
+	free(own->external_name);
+	*own = *x;
+	*x = service_ext_none;
+	return 0;
+}
+
+void
+service_ext_clear(struct service_ext *x)
+{
+	labels_clear(&x->annotations);
+	free(x->external_name);
+	*x = service_ext_none;
 }
 
 int
@@ -398,11 +530,15 @@ service_free(struct service *s)
 
 	if (s == NULL)
 		return;
-	free(s->key);	/* holds ns and name too */
+	free_names(s->ns, s->key);
 	labels_clear(&s->labels);
-	labels_clear(&s->annotations);
 	selector_free(s->selector);
-	free(s->external_name);
+	if (s->ext != &service_ext_none) {
+		struct service_ext *x = service_ext_mut(s);
+
+		service_ext_clear(x);
+		free(x);
+	}
 	for (i = 0; i < s->nports; i++) {
 		free(s->ports[i].name);
 		free(s->ports[i].target_name);
@@ -442,21 +578,21 @@ service_spec_equal(const struct service *a, const struct service *b)
 		return false;
 	return strcmp(a->key, b->key) == 0 &&
 	    labels_equal(&a->labels, &b->labels) &&
-	    labels_equal(&a->annotations, &b->annotations) &&
+	    labels_equal(&a->ext->annotations, &b->ext->annotations) &&
 	    a->type == b->type &&
-	    streq_null(a->external_name, b->external_name) &&
-	    a->requested_vip.s_addr == b->requested_vip.s_addr &&
-	    memcmp(&a->requested_vip6, &b->requested_vip6,
-	    sizeof(a->requested_vip6)) == 0 &&
-	    a->nreq_ips == b->nreq_ips &&
-	    memcmp(a->req_ip_families, b->req_ip_families,
-	    a->nreq_ips * sizeof(a->req_ip_families[0])) == 0 &&
-	    a->nreq_families == b->nreq_families &&
-	    memcmp(a->req_families, b->req_families,
-	    a->nreq_families * sizeof(a->req_families[0])) == 0 &&
-	    a->req_policy == b->req_policy &&
+	    streq_null(a->ext->external_name, b->ext->external_name) &&
+	    a->ext->requested_vip.s_addr == b->ext->requested_vip.s_addr &&
+	    memcmp(&a->ext->requested_vip6, &b->ext->requested_vip6,
+	    sizeof(a->ext->requested_vip6)) == 0 &&
+	    a->ext->nreq_ips == b->ext->nreq_ips &&
+	    memcmp(a->ext->req_ip_families, b->ext->req_ip_families,
+	    a->ext->nreq_ips * sizeof(a->ext->req_ip_families[0])) == 0 &&
+	    a->ext->nreq_families == b->ext->nreq_families &&
+	    memcmp(a->ext->req_families, b->ext->req_families,
+	    a->ext->nreq_families * sizeof(a->ext->req_families[0])) == 0 &&
+	    a->ext->req_policy == b->ext->req_policy &&
 	    a->affinity == b->affinity &&
-	    a->affinity_timeout_s == b->affinity_timeout_s &&
+	    a->ext->affinity_timeout_s == b->ext->affinity_timeout_s &&
 	    a->algo_explicit == b->algo_explicit &&
 	    (!a->algo_explicit || a->algo == b->algo) &&
 	    a->publish_not_ready == b->publish_not_ready &&
@@ -492,7 +628,7 @@ pod_free(struct pod *p)
 
 	if (p == NULL)
 		return;
-	free(p->key);	/* holds ns and name too */
+	free_names(p->ns, p->key);
 	labels_clear(&p->labels);
 	labels_clear(&p->annotations);
 	for (i = 0; i < p->nports; i++)

@@ -217,7 +217,7 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 	int rc = 0;
 
 	if ((doc = objjson_doc("Service", objjson_metadata(svc->ns, svc->name,
-	    &svc->labels, &svc->annotations, &svc->owner, svc->created,
+	    &svc->labels, &svc->ext->annotations, &svc->owner, svc->created,
 	    mode))) == NULL)
 		return NULL;
 	spec = json_object();
@@ -235,25 +235,25 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 			rc |= objjson_set(spec, "clusterIPs",
 			    json_pack("[s]", "None"));
 	} else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_MANIFEST &&
-	    svc->nreq_ips > 0) {
+	    svc->ext->nreq_ips > 0) {
 		rc |= objjson_set(spec, "clusterIP", json_string(objjson_addr(
-		    svc->req_ip_families[0], svc->requested_vip,
-		    &svc->requested_vip6, ip, sizeof(ip))));
-		if (svc->nreq_ips == 2 && (ips = json_array()) != NULL) {
+		    svc->ext->req_ip_families[0], svc->ext->requested_vip,
+		    &svc->ext->requested_vip6, ip, sizeof(ip))));
+		if (svc->ext->nreq_ips == 2 && (ips = json_array()) != NULL) {
 			for (i = 0; i < 2; i++)
 				rc |= json_array_append_new(ips, json_string(
-				    objjson_addr(svc->req_ip_families[i],
-				    svc->requested_vip, &svc->requested_vip6,
+				    objjson_addr(svc->ext->req_ip_families[i],
+				    svc->ext->requested_vip, &svc->ext->requested_vip6,
 				    ip, sizeof(ip))));
 			rc |= objjson_set(spec, "clusterIPs", ips);
 		}
 	} else if (svc->type == SVC_CLUSTERIP && mode == OBJJSON_STATE &&
-	    (svc->vip.s_addr != 0 || !in6_is_unset(&svc->vip6))) {
+	    (svc->vip.s_addr != 0 || !in6_is_unset(&svc->ext->vip6))) {
 		ips = json_array();
 		for (i = 0; ips != NULL && i < svc->nfamilies; i++)
 			rc |= json_array_append_new(ips, json_string(
 			    objjson_addr(svc->families[i], svc->vip,
-			    &svc->vip6, ip, sizeof(ip))));
+			    &svc->ext->vip6, ip, sizeof(ip))));
 		if (ips != NULL && svc->nfamilies == 0)
 			rc |= json_array_append_new(ips, json_string(
 			    inet4_str(svc->vip, ip)));
@@ -261,9 +261,9 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 		    json_incref(json_array_get(ips, 0)));
 		rc |= objjson_set(spec, "clusterIPs", ips);
 	}
-	if (svc->type == SVC_EXTERNALNAME && svc->external_name != NULL)
+	if (svc->type == SVC_EXTERNALNAME && svc->ext->external_name != NULL)
 		rc |= objjson_set(spec, "externalName",
-		    json_string(svc->external_name));
+		    json_string(svc->ext->external_name));
 	ports = json_array();
 	for (i = 0; i < svc->nports && ports != NULL; i++) {
 		sp = &svc->ports[i];
@@ -287,7 +287,7 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 	    svc->affinity == AFFINITY_CLIENTIP ? "ClientIP" : "None"));
 	if (svc->affinity == AFFINITY_CLIENTIP) {
 		cfg = json_pack("{s:{s:I}}", "clientIP", "timeoutSeconds",
-		    (json_int_t)svc->affinity_timeout_s);
+		    (json_int_t)svc->ext->affinity_timeout_s);
 		rc |= objjson_set(spec, "sessionAffinityConfig", cfg);
 	}
 	if (svc->publish_not_ready)
@@ -307,15 +307,15 @@ objjson_service(const struct service *svc, enum objjson_mode mode)
 		rc |= objjson_set(spec, "ipFamilyPolicy",
 		    json_string(ip_family_policy_name(svc->policy)));
 	} else if (mode == OBJJSON_MANIFEST) {
-		if (svc->nreq_families > 0 && (ips = json_array()) != NULL) {
-			for (i = 0; i < svc->nreq_families; i++)
+		if (svc->ext->nreq_families > 0 && (ips = json_array()) != NULL) {
+			for (i = 0; i < svc->ext->nreq_families; i++)
 				rc |= json_array_append_new(ips, json_string(
-				    ip_family_name(svc->req_families[i])));
+				    ip_family_name(svc->ext->req_families[i])));
 			rc |= objjson_set(spec, "ipFamilies", ips);
 		}
-		if (svc->req_policy != IPFP_UNSET)
+		if (svc->ext->req_policy != IPFP_UNSET)
 			rc |= objjson_set(spec, "ipFamilyPolicy", json_string(
-			    ip_family_policy_name(svc->req_policy)));
+			    ip_family_policy_name(svc->ext->req_policy)));
 	}
 	if (mode == OBJJSON_STATE)
 		rc |= objjson_set(doc, "status",

@@ -31,7 +31,7 @@ service_proxy_mode(const struct service *svc, enum proxy_mode dflt,
 
 	if (why != NULL)
 		*why = NULL;
-	if ((a = labels_get(&svc->annotations, PROXYMODE_ANNOTATION)) !=
+	if ((a = labels_get(&svc->ext->annotations, PROXYMODE_ANNOTATION)) !=
 	    NULL && (m = proxy_mode_parse(a)) >= 0)
 		dflt = (enum proxy_mode)m;
 	if (dflt == PROXY_MODE_USERSPACE)
@@ -44,7 +44,7 @@ service_proxy_mode(const struct service *svc, enum proxy_mode dflt,
 			    "nftables or CAP_NET_ADMIN needed)";
 		return PROXY_MODE_USERSPACE;
 	}
-	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->vip6)) {
+	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->ext->vip6)) {
 		if (why != NULL)
 			*why = "the service has no VIP";
 		return PROXY_MODE_USERSPACE;
@@ -55,7 +55,7 @@ service_proxy_mode(const struct service *svc, enum proxy_mode dflt,
 			    "forwarder";
 		return PROXY_MODE_USERSPACE;
 	}
-	if ((a = labels_get(&svc->annotations, PROXYMODE_RETRY_ANNOTATION)) !=
+	if ((a = labels_get(&svc->ext->annotations, PROXYMODE_RETRY_ANNOTATION)) !=
 	    NULL && strcmp(a, "true") == 0) {
 		if (why != NULL)
 			*why = "connect-retry needs the userspace forwarder";

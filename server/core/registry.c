@@ -145,13 +145,13 @@ in6_hash(const struct in6_addr *a)
 static uint32_t
 vip6_hash(const void *o)
 {
-	return in6_hash(&((const struct service *)o)->vip6);
+	return in6_hash(&((const struct service *)o)->ext->vip6);
 }
 
 static bool
 vip6_match(const void *o, const void *key)
 {
-	return memcmp(&((const struct service *)o)->vip6, key,
+	return memcmp(&((const struct service *)o)->ext->vip6, key,
 	    sizeof(struct in6_addr)) == 0;
 }
 
@@ -684,13 +684,13 @@ svc_track_vip6(struct registry *r, struct service *s, bool add)
 {
 	struct service *prev;
 
-	if (in6_is_unset(&s->vip6))
+	if (in6_is_unset(&s->ext->vip6))
 		return;
 	if (!add) {
 		ptab_remove(&r->by_vip6, s);
 		return;
 	}
-	prev = ptab_find(&r->by_vip6, vip6_hash(s), vip6_match, &s->vip6);
+	prev = ptab_find(&r->by_vip6, vip6_hash(s), vip6_match, &s->ext->vip6);
 	if (prev == s)
 		return;
 	if (prev != NULL)
@@ -949,7 +949,7 @@ svc_remove(struct registry *r, struct service *s, bool release_vip)
 	ns_ref(r, s->ns, -1);
 	if (release_vip && r->vips && s->vip.s_addr != 0)
 		vip_release(r->vips, s->key);
-	if (release_vip && r->vips && !in6_is_unset(&s->vip6))
+	if (release_vip && r->vips && !in6_is_unset(&s->ext->vip6))
 		vip_release6(r->vips, s->key);
 	publish(r, REG_SVC_REMOVED, s, NULL);
 	service_free(s);
@@ -1318,8 +1318,8 @@ apply_families(struct registry *r, struct objset *set, char *err,
 		 * range for: that family too, its VIP as it is.
 		 */
 		if (set->published && n == 1 && (cluster[0] == IP_FAMILY_V4 ?
-		    !in6_is_unset(&s->requested_vip6) :
-		    s->requested_vip.s_addr != 0)) {
+		    !in6_is_unset(&s->ext->requested_vip6) :
+		    s->ext->requested_vip.s_addr != 0)) {
 			cluster[1] = cluster[0] == IP_FAMILY_V4 ?
 			    IP_FAMILY_V6 : IP_FAMILY_V4;
 			n = 2;
@@ -1343,6 +1343,23 @@ struct vip_undo {
 };
 
 /*
+ * Sets s's IPv6 VIP; :: needs no extension of its own. Returns 0 or
+ * ERR_NOMEM.
+ */
+static int
+svc_set_vip6(struct service *s, const struct in6_addr *a)
+{
+	struct service_ext *x;
+
+	if (in6_is_unset(a) && in6_is_unset(&s->ext->vip6))
+		return 0;
+	if ((x = service_ext_mut(s)) == NULL)
+		return ERR_NOMEM;
+	x->vip6 = *a;
+	return 0;
+}
+
+/*
  * Gives s its IPv6 VIP: the old one when the request allows, else from
  * the pool. Records what to undo.
  */
@@ -1355,46 +1372,57 @@ apply_vip6(struct registry *r, const struct objset *set, struct service *s,
 	struct in6_addr got;
 	int rc;
 
-	if (old && !in6_is_unset(&old->vip6) &&
-	    (in6_is_unset(&s->requested_vip6) ||
-	    memcmp(&s->requested_vip6, &old->vip6, sizeof(got)) == 0)) {
-		s->vip6 = old->vip6;
+	if (old && !in6_is_unset(&old->ext->vip6) &&
+	    (in6_is_unset(&s->ext->requested_vip6) ||
+	    memcmp(&s->ext->requested_vip6, &old->ext->vip6, sizeof(got)) == 0)) {
+		if (svc_set_vip6(s, &old->ext->vip6) != 0) {
+			errf(err, errlen, "out of memory");
+			return ERR_NOMEM;
+		}
 		return 0;
 	}
-	if (set->published && !in6_is_unset(&s->requested_vip6) &&
+	if (set->published && !in6_is_unset(&s->ext->requested_vip6) &&
 	    (vip_range6(r->vips) == NULL ||
-	    !vip_in_range6(r->vips, &s->requested_vip6))) {
+	    !vip_in_range6(r->vips, &s->ext->requested_vip6))) {
 		/* Another host's, outside this one's range: as it is. */
-		if (old && !in6_is_unset(&old->vip6) &&
-		    vip_in_range6(r->vips, &old->vip6)) {
+		struct in6_addr req = s->ext->requested_vip6;
+
+		if (old && !in6_is_unset(&old->ext->vip6) &&
+		    vip_in_range6(r->vips, &old->ext->vip6)) {
 			undo[*nundo].key = s->key;
 			undo[*nundo].v6 = true;
-			undo[*nundo].prev6 = old->vip6;
+			undo[*nundo].prev6 = old->ext->vip6;
 			(*nundo)++;
 			vip_release6(r->vips, s->key);
 		}
-		s->vip6 = s->requested_vip6;
+		if (svc_set_vip6(s, &req) != 0) {
+			errf(err, errlen, "out of memory");
+			return ERR_NOMEM;
+		}
 		return 0;
 	}
 	undo[*nundo].key = s->key;
 	undo[*nundo].v6 = true;
 	memset(&undo[*nundo].prev6, 0, sizeof(got));
 	if (old)
-		undo[*nundo].prev6 = old->vip6;
-	rc = vip_alloc6(r->vips, s->key, &s->requested_vip6, &got, e2,
+		undo[*nundo].prev6 = old->ext->vip6;
+	rc = vip_alloc6(r->vips, s->key, &s->ext->requested_vip6, &got, e2,
 	    sizeof(e2));
 	if (rc != 0) {
 		set_where(set, s->line, s->col, at, sizeof(at));
-		if (!in6_is_unset(&s->requested_vip6))
+		if (!in6_is_unset(&s->ext->requested_vip6))
 			errf(err, errlen, "%sservice %s: clusterIP %s: %s", at,
-			    s->key, inet_ntop(AF_INET6, &s->requested_vip6, a,
+			    s->key, inet_ntop(AF_INET6, &s->ext->requested_vip6, a,
 			    sizeof(a)), e2);
 		else
 			errf(err, errlen, "%sservice %s: %s", at, s->key, e2);
 		return rc;
 	}
 	(*nundo)++;
-	s->vip6 = got;
+	if (svc_set_vip6(s, &got) != 0) {
+		errf(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
 	return 0;
 }
 
@@ -1425,9 +1453,13 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 			continue;
 		if (r->vips == NULL) {
 			if (service_has_family(s, IP_FAMILY_V4))
-				s->vip = s->requested_vip;
-			if (service_has_family(s, IP_FAMILY_V6))
-				s->vip6 = s->requested_vip6;
+				s->vip = s->ext->requested_vip;
+			if (service_has_family(s, IP_FAMILY_V6) &&
+			    (rc = svc_set_vip6(s,
+			    &s->ext->requested_vip6)) != 0) {
+				errf(err, errlen, "out of memory");
+				break;
+			}
 			continue;
 		}
 		if (service_has_family(s, IP_FAMILY_V6) &&
@@ -1437,14 +1469,14 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		if (!service_has_family(s, IP_FAMILY_V4))
 			continue;
 		if (old && old->vip.s_addr != 0 &&
-		    (s->requested_vip.s_addr == 0 ||
-		    s->requested_vip.s_addr == old->vip.s_addr)) {
+		    (s->ext->requested_vip.s_addr == 0 ||
+		    s->ext->requested_vip.s_addr == old->vip.s_addr)) {
 			s->vip = old->vip;
 			continue;
 		}
-		if (set->published && s->requested_vip.s_addr != 0 &&
+		if (set->published && s->ext->requested_vip.s_addr != 0 &&
 		    (vip_range(r->vips) == NULL ||
-		    !vip_in_range(r->vips, s->requested_vip))) {
+		    !vip_in_range(r->vips, s->ext->requested_vip))) {
 			/* Another host's, outside this one's range. */
 			if (old && old->vip.s_addr != 0 &&
 			    vip_in_range(r->vips, old->vip)) {
@@ -1454,21 +1486,21 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 				nundo++;
 				vip_release(r->vips, s->key);
 			}
-			s->vip = s->requested_vip;
+			s->vip = s->ext->requested_vip;
 			continue;
 		}
 		undo[nundo].key = s->key;
 		undo[nundo].prev = old ? old->vip : got;
 		undo[nundo].v6 = false;
 		nundo++;
-		rc = vip_alloc(r->vips, s->key, s->requested_vip, &got, e2,
+		rc = vip_alloc(r->vips, s->key, s->ext->requested_vip, &got, e2,
 		    sizeof(e2));
 		if (rc != 0) {
 			set_where(set, s->line, s->col, at, sizeof(at));
-			if (s->requested_vip.s_addr)
+			if (s->ext->requested_vip.s_addr)
 				errf(err, errlen, "%sservice %s: clusterIP "
 				    "%s: %s", at, s->key,
-				    inet4_str(s->requested_vip, a), e2);
+				    inet4_str(s->ext->requested_vip, a), e2);
 			else
 				errf(err, errlen, "%sservice %s: %s", at,
 				    s->key, e2);
@@ -1498,8 +1530,7 @@ apply_vips(struct registry *r, struct objset *set, struct service **olds,
 		}
 		for (i = 0; i < set->nsvcs; i++) {
 			set->svcs[i]->vip.s_addr = 0;
-			memset(&set->svcs[i]->vip6, 0,
-			    sizeof(set->svcs[i]->vip6));
+			(void)svc_set_vip6(set->svcs[i], &in6addr_any);
 		}
 	}
 	free(undo);
@@ -1607,7 +1638,7 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		set_owner(&s->owner, own, o);
 		if (old && service_spec_equal(old, s) &&
 		    old->vip.s_addr == s->vip.s_addr &&
-		    memcmp(&old->vip6, &s->vip6, sizeof(s->vip6)) == 0 &&
+		    memcmp(&old->ext->vip6, &s->ext->vip6, sizeof(s->ext->vip6)) == 0 &&
 		    old->policy == s->policy &&
 		    old->nfamilies == s->nfamilies &&
 		    memcmp(old->families, s->families,
@@ -1618,8 +1649,8 @@ registry_apply(struct registry *r, const struct owner *o, struct objset *set,
 		if (old && old->vip.s_addr != s->vip.s_addr &&
 		    old->vip.s_addr != 0 && s->vip.s_addr == 0 && r->vips)
 			vip_release(r->vips, old->key);
-		if (old && !in6_is_unset(&old->vip6) &&
-		    in6_is_unset(&s->vip6) && r->vips)
+		if (old && !in6_is_unset(&old->ext->vip6) &&
+		    in6_is_unset(&s->ext->vip6) && r->vips)
 			vip_release6(r->vips, old->key);
 		svc_insert(r, s, old);
 	}
@@ -1879,4 +1910,29 @@ registry_foreach_pod(const struct registry *r,
 
 	for (pos = 0; (p = ptab_next(&r->pods, &pos)) != NULL; )
 		cb(p, arg);
+}
+
+void
+registry_foreach_owned(const struct registry *r, const struct owner *o,
+    void (*svc_cb)(struct service *, void *),
+    void (*pod_cb)(struct pod *, void *), void *arg)
+{
+	const struct owned *ow;
+	struct service *s;
+	struct pod *p;
+	size_t pos;
+	char *k;
+
+	if ((k = owner_key(o)) == NULL)
+		return;
+	ow = hmap_get(r->owners, k);
+	free(k);
+	if (ow == NULL)
+		return;
+	for (pos = 0; svc_cb != NULL &&
+	    (s = ptab_next(&ow->svcs, &pos)) != NULL; )
+		svc_cb(s, arg);
+	for (pos = 0; pod_cb != NULL &&
+	    (p = ptab_next(&ow->pods, &pos)) != NULL; )
+		pod_cb(p, arg);
 }

@@ -76,13 +76,13 @@ int	ip_family_policy_parse(const char *);
 /* True when a is ::. */
 bool	in6_is_unset(const struct in6_addr *a);
 
-enum svc_type {
+enum __attribute__((packed)) svc_type {
 	SVC_CLUSTERIP,		/* a VIP (allocated or spec.clusterIP) */
 	SVC_HEADLESS,		/* type ClusterIP with clusterIP: None */
 	SVC_EXTERNALNAME,	/* CNAME to external_name */
 };
 
-enum lb_algo {
+enum __attribute__((packed)) lb_algo {
 	LB_RANDOM,		/* the default */
 	LB_ROUND_ROBIN,
 	LB_LEAST_CONN,
@@ -91,7 +91,7 @@ enum lb_algo {
 const char *lb_algo_name(enum lb_algo);
 int	lb_algo_parse(const char *);
 
-enum affinity {
+enum __attribute__((packed)) affinity {
 	AFFINITY_NONE,
 	AFFINITY_CLIENTIP,
 };
@@ -138,22 +138,16 @@ struct svc_port {
 };
 
 /*
- * Objects in the registry keep their identity: an update changes the
- * struct in place, so a pointer stays valid until REG_SVC_REMOVED or
- * REG_POD_REMOVED. uid is unique over the registry's lifetime (never
- * reused, 0 outside the registry).
+ * What most services leave unset, out of line so that the common service
+ * stays small (with 100,000 services every byte of struct service is
+ * 100 kB): the IPv6 VIP, what spec asks for (clusterIP(s), ipFamilies,
+ * ipFamilyPolicy), ExternalName's target, the affinity timeout and the
+ * annotations. A service that uses none of them shares one read-only
+ * default (service_ext_none); service_ext_mut gives it a copy of its own
+ * before the first write.
  */
-struct service {
-	uint64_t	 uid;		/* set by the registry */
-	char		*ns;		/* in key's block */
-	char		*name;
-	char		*key;		/* "ns/name" */
-	struct labels	 labels;
+struct service_ext {
 	struct labels	 annotations;
-	/* NULL: no selector; endpoints then come from an Endpoints object. */
-	struct selector	*selector;
-	enum svc_type	 type;
-	uint32_t	 line, col;	/* manifest position, for messages */
 	char		*external_name;	/* SVC_EXTERNALNAME */
 	/*
 	 * The IPv4 and IPv6 entries of spec.clusterIP/clusterIPs, 0 and ::
@@ -162,12 +156,49 @@ struct service {
 	 */
 	struct in_addr	 requested_vip;
 	struct in6_addr	 requested_vip6;
+	struct in6_addr	 vip6;		/* set by the registry; :: if none */
+	uint32_t	 affinity_timeout_s;	/* default 10800 */
 	enum ip_family	 req_ip_families[2];
 	uint8_t		 nreq_ips;
 	/* spec.ipFamilies and spec.ipFamilyPolicy as given. */
 	enum ip_family	 req_families[2];
 	uint8_t		 nreq_families;
 	enum ip_family_policy req_policy;
+};
+
+/* The defaults every service starts from (never written). */
+extern const struct service_ext service_ext_none;
+
+/*
+ * Objects in the registry keep their identity: an update changes the
+ * struct in place, so a pointer stays valid until REG_SVC_REMOVED or
+ * REG_POD_REMOVED. uid is unique over the registry's lifetime (never
+ * reused, 0 outside the registry). The fields are ordered by size so
+ * that the struct has no holes (136 bytes).
+ */
+struct service {
+	uint64_t	 uid;		/* set by the registry */
+	char		*ns;		/* interned, shared by its namespace */
+	char		*name;		/* in key's block */
+	char		*key;		/* "ns/name" */
+	struct labels	 labels;
+	/* NULL: no selector; endpoints then come from an Endpoints object. */
+	struct selector	*selector;
+	/* Never NULL: service_ext_none or the service's own copy. */
+	const struct service_ext *ext;
+	struct svc_port	*ports;
+	struct owner	 owner;
+	time_t		 created;	/* wall clock, set by the registry */
+	/* Matching pods, ready or not, maintained by the registry. */
+	struct pod	**members;
+	uint32_t	 nmembers;
+	uint32_t	 members_cap;
+	uint32_t	 nports;
+	struct in_addr	 vip;		/* set by the registry; 0 if none */
+	uint32_t	 line, col;	/* manifest position, for messages */
+	enum svc_type	 type;
+	enum affinity	 affinity;
+	enum lb_algo	 algo;		/* annotation clusterip.io/lb-algorithm */
 	/*
 	 * Set by the registry (service_ip_families): the policy and the
 	 * families, primary first; none for ExternalName.
@@ -175,28 +206,30 @@ struct service {
 	enum ip_family_policy policy;
 	enum ip_family	 families[2];
 	uint8_t		 nfamilies;
-	struct in_addr	 vip;		/* set by the registry; 0 if none */
-	struct in6_addr	 vip6;		/* set by the registry; :: if none */
-	struct svc_port	*ports;
-	size_t		 nports;
-	enum affinity	 affinity;
-	uint32_t	 affinity_timeout_s;	/* default 10800 */
-	enum lb_algo	 algo;		/* annotation clusterip.io/lb-algorithm */
-	bool		 algo_explicit;	/* else the registry's default */
+	bool		 algo_explicit:1;	/* else the registry's default */
 	/*
 	 * spec.publishNotReadyAddresses (or the older annotation
 	 * service.alpha.kubernetes.io/tolerate-unready-endpoints):
 	 * DNS names every member, ready or not; the forwarder still
 	 * uses ready ones only.
 	 */
-	bool		 publish_not_ready;
-	struct owner	 owner;
-	time_t		 created;	/* wall clock, set by the registry */
-	/* Matching pods, ready or not, maintained by the registry. */
-	struct pod	**members;
-	size_t		 nmembers;
-	size_t		 members_cap;
+	bool		 publish_not_ready:1;
 };
+
+/*
+ * The service's own extension, copied from the shared default on the
+ * first call, for writing. Returns NULL on OOM (s unchanged).
+ */
+struct service_ext *service_ext_mut(struct service *s);
+/*
+ * Moves the contents of x (a parser's scratch copy, started from
+ * service_ext_none) into s, which gets an extension of its own only when
+ * x differs from the defaults; x is then left as the defaults. Returns 0,
+ * or ERR_NOMEM with x and s unchanged.
+ */
+int	service_ext_adopt(struct service *s, struct service_ext *x);
+/* Frees what x holds and resets it to the defaults. */
+void	service_ext_clear(struct service_ext *x);
 
 struct pod_port {
 	char		*name;		/* NULL when unnamed */
@@ -233,7 +266,7 @@ struct probe {
 
 struct pod {
 	uint64_t	 uid;		/* set by the registry */
-	char		*ns;		/* in key's block */
+	char		*ns;		/* interned, shared by its namespace */
 	char		*name;
 	char		*key;		/* "ns/name" */
 	struct labels	 labels;
@@ -518,5 +551,12 @@ void	registry_foreach_service(const struct registry *,
     void (*cb)(struct service *, void *), void *arg);
 void	registry_foreach_pod(const struct registry *,
     void (*cb)(struct pod *, void *), void *arg);
+/*
+ * The same over the objects of one owner only, services then pods; a
+ * callback may be NULL. Costs what the owner holds, not the registry.
+ */
+void	registry_foreach_owned(const struct registry *, const struct owner *,
+    void (*svc_cb)(struct service *, void *),
+    void (*pod_cb)(struct pod *, void *), void *arg);
 
 #endif

@@ -252,10 +252,42 @@ vip_entry_free(void *arg)
 	free(arg);
 }
 
+uint64_t
+vip_entry_digest(int af, const char *key, uint32_t addr, bool in_use)
+{
+	uint64_t h = hash_fnv1a(key, strlen(key));
+
+	h ^= ((uint64_t)addr << 8) | ((uint64_t)(af == AF_INET6) << 1) |
+	    in_use;
+	return ptab_hash_u64(h) | ((uint64_t)ptab_hash_u64(~h) << 32);
+}
+
+uint64_t
+vip_pool_digest(const struct vip_pool *p)
+{
+	uint64_t d = 0;
+	size_t k;
+
+	for (k = 0; k < p->nsp; k++)
+		d += ptab_hash_u64(hash_fnv1a(p->sp[k]->range,
+		    strlen(p->sp[k]->range))) + p->sp[k]->digest;
+	return d;
+}
+
+/* Takes e's part out of p's digest (before a change), or puts it in. */
+static void
+vip_digest(struct vip_space *p, const struct vip_entry *e, bool add)
+{
+	uint64_t h = vip_entry_digest(p->af, e->key, e->addr, e->in_use);
+
+	p->digest = add ? p->digest + h : p->digest - h;
+}
+
 /* Drops an entry from every index and frees it. */
 static void
 vip_forget(struct vip_space *p, struct vip_entry *e)
 {
+	vip_digest(p, e, false);
 	ptab_remove(&p->by_addr, e);
 	ptab_remove(&p->by_key, e);
 	if (!e->in_use)
@@ -279,6 +311,7 @@ vip_clear(struct vip_space *p)
 	ptab_clear(&p->by_addr);
 	TAILQ_INIT(&p->released);
 	p->nentries = p->nused = 0;
+	p->digest = 0;
 }
 
 /* Frees a space and everything it holds. */
@@ -506,6 +539,8 @@ vip_space_alloc(struct vip_space *p, const char *key, uint32_t requested,
 		return rc;
 	e = plan.mine;
 	old = vip_find_addr(p, plan.addr);
+	if (e != NULL)
+		vip_digest(p, e, false);	/* back in below */
 	if (e == NULL) {
 		/* The only step that allocates, before anything changes. */
 		if ((e = vip_entry_new(key, plan.addr)) == NULL)
@@ -551,6 +586,7 @@ vip_space_alloc(struct vip_space *p, const char *key, uint32_t requested,
 		p->nused++;
 		p->dirty = true;
 	}
+	vip_digest(p, e, true);
 	*out = e->addr;
 	return 0;
 oom:
@@ -619,7 +655,9 @@ vip_space_release(struct vip_space *p, const char *key)
 	if (p == NULL || key == NULL || (e = vip_find_key(p, key)) == NULL ||
 	    !e->in_use)
 		return;
+	vip_digest(p, e, false);
 	e->in_use = false;
+	vip_digest(p, e, true);
 	e->seq = ++p->seq;
 	TAILQ_INSERT_TAIL(&p->released, e, rel);
 	p->nused--;

@@ -42,6 +42,7 @@ struct vip_space {
 	struct ptab		 by_key;	/* entries by key */
 	struct ptab		 by_addr;	/* entries by addr */
 	struct vip_entries	 released;	/* oldest release first */
+	uint64_t		 digest;	/* sum of vip_entry_digest */
 	size_t			 nentries;
 	size_t			 nused;
 	uint64_t		 seq;
@@ -57,6 +58,14 @@ struct vip_pool {
 	char			*legacy_path;
 	vip_saver		*saver;		/* NULL: vip_save writes */
 	void			*saver_arg;
+	/*
+	 * vip_pool_digest of what the state file on disk holds, 0 when
+	 * unknown (nothing read or written yet, or a write failed): a save
+	 * while the pool has the same digest would write the same state
+	 * again and is skipped. The writer thread clears it when a write
+	 * fails.
+	 */
+	uint64_t		 disk_digest;
 };
 
 /* The IPv6 address of sp at offset off. */
@@ -74,6 +83,16 @@ struct vip_entry *vip_find_key(const struct vip_space *, const char *key);
 struct vip_entry *vip_find_addr(const struct vip_space *, uint32_t addr);
 /* Inside the range and neither the network nor the broadcast address. */
 bool	vip_usable(const struct vip_space *, uint32_t addr);
+/*
+ * An entry's part of a digest of a pool's state: which key holds which
+ * address of a range of family af, and whether in use. A space's digest
+ * is the sum of its entries' parts, kept as they change (vip.c), so it
+ * does not depend on their order and costs nothing to read.
+ */
+uint64_t vip_entry_digest(int af, const char *key, uint32_t addr,
+    bool in_use);
+/* The digest of the whole pool: its ranges and every space's entries. */
+uint64_t vip_pool_digest(const struct vip_pool *);
 /* Forgets every entry of the space. */
 void	vip_clear(struct vip_space *);
 /*
@@ -81,5 +100,37 @@ void	vip_clear(struct vip_space *);
  * pool, a bad one is logged and rebuilt.
  */
 void	vip_load(struct vip_pool *);
+
+/* Loading, shared by vip_state.c and vip_migrate.c. */
+#define VIP_RANGE_MAX		64
+
+/* The ranges a file names. */
+struct vip_file_ranges {
+	char	 v[2][VIP_RANGE_MAX];
+	size_t	 n;
+};
+
+/*
+ * One remembered address ("A.B.C.D" or IPv6) from any format; *dropped
+ * counts those outside today's ranges. Returns 0, or ERR_INVAL or
+ * ERR_NOMEM with a reason in err.
+ */
+int	vip_load_add(struct vip_pool *, const char *addr, bool in_use,
+    uint64_t seq, const char *key, size_t *dropped, char *err,
+    size_t errlen);
+/* Room for count entries in every range, when count fits len bytes. */
+void	vip_load_reserve(struct vip_pool *, uint64_t count, size_t len);
+/*
+ * The files of earlier versions (vip_migrate.c): a text file of version
+ * 1 or 2 in buf (NUL-terminated at len; changed in place), *v1 set for
+ * version 1; the parsed JSON of a file of version 3. Return 0, or
+ * ERR_INVAL or ERR_NOMEM with a reason in err.
+ */
+int	vip_load_text(struct vip_pool *, char *buf, size_t len,
+    struct vip_file_ranges *, size_t *dropped, bool *v1, char *err,
+    size_t errlen);
+struct json_t;
+int	vip_load_json3(struct vip_pool *, struct json_t *root, size_t len,
+    struct vip_file_ranges *, size_t *dropped, char *err, size_t errlen);
 
 #endif

@@ -610,12 +610,12 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 
 	switch (svc->type) {
 	case SVC_EXTERNALNAME:
-		if (svc->external_name == NULL ||
-		    (l = strlen(svc->external_name)) == 0 ||
+		if (svc->ext->external_name == NULL ||
+		    (l = strlen(svc->ext->external_name)) == 0 ||
 		    l >= sizeof(target))
 			return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR,
 			    z->domain);
-		memcpy(target, svc->external_name, l + 1);
+		memcpy(target, svc->ext->external_name, l + 1);
 		while (l > 0 && target[l - 1] == '.')
 			target[--l] = '\0';
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
@@ -648,13 +648,13 @@ zone_service(struct dns_zone *z, struct zq *zq, uint8_t *buf, size_t cap,
 		if (!((qt == DNS_TYPE_A || qt == DNS_TYPE_ANY) &&
 		    svc->vip.s_addr != 0) &&
 		    !((qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY) &&
-		    !in6_is_unset(&svc->vip6)))
+		    !in6_is_unset(&svc->ext->vip6)))
 			break;
 		zq_begin(z, zq, buf, cap, DNS_RCODE_NOERROR);
 		if (qt != DNS_TYPE_AAAA && svc->vip.s_addr != 0)
 			dns_msg_add_a(&zq->m, NULL, z->ttl, svc->vip);
-		if (qt != DNS_TYPE_A && !in6_is_unset(&svc->vip6))
-			dns_msg_add_aaaa(&zq->m, NULL, z->ttl, &svc->vip6);
+		if (qt != DNS_TYPE_A && !in6_is_unset(&svc->ext->vip6))
+			dns_msg_add_aaaa(&zq->m, NULL, z->ttl, &svc->ext->vip6);
 		return zq_finish(z, zq);
 	}
 	return zq_negative(z, zq, buf, cap, DNS_RCODE_NOERROR, z->domain);
@@ -665,13 +665,13 @@ static void
 zone_vip_additional(struct dns_zone *z, struct zq *zq,
     const struct service *svc, const char *fqdn)
 {
-	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->vip6))
+	if (svc->vip.s_addr == 0 && in6_is_unset(&svc->ext->vip6))
 		return;
 	dns_msg_section(&zq->m, 2);
 	if (svc->vip.s_addr != 0)
 		dns_msg_add_a(&zq->m, fqdn, z->ttl, svc->vip);
-	if (!in6_is_unset(&svc->vip6))
-		dns_msg_add_aaaa(&zq->m, fqdn, z->ttl, &svc->vip6);
+	if (!in6_is_unset(&svc->ext->vip6))
+		dns_msg_add_aaaa(&zq->m, fqdn, z->ttl, &svc->ext->vip6);
 }
 
 /* True when port p of svc repeats an earlier one's number. */

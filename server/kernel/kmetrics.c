@@ -59,7 +59,7 @@ km_flow(const struct service *svc, const struct svc_port *sp,
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
-	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&svc->vip6 :
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&svc->ext->vip6 :
 	    (const void *)&svc->vip, a, sizeof(a));
 	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&ep->ip6 :
 	    (const void *)&ep->ip, b, sizeof(b));

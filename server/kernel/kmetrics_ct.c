@@ -153,7 +153,7 @@ kmc_ep(const struct service *svc, const struct svc_port *sp,
 		return;
 	kmc_key(key, sizeof(key), v6 ? AF_INET6 : AF_INET,
 	    sp->proto == CIP_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
-	    v6 ? (const void *)&svc->vip6 : (const void *)&svc->vip, sp->port,
+	    v6 ? (const void *)&svc->ext->vip6 : (const void *)&svc->vip, sp->port,
 	    v6 ? (const void *)&ep->ip6 : (const void *)&ep->ip, ep->port);
 	(void)hmap_put(w->targets, key, s, NULL);
 }

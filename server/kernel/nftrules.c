@@ -253,7 +253,7 @@ aff_set(const struct service *svc, const struct svc_port *sp,
 	ep_hex(ep, f, h);
 	snprintf(buf, len, "aff%s-%016" PRIx64 "-%s-%u-%s-%u-%" PRIu32,
 	    f->pfx, svc_hash(svc), proto_kw(sp->proto), (unsigned)sp->port,
-	    h, (unsigned)ep->port, svc->affinity_timeout_s);
+	    h, (unsigned)ep->port, svc->ext->affinity_timeout_s);
 }
 
 static void
@@ -263,7 +263,7 @@ elem_key(const struct service *svc, const struct svc_port *sp,
 	char a[INET6_ADDRSTRLEN];
 
 	if (f->v6)
-		inet_ntop(AF_INET6, &svc->vip6, a, sizeof(a));
+		inet_ntop(AF_INET6, &svc->ext->vip6, a, sizeof(a));
 	else
 		inet4_str(svc->vip, a);
 	snprintf(buf, len, "%s . %s . %u", a, proto_kw(sp->proto),
@@ -473,7 +473,7 @@ emit_chains(struct nftbuf *out, const struct nftrules_opts *o,
 			nftbuf_printf(out, "add set " FAM " %s %s { type %s; "
 			    "flags dynamic,timeout; timeout %" PRIu32 "s; }\n",
 			    t, set, f->v6 ? "ipv6_addr" : "ipv4_addr",
-			    svc->affinity_timeout_s);
+			    svc->ext->affinity_timeout_s);
 		emit_ep(out, o, svc, sp, ep, f, chain);
 	}
 	/* An old service chain was flushed at the start. */
@@ -603,7 +603,7 @@ nftrules_service(struct nftbuf *out, const struct nftrules_opts *o,
 		if (!port_served(sp))
 			continue;
 		for (j = 0; j < 2 && rc == 0; j++) {
-			if (fams[j]->v6 ? in6_is_unset(&svc->vip6) :
+			if (fams[j]->v6 ? in6_is_unset(&svc->ext->vip6) :
 			    svc->vip.s_addr == 0)
 				continue;
 			if (!map_served(svc)) {

@@ -340,6 +340,7 @@ struct service *
 docker_svc_build(const struct docker_svc *d)
 {
 	struct service *s;
+	struct service_ext *x;
 	struct svc_port *sp;
 	const char *v = d->name;
 	char err[128];
@@ -368,11 +369,15 @@ docker_svc_build(const struct docker_svc *d)
 	}
 	s->algo = d->algo;
 	s->algo_explicit = d->algo_explicit;
-	if (d->algo_explicit && labels_set(&s->annotations, DOCKER_LABEL_LB,
-	    lb_algo_name(d->algo)) != 0)
-		goto fail;
 	s->affinity = d->affinity;
-	s->req_policy = d->policy;
+	if (d->algo_explicit || d->policy != service_ext_none.req_policy) {
+		if ((x = service_ext_mut(s)) == NULL)
+			goto fail;
+		x->req_policy = d->policy;
+		if (d->algo_explicit && labels_set(&x->annotations,
+		    DOCKER_LABEL_LB, lb_algo_name(d->algo)) != 0)
+			goto fail;
+	}
 	return s;
 fail:
 	service_free(s);

@@ -95,15 +95,6 @@ struct netif {
 	struct netif_req pending[NETIF_PENDING];	/* by seq % size */
 };
 
-/* An ARP packet for Ethernet and IPv4 (RFC 826), after the MAC header. */
-struct netif_arp {
-	struct arphdr	hdr;
-	uint8_t		sha[ETH_ALEN];
-	uint8_t		spa[4];
-	uint8_t		tha[ETH_ALEN];
-	uint8_t		tpa[4];
-} __attribute__((packed));
-
 static int	netif_send(struct netif *, uint16_t, uint16_t,
 		    const struct netif_addr *);
 static int	netif_send_route(struct netif *, uint16_t, uint16_t,
@@ -474,11 +465,7 @@ netif_garp(struct netif *n, struct in_addr addr)
 static void
 netif_na(struct netif *n, const struct in6_addr *addr)
 {
-	struct {
-		struct nd_neighbor_advert	na;
-		struct nd_opt_hdr		opt;
-		uint8_t				lladdr[ETH_ALEN];
-	} __attribute__((packed)) pkt;
+	struct netif_na_pkt pkt;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -519,15 +506,8 @@ netif_na(struct netif *n, const struct in6_addr *addr)
 	pi.ipi6_addr = *addr;
 	pi.ipi6_ifindex = (unsigned)n->index;
 	memset(&ctl, 0, sizeof(ctl));
-	iov.iov_base = &pkt;
-	iov.iov_len = sizeof(pkt);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_name = &dst;
-	msg.msg_namelen = sizeof(dst);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
+	netif_msg_init(&msg, &iov, &pkt, sizeof(pkt), &dst, sizeof(dst),
+	    ctl.buf, sizeof(ctl.buf));
 	cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = IPPROTO_IPV6;
 	cm->cmsg_type = IPV6_PKTINFO;
@@ -894,6 +874,21 @@ netif_route_local(struct netif *n, bool add, int af, const void *addr)
 		log_warnx("%s: out of memory: the local route of %s stays on "
 		    "%s at exit", __func__, key, n->name);
 	return 0;
+}
+
+void
+netif_msg_init(struct msghdr *msg, struct iovec *iov, void *data, size_t len,
+    void *name, size_t namelen, void *ctl, size_t ctllen)
+{
+	iov->iov_base = data;
+	iov->iov_len = len;
+	memset(msg, 0, sizeof(*msg));
+	msg->msg_name = name;
+	msg->msg_namelen = (socklen_t)namelen;
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = ctl;
+	msg->msg_controllen = ctllen;
 }
 
 const char *

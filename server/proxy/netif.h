@@ -6,9 +6,13 @@
 #ifndef CIP_NETIF_H
 #define CIP_NETIF_H
 
+#include <net/ethernet.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct netif;
@@ -72,5 +76,38 @@ int	netif_route_local(struct netif *, bool add, int af, const void *addr);
 /* The interface's name and index. */
 const char *netif_name(const struct netif *);
 int	netif_index(const struct netif *);
+
+/*
+ * A gratuitous ARP packet for Ethernet and IPv4 (RFC 826), after the MAC
+ * header, as sent for a VIP added in interface mode.
+ */
+struct netif_arp {
+	struct arphdr	hdr;
+	uint8_t		sha[ETH_ALEN];
+	uint8_t		spa[4];
+	uint8_t		tha[ETH_ALEN];
+	uint8_t		tpa[4];
+} __attribute__((packed));
+
+/*
+ * The unsolicited neighbour advertisement sent for an IPv6 VIP added in
+ * interface mode: the target, and the interface's link-layer address.
+ */
+struct netif_na_pkt {
+	struct nd_neighbor_advert	na;
+	struct nd_opt_hdr		opt;
+	uint8_t				lladdr[ETH_ALEN];
+} __attribute__((packed));
+
+struct msghdr;
+struct iovec;
+/*
+ * Sets msg up for sendmsg or recvmsg of one datagram: data[0..len) (in
+ * iov, the caller's), peer address name[0..namelen), ancillary data in
+ * ctl[0..ctllen). How neighbour advertisements are sent, and read back
+ * in the tests.
+ */
+void	netif_msg_init(struct msghdr *msg, struct iovec *iov, void *data,
+    size_t len, void *name, size_t namelen, void *ctl, size_t ctllen);
 
 #endif

@@ -69,8 +69,15 @@ static void	proxy_ep_revive_cb(evutil_socket_t, short, void *);
 static void	proxy_svc_health(struct proxy_svc *);
 static void	proxy_ep_close_all(struct proxy_ep *, bool);
 
-#define SVC_M(f, name, type, help, labels)				\
-	{ offsetof(struct proxy_svc, f), name, type, help, labels }
+/* The series of a service, and of each of its endpoints. */
+#define SVC_M(...)	METRIC_DEF(proxy_svc, __VA_ARGS__)
+#define EP_M(...)	METRIC_DEF(proxy_ep, __VA_ARGS__)
+/* A byte counter's two series, one per direction. */
+#define BYTES_M(M, family, help)					\
+	M(m_bytes_to_ep, family, METRIC_COUNTER, help,			\
+	    "direction=\"to_endpoint\""),				\
+	M(m_bytes_to_client, family, METRIC_COUNTER, help,		\
+	    "direction=\"to_client\"")
 static const struct metric_def svc_metrics[] = {
 	SVC_M(m_retries, "clusterip_forward_retries_total", METRIC_COUNTER,
 	    "Connects retried on another endpoint.", ""),
@@ -88,15 +95,10 @@ static const struct metric_def svc_metrics[] = {
 	SVC_M(m_healthy, "clusterip_service_endpoints_healthy", METRIC_GAUGE,
 	    "Ready endpoints of a service that the forwarder does not skip "
 	    "after failed connects.", ""),
-	SVC_M(m_bytes_to_ep, "clusterip_service_bytes_total", METRIC_COUNTER,
-	    "Bytes forwarded for a service.", "direction=\"to_endpoint\""),
-	SVC_M(m_bytes_to_client, "clusterip_service_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded for a service.",
-	    "direction=\"to_client\""),
+	BYTES_M(SVC_M, "clusterip_service_bytes_total",
+	    "Bytes forwarded for a service."),
 };
 
-#define EP_M(f, name, type, help, labels)				\
-	{ offsetof(struct proxy_ep, f), name, type, help, labels }
 static const struct metric_def ep_metrics[] = {
 	EP_M(m_conns, "clusterip_forward_connections_total", METRIC_COUNTER,
 	    "Connections forwarded to an endpoint.", ""),
@@ -110,10 +112,7 @@ static const struct metric_def ep_metrics[] = {
 	EP_M(m_healthy, "clusterip_endpoint_healthy", METRIC_GAUGE,
 	    "0 while the forwarder skips the endpoint after failed connects "
 	    "(passive health), else 1.", ""),
-	EP_M(m_bytes_to_ep, "clusterip_forward_bytes_total", METRIC_COUNTER,
-	    "Bytes forwarded.", "direction=\"to_endpoint\""),
-	EP_M(m_bytes_to_client, "clusterip_forward_bytes_total",
-	    METRIC_COUNTER, "Bytes forwarded.", "direction=\"to_client\""),
+	BYTES_M(EP_M, "clusterip_forward_bytes_total", "Bytes forwarded."),
 };
 
 uint64_t
@@ -329,7 +328,7 @@ proxy_svc_has_vip(const struct service *svc, enum ip_family fam)
 {
 	if (svc->type != SVC_CLUSTERIP)
 		return false;
-	return fam == IP_FAMILY_V6 ? !in6_is_unset(&svc->vip6) :
+	return fam == IP_FAMILY_V6 ? !in6_is_unset(&svc->ext->vip6) :
 	    svc->vip.s_addr != 0;
 }
 
@@ -415,13 +414,13 @@ proxy_svc_bind_fam(struct proxy_svc *ps, const struct service *svc,
 	size_t i;
 
 	if (svc->type != SVC_CLUSTERIP || (v6 ?
-	    memcmp(&ps->vip6, &svc->vip6, sizeof(ps->vip6)) != 0 :
+	    memcmp(&ps->vip6, &svc->ext->vip6, sizeof(ps->vip6)) != 0 :
 	    ps->vip.s_addr != svc->vip.s_addr))
 		proxy_svc_unbind_fam(ps, fam);
 	if (!proxy_svc_has_vip(svc, fam))
 		return;
 	if (v6)
-		ps->vip6 = svc->vip6;
+		ps->vip6 = svc->ext->vip6;
 	else
 		ps->vip = svc->vip;
 	if (!*added && nif != NULL) {
@@ -739,7 +738,7 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		svc = ps->svc;
 		balancer_expire(ps->bal, svc != NULL &&
 		    svc->affinity == AFFINITY_CLIENTIP ?
-		    (uint64_t)svc->affinity_timeout_s * 1000 : 0, now);
+		    (uint64_t)svc->ext->affinity_timeout_s * 1000 : 0, now);
 	}
 }
 
@@ -831,7 +830,7 @@ proxy_pick(struct proxy_svc *ps, enum ip_family fam, uint16_t port,
 		balancer_client4(client->sin.sin_addr.s_addr, &rq.client);
 	rq.now_ms = proxy_now_ms();
 	rq.affinity_ms = svc->affinity == AFFINITY_CLIENTIP ?
-	    (uint64_t)svc->affinity_timeout_s * 1000 : 0;
+	    (uint64_t)svc->ext->affinity_timeout_s * 1000 : 0;
 	rq.rnd = svc->algo == LB_RANDOM ? proxy_random() : 0;
 	/*
 	 * Loads and skips matter only for least-connections, a retry, or

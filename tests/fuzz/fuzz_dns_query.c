@@ -46,7 +46,7 @@ add_svc(struct objset *set, const char *name, enum svc_type type,
 	service_set_name(s, "default", name);
 	s->type = type;
 	if (type == SVC_EXTERNALNAME)
-		s->external_name = strdup("www.example.org");
+		service_ext_mut(s)->external_name = strdup("www.example.org");
 	else
 		selector_parse(sel, &s->selector, err, sizeof(err));
 	s->ports = calloc(1, sizeof(*s->ports));

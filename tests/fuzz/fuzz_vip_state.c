@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_vip_state.c -- VIP state files, JSON (version 3) and the text
+ * fuzz_vip_state.c -- VIP state files, JSON (version 4, and 3) and the text
  * files of versions 1 and 2 the loader migrates: any content loads
  * without a crash (a bad file means an empty pool), and the pool then
  * hands out distinct, usable addresses and takes explicit requests as it

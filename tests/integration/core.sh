@@ -116,12 +116,7 @@ for ((i = 0; i < 400; i++)); do
 done
 [ -s "$STATE/vips.json" ] || fail "no VIP state file"
 grep -q '"default/backend"' "$STATE/vips.json" || fail "backend has no VIP in the state file"
-# The address the state file gives KEY (JSON: [address, key, seq, inUse]).
-vip_in_state() {
-	python3 -c 'import json, sys
-for a, k, s, u in json.load(open(sys.argv[1]))["vips"]:
-    if k == sys.argv[2]: print(a)' "$STATE/vips.json" "$1"
-}
+vip_in_state() { state_vip "$1" < "$STATE/vips.json"; }
 vip_of_backend() { vip_in_state default/backend; }
 VIP1=$(vip_of_backend)
 case "$VIP1" in 127.96.*) ;; *) fail "backend VIP '$VIP1' not in 127.96.0.0/16" ;; esac

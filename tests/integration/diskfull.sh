@@ -68,6 +68,7 @@ for s in one two three; do
 	in_ns grep -q "\"$s\"" "$STATE/api-objects.json" || fail "$s not in api-objects.json"
 done
 vip2=$(vip_of two)
-in_ns grep -q "\"${vip2//./\\.}\"" "$STATE/vips.json" || fail "two's VIP $vip2 not in vips.json"
+[ "$(in_ns cat "$STATE/vips.json" | state_vip default/two)" = "$vip2" ] ||
+	fail "two's VIP $vip2 not in vips.json"
 stop_daemon
 pass "with room again, the next change saves the state in full"

@@ -125,7 +125,7 @@ pass "PTR: the ip6.arpa zone of the range, IPv6 endpoints"
 
 # A restart gives the same VIPs of both families (the state file keeps both).
 stop_daemon
-python3 -c 'import json, sys; sys.exit("fd00:96::/112" not in json.load(open(sys.argv[1]))["ranges"])' \
+python3 -c 'import json, sys; sys.exit("fd00:96::/112" not in [r["range"] for r in json.load(open(sys.argv[1]))["ranges"]])' \
     "$TEST_TMP/state/vips.json" || fail "state file: no IPv6 range"
 start_dns "$M" --vip-range fd00:96::/112 --api-listen none \
     --upstream 127.0.0.1:9 --dns-ttl 5

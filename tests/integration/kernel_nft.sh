@@ -6,7 +6,8 @@
 # ready endpoint rejects TCP with a reset and UDP with ICMP while DNS
 # still answers, a failing readiness probe takes an endpoint out,
 # least-connections and the userspace annotation stay on the forwarder,
-# and SIGTERM deletes the table. Needs root (else skipped).
+# and SIGTERM deletes the table; in userspace mode the table comes with
+# the first service that asks for it. Needs root (else skipped).
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 . "$top_srcdir/tests/integration/kernel_lib.sh"
 
@@ -135,4 +136,19 @@ echo "kernel: SIGHUP rebuilt the table"
 
 kstop
 echo "kernel: SIGTERM deleted the table"
+
+# In userspace mode the table waits for the first service that asks for
+# the kernel path, and then serves it.
+start_daemon --log-level debug
+wait_listen "$VIP" 80
+table | grep -q . && fail "a table in userspace mode before any service asked"
+svc kn 127.96.7.20 80 web "" "" | sed 's/namespace: default/namespace: default, annotations: {clusterip.io\/proxy-mode: nftables}/' |
+    manifest kn.yaml
+wait_table "127.96.7.20 . tcp . 80"
+wait_table "127.0.10.1 . $PA"
+table | grep -q "$VIP . tcp" && fail "a userspace service in the table"
+kill -TERM "$DPID"
+wait "$DPID" || fail "daemon exited with an error"
+DPID=""
+echo "kernel: userspace mode builds the table for the service that asks"
 pass

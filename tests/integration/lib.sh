@@ -179,3 +179,13 @@ open(os.path.join(os.environ["TEST_TMP"], "body"), "wb").write(a[2])
 print(a[0], a[1])
 PY
 }
+
+# state_vip KEY < vips.json: the address the VIP state file gives KEY
+# (version 4: per range, offsets from its network address, and keys).
+state_vip() {
+	python3 -c 'import ipaddress, json, sys
+for r in json.load(sys.stdin)["ranges"]:
+    net = ipaddress.ip_network(r["range"]).network_address
+    for o, k in zip(r["offsets"], r["keys"]):
+        if k == sys.argv[1]: print(net + o)' "$1"
+}

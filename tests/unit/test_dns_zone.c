@@ -108,7 +108,7 @@ setup(void **state)
 	objset_add_service(&set, mk_svc("default", "idle", SVC_HEADLESS,
 	    "app=idle", NULL, 80));
 	ext = mk_svc("default", "ext", SVC_EXTERNALNAME, NULL, NULL, 0);
-	ext->external_name = strdup("www.example.org");
+	service_ext_mut(ext)->external_name = strdup("www.example.org");
 	objset_add_service(&set, ext);
 	objset_add_service(&set, mk_svc("other", "web", SVC_CLUSTERIP,
 	    "app=web", NULL, 80));
@@ -1340,7 +1340,7 @@ test_zone_dual_stack(void **state)
 
 	assert_non_null(dual);
 	inet_ntop(AF_INET, &dual->vip, v4, sizeof(v4));
-	inet_ntop(AF_INET6, &dual->vip6, v6, sizeof(v6));
+	inet_ntop(AF_INET6, &dual->ext->vip6, v6, sizeof(v6));
 	assert_true(strncmp(v6, "fd00:96::", 9) == 0);
 	/* A for the IPv4 VIP, AAAA for the IPv6 one. */
 	snprintf(want, sizeof(want), "dual.default.svc.cluster.local.\t5\tIN"

@@ -857,12 +857,12 @@ test_docker_svc_build_selects(void **state)
 	assert_int_equal(s->ports[0].target_port, 5000);
 	assert_true(s->algo_explicit);
 	assert_int_equal(s->algo, LB_ROUND_ROBIN);
-	assert_string_equal(labels_get(&s->annotations,
+	assert_string_equal(labels_get(&s->ext->annotations,
 	    "clusterip.io/lb-algorithm"), "round-robin");
 	assert_int_equal(s->affinity, AFFINITY_CLIENTIP);
-	assert_int_equal(s->req_policy, IPFP_REQUIRE_DUAL_STACK);
+	assert_int_equal(s->ext->req_policy, IPFP_REQUIRE_DUAL_STACK);
 	/* Not to be applied on the single-stack registry below. */
-	s->req_policy = IPFP_UNSET;
+	service_ext_mut(s)->req_policy = IPFP_UNSET;
 
 	assert_non_null(reg = registry_new(NULL));
 	assert_int_equal(objset_add_service(&set, s), 0);

@@ -57,13 +57,13 @@ test_parse_demo(void **state)
 	s = set.svcs[0];
 	assert_string_equal(s->key, "default/backend");
 	assert_int_equal(s->type, SVC_CLUSTERIP);
-	assert_int_equal(ntohl(s->requested_vip.s_addr), 0x7f600014);
+	assert_int_equal(ntohl(s->ext->requested_vip.s_addr), 0x7f600014);
 	assert_int_equal(s->nports, 1);
 	assert_string_equal(s->ports[0].name, "http");
 	assert_int_equal(s->ports[0].port, 5000);
 	assert_string_equal(s->ports[0].target_name, "http");
 	assert_int_equal(s->affinity, AFFINITY_CLIENTIP);
-	assert_int_equal(s->affinity_timeout_s, 60);
+	assert_int_equal(s->ext->affinity_timeout_s, 60);
 	assert_true(selector_is_map(s->selector));
 	p = set.pods[0];
 	assert_string_equal(p->key, "default/backend-1");
@@ -93,7 +93,7 @@ test_parse_json_and_list(void **state)
 	assert_int_equal(set.nsvcs, 2);
 	assert_int_equal(set.svcs[0]->type, SVC_HEADLESS);
 	assert_int_equal(set.svcs[1]->type, SVC_EXTERNALNAME);
-	assert_string_equal(set.svcs[1]->external_name, "db.example.org");
+	assert_string_equal(set.svcs[1]->ext->external_name, "db.example.org");
 	assert_string_equal(set.svcs[1]->key, "prod/ext");
 	objset_clear(&set);
 }
@@ -241,13 +241,13 @@ test_parse_dual_stack(void **state)
 	    NULL, err, sizeof(err)), 0);
 	assert_int_equal(set.nsvcs, 1);
 	s = set.svcs[0];
-	assert_int_equal(s->nreq_ips, 2);
-	assert_int_equal(s->req_ip_families[0], IP_FAMILY_V6);
-	assert_int_equal(s->req_ip_families[1], IP_FAMILY_V4);
-	assert_int_equal(ntohl(s->requested_vip.s_addr), 0x7f600014);
-	assert_int_equal(s->requested_vip6.s6_addr[15], 0x20);
-	assert_int_equal(s->nreq_families, 2);
-	assert_int_equal(s->req_policy, IPFP_REQUIRE_DUAL_STACK);
+	assert_int_equal(s->ext->nreq_ips, 2);
+	assert_int_equal(s->ext->req_ip_families[0], IP_FAMILY_V6);
+	assert_int_equal(s->ext->req_ip_families[1], IP_FAMILY_V4);
+	assert_int_equal(ntohl(s->ext->requested_vip.s_addr), 0x7f600014);
+	assert_int_equal(s->ext->requested_vip6.s6_addr[15], 0x20);
+	assert_int_equal(s->ext->nreq_families, 2);
+	assert_int_equal(s->ext->req_policy, IPFP_REQUIRE_DUAL_STACK);
 	p = set.pods[0];
 	assert_true(p->ip6_primary);
 	assert_int_equal(ntohl(p->ip.s_addr), 0x0a000007);
@@ -545,7 +545,7 @@ test_external_name_trailing_dot(void **state)
 	    sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(set.svcs[0]->type, SVC_EXTERNALNAME);
-	assert_string_equal(set.svcs[0]->external_name, "example.com");
+	assert_string_equal(set.svcs[0]->ext->external_name, "example.com");
 	objset_clear(&set);
 	doc = "kind: Service\nmetadata: {name: ext}\nspec: "
 	    "{type: ExternalName, externalName: example..com.}\n";

@@ -39,14 +39,6 @@
 #include "netif.h"
 #include "util.h"
 
-struct test_arp {
-	struct arphdr	hdr;
-	uint8_t		sha[ETH_ALEN];
-	uint8_t		spa[4];
-	uint8_t		tha[ETH_ALEN];
-	uint8_t		tpa[4];
-} __attribute__((packed));
-
 static struct in_addr
 ip(const char *s)
 {
@@ -248,7 +240,7 @@ link_running(const char *ifname)
 static void
 test_netif_garp(void **state)
 {
-	struct test_arp arp;
+	struct netif_arp arp;
 	struct sockaddr_ll sll, from;
 	struct ifreq ifr;
 	struct timeval tv = { 2, 0 };
@@ -459,11 +451,7 @@ static void
 na_counts(int s, const struct in6_addr *vips, int *counts, size_t nvips,
     const uint8_t *lladdr, int ms)
 {
-	struct {
-		struct nd_neighbor_advert	na;
-		struct nd_opt_hdr		opt;
-		uint8_t				lladdr[ETH_ALEN];
-	} __attribute__((packed)) pkt;
+	struct netif_na_pkt pkt;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[256];
@@ -480,15 +468,8 @@ na_counts(int s, const struct in6_addr *vips, int *counts, size_t nvips,
 	int hops, waited;
 
 	for (waited = 0; ms == 0 || waited < ms; ) {
-		iov.iov_base = &pkt;
-		iov.iov_len = sizeof(pkt);
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
+		netif_msg_init(&msg, &iov, &pkt, sizeof(pkt), &from,
+		    sizeof(from), ctl.buf, sizeof(ctl.buf));
 		if ((r = recvmsg(s, &msg, ms == 0 ? MSG_DONTWAIT : 0)) == -1) {
 			if (ms == 0)
 				break;

@@ -55,6 +55,24 @@ apply_yaml(struct registry *r, const struct owner *o,
 	return rc;
 }
 
+/* apply_yaml, which must succeed. */
+static void
+apply_as_ok(struct registry *r, const struct owner *o,
+    enum registry_apply_mode mode, const char *yaml)
+{
+	char err[256];
+
+	if (apply_yaml(r, o, mode, yaml, err) != 0)
+		fail_msg("apply: %s", err);
+}
+
+/* Applies yaml as file_a's whole content, which must succeed. */
+static void
+apply_ok(struct registry *r, const char *yaml)
+{
+	apply_as_ok(r, &file_a, REGISTRY_REPLACE, yaml);
+}
+
 #define SVC(name, sel) \
 	"---\nkind: Service\nmetadata: {name: " name "}\n" \
 	"spec: {selector: " sel ", ports: [{port: 5000}]}\n"
@@ -68,14 +86,13 @@ test_apply_members_and_events(void **state)
 	struct registry *r = registry_new(NULL);
 	struct events ev = { 0 };
 	struct service *s;
-	char err[256];
 
 	registry_subscribe(r, count_cb, &ev);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("backend", "{name: backend}")
 	    POD("backend-1", "{name: backend}", "127.0.10.1")
 	    POD("backend-2", "{name: backend}", "127.0.10.2")
-	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	    POD("other", "{name: other}", "127.0.10.3"));
 	s = registry_find_service(r, "default", "backend");
 	assert_non_null(s);
 	assert_int_equal(s->nmembers, 2);
@@ -91,18 +108,18 @@ test_apply_members_and_events(void **state)
 
 	/* The same file again changes nothing and says nothing. */
 	memset(&ev, 0, sizeof(ev));
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("backend", "{name: backend}")
 	    POD("backend-1", "{name: backend}", "127.0.10.1")
 	    POD("backend-2", "{name: backend}", "127.0.10.2")
-	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	    POD("other", "{name: other}", "127.0.10.3"));
 	assert_int_equal(ev.total, 0);
 
 	/* A relabelled pod leaves; a dropped pod is removed (REPLACE). */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("backend", "{name: backend}")
 	    POD("backend-1", "{name: canary}", "127.0.10.1")
-	    POD("other", "{name: other}", "127.0.10.3"), err), 0);
+	    POD("other", "{name: other}", "127.0.10.3"));
 	s = registry_find_service(r, "default", "backend");
 	assert_int_equal(s->nmembers, 0);
 	assert_null(registry_find_pod(r, "default", "backend-2"));
@@ -123,8 +140,8 @@ test_apply_owner_conflict(void **state)
 	struct registry *r = registry_new(NULL);
 	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    SVC("backend", "{name: backend}"), err), 0);
+	apply_ok(r,
+	    SVC("backend", "{name: backend}"));
 	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
 	    POD("p1", "{name: backend}", "127.0.0.9")
 	    SVC("backend", "{name: x}"), err), ERR_CONFLICT);
@@ -163,13 +180,50 @@ static void
 test_merge_keeps_others(void **state)
 {
 	struct registry *r = registry_new(NULL);
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
-	    POD("p1", "{a: b}", "127.0.0.1"), err), 0);
-	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
-	    POD("p2", "{a: b}", "127.0.0.2"), err), 0);
+	apply_as_ok(r, &api, REGISTRY_MERGE,
+	    POD("p1", "{a: b}", "127.0.0.1"));
+	apply_as_ok(r, &api, REGISTRY_MERGE,
+	    POD("p2", "{a: b}", "127.0.0.2"));
 	assert_int_equal(registry_count_pods(r), 2);
+	registry_free(r);
+}
+
+static void
+count_svc(struct service *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg) += 1;
+}
+
+static void
+count_pod(struct pod *p, void *arg)
+{
+	(void)p;
+	(*(int *)arg) += 100;
+}
+
+/* Iterating one owner's objects sees those and no others. */
+static void
+test_foreach_owned(void **state)
+{
+	struct registry *r = registry_new(NULL);
+	const struct owner none = { OWNER_DOCKER, (char *)"x" };
+	int n = 0;
+
+	apply_ok(r, SVC("f1", "{a: b}") SVC("f2", "{a: b}")
+	    POD("fp", "{a: b}", "127.0.0.1"));
+	apply_as_ok(r, &api, REGISTRY_MERGE, SVC("a1", "{a: c}")
+	    POD("ap1", "{a: c}", "127.0.0.2") POD("ap2", "{a: c}",
+	    "127.0.0.3"));
+	registry_foreach_owned(r, &api, count_svc, count_pod, &n);
+	assert_int_equal(n, 201);
+	n = 0;
+	registry_foreach_owned(r, &file_a, count_svc, NULL, &n);
+	assert_int_equal(n, 2);
+	n = 0;
+	registry_foreach_owned(r, &none, count_svc, count_pod, &n);
+	assert_int_equal(n, 0);
 	registry_free(r);
 }
 
@@ -178,9 +232,8 @@ test_set_based_selector(void **state)
 {
 	struct registry *r = registry_new(NULL);
 	struct service *s;
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    POD("a", "{tier: web, track: stable}", "127.0.0.1")
 	    POD("b", "{tier: web, track: canary}", "127.0.0.2")
 	    POD("c", "{tier: db}", "127.0.0.3")
@@ -188,13 +241,13 @@ test_set_based_selector(void **state)
 	    "  selector:\n    matchExpressions:\n"
 	    "    - {key: tier, operator: In, values: [web, api]}\n"
 	    "    - {key: track, operator: NotIn, values: [canary]}\n"
-	    "  ports: [{port: 80}]\n", err), 0);
+	    "  ports: [{port: 80}]\n");
 	s = registry_find_service(r, "default", "web");
 	assert_int_equal(s->nmembers, 1);
 	assert_string_equal(s->members[0]->name, "a");
 	/* A pod arriving later is found through the unindexed list. */
-	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
-	    POD("d", "{tier: api}", "127.0.0.4"), err), 0);
+	apply_as_ok(r, &file_b, REGISTRY_REPLACE,
+	    POD("d", "{tier: api}", "127.0.0.4"));
 	assert_int_equal(s->nmembers, 2);
 	registry_free(r);
 }
@@ -206,9 +259,8 @@ test_probe_readiness(void **state)
 	struct events ev = { 0 };
 	struct service *s;
 	struct pod *p;
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("backend", "{name: backend}")
 	    "---\nkind: Pod\nmetadata: {name: b1, labels: {name: backend}}\n"
 	    "spec:\n  containers:\n  - ports: [{name: http, containerPort: "
@@ -216,7 +268,7 @@ test_probe_readiness(void **state)
 	    "periodSeconds: 2}\nstatus: {podIP: 127.0.10.1}\n"
 	    "---\nkind: Pod\nmetadata: {name: b2, labels: {name: backend}}\n"
 	    "status: {podIP: 127.0.10.2, conditions: [{type: Ready, "
-	    "status: \"False\"}]}\n", err), 0);
+	    "status: \"False\"}]}\n");
 	s = registry_find_service(r, "default", "backend");
 	p = registry_find_pod(r, "default", "b1");
 	assert_int_equal(s->nmembers, 2);
@@ -234,12 +286,12 @@ test_probe_readiness(void **state)
 	assert_int_equal(registry_set_probe_result(r, "default/zz", true),
 	    ERR_NOTFOUND);
 	/* The verdict survives a re-apply with the same probe. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("backend", "{name: backend}")
 	    "---\nkind: Pod\nmetadata: {name: b1, labels: {name: backend, "
 	    "v: \"2\"}}\nspec:\n  containers:\n  - ports: [{name: http, "
 	    "containerPort: 5000}]\n    readinessProbe: {tcpSocket: {port: "
-	    "http}, periodSeconds: 2}\nstatus: {podIP: 127.0.10.1}\n", err), 0);
+	    "http}, periodSeconds: 2}\nstatus: {podIP: 127.0.10.1}\n");
 	assert_true(pod_ready(registry_find_pod(r, "default", "b1")));
 	assert_int_equal(pod_target_port(registry_find_pod(r, "default",
 	    "b1"), &s->ports[0]), 5000);
@@ -251,22 +303,21 @@ test_endpoints_object(void **state)
 {
 	struct registry *r = registry_new(NULL);
 	struct service *s;
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: db}\nspec:\n  ports: [{name: pg, "
 	    "port: 5432}]\n---\nkind: Endpoints\nmetadata: {name: db}\n"
 	    "subsets:\n- addresses: [{ip: 127.0.20.1}, {ip: 127.0.20.2}]\n"
-	    "  ports: [{name: pg, port: 15432}]\n", err), 0);
+	    "  ports: [{name: pg, port: 15432}]\n");
 	s = registry_find_service(r, "default", "db");
 	assert_int_equal(s->nmembers, 2);
 	assert_int_equal(pod_target_port(s->members[0], &s->ports[0]), 15432);
 	/* One address fewer: its pod goes. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: db}\nspec:\n  ports: [{name: pg, "
 	    "port: 5432}]\n---\nkind: Endpoints\nmetadata: {name: db}\n"
 	    "subsets:\n- addresses: [{ip: 127.0.20.2}]\n"
-	    "  ports: [{name: pg, port: 15432}]\n", err), 0);
+	    "  ports: [{name: pg, port: 15432}]\n");
 	assert_int_equal(s->nmembers, 1);
 	assert_non_null(registry_find_pod(r, "default", "db-127-0-20-2"));
 	registry_free(r);
@@ -322,8 +373,8 @@ test_vips_stable_and_conflicts(void **state)
 	pool = vip_pool_new("127.96.0.0/24", path, err, sizeof(err));
 	assert_non_null(pool);
 	r = registry_new(pool);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    SVC("backend", "{name: backend}"), err), 0);
+	apply_ok(r,
+	    SVC("backend", "{name: backend}"));
 	first = registry_find_service(r, "default", "backend")->vip;
 	assert_true(vip_in_range(pool, first));
 	assert_ptr_equal(registry_find_service_by_vip(r, first),
@@ -331,8 +382,8 @@ test_vips_stable_and_conflicts(void **state)
 	/* Delete and recreate: the same VIP. */
 	registry_remove_owner(r, &file_a);
 	assert_null(registry_find_service_by_vip(r, first));
-	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
-	    SVC("backend", "{name: backend}"), err), 0);
+	apply_as_ok(r, &file_b, REGISTRY_REPLACE,
+	    SVC("backend", "{name: backend}"));
 	assert_int_equal(registry_find_service(r, "default",
 	    "backend")->vip.s_addr, first.s_addr);
 	/* An explicit address out of range or taken is refused whole. */
@@ -346,8 +397,8 @@ test_vips_stable_and_conflicts(void **state)
 	/* A restart reads the same allocation back. */
 	pool = vip_pool_new("127.96.0.0/24", path, err, sizeof(err));
 	r = registry_new(pool);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    SVC("backend", "{name: backend}"), err), 0);
+	apply_ok(r,
+	    SVC("backend", "{name: backend}"));
 	assert_int_equal(registry_find_service(r, "default",
 	    "backend")->vip.s_addr, first.s_addr);
 	registry_free(r);
@@ -557,9 +608,9 @@ test_owner_id_and_vip_lookup(void **state)
 	struct owner o = { OWNER_FILE, path };
 
 	(void)state;
-	assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
+	apply_as_ok(r, &o, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: a}\nspec: {}\n---\n"
-	    "kind: Service\nmetadata: {name: b}\nspec: {}\n", err), 0);
+	    "kind: Service\nmetadata: {name: b}\nspec: {}\n");
 	a = registry_find_service(r, "default", "a");
 	b = registry_find_service(r, "default", "b");
 	/* One copy of the owner's id, shared, not the caller's string. */
@@ -575,10 +626,10 @@ test_owner_id_and_vip_lookup(void **state)
 	assert_ptr_equal(registry_find_service_by_vip(r, b->vip), b);
 	/* A new clusterIP moves the service; the old address finds none. */
 	old = a->vip;
-	assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
+	apply_as_ok(r, &o, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: a}\n"
 	    "spec: {clusterIP: 10.200.9.9}\n---\n"
-	    "kind: Service\nmetadata: {name: b}\nspec: {}\n", err), 0);
+	    "kind: Service\nmetadata: {name: b}\nspec: {}\n");
 	n = registry_find_service(r, "default", "a");
 	assert_string_equal(inet_ntoa(n->vip), "10.200.9.9");
 	assert_ptr_equal(registry_find_service_by_vip(r, n->vip), n);
@@ -674,8 +725,8 @@ test_owner_churn(void **state)
 	(void)state;
 	for (i = 0; i < 50; i++) {
 		snprintf(id, sizeof(id), "c%d", i % 3);
-		assert_int_equal(apply_yaml(r, &o, REGISTRY_REPLACE,
-		    SVC("web", "{app: web}"), err), 0);
+		apply_as_ok(r, &o, REGISTRY_REPLACE,
+		    SVC("web", "{app: web}"));
 		s = registry_find_service(r, "default", "web");
 		assert_non_null(s);
 		assert_string_equal(s->owner.id, id);
@@ -704,9 +755,8 @@ test_endpoint_hostnames(void **state)
 	struct events ev = { 0 };
 	struct service *web, *all, *ep;
 	struct pod *p;
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: web}\n"
 	    "spec: {clusterIP: None, selector: {app: web}}\n"
 	    "---\nkind: Service\nmetadata: {name: all}\n"
@@ -718,7 +768,7 @@ test_endpoint_hostnames(void **state)
 	    "status: {podIP: 127.0.40.1}\n"
 	    "---\nkind: Endpoints\nmetadata: {name: ep}\n"
 	    "subsets: [{addresses: [{ip: 127.0.50.1, hostname: a}, "
-	    "{ip: 127.0.50.2}]}]\n", err), 0);
+	    "{ip: 127.0.50.2}]}]\n");
 	web = registry_find_service(r, "default", "web");
 	all = registry_find_service(r, "default", "all");
 	ep = registry_find_service(r, "default", "ep");
@@ -735,24 +785,24 @@ test_endpoint_hostnames(void **state)
 
 	/* A new hostname is a change of the pod, republished. */
 	registry_subscribe(r, count_cb, &ev);
-	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	apply_as_ok(r, &api, REGISTRY_MERGE,
 	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
 	    "spec: {hostname: w1, subdomain: web}\n"
-	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	    "status: {podIP: 127.0.40.2}\n");
 	memset(&ev, 0, sizeof(ev));
-	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	apply_as_ok(r, &api, REGISTRY_MERGE,
 	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
 	    "spec: {hostname: w2, subdomain: web}\n"
-	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	    "status: {podIP: 127.0.40.2}\n");
 	assert_true(ev.n[REG_POD_CHANGED] + ev.n[REG_POD_ADDED] > 0);
 	p = registry_find_pod(r, "default", "web-1");
 	assert_string_equal(pod_endpoint_hostname(p, web), "w2");
 	/* The same again: nothing said. */
 	memset(&ev, 0, sizeof(ev));
-	assert_int_equal(apply_yaml(r, &api, REGISTRY_MERGE,
+	apply_as_ok(r, &api, REGISTRY_MERGE,
 	    "---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web}}\n"
 	    "spec: {hostname: w2, subdomain: web}\n"
-	    "status: {podIP: 127.0.40.2}\n", err), 0);
+	    "status: {podIP: 127.0.40.2}\n");
 	assert_int_equal(ev.total, 0);
 	registry_unsubscribe(r, count_cb, &ev);
 	registry_free(r);
@@ -766,21 +816,20 @@ test_identity_kept_across_updates(void **state)
 	struct service *s;
 	struct pod *p;
 	uint64_t suid, puid;
-	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("web", "{app: web}")
-	    POD("w1", "{app: web}", "127.0.10.1"), err), 0);
+	    POD("w1", "{app: web}", "127.0.10.1"));
 	s = registry_find_service(r, "default", "web");
 	p = registry_find_pod(r, "default", "w1");
 	suid = s->uid;
 	puid = p->uid;
 	assert_true(suid != 0 && puid != 0 && suid != puid);
 	/* New port, new labels, new address: the same objects. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: web}\n"
 	    "spec: {selector: {app: web}, ports: [{port: 81}]}\n"
-	    POD("w1", "{app: web, v: \"2\"}", "127.0.10.9"), err), 0);
+	    POD("w1", "{app: web, v: \"2\"}", "127.0.10.9"));
 	assert_ptr_equal(registry_find_service(r, "default", "web"), s);
 	assert_ptr_equal(registry_find_pod(r, "default", "w1"), p);
 	assert_int_equal(s->uid, suid);
@@ -792,12 +841,12 @@ test_identity_kept_across_updates(void **state)
 	assert_int_equal(p->nmember_of, 1);
 	assert_ptr_equal(p->member_of[0], s);
 	/* Deleted and made again: a new identity. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    SVC("web", "{app: web}"), err), 0);
+	apply_ok(r,
+	    SVC("web", "{app: web}"));
 	assert_null(registry_find_pod(r, "default", "w1"));
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    SVC("web", "{app: web}")
-	    POD("w1", "{app: web}", "127.0.10.1"), err), 0);
+	    POD("w1", "{app: web}", "127.0.10.1"));
 	assert_true(registry_find_pod(r, "default", "w1")->uid > puid);
 	registry_free(r);
 }
@@ -864,8 +913,8 @@ test_ready_arrays(void **state)
 	char err[256];
 
 	registry_subscribe(r, ready_cb, &rs);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    WEB_SVC WEB_POD_A("8080") WEB_POD_B, err), 0);
+	apply_ok(r,
+	    WEB_SVC WEB_POD_A("8080") WEB_POD_B);
 	s = registry_find_service(r, "default", "web");
 	a = registry_find_pod(r, "default", "a");
 	b = registry_find_pod(r, "default", "b");
@@ -892,17 +941,17 @@ test_ready_arrays(void **state)
 	assert_int_equal(ready_n(&s->ports[1]), 1);
 	/* a's named port moves: the array follows, a keeps its place. */
 	rs.events = 0;
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    WEB_SVC WEB_POD_A("8081") WEB_POD_B, err), 0);
+	apply_ok(r,
+	    WEB_SVC WEB_POD_A("8081") WEB_POD_B);
 	assert_true(rs.events >= 1);
 	assert_int_equal(rs.n[0], 1);
 	assert_int_equal(ready_ep(&s->ports[0], 0)->port, 8081);
 	assert_ptr_equal(ready_ep(&s->ports[0], 0)->pod, a);
 	/* a leaves the selector: nothing ready on port 80. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    WEB_SVC WEB_POD_B
 	    "---\nkind: Pod\nmetadata: {name: a, labels: {app: old}}\n"
-	    "status: {podIP: 127.0.10.1}\n", err), 0);
+	    "status: {podIP: 127.0.10.1}\n");
 	assert_int_equal(ready_n(&s->ports[0]), 0);
 	assert_int_equal(ready_n(&s->ports[1]), 0);
 	assert_int_equal(rs.n[0], 0);
@@ -918,11 +967,11 @@ test_ready_arrays(void **state)
 	assert_int_equal(ready_ep(&s->ports[0], 0)->port, 7000);
 	assert_int_equal(ready_ep(&s->ports[1], 0)->port, 7000);
 	/* The pod goes: the arrays drop it before it is freed. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: web}\n"
 	    "spec:\n  selector: {app: web}\n  ports:\n"
 	    "  - {name: http, port: 80, targetPort: 7000}\n"
-	    "  - {name: raw, port: 81, targetPort: other}\n", err), 0);
+	    "  - {name: raw, port: 81, targetPort: other}\n");
 	assert_int_equal(ready_n(&s->ports[0]), 0);
 	assert_int_equal(rs.n[0], 0);
 	registry_free(r);
@@ -949,7 +998,7 @@ test_ready_arrays_per_family(void **state)
 	assert_non_null(pool);
 	r = registry_new(pool);
 	assert_non_null(r);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: dual}\n"
 	    "spec: {selector: {app: w}, ipFamilyPolicy: PreferDualStack, "
 	    "ports: [{port: 80, targetPort: 8080}]}\n"
@@ -960,7 +1009,7 @@ test_ready_arrays_per_family(void **state)
 	    "---\nkind: Pod\nmetadata: {name: v4, labels: {app: w}}\n"
 	    "status: {podIP: 127.0.10.2}\n"
 	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
-	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	    "status: {podIP: \"fd00:10::3\"}\n");
 	s = registry_find_service(r, "default", "dual");
 	s4 = registry_find_service(r, "default", "four");
 	assert_non_null(s);
@@ -984,25 +1033,25 @@ test_ready_arrays_per_family(void **state)
 	assert_int_equal(s4->ports[0].ready->n, 2);
 	assert_null(s4->ports[0].ready6);
 	/* "both" loses its IPv6 address: it leaves the IPv6 array only. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: dual}\n"
 	    "spec: {selector: {app: w}, ipFamilyPolicy: PreferDualStack, "
 	    "ports: [{port: 80, targetPort: 8080}]}\n"
 	    "---\nkind: Pod\nmetadata: {name: both, labels: {app: w}}\n"
 	    "status: {podIP: 127.0.10.1}\n"
 	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
-	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	    "status: {podIP: \"fd00:10::3\"}\n");
 	sp = &s->ports[0];
 	assert_int_equal(sp->ready->n, 1);
 	assert_int_equal(sp->ready6->n, 1);
 	assert_string_equal(sp->ready6->v[0].pod->name, "v6");
 	/* The service turns single-stack IPv4: its IPv6 array goes. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "---\nkind: Service\nmetadata: {name: dual}\n"
 	    "spec: {selector: {app: w}, ports: [{port: 80, targetPort: "
 	    "8080}]}\n"
 	    "---\nkind: Pod\nmetadata: {name: v6, labels: {app: w}}\n"
-	    "status: {podIP: \"fd00:10::3\"}\n", err), 0);
+	    "status: {podIP: \"fd00:10::3\"}\n");
 	assert_null(s->ports[0].ready6);
 	assert_int_equal(ready_n(&s->ports[0]), 0);
 	registry_free(r);
@@ -1016,14 +1065,13 @@ test_pods_by_ip(void **state)
 	struct registry *r = registry_new(NULL);
 	struct in_addr a1, a2;
 	struct pod *p, *q, *x;
-	char err[256];
 
 	a1.s_addr = inet_addr("127.0.10.1");
 	a2.s_addr = inet_addr("127.0.10.2");
 	assert_null(registry_find_pod_by_ip(r, a1));
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    POD("p", "{app: x}", "127.0.10.1")
-	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	    POD("q", "{app: x}", "127.0.10.1"));
 	p = registry_find_pod(r, "default", "p");
 	q = registry_find_pod(r, "default", "q");
 	x = registry_find_pod_by_ip(r, a1);
@@ -1032,20 +1080,20 @@ test_pods_by_ip(void **state)
 	assert_null(registry_find_pod_by_ip(r, a2));
 	assert_null(registry_find_pod_by_ip(r, (struct in_addr){ 0 }));
 	/* p moves to another address. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    POD("p", "{app: x}", "127.0.10.2")
-	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	    POD("q", "{app: x}", "127.0.10.1"));
 	assert_ptr_equal(registry_find_pod_by_ip(r, a1), q);
 	assert_null(q->ip_next);
 	assert_ptr_equal(registry_find_pod_by_ip(r, a2), p);
 	/* The first of a chain goes: the next one heads it. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    POD("p", "{app: x}", "127.0.10.1")
-	    POD("q", "{app: x}", "127.0.10.1"), err), 0);
+	    POD("q", "{app: x}", "127.0.10.1"));
 	assert_ptr_equal(registry_find_pod_by_ip(r, a1), q);
 	assert_ptr_equal(q->ip_next, p);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
-	    POD("p", "{app: x}", "127.0.10.1"), err), 0);
+	apply_ok(r,
+	    POD("p", "{app: x}", "127.0.10.1"));
 	assert_ptr_equal(registry_find_pod_by_ip(r, a1), p);
 	assert_null(p->ip_next);
 	registry_remove_owner(r, &file_a);
@@ -1201,18 +1249,18 @@ test_apply_dual_stack_refusals(void **state)
 	struct service *s;
 	char err[256];
 
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
 	    "  selector: {a: b}\n"
 	    "  clusterIPs: ['fd00:96::20', 127.96.0.20]\n"
-	    "  ports: [{port: 80}]\n", err), 0);
+	    "  ports: [{port: 80}]\n");
 	s = registry_find_service(r, "default", "d");
 	assert_non_null(s);
 	assert_int_equal(s->policy, IPFP_REQUIRE_DUAL_STACK);
 	assert_int_equal(s->nfamilies, 2);
 	assert_int_equal(s->families[0], IP_FAMILY_V6);
 	assert_int_equal(ntohl(s->vip.s_addr), 0x7f600014);
-	assert_int_equal(s->vip6.s6_addr[15], 0x20);
+	assert_int_equal(s->ext->vip6.s6_addr[15], 0x20);
 	/* A refusal names the file and the service's line. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
@@ -1226,15 +1274,14 @@ test_apply_dual_stack_refusals(void **state)
 	assert_int_equal(registry_find_service(r, "default", "d")->nfamilies,
 	    2);
 	/* A pod of both families and an IPv6 Endpoints address. */
-	assert_int_equal(apply_yaml(r, &file_b, REGISTRY_REPLACE,
+	apply_as_ok(r, &file_b, REGISTRY_REPLACE,
 	    "kind: Pod\nmetadata: {name: p, labels: {a: b}}\n"
 	    "status: {podIP: 'fd00::7', podIPs: [{ip: 'fd00::7'}, "
 	    "{ip: 10.0.0.7}]}\n"
 	    "---\nkind: Service\nmetadata: {name: e}\n"
 	    "spec: {clusterIP: None, ports: [{port: 80}]}\n"
 	    "---\nkind: Endpoints\nmetadata: {name: e}\n"
-	    "subsets: [{addresses: [{ip: 'fd00::1:2'}], ports: [{port: 80}]}]\n",
-	    err), 0);
+	    "subsets: [{addresses: [{ip: 'fd00::1:2'}], ports: [{port: 80}]}]\n");
 	assert_true(registry_find_pod(r, "default", "p")->ip6_primary);
 	assert_int_equal(ntohl(registry_find_pod(r, "default",
 	    "p")->ip.s_addr), 0x0a000007);
@@ -1258,34 +1305,34 @@ test_apply_dual_stack_vips(void **state)
 	pool = vip_pool_new_ranges(ranges, 2, NULL, err, sizeof(err));
 	assert_non_null(pool);
 	r = registry_new(pool);
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
 	    "  selector: {a: b}\n  ipFamilyPolicy: PreferDualStack\n"
 	    "  ports: [{port: 80}]\n"
 	    "---\nkind: Service\nmetadata: {name: four}\n"
-	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n");
 	s = registry_find_service(r, "default", "d");
 	assert_int_equal(s->nfamilies, 2);
 	assert_true(vip_in_range(pool, s->vip));
-	assert_true(vip_in_range6(pool, &s->vip6));
-	assert_string_equal(vip_owner6(pool, &s->vip6), "default/d");
-	six = s->vip6;
+	assert_true(vip_in_range6(pool, &s->ext->vip6));
+	assert_string_equal(vip_owner6(pool, &s->ext->vip6), "default/d");
+	six = s->ext->vip6;
 	s = registry_find_service(r, "default", "four");
-	assert_true(in6_is_unset(&s->vip6));
+	assert_true(in6_is_unset(&s->ext->vip6));
 	assert_int_equal(vip_count(pool), 3);
 	/* Back to single-stack: the IPv6 VIP is released, then given back. */
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: d}\n"
-	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n", err), 0);
+	    "spec: {selector: {a: b}, ports: [{port: 80}]}\n");
 	s = registry_find_service(r, "default", "d");
-	assert_true(in6_is_unset(&s->vip6));
+	assert_true(in6_is_unset(&s->ext->vip6));
 	assert_null(vip_owner6(pool, &six));
-	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
+	apply_ok(r,
 	    "kind: Service\nmetadata: {name: d}\nspec:\n"
 	    "  selector: {a: b}\n  ipFamilies: [IPv6]\n"
-	    "  ports: [{port: 80}]\n", err), 0);
+	    "  ports: [{port: 80}]\n");
 	s = registry_find_service(r, "default", "d");
-	assert_memory_equal(&s->vip6, &six, sizeof(six));
+	assert_memory_equal(&s->ext->vip6, &six, sizeof(six));
 	assert_int_equal(s->vip.s_addr, 0);
 	/* A requested IPv6 address outside the range: refused, unchanged. */
 	assert_int_equal(apply_yaml(r, &file_a, REGISTRY_REPLACE,
@@ -1294,7 +1341,7 @@ test_apply_dual_stack_vips(void **state)
 	    "  ports: [{port: 80}]\n", err), ERR_INVAL);
 	assert_non_null(strstr(err, "t.yaml:1:1: service default/d: "
 	    "clusterIP fd00:97::1: fd00:97::1 is not a usable address"));
-	assert_memory_equal(&registry_find_service(r, "default", "d")->vip6,
+	assert_memory_equal(&registry_find_service(r, "default", "d")->ext->vip6,
 	    &six, sizeof(six));
 	registry_free(r);
 	vip_pool_free(pool);
@@ -1343,13 +1390,13 @@ test_apply_published_vips(void **state)
 	assert_int_equal(inet_pton(AF_INET, "127.97.0.5", &want), 1);
 	assert_int_equal(inet_pton(AF_INET6, "fd00:ca::5", &want6), 1);
 	assert_int_equal(s->vip.s_addr, want.s_addr);
-	assert_memory_equal(&s->vip6, &want6, sizeof(want6));
+	assert_memory_equal(&s->ext->vip6, &want6, sizeof(want6));
 	assert_int_equal(vip_count(pool), 0);
 	/* Moved into this host's range: allocated from the pool. */
 	assert_int_equal(manifest_parse_buf(dual, strlen(dual), "etcd", &set,
 	    NULL, err, sizeof(err)), 0);
 	assert_int_equal(inet_pton(AF_INET, "127.96.0.9",
-	    &set.svcs[0]->requested_vip), 1);
+	    &service_ext_mut(set.svcs[0])->requested_vip), 1);
 	set.published = true;
 	assert_int_equal(registry_apply(r, &other, &set, REGISTRY_MERGE, err,
 	    sizeof(err)), 0);
@@ -1369,7 +1416,7 @@ test_apply_published_vips(void **state)
 	objset_clear(&set);
 	s = registry_find_service(r, "default", "p");
 	assert_int_equal(s->nfamilies, 1);
-	assert_true(in6_is_unset(&s->vip6));
+	assert_true(in6_is_unset(&s->ext->vip6));
 	assert_int_equal(inet_pton(AF_INET, "10.97.0.3", &want), 1);
 	assert_int_equal(s->vip.s_addr, want.s_addr);
 	registry_free(r);
@@ -1384,6 +1431,7 @@ main(void)
 		cmocka_unit_test(test_apply_owner_conflict),
 		cmocka_unit_test(test_apply_duplicate_refused),
 		cmocka_unit_test(test_merge_keeps_others),
+		cmocka_unit_test(test_foreach_owned),
 		cmocka_unit_test(test_set_based_selector),
 		cmocka_unit_test(test_probe_readiness),
 		cmocka_unit_test(test_endpoints_object),

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "util.h"
 #include "statewr.h"
+#include "vip_impl.h"
 #include "vip.h"
 
 struct fixture {
@@ -109,6 +110,29 @@ alloc_ok(struct vip_pool *p, const char *key, struct in_addr req)
 	assert_true(vip_in_range(p, out));
 	assert_string_equal(vip_owner(p, out), key);
 	return out;
+}
+
+/*
+ * Allocates the keys prefix<first> .. prefix<last>, in that order
+ * (backwards when first > last), and stores each address in got[i]; when
+ * same is set, each must get got[i] again instead.
+ */
+static void
+alloc_keys(struct vip_pool *p, const char *prefix, int first, int last,
+    struct in_addr *got, bool same)
+{
+	struct in_addr a;
+	char key[64];
+	int i, step = first <= last ? 1 : -1;
+
+	for (i = first; i != last + step; i += step) {
+		snprintf(key, sizeof(key), "%s%d", prefix, i);
+		a = alloc_ok(p, key, any);
+		if (same)
+			assert_int_equal(a.s_addr, got[i].s_addr);
+		else
+			got[i] = a;
+	}
 }
 
 static void
@@ -209,14 +233,9 @@ test_vip_alloc_restart(void **state)
 	struct fixture *f = *state;
 	struct in_addr got[50], x;
 	struct vip_pool *p;
-	char key[32];
-	int i;
 
 	p = pool("10.250.0.0/24", f->path);
-	for (i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "ns/svc-%d", i);
-		got[i] = alloc_ok(p, key, any);
-	}
+	alloc_keys(p, "ns/svc-", 0, 49, got, false);
 	x = alloc_ok(p, "ns/explicit", ip("10.250.0.200"));
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
@@ -225,10 +244,7 @@ test_vip_alloc_restart(void **state)
 	assert_int_equal(vip_count(p), 0);
 	/* A newcomer first, then the old keys in reverse order. */
 	alloc_ok(p, "ns/newcomer", any);
-	for (i = 49; i >= 0; i--) {
-		snprintf(key, sizeof(key), "ns/svc-%d", i);
-		assert_int_equal(alloc_ok(p, key, any).s_addr, got[i].s_addr);
-	}
+	alloc_keys(p, "ns/svc-", 49, 0, got, true);
 	/* Explicit addresses are remembered as well. */
 	assert_int_equal(alloc_ok(p, "ns/explicit", any).s_addr, x.s_addr);
 	assert_int_equal(vip_count(p), 52);
@@ -454,14 +470,9 @@ test_vip_restart_reclaim_order(void **state)
 	struct fixture *f = *state;
 	struct in_addr got[7], x;
 	struct vip_pool *p;
-	char key[16];
-	int i;
 
 	p = pool("10.250.0.0/29", f->path);
-	for (i = 1; i <= 6; i++) {
-		snprintf(key, sizeof(key), "k/%d", i);
-		got[i] = alloc_ok(p, key, any);
-	}
+	alloc_keys(p, "k/", 1, 6, got, false);
 	vip_release(p, "k/4");
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
@@ -569,6 +580,9 @@ text_state(int v, const char *body, size_t nentries)
 		"\"ranges\": [\"10.250.0.0/24\"], " \
 		"\"fields\": [\"address\", \"key\", \"seq\", \"inUse\"], "
 
+#define J4_HEAD	"{\"kind\": \"clusterip-vips\", \"version\": 4, " \
+		"\"ranges\": [{\"range\": \"10.250.0.0/24\", "
+
 static void
 test_vip_state_corrupt(void **state)
 {
@@ -625,6 +639,33 @@ test_vip_state_corrupt(void **state)
 		    "[\"10.250.0.77\", \"ns/other\", 2, true]]}",
 		J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, true]], "
 		    "\"vips\": []}",
+		/* Version 4. */
+		J4_HEAD "\"released\": 2, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": -1, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 78], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [-77], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [\"77\"], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77], "
+		    "\"keys\": [7]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77], "
+		    "\"keys\": [\"ns/req\"], \"more\": 1}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 78], "
+		    "\"keys\": [\"ns/req\", \"ns/req\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [77, 77], "
+		    "\"keys\": [\"ns/req\", \"ns/b\"]}]}",
+		J4_HEAD "\"released\": 0, \"offsets\": [4294967296], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 4, "
+		    "\"ranges\": [{\"range\": \"10.250.0.0/16\", "
+		    "\"released\": 0, \"offsets\": [65536], "
+		    "\"keys\": [\"ns/req\"]}]}",
+		"{\"kind\": \"clusterip-vips\", \"version\": 4, "
+		    "\"ranges\": {\"range\": \"10.250.0.0/24\"}}",
 		/* Text files: no trailer, a wrong one. */
 		"clusterip-vip 2\nrange 10.250.0.0/24\nend 0 0000000000000000\n",
 		"clusterip-vip 1\nrange 10.250.0.0/24\n10.250.0.77 U 1 ns/req\n",
@@ -639,9 +680,14 @@ test_vip_state_corrupt(void **state)
 	log_setlevel(LOG_LEVEL_ERROR);
 	text = make_state(f->path, &len, &x);
 	free(text);
-	/* The file the entries come from is good as such. */
+	/* The files the entries come from are good as such. */
 	text = strdup(J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", 1, "
 	    "true]]}");
+	write_file(f->path, text, strlen(text));
+	assert_true(remembered(f->path, x));
+	free(text);
+	text = strdup(J4_HEAD "\"released\": 0, \"offsets\": [77], "
+	    "\"keys\": [\"ns/req\"]}]}");
 	write_file(f->path, text, strlen(text));
 	assert_true(remembered(f->path, x));
 	free(text);
@@ -704,12 +750,26 @@ test_vip_state_range_change(void **state)
 	log_setlevel(LOG_LEVEL_INFO);
 }
 
+/* vip_save; whether it replaced the file last seen as *st (updated). */
+static bool
+save_replaced(struct vip_pool *p, const char *path, struct stat *st)
+{
+	struct stat now;
+	bool replaced;
+
+	assert_int_equal(vip_save(p), 0);
+	assert_int_equal(stat(path, &now), 0);
+	replaced = now.st_ino != st->st_ino;
+	*st = now;
+	return replaced;
+}
+
 static void
 test_vip_save_atomic(void **state)
 {
 	struct fixture *f = *state;
 	struct vip_pool *p;
-	struct stat st1, st2;
+	struct stat st;
 	char tmp[160], bad[200];
 
 	p = pool("10.250.0.0/24", f->path);
@@ -717,16 +777,12 @@ test_vip_save_atomic(void **state)
 	assert_int_equal(vip_save(p), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	assert_int_equal(access(tmp, F_OK), -1);
-	assert_int_equal(stat(f->path, &st1), 0);
+	assert_int_equal(stat(f->path, &st), 0);
 	/* Nothing changed: not rewritten. */
-	assert_int_equal(vip_save(p), 0);
-	assert_int_equal(stat(f->path, &st2), 0);
-	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_false(save_replaced(p, f->path, &st));
 	/* A change: a new file renamed over the old one. */
 	alloc_ok(p, "ns/b", any);
-	assert_int_equal(vip_save(p), 0);
-	assert_int_equal(stat(f->path, &st2), 0);
-	assert_int_not_equal(st1.st_ino, st2.st_ino);
+	assert_true(save_replaced(p, f->path, &st));
 	vip_pool_free(p);
 
 	/* An unwritable place fails with errno and keeps running. */
@@ -739,6 +795,107 @@ test_vip_save_atomic(void **state)
 	assert_int_equal(errno, ENOENT);
 	vip_pool_free(p);
 	log_setlevel(LOG_LEVEL_INFO);
+}
+
+/*
+ * A restart that allocates every address again as the file has it
+ * writes nothing; one that differs in any entry writes.
+ */
+static void
+test_vip_restart_unchanged_not_saved(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct stat st;
+	struct in_addr a, b;
+
+	p = pool("10.250.0.0/24", f->path);
+	a = alloc_ok(p, "ns/a", any);
+	b = alloc_ok(p, "ns/b", any);
+	alloc_ok(p, "ns/c", any);
+	vip_release(p, "ns/c");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	assert_int_equal(stat(f->path, &st), 0);
+
+	/* The same in use, the same released: not rewritten. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/b", any).s_addr, b.s_addr);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_false(save_replaced(p, f->path, &st));
+	vip_pool_free(p);
+
+	/* One address not taken again: released now, so written. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_true(save_replaced(p, f->path, &st));
+	/* Back to the state on disk after a change in between: skipped. */
+	vip_release(p, "ns/a");
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	assert_false(save_replaced(p, f->path, &st));
+	/* A new key: written. */
+	alloc_ok(p, "ns/d", any);
+	assert_true(save_replaced(p, f->path, &st));
+	vip_pool_free(p);
+
+	/* What was skipped loses nothing: every key keeps its address. */
+	p = pool("10.250.0.0/24", f->path);
+	assert_int_equal(alloc_ok(p, "ns/b", any).s_addr, b.s_addr);
+	assert_int_equal(alloc_ok(p, "ns/a", any).s_addr, a.s_addr);
+	vip_pool_free(p);
+}
+
+/* The digest of p counted from scratch, as vip_pool_digest keeps it. */
+static uint64_t
+digest_counted(const struct vip_pool *p)
+{
+	struct vip_entry *e;
+	uint64_t d = 0;
+	size_t k, pos;
+
+	for (k = 0; k < p->nsp; k++) {
+		d += ptab_hash_u64(hash_fnv1a(p->sp[k]->range,
+		    strlen(p->sp[k]->range)));
+		for (pos = 0; (e = ptab_next(&p->sp[k]->by_key, &pos)) !=
+		    NULL; )
+			d += vip_entry_digest(p->sp[k]->af, e->key, e->addr,
+			    e->in_use);
+	}
+	return d;
+}
+
+/*
+ * The digest kept as entries change equals the one counted afresh after
+ * any allocation, release, move to a requested address and reclaim of
+ * a released one, and after a restart.
+ */
+static void
+test_vip_digest_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	struct in_addr a, req;
+	char key[16], err[256];
+	int i;
+
+	srandom(11);
+	p = pool("10.250.0.0/26", f->path);	/* 62 addresses, 80 keys */
+	for (i = 0; i < 3000; i++) {
+		snprintf(key, sizeof(key), "k/%ld", random() % 80);
+		req.s_addr = random() % 4 == 0 ? htonl(0x0afa0000u |
+		    (uint32_t)(1 + random() % 62)) : 0;
+		if (random() % 3 == 0)
+			vip_release(p, key);
+		else
+			(void)vip_alloc(p, key, req, &a, err, sizeof(err));
+		if (vip_pool_digest(p) != digest_counted(p))
+			fail_msg("digest drifted at step %d", i);
+	}
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	p = pool("10.250.0.0/26", f->path);
+	assert_true(vip_pool_digest(p) == digest_counted(p));
+	vip_pool_free(p);
 }
 
 static double
@@ -945,10 +1102,12 @@ test_vip6_state_persisted(void **state)
 	assert_int_equal(vip_save(p), 0);
 	vip_pool_free(p);
 	text = slurp(f->path, &len);
-	assert_non_null(strstr(text, "\"ranges\":[\"127.96.0.0/16\","
-	    "\"fd00:96::/112\"]"));
-	assert_non_null(strstr(text, "[\"127.96.1.2\",\"ns/six\","));
-	assert_non_null(strstr(text, "[\"fd00:96::abcd\",\"ns/six\","));
+	/* Version 4: per range, offsets and keys, primary first. */
+	assert_non_null(strstr(text, "\"version\":4,"));
+	assert_non_null(strstr(text, "\"ranges\":[{\"range\":"
+	    "\"127.96.0.0/16\",\"released\":0,\"offsets\":[258],"
+	    "\"keys\":[\"ns/six\"]},{\"range\":\"fd00:96::/112\","
+	    "\"released\":0,\"offsets\":[43981],\"keys\":[\"ns/six\"]}]"));
 	free(text);
 	p = pool2("127.96.0.0/16", "fd00:96::/112", f->path);
 	b = alloc6_ok(p, "ns/six", NULL);
@@ -996,8 +1155,10 @@ migrate(struct fixture *f, const char *text, size_t nvips)
 	assert_string_equal(json_string_value(json_object_get(doc, "kind")),
 	    "clusterip-vips");
 	assert_int_equal(json_array_size(json_object_get(doc, "ranges")), 2);
-	assert_int_equal(json_array_size(json_object_get(doc, "vips")),
-	    nvips);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(
+	    json_object_get(doc, "ranges"), 0), "keys")) +
+	    json_array_size(json_object_get(json_array_get(
+	    json_object_get(doc, "ranges"), 1), "keys")), nvips);
 	json_decref(doc);
 	free(out);
 	/* And it loads. */
@@ -1045,6 +1206,36 @@ test_vip_state_v2_migrates(void **state)
 }
 
 /*
+ * A JSON file of version 3 loads with its reclaim order (the released
+ * address first) and is saved as version 4.
+ */
+static void
+test_vip_state_v3_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct vip_pool *p;
+	const char *t = J_HEAD "\"vips\": [[\"10.250.0.77\", \"ns/req\", "
+	    "5, true], [\"10.250.0.9\", \"ns/gone\", 2, false], "
+	    "[\"10.250.0.8\", \"ns/old\", 1, false]]}";
+	char *out;
+	size_t len;
+
+	write_file(f->path, t, strlen(t));
+	p = pool("10.250.0.0/24", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/req", any)), "10.250.0.77");
+	assert_int_equal(vip_save(p), 0);
+	vip_pool_free(p);
+	out = slurp(f->path, &len);
+	assert_non_null(strstr(out, "\"version\":4,\"ranges\":[{\"range\":"
+	    "\"10.250.0.0/24\",\"released\":2,\"offsets\":[8,9,77],"
+	    "\"keys\":[\"ns/old\",\"ns/gone\",\"ns/req\"]}]}"));
+	free(out);
+	p = pool("10.250.0.0/24", f->path);
+	assert_string_equal(str(alloc_ok(p, "ns/gone", any)), "10.250.0.9");
+	vip_pool_free(p);
+}
+
+/*
  * A text key JSON cannot hold (not UTF-8) is left behind; the others
  * migrate, and the JSON file is written.
  */
@@ -1068,8 +1259,7 @@ test_vip_state_text_not_utf8(void **state)
 	vip_pool_free(p);
 	assert_int_equal(access(f->legacy, F_OK), -1);
 	t = slurp(f->path, &len);
-	assert_non_null(strstr(t, "\"10.250.0.77\""));
-	assert_null(strstr(t, "\"10.250.0.78\""));
+	assert_non_null(strstr(t, "\"offsets\":[77],\"keys\":[\"ns/req\"]"));
 	free(t);
 }
 
@@ -1174,6 +1364,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_save_atomic,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vip_restart_unchanged_not_saved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_digest_kept, setup,
+		    teardown),
 		cmocka_unit_test(test_vip_ranges_invalid),
 		cmocka_unit_test(test_vip6_alloc_stable),
 		cmocka_unit_test_setup_teardown(test_vip6_state_persisted,
@@ -1183,6 +1377,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vip_state_v2_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_json_wins,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_state_v3_migrates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vip_state_text_not_utf8,
 		    setup, teardown),
