@@ -14,6 +14,10 @@
 #   numgen2a   one hand-written rule, "dnat ip to numgen random mod 2 map
 #              { 0 : A, 1 : B }", two addresses, no ct timeout policy
 #   numgen2p   the same rule with two ports of one address
+#   kernel2v   the daemon's kernel path, two Services (two VIPs) with the
+#              same one endpoint (127.0.10.1:18090), a wrk for each VIP at
+#              once with half the connections each: one client port
+#              reaches the backend through either VIP
 #
 # Every 2 s it prints the backends' accepted connections per second
 # (TcpPassiveOpens; one per request), conntrack's entries, TIME_WAIT
@@ -21,7 +25,7 @@
 # each run, the nstat and conntrack -S counters that tell why.
 #
 #   bench/fwd-churn.sh [--builddir DIR] [--duration 30] [--conns 50]
-#                      [--targets "direct kernel2a kernel2p numgen2a numgen2p"]
+#                      [--targets "direct kernel2a kernel2p numgen2a numgen2p kernel2v"]
 #                      [--lb random|round-robin]
 #                      [--sysctl "net.ipv4.tcp_tw_reuse=0 ..."]
 #
@@ -32,7 +36,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$here/.. duration=30 conns=50 lb=random sysctls=""
-targets="direct kernel2a kernel2p numgen2a numgen2p"
+targets="direct kernel2a kernel2p numgen2a numgen2p kernel2v"
 inner=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -72,7 +76,7 @@ fi
 # ---- inside the namespace of target $inner
 t=$inner
 bench_workdir fwdchurn
-VIP=127.96.255.90
+VIP=127.96.255.90 VIP2=127.96.255.91
 A=127.0.10.1 B=127.0.10.2
 
 # nginx on A:18090, B:18090, A:18091 (pinned to CPU 0; wrk to CPU 1).
@@ -99,18 +103,24 @@ N
   done
 }
 
-# manifest ADDR:PORT ADDR:PORT: Service "web" on VIP:18080, two pods.
-manifest() {
-  local i=0 e
+# service NAME VIP: a Service on VIP:18080 selecting the pods.
+service() {
   cat <<Y
+---
 apiVersion: v1
 kind: Service
-metadata: {name: web, annotations: {clusterip.io/lb-algorithm: $lb}}
+metadata: {name: $1, annotations: {clusterip.io/lb-algorithm: $lb}}
 spec:
   selector: {bench: web}
-  clusterIP: $VIP
+  clusterIP: $2
   ports: [{name: http, port: 18080, targetPort: http}]
 Y
+}
+
+# manifest ADDR:PORT...: Service "web" on VIP:18080, a pod for each.
+manifest() {
+  local i=0 e
+  service web "$VIP"
   for e in "$@"; do
     i=$((i + 1))
     cat <<Y
@@ -165,37 +175,55 @@ kernel2a|kernel2p)
   hp=$VIP:18080;;
 numgen2a) numgen_table $A:18090 $B:18090; hp=$VIP:18080;;
 numgen2p) numgen_table $A:18090 $A:18091; hp=$VIP:18080;;
+kernel2v)
+  daemon=$(find_daemon "$builddir/server/clusteripd")
+  { manifest $A:18090; service web2 "$VIP2"; } > "$wd/m/web.yaml"
+  cipd_start "$daemon" "$VIP" 0 --proxy-mode nftables
+  for _ in $(seq 100); do curl -sf "http://$VIP2:18080/" > /dev/null 2>&1 && break; sleep 0.1; done
+  hp="$VIP:18080 $VIP2:18080";;
 *) echo "unknown target $t" >&2; exit 2;;
 esac
 
 echo "=== $t: ${duration}s, $conns connections, Connection: close, to $hp"
 counters > "$wd/c0"
-taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" -H "Connection: close" \
-  "http://$hp/" > "$wd/wrk.out" 2>&1 &
-wpid=$!
+# one wrk per address, the connections shared out
+# shellcheck disable=SC2086 # one or two addresses
+set -- $hp
+wpids="" i=0
+for h in "$@"; do
+  i=$((i + 1))
+  taskset -c 1 wrk -t1 -c"$((conns / $#))" -d"${duration}s" -H "Connection: close" \
+    "http://$h/" > "$wd/wrk$i.out" 2>&1 &
+  wpids="$wpids $!"
+done
+wpids=${wpids# } wpid=${wpids%% *}
 # shellcheck disable=SC2016 # on_exit evaluates the text when the script ends
-on_exit 'kill "$wpid" 2>/dev/null'
+on_exit 'kill $wpids 2>/dev/null'
 # ours%: CPU time of nginx and wrk (with the kernel work done on their
 # behalf) over the window, in % of all CPUs: when it drops with conn/s,
 # other processes on the machine took the CPU.
 ncpu=$(nproc)
 printf '%6s %9s %9s %8s %9s %6s\n' "t_s" "conn/s" "ct_count" "tw_sock" "syn_retr" "ours%"
 p0=$(counter TcpPassiveOpens "$wd/c0") r0=$(counter TcpExtTCPSynRetrans "$wd/c0") s=0
-u0=$(cpu_ticks "$npid" "$wpid")
+# shellcheck disable=SC2086 # the wrk PIDs
+u0=$(cpu_ticks "$npid" $wpids)
 while kill -0 "$wpid" 2>/dev/null && [ "$s" -lt $((duration + 10)) ]; do
   sleep 2; s=$((s + 2))
   nstat -asz TcpPassiveOpens TcpExtTCPSynRetrans | awk '!/^#/ {print $1, $2}' > "$wd/cs"
   p1=$(counter TcpPassiveOpens "$wd/cs") r1=$(counter TcpExtTCPSynRetrans "$wd/cs")
-  u1=$(cpu_ticks "$npid" "$wpid") ours=-
+  # shellcheck disable=SC2086 # the wrk PIDs
+  u1=$(cpu_ticks "$npid" $wpids) ours=-
   kill -0 "$wpid" 2>/dev/null && ours=$(((u1 - u0) * 100 / (2 * HZ * ncpu)))
   printf '%6d %9d %9d %8d %9d %6s\n' "$s" $(((p1 - p0) / 2)) "$(ct_count)" "$(tw_socks)" \
     $((r1 - r0)) "$ours"
   p0=$p1 r0=$r1 u0=$u1
 done
-wait "$wpid" || true
+# shellcheck disable=SC2086 # the wrk PIDs
+wait $wpids || true
 counters > "$wd/c1"
-awk '/Requests\/sec/ {r = $2} /Socket errors/ {e = $0; sub(/.*errors: /, "", e)}
-  /Non-2xx/ {n = $NF}
+cat "$wd"/wrk*.out > "$wd/wrk.out"
+awk '/Requests\/sec/ {r += $2} /Socket errors/ {x = $0; sub(/.*errors: /, "", x); e = e x " "}
+  /Non-2xx/ {n += $NF}
   END {printf "req/s %.0f; socket errors: %s; non-2xx: %s\n", r, (e == "" ? "none" : e), (n == "" ? 0 : n)}' "$wd/wrk.out"
 echo "counters that moved (after - before):"
 join "$wd/c0" "$wd/c1" 2>/dev/null | awk '$3 != $2 {printf "  %s %d\n", $1, $3 - $2}' ||
