@@ -18,6 +18,8 @@
 #              same one endpoint (127.0.10.1:18090), a wrk for each VIP at
 #              once with half the connections each: one client port
 #              reaches the backend through either VIP
+#   numgen2v   the same with two hand-written "dnat ip to A" rules, one
+#              for each VIP, no ct timeout policy (not run by default)
 #
 # Every 2 s it prints the backends' accepted connections per second
 # (TcpPassiveOpens; one per request), conntrack's entries, TIME_WAIT
@@ -149,6 +151,21 @@ N
   echo "numgen rule not answering" >&2; exit 1
 }
 
+# vips_table ADDR:PORT: VIP and VIP2 each translated to ADDR:PORT.
+vips_table() {
+  nft -f - <<N
+table ip cipchurn {
+  chain out {
+    type nat hook output priority -100; policy accept;
+    ip daddr $VIP tcp dport 18080 dnat to $1
+    ip daddr $VIP2 tcp dport 18080 dnat to $1
+  }
+}
+N
+  # shellcheck disable=SC2016 # on_exit evaluates the text when the script ends
+  on_exit 'nft delete table ip cipchurn 2>/dev/null'
+}
+
 # counters: "name value" lines of the counters compared before/after.
 counters() {
   {
@@ -175,6 +192,7 @@ kernel2a|kernel2p)
   hp=$VIP:18080;;
 numgen2a) numgen_table $A:18090 $B:18090; hp=$VIP:18080;;
 numgen2p) numgen_table $A:18090 $A:18091; hp=$VIP:18080;;
+numgen2v) vips_table $A:18090; hp="$VIP:18080 $VIP2:18080";;
 kernel2v)
   daemon=$(find_daemon "$builddir/server/clusteripd")
   { manifest $A:18090; service web2 "$VIP2"; } > "$wd/m/web.yaml"
