@@ -23,8 +23,10 @@
 #
 # Every 2 s it prints the backends' accepted connections per second
 # (TcpPassiveOpens; one per request), conntrack's entries, TIME_WAIT
-# sockets and SYN retransmits, so that a collapse shows; before and after
-# each run, the nstat and conntrack -S counters that tell why.
+# sockets, SYN retransmits and ours% (the CPU share of wrk and nginx: a
+# dip with it is the machine's other load, one without it a collapse);
+# before and after each run, the nstat and conntrack -S counters that
+# tell why.
 #
 #   bench/fwd-churn.sh [--builddir DIR] [--duration 30] [--conns 50]
 #                      [--targets "direct kernel2a kernel2p numgen2a numgen2p kernel2v"]
