@@ -52,13 +52,7 @@ fail() {
 	tail -n 40 "$W/clusteripd.log" >&2
 	exit 1
 }
-free_port() {
-	local p
-	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
-		ss -Hlnut "sport = :$p" | grep -q . || { echo $p; return; }
-	done
-}
+. "$top_srcdir/tests/integration/ports.sh"
 # until_ok SECONDS CMD...: runs CMD every 0.2 s until it succeeds.
 until_ok() {
 	local n=$(( $1 * 5 ))

@@ -8,14 +8,7 @@
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 
-# free_port PROTO: a port nobody listens on (tcp or udp) on 127.0.0.1.
-free_port() {
-	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000 ))
-		ss -Hln"$( [ "$1" = udp ] && echo u || echo t)" "sport = :$p" |
-		    grep -q . || { echo $p; return; }
-	done
-}
+. "$top_srcdir/tests/integration/ports.sh"
 
 # Backends on addresses of their own (conf/demo's pods move with them):
 # other tests use 127.0.10.1 and 127.0.10.2 and expect them idle.

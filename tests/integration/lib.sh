@@ -33,34 +33,8 @@ pass() {
 	echo "ok: $*"
 }
 
-# free_port: a port free for both TCP and UDP on 127.0.0.1, below the
-# ephemeral range (so no client socket takes it meanwhile), and never one
-# this script was given before.
-free_port() {
-	python3 - "$TEST_TMP/ports" <<'PY'
-import random, socket, sys
-used = set()
-try:
-    used = set(open(sys.argv[1]).read().split())
-except OSError:
-    pass
-for _ in range(500):
-    p = random.randint(10000, 32000)
-    if str(p) in used:
-        continue
-    try:
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", p))
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", p))
-        t.close(); u.close()
-    except OSError:
-        continue
-    open(sys.argv[1], "a").write("%d\n" % p)
-    print(p)
-    break
-PY
-}
+. "$top_srcdir/tests/integration/ports.sh"
+FREE_PORT_FILE=$TEST_TMP/ports
 
 # wait_log FILE PATTERN [SECONDS]: waits until FILE has a line matching
 # PATTERN (grep -E); fails after SECONDS (default 10).

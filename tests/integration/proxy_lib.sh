@@ -45,15 +45,8 @@ pass() {
 	exit 0
 }
 
-# free_port [tcp|udp|both]: a port nobody uses on loopback.
-free_port() {
-	local p f
-	case "${1:-tcp}" in udp) f=u;; both) f=tu;; *) f=t;; esac
-	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
-		ss -Hlan"$f" "sport = :$p" | grep -q . || { echo $p; return; }
-	done
-}
+. "$top_srcdir/tests/integration/ports.sh"
+FREE_PORT_FILE=$T/ports
 
 # A VIP in the default loopback range, random so parallel runs differ.
 rand_vip() {
