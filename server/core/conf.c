@@ -104,6 +104,10 @@ static const struct conf_option options[] = {
 	STR("lb-algorithm", lb_algorithm, "random",
 	    "random, round-robin or least-connections"),
 	STR("proxy-mode", proxy_mode, "userspace", "userspace (the forwarder) or nftables (the kernel path)"),
+	BOOL("kernel-conntrack-events", kernel_ct_events, "false",
+	    "kernel path: read conntrack's destroy events for connect "
+	    "failures and closed connections' last bytes (costs CPU per "
+	    "connection)"),
 	MS("proxy-connect-timeout", proxy_connect_timeout_ms, "1s", 10,
 	    600000, "connect to an endpoint, per try"),
 	UINT("proxy-connect-retries", proxy_connect_retries, "3", 0, 16,

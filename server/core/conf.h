@@ -52,6 +52,7 @@ struct cip_conf {
 	char		*api_socket;		/* unix socket path or NULL */
 	char		*api_token_file;
 	bool		 api_insecure;
+	bool		 kernel_ct_events;
 	uint64_t	 api_max_body;
 	uint64_t	 api_timeout_ms;
 	/* providers */

@@ -54,7 +54,7 @@ NSX="ip netns exec $ND"
 	pod6 dead "$PD" dead fd00:234::4
 } | manifest all.yaml
 kstart --vip-interface eth0 --vip-range 10.234.0.128/25 \
-    --vip-range fd00:234::100/120 --log-level debug
+    --vip-range fd00:234::100/120 --log-level debug --kernel-conntrack-events
 wait_table "$(ep fd00:234::4 $P)"
 wait_table "$(ep fd00:234::3 $PU)"
 for _ in $(seq 100); do
@@ -205,7 +205,8 @@ V4=10.234.0.140
 	svc dead4 "$V4" 80 dead4
 	pod dead4 10.234.0.3 "$PD" dead4
 } | manifest all.yaml
-kstart --vip-interface eth0 --vip-range 10.234.0.128/25 --log-level debug
+kstart --vip-interface eth0 --vip-range 10.234.0.128/25 --log-level debug \
+    --kernel-conntrack-events
 wait_table "$(ep 10.234.0.3 "$PD")"
 grep -q "kernel: conntrack events filtered in the kernel: TCP and UDP to the IPv4 VIP range$" \
     "$T/daemon.log" || fail "IPv4 conntrack events not filtered"
@@ -248,7 +249,10 @@ mount --bind /proc/sys /proc/sys &&
 SH
 chmod +x "$T/rosys.sh"
 DAEMON_WRAP="unshare -m $T/rosys.sh" kstart --vip-interface eth0 \
-    --vip-range 10.234.0.128/25 --vip-range fd00:234::100/120
+    --vip-range 10.234.0.128/25 --vip-range fd00:234::100/120 --log-level debug
+# Without --kernel-conntrack-events no destroy event is subscribed to.
+! grep -q "conntrack events" "$T/daemon.log" ||
+    fail "conntrack events read without --kernel-conntrack-events"
 grep -q "kernel: net.ipv6.conf.all.forwarding is off and cannot be set" \
     "$T/daemon.log" || fail "no warning for a read-only /proc/sys"
 [ "$($NSX sysctl -n net.ipv6.conf.all.forwarding)" = 0 ] ||
