@@ -4,7 +4,7 @@
  * multi-socket interface: libcurl says which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one struct event each) and when to call it
  * back (CURLMOPT_TIMERFUNCTION: one timer); libevent says when a socket
- * is ready and curl_multi_socket_action() does the rest.
+ * is ready and cu->multi_socket_action() does the rest.
  *
  * libcurl refuses to add or remove transfers from inside its own
  * callbacks (CURLM_RECURSIVE_API_CALL), and those are where a user of
@@ -28,11 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "util.h"
 #include "log.h"
+#include "curl_dl.h"
 #include "http_client.h"
 
 struct http_client_req {
@@ -80,6 +80,9 @@ struct http_client {
 	bool			 settle;	/* a request waits for it */
 };
 
+/* libcurl's functions, loaded by the first http_client_new. */
+static const struct curl_dl *cu;
+
 static int	http_client_socket_cb(CURL *, curl_socket_t, int, void *,
 		    void *);
 static int	http_client_timer_cb(CURLM *, long, void *);
@@ -99,30 +102,25 @@ struct http_client *
 http_client_new(struct event_base *base)
 {
 	struct http_client *c;
-	CURLcode cc;
 
-	if ((cc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
-		log_warnx("%s: curl_global_init: %s", __func__,
-		    curl_easy_strerror(cc));
+	if ((cu = curl_dl_load()) == NULL)
 		return NULL;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
-		curl_global_cleanup();
 		return NULL;
 	}
 	c->base = base;
 	TAILQ_INIT(&c->reqs);
 	LIST_INIT(&c->socks);
-	if ((c->multi = curl_multi_init()) == NULL ||
+	if ((c->multi = cu->multi_init()) == NULL ||
 	    (c->timer = evtimer_new(base, http_client_timeout_cb, c)) ==
 	    NULL ||
-	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION,
+	    cu->multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION,
 	    http_client_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION,
+	    cu->multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+	    cu->multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION,
 	    http_client_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
+	    cu->multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
 		log_warnx("%s: cannot set up libcurl", __func__);
 		http_client_free(c);
 		return NULL;
@@ -133,7 +131,7 @@ http_client_new(struct event_base *base)
 int
 http_client_set_max_connections(struct http_client *c, long n)
 {
-	if (curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n) !=
+	if (cu->multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n) !=
 	    CURLM_OK) {
 		log_warnx("%s: libcurl refused the limit", __func__);
 		return -1;
@@ -152,14 +150,13 @@ http_client_free(struct http_client *c)
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL)
 		http_client_req_free(r);
 	if (c->multi != NULL)
-		curl_multi_cleanup(c->multi);
+		cu->multi_cleanup(c->multi);
 	/* libcurl said REMOVE for each socket; in case it did not. */
 	while ((s = LIST_FIRST(&c->socks)) != NULL)
 		http_client_sock_free(s);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	free(c);
-	curl_global_cleanup();
 }
 
 /* Points r's handle at its current base + path. 0, or -1. */
@@ -173,7 +170,7 @@ http_client_set_url(struct http_client_req *r)
 		return 0;
 	if (asprintf(&url, "%s%s", r->bases[r->base], r->path) == -1)
 		return -1;
-	rc = curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK ? 0 : -1;
+	rc = cu->easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK ? 0 : -1;
 	free(url);
 	return rc;
 }
@@ -185,26 +182,26 @@ http_client_headers(const struct http_client_opts *o)
 	struct curl_slist *h = NULL, *n;
 	char ct[256];
 
-	if ((h = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+	if ((h = cu->slist_append(NULL, "Accept: application/json")) == NULL)
 		return NULL;
 	if (o->post != NULL) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
 		    o->content_type != NULL ? o->content_type :
 		    "application/json");
 		/* No "Expect: 100-continue" round trip before a body. */
-		if ((n = curl_slist_append(h, ct)) == NULL ||
-		    (h = n, n = curl_slist_append(h, "Expect:")) == NULL)
+		if ((n = cu->slist_append(h, ct)) == NULL ||
+		    (h = n, n = cu->slist_append(h, "Expect:")) == NULL)
 			goto fail;
 		h = n;
 	}
 	if (o->auth_header != NULL) {
-		if ((n = curl_slist_append(h, o->auth_header)) == NULL)
+		if ((n = cu->slist_append(h, o->auth_header)) == NULL)
 			goto fail;
 		h = n;
 	}
 	return h;
 fail:
-	curl_slist_free_all(h);
+	cu->slist_free_all(h);
 	return NULL;
 }
 
@@ -242,7 +239,7 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 		log_warn("%s: calloc", __func__);
 		return NULL;
 	}
-	if ((e = curl_easy_init()) == NULL) {
+	if ((e = cu->easy_init()) == NULL) {
 		log_warnx("%s: curl_easy_init failed", __func__);
 		free(r);
 		return NULL;
@@ -259,55 +256,55 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	ok = http_client_copy_bases(r, o) == 0 &&
 	    (r->headers = http_client_headers(o)) != NULL &&
 	    (o->nbases > 0 ? http_client_set_url(r) == 0 :
-	    curl_easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK) &&
-	    curl_easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK) &&
+	    cu->easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string form */
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
+	    cu->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
 	    CURLE_OK &&
 #else
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+	    cu->easy_setopt(e, CURLOPT_PROTOCOLS,
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK &&
 #endif
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_USERAGENT,
+	    cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_USERAGENT,
 	    "clusteripd/" PACKAGE_VERSION) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION,
+	    cu->easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_HEADERFUNCTION,
 	    http_client_header_cb) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_HEADERDATA, r) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
+	    cu->easy_setopt(e, CURLOPT_HEADERDATA, r) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_WRITEFUNCTION,
 	    http_client_write_cb) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    cu->easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_TIMEOUT_MS,
 	    (long)o->timeout_ms) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)o->connect_timeout_ms) == CURLE_OK &&
 	    (o->unix_path == NULL ||
-	    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_path) ==
+	    cu->easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, o->unix_path) ==
 	    CURLE_OK) &&
 	    (o->post == NULL ||
-	    (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (cu->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)o->post_len) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->post) ==
+	    cu->easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->post) ==
 	    CURLE_OK)) &&
 	    (o->cacert == NULL ||
-	    curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert) == CURLE_OK) &&
+	    cu->easy_setopt(e, CURLOPT_CAINFO, o->cacert) == CURLE_OK) &&
 	    (o->cert == NULL ||
-	    curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
+	    cu->easy_setopt(e, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
 	    (o->key == NULL ||
-	    curl_easy_setopt(e, CURLOPT_SSLKEY, o->key) == CURLE_OK) &&
+	    cu->easy_setopt(e, CURLOPT_SSLKEY, o->key) == CURLE_OK) &&
 	    (o->keepalive_s == 0 ||
-	    (curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)o->keepalive_s) ==
+	    (cu->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)o->keepalive_s) ==
 	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL,
+	    cu->easy_setopt(e, CURLOPT_TCP_KEEPINTVL,
 	    (long)(o->keepalive_s + 1) / 2) == CURLE_OK)) &&
 	    (o->user == NULL ||
-	    (curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) ==
+	    (cu->easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) ==
 	    CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_USERNAME, o->user) == CURLE_OK &&
-	    curl_easy_setopt(e, CURLOPT_PASSWORD,
+	    cu->easy_setopt(e, CURLOPT_USERNAME, o->user) == CURLE_OK &&
+	    cu->easy_setopt(e, CURLOPT_PASSWORD,
 	    o->password != NULL ? o->password : "") == CURLE_OK));
 	if (!ok) {
 		log_warnx("%s: %s: cannot set up the request", __func__,
@@ -319,7 +316,7 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 		c->settle = true;	/* added once libcurl returns */
 		return r;
 	}
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+	if (cu->multi_add_handle(c->multi, e) != CURLM_OK) {
 		log_warnx("%s: %s: cannot start the request", __func__,
 		    o->url);
 		http_client_req_free(r);
@@ -352,9 +349,9 @@ http_client_req_free(struct http_client_req *r)
 
 	TAILQ_REMOVE(&c->reqs, r, entry);
 	if (r->added)
-		curl_multi_remove_handle(c->multi, r->easy);
-	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
+		cu->multi_remove_handle(c->multi, r->easy);
+	cu->easy_cleanup(r->easy);
+	cu->slist_free_all(r->headers);
 	for (i = 0; i < r->nbases && r->bases != NULL; i++)
 		free(r->bases[i]);
 	free(r->bases);
@@ -399,7 +396,7 @@ http_client_socket_cb(CURL *e, curl_socket_t fd, int what, void *arg,
 		}
 		s->c = c;
 		LIST_INSERT_HEAD(&c->socks, s, entry);
-		curl_multi_assign(c->multi, fd, s);
+		cu->multi_assign(c->multi, fd, s);
 	} else {
 		event_del(s->ev);
 		event_assign(s->ev, c->base, fd, events, http_client_io_cb, s);
@@ -453,10 +450,10 @@ http_client_action(struct http_client *c, curl_socket_t fd, int action)
 	int running;
 
 	c->in_curl = true;
-	mc = curl_multi_socket_action(c->multi, fd, action, &running);
+	mc = cu->multi_socket_action(c->multi, fd, action, &running);
 	c->in_curl = false;
 	if (mc != CURLM_OK)
-		log_warnx("%s: %s", __func__, curl_multi_strerror(mc));
+		log_warnx("%s: %s", __func__, cu->multi_strerror(mc));
 	http_client_settle(c);
 }
 
@@ -481,7 +478,7 @@ http_client_settle(struct http_client *c)
 			if (r->cancelled)
 				http_client_req_free(r);
 			else if (!r->added) {
-				if (curl_multi_add_handle(c->multi, r->easy) ==
+				if (cu->multi_add_handle(c->multi, r->easy) ==
 				    CURLM_OK)
 					r->added = true;
 				else
@@ -500,11 +497,11 @@ http_client_settle(struct http_client *c)
 			http_client_finish(r, CURLE_FAILED_INIT);
 		}
 	}
-	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while ((msg = cu->multi_info_read(c->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		result = msg->data.result;
-		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		if (cu->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		    &p) != CURLE_OK || p == NULL)
 			continue;
 		http_client_finish(p, result);
@@ -523,13 +520,13 @@ http_client_finish(struct http_client_req *r, CURLcode result)
 	if (r->member != NULL && r->bases != NULL &&
 	    (result == CURLE_OK || r->head_done))
 		*r->member = r->base;
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->too_big)
 		snprintf(r->errbuf, sizeof(r->errbuf), "body over %zu bytes",
 		    r->max_body);
 	if (result != CURLE_OK || r->too_big)
 		error = r->errbuf[0] != '\0' ? r->errbuf :
-		    curl_easy_strerror(result);
+		    cu->easy_strerror(result);
 	if (r->stream)
 		body = NULL;
 	else
@@ -554,16 +551,16 @@ http_client_retry(struct http_client_req *r, CURLcode result)
 		return false;
 	log_debug("%s: %s%s: %s; trying the next server", __func__,
 	    r->bases[r->base], r->path, r->errbuf[0] != '\0' ? r->errbuf :
-	    curl_easy_strerror(result));
+	    cu->easy_strerror(result));
 	if (r->added)
-		curl_multi_remove_handle(c->multi, r->easy);
+		cu->multi_remove_handle(c->multi, r->easy);
 	r->added = false;
 	r->base = (r->base + 1) % r->nbases;
 	r->tries++;
 	r->bodylen = 0;
 	r->errbuf[0] = '\0';
 	if (http_client_set_url(r) != 0 ||
-	    curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
+	    cu->multi_add_handle(c->multi, r->easy) != CURLM_OK)
 		return false;
 	r->added = true;
 	return true;
@@ -581,7 +578,7 @@ http_client_header_cb(char *data, size_t size, size_t n, void *arg)
 		return 0;
 	if (r->head_done || (len > 0 && data[0] != '\r' && data[0] != '\n'))
 		return len;
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200)
 		return len;	/* an interim response; the final follows */
 	r->head_done = true;
