@@ -58,19 +58,62 @@ done
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$here/lib.sh"
 need_tools "apt-get install wrk haproxy nginx-light" wrk haproxy nginx taskset
+summary() {
+  echo
+  echo "=== whole-machine CPU per request (µs), from /proc/stat"
+  # One row per target and mode: with --rounds, the round of median req/s.
+  awk -F'\t' 'NR > 1 { k = $1 SUBSEP $2; c = ++cnt[k]; row[k, c] = $0
+      if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } ms[$2] = 1 }
+    function ratio(a, t, m, ref) { return (((ref, m) in a) && a[ref, m] > 0) ? sprintf("%.2fx", a[t, m] / a[ref, m]) : "-" }
+    END {
+      for (k in cnt) {  # sort the rounds of k by req/s, keep the middle one
+        for (x = 1; x <= cnt[k]; x++) for (y = x + 1; y <= cnt[k]; y++) {
+          split(row[k, x], fx, "\t"); split(row[k, y], fy, "\t")
+          if (fy[3] + 0 < fx[3] + 0) { tmp = row[k, x]; row[k, x] = row[k, y]; row[k, y] = tmp } }
+        split(row[k, int((cnt[k] + 1) / 2)], f, "\t")
+        r[k] = f[3]; p[k] = f[4]; u[k] = f[5]; i[k] = f[6]; e[k] = f[7] }
+      printf "%-10s %-9s %8s %8s %8s %6s %-8s | %-10s %-10s %-10s\n", "target", "mode", "req/s", "p99 ms", "us/req", "idle%", "errors",
+        "us vs hap", "us vs dir", "req vs dir"
+      for (j = 1; j <= n; j++) for (m in ms) { t = order[j]; if (!((t, m) in r)) continue
+        printf "%-10s %-9s %8.0f %8.3f %8.2f %6s %-8s | %-10s %-10s %-10s\n", t, m, r[t, m], p[t, m], u[t, m], i[t, m], e[t, m],
+          ratio(u, t, m, "haproxy"), ratio(u, t, m, "direct"), ratio(r, t, m, "direct") }
+    }' "$tsv"
+  # The same ratios round by round (each target against direct of its own
+  # round), then their median: less moved by a slow spell of the machine.
+  awk -F'\t' 'NR > 1 { r[$1, $2, $8] = $3; u[$1, $2, $8] = $5; t[$1] = 1; m[$2] = 1; if ($8 > nr) nr = $8 }
+    function med(a, n,   x, y, tmp) { for (x = 1; x <= n; x++) for (y = x + 1; y <= n; y++) if (a[y] < a[x]) { tmp = a[x]; a[x] = a[y]; a[y] = tmp }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    END { if (nr < 2) exit; print ""; print "=== per round, against direct of the same round (median of " nr " rounds)"
+      for (tt in t) for (mm in m) { if (tt == "direct") continue; n = 0; s = ""
+        for (k = 1; k <= nr; k++) if (((tt, mm, k) in r) && r["direct", mm, k] > 0) {
+          rq[++n] = r[tt, mm, k] / r["direct", mm, k]; us[n] = u[tt, mm, k] / u["direct", mm, k]; s = s sprintf(" %.2f", rq[n]) }
+        if (n) printf "%-10s %-9s req/s %.2fx (rounds:%s), CPU/req %.2fx\n", tt, mm, med(rq, n), s, med(us, n) }
+    }' "$tsv"
+}
+
+mkdir -p "$out"; tsv=$out/fwd-kernel.tsv
+# Each target of each round runs in a network namespace of its own, so no
+# target meets another's conntrack entries or TIME_WAIT sockets (the same
+# VIP and ports, translated differently, collapse a run of new
+# connections into SYN retransmits).
 if [ -z "${in_netns:-}" ]; then
+  echo -e "target\tmode\treq_s\tp99_ms\tbusy_us_per_req\tidle_pct_before\terrors\tround" > "$tsv"
   ns=cipbench$$
-  ip netns add "$ns"
   trap 'ip netns del "$ns" 2>/dev/null' EXIT
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
-    --conns "$conns" --targets "$targets" --modes "$modes" --out "$out" --lb "$lb" \
-    --rounds "$rounds"
+  for round in $(seq "$rounds"); do
+    for t in $targets; do
+      ip netns add "$ns"
+      ip -n "$ns" link set lo up
+      ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
+        --conns "$conns" --targets "$t" --modes "$modes" --out "$out" --lb "$lb" \
+        --rounds "$round/$rounds"
+      ip netns del "$ns"
+    done
+  done
+  summary "$tsv"
   exit
 fi
 daemon=$(find_daemon "$builddir/server/clusteripd")
-mkdir -p "$out"; tsv=$out/fwd-kernel.tsv
-echo -e "target\tmode\treq_s\tp99_ms\tbusy_us_per_req\tidle_pct_before\terrors" > "$tsv"
 bench_workdir fwdkernel
 on_exit '"$here/fwd-backends.sh" stop > /dev/null 2>&1'
 on_exit '"$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1'
@@ -96,17 +139,16 @@ measure() {
   b0=$(busy_ticks)
   o=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "http://$3/" 2>&1)
   b1=$(busy_ticks)
-  echo "$o" | awk -v t="$1" -v m="$2" -v b="$((b1 - b0))" -v hz="$HZ" -v idle="$idle" '
+  echo "$o" | awk -v t="$1" -v m="$2" -v b="$((b1 - b0))" -v hz="$HZ" -v idle="$idle" -v rd="${rounds%%/*}" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     / 99%/ { p99 = ms($2) }
     /requests in/ { n = $1 }
     /Requests\/sec/ { rps = $2 }
     /Socket errors/ { err = $0; sub(/.*errors: /, "", err); gsub(/ /, "", err) }
-    END { printf "%s\t%s\t%.0f\t%.3f\t%.2f\t%s\t%s\n", t, m, rps, p99,
-      (n > 0 ? b / hz * 1e6 / n : 0), idle, (err == "" ? "0" : err) }'
+    END { printf "%s\t%s\t%.0f\t%.3f\t%.2f\t%s\t%s\t%s\n", t, m, rps, p99,
+      (n > 0 ? b / hz * 1e6 / n : 0), idle, (err == "" ? "0" : err), rd }'
 }
 
-for round in $(seq "$rounds"); do
 for t in $targets; do
   case $t in
   direct) hp=127.0.0.1:18081;;
@@ -133,7 +175,7 @@ N
   *) echo "unknown target $t" >&2; exit 2;;
   esac
   for m in $modes; do
-    echo "=== $t $m (${duration}s, round $round/$rounds)" >&2
+    echo "=== $t $m (${duration}s, round $rounds)" >&2
     measure "$t" "$m" "$hp" >> "$tsv"
   done
   case $t in
@@ -143,24 +185,5 @@ N
   nat1) nft delete table ip cipbench-nat;;
   esac
 done
-done
+exit
 
-echo
-echo "=== whole-machine CPU per request (µs), from /proc/stat"
-# One row per target and mode: with --rounds, the round of median req/s.
-awk -F'\t' 'NR > 1 { k = $1 SUBSEP $2; c = ++cnt[k]; row[k, c] = $0
-    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } ms[$2] = 1 }
-  function ratio(a, t, m, ref) { return (((ref, m) in a) && a[ref, m] > 0) ? sprintf("%.2fx", a[t, m] / a[ref, m]) : "-" }
-  END {
-    for (k in cnt) {  # sort the rounds of k by req/s, keep the middle one
-      for (x = 1; x <= cnt[k]; x++) for (y = x + 1; y <= cnt[k]; y++) {
-        split(row[k, x], fx, "\t"); split(row[k, y], fy, "\t")
-        if (fy[3] + 0 < fx[3] + 0) { tmp = row[k, x]; row[k, x] = row[k, y]; row[k, y] = tmp } }
-      split(row[k, int((cnt[k] + 1) / 2)], f, "\t")
-      r[k] = f[3]; p[k] = f[4]; u[k] = f[5]; i[k] = f[6]; e[k] = f[7] }
-    printf "%-10s %-9s %8s %8s %8s %6s %-8s | %-10s %-10s %-10s\n", "target", "mode", "req/s", "p99 ms", "us/req", "idle%", "errors",
-      "us vs hap", "us vs dir", "req vs dir"
-    for (j = 1; j <= n; j++) for (m in ms) { t = order[j]; if (!((t, m) in r)) continue
-      printf "%-10s %-9s %8.0f %8.3f %8.2f %6s %-8s | %-10s %-10s %-10s\n", t, m, r[t, m], p[t, m], u[t, m], i[t, m], e[t, m],
-        ratio(u, t, m, "haproxy"), ratio(u, t, m, "direct"), ratio(r, t, m, "direct") }
-  }' "$tsv"

@@ -713,10 +713,15 @@ docker_init(struct runtime *rt)
 	    (d->queued = hmap_new()) == NULL ||
 	    (d->known = hmap_new()) == NULL ||
 	    (d->defs = hmap_new()) == NULL ||
-	    (d->http = http_client_new(rt->base)) == NULL ||
 	    (d->retry_ev = evtimer_new(rt->base, docker_retry_cb, d)) ==
 	    NULL) {
 		log_warn("%s", __func__);
+		docker = d;
+		docker_shutdown();
+		return -1;
+	}
+	/* Its failure is logged: libcurl could not be loaded, or memory. */
+	if ((d->http = http_client_new(rt->base)) == NULL) {
 		docker = d;
 		docker_shutdown();
 		return -1;
