@@ -17,7 +17,7 @@
 #   bench/fwd-kernel.sh [--builddir DIR] [--duration 30] [--conns 50]
 #                       [--targets "direct kernel userspace haproxy"]
 #                       (or any of them, and "conntrack", "nat1")
-#                       [--rounds 1]
+#                       [--rounds 1] [--split]
 #                       [--modes "keepalive close"] [--out DIR]
 #                       [--lb round-robin|random]
 #
@@ -33,6 +33,11 @@
 # the least a NAT to the two backends can be; the kernel path beside it
 # shows what the daemon's table adds.
 #
+# --split puts wrk on CPU 0 and the backends on CPU 1, as a client and a
+# backend container on cores of their own would be, and pins no proxy:
+# for direct, nat1 and kernel, whose req/s is then bound by the busier
+# core instead of their sum (the proxies would share wrk's core).
+#
 # --rounds N runs the whole list of targets N times, interleaved, so that
 # a slow spell of the machine spreads over all of them; the summary gives
 # each target's median row.
@@ -43,12 +48,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 builddir=$here/.. duration=30 conns=50 targets="direct kernel userspace haproxy"
 modes="keepalive close" out=/tmp/bench-results/kernel lb=round-robin rounds=1
+split=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) builddir=$2; shift 2;; --duration) duration=$2; shift 2;;
     --conns) conns=$2; shift 2;; --targets) targets=$2; shift 2;;
     --modes) modes=$2; shift 2;; --out) out=$2; shift 2;;
     --lb) lb=$2; shift 2;; --rounds) rounds=$2; shift 2;;
+    --split) split=1; shift;;
     --in-netns) in_netns=1; shift;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0;;
     *) echo "unknown arg $1" >&2; exit 2;;
@@ -106,7 +113,7 @@ if [ -z "${in_netns:-}" ]; then
       ip -n "$ns" link set lo up
       ip netns exec "$ns" "$0" --in-netns --builddir "$builddir" --duration "$duration" \
         --conns "$conns" --targets "$t" --modes "$modes" --out "$out" --lb "$lb" \
-        --rounds "$round/$rounds"
+        --rounds "$round/$rounds" ${split:+--split}
       ip netns del "$ns"
     done
   done
@@ -121,6 +128,8 @@ on_exit '"$here/fwd-peer.sh" stop haproxy > /dev/null 2>&1'
 VIP=127.96.255.80
 web_manifest "$VIP" "$lb" > "$wd/m/bench.yaml"
 "$here/fwd-backends.sh" start --cpus 1 --iperf-port 0 > /dev/null
+wrkcpu=1 proxycpu=0
+[ -z "$split" ] || wrkcpu=0 proxycpu=0,1
 
 # idle_pct: the machine's idle share over one second.
 idle_pct() {
@@ -137,7 +146,7 @@ measure() {
   [ "$2" = close ] && hdr=(-H "Connection: close")
   idle=$(idle_pct)
   b0=$(busy_ticks)
-  o=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "http://$3/" 2>&1)
+  o=$(taskset -c "$wrkcpu" wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "http://$3/" 2>&1)
   b1=$(busy_ticks)
   echo "$o" | awk -v t="$1" -v m="$2" -v b="$((b1 - b0))" -v hz="$HZ" -v idle="$idle" -v rd="${rounds%%/*}" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -170,8 +179,8 @@ table ip cipbench-nat {
 N
     hp=$VIP:18080;;
   kernel) cipd_start "$daemon" "$VIP" "" --proxy-mode nftables; hp=$VIP:18080;;
-  userspace) cipd_start "$daemon" "$VIP" 0 --proxy-mode userspace; hp=$VIP:18080;;
-  haproxy) "$here/fwd-peer.sh" start haproxy --threads 1 --cpus 0 > /dev/null; hp=127.0.0.1:18080;;
+  userspace) cipd_start "$daemon" "$VIP" "$proxycpu" --proxy-mode userspace; hp=$VIP:18080;;
+  haproxy) "$here/fwd-peer.sh" start haproxy --threads 1 --cpus "$proxycpu" > /dev/null; hp=127.0.0.1:18080;;
   *) echo "unknown target $t" >&2; exit 2;;
   esac
   for m in $modes; do

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "checkcaps.h"
 #include "conf.h"
 #include "dns_server.h"
 #include "docker.h"
@@ -524,6 +525,7 @@ main(int argc, char **argv)
 			conf_free(rt.conf);
 			return 1;
 		}
+		(void)checkcaps_warn(rt.conf, stderr);
 		bad = rt.conf->manifests ? check_manifests(rt.conf) : 0;
 		if (bad) {
 			fprintf(stderr, "clusteripd: configuration refused: "

@@ -36,6 +36,27 @@ out=$(env -u XDG_STATE_HOME HOME="$H" "${AS_NOBODY[@]}" "$CIPD" \
 echo "$out" | grep -q "^state-dir: \"$H/.local/state/clusterip\"" ||
 	fail "no ~/.local/state default: $out"
 pass "a user's default state directory"
+echo "$out" | grep -q "warning" && fail "warnings for the defaults: $out"
+
+# What start-up would need and nobody lacks is said, and only warned of:
+# the check may run as another user than the daemon will.
+out=$(env HOME="$H" "${AS_NOBODY[@]}" "$CIPD" --check-config \
+	--vip-range 127.96.0.0/16 --vip-range fd00:cafe::/112 \
+	--proxy-mode nftables --dns-listen 127.0.0.1:53 \
+	--dns-listen "[::1]:5300" 2>&1) ||
+	fail "--check-config refused what it should warn of: $out"
+for w in "vip-range fd00:cafe::/112: .*CAP_NET_ADMIN" \
+    "proxy-mode nftables: .*CAP_NET_ADMIN" \
+    "dns-listen 127.0.0.1:53: .*CAP_NET_BIND_SERVICE"; do
+	echo "$out" | grep -q "^clusteripd: warning: $w" ||
+		fail "no warning /$w/: $out"
+done
+[ "$(echo "$out" | grep -c warning)" = 3 ] || fail "warnings: $out"
+out=$(env HOME="$H" "$CIPD" --check-config --vip-range fd00:cafe::/112 \
+	--proxy-mode nftables --dns-listen 127.0.0.1:53 2>&1) ||
+	fail "--check-config as root: $out"
+echo "$out" | grep -q warning && fail "root warned: $out"
+pass "--check-config warns of the capabilities it lacks"
 
 DAEMON_PREFIX=(env -u XDG_STATE_HOME HOME="$H" "${AS_NOBODY[@]}")
 LOG="$TEST_TMP/d.log"
