@@ -51,6 +51,12 @@
 #define NETIF_NA_COUNT	3
 #define NETIF_NA_GAP_MS	1000
 #define NETIF_NA_QUEUE	256	/* addresses awaiting repeats */
+/*
+ * The protocol of the local routes the daemon adds (unassigned in
+ * iproute2's rt_protos), so that one left by a run that did not exit
+ * cleanly is told from someone else's.
+ */
+#define NETIF_RTPROT	193
 
 /* An address of either family. */
 struct netif_addr {
@@ -98,6 +104,8 @@ struct netif {
 static int	netif_send(struct netif *, uint16_t, uint16_t,
 		    const struct netif_addr *);
 static int	netif_send_route(struct netif *, uint16_t, uint16_t,
+		    const struct netif_addr *, uint8_t);
+static int	netif_route_once(struct netif *, bool,
 		    const struct netif_addr *, uint8_t);
 static int	netif_route_sync(struct netif *, bool,
 		    const struct netif_addr *, uint8_t);
@@ -247,7 +255,7 @@ netif_send_route(struct netif *n, uint16_t type, uint16_t flags,
 	req.rtm.rtm_family = (unsigned char)dst->af;
 	req.rtm.rtm_dst_len = len;
 	req.rtm.rtm_table = RT_TABLE_LOCAL;
-	req.rtm.rtm_protocol = RTPROT_STATIC;
+	req.rtm.rtm_protocol = NETIF_RTPROT;
 	req.rtm.rtm_scope = RT_SCOPE_HOST;
 	req.rtm.rtm_type = RTN_LOCAL;
 	if (dst->af == AF_INET6)
@@ -793,7 +801,7 @@ netif_addr6_del(struct netif *n, const struct in6_addr *addr)
  * it could not be sent or read.
  */
 static int
-netif_route_sync(struct netif *n, bool add, const struct netif_addr *dst,
+netif_route_once(struct netif *n, bool add, const struct netif_addr *dst,
     uint8_t len)
 {
 	int fl = -1, rc = -1;
@@ -809,6 +817,35 @@ netif_route_sync(struct netif *n, bool add, const struct netif_addr *dst,
 	if (fl != -1)
 		(void)fcntl(n->nl, F_SETFL, fl);
 	return rc;
+}
+
+/*
+ * netif_route_once, and when an add finds the route there already: one
+ * of our protocol was left by a run that did not exit cleanly (a crash,
+ * SIGKILL) and is taken over, deleted and added again, so that this run
+ * removes it at exit. The delete matches the protocol, so anyone else's
+ * route stays, and the caller sees EEXIST.
+ */
+static int
+netif_route_sync(struct netif *n, bool add, const struct netif_addr *dst,
+    uint8_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (netif_route_once(n, add, dst, len) == -1)
+		return -1;
+	if (!add || n->kerr != EEXIST)
+		return 0;
+	if (netif_route_once(n, false, dst, len) == -1)
+		return -1;
+	if (n->kerr != 0) {
+		n->kerr = EEXIST;	/* not ours */
+		return 0;
+	}
+	log_info("%s: the local route of %s/%u on %s, left by an earlier "
+	    "run, taken over", __func__, netif_addr_str(dst, buf,
+	    sizeof(buf)), len, n->name);
+	return netif_route_once(n, true, dst, len);
 }
 
 int

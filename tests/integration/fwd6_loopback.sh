@@ -11,8 +11,9 @@
 # IPv6 lets an IPv6-only pod in and out; UDP over IPv6 answered from the
 # VIP; drain (a held connection outlives its endpoint); dig AAAA and PTR;
 # describe svc and get svc -o wide; --user; metrics per endpoint; without
-# CAP_NET_ADMIN an IPv6 range is refused at start with that reason. Needs
-# root.
+# CAP_NET_ADMIN an IPv6 range is refused at start with that reason; a
+# route left by SIGKILL is taken over by the next run, someone else's is
+# left alone. Needs root.
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -293,4 +294,33 @@ if id nobody > /dev/null 2>&1; then
 	    fail "local route left after exit under --user"
 	echo "$NAME: --user nobody: the route added before the drop, removed after"
 fi
+
+# A daemon killed without a word leaves its route; the next run takes it
+# over (it is of the daemon's protocol) and removes it at exit.
+start_daemon --vip-range 127.96.0.0/16 --vip-range fd00:96::/112
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null; DPID=""
+ip -n "$ND" -6 route show table local | grep -q "^local fd00:96::/112 dev lo proto 193" ||
+    fail "no route of the daemon's protocol left by SIGKILL: $(ip -n "$ND" -6 route show table local)"
+start_daemon --vip-range 127.96.0.0/16 --vip-range fd00:96::/112
+grep -q "local route of fd00:96::/112 on lo, left by an earlier run, taken over" "$T/daemon.log" ||
+    fail "stale route not taken over: $(grep -i route "$T/daemon.log")"
+wait6 "$VIP6" 80
+term_daemon
+ip -n "$ND" -6 route show table local | grep -q "fd00:96::/112" &&
+    fail "a route taken over was left after exit"
+echo "$NAME: a route left by SIGKILL taken over by the next run, removed at its exit"
+
+# Someone else's route for the range is used and left in place.
+ip -n "$ND" -6 route add local fd00:96::/112 dev lo table local proto boot ||
+    fail "cannot add a route of another protocol"
+start_daemon --vip-range 127.96.0.0/16 --vip-range fd00:96::/112
+grep -q "already on lo" "$T/daemon.log" || fail "someone else's route not seen"
+grep -q "taken over" "$T/daemon.log" && fail "someone else's route taken over"
+term_daemon
+# (iproute2 prints no "proto boot": it is the default.)
+r=$(ip -n "$ND" -6 route show table local | grep "^local fd00:96::/112 dev lo") ||
+    fail "someone else's route removed: $(ip -n "$ND" -6 route show table local)"
+case $r in *"proto 193"*) fail "someone else's route replaced: $r" ;; esac
+ip -n "$ND" -6 route del local fd00:96::/112 dev lo table local
+echo "$NAME: someone else's route for the range used and left in place"
 pass

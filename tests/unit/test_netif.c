@@ -676,11 +676,17 @@ test_netif_route_local6(void **state)
 	a = open_ok("lo");
 	assert_int_equal(netif_route_local6(a, true, &net, 112), 0);
 	assert_int_equal(connect6("fd00:96::7", port), 0);
-	/* b finds it there: success, and not b's to remove. */
+	/*
+	 * b finds a route of the daemon's protocol there, as the run after
+	 * a crash does: it takes it over, and removes it at close (one
+	 * daemon per namespace holds the range's route).
+	 */
 	b = open_ok("lo");
 	assert_int_equal(netif_route_local6(b, true, &net, 112), 0);
-	netif_close(b);
 	assert_int_equal(connect6("fd00:96::7", port), 0);
+	netif_close(b);
+	assert_int_not_equal(connect6("fd00:96::7", port), 0);
+	/* a's removal at close finds nothing: no error. */
 	netif_close(a);
 	assert_int_not_equal(connect6("fd00:96::7", port), 0);
 	/* Removing what is not there is no error. */
@@ -745,8 +751,9 @@ listen_free(int af, const char *addr, uint16_t *port)
 /*
  * One VIP's local route on lo, of either family (another host's VIP
  * outside what lo takes as its own): the address answers while the
- * route is there; removed, or closed, it goes nowhere. One someone else
- * put there counts as success and stays at close.
+ * route is there; removed, or closed, it goes nowhere. One of the
+ * daemon's protocol already there is taken over; one of another
+ * protocol (someone else's) counts as success and stays at close.
  */
 static void
 test_netif_route_local(void **state)
@@ -769,18 +776,29 @@ test_netif_route_local(void **state)
 	assert_int_equal(netif_route_local(a, true, AF_INET6, &v6), 0);
 	assert_int_equal(connect4("10.99.0.9", p4), 0);
 	assert_int_equal(connect6("fd00:97::9", p6), 0);
-	/* b finds them there: success, and not b's to remove. */
+	/* b finds one of the daemon's protocol there: taken over, b's. */
 	b = open_ok("lo");
 	assert_int_equal(netif_route_local(b, true, AF_INET6, &v6), 0);
+	assert_int_equal(connect6("fd00:97::9", p6), 0);
 	assert_int_equal(netif_route_local(b, false, AF_INET6, &v6), 0);
 	netif_close(b);
-	assert_int_equal(connect6("fd00:97::9", p6), 0);
-	/* Removed: gone; the other goes at close. */
+	assert_int_not_equal(connect6("fd00:97::9", p6), 0);
+	/* a's removal of what b took finds nothing: no error. */
 	assert_int_equal(netif_route_local(a, false, AF_INET6, &v6), 0);
 	assert_int_not_equal(connect6("fd00:97::9", p6), 0);
 	assert_int_equal(connect4("10.99.0.9", p4), 0);
 	netif_close(a);
 	assert_int_not_equal(connect4("10.99.0.9", p4), 0);
+	/* One of another protocol is someone else's: used, left at close. */
+	assert_int_equal(system("ip -6 route add local fd00:97::9/128 dev lo "
+	    "table local proto boot"), 0);
+	a = open_ok("lo");
+	assert_int_equal(netif_route_local(a, true, AF_INET6, &v6), 0);
+	netif_close(a);
+	assert_int_equal(connect6("fd00:97::9", p6), 0);
+	assert_int_equal(system("ip -6 route del local fd00:97::9/128 dev lo "
+	    "table local"), 0);
+	assert_int_not_equal(connect6("fd00:97::9", p6), 0);
 	a = open_ok("lo");
 	assert_int_equal(netif_route_local(a, true, AF_UNIX, &v4), -1);
 	netif_close(a);
