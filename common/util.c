@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/capability.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -345,4 +347,17 @@ hash_fnv1a(const void *data, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+bool
+proc_has_cap(int cap)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t c;
+
+	if ((c = cap_get_proc()) == NULL)
+		return false;
+	(void)cap_get_flag(c, (cap_value_t)cap, CAP_EFFECTIVE, &v);
+	cap_free(c);
+	return v == CAP_SET;
 }

@@ -76,6 +76,8 @@ char	*xstrdup(const char *);
 char	*strdup_null(const char *);
 /* Compares two possibly NULL strings; NULL equals NULL only. */
 bool	streq_null(const char *, const char *);
+/* Whether this process has capability cap (CAP_*) in its effective set. */
+bool	proc_has_cap(int cap);
 /* snprintf into err (may be NULL); always NUL-terminates (errf.h). */
 #define errf	cip_errf
 

@@ -17,20 +17,6 @@
 #include "util.h"
 #include "checkcaps.h"
 
-/* Whether this process has cap in its effective set. */
-static bool
-checkcaps_has(cap_value_t cap)
-{
-	cap_flag_value_t v = CAP_CLEAR;
-	cap_t c;
-
-	if ((c = cap_get_proc()) == NULL)
-		return false;
-	(void)cap_get_flag(c, cap, CAP_EFFECTIVE, &v);
-	cap_free(c);
-	return v == CAP_SET;
-}
-
 /* The first port an unprivileged process may bind (1024 unless set). */
 static unsigned
 checkcaps_port_start(void)
@@ -76,7 +62,7 @@ checkcaps_warn(const struct cip_conf *c, FILE *fp)
 	size_t i;
 	int n = 0;
 
-	if (!checkcaps_has(CAP_NET_ADMIN)) {
+	if (!proc_has_cap(CAP_NET_ADMIN)) {
 		if (c->vip_interface == NULL && r6 != NULL) {
 			fprintf(fp, "clusteripd: warning: vip-range %s: loopback mode "
 			    "routes an IPv6 range to lo, which needs "
@@ -100,7 +86,7 @@ checkcaps_warn(const struct cip_conf *c, FILE *fp)
 			n++;
 		}
 	}
-	if (!checkcaps_has(CAP_NET_BIND_SERVICE)) {
+	if (!proc_has_cap(CAP_NET_BIND_SERVICE)) {
 		start = checkcaps_port_start();
 		for (i = 0; i < c->dns_listen.n; i++)
 			n += checkcaps_port("dns-listen", c->dns_listen.v[i],

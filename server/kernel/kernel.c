@@ -88,18 +88,6 @@ ksvc_free(void *p)
 	free(ks);
 }
 
-static bool
-has_net_admin(void)
-{
-	cap_flag_value_t v = CAP_CLEAR;
-	cap_t c;
-
-	if ((c = cap_get_proc()) == NULL)
-		return false;
-	(void)cap_get_flag(c, CAP_NET_ADMIN, CAP_EFFECTIVE, &v);
-	cap_free(c);
-	return v == CAP_SET;
-}
 
 static enum proxy_mode
 kernel_mode_of(const struct service *svc, const char **why)
@@ -180,7 +168,7 @@ kernel_init(struct runtime *rt)
 	 * when the daemon has CAP_NET_ADMIN and keeps it (no --user).
 	 */
 	rt->kernel_ok = rt->proxy_mode == PROXY_MODE_NFTABLES ||
-	    (rt->conf->user == NULL && has_net_admin());
+	    (rt->conf->user == NULL && proc_has_cap(CAP_NET_ADMIN));
 	if (!rt->kernel_ok)
 		return 0;
 	k.opts.table = NFTRULES_TABLE;
