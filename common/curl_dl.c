@@ -80,6 +80,12 @@ curl_dl_resolve(void *h)
 const struct curl_dl *
 curl_dl_load(void)
 {
+	return curl_dl_load_name(CIP_LIBCURL_SONAME);
+}
+
+const struct curl_dl *
+curl_dl_load_name(const char *soname)
+{
 	const struct curl_dl *fns = NULL;
 	void *h;
 	CURLcode cc;
@@ -89,9 +95,8 @@ curl_dl_load(void)
 		fns = curl_loaded;
 		goto out;
 	}
-	if ((h = dlopen(CIP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		log_warnx("cannot load libcurl (" CIP_LIBCURL_SONAME "): %s",
-		    dlerror());
+	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_warnx("cannot load libcurl (%s): %s", soname, dlerror());
 		goto out;
 	}
 	if (curl_dl_resolve(h) == -1) {
@@ -103,7 +108,7 @@ curl_dl_load(void)
 		dlclose(h);
 		goto out;
 	}
-	log_debug("loaded %s", CIP_LIBCURL_SONAME);
+	log_debug("loaded %s", soname);
 	fns = curl_loaded = &curl_fns;
 out:
 	pthread_mutex_unlock(&curl_mtx);

@@ -40,5 +40,10 @@ struct curl_dl {
  * missing, or libcurl is older than the build needs).
  */
 const struct curl_dl	*curl_dl_load(void);
+/*
+ * The same with another soname (the tests' missing library). Once one
+ * is loaded, every call returns it, whatever the name.
+ */
+const struct curl_dl	*curl_dl_load_name(const char *soname);
 
 #endif /* CIP_CURL_DL_H */
