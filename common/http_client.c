@@ -4,7 +4,7 @@
  * multi-socket interface: libcurl says which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one struct event each) and when to call it
  * back (CURLMOPT_TIMERFUNCTION: one timer); libevent says when a socket
- * is ready and cu->multi_socket_action() does the rest.
+ * is ready and curl_multi_socket_action() does the rest.
  *
  * libcurl refuses to add or remove transfers from inside its own
  * callbacks (CURLM_RECURSIVE_API_CALL), and those are where a user of
@@ -259,13 +259,8 @@ http_client_get(struct http_client *c, const struct http_client_opts *o)
 	    cu->easy_setopt(e, CURLOPT_URL, o->url) == CURLE_OK) &&
 	    cu->easy_setopt(e, CURLOPT_PRIVATE, r) == CURLE_OK &&
 	    cu->easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK &&
-#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string form */
 	    cu->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ==
 	    CURLE_OK &&
-#else
-	    cu->easy_setopt(e, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK &&
-#endif
 	    cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	    cu->easy_setopt(e, CURLOPT_USERAGENT,
 	    "clusteripd/" PACKAGE_VERSION) == CURLE_OK &&

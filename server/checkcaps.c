@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,20 @@
 #include "conf.h"
 #include "util.h"
 #include "checkcaps.h"
+
+/* One warning line on fp. Returns 1, to count it. */
+static int __attribute__((format(printf, 2, 3)))
+checkcaps_say(FILE *fp, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("clusteripd: warning: ", fp);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	return 1;
+}
 
 /* The first port an unprivileged process may bind (1024 unless set). */
 static unsigned
@@ -48,10 +63,9 @@ checkcaps_port(const char *opt, const char *what, unsigned start, FILE *fp)
 	    ((struct sockaddr_in *)&ss)->sin_port);
 	if (port == 0 || port >= start)
 		return 0;
-	fprintf(fp, "clusteripd: warning: %s %s: a port below %u needs "
+	return checkcaps_say(fp, "%s %s: a port below %u needs "
 	    "CAP_NET_BIND_SERVICE, which this process lacks; start-up "
-	    "without it cannot bind it\n", opt, what, start);
-	return 1;
+	    "without it cannot bind it", opt, what, start);
 }
 
 int
@@ -63,28 +77,22 @@ checkcaps_warn(const struct cip_conf *c, FILE *fp)
 	int n = 0;
 
 	if (!proc_has_cap(CAP_NET_ADMIN)) {
-		if (c->vip_interface == NULL && r6 != NULL) {
-			fprintf(fp, "clusteripd: warning: vip-range %s: loopback mode "
+		if (c->vip_interface == NULL && r6 != NULL)
+			n += checkcaps_say(fp, "vip-range %s: loopback mode "
 			    "routes an IPv6 range to lo, which needs "
 			    "CAP_NET_ADMIN, which this process lacks; start-up "
-			    "without it refuses the range\n", r6);
-			n++;
-		}
-		if (c->vip_interface != NULL) {
-			fprintf(fp, "clusteripd: warning: vip-interface %s: putting VIPs "
+			    "without it refuses the range", r6);
+		if (c->vip_interface != NULL)
+			n += checkcaps_say(fp, "vip-interface %s: putting VIPs "
 			    "on it needs CAP_NET_ADMIN, which this process "
-			    "lacks; without it no VIP is reachable\n",
+			    "lacks; without it no VIP is reachable",
 			    c->vip_interface);
-			n++;
-		}
 		if (c->proxy_mode != NULL &&
-		    strcmp(c->proxy_mode, "nftables") == 0) {
-			fprintf(fp, "clusteripd: warning: proxy-mode nftables: the kernel "
-			    "path needs CAP_NET_ADMIN, which this process "
-			    "lacks; without it every service stays on the "
-			    "userspace forwarder\n");
-			n++;
-		}
+		    strcmp(c->proxy_mode, "nftables") == 0)
+			n += checkcaps_say(fp, "proxy-mode nftables: the "
+			    "kernel path needs CAP_NET_ADMIN, which this "
+			    "process lacks; without it every service stays on "
+			    "the userspace forwarder");
 	}
 	if (!proc_has_cap(CAP_NET_BIND_SERVICE)) {
 		start = checkcaps_port_start();
